@@ -1,0 +1,167 @@
+"""Requests through a caller's aiohttp ``ClientSession`` or connector.
+
+Layer: ``_transport``; imports aiohttp (only this module does, and only when a
+caller brings a session or connector) and the stdlib. Only aiohttp's public
+API is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+
+from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+
+
+class AiohttpBody:
+    """The body reader protocol over an ``aiohttp.StreamReader``."""
+
+    def __init__(self, content: aiohttp.StreamReader) -> None:
+        self._content = content
+
+    @property
+    def at_eof(self) -> bool:
+        return self._content.at_eof()
+
+    async def read_chunk(self) -> bytes:
+        try:
+            return await self._content.readany()
+        except aiohttp.ClientPayloadError as exc:
+            raise DockerTruncatedStreamError(f"response body was cut short: {exc}") from exc
+
+    async def read(self, n: int = -1) -> bytes:
+        try:
+            return await self._content.read(n)
+        except aiohttp.ClientPayloadError as exc:
+            raise DockerTruncatedStreamError(f"response body was cut short: {exc}") from exc
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._content.readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            raise DockerTruncatedStreamError(
+                f"stream ended after {len(exc.partial)} of {n} expected bytes"
+            ) from exc
+
+    async def readline(self) -> bytes:
+        return await self._content.readline()
+
+
+class AiohttpChannel:
+    """Raw stream of an upgraded aiohttp connection (public ``connection.transport``)."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.body = AiohttpBody(response.content)
+        connection = response.connection
+        if connection is None or connection.transport is None:
+            raise DockerConnectionError("the upgraded connection is gone")
+        self._transport = connection.transport
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    async def drain(self) -> None:
+        await asyncio.sleep(0)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class AiohttpResponse:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.reason = response.reason or ""
+        self.method = response.method
+        self.headers: Mapping[str, str] = response.headers
+        self.body = AiohttpBody(response.content)
+        self.content = response.content
+        self._released = False
+
+    @property
+    def content_type(self) -> str:
+        return self._response.content_type
+
+    @property
+    def released(self) -> bool:
+        return self._released
+
+    async def read(self) -> bytes:
+        try:
+            return await self.body.read()
+        finally:
+            self.release()
+
+    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return (await self.read()).decode(encoding, errors)
+
+    async def json(self, **_: Any) -> Any:
+        import json
+
+        data = await self.read()
+        return json.loads(data) if data.strip() else None
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        while chunk := await self.body.read_chunk():
+            yield chunk
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+    def detach(self) -> AiohttpChannel:
+        self._released = True
+        return AiohttpChannel(self._response)
+
+
+class AiohttpTransport:
+    """Sends requests through an aiohttp session to ``base_url``."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, *, owns_session: bool) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.description = f"aiohttp session to {self.base_url}"
+        self._owns_session = owns_session
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> AiohttpResponse:
+        try:
+            response = await self.session.request(
+                method,
+                self.base_url + target,
+                headers=dict(headers or {}),
+                data=body,
+                timeout=aiohttp.ClientTimeout(),
+                allow_redirects=False,
+                skip_auto_headers=("Content-Type",) if body is None else (),
+            )
+        except aiohttp.ClientConnectionError as exc:
+            raise DockerConnectionError(
+                f"Cannot connect to Docker Engine via {self.base_url} [{exc}]"
+            ) from exc
+        return AiohttpResponse(response)
+
+    async def close(self) -> None:
+        if self._owns_session:
+            await self.session.close()

@@ -1,0 +1,95 @@
+"""The transport seam: what the layers above may rely on.
+
+Layer: ``_transport``; imports the stdlib only. The core sees a ``Transport``
+(one method that sends a request) and the ``Response`` it returns; it never
+sees sockets, dialers or the HTTP library. Both our own engine
+(:mod:`.http`) and the aiohttp adapter (:mod:`.aiohttp_engine`) satisfy these
+protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any, Protocol
+
+__all__ = ["BodyReader", "Channel", "Response", "Transport"]
+
+
+class BodyReader(Protocol):
+    """Reads a response body (or, after an upgrade, the raw stream)."""
+
+    @property
+    def at_eof(self) -> bool: ...
+
+    async def read_chunk(self) -> bytes: ...
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+    async def readexactly(self, n: int) -> bytes: ...
+
+    async def readline(self) -> bytes: ...
+
+
+class Channel(Protocol):
+    """The raw byte stream of an upgraded (hijacked) connection."""
+
+    body: BodyReader
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def can_write_eof(self) -> bool: ...
+
+    def write_eof(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Response(Protocol):
+    status: int
+    reason: str
+    method: str
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> BodyReader: ...
+
+    @property
+    def content(self) -> Any: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def released(self) -> bool: ...
+
+    async def read(self) -> bytes: ...
+
+    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str: ...
+
+    async def json(self, **kwargs: Any) -> Any: ...
+
+    def iter_chunks(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None: ...
+
+    def detach(self) -> Channel: ...
+
+
+class Transport(Protocol):
+    """Sends one HTTP request and returns once the response head arrived."""
+
+    description: str
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> Response: ...
+
+    async def close(self) -> None: ...

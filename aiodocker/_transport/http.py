@@ -1,0 +1,626 @@
+"""The lean HTTP/1.1 engine: keep-alive pool, chunked bodies, connection upgrade.
+
+Layer: ``_transport``. Imports the stdlib, httptools and ``aiodocker.exceptions``.
+Nothing here knows how bytes reach the daemon: a dialer (see ``dialers``) opens
+a transport for a protocol object, and everything above talks to
+:class:`HTTPEngine` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, Final
+
+import httptools
+
+from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+
+HIGH_WATER: Final = 256 * 1024
+LOW_WATER: Final = 64 * 1024
+MAX_IDLE: Final = 100
+NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only response headers (repeated fields joined by ``, ``)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        items: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            items[key] = f"{items[key]}, {value}" if key in items else value
+        self._items = items
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+class Body:
+    """A bounded buffer of received bytes: the connection feeds, the reader drains.
+
+    Reading pauses the transport above ``HIGH_WATER`` buffered bytes and
+    resumes it below ``LOW_WATER``, so memory stays flat on any body size.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._eof = False
+        self._exc: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
+
+    @property
+    def at_eof(self) -> bool:
+        return self._eof and not self._chunks
+
+    @property
+    def complete(self) -> bool:
+        return self._eof and self._exc is None
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._connection.pause_reading()
+        self._wake()
+
+    def feed_eof(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def set_exception(self, exc: BaseException) -> None:
+        if not self._eof:
+            self._exc = exc
+            self._eof = True
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _took(self, size: int) -> None:
+        self._size -= size
+        if self._paused and self._size < LOW_WATER:
+            self._paused = False
+            self._connection.resume_reading()
+
+    async def read_chunk(self) -> bytes:
+        """Return the next received chunk, ``b""`` at the end of the body."""
+        while not self._chunks:
+            if self._eof:
+                if self._exc is not None:
+                    raise self._exc
+                return b""
+            await self._wait()
+        chunk = self._chunks.popleft()
+        self._took(len(chunk))
+        return chunk
+
+    def unread(self, data: bytes) -> None:
+        if data:
+            self._chunks.appendleft(data)
+            self._size += len(data)
+
+    async def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` bytes (all of the body when ``n`` is negative)."""
+        if n < 0:
+            parts = []
+            while chunk := await self.read_chunk():
+                parts.append(chunk)
+            return b"".join(parts)
+        if n == 0:
+            return b""
+        chunk = await self.read_chunk()
+        if len(chunk) > n:
+            self.unread(chunk[n:])
+            chunk = chunk[:n]
+        return chunk
+
+    async def readexactly(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        missing = n
+        while missing:
+            chunk = await self.read(missing)
+            if not chunk:
+                got = n - missing
+                raise DockerTruncatedStreamError(
+                    f"stream ended after {got} of {n} expected bytes"
+                )
+            parts.append(chunk)
+            missing -= len(chunk)
+        return b"".join(parts)
+
+    async def readline(self) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            chunk = await self.read_chunk()
+            if not chunk:
+                return b"".join(parts)
+            end = chunk.find(b"\n")
+            if end >= 0:
+                self.unread(chunk[end + 1 :])
+                parts.append(chunk[: end + 1])
+                return b"".join(parts)
+            parts.append(chunk)
+
+
+class StreamContent:
+    """The subset of ``aiohttp.StreamReader`` that callers of ``_query`` use."""
+
+    def __init__(self, body: Body) -> None:
+        self._body = body
+
+    def at_eof(self) -> bool:
+        return self._body.at_eof
+
+    async def read(self, n: int = -1) -> bytes:
+        return await self._body.read(n)
+
+    async def readany(self) -> bytes:
+        return await self._body.read_chunk()
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._body.readexactly(n)
+
+    async def readline(self) -> bytes:
+        return await self._body.readline()
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while chunk := await self._body.read_chunk():
+            yield chunk
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        while chunk := await self._body.read(n):
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter_lines()
+
+    async def _iter_lines(self) -> AsyncIterator[bytes]:
+        while line := await self._body.readline():
+            yield line
+
+
+class Response:
+    """One HTTP response; owns its connection until released.
+
+    ``release()`` returns the connection to the pool when the body was read to
+    its end, and closes it otherwise (a half-read body cannot be reused).
+    """
+
+    def __init__(
+        self,
+        engine: HTTPEngine,
+        connection: Connection,
+        method: str,
+        status: int,
+        reason: str,
+        headers: Headers,
+    ) -> None:
+        self._engine = engine
+        self._connection: Connection | None = connection
+        self.method = method
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = connection.body
+        self.content = StreamContent(self.body)
+        self._upload: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Response {self.method} {self.status} {self.reason}>"
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+
+    @property
+    def released(self) -> bool:
+        return self._connection is None
+
+    async def read(self) -> bytes:
+        try:
+            return await self.body.read()
+        finally:
+            self.release()
+
+    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return (await self.read()).decode(encoding, errors)
+
+    async def json(self, **_: Any) -> Any:
+        data = await self.read()
+        return json.loads(data) if data.strip() else None
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        while chunk := await self.body.read_chunk():
+            yield chunk
+
+    def release(self) -> None:
+        """Give the connection back (or close it if the body is unfinished). Idempotent."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._upload is not None and not self._upload.done():
+            self._upload.cancel()
+        if connection.reusable and self.body.at_eof and self.body.complete:
+            self._engine.put_idle(connection)
+        else:
+            connection.close()
+
+    close = release
+
+    def detach(self) -> Connection:
+        """Take the connection out of the pool's hands (for upgraded streams)."""
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("response already released")
+        self._connection = None
+        self._engine.forget(connection)
+        return connection
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Connection(asyncio.Protocol):
+    """One socket speaking HTTP/1.1; switches to raw bytes after an upgrade."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.reusable = False
+        self.upgraded = False
+        self.body = Body(self)
+        self.on_lost: Callable[[], None] | None = None
+        self.diagnose: Callable[[], Awaitable[str]] | None = None
+        self._parser: httptools.HttpResponseParser | None = None
+        self._head: asyncio.Future[tuple[int, str, Headers]] | None = None
+        self._header_pairs: list[tuple[str, str]] = []
+        self._reason = ""
+        self._method = "GET"
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._lost_exc: BaseException | None = None
+
+    # --- asyncio.Protocol -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.upgraded:
+            self.body.feed(data)
+            return
+        parser = self._parser
+        if parser is None:
+            self._fail(DockerConnectionError("daemon sent data without a request"))
+            return
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self.upgraded = True
+            self.reusable = False
+            rest = data[exc.args[0] :]
+            if rest:
+                self.body.feed(rest)
+        except httptools.HttpParserError as exc:
+            self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
+
+    def eof_received(self) -> bool:
+        self.reusable = False
+        if self.upgraded:
+            self.body.feed_eof()
+            return True  # keep our write side open: stdin may still flow
+        head = self._head
+        if head is not None and head.done() and not self.body.at_eof and self._reads_to_eof:
+            self.body.feed_eof()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        self._lost_exc = exc
+        error = DockerConnectionError(
+            "connection to the daemon was lost" + (f": {exc}" if exc else "")
+        )
+        head = self._head
+        if head is not None and not head.done():
+            head.set_exception(error)
+        elif self.upgraded:
+            self.body.feed_eof()  # a raw stream ends when its socket does
+        else:  # a no-op when the body was already complete
+            self.body.set_exception(
+                DockerTruncatedStreamError(
+                    "connection closed before the response body was complete"
+                )
+            )
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # --- httptools callbacks ----------------------------------------------
+
+    def on_status(self, status: bytes) -> None:
+        self._reason = status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None and self._head is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self._header_pairs = []  # informational: the real head follows
+            return
+        headers = Headers(self._header_pairs)
+        self._reads_to_eof = (
+            "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
+        )
+        if not self._head.done():
+            self._head.set_result((status, self._reason, headers))
+        if self._method == "HEAD" or status in NO_BODY_STATUSES:
+            self._finish_message()
+
+    def on_body(self, body: bytes) -> None:
+        self.body.feed(body)
+
+    def on_message_complete(self) -> None:
+        if self._parser is not None and self._parser.get_status_code() == 101:
+            return  # the upgrade handler takes over
+        self._finish_message()
+
+    def _finish_message(self) -> None:
+        parser = self._parser
+        self.reusable = bool(parser and parser.should_keep_alive()) and not self.closed
+        self._parser = None
+        self.body.feed_eof()
+
+    # --- used by the engine -----------------------------------------------
+
+    _reads_to_eof = False
+
+    def _fail(self, exc: BaseException) -> None:
+        head = self._head
+        if head is not None and not head.done():
+            head.set_exception(exc)
+        else:
+            self.body.set_exception(exc)
+        self.close()
+
+    def begin(self, method: str) -> asyncio.Future[tuple[int, str, Headers]]:
+        """Prepare to receive the response to a request being sent now."""
+        self._method = method
+        self.reusable = False
+        self.body = Body(self)
+        self._header_pairs = []
+        self._reason = ""
+        self._parser = httptools.HttpResponseParser(self)
+        self._head = asyncio.get_running_loop().create_future()
+        return self._head
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or self.closed:
+            raise DockerConnectionError("cannot write: the connection is closed")
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self.closed:
+            raise DockerConnectionError("cannot write: the connection is closed")
+        if self._write_paused:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None
+
+    def can_write_eof(self) -> bool:
+        return self.transport is not None and self.transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        if self.transport is not None and not self.closed and self.transport.can_write_eof():
+            self.transport.write_eof()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        self.reusable = False
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+def encode_head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1"]
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("latin-1")
+
+
+class HTTPEngine:
+    """A pool of keep-alive connections opened by one dialer."""
+
+    def __init__(
+        self,
+        dial: Dial,
+        *,
+        description: str = "",
+        host_header: str = "docker",
+        max_idle: int = MAX_IDLE,
+    ) -> None:
+        self._dial = dial
+        self.description = description
+        self._host_header = host_header
+        self._max_idle = max_idle
+        self._idle: list[Connection] = []
+        self._active: set[Connection] = set()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def put_idle(self, connection: Connection) -> None:
+        self._active.discard(connection)
+        if self._closed or connection.closed or len(self._idle) >= self._max_idle:
+            connection.close()
+        else:
+            self._idle.append(connection)
+
+    async def _connect(self) -> tuple[Connection, bool]:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection, True
+        return await self._dial(Connection), False
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> Response:
+        """Send a request and return once the response head has arrived.
+
+        A replayable request that fails on a reused keep-alive connection
+        before any response byte arrived is retried once on a new connection.
+        """
+        if self._closed:
+            raise DockerConnectionError("the client is closed")
+        all_headers = {"Host": self._host_header}
+        if headers:
+            all_headers.update(headers)
+        streamed = body is not None and not isinstance(body, (bytes, bytearray, memoryview))
+        if streamed:
+            all_headers["Transfer-Encoding"] = "chunked"
+        elif body is not None:
+            all_headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
+        elif method in ("POST", "PUT"):
+            all_headers["Content-Length"] = "0"
+        head_bytes = encode_head(method, target, all_headers)
+        while True:
+            connection, reused = await self._connect()
+            self._active.add(connection)
+            try:
+                return await self._exchange(connection, method, head_bytes, body, streamed)
+            except DockerConnectionError as exc:
+                connection.close()
+                self._active.discard(connection)
+                if reused and not streamed:
+                    continue
+                if connection.diagnose is not None:
+                    raise DockerConnectionError(await connection.diagnose()) from exc
+                raise
+            except BaseException:
+                connection.close()
+                self._active.discard(connection)
+                raise
+
+    async def _exchange(
+        self,
+        connection: Connection,
+        method: str,
+        head_bytes: bytes,
+        body: bytes | AsyncIterable[bytes] | None,
+        streamed: bool,
+    ) -> Response:
+        head_future = connection.begin(method)
+        upload: asyncio.Task[None] | None = None
+        if streamed:
+            connection.write(head_bytes)
+            assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
+            upload = asyncio.create_task(_send_chunked(connection, body))
+            await asyncio.wait([upload, head_future], return_when=asyncio.FIRST_COMPLETED)
+            if upload.done() and upload.exception() is not None and not head_future.done():
+                head_future.cancel()
+                exc = upload.exception()
+                assert exc is not None
+                raise exc
+        else:
+            connection.write(head_bytes + bytes(body) if body else head_bytes)
+        try:
+            status, reason, headers = await head_future
+        except BaseException:
+            if upload is not None:
+                upload.cancel()
+            raise
+        response = Response(self, connection, method, status, reason, headers)
+        response._upload = upload
+        return response
+
+    def forget(self, connection: Connection) -> None:
+        """Stop tracking a connection that was handed over to an upgraded stream."""
+        self._active.discard(connection)
+
+    async def close(self) -> None:
+        """Close every connection, idle or in use. Idempotent."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        for connection in list(self._active):
+            connection.close()
+        self._active.clear()
+        closer = getattr(self._dial, "close", None)
+        if closer is not None:
+            await closer()
+        await asyncio.sleep(0)
+
+
+async def _send_chunked(connection: Connection, body: AsyncIterable[bytes]) -> None:
+    async for chunk in body:
+        if chunk:
+            connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            await connection.drain()
+    connection.write(b"0\r\n\r\n")

@@ -1,0 +1,207 @@
+"""TLS over a plain transport, with a real half-close.
+
+Layer: ``_transport``; imports the stdlib only.
+
+asyncio's own SSL transport cannot ``write_eof()``, but attach and exec need
+to close stdin while output keeps flowing. Sending TLS ``close_notify`` is
+that half-close: the daemon reads EOF on stdin and keeps writing. This module
+runs TLS through ``ssl.MemoryBIO`` so the close can be sent without closing
+the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any, Final
+
+READ_SIZE: Final = 256 * 1024
+
+
+class TLSTransport(asyncio.Transport):
+    """A transport for ``app`` that encrypts into the plain socket transport below it."""
+
+    def __init__(self, context: ssl.SSLContext, server_hostname: str | None, app: asyncio.Protocol):
+        super().__init__()
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._ssl = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=False, server_hostname=server_hostname
+        )
+        self._app = app
+        self._raw: asyncio.Transport | None = None
+        self._handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._eof_sent = False
+        self._eof_received = False
+        self._closing = False
+        self._paused = False
+
+    # --- the plain socket side (we are its protocol) -----------------------
+
+    def protocol(self) -> _RawProtocol:
+        return _RawProtocol(self)
+
+    async def handshake(self) -> None:
+        self._do_handshake()
+        await self._handshake
+
+    def _do_handshake(self) -> None:
+        try:
+            self._ssl.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()
+            return
+        except ssl.SSLError as exc:
+            self._flush()
+            if not self._handshake.done():
+                self._handshake.set_exception(exc)
+            if self._raw is not None:
+                self._raw.close()
+            return
+        self._flush()
+        if not self._handshake.done():
+            self._handshake.set_result(None)
+            self._app.connection_made(self)
+
+    def _raw_data(self, data: bytes) -> None:
+        self._incoming.write(data)
+        if not self._handshake.done():
+            self._do_handshake()
+            if not self._handshake.done():
+                return
+        self._read_plain()
+
+    def _read_plain(self) -> None:
+        while not self._eof_received:
+            try:
+                data = self._ssl.read(READ_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                self._on_eof()
+                break
+            except ssl.SSLError as exc:
+                self._flush()
+                if self._raw is not None:
+                    self._raw.close()
+                self._app.connection_lost(exc)
+                return
+            if not data:
+                break
+            self._app.data_received(data)
+        self._flush()
+
+    def _on_eof(self) -> None:
+        if self._eof_received:
+            return
+        self._eof_received = True
+        keep_open = self._app.eof_received()
+        if not keep_open:
+            self.close()
+
+    def _raw_eof(self) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(ConnectionResetError("connection closed during TLS handshake"))
+            return
+        self._on_eof()
+
+    def _raw_lost(self, exc: Exception | None) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(exc or ConnectionResetError("connection lost"))
+            return
+        self._app.connection_lost(exc)
+
+    def _flush(self) -> None:
+        data = self._outgoing.read()
+        if data and self._raw is not None and not self._raw.is_closing():
+            self._raw.write(data)
+
+    # --- the application side (we are its transport) -------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._eof_sent:
+            raise RuntimeError("cannot write after write_eof()")
+        view = memoryview(data)
+        while view:
+            written = self._ssl.write(view)
+            view = view[written:]
+        self._flush()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """Send TLS close_notify: the peer sees EOF, we keep reading."""
+        if self._eof_sent:
+            return
+        self._eof_sent = True
+        try:
+            self._ssl.unwrap()
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+            pass
+        except ssl.SSLError:
+            pass
+        self._flush()
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        if self._raw is not None:
+            self._raw.close()
+
+    def abort(self) -> None:
+        self._closing = True
+        if self._raw is not None:
+            self._raw.abort()
+
+    def pause_reading(self) -> None:
+        self._paused = True
+        if self._raw is not None:
+            self._raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._paused = False
+        if self._raw is not None:
+            self._raw.resume_reading()
+
+    def is_reading(self) -> bool:
+        return not self._paused
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "ssl_object":
+            return self._ssl
+        if self._raw is not None:
+            return self._raw.get_extra_info(name, default)
+        return default
+
+    def get_write_buffer_size(self) -> int:
+        return self._raw.get_write_buffer_size() if self._raw is not None else 0
+
+
+class _RawProtocol(asyncio.Protocol):
+    def __init__(self, tls: TLSTransport) -> None:
+        self._tls = tls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._tls._raw = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._tls._raw_data(data)
+
+    def eof_received(self) -> bool:
+        self._tls._raw_eof()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._tls._raw_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._tls._app.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._tls._app.resume_writing()

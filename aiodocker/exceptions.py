@@ -1,0 +1,128 @@
+"""The one error tree of the package.
+
+Leaf module: imports nothing from the package. Every error carries ``status``
+and ``message``; ``status`` is the HTTP status for daemon errors, 900 for
+connection failures (aiodocker's convention) and 0 for local conditions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = (
+    "DockerError",
+    "DockerContainerError",
+    "DockerStreamError",
+    "DockerContextError",
+    "DockerContextInvalidError",
+    "DockerContextTLSError",
+    "DockerConnectionError",
+    "DockerNotFoundError",
+    "DockerConflictError",
+    "DockerAPIVersionError",
+    "DockerTruncatedStreamError",
+)
+
+CONNECTION_ERROR_STATUS = 900
+
+
+class DockerError(Exception):
+    """An error reported by, or while talking to, the Docker daemon."""
+
+    def __init__(self, status: int, message: str, *args: Any) -> None:
+        super().__init__(status, message, *args)
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.status}] {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.status!r}, {self.message!r})"
+
+
+class DockerNotFoundError(DockerError):
+    """The daemon answered 404: the named object does not exist."""
+
+
+class DockerConflictError(DockerError):
+    """The daemon answered 409: the request conflicts with the object's state."""
+
+
+class DockerConnectionError(DockerError):
+    """The daemon could not be reached (status 900, as aiodocker reports it)."""
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(CONNECTION_ERROR_STATUS, message, *args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, *self.args[2:]))
+
+
+class DockerAPIVersionError(DockerError):
+    """The daemon and this client share no API version, or an endpoint needs a newer one."""
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(0, message, *args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, *self.args[2:]))
+
+
+class DockerContainerError(DockerError):
+    """A container operation failed; carries the container's id."""
+
+    def __init__(self, status: int, message: str, container_id: str, *args: Any) -> None:
+        super().__init__(status, message, container_id, *args)
+        self.container_id = container_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.status!r}, {self.message!r}, {self.container_id!r})"
+        )
+
+
+class DockerStreamError(DockerError):
+    """An error reported in-band inside a streamed response (pull, push, build, load)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_detail: dict[str, Any] | None = None,
+        status: int = 0,
+    ) -> None:
+        super().__init__(status, message)
+        self.error_detail = error_detail if error_detail is not None else {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_stream_error, (type(self), self.message, self.error_detail, self.status))
+
+
+class DockerTruncatedStreamError(DockerStreamError):
+    """A stream ended in the middle of a frame or document: data was lost."""
+
+
+def _rebuild_stream_error(
+    cls: type[DockerStreamError], message: str, error_detail: dict[str, Any], status: int
+) -> DockerStreamError:
+    return cls(message, error_detail=error_detail, status=status)
+
+
+class DockerContextError(DockerError):
+    """A Docker context could not be used."""
+
+    def __init__(self, message: str, context_name: str | None = None) -> None:
+        super().__init__(0, message, context_name)
+        self.context_name = context_name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.context_name))
+
+
+class DockerContextInvalidError(DockerContextError):
+    """The named context does not exist or its metadata is malformed."""
+
+
+class DockerContextTLSError(DockerContextError):
+    """The TLS material of a context (or of DOCKER_CERT_PATH) cannot be read."""
