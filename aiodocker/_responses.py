@@ -18,15 +18,14 @@ from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._transport.base import Response
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 Opener = Callable[[], Awaitable[Response]]
 
 
-class Decoder(Protocol[T_co]):
-    def feed(self, data: bytes) -> list[T_co]: ...
+class Decoder(Protocol[T]):
+    def feed(self, data: bytes) -> list[T]: ...
 
-    def flush(self) -> list[T_co]: ...
+    def flush(self) -> list[T]: ...
 
 
 class ResponseStream(Generic[T]):

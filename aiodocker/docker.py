@@ -369,7 +369,7 @@ class Docker:
         ) as response:
             yield response
 
-    async def _websocket(self, path: str, **params: Any) -> aiohttp.ClientWebSocketResponse:
+    async def _websocket(self, path: str, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
         """Open a websocket to ``path`` (used by container attach over websocket)."""
         import aiohttp
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+from .._compat import timeout as timeout_after
 from ..exceptions import DockerAPIVersionError, DockerError
 from ..types import SENTINEL, Sentinel
 from .._transport.base import Response, Transport
@@ -40,6 +41,15 @@ def timeout_seconds(value: Any) -> float | None:
     if total is None and not hasattr(value, "total"):
         raise TypeError(f"timeout must be a number, None or aiohttp.ClientTimeout, not {value!r}")
     return float(total) if total is not None else None
+
+
+def _parse_body(response: Response, data: bytes) -> Any:
+    """JSON when it looks like JSON or says so, None when empty, else text."""
+    if data[:1] in (b"{", b"[") or (data and response.content_type == "application/json"):
+        return json.loads(data)
+    if not data.strip():
+        return None
+    return data.decode("utf-8", "replace")
 
 
 def format_version(version: tuple[int, int]) -> str:
@@ -112,10 +122,18 @@ class APIClient:
         self, path: str, params: Mapping[str, Any] | None = None, *, versioned: bool = True
     ) -> str:
         """Build the request target ``/v1.41/path?query``."""
+        if versioned:
+            version = self.api_version
+            if version == "auto":
+                version = await self.negotiate()
+            prefix = f"/{version}/"
+        else:
+            prefix = "/"
         path = path.lstrip("/")
-        prefix = f"/{await self.negotiate()}/" if versioned else "/"
+        if not params:
+            return prefix + path
         query = encode_query(params)
-        return f"{prefix}{path}?{query}" if query else f"{prefix}{path}"
+        return f"{prefix}{path}?{query}" if query else prefix + path
 
     # --- requests -------------------------------------------------------------
 
@@ -154,14 +172,14 @@ class APIClient:
         if timeout is None:
             response = await self.transport.request(method, target, all_headers, body)
         else:
-            async with asyncio.timeout(timeout):
+            async with timeout_after(timeout):
                 response = await self.transport.request(method, target, all_headers, body)
         if response.status >= 400:
             try:
                 if timeout is None:
                     error_body = await response.read()
                 else:
-                    async with asyncio.timeout(timeout):
+                    async with timeout_after(timeout):
                         error_body = await response.read()
             finally:
                 response.release()
@@ -193,18 +211,11 @@ class APIClient:
         """Make a call and return its parsed JSON body (None when the body is empty)."""
         seconds = self.seconds(timeout, long_running=long_running)
         if seconds is None:
-            return await self._call(method, path, kwargs)
-        async with asyncio.timeout(seconds):
-            return await self._call(method, path, kwargs)
-
-    async def _call(self, method: str, path: str, kwargs: dict[str, Any]) -> Any:
-        response = await self.request(method, path, **kwargs)
-        data = await response.read()
-        if not data.strip():
-            return None
-        if response.content_type == "application/json" or data[:1] in (b"{", b"["):
-            return json.loads(data)
-        return data.decode("utf-8", "replace")
+            response = await self.request(method, path, **kwargs)
+            return _parse_body(response, await response.read())
+        async with timeout_after(seconds):
+            response = await self.request(method, path, **kwargs)
+            return _parse_body(response, await response.read())
 
     async def raw(
         self,
@@ -217,7 +228,7 @@ class APIClient:
     ) -> tuple[Response, bytes]:
         """Make a call and return the response with its whole body."""
         seconds = self.seconds(timeout, long_running=long_running)
-        async with asyncio.timeout(seconds):
+        async with timeout_after(seconds):
             response = await self.request(method, path, **kwargs)
             return response, await response.read()
 

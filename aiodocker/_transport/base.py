@@ -33,7 +33,8 @@ class BodyReader(Protocol):
 class Channel(Protocol):
     """The raw byte stream of an upgraded (hijacked) connection."""
 
-    body: BodyReader
+    @property
+    def body(self) -> BodyReader: ...
 
     def write(self, data: bytes) -> None: ...
 

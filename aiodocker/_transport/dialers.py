@@ -15,8 +15,10 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
+from .._compat import TimeoutError
+from .._compat import timeout as timeout_after
 from ..exceptions import DockerConnectionError
 from .tlsstream import TLSTransport
 
@@ -37,7 +39,7 @@ class UnixDialer:
     async def __call__(self, factory: Callable[[], P]) -> P:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
+            async with timeout_after(CONNECT_TIMEOUT):
                 _, protocol = await loop.create_unix_connection(factory, self.path)
         except (OSError, TimeoutError) as exc:
             raise _connect_error(f"unix://{self.path}", exc) from exc
@@ -58,7 +60,7 @@ class TCPDialer:
     async def __call__(self, factory: Callable[[], P]) -> P:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
+            async with timeout_after(CONNECT_TIMEOUT):
                 if self.ssl_context is None:
                     _, protocol = await loop.create_connection(factory, self.host, self.port)
                     _set_keepalive(protocol)
@@ -141,8 +143,8 @@ class SSHDialer:
         try:
             process = await asyncio.create_subprocess_exec(
                 *self.argv(),
-                stdin=theirs,
-                stdout=theirs,
+                stdin=theirs.fileno(),
+                stdout=theirs.fileno(),
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
@@ -232,4 +234,4 @@ class NamedPipeDialer:
             _, protocol = await create(factory, self.path)
         except OSError as exc:
             raise _connect_error(f"npipe://{self.path}", exc) from exc
-        return protocol  # type: ignore[no-any-return]
+        return cast(P, protocol)

@@ -27,22 +27,44 @@ Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 
 
 class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only response headers (repeated fields joined by ``, ``)."""
+    """Case-insensitive, read-only response headers (repeated fields joined by ``, ``).
 
-    __slots__ = ("_items",)
+    Built from the raw byte pairs the parser saw; decoded on first access,
+    since most responses are read without looking at their headers.
+    """
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        items: dict[str, str] = {}
-        for name, value in pairs:
-            key = name.lower()
-            items[key] = f"{items[key]}, {value}" if key in items else value
-        self._items = items
+    __slots__ = ("_pairs", "_decoded")
+
+    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        self._pairs = pairs
+        self._decoded: dict[str, str] | None = None
+
+    @property
+    def _items(self) -> dict[str, str]:
+        items = self._decoded
+        if items is None:
+            items = {}
+            for raw_name, raw_value in self._pairs:
+                key = raw_name.decode("latin-1").lower()
+                value = raw_value.decode("latin-1")
+                items[key] = f"{items[key]}, {value}" if key in items else value
+            self._decoded = items
+        return items
 
     def __getitem__(self, key: str) -> str:
-        return self._items[key.lower()]
+        if self._decoded is not None:
+            return self._decoded[key.lower()]
+        wanted = key.lower().encode("latin-1")
+        found = [value for name, value in self._pairs if name.lower() == wanted]
+        if not found:
+            raise KeyError(key)
+        return b", ".join(found).decode("latin-1")
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._items
+        if not isinstance(key, str):
+            return False
+        wanted = key.lower().encode("latin-1")
+        return any(name.lower() == wanted for name, _ in self._pairs)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -234,11 +256,14 @@ class Response:
         self.reason = reason
         self.headers = headers
         self.body = connection.body
-        self.content = StreamContent(self.body)
         self._upload: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Response {self.method} {self.status} {self.reason}>"
+
+    @property
+    def content(self) -> StreamContent:
+        return StreamContent(self.body)
 
     @property
     def content_type(self) -> str:
@@ -308,7 +333,7 @@ class Connection(asyncio.Protocol):
         self.diagnose: Callable[[], Awaitable[str]] | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, str, Headers]] | None = None
-        self._header_pairs: list[tuple[str, str]] = []
+        self._header_pairs: list[tuple[bytes, bytes]] = []
         self._reason = ""
         self._method = "GET"
         self._write_paused = False
@@ -346,8 +371,11 @@ class Connection(asyncio.Protocol):
             self.body.feed_eof()
             return True  # keep our write side open: stdin may still flow
         head = self._head
-        if head is not None and head.done() and not self.body.at_eof and self._reads_to_eof:
-            self.body.feed_eof()
+        if head is not None and head.done() and not head.cancelled() and head.exception() is None and not self.body._eof:
+            headers = head.result()[2]
+            sized = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
+            if not sized:  # a body with neither length nor chunking runs to EOF
+                self.body.feed_eof()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -389,7 +417,7 @@ class Connection(asyncio.Protocol):
         self._reason = status.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._header_pairs.append((name, value))
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._head is not None
@@ -398,9 +426,6 @@ class Connection(asyncio.Protocol):
             self._header_pairs = []  # informational: the real head follows
             return
         headers = Headers(self._header_pairs)
-        self._reads_to_eof = (
-            "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
-        )
         if not self._head.done():
             self._head.set_result((status, self._reason, headers))
         if self._method == "HEAD" or status in NO_BODY_STATUSES:
@@ -421,8 +446,6 @@ class Connection(asyncio.Protocol):
         self.body.feed_eof()
 
     # --- used by the engine -----------------------------------------------
-
-    _reads_to_eof = False
 
     def _fail(self, exc: BaseException) -> None:
         head = self._head
@@ -481,10 +504,8 @@ class Connection(asyncio.Protocol):
 
 
 def encode_head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1"]
-    lines.extend(f"{name}: {value}" for name, value in headers.items())
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1")
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+    return f"{method} {target} HTTP/1.1\r\n{fields}\r\n".encode("latin-1")
 
 
 class HTTPEngine:
@@ -581,14 +602,17 @@ class HTTPEngine:
             connection.write(head_bytes)
             assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
             upload = asyncio.create_task(_send_chunked(connection, body))
-            await asyncio.wait([upload, head_future], return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {upload, head_future}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if upload.done() and upload.exception() is not None and not head_future.done():
                 head_future.cancel()
                 exc = upload.exception()
                 assert exc is not None
                 raise exc
+        elif isinstance(body, (bytes, bytearray, memoryview)) and body:
+            connection.write(head_bytes + bytes(body))
         else:
-            connection.write(head_bytes + bytes(body) if body else head_bytes)
+            connection.write(head_bytes)
         try:
             status, reason, headers = await head_future
         except BaseException:

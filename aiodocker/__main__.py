@@ -1,0 +1,144 @@
+"""``python -m aiodocker``: show which daemon this client reaches, and how.
+
+``python -m aiodocker [--json]`` prints the chosen endpoint and the precedence
+rule that chose it, the transport and TLS state, the negotiated API version,
+the daemon's version and OS, and container and image counts.
+``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
+Exit status: 0 on success, 1 when the daemon cannot be reached or answers
+with an error, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from .docker import Docker
+from .exceptions import DockerError
+
+
+async def diagnose(docker: Docker) -> dict[str, Any]:
+    """Collect what the diagnostics report shows (no printing)."""
+    endpoint = docker.endpoint
+    report: dict[str, Any] = {
+        "endpoint": endpoint.url,
+        "source": endpoint.source,
+        "context": endpoint.context_name,
+        "transport": endpoint.scheme,
+        "tls": docker.ssl_context is not None,
+        "tls_verify": bool(docker.ssl_context is not None and docker.ssl_context.verify_mode),
+        "tried": list(endpoint.tried),
+    }
+    version = await docker.version()
+    info = await docker._api.call("GET", "info") or {}
+    report.update(
+        {
+            "api_version": docker.api_version,
+            "daemon_version": version.get("Version"),
+            "daemon_api_version": version.get("ApiVersion"),
+            "daemon_min_api_version": version.get("MinAPIVersion"),
+            "os": version.get("Os"),
+            "arch": version.get("Arch"),
+            "kernel": version.get("KernelVersion"),
+            "containers": info.get("Containers"),
+            "containers_running": info.get("ContainersRunning"),
+            "images": info.get("Images"),
+            "swarm": (info.get("Swarm") or {}).get("LocalNodeState"),
+        }
+    )
+    return report
+
+
+_LABELS = (
+    ("endpoint", "Endpoint"),
+    ("source", "Chosen by"),
+    ("context", "Context"),
+    ("transport", "Transport"),
+    ("tls", "TLS"),
+    ("tls_verify", "TLS verify"),
+    ("api_version", "API version"),
+    ("daemon_version", "Daemon version"),
+    ("daemon_api_version", "Daemon API"),
+    ("daemon_min_api_version", "Daemon min API"),
+    ("os", "OS"),
+    ("arch", "Arch"),
+    ("kernel", "Kernel"),
+    ("containers", "Containers"),
+    ("containers_running", "Running"),
+    ("images", "Images"),
+    ("swarm", "Swarm"),
+)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    width = max(len(label) for _, label in _LABELS)
+    lines = []
+    for key, label in _LABELS:
+        value = report.get(key)
+        if value is None and key == "context":
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        lines.append(f"{label:<{width}}  {value}")
+    return "\n".join(lines)
+
+
+async def _run_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        docker = Docker(url=args.host, context=args.context)
+    except (ValueError, DockerError) as exc:
+        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+        return 1
+    async with docker:
+        try:
+            report = await diagnose(docker)
+        except DockerError as exc:
+            print(
+                f"error: the Docker daemon at {docker.endpoint.url} "
+                f"(chosen by {docker.endpoint.source}) is not reachable: {exc}",
+                file=err,
+            )
+            return 1
+    if args.json:
+        json.dump(report, out, indent=2)
+        out.write("\n")
+    else:
+        print(format_report(report), file=out)
+    return 0
+
+
+async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .progress import run_pull_cli
+
+    try:
+        docker = Docker(url=args.host, context=args.context)
+    except (ValueError, DockerError) as exc:
+        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+        return 1
+    async with docker:
+        try:
+            return await run_pull_cli(docker, args.image, out=out)
+        except DockerError as exc:
+            print(f"error: pull of {args.image} failed: {exc}", file=err)
+            return 1
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
+    parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
+    parser.add_argument("-c", "--context", help="Docker context name")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    sub = parser.add_subparsers(dest="command")
+    pull = sub.add_parser("pull", help="pull an image, showing progress")
+    pull.add_argument("image")
+    args = parser.parse_args(argv)
+    if args.command == "pull":
+        return asyncio.run(_run_pull(args, out, err))
+    return asyncio.run(_run_info(args, out, err))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

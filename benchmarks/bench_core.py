@@ -1,0 +1,195 @@
+"""Request overhead of this client beside a raw-socket client and plain aiohttp.
+
+Run: python benchmarks/bench_core.py [--socket /var/run/docker.sock]
+
+Cases (each client in its own subprocess, so CPU accounting is clean):
+  ping     2,000 sequential GET /_ping
+  inspect  5,000 GET /containers/{id}/json at concurrency 64
+Prints requests per second and client CPU microseconds per request, and this
+client's ratios to the raw-socket baseline (target: >= 0.8x throughput,
+<= 1.25x CPU per request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+PING_COUNT = 2000
+INSPECT_COUNT = 5000
+CONCURRENCY = 64
+
+
+class RawConnection:
+    """The least a client can do: HTTP/1.1 over a kept-alive unix socket, parsed by hand."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, path: str) -> RawConnection:
+        reader, writer = await asyncio.open_unix_connection(path)
+        return cls(reader, writer)
+
+    async def get(self, target: str) -> bytes:
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = None
+        chunked = False
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if length is not None:
+            return await self.reader.readexactly(length)
+        if not chunked:
+            raise RuntimeError("raw client expects a sized or chunked body")
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+            if size == 0:
+                await self.reader.readuntil(b"\r\n")
+                return b"".join(parts)
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readexactly(2)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def run_raw(case: str, socket: str, container: str) -> None:
+    if case == "ping":
+        conn = await RawConnection.open(socket)
+        for _ in range(PING_COUNT):
+            assert await conn.get("/_ping") == b"OK"
+        conn.close()
+        return
+    pool: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(CONCURRENCY):
+        pool.put_nowait(await RawConnection.open(socket))
+
+    async def one() -> None:
+        conn = await pool.get()
+        try:
+            json.loads(await conn.get(f"/v1.41/containers/{container}/json"))
+        finally:
+            pool.put_nowait(conn)
+
+    await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
+    while not pool.empty():
+        pool.get_nowait().close()
+
+
+async def run_aiodocker(case: str, socket: str, container: str) -> None:
+    sys.path.insert(0, ".")
+    import aiodocker
+
+    async with aiodocker.Docker(url=f"unix://{socket}") as docker:
+        if case == "ping":
+            for _ in range(PING_COUNT):
+                await docker._api.call("GET", "_ping", versioned=False)
+            return
+        sem = asyncio.Semaphore(CONCURRENCY)
+        inspect = docker._api.call
+        path = f"containers/{container}/json"
+
+        async def one() -> None:
+            async with sem:
+                await inspect("GET", path)
+
+        await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
+
+
+async def run_aiohttp(case: str, socket: str, container: str) -> None:
+    import aiohttp
+
+    connector = aiohttp.UnixConnector(socket, limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        if case == "ping":
+            for _ in range(PING_COUNT):
+                async with session.get("http://docker/_ping") as response:
+                    await response.read()
+            return
+        url = f"http://docker/v1.41/containers/{container}/json"
+
+        async def one() -> None:
+            async with session.get(url) as response:
+                await response.json()
+
+        await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
+
+
+RUNNERS = {"raw": run_raw, "aiodocker": run_aiodocker, "aiohttp": run_aiohttp}
+
+
+def measure(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+    """Run one case in this process (called in a child) and return its numbers."""
+    count = PING_COUNT if case == "ping" else INSPECT_COUNT
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    asyncio.run(RUNNERS[client](case, socket, container))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {"rps": count / wall, "cpu_us": cpu / count * 1e6}
+
+
+def child(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+    # warm-up round in the same process, then the measured round
+    measure(client, case, socket, container)
+    return measure(client, case, socket, container)
+
+
+def spawn(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", client, case, "--socket", socket, "--container", container],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def docker_cli(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--socket", default="/var/run/docker.sock")
+    parser.add_argument("--image", default="aiodocker-test/busybox:latest")
+    parser.add_argument("--container", default="")
+    parser.add_argument("--child", nargs=2, metavar=("CLIENT", "CASE"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1], args.socket, args.container)))
+        return
+    container = docker_cli("create", "--name", "aiodocker-bench-core", args.image, "true")
+    try:
+        rows: dict[tuple[str, str], dict[str, float]] = {}
+        for case in ("ping", "inspect"):
+            for client in ("raw", "aiodocker", "aiohttp"):
+                rows[(client, case)] = spawn(client, case, args.socket, container)
+    finally:
+        docker_cli("rm", "-f", container)
+    print(f"{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}{'x raw rps':>11}{'x raw CPU':>11}")
+    for case, label in (("ping", f"{PING_COUNT} sequential /_ping"),
+                        ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}")):
+        base = rows[("raw", case)]
+        for client in ("raw", "aiodocker", "aiohttp"):
+            row = rows[(client, case)]
+            print(
+                f"{label:<28}{client:<12}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
+                f"{row['rps'] / base['rps']:>11.2f}{row['cpu_us'] / base['cpu_us']:>11.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

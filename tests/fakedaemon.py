@@ -1,0 +1,116 @@
+"""A scriptable fake daemon on a unix socket, for protocol and fault-injection tests.
+
+Each accepted connection reads requests (head plus Content-Length or chunked body)
+and passes them to ``handler(request) -> bytes | None``; the bytes are written back
+verbatim (so a test can send truncated or malformed responses), ``None`` closes
+the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+    connection_id: int
+
+
+@dataclass
+class FakeDaemon:
+    path: str
+    handler: Callable[[Request], Awaitable[bytes | None] | bytes | None]
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+    server: asyncio.AbstractServer | None = None
+    open_writers: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    async def start(self) -> FakeDaemon:
+        self.server = await asyncio.start_unix_server(self._serve, self.path)
+        return self
+
+    async def stop(self) -> None:
+        for writer in list(self.open_writers):
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        conn_id = self.connections
+        self.open_writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                body = b""
+                if headers.get("transfer-encoding") == "chunked":
+                    parts = []
+                    while True:
+                        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+                        if size == 0:
+                            await reader.readuntil(b"\r\n")
+                            break
+                        parts.append(await reader.readexactly(size))
+                        await reader.readexactly(2)
+                    body = b"".join(parts)
+                elif "content-length" in headers:
+                    body = await reader.readexactly(int(headers["content-length"]))
+                request = Request(method, target, headers, body, conn_id)
+                self.requests.append(request)
+                result = self.handler(request)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                if result is None:
+                    break
+                writer.write(result)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self.open_writers.discard(writer)
+            writer.close()
+
+
+def http_response(
+    status: int = 200,
+    body: bytes | Any = b"",
+    *,
+    headers: dict[str, str] | None = None,
+    reason: str = "OK",
+) -> bytes:
+    """Encode a complete HTTP/1.1 response with Content-Length (JSON for non-bytes bodies)."""
+    all_headers = {"Server": "fake"}
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    all_headers.update(headers or {})
+    all_headers["Content-Length"] = str(len(body))
+    head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in all_headers.items()
+    )
+    return head.encode() + b"\r\n" + body
+
+
+def chunked(*chunks: bytes, end: bool = True) -> bytes:
+    """Encode chunks in chunked transfer coding (without the terminator when ``end`` is False)."""
+    out = b"".join(b"%x\r\n%b\r\n" % (len(c), c) for c in chunks)
+    return out + (b"0\r\n\r\n" if end else b"")
+
+
+VERSION_1_41 = {"ApiVersion": "1.41", "MinAPIVersion": "1.12", "Version": "20.10.24", "Os": "linux"}

@@ -1,0 +1,209 @@
+"""The HTTP/1.1 engine against a scriptable fake daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from aiodocker._transport.dialers import UnixDialer
+from aiodocker._transport.http import HIGH_WATER, HTTPEngine
+from aiodocker.exceptions import DockerConnectionError, DockerTruncatedStreamError
+from tests.fakedaemon import FakeDaemon, Request, chunked, http_response
+
+
+@pytest.fixture
+async def socket_path(tmp_path):
+    return str(tmp_path / "d.sock")
+
+
+async def start(path: str, handler) -> tuple[FakeDaemon, HTTPEngine]:
+    daemon = await FakeDaemon(path, handler).start()
+    return daemon, HTTPEngine(UnixDialer(path))
+
+
+async def test_keep_alive_reuses_one_connection_for_sequential_requests(socket_path):
+    daemon, engine = await start(socket_path, lambda r: http_response(200, b"OK"))
+    try:
+        for _ in range(5):
+            response = await engine.request("GET", "/_ping")
+            assert await response.read() == b"OK"
+        assert daemon.connections == 1
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_chunked_body_is_reassembled(socket_path):
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    daemon, engine = await start(socket_path, lambda r: head + chunked(b"ab", b"cd", b"e"))
+    try:
+        response = await engine.request("GET", "/x")
+        assert await response.read() == b"abcde"
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_body_cut_short_raises_truncated_error_instead_of_ending(socket_path):
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    async def handler(request: Request) -> bytes | None:
+        return head + chunked(b"partial", end=False)
+
+    daemon = await FakeDaemon(socket_path, handler).start()
+    engine = HTTPEngine(UnixDialer(socket_path))
+    try:
+        response = await engine.request("GET", "/x")
+        assert await response.body.read_chunk() == b"partial"
+        # the daemon closes the connection on the next request only; close it now
+        for writer in list(daemon.open_writers):
+            writer.close()
+        with pytest.raises(DockerTruncatedStreamError):
+            await response.body.read_chunk()
+        response.release()
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_content_length_body_cut_short_raises(socket_path):
+    daemon, engine = await start(
+        socket_path, lambda r: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+    )
+    try:
+        response = await engine.request("GET", "/x")
+        for writer in list(daemon.open_writers):
+            writer.close()
+        with pytest.raises(DockerTruncatedStreamError):
+            await response.read()
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_head_request_does_not_wait_for_a_body(socket_path):
+    daemon, engine = await start(
+        socket_path, lambda r: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Y: z\r\n\r\n"
+    )
+    try:
+        response = await asyncio.wait_for(engine.request("HEAD", "/_ping"), 2)
+        assert response.headers["x-y"] == "z"
+        assert await asyncio.wait_for(response.read(), 2) == b""
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_streamed_upload_is_sent_chunked_and_arrives_whole(socket_path):
+    daemon, engine = await start(socket_path, lambda r: http_response(200, {"n": len(r.body)}))
+
+    async def body():
+        for _ in range(64):
+            yield b"x" * 65536
+
+    try:
+        response = await engine.request("POST", "/load", {"Content-Type": "application/x-tar"}, body())
+        assert await response.json() == {"n": 64 * 65536}
+        assert daemon.requests[0].headers["transfer-encoding"] == "chunked"
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_upgrade_keeps_bytes_that_arrive_with_the_head(socket_path):
+    upgrade = (
+        b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+        b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nEARLY-BYTES"
+    )
+    daemon, engine = await start(socket_path, lambda r: upgrade)
+    try:
+        response = await engine.request("POST", "/attach", {"Connection": "Upgrade", "Upgrade": "tcp"})
+        assert response.status == 101
+        channel = response.detach()
+        assert await channel.body.read_chunk() == b"EARLY-BYTES"
+        channel.close()
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_abandoned_body_closes_the_connection_instead_of_pooling_it(socket_path):
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    daemon, engine = await start(socket_path, lambda r: head + chunked(b"a", end=False))
+    try:
+        response = await engine.request("GET", "/events")
+        await response.body.read_chunk()
+        response.release()
+        assert engine._idle == []
+        response.release()  # idempotent
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_cancelled_request_releases_its_connection(socket_path):
+    async def never(request: Request) -> bytes:
+        await asyncio.sleep(3600)
+        return b""
+
+    daemon, engine = await start(socket_path, never)
+    try:
+        task = asyncio.create_task(engine.request("GET", "/slow"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine._active == set() and engine._idle == []
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_stale_keep_alive_connection_is_retried_on_a_new_one(socket_path):
+    def handler(request: Request) -> bytes | None:
+        if request.connection_id == 1 and len(daemon.requests) > 1:
+            return None  # the daemon dropped the idle connection
+        return http_response(200, b"OK")
+
+    daemon, engine = await start(socket_path, handler)
+    try:
+        assert await (await engine.request("GET", "/_ping")).read() == b"OK"
+        assert await (await engine.request("GET", "/_ping")).read() == b"OK"
+        assert daemon.connections == 2
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_large_body_is_read_with_bounded_buffering(socket_path):
+    payload = os.urandom(8 * HIGH_WATER)
+    daemon, engine = await start(socket_path, lambda r: http_response(200, payload))
+    try:
+        response = await engine.request("GET", "/big")
+        await asyncio.sleep(0.2)  # let the transport fill the buffer and pause
+        assert response.body._size <= HIGH_WATER + 262144
+        assert await response.read() == payload
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_unreachable_socket_names_the_address(tmp_path):
+    engine = HTTPEngine(UnixDialer(str(tmp_path / "missing.sock")))
+    with pytest.raises(DockerConnectionError) as info:
+        await engine.request("GET", "/_ping")
+    assert info.value.status == 900
+    assert "missing.sock" in info.value.message
+    await engine.close()
+
+
+async def test_malformed_response_raises_connection_error(socket_path):
+    daemon, engine = await start(socket_path, lambda r: b"NOT HTTP AT ALL\r\n\r\n")
+    try:
+        with pytest.raises(DockerConnectionError, match="malformed"):
+            await engine.request("GET", "/_ping")
+    finally:
+        await engine.close()
+        await daemon.stop()
