@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 import time
-from typing import Any
 
 PING_COUNT = 2000
 INSPECT_COUNT = 5000

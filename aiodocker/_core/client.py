@@ -14,9 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from .._compat import timeout as timeout_after
+from .._transport.base import Response, Transport
 from ..exceptions import DockerAPIVersionError, DockerError
 from ..types import SENTINEL, Sentinel
-from .._transport.base import Response, Transport
 from .request import encode_query, error_from_response, parse_api_version
 
 MAX_API_VERSION: Final = (1, 55)
