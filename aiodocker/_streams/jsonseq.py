@@ -1,0 +1,314 @@
+"""Decode Docker's streams of JSON values (pull, push, build, load, events, stats).
+
+Layer ``_streams/``: imports only ``aiodocker.exceptions``, ``aiodocker.types`` and the
+stdlib. No I/O: bytes go in through ``feed()``, values come out, and ``flush()`` says
+whether the input ended cleanly.
+
+The daemon writes one value per line, but values may also be concatenated with no
+separator or separated by ``\\r\\n`` (any JSON whitespace). Two paths share the work:
+
+* Fast path: when a chunk brings a newline, everything up to the last newline is
+  decoded in one go by the stdlib's C decoder. A line is never cut inside a JSON string
+  (strings cannot hold a raw newline), so this is nearly always the whole story.
+* Scanner: bytes after the last newline, and a value that spans lines (pretty-printed
+  JSON), are tracked by a resumable scanner that remembers nesting depth and whether
+  it is inside a string, so a value is returned as soon as it is complete and no byte
+  is scanned more than twice however finely the input is chunked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from aiodocker.exceptions import DockerStreamError, DockerTruncatedStreamError
+
+__all__ = ("JSONSeqDecoder", "check_stream_error")
+
+_QUOTE: Final = 0x22
+_BACKSLASH: Final = 0x5C
+_OPENERS: Final = frozenset(b"{[")
+
+# Inside a container: the next byte that changes depth or opens a string.
+_STRUCTURAL: Final = re.compile(rb'[{}\[\]"]')
+# At top level: the next byte that starts a value.
+_NON_WHITESPACE: Final = re.compile(rb"[^ \t\r\n]")
+# After the first byte of a bare top-level scalar (number, true, false, null): its end.
+_SCALAR_END: Final = re.compile(rb'[ \t\r\n{}\[\]",:]')
+_WHITESPACE: Final = re.compile(r"[ \t\r\n]*")
+# A bare scalar that some more bytes would have made valid (true, -1.5e+3, ...).
+_PARTIAL_SCALAR: Final = re.compile(
+    rb"t|tr|tru|f|fa|fal|fals|n|nu|nul|-|-?(?:0|[1-9][0-9]*)(?:\.|(?:\.[0-9]+)?[eE][+-]?)"
+)
+
+
+class JSONSeqDecoder:
+    """Split a byte stream into the JSON values it holds."""
+
+    __slots__ = (
+        "_buffer",
+        "_decoder",
+        "_pos",
+        "_start",
+        "_depth",
+        "_in_string",
+        "_in_scalar",
+        "_multiline",
+        "_error",
+    )
+
+    def __init__(self) -> None:
+        # Undecoded input; it always begins between two top-level values.
+        self._buffer = bytearray()
+        self._decoder = json.JSONDecoder()
+        # Scanner state over self._buffer[:self._pos].
+        self._pos = 0
+        self._start = -1  # where the value being scanned began, -1 if none
+        self._depth = 0
+        self._in_string = False
+        self._in_scalar = False
+        # The value at the start of the buffer spans a newline: leave it to the scanner.
+        self._multiline = False
+        # Invalid input met after some values of the same chunk: raised on the next call.
+        self._error: DockerStreamError | None = None
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Consume ``data`` and return every value it completes.
+
+        Valid values that precede invalid input in the same chunk are returned first;
+        the error is raised by the next call.
+
+        Raises:
+            DockerStreamError: the input is not valid JSON (or not UTF-8).
+        """
+        if self._error is not None:
+            raise self._error
+        values: list[Any] = []
+        if not data:
+            return values
+        buffer = self._buffer
+        buffer += data
+        try:
+            while self._pos < len(buffer):
+                if not self._multiline:
+                    newline = buffer.rfind(b"\n", self._pos)
+                    if newline >= 0:
+                        self._decode_lines(newline + 1, values)
+                if not self._scan(values):
+                    break
+                # A multi-line value just ended: the rest may take the fast path again.
+        except DockerStreamError as exc:
+            if not values:
+                raise
+            self._error = exc
+        return values
+
+    def flush(self) -> list[Any]:
+        """Return the value still buffered, if the input ended right after one.
+
+        A bare number (or ``true``/``false``/``null``) at the very end is complete only
+        once the input ends, so it is returned here.
+
+        Raises:
+            DockerTruncatedStreamError: the input ended inside a value.
+            DockerStreamError: the rest of the input is not valid JSON.
+        """
+        values: list[Any] = []
+        buffer = self._buffer
+        try:
+            if self._error is not None:
+                raise self._error
+            while self._scan(values):
+                pass
+            if self._in_scalar:
+                scalar = bytes(buffer[self._start :])
+                if _PARTIAL_SCALAR.fullmatch(scalar):
+                    raise DockerTruncatedStreamError(
+                        f"JSON stream ended inside a value: {scalar!r} is cut short"
+                    )
+                values.append(self._parse(memoryview(scalar)))
+            elif self._start >= 0:
+                if self._in_string:
+                    missing = "a closing quote"
+                else:
+                    missing = f"{self._depth} closing brackets"
+                raise DockerTruncatedStreamError(
+                    f"JSON stream ended inside a value: {len(buffer) - self._start} bytes "
+                    f"received, {missing} missing"
+                )
+        finally:
+            self._error = None
+            self._reset(len(buffer))
+        return values
+
+    def _decode_lines(self, end: int, values: list[Any]) -> None:
+        """Decode ``buffer[:end]``, which ends with a newline, with the C decoder."""
+        buffer = self._buffer
+        with memoryview(buffer) as view, view[:end] as lines:
+            text = _decode_utf8(lines)
+        size = len(text)
+        decode = self._decoder.raw_decode
+        pos = _skip_whitespace(text, 0)
+        while pos < size:
+            try:
+                value, pos = decode(text, pos)
+            except json.JSONDecodeError as exc:
+                if exc.pos < size:
+                    raise DockerStreamError(f"invalid JSON in stream: {exc}") from exc
+                # The value goes on past this newline: hand it over to the scanner.
+                consumed = pos if text.isascii() else len(text[:pos].encode())
+                self._reset(consumed)
+                self._multiline = True
+                return
+            values.append(value)
+            if pos < size and text[pos] == "\n":
+                pos += 1  # the usual case: one value per line
+            pos = _skip_whitespace(text, pos)
+        self._reset(end)
+
+    def _scan(self, values: list[Any]) -> bool:
+        """Scan the rest of the buffer, appending each value that ends in it.
+
+        Returns True when it stopped right after a value that spanned a newline.
+        """
+        buffer = self._buffer
+        size = len(buffer)
+        pos = self._pos
+        start = self._start
+        depth = self._depth
+        in_string = self._in_string
+        ended: list[tuple[int, int]] = []
+        stop_early = False
+        while pos < size:
+            if in_string:
+                quote = buffer.find(b'"', pos)
+                if quote < 0:
+                    pos = size
+                    break
+                pos = quote + 1
+                backslash = quote - 1
+                while buffer[backslash] == _BACKSLASH:
+                    backslash -= 1
+                if (quote - backslash) % 2 == 0:
+                    continue  # an escaped quote
+                in_string = False
+                if depth:
+                    continue
+            elif depth:
+                match = _STRUCTURAL.search(buffer, pos)
+                if match is None:
+                    pos = size
+                    break
+                pos = match.end()
+                byte = buffer[pos - 1]
+                if byte == _QUOTE:
+                    in_string = True
+                    continue
+                if byte in _OPENERS:
+                    depth += 1
+                    continue
+                depth -= 1
+                if depth:
+                    continue
+            elif self._in_scalar:
+                match = _SCALAR_END.search(buffer, pos)
+                if match is None:
+                    pos = size
+                    break
+                pos = match.start()
+                self._in_scalar = False
+            else:
+                match = _NON_WHITESPACE.search(buffer, pos)
+                if match is None:
+                    pos = size
+                    break
+                start = match.start()
+                pos = start + 1
+                byte = buffer[start]
+                if byte == _QUOTE:
+                    in_string = True
+                elif byte in _OPENERS:
+                    depth = 1
+                else:
+                    self._in_scalar = True
+                continue
+            # A top-level value ended at pos.
+            ended.append((start, pos))
+            start = -1
+            if self._multiline:
+                self._multiline = False
+                stop_early = True
+                break
+        self._start = start
+        self._depth = depth
+        self._in_string = in_string
+        self._pos = pos
+        if ended:
+            with memoryview(buffer) as view:
+                for begin, end in ended:
+                    values.append(self._parse(view[begin:end]))
+            self._consume(ended[-1][1])
+        return stop_early
+
+    def _parse(self, data: memoryview) -> Any:
+        with data:
+            text = _decode_utf8(data)
+        try:
+            return self._decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            raise DockerStreamError(f"invalid JSON in stream: {exc}") from exc
+
+    def _consume(self, end: int) -> None:
+        """Drop ``buffer[:end]`` and shift the scanner's positions to match."""
+        del self._buffer[:end]
+        self._pos -= end
+        if self._start >= 0:
+            self._start -= end
+
+    def _reset(self, end: int) -> None:
+        """Drop ``buffer[:end]``, which ends between values, and restart the scanner."""
+        del self._buffer[:end]
+        self._pos = 0
+        self._start = -1
+        self._depth = 0
+        self._in_string = False
+        self._in_scalar = False
+        self._multiline = False
+
+
+def _skip_whitespace(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match is not None else pos
+
+
+def _decode_utf8(data: memoryview) -> str:
+    try:
+        return str(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DockerStreamError(f"JSON stream is not valid UTF-8: {exc}") from exc
+
+
+def check_stream_error(item: Any) -> None:
+    """Raise if ``item`` is an in-band error report of a pull/push/build/load stream.
+
+    An item reports an error when it is a dict whose ``error`` or ``errorDetail`` is
+    present and not empty (the daemon omits both when there is no error).
+
+    Raises:
+        DockerStreamError: ``item`` reports an error; the message is
+            ``errorDetail.message``, else ``error``; ``error_detail`` is ``errorDetail``
+            or, if that is missing, ``{"message": message}``.
+    """
+    if not isinstance(item, dict):
+        return
+    detail = item.get("errorDetail")
+    error = item.get("error")
+    if not detail and not error:
+        return
+    message: Any = detail.get("message") if isinstance(detail, dict) else None
+    if not message:
+        message = error or detail or "the daemon reported an error without a message"
+    message = str(message)
+    error_detail = detail if isinstance(detail, dict) and detail else {"message": message}
+    raise DockerStreamError(message, error_detail=error_detail)

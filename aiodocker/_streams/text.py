@@ -1,0 +1,93 @@
+"""Turn container output bytes into text and lines.
+
+Layer ``_streams/``: imports only ``aiodocker.exceptions``, ``aiodocker.types`` and the
+stdlib. No I/O.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Final
+
+from .frames import Message
+
+__all__ = ("TextDecoder", "LineSplitter")
+
+_LINE: Final = re.compile(rb"[^\n]*\n")
+
+
+class TextDecoder:
+    """Decode UTF-8 incrementally, with one decoder per stream id.
+
+    A character whose bytes are split across frames is decoded whole, and bytes of
+    stdout never complete a character begun on stderr (or the other way round).
+
+    Args:
+        errors: the codecs error handler for invalid UTF-8 (``"strict"``, ``"replace"``,
+            ``"ignore"``, ...).
+    """
+
+    __slots__ = ("_errors", "_decoders")
+
+    def __init__(self, errors: str = "strict") -> None:
+        codecs.lookup_error(errors)  # fail now on a misspelt handler
+        self._errors = errors
+        self._decoders: dict[int, codecs.IncrementalDecoder] = {}
+
+    def decode(self, msg: Message) -> str:
+        """Return the text completed by ``msg.data`` on ``msg.stream``.
+
+        Raises:
+            UnicodeDecodeError: the bytes are not UTF-8 and ``errors`` is ``"strict"``.
+        """
+        decoder = self._decoders.get(msg.stream)
+        if decoder is None:
+            decoder = self._decoders[msg.stream] = codecs.getincrementaldecoder("utf-8")(
+                self._errors
+            )
+        return decoder.decode(msg.data)
+
+    def flush(self, stream: int | None = None) -> str:
+        """Return what is left of ``stream`` (of every stream, in id order, if None).
+
+        Bytes of an unfinished character are handled by ``errors`` (with ``"strict"``
+        they raise ``UnicodeDecodeError``). The stream's decoder is reset.
+        """
+        if stream is not None:
+            decoder = self._decoders.pop(stream, None)
+            return decoder.decode(b"", final=True) if decoder is not None else ""
+        decoders = sorted(self._decoders.items())
+        self._decoders.clear()
+        return "".join(decoder.decode(b"", final=True) for _, decoder in decoders)
+
+
+class LineSplitter:
+    """Split bytes into lines, each returned with its trailing ``b"\\n"``."""
+
+    __slots__ = ("_partial",)
+
+    def __init__(self) -> None:
+        self._partial = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Consume ``data`` and return every line it completes."""
+        end = data.rfind(b"\n") + 1
+        if not end:
+            self._partial += data
+            return []
+        partial = self._partial
+        if partial:
+            partial += memoryview(data)[:end]
+            lines = _LINE.findall(partial)
+            partial.clear()
+        else:
+            lines = _LINE.findall(data, 0, end)
+        partial += memoryview(data)[end:]
+        return lines
+
+    def flush(self) -> list[bytes]:
+        """Return the last line if it has no newline (a normal end, not an error)."""
+        rest = bytes(self._partial)
+        self._partial.clear()
+        return [rest] if rest else []
