@@ -1,0 +1,320 @@
+"""make_ssl_context: trust, client certificates, and errors that name the file at fault."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiodocker._transport.endpoint import TLSConfig
+from aiodocker._transport.tls import make_ssl_context
+from aiodocker.exceptions import DockerContextTLSError
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+
+
+@dataclass(frozen=True)
+class Material:
+    ca: Path
+    cert: Path
+    key: Path
+    other_key: Path
+    encrypted_key: Path
+    invalid: Path
+    server_cert: Path
+    server_key: Path
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
+    """A CA, a client cert signed by it, a non-matching key, an encrypted key, bad PEM."""
+    d = tmp_path_factory.mktemp("tls")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        cwd=d,
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=client",
+        cwd=d,
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        cwd=d,
+    )
+    openssl(
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "other-key.pem",
+        cwd=d,
+    )
+    openssl(
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-aes256",
+        "-pass",
+        "pass:secret",
+        "-out",
+        "enc-key.pem",
+        cwd=d,
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+        cwd=d,
+    )
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "server-cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        cwd=d,
+    )
+    invalid = d / "invalid.pem"
+    invalid.write_text(
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n"
+    )
+    return Material(
+        ca=d / "ca.pem",
+        cert=d / "cert.pem",
+        key=d / "key.pem",
+        other_key=d / "other-key.pem",
+        encrypted_key=d / "enc-key.pem",
+        invalid=invalid,
+        server_cert=d / "server-cert.pem",
+        server_key=d / "server-key.pem",
+    )
+
+
+def common_name(subject: Any) -> str:
+    """Return the CN of a subject as ``getpeercert``/``get_ca_certs`` report it."""
+    return str(dict(rdn[0] for rdn in subject)["commonName"])
+
+
+def config(
+    ca: Path | None = None, cert: Path | None = None, key: Path | None = None, verify: bool = True
+) -> TLSConfig:
+    return TLSConfig(
+        ca=None if ca is None else str(ca),
+        cert=None if cert is None else str(cert),
+        key=None if key is None else str(key),
+        verify=verify,
+    )
+
+
+def test_context_is_client_side_with_tls_1_2_minimum(material: Material) -> None:
+    ctx = make_ssl_context(config(ca=material.ca))
+    assert ctx.protocol == ssl.PROTOCOL_TLS_CLIENT
+    assert ctx.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_verify_checks_hostname_and_trusts_only_the_given_ca(material: Material) -> None:
+    ctx = make_ssl_context(config(ca=material.ca))
+    assert ctx.check_hostname is True
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    cas = ctx.get_ca_certs()
+    assert len(cas) == 1
+    assert common_name(cas[0]["subject"]) == "test-ca"
+
+
+def test_verify_without_ca_uses_system_trust_store() -> None:
+    ctx = make_ssl_context(config())
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats() == ssl.create_default_context().cert_store_stats()
+
+
+def test_verify_false_disables_hostname_check_and_verification(material: Material) -> None:
+    ctx = make_ssl_context(config(ca=material.invalid, verify=False))
+    assert ctx.check_hostname is False
+    assert ctx.verify_mode == ssl.CERT_NONE
+
+
+def test_client_cert_and_key_are_loaded(material: Material) -> None:
+    ctx = make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.key))
+    assert isinstance(ctx, ssl.SSLContext)
+
+
+def test_client_cert_is_loaded_without_verification(material: Material) -> None:
+    ctx = make_ssl_context(config(cert=material.cert, key=material.key, verify=False))
+    assert ctx.verify_mode == ssl.CERT_NONE
+
+
+def test_cert_without_key_raises_naming_the_missing_key(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError, match="key") as info:
+        make_ssl_context(config(ca=material.ca, cert=material.cert), context_name="c1")
+    assert "client key (key.pem) is missing" in info.value.message
+    assert info.value.context_name == "c1"
+
+
+def test_key_without_cert_raises_naming_the_missing_certificate(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, key=material.key))
+    assert "client certificate (cert.pem) is missing" in info.value.message
+
+
+def test_invalid_ca_pem_raises_naming_the_file(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.invalid), context_name="ctx")
+    assert str(material.invalid) in info.value.message
+    assert info.value.context_name == "ctx"
+    assert isinstance(info.value.__cause__, (OSError, ValueError))
+
+
+def test_missing_ca_file_raises_naming_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "ca.pem"
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=missing))
+    assert str(missing) in info.value.message
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_invalid_client_cert_raises_naming_the_cert(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, cert=material.invalid, key=material.key))
+    assert f"client certificate {str(material.invalid)!r}" in info.value.message
+    assert info.value.__cause__ is not None
+
+
+def test_invalid_client_key_raises_naming_the_key(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.invalid))
+    assert f"client key {str(material.invalid)!r}" in info.value.message
+    assert info.value.__cause__ is not None
+
+
+def test_key_not_matching_cert_raises_naming_the_key(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.other_key))
+    assert str(material.other_key) in info.value.message
+    assert "does not match" in info.value.message
+
+
+def test_encrypted_key_is_refused_without_prompting(material: Material) -> None:
+    with pytest.raises(DockerContextTLSError, match="encrypted") as info:
+        make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.encrypted_key))
+    assert str(material.encrypted_key) in info.value.message
+
+
+def test_unreadable_client_key_raises_naming_the_file(material: Material, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.pem"
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, cert=material.cert, key=missing))
+    assert str(missing) in info.value.message
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_error_messages_never_contain_key_material(material: Material) -> None:
+    secret = material.key.read_text().splitlines()[1]
+    with pytest.raises(DockerContextTLSError) as info:
+        make_ssl_context(config(ca=material.ca, cert=material.key, key=material.key))
+    assert secret not in str(info.value) and secret not in repr(info.value)
+
+
+async def handshake(material: Material, client: ssl.SSLContext) -> str:
+    """Run a mutual-TLS server on loopback; return the client CN it saw."""
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(str(material.server_cert), str(material.server_key))
+    server_ctx.load_verify_locations(str(material.ca))
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    seen: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peercert")
+        seen.append(common_name(peer["subject"]))
+        writer.write(b"ok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client, server_hostname="127.0.0.1"
+        )
+        assert await reader.read() == b"ok"
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()
+    return seen[0]
+
+
+async def test_mutual_tls_handshake_with_ca_and_client_cert(material: Material) -> None:
+    client = make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.key))
+    assert await handshake(material, client) == "client"
+
+
+async def test_verification_rejects_a_server_from_another_ca(material: Material) -> None:
+    client = make_ssl_context(config(ca=material.cert, cert=material.cert, key=material.key))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await handshake(material, client)
