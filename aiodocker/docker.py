@@ -131,7 +131,7 @@ class Docker:
             pinned = os.environ["DOCKER_API_VERSION"]
             parse_api_version(pinned)
             api_version = pinned if pinned.startswith("v") else "v" + pinned
-        self._closed = False
+        self._closed = True  # nothing to close until the transport exists
         self.connector = connector
         self.session = session
         self._ws_session: aiohttp.ClientSession | None = None
@@ -152,6 +152,7 @@ class Docker:
                 description=self.endpoint.url,
             )
         self._api = APIClient(transport, api_version=api_version, timeout=timeout_seconds(timeout))
+        self._closed = False
 
         self.events = DockerEvents(self)
         self.containers = DockerContainers(self)
