@@ -1,0 +1,305 @@
+"""The layering rules of DESIGN.md ("Layers"), checked on the source with ``ast``.
+
+    docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
+
+- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``) import nothing from the
+  package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
+- ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
+  ``aiohttp_engine.py`` only), the leaves and its siblings.
+- ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions.
+- ``_core/*`` may import ``_transport``, the leaves and its siblings; never
+  ``_streams`` or a resource module.
+- ``_streams/*`` imports only the leaves (and its siblings).
+- Only ``_transport/`` knows the HTTP library: ``_core``/``_streams`` never import aiohttp.
+- ``import aiodocker`` does not import aiohttp (checked in a fresh interpreter).
+
+Package-internal rules count every import, type-only ones included (an arrow pointing
+up is a layering error even when it only serves annotations), except where a rule says
+``TYPE_CHECKING``. Third-party rules count imports that run.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+PACKAGE: Final = "aiodocker"
+
+
+def package_dir() -> Path:
+    spec = importlib.util.find_spec(PACKAGE)  # locates without importing
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent
+
+
+PACKAGE_DIR: Final = package_dir()
+
+LEAVES: Final = frozenset({"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat"})
+STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
+AIOHTTP_ENGINE: Final = "aiodocker._transport.aiohttp_engine"
+
+
+@dataclass(frozen=True)
+class Import:
+    file: str  # path relative to the package's parent, for messages
+    line: int
+    target: str  # absolute dotted module name
+    in_function: bool
+    type_checking: bool
+
+    @property
+    def runs_at_import(self) -> bool:
+        return not self.in_function and not self.type_checking
+
+    @property
+    def runs(self) -> bool:
+        return not self.type_checking
+
+    def __str__(self) -> str:
+        where = []
+        if self.in_function:
+            where.append("in a function")
+        if self.type_checking:
+            where.append("under TYPE_CHECKING")
+        suffix = f" ({', '.join(where)})" if where else ""
+        return f"{self.file}:{self.line} imports {self.target}{suffix}"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_package_module(dotted: str) -> bool:
+    """Whether ``dotted`` (aiodocker.x.y) is a module or package file of ours."""
+    if dotted != PACKAGE and not dotted.startswith(PACKAGE + "."):
+        return False
+    rel = Path(*dotted.split("."))
+    base = PACKAGE_DIR.parent / rel
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def is_type_checking_test(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return False
+
+
+def collect_imports(path: Path, source: str | None = None) -> list[Import]:
+    """Every import statement of ``path`` (or of ``source`` as if it were there)."""
+    name = module_name(path)
+    current_package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    rel_file = str(path.relative_to(PACKAGE_DIR.parent))
+    if source is None:
+        source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    found: list[Import] = []
+
+    def resolve_from(node: ast.ImportFrom) -> list[str]:
+        if node.level:
+            base_parts = current_package.split(".")
+            if node.level > 1:
+                base_parts = base_parts[: -(node.level - 1)]
+            base = ".".join(base_parts)
+            base = f"{base}.{node.module}" if node.module else base
+        else:
+            base = node.module or ""
+        targets = []
+        for alias in node.names:
+            candidate = f"{base}.{alias.name}"
+            targets.append(candidate if is_package_module(candidate) else base)
+        return targets
+
+    def visit(node: ast.AST, in_function: bool, type_checking: bool) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append(Import(rel_file, node.lineno, alias.name, in_function, type_checking))
+            return
+        if isinstance(node, ast.ImportFrom):
+            for target in dict.fromkeys(resolve_from(node)):
+                found.append(Import(rel_file, node.lineno, target, in_function, type_checking))
+            return
+        if isinstance(node, ast.If) and is_type_checking_test(node.test):
+            for child in node.body:
+                visit(child, in_function, True)
+            for child in node.orelse:
+                visit(child, in_function, type_checking)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            in_function = True
+        for sub in ast.iter_child_nodes(node):
+            visit(sub, in_function, type_checking)
+
+    visit(tree, False, False)
+    return found
+
+
+ALL_FILES: Final = sorted(PACKAGE_DIR.rglob("*.py"))
+
+
+def files_in(layer: str) -> list[Path]:
+    return sorted((PACKAGE_DIR / layer).glob("*.py"))
+
+
+def file_id(path: Path) -> str:
+    return str(path.relative_to(PACKAGE_DIR))
+
+
+def top_level(target: str) -> str:
+    return target.partition(".")[0]
+
+
+def is_internal(target: str) -> bool:
+    return top_level(target) == PACKAGE
+
+
+def in_layer(target: str, layer: str) -> bool:
+    prefix = f"{PACKAGE}.{layer}"
+    return target == prefix or target.startswith(prefix + ".")
+
+
+# --------------------------------------------------------------------------
+# the scanner finds what it should (guards against a vacuous pass)
+
+
+def test_scanner_sees_every_layer() -> None:
+    for layer in ("_transport", "_core", "_streams"):
+        assert files_in(layer), f"no files under {layer}/"
+    for leaf in LEAVES:
+        assert is_package_module(leaf), leaf
+
+
+def test_scanner_resolves_relative_and_absolute_imports() -> None:
+    targets = {i.target for path in files_in("_transport") for i in collect_imports(path)}
+    assert "httptools" in targets
+    assert "aiodocker.exceptions" in targets
+    assert any(t.startswith("aiodocker._transport.") for t in targets)
+
+
+def test_scanner_marks_function_level_and_type_checking_imports() -> None:
+    sample = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from ..docker import Docker\n"
+        "def f():\n"
+        "    from .aiohttp_engine import AiohttpTransport\n"
+        "from . import base\n"
+        "from .. import exceptions\n"
+    )
+    imports = collect_imports(PACKAGE_DIR / "_transport" / "probe.py", source=sample)
+    by_target = {i.target: i for i in imports}
+    assert by_target["aiodocker.docker"].type_checking
+    assert by_target[AIOHTTP_ENGINE].in_function
+    assert by_target[AIOHTTP_ENGINE].runs and not by_target[AIOHTTP_ENGINE].runs_at_import
+    assert by_target["typing"].runs_at_import
+    assert "aiodocker._transport.base" in by_target
+    assert "aiodocker.exceptions" in by_target
+
+
+# --------------------------------------------------------------------------
+# leaves
+
+
+@pytest.mark.parametrize("leaf", sorted(LEAVES))
+def test_leaf_imports_nothing_from_the_package(leaf: str) -> None:
+    path = PACKAGE_DIR.parent / Path(*leaf.split(".")).with_suffix(".py")
+    allow_type_checking = leaf == "aiodocker.types"
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if is_internal(i.target) and not (allow_type_checking and i.type_checking)
+    ]
+    assert not bad, "a leaf imports from the package:\n" + "\n".join(bad)
+
+
+# --------------------------------------------------------------------------
+# _transport
+
+
+TRANSPORT_INTERNAL_OK: Final = LEAVES
+
+
+@pytest.mark.parametrize("path", files_in("_transport"), ids=file_id)
+def test_transport_imports_only_stdlib_httptools_aiohttp_leaves_and_siblings(path: Path) -> None:
+    is_engine = module_name(path) == AIOHTTP_ENGINE
+    bad = []
+    for imp in collect_imports(path):
+        top = top_level(imp.target)
+        if is_internal(imp.target):
+            if not (imp.target in TRANSPORT_INTERNAL_OK or in_layer(imp.target, "_transport")):
+                bad.append(str(imp))
+        elif top in STDLIB or top == "httptools":
+            continue
+        elif top == "aiohttp":
+            if not is_engine and imp.runs:
+                bad.append(f"{imp}  [aiohttp only in aiohttp_engine.py]")
+        elif imp.runs:
+            bad.append(f"{imp}  [third-party]")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_nothing_imports_the_aiohttp_engine_at_module_level(path: Path) -> None:
+    bad = [str(i) for i in collect_imports(path) if i.target == AIOHTTP_ENGINE and i.runs_at_import]
+    assert not bad, "import aiohttp_engine inside the function that needs it:\n" + "\n".join(bad)
+
+
+# --------------------------------------------------------------------------
+# _core and _streams
+
+
+@pytest.mark.parametrize("path", files_in("_core"), ids=file_id)
+def test_core_imports_only_transport_leaves_and_siblings(path: Path) -> None:
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if is_internal(i.target)
+        and not (
+            i.target in LEAVES or in_layer(i.target, "_transport") or in_layer(i.target, "_core")
+        )
+    ]
+    assert not bad, "_core reaches outside its layer (_streams, resources, ...):\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", files_in("_streams"), ids=file_id)
+def test_streams_import_only_leaves_and_siblings(path: Path) -> None:
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if is_internal(i.target) and not (i.target in LEAVES or in_layer(i.target, "_streams"))
+    ]
+    assert not bad, "_streams reaches outside its layer:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", files_in("_core") + files_in("_streams"), ids=file_id)
+def test_core_and_streams_never_import_aiohttp(path: Path) -> None:
+    bad = [str(i) for i in collect_imports(path) if top_level(i.target) == "aiohttp" and i.runs]
+    assert not bad, "only _transport/ knows the HTTP library:\n" + "\n".join(bad)
+
+
+# --------------------------------------------------------------------------
+# the package import stays free of aiohttp
+
+
+def test_import_aiodocker_does_not_import_aiohttp() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", "import aiodocker, sys; print('aiohttp' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PACKAGE_DIR.parent,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False", "import aiodocker pulled in aiohttp"
