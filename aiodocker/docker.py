@@ -80,7 +80,7 @@ class DockerContextEndpoint:
 
     @property
     def has_tls(self) -> bool:
-        return any((self.tls_ca, self.tls_cert, self.tls_key))
+        return self.tls_ca is not None or self.tls_cert is not None
 
     def __repr__(self) -> str:
         return (

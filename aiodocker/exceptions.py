@@ -30,15 +30,19 @@ class DockerError(Exception):
     """An error reported by, or while talking to, the Docker daemon."""
 
     def __init__(self, status: int, message: str, *args: Any) -> None:
-        super().__init__(status, message, *args)
+        super().__init__(message, *args)  # ``args`` as aiodocker has them
         self.status = status
         self.message = message
+        self._extra = args
 
     def __str__(self) -> str:
         return f"[{self.status}] {self.message}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status!r}, {self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, *self._extra))
 
 
 class DockerNotFoundError(DockerError):
@@ -56,7 +60,7 @@ class DockerConnectionError(DockerError):
         super().__init__(CONNECTION_ERROR_STATUS, message, *args)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, *self.args[2:]))
+        return (type(self), (self.message, *self._extra))
 
 
 class DockerAPIVersionError(DockerError):
@@ -66,20 +70,26 @@ class DockerAPIVersionError(DockerError):
         super().__init__(0, message, *args)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, *self.args[2:]))
+        return (type(self), (self.message, *self._extra))
 
 
 class DockerContainerError(DockerError):
     """A container operation failed; carries the container's id."""
 
     def __init__(self, status: int, message: str, container_id: str, *args: Any) -> None:
-        super().__init__(status, message, container_id, *args)
+        super().__init__(status, message, *args)
         self.container_id = container_id
+
+    def __str__(self) -> str:
+        return f"[{self.status}] {self.message} (container: {self.container_id})"
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.status!r}, {self.message!r}, {self.container_id!r})"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, self.container_id, *self._extra))
 
 
 class DockerStreamError(DockerError):
@@ -94,6 +104,9 @@ class DockerStreamError(DockerError):
     ) -> None:
         super().__init__(status, message)
         self.error_detail = error_detail if error_detail is not None else {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, error_detail={self.error_detail!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_stream_error, (type(self), self.message, self.error_detail, self.status))
@@ -113,8 +126,18 @@ class DockerContextError(DockerError):
     """A Docker context could not be used."""
 
     def __init__(self, message: str, context_name: str | None = None) -> None:
-        super().__init__(0, message, context_name)
+        super().__init__(0, message)
         self.context_name = context_name
+
+    def __str__(self) -> str:
+        if self.context_name:
+            return f"{self.message} (context: {self.context_name})"
+        return self.message
+
+    def __repr__(self) -> str:
+        if self.context_name:
+            return f"{type(self).__name__}({self.message!r}, context={self.context_name!r})"
+        return f"{type(self).__name__}({self.message!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.context_name))

@@ -34,13 +34,15 @@ def compose_auth_header(auth: Any, registry_addr: str | None = None) -> str:
 
 def parse_content_type(ct: str) -> tuple[str, str, dict[str, str]]:
     """Split a Content-Type into (type, subtype, parameters)."""
-    head, *raw_params = ct.split(";")
-    main, _, sub = head.strip().lower().partition("/")
+    head, *raw_params = ct.lower().split(";")
+    main, slash, sub = head.strip().partition("/")
+    if not slash:
+        raise ValueError(f"Invalid content type: {ct!r} (no subtype)")
     params: dict[str, str] = {}
     for item in raw_params:
         key, sep, value = item.strip().partition("=")
         if sep:
-            params[key.strip().lower()] = value.strip().strip('"')
+            params[key.strip()] = value.strip().strip('"')
     return main, sub, params
 
 
@@ -89,21 +91,19 @@ def identical(d1: Any, d2: Any) -> bool:
                 return False
         return True
     if isinstance(d1, list):
-        if len(d1) != len(d2):
-            return False
-        pairs = zip(sorted(d1, key=_sort_key), sorted(d2, key=_sort_key), strict=True)
-        return all(identical(a, b) for a, b in pairs)
+        return len(d1) == len(d2) and all(identical(a, b) for a, b in zip(d1, d2, strict=True))
     return bool(d1 == d2)
-
-
-def _sort_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def human_bool(s: Any) -> bool:
     """Interpret "1", "true", "yes", "y" (any case) or a truthy value as True."""
     if isinstance(s, str):
-        return s.strip().lower() in ("y", "yes", "true", "1")
+        word = s.lower()
+        if word in ("y", "yes", "true", "t", "on", "1"):
+            return True
+        if word in ("n", "no", "false", "f", "off", "0"):
+            return False
+        raise ValueError(f"{s!r} is not a recognised boolean")
     return bool(s)
 
 
@@ -136,13 +136,13 @@ def format_env(key: str, value: str | bytes | None) -> str:
     return f"{key}={value}"
 
 
-def clean_networks(networks: Iterable[str] | None = None) -> list[dict[str, str]] | None:
-    """Turn a list of network names into service ``Networks`` entries."""
+def clean_networks(networks: Iterable[str | dict[str, Any]] | None = None) -> list[Any]:
+    """Turn network names into service ``Networks`` entries; dict entries pass as given."""
     if networks is None:
-        return networks
+        return []
     if not isinstance(networks, list):
         raise TypeError("networks parameter must be a list.")
-    return [{"Target": name} for name in networks]
+    return [{"Target": n} if isinstance(n, str) else n for n in networks]
 
 
 def clean_filters(filters: Mapping[str, Any] | None = None) -> str:

@@ -147,7 +147,17 @@ def child(client: str, case: str, socket: str, container: str) -> dict[str, floa
 
 def spawn(client: str, case: str, socket: str, container: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", client, case, "--socket", socket, "--container", container],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            client,
+            case,
+            "--socket",
+            socket,
+            "--container",
+            container,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -157,7 +167,9 @@ def spawn(client: str, case: str, socket: str, container: str) -> dict[str, floa
 
 
 def docker_cli(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["docker", *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def main() -> None:
@@ -178,9 +190,13 @@ def main() -> None:
                 rows[(client, case)] = spawn(client, case, args.socket, container)
     finally:
         docker_cli("rm", "-f", container)
-    print(f"{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}{'x raw rps':>11}{'x raw CPU':>11}")
-    for case, label in (("ping", f"{PING_COUNT} sequential /_ping"),
-                        ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}")):
+    print(
+        f"{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}{'x raw rps':>11}{'x raw CPU':>11}"
+    )
+    for case, label in (
+        ("ping", f"{PING_COUNT} sequential /_ping"),
+        ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}"),
+    ):
         base = rows[("raw", case)]
         for client in ("raw", "aiodocker", "aiohttp"):
             row = rows[(client, case)]

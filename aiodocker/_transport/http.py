@@ -156,10 +156,17 @@ class Body:
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all of the body when ``n`` is negative)."""
         if n < 0:
-            parts = []
-            while chunk := await self.read_chunk():
+            parts: list[bytes] = []
+            while True:
+                if self._eof and self._exc is None:  # fast path: everything is here
+                    parts.extend(self._chunks)
+                    self._took(sum(map(len, self._chunks)))
+                    self._chunks.clear()
+                    return b"".join(parts)
+                chunk = await self.read_chunk()
+                if not chunk:
+                    return b"".join(parts)
                 parts.append(chunk)
-            return b"".join(parts)
         if n == 0:
             return b""
         chunk = await self.read_chunk()
@@ -538,12 +545,6 @@ class HTTPEngine:
         else:
             self._idle.append(connection)
 
-    async def _connect(self) -> tuple[Connection, bool]:
-        while self._idle:
-            connection = self._idle.pop()
-            if not connection.closed:
-                return connection, True
-        return await self._dial(Connection), False
 
     async def request(
         self,
@@ -571,7 +572,14 @@ class HTTPEngine:
             all_headers["Content-Length"] = "0"
         head_bytes = encode_head(method, target, all_headers)
         while True:
-            connection, reused = await self._connect()
+            reused = False
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed:
+                    reused = True
+                    break
+            if not reused:
+                connection = await self._dial(Connection)
             self._active.add(connection)
             try:
                 return await self._exchange(connection, method, head_bytes, body, streamed)
