@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# THE test command: bring up the test environment, install, lint, type-check, test.
+#
+#   bash scripts/test.sh [pytest args...]
+#
+# Stops at the first failing step and names it.  PYTHON picks the interpreter
+# (default: python3).  Extra arguments go to pytest.
+
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+
+# step NAME COMMAND...: run COMMAND, stop the whole run if it fails
+step() {
+    local name=$1 rc
+    shift
+    echo "==> $name"
+    "$@"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "scripts/test.sh: step '$name' failed (exit status $rc)" >&2
+        exit $rc
+    fi
+}
+
+if [ "$(id -u)" = 0 ]; then
+    step "test environment (scripts/testenv.sh)" bash scripts/testenv.sh
+else
+    step "test environment (scripts/testenv.sh)" sudo bash scripts/testenv.sh
+fi
+
+if ! "$PYTHON" -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "install pip" sh -c 'apt-get update -qq && apt-get install -y -qq python3-pip'
+fi
+# a throw-away CI machine may have a Debian-managed python: allow installing into it
+step "pip install -e '.[test]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$PYTHON" -m pip install -q -e '.[test]'
+step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
+step "mypy" "$PYTHON" -m mypy
+step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
+echo "scripts/test.sh: all steps passed"

@@ -1,0 +1,754 @@
+#!/usr/bin/env bash
+# Bring up the real-daemon test environment of aiodocker (run as root).
+#
+# Idempotent: every component is checked first and only what is missing or
+# broken is (re)started.  The main daemon comes first, then the image, the
+# registry, sshd and the two swarm daemons.  Everything lives below
+# $STATE_DIR; a description for the tests is written to $STATE_DIR/env.json.
+#
+# Components:
+#   main dockerd   unix:///var/run/docker.sock and tcp://127.0.0.1:2376 (TLS, client certs)
+#   image          aiodocker-test/busybox:latest (busybox-static, imported, no pull)
+#   registry       127.0.0.1:5000, htpasswd auth (testuser/testpassword)
+#   sshd           127.0.0.1:2222, key-only root login, ssh client config "aiodocker-test"
+#   swarm daemons  two dockerd in their own network namespaces on a private bridge
+#                  (swarm NOT initialised: the tests init/join/leave themselves)
+#
+# Exits non-zero when the main daemon, TLS, the image, the registry or ssh failed.
+# The swarm daemons are optional: env.json lists the ones that work.
+
+set -uo pipefail
+
+STATE_DIR=/var/lib/aiodocker-testenv
+LOG_DIR=$STATE_DIR/logs
+TLS_DIR=$STATE_DIR/tls
+CLIENT_TLS_DIR=$TLS_DIR/client
+REGISTRY_DIR=$STATE_DIR/registry
+SSH_DIR=$STATE_DIR/ssh
+IMAGE_DIR=$STATE_DIR/image
+
+MAIN_SOCKET=/var/run/docker.sock
+MAIN_PIDFILE=/var/run/docker.pid
+TLS_PORT=2376
+REGISTRY_ADDR=127.0.0.1:5000
+REGISTRY_USER=testuser
+REGISTRY_PASSWORD=testpassword
+SSH_PORT=2222
+SSH_ALIAS=aiodocker-test
+IMAGE=aiodocker-test/busybox:latest
+
+SWARM_BRIDGE=aiodsw0
+SWARM_BRIDGE_ADDR=10.231.0.1
+SWARM_PREFIX=24
+SWARM_COUNT=2
+
+START_TIME=$(date +%s)
+FAILED=()          # fatal components that failed
+NOTES=()           # non-fatal problems, printed in the summary
+SWARM_OK=()        # "socket addr" of every working swarm daemon
+
+log() { printf '[testenv %3ss] %s\n' "$(($(date +%s) - START_TIME))" "$*"; }
+fail() { FAILED+=("$1"); log "FAILED: $1: $2"; }
+note() { NOTES+=("$1"); log "NOTE: $1"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/testenv.sh must run as root" >&2
+    exit 2
+fi
+
+mkdir -p "$STATE_DIR" "$LOG_DIR"
+chmod 755 "$STATE_DIR"
+
+# --------------------------------------------------------------------------
+# helpers
+
+# ping_unix SOCKET: true when the daemon behind SOCKET answers /_ping with OK
+ping_unix() {
+    [ -S "$1" ] && [ "$(curl -sf --max-time 3 --unix-socket "$1" http://localhost/_ping 2>/dev/null)" = OK ]
+}
+
+ping_tls() {
+    [ "$(curl -sf --max-time 3 --cacert "$CLIENT_TLS_DIR/ca.pem" --cert "$CLIENT_TLS_DIR/cert.pem" \
+        --key "$CLIENT_TLS_DIR/key.pem" "https://127.0.0.1:$TLS_PORT/_ping" 2>/dev/null)" = OK ]
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds
+wait_for() {
+    local deadline=$(($(date +%s) + $1))
+    shift
+    until "$@"; do
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.2
+    done
+}
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+pid_from() { [ -s "$1" ] && tr -dc 0-9 <"$1"; }
+
+# stop_pid PID: TERM, wait up to 20 s, then KILL
+stop_pid() {
+    local pid=$1 i
+    pid_alive "$pid" || return 0
+    kill "$pid" 2>/dev/null
+    for i in $(seq 100); do
+        pid_alive "$pid" || return 0
+        sleep 0.2
+    done
+    kill -9 "$pid" 2>/dev/null
+    sleep 0.5
+}
+
+# spawn LOGFILE PIDFILE COMMAND...: start COMMAND detached from this shell (own
+# session, survives the caller) and write its pid to PIDFILE
+spawn() {
+    local logfile=$1 pidfile=$2
+    shift 2
+    rm -f "$pidfile"
+    setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null
+    wait_for 5 test -s "$pidfile"
+}
+
+# wait_up SECONDS PIDFILE COMMAND...: wait_for COMMAND, but give up as soon as the
+# process of PIDFILE has died
+wait_up() {
+    local deadline=$(($(date +%s) + $1)) pidfile=$2
+    shift 2
+    until "$@"; do
+        pid_alive "$(pid_from "$pidfile")" || { sleep 0.2; "$@"; return; }
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.2
+    done
+}
+
+# --------------------------------------------------------------------------
+# 1. packages (only what is missing)
+
+install_packages() {
+    local missing=() pkg cmd
+    # package:command-or-file that proves it is installed
+    for pair in docker.io:dockerd docker.io:docker busybox-static:/bin/busybox \
+        docker-registry:docker-registry apache2-utils:htpasswd openssh-server:/usr/sbin/sshd \
+        openssh-client:ssh openssl:openssl iproute2:ip iptables:iptables \
+        ca-certificates:/etc/ssl/certs/ca-certificates.crt curl:curl python3:python3; do
+        pkg=${pair%%:*}
+        cmd=${pair#*:}
+        if [[ $cmd == /* ]]; then [ -e "$cmd" ] && continue; else command -v "$cmd" >/dev/null && continue; fi
+        [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+    done
+    # busybox-static must really be static: the image has no libc
+    if [ -e /bin/busybox ] && ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
+        missing+=(busybox-static)
+    fi
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing: ${missing[*]}"
+    # keep services from being started by the packages: we start our own
+    local policy_created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        policy_created=1
+    fi
+    local rc=0
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >"$LOG_DIR/apt.log" 2>&1 || rc=$?
+    if [ $rc -eq 0 ]; then
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOG_DIR/apt.log" 2>&1 || rc=$?
+    fi
+    [ $policy_created = 1 ] && rm -f /usr/sbin/policy-rc.d
+    if [ $rc -ne 0 ]; then
+        tail -n 20 "$LOG_DIR/apt.log" >&2
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------------------
+# 2. TLS material
+
+cert_valid() { [ -s "$1" ] && openssl x509 -in "$1" -noout -checkend 86400 >/dev/null 2>&1; }
+
+make_tls() {
+    if cert_valid "$TLS_DIR/ca.pem" && cert_valid "$TLS_DIR/server-cert.pem" \
+        && [ -s "$TLS_DIR/server-key.pem" ] && cert_valid "$CLIENT_TLS_DIR/cert.pem" \
+        && [ -s "$CLIENT_TLS_DIR/key.pem" ] && cmp -s "$TLS_DIR/ca.pem" "$CLIENT_TLS_DIR/ca.pem"; then
+        return 0
+    fi
+    log "generating TLS material"
+    local tmp
+    tmp=$(mktemp -d "$STATE_DIR/tls.XXXXXX") || return 1
+    (
+        set -e
+        cd "$tmp"
+        mkdir client
+        openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+            -keyout ca-key.pem -out ca.pem -subj "/CN=aiodocker-test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -addext "subjectKeyIdentifier=hash" 2>/dev/null
+        # server
+        openssl req -newkey rsa:2048 -nodes -sha256 -keyout server-key.pem -out server.csr \
+            -subj "/CN=localhost" 2>/dev/null
+        cat >server.ext <<'EOF'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EOF
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 3650 -sha256 -extfile server.ext -out server-cert.pem 2>/dev/null
+        # client
+        openssl req -newkey rsa:2048 -nodes -sha256 -keyout client/key.pem -out client.csr \
+            -subj "/CN=aiodocker-test client" 2>/dev/null
+        cat >client.ext <<'EOF'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EOF
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 3650 -sha256 -extfile client.ext -out client/cert.pem 2>/dev/null
+        cp ca.pem client/ca.pem
+        openssl verify -CAfile ca.pem server-cert.pem client/cert.pem >/dev/null
+        rm -f ./*.csr ./*.ext ./*.srl
+        chmod 600 ca-key.pem server-key.pem
+        # readable by non-root test runs too: throwaway test credentials
+        chmod 644 client/key.pem
+    ) || { rm -rf "$tmp"; return 1; }
+    rm -rf "$TLS_DIR"
+    mv "$tmp" "$TLS_DIR"
+    chmod 755 "$TLS_DIR" "$CLIENT_TLS_DIR"
+}
+
+# --------------------------------------------------------------------------
+# 3. main daemon
+
+stop_main_daemon() {
+    log "stopping the running dockerd (TLS port does not answer)"
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+        systemctl stop docker.socket docker.service >/dev/null 2>&1 || true
+    fi
+    local pid
+    pid=$(pid_from "$MAIN_PIDFILE")
+    if pid_alive "$pid"; then stop_pid "$pid"; fi
+    ! ping_unix "$MAIN_SOCKET"
+}
+
+start_main_daemon() {
+    if ping_unix "$MAIN_SOCKET" && ping_tls; then
+        log "main daemon: already running"
+        return 0
+    fi
+    local pid
+    pid=$(pid_from "$MAIN_PIDFILE")
+    if ! ping_unix "$MAIN_SOCKET" && pid_alive "$pid"; then
+        # maybe still starting up
+        wait_for 20 ping_unix "$MAIN_SOCKET" && ping_tls && { log "main daemon: came up"; return 0; }
+    fi
+    if ping_unix "$MAIN_SOCKET" || pid_alive "$(pid_from "$MAIN_PIDFILE")"; then
+        stop_main_daemon || { echo "cannot stop the running dockerd" >&2; return 1; }
+    fi
+    # our own daemon config, so that /etc/docker/daemon.json cannot conflict with the flags
+    [ -s "$STATE_DIR/daemon.json" ] || echo '{}' >"$STATE_DIR/daemon.json"
+    log "starting main dockerd"
+    spawn "$LOG_DIR/dockerd.log" "$STATE_DIR/dockerd.launcher.pid" dockerd \
+        --config-file "$STATE_DIR/daemon.json" \
+        --pidfile "$MAIN_PIDFILE" \
+        -H "unix://$MAIN_SOCKET" -H "tcp://127.0.0.1:$TLS_PORT" \
+        --tlsverify --tlscacert "$TLS_DIR/ca.pem" \
+        --tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem"
+    if ! wait_up 60 "$STATE_DIR/dockerd.launcher.pid" ping_unix "$MAIN_SOCKET"; then
+        tail -n 20 "$LOG_DIR/dockerd.log" >&2
+        return 1
+    fi
+    log "main daemon: up on $MAIN_SOCKET"
+}
+
+# --------------------------------------------------------------------------
+# 4. test image
+
+build_image_tar() {
+    local tarball=$IMAGE_DIR/rootfs.tar
+    [ -s "$tarball" ] && [ "$tarball" -nt /bin/busybox ] && return 0
+    local root
+    root=$(mktemp -d "$STATE_DIR/rootfs.XXXXXX") || return 1
+    (
+        set -e
+        cd "$root"
+        mkdir -p bin sbin usr/bin usr/sbin etc root tmp proc sys dev var/tmp home
+        chmod 1777 tmp var/tmp
+        chmod 700 root
+        cp /bin/busybox bin/busybox
+        for applet in $(bin/busybox --list); do
+            [ -e "bin/$applet" ] || ln -s busybox "bin/$applet"
+        done
+        [ -e bin/sh ] || ln -s busybox bin/sh
+        printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >etc/passwd
+        printf 'root:x:0:\nnogroup:x:65534:\n' >etc/group
+        echo 'hosts: files dns' >etc/nsswitch.conf
+        mkdir -p "$IMAGE_DIR"
+        tar --numeric-owner --owner=0 --group=0 -C "$root" -cf "$IMAGE_DIR/rootfs.tar.new" .
+        mv "$IMAGE_DIR/rootfs.tar.new" "$tarball"
+    )
+    local rc=$?
+    rm -rf "$root"
+    return $rc
+}
+
+# import_image SOCKET: make sure the daemon at SOCKET has $IMAGE
+import_image() {
+    local host=unix://$1
+    docker -H "$host" image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+    build_image_tar || return 1
+    log "importing $IMAGE into $host"
+    docker -H "$host" import -c 'CMD ["/bin/sh"]' "$IMAGE_DIR/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+check_image() {
+    import_image "$MAIN_SOCKET" || return 1
+    [ "$IMAGE_CHECKED" = 1 ] && return 0
+    local out
+    out=$(docker -H "unix://$MAIN_SOCKET" run --rm "$IMAGE" echo ok 2>&1)
+    [ "$out" = ok ] || { echo "$out" >&2; return 1; }
+}
+
+# --------------------------------------------------------------------------
+# 5. registry
+
+registry_status() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 3 ${1:+-u "$1"} "http://$REGISTRY_ADDR/v2/" 2>/dev/null
+}
+
+registry_answers() { [ "$(registry_status)" = 401 ]; }
+
+start_registry() {
+    mkdir -p "$REGISTRY_DIR/data"
+    if [ ! -s "$REGISTRY_DIR/htpasswd" ] \
+        || ! htpasswd -vb "$REGISTRY_DIR/htpasswd" "$REGISTRY_USER" "$REGISTRY_PASSWORD" >/dev/null 2>&1; then
+        htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$REGISTRY_DIR/htpasswd" 2>/dev/null || return 1
+    fi
+    cat >"$REGISTRY_DIR/config.yml.new" <<EOF
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $REGISTRY_ADDR
+  headers:
+    X-Content-Type-Options: [nosniff]
+auth:
+  htpasswd:
+    realm: aiodocker-test-registry
+    path: $REGISTRY_DIR/htpasswd
+EOF
+    local changed=0
+    cmp -s "$REGISTRY_DIR/config.yml.new" "$REGISTRY_DIR/config.yml" || changed=1
+    mv "$REGISTRY_DIR/config.yml.new" "$REGISTRY_DIR/config.yml"
+    local pid
+    pid=$(pid_from "$REGISTRY_DIR/registry.pid")
+    if [ $changed = 0 ] && [ "$(registry_status)" = 401 ] \
+        && [ "$(registry_status "$REGISTRY_USER:$REGISTRY_PASSWORD")" = 200 ]; then
+        log "registry: already running"
+        return 0
+    fi
+    if pid_alive "$pid"; then stop_pid "$pid"; fi
+    local bin
+    bin=$(command -v docker-registry || dpkg -L docker-registry 2>/dev/null | grep -m1 '/bin/docker-registry$')
+    [ -n "$bin" ] || { echo "docker-registry binary not found" >&2; return 1; }
+    log "starting registry on $REGISTRY_ADDR"
+    spawn "$LOG_DIR/registry.log" "$REGISTRY_DIR/registry.pid" "$bin" serve "$REGISTRY_DIR/config.yml"
+    if ! wait_up 20 "$REGISTRY_DIR/registry.pid" registry_answers; then
+        tail -n 20 "$LOG_DIR/registry.log" >&2
+        return 1
+    fi
+}
+
+check_registry() {
+    local anon authed
+    anon=$(registry_status)
+    authed=$(registry_status "$REGISTRY_USER:$REGISTRY_PASSWORD")
+    if [ "$anon" != 401 ] || [ "$authed" != 200 ]; then
+        echo "registry /v2/: without auth $anon (want 401), with auth $authed (want 200)" >&2
+        return 1
+    fi
+    [ "$REGISTRY_LOGIN_CHECKED" = 1 ] && return 0
+    # docker login/logout with a throw-away config dir: /root/.docker stays untouched
+    local cfg rc=0
+    cfg=$(mktemp -d)
+    printf '%s' "$REGISTRY_PASSWORD" | DOCKER_CONFIG=$cfg docker -H "unix://$MAIN_SOCKET" login \
+        -u "$REGISTRY_USER" --password-stdin "$REGISTRY_ADDR" >/dev/null 2>"$cfg/err" || rc=1
+    if [ $rc = 0 ]; then
+        DOCKER_CONFIG=$cfg docker logout "$REGISTRY_ADDR" >/dev/null 2>>"$cfg/err" || rc=1
+        grep -q "$REGISTRY_ADDR" "$cfg/config.json" 2>/dev/null && rc=1
+    fi
+    [ $rc = 0 ] || cat "$cfg/err" >&2
+    rm -rf "$cfg"
+    return $rc
+}
+
+# --------------------------------------------------------------------------
+# 6. sshd
+
+sshd_running() {
+    local pid
+    pid=$(pid_from "$SSH_DIR/sshd.pid")
+    pid_alive "$pid" && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = /usr/sbin/sshd ]
+}
+
+start_sshd() {
+    mkdir -p "$SSH_DIR" /run/sshd
+    chmod 700 "$SSH_DIR"
+    [ -s "$SSH_DIR/ssh_host_ed25519_key" ] \
+        || ssh-keygen -q -t ed25519 -N '' -C aiodocker-test-host -f "$SSH_DIR/ssh_host_ed25519_key" || return 1
+    [ -s "$SSH_DIR/id_ed25519" ] \
+        || ssh-keygen -q -t ed25519 -N '' -C aiodocker-test-client -f "$SSH_DIR/id_ed25519" || return 1
+    cp "$SSH_DIR/id_ed25519.pub" "$SSH_DIR/authorized_keys"
+    chmod 600 "$SSH_DIR/authorized_keys" "$SSH_DIR/id_ed25519"
+    # [127.0.0.1]:2222 is what ssh looks up for both the alias and ssh://root@127.0.0.1:2222
+    local host_key
+    host_key=$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")
+    printf '[127.0.0.1]:%s %s\n[localhost]:%s %s\n' "$SSH_PORT" "$host_key" "$SSH_PORT" "$host_key" \
+        >"$SSH_DIR/known_hosts"
+    # Without PAM sshd refuses accounts whose password field starts with "!" (locked),
+    # even for key logins; with PAM it does not look at it.
+    local use_pam=no
+    grep -q '^root:!' /etc/shadow 2>/dev/null && use_pam=yes
+    cat >"$SSH_DIR/sshd_config.new" <<EOF
+# sshd of the aiodocker test environment (scripts/testenv.sh)
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $SSH_DIR/ssh_host_ed25519_key
+PidFile $SSH_DIR/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM $use_pam
+X11Forwarding no
+PrintMotd no
+AllowStreamLocalForwarding yes
+AllowTcpForwarding yes
+MaxSessions 100
+MaxStartups 100:30:200
+LogLevel INFO
+EOF
+    cat >"$SSH_DIR/ssh_config" <<EOF
+# ssh client config of the aiodocker test environment: ssh -F $SSH_DIR/ssh_config $SSH_ALIAS
+Host $SSH_ALIAS
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User root
+    IdentityFile $SSH_DIR/id_ed25519
+    UserKnownHostsFile $SSH_DIR/known_hosts
+    StrictHostKeyChecking yes
+    IdentitiesOnly yes
+    BatchMode yes
+
+# ssh://root@127.0.0.1:2222 and ssh://root@localhost:2222 (port 2222 only)
+Match host 127.0.0.1,localhost exec "test %p = $SSH_PORT"
+    User root
+    IdentityFile $SSH_DIR/id_ed25519
+    UserKnownHostsFile $SSH_DIR/known_hosts
+    StrictHostKeyChecking yes
+    IdentitiesOnly yes
+    BatchMode yes
+EOF
+    include_ssh_config || return 1
+    /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config.new" || return 1
+    local changed=0
+    cmp -s "$SSH_DIR/sshd_config.new" "$SSH_DIR/sshd_config" || changed=1
+    mv "$SSH_DIR/sshd_config.new" "$SSH_DIR/sshd_config"
+    if sshd_running && [ $changed = 0 ]; then
+        log "sshd: already running"
+        return 0
+    fi
+    if sshd_running; then stop_pid "$(pid_from "$SSH_DIR/sshd.pid")"; fi
+    log "starting sshd on 127.0.0.1:$SSH_PORT"
+    # sshd daemonises itself and writes its PidFile; -E keeps its log in the state dir
+    /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOG_DIR/sshd.log" || return 1
+    wait_for 10 sshd_running
+}
+
+# include_ssh_config: make root's own ssh (~/.ssh/config) know the alias, so that
+# ssh://aiodocker-test works without extra options; the Include goes first so it
+# applies whatever the rest of the file says
+include_ssh_config() {
+    local home config line
+    home=$(getent passwd root | cut -d: -f6)
+    config=${home:-/root}/.ssh/config
+    line="Include $SSH_DIR/ssh_config"
+    grep -qxF "$line" "$config" 2>/dev/null && return 0
+    mkdir -p "$(dirname "$config")" && chmod 700 "$(dirname "$config")" || return 1
+    { echo "# aiodocker test environment (scripts/testenv.sh)"; echo "$line"; cat "$config" 2>/dev/null || true; } \
+        >"$config.aiodocker-new" || return 1
+    chmod 600 "$config.aiodocker-new" && mv "$config.aiodocker-new" "$config"
+}
+
+check_ssh() {
+    # the remote side runs "docker system dial-stdio": make sure the PATH of a
+    # non-interactive ssh session finds a docker that has it
+    local out
+    out=$(ssh -F "$SSH_DIR/ssh_config" -o ConnectTimeout=5 "$SSH_ALIAS" \
+        'command -v docker && docker system dial-stdio --help >/dev/null 2>&1 && echo dial-stdio-ok' 2>&1)
+    if [[ $out != *dial-stdio-ok* ]]; then
+        echo "ssh: remote docker without 'system dial-stdio': $out" >&2
+        return 1
+    fi
+    out=$(printf 'GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n' \
+        | timeout 20 ssh -F "$SSH_DIR/ssh_config" -o ConnectTimeout=5 "$SSH_ALIAS" docker system dial-stdio 2>&1)
+    if [[ $out != HTTP/1.?" 200 "* ]] || [[ $out != *OK ]]; then
+        echo "ssh: /_ping over 'docker system dial-stdio' failed: $out" >&2
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------------------
+# 7. swarm daemons in their own network namespaces
+
+swarm_socket() { echo "/run/aiodocker-swarm$1/docker.sock"; }
+swarm_addr() { echo "10.231.0.$(($1 + 1))"; }
+
+setup_swarm_network() {
+    local i ns veth
+    ip link show dev "$SWARM_BRIDGE" >/dev/null 2>&1 || ip link add "$SWARM_BRIDGE" type bridge || return 1
+    ip addr replace "$SWARM_BRIDGE_ADDR/$SWARM_PREFIX" dev "$SWARM_BRIDGE" || return 1
+    ip link set "$SWARM_BRIDGE" up || return 1
+    for i in $(seq "$SWARM_COUNT"); do
+        ns=aiodocker-swarm$i
+        veth=aiodsw${i}h
+        [ -e "/run/netns/$ns" ] || ip netns add "$ns" || return 1
+        if ! ip netns exec "$ns" ip link show dev eth0 >/dev/null 2>&1; then
+            ip link del "$veth" >/dev/null 2>&1
+            ip link add "$veth" type veth peer name "aiodsw${i}n" || return 1
+            ip link set "aiodsw${i}n" netns "$ns" || return 1
+            ip -n "$ns" link set "aiodsw${i}n" name eth0 || return 1
+        fi
+        ip link set "$veth" master "$SWARM_BRIDGE" up || return 1
+        ip -n "$ns" addr replace "$(swarm_addr "$i")/$SWARM_PREFIX" dev eth0 || return 1
+        ip -n "$ns" link set lo up || return 1
+        ip -n "$ns" link set eth0 up || return 1
+    done
+    # bridged frames go through iptables (br_netfilter) and docker sets FORWARD to
+    # DROP: let the swarm nodes talk to each other (the bridge only, no route out)
+    if command -v iptables >/dev/null; then
+        iptables -C FORWARD -i "$SWARM_BRIDGE" -o "$SWARM_BRIDGE" -j ACCEPT 2>/dev/null \
+            || iptables -I FORWARD -i "$SWARM_BRIDGE" -o "$SWARM_BRIDGE" -j ACCEPT
+    fi
+    return 0
+}
+
+# start_swarm_daemon N: start dockerd N inside its namespace (if not running)
+start_swarm_daemon() {
+    local i=$1 ns=aiodocker-swarm$1 run=/run/aiodocker-swarm$1 data=/var/lib/aiodocker-swarm$1
+    local sock
+    sock=$(swarm_socket "$i")
+    if ping_unix "$sock"; then
+        return 0
+    fi
+    local pid
+    pid=$(pid_from "$run/docker.pid")
+    if pid_alive "$pid"; then
+        wait_for 20 ping_unix "$sock" && return 0
+        stop_pid "$pid"
+    fi
+    mkdir -p "$run" "$data"
+    [ -s "$STATE_DIR/swarm$i.json" ] || echo '{}' >"$STATE_DIR/swarm$i.json"
+    log "starting swarm daemon $i in netns $ns ($(swarm_addr "$i"))"
+    # nsenter --net, not "ip netns exec": the latter also makes a private mount
+    # namespace with a fresh /sys, which hides the cgroup mounts dockerd needs.
+    # The containerd namespaces keep the daemons apart should they share a system
+    # containerd; without one each supervises its own below its exec-root.
+    # Its own UTS namespace gives each node its own hostname (node names in swarm).
+    spawn "$LOG_DIR/swarm$i.log" "$run/launcher.pid" nsenter --net="/run/netns/$ns" \
+        unshare --uts sh -c 'hostname "$0" && exec dockerd "$@"' "aiodocker-swarm$i" \
+        --config-file "$STATE_DIR/swarm$i.json" \
+        -H "unix://$sock" \
+        --data-root "$data" --exec-root "$run/exec" --pidfile "$run/docker.pid" \
+        --containerd-namespace "aiodocker-swarm$i" \
+        --containerd-plugins-namespace "aiodocker-swarm$i-plugins" \
+        --cgroup-parent "aiodocker-swarm$i"
+    SWARM_STARTED+=("$i")
+}
+
+check_swarm_daemon() {
+    local i=$1 sock out
+    sock=$(swarm_socket "$i")
+    if ! wait_up 60 "/run/aiodocker-swarm$i/launcher.pid" ping_unix "$sock"; then
+        echo "swarm daemon $i does not answer on $sock" >&2
+        tail -n 10 "$LOG_DIR/swarm$i.log" >&2
+        return 1
+    fi
+    if ! docker -H "unix://$sock" image inspect "$IMAGE" >/dev/null 2>&1; then
+        log "loading $IMAGE into swarm daemon $i"
+        # same image id everywhere: save from the main daemon, load here
+        docker -H "unix://$MAIN_SOCKET" save "$IMAGE" | docker -H "unix://$sock" load >/dev/null \
+            || return 1
+        NEW_SWARM_IMAGE+=("$i")
+    fi
+    if [[ " ${SWARM_STARTED[*]} " == *" $i "* ]]; then
+        # a daemon that was just (re)started cannot be in use by a test session: a
+        # swarm it remembers is left over from a crashed run, so leave it
+        local state
+        state=$(docker -H "unix://$sock" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)
+        if [ -n "$state" ] && [ "$state" != inactive ]; then
+            log "swarm daemon $i: leaving a left-over swarm ($state)"
+            docker -H "unix://$sock" swarm leave --force >/dev/null 2>&1 \
+                || { echo "swarm daemon $i: cannot leave its left-over swarm" >&2; return 1; }
+        fi
+    fi
+    if [[ " ${SWARM_STARTED[*]} ${NEW_SWARM_IMAGE[*]} " == *" $i "* ]]; then
+        out=$(docker -H "unix://$sock" run --rm "$IMAGE" echo ok 2>&1)
+        [ "$out" = ok ] || { echo "swarm daemon $i cannot run a container: $out" >&2; return 1; }
+    fi
+}
+
+# --------------------------------------------------------------------------
+# env.json
+
+write_env_json() {
+    local api_version swarm_json="" entry
+    api_version=$(curl -sf --max-time 5 --unix-socket "$MAIN_SOCKET" http://localhost/version 2>/dev/null \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
+    for entry in "${SWARM_OK[@]}"; do
+        swarm_json+="${swarm_json:+,}${entry}"
+    done
+    API_VERSION=$api_version SWARM="[$swarm_json]" python3 - "$STATE_DIR/env.json" <<EOF
+import json, os, sys
+env = {
+    "unix_socket": "$MAIN_SOCKET",
+    "tls_url": "tcp://127.0.0.1:$TLS_PORT",
+    "tls_cert_path": "$CLIENT_TLS_DIR",
+    "ssh_url": "ssh://root@127.0.0.1:$SSH_PORT",
+    "ssh_config": "$SSH_DIR/ssh_config",
+    "ssh_host_alias": "$SSH_ALIAS",
+    "ssh_identity": "$SSH_DIR/id_ed25519",
+    "ssh_known_hosts": "$SSH_DIR/known_hosts",
+    "registry": "$REGISTRY_ADDR",
+    "registry_user": "$REGISTRY_USER",
+    "registry_password": "$REGISTRY_PASSWORD",
+    "image": "$IMAGE",
+    "swarm_daemons": json.loads(os.environ["SWARM"]),
+    "api_version": os.environ["API_VERSION"] or None,
+}
+tmp = sys.argv[1] + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(env, f, indent=2)
+    f.write("\n")
+os.chmod(tmp, 0o644)
+os.replace(tmp, sys.argv[1])
+EOF
+}
+
+# --------------------------------------------------------------------------
+# main
+
+SWARM_STARTED=()
+NEW_SWARM_IMAGE=()
+IMAGE_CHECKED=1
+REGISTRY_LOGIN_CHECKED=1
+# first run (or after a change) checks more thoroughly; the marker stores that it passed
+[ -e "$STATE_DIR/.image-checked" ] || IMAGE_CHECKED=0
+[ -e "$STATE_DIR/.registry-login-checked" ] || REGISTRY_LOGIN_CHECKED=0
+
+install_packages || fail packages "apt-get install failed (see $LOG_DIR/apt.log)"
+
+MAIN_OK=0
+if make_tls; then
+    if start_main_daemon; then
+        MAIN_OK=1
+        if ! wait_for 10 ping_tls; then
+            fail tls "https://127.0.0.1:$TLS_PORT/_ping does not answer with the client certificate"
+        fi
+    else
+        fail daemon "dockerd did not come up (see $LOG_DIR/dockerd.log)"
+    fi
+else
+    fail tls "could not generate TLS material"
+    fail daemon "not started without TLS material"
+fi
+
+# swarm network and daemons start in the background of everything else
+SWARM_NET_OK=0
+if [ $MAIN_OK = 1 ]; then
+    if setup_swarm_network; then
+        SWARM_NET_OK=1
+        for i in $(seq "$SWARM_COUNT"); do
+            start_swarm_daemon "$i" || note "swarm daemon $i: could not be started"
+        done
+    else
+        note "swarm: network namespaces/bridge could not be set up"
+    fi
+fi
+
+if [ $MAIN_OK = 1 ]; then
+    if check_image; then
+        IMAGE_CHECKED=1
+        touch "$STATE_DIR/.image-checked"
+    else
+        rm -f "$STATE_DIR/.image-checked"
+        fail image "$IMAGE could not be imported or run"
+    fi
+else
+    fail image "no daemon"
+fi
+
+if start_registry; then
+    if [ $MAIN_OK = 1 ] && check_registry; then
+        touch "$STATE_DIR/.registry-login-checked"
+    else
+        rm -f "$STATE_DIR/.registry-login-checked"
+        fail registry "registry check or docker login/logout failed"
+    fi
+else
+    fail registry "docker-registry did not start (see $LOG_DIR/registry.log)"
+fi
+
+if start_sshd; then
+    if [ $MAIN_OK = 1 ]; then
+        check_ssh || fail ssh "ssh to $SSH_ALIAS does not reach the daemon"
+    else
+        fail ssh "no daemon behind sshd"
+    fi
+else
+    fail ssh "sshd did not start (see $LOG_DIR/sshd.log)"
+fi
+
+if [ $MAIN_OK = 1 ] && [ $SWARM_NET_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
+    for i in $(seq "$SWARM_COUNT"); do
+        if check_swarm_daemon "$i"; then
+            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\"}")
+        else
+            note "swarm daemon $i is not usable (see $LOG_DIR/swarm$i.log)"
+        fi
+    done
+fi
+
+[ $MAIN_OK = 1 ] && write_env_json || { fail env.json "not written"; rm -f "$STATE_DIR/env.json"; }
+
+# --------------------------------------------------------------------------
+# summary
+
+echo "aiodocker test environment ($(($(date +%s) - START_TIME)) s), state in $STATE_DIR:"
+printf '  %-9s %s\n' \
+    daemon "unix://$MAIN_SOCKET" \
+    tls "tcp://127.0.0.1:$TLS_PORT (DOCKER_CERT_PATH=$CLIENT_TLS_DIR)" \
+    image "$IMAGE" \
+    registry "$REGISTRY_ADDR ($REGISTRY_USER/$REGISTRY_PASSWORD)" \
+    ssh "ssh://root@127.0.0.1:$SSH_PORT (ssh -F $SSH_DIR/ssh_config $SSH_ALIAS)" \
+    swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons"
+for n in "${NOTES[@]}"; do echo "  note: $n"; done
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "FAILED: ${FAILED[*]}" >&2
+    exit 1
+fi
+echo "OK"

@@ -1,0 +1,190 @@
+"""Shared fixtures: the real-daemon test environment, a client, unique names, clean-up.
+
+Every test under tests/integration/ gets the ``integration`` marker.  Integration
+fixtures read env.json (see tests/testenv.py); without it they skip, or fail in CI.
+Names made by ``make_name`` start with ``aiodocker-test-<session>-``; at the end of
+the session the containers, volumes, networks and images of this session on the
+main daemon are removed with the docker CLI, together with ``aiodocker-test-``
+leftovers older than an hour (from crashed runs), so parallel sessions do not
+remove each other's objects.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pytest
+
+TESTS_DIR: Final = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:  # `import testenv` works in every import mode
+    sys.path.insert(0, str(TESTS_DIR))
+
+from testenv import SETUP_HINT, env_path, load_testenv, require, unavailable  # noqa: E402
+
+if TYPE_CHECKING:
+    from aiodocker import Docker
+
+INTEGRATION_DIR: Final = TESTS_DIR / "integration"
+NAME_PREFIX: Final = "aiodocker-test-"
+SESSION_PREFIX: Final = f"{NAME_PREFIX}{uuid.uuid4().hex[:6]}-"
+STALE_AFTER: Final = timedelta(hours=1)
+CLI_TIMEOUT: Final = 120.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration/ as ``integration``."""
+    for item in items:
+        if Path(item.path).resolve().is_relative_to(INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
+
+
+# --------------------------------------------------------------------------
+# clean-up of what the tests left on the main daemon
+
+
+def run_docker_cli(host: str, *args: str) -> str:
+    """Run the docker CLI against ``host``; return stdout, or "" when it failed."""
+    try:
+        completed = subprocess.run(
+            ["docker", "-H", host, *args],
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return completed.stdout if completed.returncode == 0 else ""
+
+
+_TIME_PATTERN: Final = re.compile(
+    r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.\d+)?\s*(Z|[+-]\d\d:?\d\d)?"
+)
+
+
+def parse_docker_time(text: str) -> datetime | None:
+    """Parse a timestamp as the docker CLI prints it (RFC 3339 or "... +0000 UTC")."""
+    match = _TIME_PATTERN.search(text)
+    if match is None:
+        return None
+    date, clock, offset = match.groups()
+    if offset is None or offset == "Z":
+        offset = "+00:00"
+    elif ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    try:
+        return datetime.fromisoformat(f"{date}T{clock}{offset}")
+    except ValueError:
+        return None
+
+
+def leftover_names(host: str, kind: str, names: list[str]) -> list[str]:
+    """Return the names of this session, plus prefixed names older than STALE_AFTER."""
+    ours = [name for name in names if name.startswith(SESSION_PREFIX)]
+    others = [name for name in names if name.startswith(NAME_PREFIX) and name not in ours]
+    if not others:
+        return ours
+    created_field = "{{.CreatedAt}}" if kind == "volume" else "{{.Created}}"
+    output = run_docker_cli(host, kind, "inspect", "--format", f"{created_field}", *others)
+    cutoff = datetime.now(timezone.utc) - STALE_AFTER
+    stale = []
+    for name, line in zip(others, output.splitlines(), strict=False):
+        created = parse_docker_time(line)
+        if created is not None and created < cutoff:
+            stale.append(name)
+    return ours + stale
+
+
+def remove_test_objects(host: str) -> None:
+    """Remove test containers, networks, volumes and images from the daemon at ``host``."""
+    containers = [
+        name.lstrip("/")
+        for line in run_docker_cli(host, "ps", "-a", "--format", "{{.Names}}").splitlines()
+        for name in line.split(",")
+    ]
+    removable = leftover_names(host, "container", containers)
+    if removable:
+        run_docker_cli(host, "rm", "-f", "-v", *removable)
+    networks = run_docker_cli(host, "network", "ls", "--format", "{{.Name}}").split()
+    removable = leftover_names(host, "network", networks)
+    if removable:
+        run_docker_cli(host, "network", "rm", *removable)
+    volumes = run_docker_cli(host, "volume", "ls", "-q").split()
+    removable = leftover_names(host, "volume", volumes)
+    if removable:
+        run_docker_cli(host, "volume", "rm", "-f", *removable)
+    images = run_docker_cli(host, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}").split()
+    removable = [ref for ref in images if ref.rpartition("/")[2].startswith(SESSION_PREFIX)]
+    if removable:
+        run_docker_cli(host, "image", "rm", "-f", *removable)
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup() -> Iterator[None]:
+    """Remove, at the end of the session, what the tests left on the main daemon."""
+    yield
+    env = load_testenv()
+    if env is None or shutil.which("docker") is None:
+        return
+    remove_test_objects(f"unix://{env.get('unix_socket', '/var/run/docker.sock')}")
+
+
+# --------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="session")
+def testenv(docker_cleanup: None) -> dict[str, Any]:
+    """Return env.json of the test environment (skip, or fail in CI, without it)."""
+    try:
+        env = load_testenv()
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if env is None:
+        unavailable("testenv", f"{env_path()} does not exist; {SETUP_HINT}")
+    return env
+
+
+@pytest.fixture
+def image(testenv: dict[str, Any]) -> str:
+    """Return the name of the test image (busybox, present on every test daemon)."""
+    name: str = require("image")
+    return name
+
+
+@pytest.fixture
+async def docker(testenv: dict[str, Any]) -> AsyncIterator[Docker]:
+    """Yield a client of the main daemon's unix socket; close it after the test."""
+    try:
+        from aiodocker import Docker
+    except ImportError as exc:
+        unavailable("aiodocker.Docker", f"cannot be imported yet: {exc}")
+    client = Docker(url=f"unix://{require('unix_socket')}")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+def make_name(docker_cleanup: None) -> Callable[..., str]:
+    """Return a factory of unique names ``aiodocker-test-<session>-[<hint>-]<random>``.
+
+    The names are valid for containers, volumes, networks, services and image
+    repositories (lowercase letters, digits and dashes).
+    """
+
+    def make(hint: str = "") -> str:
+        cleaned = re.sub(r"[^a-z0-9]+", "-", hint.lower()).strip("-")
+        middle = f"{cleaned}-" if cleaned else ""
+        return f"{SESSION_PREFIX}{middle}{uuid.uuid4().hex[:8]}"
+
+    return make

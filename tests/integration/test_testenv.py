@@ -1,0 +1,196 @@
+"""Check the test environment itself with the docker CLI, curl and ssh.
+
+A broken environment shows up here as plainly failing tests, instead of as
+mysterious failures of the client tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from testenv import ENV_PATH_VARIABLE, require
+
+ENV_KEYS = {
+    "unix_socket",
+    "tls_url",
+    "tls_cert_path",
+    "ssh_url",
+    "ssh_config",
+    "ssh_host_alias",
+    "ssh_identity",
+    "ssh_known_hosts",
+    "registry",
+    "registry_user",
+    "registry_password",
+    "image",
+    "swarm_daemons",
+    "api_version",
+}
+
+
+def run(
+    *args: str, stdin: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a command, capturing its output (never raises on a non-zero exit)."""
+    return subprocess.run(
+        list(args), input=stdin, capture_output=True, timeout=timeout, check=False
+    )
+
+
+def tls_options(testenv: dict[str, Any]) -> list[str]:
+    cert_path = Path(testenv["tls_cert_path"])
+    return [
+        "--cacert", str(cert_path / "ca.pem"),
+        "--cert", str(cert_path / "cert.pem"),
+        "--key", str(cert_path / "key.pem"),
+    ]  # fmt: skip
+
+
+def https_base(testenv: dict[str, Any]) -> str:
+    address = urlsplit(testenv["tls_url"])
+    return f"https://{address.hostname}:{address.port}"
+
+
+def test_env_json_names_exactly_the_documented_components(testenv: dict[str, Any]) -> None:
+    assert set(testenv) == ENV_KEYS
+
+
+def test_unix_socket_answers_ping(testenv: dict[str, Any]) -> None:
+    result = run("curl", "-sf", "--unix-socket", testenv["unix_socket"], "http://localhost/_ping")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"OK"
+
+
+def test_api_version_in_env_json_is_the_daemons(testenv: dict[str, Any]) -> None:
+    result = run("curl", "-sf", "--unix-socket", testenv["unix_socket"], "http://localhost/version")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ApiVersion"] == testenv["api_version"]
+
+
+def test_tls_port_answers_ping_with_client_certificate(testenv: dict[str, Any]) -> None:
+    require("tls")
+    result = run("curl", "-sf", *tls_options(testenv), f"{https_base(testenv)}/_ping")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"OK"
+
+
+def test_tls_port_refuses_client_without_certificate(testenv: dict[str, Any]) -> None:
+    require("tls")
+    ca = str(Path(testenv["tls_cert_path"]) / "ca.pem")
+    result = run("curl", "-sf", "--cacert", ca, f"{https_base(testenv)}/_ping")
+    assert result.returncode != 0
+    assert result.stdout != b"OK"
+
+
+def test_docker_cli_reaches_daemon_over_tls(testenv: dict[str, Any]) -> None:
+    require("tls")
+    cert_path = Path(testenv["tls_cert_path"])
+    result = run(
+        "docker", "-H", testenv["tls_url"], "--tlsverify",
+        "--tlscacert", str(cert_path / "ca.pem"),
+        "--tlscert", str(cert_path / "cert.pem"),
+        "--tlskey", str(cert_path / "key.pem"),
+        "version", "--format", "{{.Server.APIVersion}}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == testenv["api_version"]
+
+
+def test_image_runs_a_container(testenv: dict[str, Any], image: str) -> None:
+    host = f"unix://{testenv['unix_socket']}"
+    result = run("docker", "-H", host, "run", "--rm", image, "echo", "ok")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"ok\n"
+
+
+def registry_status(testenv: dict[str, Any], *auth: str) -> str:
+    result = run(
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *auth,
+        f"http://{testenv['registry']}/v2/",
+    )  # fmt: skip
+    return result.stdout.decode()
+
+
+def test_registry_answers_only_with_credentials(testenv: dict[str, Any]) -> None:
+    require("registry")
+    credentials = f"{testenv['registry_user']}:{testenv['registry_password']}"
+    assert registry_status(testenv) == "401"
+    assert registry_status(testenv, "-u", credentials) == "200"
+    assert registry_status(testenv, "-u", f"{testenv['registry_user']}:wrong") == "401"
+
+
+def test_ssh_dial_stdio_reaches_daemon(testenv: dict[str, Any]) -> None:
+    require("ssh")
+    result = run(
+        "ssh", "-F", testenv["ssh_config"], testenv["ssh_host_alias"],
+        "docker", "system", "dial-stdio",
+        stdin=b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(b"\r\n", 1)[0].endswith(b" 200 OK")
+    assert result.stdout.endswith(b"\r\n\r\nOK")
+
+
+def test_ssh_url_with_identity_and_known_hosts_reaches_host(testenv: dict[str, Any]) -> None:
+    require("ssh")
+    url = urlsplit(testenv["ssh_url"])
+    assert url.username and url.hostname and url.port
+    result = run(
+        "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", f"UserKnownHostsFile={testenv['ssh_known_hosts']}",
+        "-i", testenv["ssh_identity"], "-p", str(url.port),
+        f"{url.username}@{url.hostname}", "echo", "ok",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"ok\n"
+
+
+def test_swarm_daemons_run_the_test_image(testenv: dict[str, Any], image: str) -> None:
+    daemons = require("swarm_daemons")
+    assert len(daemons) == 2
+    assert len({daemon["addr"] for daemon in daemons}) == 2
+    for daemon in daemons:
+        host = f"unix://{daemon['socket']}"
+        result = run("docker", "-H", host, "run", "--rm", image, "echo", "ok")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"ok\n"
+
+
+# -- the helpers of tests/testenv.py (no daemon needed) ---------------------------
+
+
+def write_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, Any]) -> None:
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(env))
+    monkeypatch.setenv(ENV_PATH_VARIABLE, str(path))
+
+
+def test_require_skips_outside_ci_when_env_json_is_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_PATH_VARIABLE, str(tmp_path / "absent.json"))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="'registry'"):
+        require("registry")
+
+
+def test_require_fails_in_ci_when_component_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_env(tmp_path, monkeypatch, {"swarm_daemons": []})
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="'swarm'"):
+        require("swarm")
+
+
+def test_require_returns_the_entry_of_a_present_component(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_env(tmp_path, monkeypatch, {"registry": "127.0.0.1:5000"})
+    assert require("registry") == "127.0.0.1:5000"
