@@ -1,0 +1,1045 @@
+"""``docker.containers``: create, inspect, control and stream containers.
+
+A public module at aiodocker's import path (``DockerContainers``,
+``DockerContainer``). Layer: resource module; it calls the daemon through the
+core (``docker._api``), decodes streamed bodies with ``_responses`` and
+``_streams``, and builds the hijacked ``Stream``/``Exec`` objects of
+:mod:`aiodocker.stream` and :mod:`aiodocker.execs`.
+
+Every streamed result here (logs, stats, archives, export) is a
+:class:`~aiodocker._responses.ResponseStream`, never an async generator: leaving
+it early (``break``, ``aclose()``, cancellation, an exception in the consumer)
+releases its connection at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import json
+import re
+import shlex
+import tarfile
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
+
+from ._compat import timeout as _deadline
+from ._core.request import build_path, error_from_response
+from ._responses import (
+    Decoder,
+    ResponseStream,
+    bytes_stream,
+    collect,
+    json_stream,
+)
+from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
+from ._streams.text import LineSplitter, TextDecoder
+from ._transport.base import Response
+from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
+from .logs import DockerLog
+from .types import SENTINEL, JSONObject, PortInfo
+from .utils import clean_filters, identical
+
+if TYPE_CHECKING:
+    from .docker import Docker
+    from .execs import Exec
+    from .stream import Stream
+
+__all__ = ("DockerContainers", "DockerContainer")
+
+T = TypeVar("T")
+
+PATH_STAT_HEADER: Final = "X-Docker-Container-Path-Stat"
+ARCHIVE_CONTENT_TYPE: Final = "application/x-tar"
+WAIT_CONDITIONS: Final = frozenset({"not-running", "next-exit", "removed"})
+# Container states in which a container will never become healthy by itself.
+_FINAL_STATES: Final = frozenset({"exited", "dead", "removing"})
+_FILE_CHUNK: Final = 256 * 1024
+
+
+def _check_str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def _check_int(value: object, what: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_signal(value: object, what: str = "signal") -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_check_int(value, what, minimum=1))
+    return _check_str(value, what)
+
+
+def _check_config(config: object, what: str = "config") -> Mapping[str, Any]:
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{what} must be a mapping, not {type(config).__name__}")
+    return config
+
+
+def _with_deadline(
+    start: Callable[[], Awaitable[T]], seconds: float | None
+) -> Coroutine[Any, Any, T]:
+    """A coroutine that runs ``start()`` and raises TimeoutError after ``seconds``."""
+
+    async def run() -> T:
+        if seconds is None:
+            return await start()
+        async with _deadline(seconds):
+            return await start()
+
+    return run()
+
+
+class DockerContainers:
+    """``docker.containers``: list, create, run and look up containers."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+
+    async def list(self, **kwargs: Any) -> list[DockerContainer]:
+        """List containers (``GET /containers/json``); ``all=True`` includes stopped ones.
+
+        A ``filters`` mapping is encoded as JSON (scalars become one-item lists).
+        """
+        params = dict(kwargs)
+        if isinstance(params.get("filters"), Mapping):
+            params["filters"] = clean_filters(params["filters"])
+        data = await self.docker._api.call("GET", "containers/json", params=params)
+        return [DockerContainer(self.docker, **entry) for entry in data or ()]
+
+    async def create_or_replace(self, name: str, config: JSONObject) -> DockerContainer:
+        """Return container ``name``, re-created from ``config`` if its settings differ.
+
+        A container whose inspect data is not :func:`~aiodocker.utils.identical` to
+        ``config`` is stopped (if running), removed and created again.
+        """
+        _check_str(name, "name")
+        _check_config(config)
+        container: DockerContainer | None = None
+        try:
+            container = await self.get(name)
+        except DockerError:
+            container = None
+        if container is not None and not identical(config, container._container):
+            if container._container.get("State", {}).get("Running", False):
+                await container.stop()
+            await container.delete()
+            container = None
+        if container is None:
+            container = await self.create(config, name=name)
+        return container
+
+    async def create(self, config: JSONObject, *, name: str | None = None) -> DockerContainer:
+        """Create a container (``POST /containers/create``).
+
+        The result only knows its id (``{"id": ...}``); call ``show()`` for the rest.
+
+        Raises:
+            DockerNotFoundError: the image does not exist locally.
+            DockerConflictError: the name is taken.
+        """
+        _check_config(config)
+        if name is not None:
+            _check_str(name, "name")
+        data = await self.docker._api.call(
+            "POST", "containers/create", params={"name": name}, json_body=dict(config)
+        )
+        return DockerContainer(self.docker, id=data["Id"])
+
+    async def run(
+        self,
+        config: JSONObject,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        name: str | None = None,
+    ) -> DockerContainer:
+        """Create and start a container, pulling its image first if it is missing.
+
+        Raises:
+            DockerContainerError: the container was created but did not start; its
+                ``container_id`` names it (it is not removed).
+        """
+        _check_config(config)
+        try:
+            container = await self.create(config, name=name)
+        except DockerError as exc:
+            if exc.status != 404 or "Image" not in config:
+                raise
+            await self.docker.images.pull(config["Image"], auth=auth)
+            container = await self.create(config, name=name)
+        try:
+            await container.start()
+        except DockerError as exc:
+            raise DockerContainerError(exc.status, exc.message, container.id) from exc
+        return container
+
+    async def get(self, container_id: str, **kwargs: Any) -> DockerContainer:
+        """Inspect a container by id or name (``GET /containers/{id}/json``).
+
+        Raises:
+            DockerNotFoundError: no such container.
+        """
+        path = build_path("containers/{}/json", container_id)
+        data = await self.docker._api.call("GET", path, params=kwargs)
+        return DockerContainer(self.docker, **data)
+
+    def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
+        """Return a handle on a container without asking the daemon."""
+        return DockerContainer(self.docker, **{"id": container_id, **kwargs})
+
+    def exec(self, exec_id: str) -> Exec:
+        """Return a handle on an existing exec instance."""
+        from .execs import Exec
+
+        return Exec(self.docker, exec_id)
+
+    async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Remove stopped containers (``POST /containers/prune``).
+
+        Returns ``{"ContainersDeleted": [...] | None, "SpaceReclaimed": int}``.
+        """
+        params = {"filters": clean_filters(filters)} if filters is not None else None
+        data = await self.docker._api.call("POST", "containers/prune", params=params)
+        return data if isinstance(data, dict) else {}
+
+
+class _LogText:
+    """Decoder: frames (or raw tty chunks) to text, one item per non-empty piece.
+
+    UTF-8 is decoded incrementally and separately per stream, so a character split
+    across frames comes out whole and stdout bytes never finish a stderr character.
+    """
+
+    __slots__ = ("_frames", "_text")
+
+    def __init__(self, frames: FrameDecoder | RawDecoder, errors: str = "ignore") -> None:
+        self._frames = frames
+        self._text = TextDecoder(errors)
+
+    def feed(self, data: bytes) -> list[str]:
+        decode = self._text.decode
+        return [text for message in self._frames.feed(data) if (text := decode(message))]
+
+    def flush(self) -> list[str]:
+        self._frames.flush()  # raises if the stream ended inside a frame
+        rest = self._text.flush()
+        return [rest] if rest else []
+
+
+def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
+    return frames
+
+
+class DockerContainer:
+    """One container. ``c[key]`` and ``key in c`` read the last known inspect data.
+
+    The id comes from the keyword ``id``, else ``ID``, else ``Id``.
+
+    Raises:
+        ValueError: no id was given.
+    """
+
+    def __init__(self, docker: Docker, **kwargs: Any) -> None:
+        self.docker = docker
+        self._container: dict[str, Any] = kwargs
+        for key in ("id", "ID", "Id"):
+            if key in kwargs:
+                self._id: str = kwargs[key]
+                break
+        else:
+            raise ValueError("a container needs an id: pass id=, ID= or Id=")
+        if not isinstance(self._id, str) or not self._id:
+            raise ValueError(f"invalid container id: {self._id!r}")
+        self.logs = DockerLog(docker, self)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"<DockerContainer id={self._id[:12]!r}>"
+
+    def __getitem__(self, key: str) -> Any:
+        return self._container[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._container
+
+    def _path(self, template: str = "containers/{}") -> str:
+        return build_path(template, self._id)
+
+    # --- inspect and lifecycle ---------------------------------------------------
+
+    async def show(self, **kwargs: Any) -> dict[str, Any]:
+        """Inspect the container (``GET /containers/{id}/json``) and keep the result.
+
+        Raises:
+            DockerNotFoundError: no such container.
+        """
+        data = await self.docker._api.call("GET", self._path("containers/{}/json"), params=kwargs)
+        self._container = data
+        return data  # type: ignore[no-any-return]
+
+    async def start(self, **kwargs: Any) -> None:
+        """Start the container (``POST /containers/{id}/start``).
+
+        Keyword arguments are sent as the JSON body, as aiodocker does.
+        """
+        extra: dict[str, Any] = {"json_body": kwargs} if kwargs else {}
+        await self.docker._api.call("POST", self._path("containers/{}/start"), **extra)
+
+    async def stop(
+        self, *, t: int | None = None, signal: str | None = None, timeout: Any = SENTINEL
+    ) -> None:
+        """Stop the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
+
+        ``signal`` needs API 1.42. ``timeout`` bounds the HTTP call (none by default).
+
+        Raises:
+            DockerAPIVersionError: ``signal`` was given and the API in use is older than 1.42.
+        """
+        if t is not None:
+            _check_int(t, "t", minimum=-1)
+        sig = _check_signal(signal)
+        if sig is not None:
+            await self.docker._api.require_version("1.42", "the signal argument of stop()")
+        await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/stop"),
+            params={"t": t, "signal": sig},
+            timeout=timeout,
+            long_running=True,
+        )
+
+    async def restart(self, *, t: int | None = None, timeout: Any = SENTINEL) -> None:
+        """Restart the container, killing it after ``t`` seconds if it does not stop."""
+        if t is not None:
+            _check_int(t, "t", minimum=-1)
+        await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/restart"),
+            params={"t": t},
+            timeout=timeout,
+            long_running=True,
+        )
+
+    async def kill(self, *, signal: str | None = None, timeout: Any = SENTINEL) -> None:
+        """Send a signal to the container (SIGKILL by default).
+
+        Raises:
+            DockerConflictError: the container is not running.
+        """
+        sig = _check_signal(signal)
+        await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/kill"),
+            params={"signal": sig},
+            timeout=timeout,
+            long_running=True,
+        )
+
+    async def wait(
+        self, *, timeout: Any = SENTINEL, condition: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Block until the container stops; return ``{"StatusCode": int, "Error": ...}``.
+
+        Args:
+            condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``.
+        """
+        if condition is not None and condition not in WAIT_CONDITIONS:
+            raise ValueError(
+                f"condition must be one of {sorted(WAIT_CONDITIONS)}, got {condition!r}"
+            )
+        data = await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/wait"),
+            params={"condition": condition, **kwargs},
+            timeout=timeout,
+            long_running=True,
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def delete(
+        self, *, force: bool = False, v: bool = False, link: bool = False, timeout: Any = SENTINEL
+    ) -> None:
+        """Remove the container; ``force`` kills it first, ``v`` removes its anonymous volumes."""
+        params = {name: True for name, flag in (("force", force), ("v", v), ("link", link)) if flag}
+        await self.docker._api.call(
+            "DELETE", self._path(), params=params, timeout=timeout, long_running=True
+        )
+
+    async def rename(self, newname: str) -> None:
+        """Rename the container (``POST /containers/{id}/rename``)."""
+        _check_str(newname, "newname")
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/rename"), params={"name": newname}
+        )
+
+    async def pause(self) -> None:
+        """Freeze every process of the container."""
+        await self.docker._api.call("POST", self._path("containers/{}/pause"))
+
+    async def unpause(self) -> None:
+        """Resume a paused container."""
+        await self.docker._api.call("POST", self._path("containers/{}/unpause"))
+
+    async def top(self, *, ps_args: str | None = None) -> dict[str, Any]:
+        """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
+        data = await self.docker._api.call(
+            "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def changes(self) -> list[dict[str, Any]]:
+        """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
+        data = await self.docker._api.call("GET", self._path("containers/{}/changes"))
+        return list(data or ())
+
+    async def update(self, config: JSONObject | None = None, **resources: Any) -> dict[str, Any]:
+        """Change resource limits or the restart policy of the container.
+
+        Takes the body of ``POST /containers/{id}/update`` as a mapping and/or keyword
+        arguments in the API's spelling (``Memory=``, ``CpuShares=``,
+        ``RestartPolicy={"Name": "on-failure"}``...); keywords win. Returns
+        ``{"Warnings": [...]}``.
+
+        Raises:
+            ValueError: nothing to update.
+        """
+        body: dict[str, Any] = dict(_check_config(config)) if config is not None else {}
+        body.update(resources)
+        if not body:
+            raise ValueError("update() needs at least one setting to change")
+        data = await self.docker._api.call(
+            "POST", self._path("containers/{}/update"), json_body=body
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def resize(self, *, h: int, w: int) -> None:
+        """Resize the container's tty to ``h`` rows and ``w`` columns."""
+        _check_int(h, "h", minimum=1)
+        _check_int(w, "w", minimum=1)
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/resize"), params={"h": h, "w": w}
+        )
+
+    async def port(self, private_port: int | str) -> list[PortInfo] | None:
+        """Return the host bindings of a container port (``"80"``, ``80`` or ``"53/udp"``).
+
+        A bare number is looked up as tcp, then udp. None when it is not published.
+        """
+        if "NetworkSettings" not in self._container:
+            await self.show()
+        port = str(private_port)
+        settings = (self._container.get("NetworkSettings") or {}).get("Ports")
+        if settings is None:
+            return None
+        if "/" in port:
+            return settings.get(port)  # type: ignore[no-any-return]
+        bindings = settings.get(port + "/tcp")
+        if bindings is None:
+            bindings = settings.get(port + "/udp")
+        return bindings  # type: ignore[no-any-return]
+
+    async def commit(
+        self,
+        *,
+        repository: str | None = None,
+        tag: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        changes: str | Sequence[str] | None = None,
+        config: dict[str, Any] | None = None,
+        pause: bool = True,
+        timeout: Any = SENTINEL,
+    ) -> dict[str, Any]:
+        """Create an image from the container (``POST /commit``); return ``{"Id": ...}``.
+
+        ``changes`` are Dockerfile instructions (a sequence is joined with newlines).
+        """
+        if tag is not None and repository is None:
+            raise ValueError("tag needs a repository")
+        if changes is not None and not isinstance(changes, str):
+            changes = "\n".join(changes)
+        params = {
+            "container": self._id,
+            "repo": repository,
+            "tag": tag,
+            "comment": message,
+            "author": author,
+            "changes": changes,
+            "pause": pause,
+        }
+        extra: dict[str, Any] = {"json_body": config} if config is not None else {}
+        data = await self.docker._api.call(
+            "POST", "commit", params=params, timeout=timeout, long_running=True, **extra
+        )
+        return data if isinstance(data, dict) else {}
+
+    # --- output: logs and stats --------------------------------------------------
+
+    async def _tty(self) -> bool:
+        """Whether the container has a tty (from the known inspect data, else inspect)."""
+        config = self._container.get("Config")
+        if not isinstance(config, Mapping) or "Tty" not in config:
+            config = (await self.show()).get("Config") or {}
+        return bool(config.get("Tty"))
+
+    def _output(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        make: Callable[[FrameDecoder | RawDecoder], Decoder[T]],
+        timeout: Any,
+    ) -> ResponseStream[T]:
+        """A stream of logs/attach-style output, framed by Content-Type, else by Tty."""
+        api = self.docker._api
+        seconds = api.seconds(timeout, long_running=True)
+        tty: list[bool | None] = [None]
+
+        async def opener() -> Response:
+            response = await api.request("GET", path, params=params, timeout=seconds)
+            try:
+                media_type = response.headers.get("content-type", "").partition(";")[0]
+                if media_type.strip().lower() != MULTIPLEXED_STREAM_TYPE:
+                    tty[0] = await self._tty()
+            except BaseException:
+                response.release()
+                raise
+            return response
+
+        def decoder(response: Response) -> Decoder[T]:
+            return make(decoder_for(response.headers.get("content-type"), tty[0]))
+
+        return ResponseStream(opener, decoder)
+
+    def _log_params(
+        self, stdout: bool, stderr: bool, follow: bool, kwargs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if not stdout and not stderr:
+            raise TypeError("Need one of stdout or stderr")
+        for reserved in ("stdout", "stderr", "follow"):
+            if reserved in kwargs:
+                raise TypeError(f"{reserved} is a named argument of log()")
+        return {"stdout": bool(stdout), "stderr": bool(stderr), "follow": bool(follow), **kwargs}
+
+    @overload
+    def log(
+        self,
+        *,
+        stdout: bool = ...,
+        stderr: bool = ...,
+        follow: Literal[False] = ...,
+        timeout: Any = ...,
+        **kwargs: Any,
+    ) -> Coroutine[Any, Any, list[str]]: ...
+
+    @overload
+    def log(
+        self,
+        *,
+        stdout: bool = ...,
+        stderr: bool = ...,
+        follow: Literal[True],
+        timeout: Any = ...,
+        **kwargs: Any,
+    ) -> ResponseStream[str]: ...
+
+    @overload
+    def log(
+        self,
+        *,
+        stdout: bool = ...,
+        stderr: bool = ...,
+        follow: bool,
+        timeout: Any = ...,
+        **kwargs: Any,
+    ) -> Coroutine[Any, Any, list[str]] | ResponseStream[str]: ...
+
+    def log(
+        self,
+        *,
+        stdout: bool = False,
+        stderr: bool = False,
+        follow: bool = False,
+        timeout: Any = SENTINEL,
+        **kwargs: Any,
+    ) -> Coroutine[Any, Any, list[str]] | ResponseStream[str]:
+        """Read the container's output as text, stdout and stderr merged.
+
+        ``follow=False`` returns an awaitable list of str; ``follow=True`` an async
+        iterator of str that ends when the container stops (no idle read timeout).
+        Each item is the text of one output frame (a raw chunk for a tty container),
+        decoded incrementally per stream with invalid UTF-8 dropped; a frame that
+        only holds part of a character yields nothing until the rest arrives.
+        kwargs: ``since``, ``until``, ``timestamps``, ``tail``, ``details``.
+
+        ``timeout`` bounds the whole call when ``follow=False``, and only the wait
+        for the response head when ``follow=True``. See :meth:`log_messages` to keep
+        stdout and stderr apart.
+
+        Raises:
+            TypeError: neither stdout nor stderr was asked for.
+            DockerNotFoundError: no such container.
+        """
+        params = self._log_params(stdout, stderr, follow, kwargs)
+        stream = self._output(self._path("containers/{}/logs"), params, _LogText, timeout)
+        if follow:
+            return stream
+        return _with_deadline(
+            lambda: collect(stream), self.docker._api.seconds(timeout, long_running=True)
+        )
+
+    def log_messages(
+        self,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        timeout: Any = SENTINEL,
+        **kwargs: Any,
+    ) -> ResponseStream[Message]:
+        """Read the container's output as ``Message(stream, data)``, keeping the stream id.
+
+        ``stream`` is 1 for stdout and 2 for stderr (always 1 for a tty container);
+        ``data`` is the raw bytes of one frame. An async iterator, with or without
+        ``follow``; ``timeout`` bounds the wait for the response head. Other kwargs
+        as for :meth:`log`.
+
+        Raises:
+            TypeError: neither stdout nor stderr was asked for.
+            DockerNotFoundError: no such container.
+            DockerTruncatedStreamError: the stream ended inside a frame.
+        """
+        params = self._log_params(stdout, stderr, follow, kwargs)
+        return self._output(self._path("containers/{}/logs"), params, _as_messages, timeout)
+
+    @overload
+    def stats(
+        self, *, stream: Literal[True] = ..., timeout: Any = ...
+    ) -> ResponseStream[dict[str, Any]]: ...
+
+    @overload
+    def stats(
+        self, *, stream: Literal[False], timeout: Any = ...
+    ) -> Coroutine[Any, Any, list[dict[str, Any]]]: ...
+
+    @overload
+    def stats(
+        self, *, stream: bool, timeout: Any = ...
+    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]: ...
+
+    def stats(
+        self, *, stream: bool = True, timeout: Any = SENTINEL
+    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]:
+        """Read resource usage statistics (``GET /containers/{id}/stats``).
+
+        ``stream=True`` gives an async iterator of dicts (about one a second),
+        ``stream=False`` an awaitable list holding one dict. In-band errors are not
+        raised. ``timeout`` bounds the wait for the response head when streaming, else the call.
+        """
+        api = self.docker._api
+        seconds = api.seconds(timeout, long_running=True)
+        path = self._path("containers/{}/stats")
+        result: ResponseStream[dict[str, Any]] = json_stream(
+            lambda: api.request("GET", path, params={"stream": stream}, timeout=seconds),
+            check_errors=False,
+        )
+        if stream:
+            return result
+        return _with_deadline(lambda: collect(result), seconds)
+
+    # --- archives and export -----------------------------------------------------
+
+    async def get_archive(self, path: str) -> tarfile.TarFile:
+        """Return a tar archive of ``path`` in the container, read whole into memory.
+
+        See :meth:`stream_archive` for large trees.
+
+        Raises:
+            DockerNotFoundError: no such container, or no such path in it.
+        """
+        _check_str(path, "path")
+        response, data = await self.docker._api.raw(
+            "GET", self._path("containers/{}/archive"), params={"path": path}, long_running=True
+        )
+        return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+
+    def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+        """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
+
+        The stat of ``path`` is in the ``X-Docker-Container-Path-Stat`` header of
+        ``stream.response`` once the first chunk was read. ``timeout`` bounds the wait
+        for the response head.
+
+        Raises:
+            DockerNotFoundError: no such container, or no such path in it.
+        """
+        _check_str(path, "path")
+        api = self.docker._api
+        target = self._path("containers/{}/archive")
+        seconds = api.seconds(timeout, long_running=True)
+        return bytes_stream(
+            lambda: api.request("GET", target, params={"path": path}, timeout=seconds)
+        )
+
+    async def stat_archive(self, path: str) -> dict[str, Any]:
+        """Describe ``path`` in the container without reading it (``HEAD .../archive``).
+
+        Returns ``{"name", "size", "mode", "mtime", "linkTarget"}``; ``mode`` is a Go
+        ``os.FileMode`` (permission bits, plus high bits such as 1 << 31 for a directory).
+
+        Raises:
+            DockerNotFoundError: no such container, or no such path in it.
+        """
+        _check_str(path, "path")
+        try:
+            response, _ = await self.docker._api.raw(
+                "HEAD", self._path("containers/{}/archive"), params={"path": path}
+            )
+        except DockerNotFoundError as exc:
+            if "empty body" not in exc.message:
+                raise
+            # HEAD answers carry no body: name what was not found ourselves.
+            raise DockerNotFoundError(404, f"No such container or path: {self._id}:{path}") from exc
+        raw = response.headers.get(PATH_STAT_HEADER)
+        if raw is None:
+            raise DockerError(response.status, f"the daemon sent no {PATH_STAT_HEADER} header")
+        try:
+            stat = json.loads(base64.b64decode(raw))
+        except (binascii.Error, ValueError) as exc:
+            raise DockerError(
+                response.status, f"malformed {PATH_STAT_HEADER} header: {raw!r}"
+            ) from exc
+        return stat  # type: ignore[no-any-return]
+
+    async def put_archive(
+        self,
+        path: str,
+        data: bytes | bytearray | memoryview | AsyncIterable[bytes] | Any,
+        *,
+        no_overwrite_dir_non_dir: bool | None = None,
+        copy_uid_gid: bool | None = None,
+        timeout: Any = SENTINEL,
+    ) -> str:
+        """Extract a tar archive into directory ``path`` of the container.
+
+        ``data`` is bytes, a binary file object (read in chunks) or an async
+        iterable of bytes; the last two are streamed, never held whole. Returns
+        ``""`` (the empty body, as aiodocker does).
+
+        Raises:
+            TypeError: ``data`` is none of those (a text file, a str...).
+            DockerNotFoundError: no such container, or no such directory in it.
+        """
+        _check_str(path, "path")
+        body: bytes | AsyncIterable[bytes]
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            body = bytes(data)
+        elif isinstance(data, AsyncIterable):
+            body = data
+        elif isinstance(data, io.TextIOBase):
+            raise TypeError("put_archive() needs a binary file, not a text file")
+        elif callable(getattr(data, "read", None)):
+            body = _read_file(data)
+        else:
+            raise TypeError(
+                "put_archive() data must be bytes, a binary file object or an async "
+                f"iterable of bytes, not {type(data).__name__}"
+            )
+        params = {
+            "path": path,
+            "noOverwriteDirNonDir": no_overwrite_dir_non_dir,
+            "copyUIDGID": copy_uid_gid,
+        }
+        await self.docker._api.call(
+            "PUT",
+            self._path("containers/{}/archive"),
+            params=params,
+            body=body,
+            headers={"Content-Type": ARCHIVE_CONTENT_TYPE},
+            timeout=timeout,
+            long_running=True,
+        )
+        return ""
+
+    def export(self, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+        """Stream the container's filesystem as a tar archive, in byte chunks.
+
+        ``timeout`` bounds the wait for the response head.
+        """
+        api = self.docker._api
+        target = self._path("containers/{}/export")
+        seconds = api.seconds(timeout, long_running=True)
+        return bytes_stream(lambda: api.request("GET", target, timeout=seconds))
+
+    # --- attach and exec -----------------------------------------------------------
+
+    def attach(
+        self,
+        *,
+        stdout: bool = False,
+        stderr: bool = False,
+        stdin: bool = False,
+        detach_keys: str | None = None,
+        logs: bool = False,
+        timeout: Any = SENTINEL,
+    ) -> Stream:
+        """Attach to the container's stdio over a hijacked connection.
+
+        Connects lazily (on ``async with`` or the first read or write).
+        """
+        from .stream import Stream
+
+        if detach_keys is not None:
+            _check_str(detach_keys, "detach_keys")
+        path = self._path("containers/{}/attach")
+
+        async def setup() -> tuple[str, dict[str, Any], dict[str, Any] | None, bool]:
+            params = {
+                "detachKeys": detach_keys,
+                "logs": logs,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr,
+                "stream": True,
+            }
+            info = await self.show()
+            return path, params, None, bool((info.get("Config") or {}).get("Tty"))
+
+        return Stream(self.docker, setup, timeout=timeout)
+
+    async def websocket(self, **params: Any) -> Any:
+        """Attach over a websocket (``GET .../attach/ws``); an aiohttp ``ClientWebSocketResponse``.
+
+        With no params, stdin, stdout, stderr and stream are all attached.
+        """
+        if not params:
+            params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
+        try:
+            return await self.docker._websocket(self._path("containers/{}/attach/ws"), **params)
+        except DockerError:
+            raise
+        except Exception as exc:
+            # a refused handshake (aiohttp's WSServerHandshakeError) carries the status only
+            status = getattr(exc, "status", None)
+            if not isinstance(status, int) or status < 400:
+                raise
+            detail = (
+                f"No such container: {self._id}"
+                if status == 404
+                else f"websocket attach to {self._id} refused: {getattr(exc, 'message', exc)}"
+            )
+            raise error_from_response(status, detail.encode(), "text/plain") from exc
+
+    async def exec(
+        self,
+        cmd: str | Sequence[str],
+        stdout: bool = True,
+        stderr: bool = True,
+        stdin: bool = False,
+        tty: bool = False,
+        privileged: bool = False,
+        user: str = "",
+        environment: Mapping[str, str] | Sequence[str] | None = None,
+        workdir: str | None = None,
+        detach_keys: str | None = None,
+    ) -> Exec:
+        """Create an exec instance (``POST /containers/{id}/exec``); start it with ``start()``.
+
+        A str ``cmd`` is split like a shell would; a mapping ``environment`` becomes
+        ``["K=V", ...]``.
+
+        Raises:
+            ValueError: ``cmd`` is empty; ``tty=True`` with stderr but not stdout
+                (under a tty stderr is merged into stdout); ``detach_keys`` without
+                ``stdin`` (they are read from stdin).
+            TypeError: ``cmd`` or ``environment`` hold something else than str.
+        """
+        from .execs import Exec
+
+        args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if not args:
+            raise ValueError("exec() needs a command")
+        if not all(isinstance(arg, str) for arg in args):
+            raise TypeError("exec() cmd must be a str or a sequence of str")
+        env: list[str] | None
+        if environment is None:
+            env = None
+        elif isinstance(environment, Mapping):
+            env = [f"{key}={value}" for key, value in environment.items()]
+        elif isinstance(environment, str):
+            raise TypeError("environment must be a mapping or a sequence of 'KEY=VALUE'")
+        else:
+            env = list(environment)
+            if not all(isinstance(item, str) for item in env):
+                raise TypeError("environment entries must be 'KEY=VALUE' strings")
+        if tty and stderr and not stdout:
+            raise ValueError("with tty=True stderr is merged into stdout: attach stdout")
+        if detach_keys is not None:
+            _check_str(detach_keys, "detach_keys")
+            if not stdin:
+                raise ValueError("detach_keys are read from stdin: they need stdin=True")
+        body: dict[str, Any] = {
+            "AttachStdin": bool(stdin),
+            "AttachStdout": bool(stdout),
+            "AttachStderr": bool(stderr),
+            "Tty": bool(tty),
+            "Privileged": bool(privileged),
+            "Cmd": args,
+        }
+        if env is not None:
+            body["Env"] = env
+        if workdir is not None:
+            body["WorkingDir"] = _check_str(workdir, "workdir")
+        if detach_keys is not None:
+            body["DetachKeys"] = detach_keys
+        if user:
+            body["User"] = _check_str(user, "user")
+        data = await self.docker._api.call("POST", self._path("containers/{}/exec"), json_body=body)
+        return Exec(self.docker, data["Id"], tty=tty)
+
+    # --- readiness helpers -----------------------------------------------------
+
+    async def wait_exit(self, *, timeout: float | None = None) -> int:
+        """Wait until the container is not running and return its exit code.
+
+        Returns at once for a container that already stopped (or never started).
+
+        Raises:
+            TimeoutError: it still runs after ``timeout`` seconds (None: no limit).
+        """
+        result = await _with_deadline(
+            lambda: self.wait(timeout=None, condition="not-running"), timeout
+        )
+        error = result.get("Error")
+        if error and error.get("Message"):
+            raise DockerContainerError(0, f"waiting failed: {error['Message']}", self._id)
+        return int(result["StatusCode"])
+
+    async def wait_healthy(
+        self, *, timeout: float | None = 60.0, interval: float = 0.2
+    ) -> dict[str, Any]:
+        """Wait until the container's healthcheck reports ``healthy``; return the inspect data.
+
+        Polls the container every ``interval`` seconds.
+
+        Raises:
+            DockerContainerError: the container has no healthcheck, became unhealthy,
+                or stopped (status 0; the message says which).
+            TimeoutError: it is not healthy after ``timeout`` seconds (None: no limit).
+        """
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
+        return await _with_deadline(lambda: self._poll_health(interval), timeout)
+
+    async def _poll_health(self, interval: float) -> dict[str, Any]:
+        while True:
+            info = await self.show()
+            state = info.get("State") or {}
+            health = state.get("Health")
+            check = (info.get("Config") or {}).get("Healthcheck") or {}
+            test = check.get("Test") or []
+            if test[:1] == ["NONE"] or (not test and health is None):
+                raise DockerContainerError(
+                    0, f"container {self._id[:12]} has no healthcheck", self._id
+                )
+            status = (health or {}).get("Status")
+            if status == "healthy":
+                return info
+            if state.get("Status") in _FINAL_STATES:
+                raise DockerContainerError(
+                    0,
+                    f"container {self._id[:12]} stopped before it became healthy "
+                    f"(status {state.get('Status')}, exit code {state.get('ExitCode')})",
+                    self._id,
+                )
+            if status == "unhealthy":
+                log = (health or {}).get("Log") or [{}]
+                output = str(log[-1].get("Output", "")).strip()
+                raise DockerContainerError(
+                    0,
+                    f"container {self._id[:12]} is unhealthy" + (f": {output}" if output else ""),
+                    self._id,
+                )
+            await asyncio.sleep(interval)
+
+    async def wait_for_log(
+        self,
+        pattern: str | re.Pattern[str],
+        *,
+        timeout: float | None = 60.0,
+        stdout: bool = True,
+        stderr: bool = True,
+        since: int | float | None = None,
+    ) -> str:
+        """Wait until a line of output matches ``pattern``; return that line.
+
+        ``pattern`` is a regular expression (a str is compiled; use ``re.escape``
+        for literal text), searched in each line without its line ending. Output
+        written before the call counts too, unless ``since`` (a Unix time) skips it.
+
+        Raises:
+            DockerContainerError: the container stopped and no line matched (status 0).
+            TimeoutError: no line matched within ``timeout`` seconds (None: no limit).
+        """
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        if not isinstance(regex, re.Pattern):
+            raise TypeError(f"pattern must be a str or re.Pattern, not {type(pattern).__name__}")
+        extra = {"since": since} if since is not None else {}
+        stream = self.log_messages(stdout=stdout, stderr=stderr, follow=True, **extra)
+        return await _with_deadline(lambda: self._find_line(stream, regex), timeout)
+
+    async def _find_line(self, stream: ResponseStream[Message], regex: re.Pattern[str]) -> str:
+        splitters: dict[int, LineSplitter] = {}
+        async with stream:
+            async for message in stream:
+                splitter = splitters.setdefault(message.stream, LineSplitter())
+                for raw in splitter.feed(message.data):
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    if regex.search(line):
+                        return line
+        for splitter in splitters.values():
+            for raw in splitter.flush():
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if regex.search(line):
+                    return line
+        raise DockerContainerError(
+            0,
+            f"container {self._id[:12]} stopped and no output line matched {regex.pattern!r}",
+            self._id,
+        )
+
+
+async def _read_file(fileobj: Any) -> AsyncIterator[bytes]:
+    """Read a binary file object in chunks (blocking reads, as aiodocker does)."""
+    while True:
+        chunk = fileobj.read(_FILE_CHUNK)
+        if not chunk:
+            return
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"put_archive() file object must return bytes, not {type(chunk).__name__}"
+            )
+        yield bytes(chunk)

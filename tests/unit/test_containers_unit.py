@@ -1,0 +1,340 @@
+"""Containers against a fake daemon: framing choice, query encoding, local argument checks."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import aiodocker
+from aiodocker import channel as compat_channel
+from aiodocker import jsonstream, multiplexed
+from aiodocker._streams import channel as core_channel
+from aiodocker._streams.frames import FrameDecoder, RawDecoder, encode_frame
+from aiodocker.containers import DockerContainer, _LogText
+from aiodocker.exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
+from aiodocker.stream import Message
+from tests.fakedaemon import FakeDaemon, Request, chunked, http_response
+
+MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+FRAMES = encode_frame(1, b"out \xe2\x82") + encode_frame(2, b"err\n") + encode_frame(1, b"\xac\n")
+
+Routes = dict[tuple[str, str], Callable[[Request], bytes]]
+
+
+def streamed(body: bytes, content_type: str | None = None, *, end: bool = True) -> bytes:
+    headers = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+    if content_type:
+        headers += f"Content-Type: {content_type}\r\n"
+    pieces = [body[i : i + 5] for i in range(0, len(body), 5)]  # cut everywhere
+    return headers.encode() + b"\r\n" + chunked(*pieces, end=end)
+
+
+def inspect(tty: bool) -> bytes:
+    return http_response(200, {"Id": "abc", "Config": {"Tty": tty}})
+
+
+class Daemon:
+    """A fake daemon answering per (method, path without version and query)."""
+
+    def __init__(self, fake: FakeDaemon, routes: Routes) -> None:
+        self.fake = fake
+        self.routes = routes
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.fake.requests
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, _path(r)) for r in self.requests]
+
+    def query(self, index: int = -1) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.requests[index].target).query)
+
+
+def _path(request: Request) -> str:
+    path = urlsplit(request.target).path
+    return path.split("/", 2)[2] if path.startswith("/v1.") else path.lstrip("/")
+
+
+@pytest.fixture
+async def make_daemon(tmp_path: object) -> AsyncIterator[Callable[[Routes], Daemon]]:
+    fakes: list[FakeDaemon] = []
+
+    async def start(routes: Routes) -> Daemon:
+        def handler(request: Request) -> bytes:
+            key = (request.method, _path(request))
+            if key in routes:
+                return routes[key](request)
+            return http_response(404, {"message": f"no route for {key}"})
+
+        fake = await FakeDaemon(f"{tmp_path}/d{len(fakes)}.sock", handler).start()
+        fakes.append(fake)
+        return Daemon(fake, routes)
+
+    yield start  # type: ignore[misc]
+    for fake in fakes:
+        await fake.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Callable[[Daemon], aiodocker.Docker]]:
+    clients: list[aiodocker.Docker] = []
+
+    def make(daemon: Daemon) -> aiodocker.Docker:
+        docker = aiodocker.Docker(url=f"unix://{daemon.fake.path}", api_version="v1.41")
+        clients.append(docker)
+        return docker
+
+    yield make
+    for docker in clients:
+        await docker.close()
+
+
+# --- the text decoder of log() ------------------------------------------------------
+
+
+def test_log_text_decodes_a_character_split_across_frames_per_stream() -> None:
+    decoder = _LogText(FrameDecoder())
+    items = [item for byte in range(len(FRAMES)) for item in decoder.feed(FRAMES[byte : byte + 1])]
+    assert items == ["out ", "err\n", "\u20ac\n"]
+    assert decoder.flush() == []
+
+
+def test_log_text_drops_invalid_utf8_and_a_cut_character_at_the_end() -> None:
+    decoder = _LogText(RawDecoder())
+    assert decoder.feed(b"ok\xff\n\xe2\x82") == ["ok\n"]
+    assert decoder.flush() == []
+
+
+def test_log_text_raises_when_the_stream_ends_inside_a_frame() -> None:
+    decoder = _LogText(FrameDecoder())
+    decoder.feed(FRAMES[:-1])
+    with pytest.raises(DockerTruncatedStreamError):
+        decoder.flush()
+
+
+# --- framing choice ---------------------------------------------------------------------
+
+
+async def test_log_trusts_a_multiplexed_content_type_without_inspecting(make_daemon, client):
+    daemon = await make_daemon(
+        {("GET", "containers/abc/logs"): lambda r: streamed(FRAMES, MULTIPLEXED)}
+    )
+    container = client(daemon).containers.container("abc")
+    assert await container.log(stdout=True, stderr=True) == ["out ", "err\n", "\u20ac\n"]
+    assert daemon.calls() == [("GET", "containers/abc/logs")]
+    assert daemon.query() == {"stdout": ["1"], "stderr": ["1"], "follow": ["0"]}
+
+
+async def test_log_without_content_type_asks_the_tty_setting_once(make_daemon, client):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): lambda r: streamed(FRAMES),
+            ("GET", "containers/abc/json"): lambda r: inspect(tty=True),
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    raw = [m async for m in container.log_messages()]
+    assert b"".join(m.data for m in raw) == FRAMES and {m.stream for m in raw} == {1}
+    again = [m async for m in container.log_messages(follow=True)]
+    assert b"".join(m.data for m in again) == FRAMES
+    assert daemon.calls().count(("GET", "containers/abc/json")) == 1  # then cached
+
+
+async def test_log_messages_of_a_non_tty_container_keep_stream_ids(make_daemon, client):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): lambda r: streamed(FRAMES),
+            ("GET", "containers/abc/json"): lambda r: inspect(tty=False),
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    assert [m async for m in container.log_messages()] == [
+        Message(1, b"out \xe2\x82"),
+        Message(2, b"err\n"),
+        Message(1, b"\xac\n"),
+    ]
+
+
+async def test_a_log_stream_cut_inside_a_frame_raises(make_daemon, client):
+    daemon = await make_daemon(
+        {("GET", "containers/abc/logs"): lambda r: streamed(FRAMES[:-2], MULTIPLEXED)}
+    )
+    container = client(daemon).containers.container("abc")
+    with pytest.raises(DockerTruncatedStreamError):
+        await container.log(stdout=True)
+
+
+# --- query and body encoding ----------------------------------------------------------
+
+
+async def test_delete_sends_flags_only_when_true(make_daemon, client):
+    daemon = await make_daemon({("DELETE", "containers/abc"): lambda r: http_response(204)})
+    container = client(daemon).containers.container("abc")
+    await container.delete()
+    assert daemon.query() == {}
+    await container.delete(force=True, link=True)
+    assert daemon.query() == {"force": ["1"], "link": ["1"]}
+
+
+async def test_stop_and_kill_send_only_given_arguments(make_daemon, client):
+    ok: Callable[[Request], bytes] = lambda r: http_response(204)  # noqa: E731
+    daemon = await make_daemon(
+        {("POST", "containers/abc/stop"): ok, ("POST", "containers/abc/kill"): ok}
+    )
+    container = client(daemon).containers.container("abc")
+    await container.stop()
+    assert daemon.query() == {}
+    await container.stop(t=3)
+    assert daemon.query() == {"t": ["3"]}
+    await container.kill(signal=9)
+    assert daemon.query() == {"signal": ["9"]}
+
+
+async def test_exec_sends_the_split_command_and_environment(make_daemon, client):
+    daemon = await make_daemon(
+        {("POST", "containers/abc/exec"): lambda r: http_response(201, {"Id": "e1"})}
+    )
+    container = client(daemon).containers.container("abc")
+    exe = await container.exec(
+        "sh -c 'echo hi'", stdin=True, environment={"A": "1"}, detach_keys="ctrl-x"
+    )
+    assert exe.id == "e1"
+    body = json.loads(daemon.requests[-1].body)
+    assert body == {
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": False,
+        "Privileged": False,
+        "Cmd": ["sh", "-c", "echo hi"],
+        "Env": ["A=1"],
+        "DetachKeys": "ctrl-x",
+    }
+
+
+async def test_commit_joins_changes_and_maps_parameter_names(make_daemon, client):
+    daemon = await make_daemon({("POST", "commit"): lambda r: http_response(201, {"Id": "i"})})
+    container = client(daemon).containers.container("abc")
+    result = await container.commit(
+        repository="r", tag="t", message="m", author="a", changes=["ENV A=1", "ENV B=2"]
+    )
+    assert result == {"Id": "i"}
+    assert daemon.query() == {
+        "container": ["abc"],
+        "repo": ["r"],
+        "tag": ["t"],
+        "comment": ["m"],
+        "author": ["a"],
+        "changes": ["ENV A=1\nENV B=2"],
+        "pause": ["1"],
+    }
+
+
+async def test_put_archive_streams_a_file_object_as_a_tar(make_daemon, client):
+    daemon = await make_daemon({("PUT", "containers/abc/archive"): lambda r: http_response(200)})
+    container = client(daemon).containers.container("abc")
+    payload = b"x" * 600_000
+    assert await container.put_archive("/tmp", io.BytesIO(payload)) == ""
+    request = daemon.requests[-1]
+    assert request.headers["transfer-encoding"] == "chunked"
+    assert request.headers["content-type"] == "application/x-tar"
+    assert request.body == payload
+    await container.put_archive("/tmp", bytearray(b"abc"))
+    assert daemon.requests[-1].headers["content-length"] == "3"
+
+
+async def test_stat_archive_decodes_the_path_stat_header(make_daemon, client):
+    stat = {"name": "f", "size": 3, "mode": 420, "mtime": "t", "linkTarget": ""}
+    header = base64.b64encode(json.dumps(stat).encode()).decode()
+    daemon = await make_daemon(
+        {
+            ("HEAD", "containers/abc/archive"): lambda r: http_response(
+                200, headers={"X-Docker-Container-Path-Stat": header}
+            ),
+            ("HEAD", "containers/bad/archive"): lambda r: http_response(
+                200, headers={"X-Docker-Container-Path-Stat": "%%%"}
+            ),
+        }
+    )
+    docker = client(daemon)
+    assert await docker.containers.container("abc").stat_archive("/f") == stat
+    with pytest.raises(DockerError, match="malformed"):
+        await docker.containers.container("bad").stat_archive("/f")
+
+
+async def test_stats_does_not_raise_in_band_errors(make_daemon, client):
+    daemon = await make_daemon(
+        {("GET", "containers/abc/stats"): lambda r: streamed(b'{"error": "x"}\n')}
+    )
+    container = client(daemon).containers.container("abc")
+    assert await container.stats(stream=False) == [{"error": "x"}]
+    assert daemon.query() == {"stream": ["0"]}
+
+
+async def test_bad_arguments_raise_before_any_request(make_daemon, client):
+    daemon = await make_daemon({})
+    docker = client(daemon)
+    container = docker.containers.container("abc")
+    with pytest.raises(TypeError):
+        container.log()
+    with pytest.raises(ValueError):
+        await container.exec([])
+    with pytest.raises(ValueError):
+        await container.wait(condition="soon")
+    with pytest.raises(TypeError):
+        await container.put_archive("/", 42)
+    with pytest.raises(ValueError):
+        await container.update()
+    with pytest.raises(ValueError):
+        await container.wait_healthy(interval=0)
+    with pytest.raises(ValueError):
+        container.stream_archive("")
+    with pytest.raises(ValueError):
+        await docker.containers.get("..")
+    assert daemon.requests == []
+
+
+def test_container_paths_quote_the_id() -> None:
+    container = DockerContainer(None, id="../images/json")  # type: ignore[arg-type]
+    assert container._path("containers/{}/json") == "containers/..%2Fimages%2Fjson/json"
+
+
+# --- compatibility modules ---------------------------------------------------------------
+
+
+def test_channel_module_re_exports_the_stream_channel() -> None:
+    assert compat_channel.Channel is core_channel.Channel
+    assert compat_channel.ChannelSubscriber is core_channel.ChannelSubscriber
+
+
+async def test_multiplexed_and_jsonstream_helpers_read_query_responses(make_daemon, client):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): lambda r: streamed(FRAMES),
+            ("GET", "events"): lambda r: streamed(b'{"a": 1}\n{"error": "boom"}\n'),
+        }
+    )
+    docker = client(daemon)
+    async with docker._query("containers/abc/logs") as response:
+        assert await multiplexed.multiplexed_result_list(response) == [
+            "out ",
+            "err\n",
+            "\u20ac\n",
+        ]
+    async with docker._query("containers/abc/logs") as response:
+        items = [i async for i in multiplexed.multiplexed_result_stream(response, is_tty=True)]
+        assert "out " in "".join(items) and "err\n" in "".join(items)  # raw: headers kept
+    async with docker._query("events") as response:
+        assert await jsonstream.json_stream_list(response, raise_on_error=False) == [
+            {"a": 1},
+            {"error": "boom"},
+        ]
+    async with docker._query("events") as response:
+        with pytest.raises(DockerStreamError, match="boom"):
+            await jsonstream.json_stream_list(response, lambda v: v.get("a"))
