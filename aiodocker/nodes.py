@@ -1,0 +1,85 @@
+"""``docker.nodes``: the nodes of a swarm (``/nodes``), as aiodocker exposes them."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from ._core.request import build_path
+from ._swarm_objects import as_dict, as_list
+from .utils import clean_filters
+
+if TYPE_CHECKING:
+    from .docker import Docker
+
+__all__ = ("DockerSwarmNodes",)
+
+NODE_ROLES: Final = frozenset({"worker", "manager"})
+NODE_AVAILABILITIES: Final = frozenset({"active", "pause", "drain"})
+
+
+class DockerSwarmNodes:
+    """The nodes of the swarm (needs a swarm manager)."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+        """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
+        params = {"filters": clean_filters(filters)}
+        return as_list(await self.docker._api.call("GET", "nodes", params=params))
+
+    async def inspect(self, *, node_id: str) -> dict[str, Any]:
+        """Return a node's details (``GET /nodes/{id}``).
+
+        Raises:
+            DockerNotFoundError: no such node.
+        """
+        return as_dict(await self.docker._api.call("GET", build_path("nodes/{}", node_id)))
+
+    async def update(self, *, node_id: str, version: int | str, spec: Mapping[str, Any]) -> Any:
+        """Replace a node's spec (``POST /nodes/{id}/update``).
+
+        ``spec`` is the whole NodeSpec (``Role``, ``Availability``, ``Labels``, ``Name``):
+        start from ``inspect(node_id=...)["Spec"]``.
+
+        Returns:
+            the daemon's (empty) answer, ``""``, as aiodocker returns it.
+
+        Raises:
+            ValueError: ``Role`` or ``Availability`` has a value the daemon does not know.
+            DockerError: ``version`` is stale, or the change is refused.
+        """
+        role = spec.get("Role")
+        if role is not None and role not in NODE_ROLES:
+            raise ValueError(f"Role must be one of {sorted(NODE_ROLES)}, got {role!r}")
+        availability = spec.get("Availability")
+        if availability is not None and availability not in NODE_AVAILABILITIES:
+            raise ValueError(
+                f"Availability must be one of {sorted(NODE_AVAILABILITIES)}, got {availability!r}"
+            )
+        result = await self.docker._api.call(
+            "POST",
+            build_path("nodes/{}/update", node_id),
+            params={"version": str(version)},
+            json_body=dict(spec),
+        )
+        return "" if result is None else result
+
+    async def remove(self, *, node_id: str, force: bool = False) -> Any:
+        """Remove a node from the swarm (``DELETE /nodes/{id}``).
+
+        A node must be down (it left the swarm) unless ``force`` is True.
+
+        Returns:
+            the daemon's (empty) answer, ``""``, as aiodocker returns it.
+
+        Raises:
+            DockerNotFoundError: no such node.
+            DockerError: the node is not down and ``force`` is False.
+        """
+        result = await self.docker._api.call(
+            "DELETE", build_path("nodes/{}", node_id), params={"force": force}
+        )
+        return "" if result is None else result

@@ -1,0 +1,118 @@
+"""``docker.tasks``: the tasks of swarm services (``/tasks``), as aiodocker exposes them."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from ._core.request import build_path
+from ._responses import ResponseStream
+from ._swarm_objects import as_dict, as_list, log_text
+from .utils import clean_filters
+
+if TYPE_CHECKING:
+    from .docker import Docker
+
+__all__ = ("DockerTasks",)
+
+
+class DockerTasks:
+    """Tasks: the units a swarm schedules for its services (needs a swarm manager)."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+        """List tasks (``GET /tasks``).
+
+        Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
+        """
+        params = {"filters": clean_filters(filters)}
+        return as_list(await self.docker._api.call("GET", "tasks", params=params))
+
+    async def inspect(self, task_id: str) -> dict[str, Any]:
+        """Return a task's details (``GET /tasks/{id}``).
+
+        Raises:
+            DockerNotFoundError: no such task.
+        """
+        return as_dict(await self.docker._api.call("GET", build_path("tasks/{}", task_id)))
+
+    @overload
+    def logs(
+        self,
+        task_id: str,
+        *,
+        details: bool = ...,
+        follow: Literal[False] = ...,
+        stdout: bool = ...,
+        stderr: bool = ...,
+        since: int = ...,
+        timestamps: bool = ...,
+        is_tty: bool = ...,
+        tail: str | int = ...,
+    ) -> Awaitable[builtins.list[str]]: ...
+
+    @overload
+    def logs(
+        self,
+        task_id: str,
+        *,
+        details: bool = ...,
+        follow: Literal[True],
+        stdout: bool = ...,
+        stderr: bool = ...,
+        since: int = ...,
+        timestamps: bool = ...,
+        is_tty: bool = ...,
+        tail: str | int = ...,
+    ) -> ResponseStream[str]: ...
+
+    @overload
+    def logs(
+        self,
+        task_id: str,
+        *,
+        details: bool = ...,
+        follow: bool,
+        stdout: bool = ...,
+        stderr: bool = ...,
+        since: int = ...,
+        timestamps: bool = ...,
+        is_tty: bool = ...,
+        tail: str | int = ...,
+    ) -> Awaitable[builtins.list[str]] | ResponseStream[str]: ...
+
+    def logs(
+        self,
+        task_id: str,
+        *,
+        details: bool = False,
+        follow: bool = False,
+        stdout: bool = False,
+        stderr: bool = False,
+        since: int = 0,
+        timestamps: bool = False,
+        is_tty: bool = False,
+        tail: str | int = "all",
+    ) -> Awaitable[builtins.list[str]] | ResponseStream[str]:
+        """Read a task's output (``GET /tasks/{id}/logs``).
+
+        ``follow=False`` returns an awaitable list of str (one per output frame);
+        ``follow=True`` an async iterator of str that ends when the task stops.
+        Pass ``is_tty=True`` when the service has a tty (its output is not multiplexed).
+
+        Raises:
+            TypeError: neither ``stdout`` nor ``stderr`` is True.
+            DockerNotFoundError: no such task (raised when the result is awaited or read).
+        """
+        return log_text(
+            self.docker,
+            build_path("tasks/{}/logs", task_id),
+            follow=follow,
+            is_tty=is_tty,
+            stdout=stdout,
+            stderr=stderr,
+            params={"details": details, "since": since, "timestamps": timestamps, "tail": tail},
+        )
