@@ -15,6 +15,8 @@ import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
 
+WRITE_HIGH_WATER = 64 * 1024
+
 
 class AiohttpBody:
     """The body reader protocol over an ``aiohttp.StreamReader``."""
@@ -65,7 +67,11 @@ class AiohttpChannel:
         self._transport.write(data)
 
     async def drain(self) -> None:
-        await asyncio.sleep(0)
+        # aiohttp has no public drain for a hijacked transport: wait for its buffer to empty
+        while self._transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            if self._transport.is_closing():
+                raise DockerConnectionError("cannot write: the connection is closed")
+            await asyncio.sleep(0.001)
 
     def can_write_eof(self) -> bool:
         return self._transport.can_write_eof()
@@ -146,11 +152,18 @@ class AiohttpTransport:
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
     ) -> AiohttpResponse:
+        sent_headers = dict(headers or {})
+        if sent_headers.get("Upgrade") == "tcp":
+            # aiohttp keeps the bytes after a 101 in a private buffer; without the
+            # upgrade headers the daemon hijacks with a 200 whose body runs to EOF,
+            # which aiohttp's public StreamReader delivers.
+            sent_headers.pop("Upgrade")
+            sent_headers.pop("Connection", None)
         try:
             response = await self.session.request(
                 method,
                 self.base_url + target,
-                headers=dict(headers or {}),
+                headers=sent_headers,
                 data=body,
                 timeout=aiohttp.ClientTimeout(),
                 allow_redirects=False,

@@ -137,14 +137,23 @@ class Body:
             self._connection.resume_reading()
 
     async def read_chunk(self) -> bytes:
-        """Return the next received chunk, ``b""`` at the end of the body."""
-        while not self._chunks:
+        """Return everything received so far (waiting for some), ``b""`` at the end.
+
+        Joining what queued up means one decoder call per wake-up instead of one
+        per network read: many small log frames cost one pass, not many.
+        """
+        chunks = self._chunks
+        while not chunks:
             if self._eof:
                 if self._exc is not None:
                     raise self._exc
                 return b""
             await self._wait()
-        chunk = self._chunks.popleft()
+        if len(chunks) == 1:
+            chunk = chunks.popleft()
+        else:
+            chunk = b"".join(chunks)
+            chunks.clear()
         self._took(len(chunk))
         return chunk
 
