@@ -10,9 +10,10 @@ user's ssh config, agent and known_hosts apply.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
-import subprocess
+import stat
 import tempfile
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,13 @@ from .exceptions import DockerError
 
 REMOTE_SOCKET = "/var/run/docker.sock"
 READY_TIMEOUT = 30.0
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 class SSHConnector(aiohttp.UnixConnector):
@@ -59,24 +67,25 @@ class SSHConnector(aiohttp.UnixConnector):
             argv += ["-p", str(parts.port)]
         argv += ["-L", f"{self._local_socket}:{REMOTE_SOCKET}", "--", parts.hostname]
         self._argv = argv
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: asyncio.subprocess.Process | None = None
         self.ssh_url = ssh_url
         super().__init__(path=self._local_socket, **kwargs)
 
     async def _ensure_tunnel(self) -> None:
         if self._process is None:
-            self._process = subprocess.Popen(
-                self._argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+            self._process = await asyncio.create_subprocess_exec(
+                *self._argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+        process = self._process
         try:
             async with timeout_after(READY_TIMEOUT):
-                while not os.path.exists(self._local_socket):
-                    if self._process.poll() is not None:
-                        stderr = self._process.stderr.read() if self._process.stderr else b""
+                while not _is_socket(self._local_socket):
+                    if process.returncode is not None:
+                        stderr = await process.stderr.read() if process.stderr else b""
                         message = stderr.decode("utf-8", "replace").strip()
                         self._process = None
                         raise DockerError(
@@ -93,16 +102,14 @@ class SSHConnector(aiohttp.UnixConnector):
 
     async def close(self) -> None:  # type: ignore[override]
         process, self._process = self._process, None
-        if process is not None:
+        if process is not None and process.returncode is None:
             process.terminate()
             try:
-                await asyncio.wait_for(asyncio.to_thread(process.wait), 5)
+                await asyncio.wait_for(process.wait(), 5)
             except TimeoutError:
                 process.kill()
-                await asyncio.to_thread(process.wait)
-            if process.stderr is not None:
-                process.stderr.close()
+                await process.wait()
         shutil.rmtree(self._tmpdir, ignore_errors=True)
-        result = super().close()
-        if asyncio.iscoroutine(result):
+        result: Any = super().close()
+        if inspect.isawaitable(result):
             await result

@@ -250,3 +250,41 @@ async def test_close_leaves_no_ssh_process_behind(testenv, monkeypatch):
     processes = list(dialer._processes)
     await docker.close()
     assert processes and all(p.returncode is not None for p in processes)
+
+
+async def test_ssh_connector_of_aiodocker_reaches_the_daemon_and_cleans_up(testenv):
+    from aiodocker.ssh import SSHConnector
+
+    connector = SSHConnector("ssh://root@127.0.0.1:2222", strict_host_keys=False)
+    try:
+        async with aiodocker.Docker(connector=connector) as docker:
+            assert (await docker.version())["ApiVersion"]
+        assert not connector.closed  # the caller owns it
+    finally:
+        await connector.close()
+    assert connector._process is None
+
+
+async def test_exec_through_a_caller_connector_reads_output_and_half_closes(image, make_name):
+    import aiohttp
+
+    connector = aiohttp.UnixConnector("/var/run/docker.sock")
+    try:
+        async with aiodocker.Docker(url="unix:///var/run/docker.sock", connector=connector) as docker:
+            container = await docker.containers.run(
+                {"Image": image, "Cmd": ["sleep", "60"]}, name=make_name("aiohttp-exec")
+            )
+            try:
+                exe = await container.exec(["cat"], stdin=True)
+                async with exe.start() as stream:
+                    await stream.write_in(b"through aiohttp\n")
+                    await stream.write_eof()
+                    out = b""
+                    while (message := await stream.read_out()) is not None:
+                        out += message.data
+                assert out == b"through aiohttp\n"
+                assert (await exe.inspect())["ExitCode"] == 0
+            finally:
+                await container.delete(force=True)
+    finally:
+        await connector.close()
