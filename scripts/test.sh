@@ -39,4 +39,17 @@ step "pip install -e '.[test]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_
 step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
 step "mypy" "$PYTHON" -m mypy
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
+
+# The oldest supported aiohttp (pyproject's lower bound) against the tests that
+# exercise the caller-brings-aiohttp paths; the run above used the newest.
+OLDEST_AIOHTTP=3.11.13
+old_venv=${TMPDIR:-/tmp}/aiodocker-oldest-aiohttp
+if [ ! -x "$old_venv/bin/python" ]; then
+    step "venv for aiohttp $OLDEST_AIOHTTP" "$PYTHON" -m venv --system-site-packages "$old_venv"
+fi
+step "install aiohttp $OLDEST_AIOHTTP" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$old_venv/bin/python" -m pip install -q "aiohttp==$OLDEST_AIOHTTP"
+step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -p no:cacheprovider \
+    -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
+    tests/unit/test_compat_surface.py tests/integration/test_client.py -k "aiohttp or connector or session or compat or surface"
 echo "scripts/test.sh: all steps passed"
