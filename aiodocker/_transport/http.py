@@ -661,7 +661,9 @@ class HTTPEngine:
 
 async def _send_chunked(connection: Connection, body: AsyncIterable[bytes]) -> None:
     async for chunk in body:
-        if chunk:
-            connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        if chunk:  # three writes, so a large chunk is never copied into a new buffer
+            connection.write(b"%x\r\n" % len(chunk))
+            connection.write(chunk)
+            connection.write(b"\r\n")
             await connection.drain()
     connection.write(b"0\r\n\r\n")

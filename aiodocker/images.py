@@ -1,0 +1,1150 @@
+"""``docker.images``: images, builds, registries, save/load, import and distribution.
+
+Resource module: imports ``_core`` (client, request, credentials, build_context),
+``_responses``, ``_transport.endpoint`` (the config directory rule only),
+``exceptions``, ``types`` and ``utils``.
+
+Registry credentials follow the docker CLI: when a call gets no ``auth=``, the
+registry of the image is looked up in ``config.json`` of ``DOCKER_CONFIG`` (or
+``~/.docker``), read at call time (``credHelpers``, ``credsStore``, ``auths``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import re
+import warnings
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from urllib.parse import quote, urlencode
+
+from ._core import credentials
+from ._core.build_context import prepare_context, stream_context
+from ._core.request import build_path, encode_value
+from ._responses import ResponseStream, bytes_stream, collect, json_stream
+from ._transport.base import Response
+from ._transport.endpoint import default_config_dir
+from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
+from .types import SENTINEL
+from .utils import clean_filters
+
+if TYPE_CHECKING:
+    from ._core.client import APIClient
+    from .docker import Docker
+
+__all__ = ("DockerImages", "registry_auth_header")
+
+AUTH_HEADER: Final = "X-Registry-Auth"
+REGISTRY_CONFIG_HEADER: Final = "X-Registry-Config"
+# base64url of "{}": an empty AuthConfig. The engine needs some X-Registry-Auth on
+# push; aiodocker sends "placeholder", which old engines decode to the same empty
+# config and newer ones may reject as malformed base64.
+ANONYMOUS_AUTH: Final = "e30="
+TAR_CONTENT_TYPE: Final = "application/x-tar"
+UPLOAD_CHUNK_SIZE: Final = 256 * 1024
+CONTEXT_CHUNK_SIZE: Final = 256 * 1024
+_PULL_CONFIRMATION: Final = "Status: "
+_HUB_HOSTS: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+Body = bytes | AsyncIterable[bytes]
+JSONItems = list[dict[str, Any]]
+
+
+def _config_dir() -> str:
+    """The docker CLI's config directory, read from the environment at call time."""
+    return default_config_dir(os.environ, os.path.expanduser("~"))
+
+
+async def _resolved_auth(registry: str) -> tuple[str | None, str]:
+    """The header from the docker config for ``registry``, and the config file used."""
+    config_dir = _config_dir()
+    auth = await credentials.resolve_auth(registry, config_dir=config_dir)
+    if auth is None:
+        return None, ""
+    return auth.to_header(), os.path.join(config_dir, credentials.CONFIG_FILE_NAME)
+
+
+class _Login:
+    """The ``X-Registry-Auth`` of one call and where it came from (never shown)."""
+
+    def __init__(self, registry: str, auth: Any, *, address: str | None = None) -> None:
+        self.registry = registry
+        self.source = ""
+        self._header: str | None = None
+        self._resolved = False
+        if auth is not None:
+            self._header = _auth_header_for(auth, address or registry)
+            self.source = "auth="
+            self._resolved = True
+
+    def __repr__(self) -> str:
+        return f"<_Login registry={self.registry!r} source={self.source or None!r}>"
+
+    async def header(self) -> str | None:
+        if not self._resolved:
+            self._header, self.source = await _resolved_auth(self.registry)
+            self._resolved = True
+        return self._header
+
+    async def headers(self, *, anonymous: str | None = None) -> dict[str, str]:
+        header = await self.header()
+        if header is None:
+            header = anonymous
+        return {AUTH_HEADER: header} if header else {}
+
+    def explainer(self, action: str, image: str) -> Callable[[DockerError], DockerError]:
+        def explain(exc: DockerError) -> DockerError:
+            return _explain_auth(
+                exc, action=action, image=image, registry=self.registry, source=self.source
+            )
+
+        return explain
+
+
+async def registry_auth_header(docker: Docker, image: str) -> str | None:
+    """Return the ``X-Registry-Auth`` value the docker CLI would send for ``image``.
+
+    The credentials come from ``config.json`` (credential helpers, store,
+    ``auths``); None means an anonymous attempt.
+
+    Raises:
+        ValueError: ``image`` is not a valid image reference.
+    """
+    registry, _repository, _tag, _digest = credentials.split_reference(image)
+    header, _source = await _resolved_auth(registry)
+    return header
+
+
+def _explicit_registry(name: str) -> str | None:
+    """The registry host written in ``name``, or None for an implicit Docker Hub."""
+    first, slash, _rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        return first
+    return None
+
+
+def _search_registry(term: str) -> str:
+    return _explicit_registry(term) or "docker.io"
+
+
+def _auth_header_for(auth: Any, registry: str) -> str:
+    if isinstance(auth, credentials.AuthConfig):
+        return auth.to_header()
+    return credentials.compose_auth_header(auth, registry)
+
+
+def _filters_param(filters: Mapping[str, Any] | None) -> str | None:
+    """Encode filters; booleans and numbers become the strings the engine compares."""
+    if filters is None:
+        return None
+    if not isinstance(filters, Mapping):
+        raise TypeError(f"filters must be a mapping, not {type(filters).__name__}")
+
+    def scalar(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return str(value)
+        return value
+
+    normalised: dict[str, Any] = {}
+    for key, value in filters.items():
+        if isinstance(value, (list, tuple, set, frozenset)):
+            normalised[key] = [scalar(v) for v in value]
+        elif isinstance(value, Mapping):
+            normalised[key] = dict(value)
+        else:
+            normalised[key] = [scalar(value)]
+    return clean_filters(normalised)
+
+
+def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
+    """``path`` with a query string that may repeat a key (``t=a&t=b``)."""
+    encoded = [(key, encode_value(value)) for key, value in pairs if value is not None]
+    return f"{path}?{urlencode(encoded, quote_via=quote)}" if encoded else path
+
+
+def _tag_reference(repo: str, tag: str) -> str:
+    """``repo`` with ``tag`` in place of any tag it has (digests stay as given)."""
+    colon = repo.rfind(":")
+    if colon > repo.rfind("/"):
+        repo = repo[:colon]
+    return f"{repo}:{tag}"
+
+
+# --- request bodies --------------------------------------------------------------------
+
+
+async def _iter_sync_file(fileobj: Any, *, threaded: bool) -> AsyncIterator[bytes]:
+    while True:
+        if threaded:
+            chunk = await asyncio.to_thread(fileobj.read, UPLOAD_CHUNK_SIZE)
+        else:
+            chunk = fileobj.read(UPLOAD_CHUNK_SIZE)
+            if inspect.isawaitable(chunk):
+                chunk = await chunk
+        if not chunk:
+            return
+        if isinstance(chunk, str):
+            raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
+        yield bytes(chunk)
+
+
+async def _iter_path(path: str) -> AsyncIterator[bytes]:
+    fileobj = await asyncio.to_thread(open, path, "rb")
+    try:
+        async for chunk in _iter_sync_file(fileobj, threaded=True):
+            yield chunk
+    finally:
+        fileobj.close()
+
+
+def _has_real_file(fileobj: Any) -> bool:
+    try:
+        fileobj.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def _upload_body(data: Any, what: str) -> Body:
+    """Turn bytes, a path, a binary file or an async iterable into a streamed body.
+
+    Raises:
+        TypeError: ``data`` is none of those.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, os.PathLike):
+        return _iter_path(os.fspath(data))
+    if hasattr(data, "__aiter__"):
+        return data  # type: ignore[no-any-return]
+    if hasattr(data, "read"):
+        return _iter_sync_file(data, threaded=_has_real_file(data))
+    raise TypeError(
+        f"{what} must be bytes, a binary file, a path (os.PathLike) or an async iterable "
+        f"of bytes, not {type(data).__name__}"
+    )
+
+
+# --- streams ---------------------------------------------------------------------------
+
+
+class _ImageStream:
+    """A JSON progress stream with checks of its own.
+
+    * ``explain(exc)`` may replace a ``DockerError`` (from the response status
+      or in-band) with one that says more, such as which registry refused
+      which credentials;
+    * ``confirm(item)`` says whether an item proves success; if none did, the
+      ``verify`` coroutine runs at the clean end and raises when the result
+      is missing.
+    """
+
+    def __init__(
+        self,
+        inner: ResponseStream[Any],
+        *,
+        explain: Callable[[DockerError], DockerError] | None = None,
+        confirm: Callable[[Any], bool] | None = None,
+        verify: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._explain = explain
+        self._confirm = confirm
+        self._verify = verify
+        self._confirmed = False
+        self._ended = False
+
+    def __aiter__(self) -> _ImageStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self._inner.__anext__()
+        except StopAsyncIteration:
+            if not self._confirmed and not self._ended and self._verify is not None:
+                self._ended = True
+                await self._verify()
+            self._ended = True
+            raise
+        except DockerError as exc:
+            self._ended = True
+            if self._explain is None:
+                raise
+            explained = self._explain(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+        if not self._confirmed and self._confirm is not None and self._confirm(item):
+            self._confirmed = True
+        return item
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection. Idempotent."""
+        self._ended = True
+        await self._inner.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> _ImageStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+_AUTH_FAILURE: Final = re.compile(
+    r"no basic auth credentials|unauthorized|authentication required|"
+    r"access to the resource is denied|incorrect username or password",
+    re.IGNORECASE,
+)
+
+
+def _explain_auth(
+    exc: DockerError, *, action: str, image: str, registry: str, source: str
+) -> DockerError:
+    """Add to a registry's refusal which registry it was and where credentials came from.
+
+    ``source`` is "auth=", a config file path, or "" when none were sent. The
+    text never holds the credentials themselves.
+    """
+    if not _AUTH_FAILURE.search(exc.message):
+        return exc
+    shown = registry if registry not in _HUB_HOSTS else "Docker Hub (docker.io)"
+    if not source:
+        hint = (
+            f"{action} {image!r}: registry {shown} requires a login and no credentials "
+            f"for it were found; pass auth= or log in with 'docker login {registry}'"
+        )
+    elif source == "auth=":
+        hint = f"{action} {image!r}: registry {shown} refused the credentials passed as auth="
+    else:
+        hint = f"{action} {image!r}: registry {shown} refused the credentials for it in {source}"
+    message = f"{exc.message} ({hint})"
+    if isinstance(exc, DockerStreamError):
+        return type(exc)(message, error_detail=exc.error_detail, status=exc.status)
+    return type(exc)(exc.status, message)
+
+
+def _is_pull_confirmation(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    status = item.get("status")
+    return isinstance(status, str) and status.startswith(_PULL_CONFIRMATION)
+
+
+class DockerImages:
+    """The image API: ``docker.images``."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+
+    @property
+    def _api(self) -> APIClient:
+        return self.docker._api
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _json_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Callable[[], Awaitable[dict[str, str]]] | dict[str, str] | None = None,
+        body: Body | None = None,
+        timeout: Any = SENTINEL,
+        head_timeout: bool = True,
+    ) -> ResponseStream[Any]:
+        api = self._api
+        seconds = api.seconds(timeout, long_running=True) if head_timeout else None
+
+        async def opener() -> Response:
+            all_headers = await headers() if callable(headers) else headers
+            return await api.request(
+                method, path, params=params, headers=all_headers, body=body, timeout=seconds
+            )
+
+        return json_stream(opener)
+
+    async def _collect(self, stream: AsyncIterator[Any], timeout: Any) -> JSONItems:
+        seconds = self._api.seconds(timeout, long_running=True)
+        try:
+            return await asyncio.wait_for(collect(stream), seconds)
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    def _result(self, stream: AsyncIterator[Any], *, stream_flag: bool, timeout: Any) -> Any:
+        if stream_flag:
+            return stream
+        return self._collect(stream, timeout)
+
+    # --- listing and inspection ------------------------------------------------------
+
+    async def list(
+        self, *, filters: Mapping[str, Any] | str | None = None, **params: Any
+    ) -> JSONItems:
+        """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
+
+        A str ``filters`` (already JSON) is deprecated; pass a mapping.
+        """
+        query = dict(params)
+        if isinstance(filters, str):
+            warnings.warn(
+                "passing filters as a str is deprecated; pass a mapping such as "
+                '{"label": ["key=value"]}',
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            query["filters"] = filters
+        elif filters is not None:
+            query["filters"] = _filters_param(filters)
+        result = await self._api.call("GET", "images/json", params=query)
+        return result if isinstance(result, list) else []
+
+    async def inspect(self, name: str) -> dict[str, Any]:
+        """Return low-level information about an image (``GET /images/{name}/json``).
+
+        Raises:
+            DockerNotFoundError: there is no such image.
+        """
+        result = await self._api.call("GET", build_path("images/{}/json", name))
+        return result if isinstance(result, dict) else {}
+
+    async def get(self, name: str) -> dict[str, Any]:
+        """Deprecated alias of :meth:`inspect`."""
+        warnings.warn(
+            "DockerImages.get() is deprecated; use DockerImages.inspect()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return await self.inspect(name)
+
+    async def history(self, name: str) -> JSONItems:
+        """Return the layers an image was built from (``GET /images/{name}/history``).
+
+        Raises:
+            DockerNotFoundError: there is no such image.
+        """
+        result = await self._api.call("GET", build_path("images/{}/history", name))
+        return result if isinstance(result, list) else []
+
+    async def search(
+        self,
+        term: str,
+        *,
+        limit: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+    ) -> JSONItems:
+        """Search a registry's index for images (``GET /images/search``).
+
+        ``term`` may start with a registry host (``registry.example.com/name``);
+        otherwise Docker Hub is searched.
+        """
+        if not isinstance(term, str) or not term:
+            raise ValueError(f"search term must be a non-empty str, not {term!r}")
+        login = _Login(_search_registry(term), auth)
+        try:
+            result = await self._api.call(
+                "GET",
+                "images/search",
+                params={"term": term, "limit": limit, "filters": _filters_param(filters)},
+                headers=await login.headers(),
+                long_running=True,
+            )
+        except DockerError as exc:
+            explained = login.explainer("searching", term)(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+        return result if isinstance(result, list) else []
+
+    async def inspect_distribution(
+        self, name: str, *, auth: Mapping[str, Any] | str | bytes | None = None
+    ) -> dict[str, Any]:
+        """Ask the registry for an image's manifest descriptor and platforms.
+
+        ``GET /distribution/{name}/json``; credentials as for :meth:`pull`.
+
+        Raises:
+            ValueError: ``name`` is not a valid image reference.
+            DockerError: the registry refused the request or has no such image.
+        """
+        registry, _repo, _tag, _digest = credentials.split_reference(name)
+        login = _Login(registry, auth, address=_explicit_registry(name))
+        try:
+            result = await self._api.call(
+                "GET",
+                build_path("distribution/{}/json", name),
+                headers=await login.headers(),
+                long_running=True,
+            )
+        except DockerError as exc:
+            explained = login.explainer("inspecting", name)(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+        return result if isinstance(result, dict) else {}
+
+    distribution_inspect = inspect_distribution
+
+    # --- pull and push ---------------------------------------------------------------
+
+    @overload
+    def pull(
+        self,
+        from_image: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        repo: str | None = None,
+        platform: str | None = None,
+        stream: Literal[False] = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def pull(
+        self,
+        from_image: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        repo: str | None = None,
+        platform: str | None = None,
+        stream: Literal[True],
+        timeout: Any = SENTINEL,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def pull(
+        self,
+        from_image: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        repo: str | None = None,
+        platform: str | None = None,
+        stream: bool = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Pull an image from a registry (``POST /images/create?fromImage=``).
+
+        ``tag`` defaults to ``"latest"`` unless ``from_image`` carries a tag or
+        a digest; ``tag=""`` pulls every tag. Without ``auth`` the credentials
+        come from the docker config (as the CLI finds them). Awaited, it
+        returns the progress items once the image is present; with
+        ``stream=True`` it is an async iterator of them.
+
+        Raises:
+            ValueError: ``from_image`` is malformed, or ``auth`` is given but
+                ``from_image`` names no registry host.
+            DockerStreamError: the daemon reported an error mid-stream, or the
+                stream ended without the image being there.
+        """
+        registry, _repository, ref_tag, digest = credentials.split_reference(from_image)
+        if tag is None and ref_tag is None and digest is None:
+            tag = "latest"
+        if auth is not None and "/" not in from_image:
+            raise ValueError(
+                "pull with auth= needs a registry host in the image name "
+                f"(such as 'registry.example.com/{from_image}'), got {from_image!r}"
+            )
+        login = _Login(registry, auth, address=_explicit_registry(from_image))
+
+        params = {
+            "fromImage": from_image,
+            "tag": tag or None,
+            "repo": repo,
+            "platform": platform,
+        }
+        target = from_image
+        if tag and ref_tag is None and digest is None:
+            target = f"{from_image}@{tag}" if ":" in tag else f"{from_image}:{tag}"
+        single = bool(tag) or ref_tag is not None or digest is not None
+
+        async def verify() -> None:
+            if single:
+                try:
+                    await self.inspect(target)
+                    return
+                except DockerNotFoundError:
+                    pass
+            raise DockerStreamError(
+                f"pulling {target!r} ended without the daemon confirming that the image is there"
+            )
+
+        inner = self._json_stream(
+            "POST",
+            "images/create",
+            params=params,
+            headers=login.headers,
+            timeout=timeout,
+            head_timeout=stream,
+        )
+        result = _ImageStream(
+            inner,
+            explain=login.explainer("pulling", target),
+            confirm=_is_pull_confirmation,
+            verify=verify,
+        )
+        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+
+    @overload
+    def push(
+        self,
+        name: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        stream: Literal[False] = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def push(
+        self,
+        name: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        stream: Literal[True],
+        timeout: Any = SENTINEL,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def push(
+        self,
+        name: str,
+        *,
+        auth: Mapping[str, Any] | str | bytes | None = None,
+        tag: str | None = None,
+        stream: bool = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Push an image to its registry (``POST /images/{name}/push``).
+
+        Without ``tag`` (and no tag in ``name``) every tag of the repository
+        is pushed. Without ``auth`` the credentials come from the docker
+        config; an anonymous push still sends an (empty) ``X-Registry-Auth``.
+
+        Raises:
+            ValueError: ``name`` is malformed.
+            DockerStreamError: the daemon or the registry reported an error mid-stream.
+        """
+        registry, _repository, _ref_tag, _digest = credentials.split_reference(name)
+        if tag:
+            credentials.split_reference(_tag_reference(name, tag))
+        login = _Login(registry, auth, address=_explicit_registry(name))
+
+        async def headers() -> dict[str, str]:
+            return await login.headers(anonymous=ANONYMOUS_AUTH)
+
+        inner = self._json_stream(
+            "POST",
+            build_path("images/{}/push", name),
+            params={"tag": tag or None},
+            headers=headers,
+            timeout=timeout,
+            head_timeout=stream,
+        )
+        pushed = _tag_reference(name, tag) if tag else name
+        result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
+        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+
+    # --- local changes ---------------------------------------------------------------
+
+    async def tag(self, name: str, repo: str, *, tag: str | None = None) -> bool:
+        """Give image ``name`` the reference ``repo[:tag]`` (``POST /images/{name}/tag``).
+
+        Raises:
+            ValueError: ``repo`` (with ``tag``) is not a valid reference.
+            DockerNotFoundError: there is no image ``name``.
+        """
+        credentials.split_reference(repo)
+        if tag:
+            credentials.split_reference(_tag_reference(repo, tag))
+        await self._api.call(
+            "POST",
+            build_path("images/{}/tag", name),
+            params={"repo": repo, "tag": tag or None},
+        )
+        return True
+
+    async def delete(self, name: str, *, force: bool = False, noprune: bool = False) -> JSONItems:
+        """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
+
+        Raises:
+            DockerNotFoundError: there is no such image.
+            DockerConflictError: a container uses it (pass ``force=True``).
+        """
+        result = await self._api.call(
+            "DELETE",
+            build_path("images/{}", name),
+            params={"force": force, "noprune": noprune},
+        )
+        return result if isinstance(result, list) else []
+
+    async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Remove unused images (``POST /images/prune``); scope it with ``filters``.
+
+        By default only dangling images go; ``{"dangling": False}`` removes every
+        unused image. Returns ``ImagesDeleted`` and ``SpaceReclaimed``.
+        """
+        result = await self._api.call(
+            "POST", "images/prune", params={"filters": _filters_param(filters)}, long_running=True
+        )
+        return result if isinstance(result, dict) else {}
+
+    async def prune_builds(
+        self,
+        *,
+        reserved_space: int | None = None,
+        max_used_space: int | None = None,
+        min_free_space: int | None = None,
+        all_builds: bool | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Remove build cache (``POST /build/prune``).
+
+        ``reserved_space`` is sent as ``keep-storage`` to engines older than
+        API 1.48, which know it under that name.
+
+        Raises:
+            DockerAPIVersionError: ``max_used_space``/``min_free_space`` need API 1.48.
+        """
+        version = await self._api.version_tuple()
+        params: dict[str, Any] = {"all": all_builds, "filters": _filters_param(filters)}
+        if version >= (1, 48):
+            params["reserved-space"] = reserved_space
+            params["max-used-space"] = max_used_space
+            params["min-free-space"] = min_free_space
+        else:
+            if max_used_space is not None or min_free_space is not None:
+                await self._api.require_version(
+                    "1.48", "prune_builds(max_used_space/min_free_space)"
+                )
+            params["keep-storage"] = reserved_space
+        result = await self._api.call("POST", "build/prune", params=params, long_running=True)
+        return result if isinstance(result, dict) else {}
+
+    # --- import, save and load -------------------------------------------------------
+
+    @overload
+    def import_from(
+        self,
+        source: Any,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        changes: Sequence[str] | str | None = None,
+        message: str | None = None,
+        platform: str | None = None,
+        stream: Literal[False] = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def import_from(
+        self,
+        source: Any,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        changes: Sequence[str] | str | None = None,
+        message: str | None = None,
+        platform: str | None = None,
+        stream: Literal[True],
+        timeout: Any = SENTINEL,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def import_from(
+        self,
+        source: Any,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        changes: Sequence[str] | str | None = None,
+        message: str | None = None,
+        platform: str | None = None,
+        stream: bool = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Create an image from a root filesystem tarball (``POST /images/create?fromSrc=``).
+
+        ``source`` is an ``http(s)://`` URL the daemon downloads, or the tar
+        itself (plain or compressed) as bytes, a binary file, a path
+        (``os.PathLike``) or an async iterable of bytes, streamed to the
+        daemon. ``changes`` are Dockerfile instructions such as
+        ``'CMD ["/bin/sh"]'``. The last item's ``status`` is the new image ID.
+
+        Raises:
+            ValueError: a str ``source`` that is not an http(s) URL, or a bad ``repo``/``tag``.
+            DockerStreamError: the daemon could not import the tar.
+        """
+        if repo is not None:
+            credentials.split_reference(repo if not tag else _tag_reference(repo, tag))
+        elif tag:
+            raise ValueError("import_from(tag=...) needs repo= as well")
+        body: Body | None
+        if isinstance(source, str):
+            if not source.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"a str source must be an http(s) URL, got {source!r}; "
+                    "pass a pathlib.Path for a local file"
+                )
+            from_src, body = source, None
+        else:
+            from_src, body = "-", _upload_body(source, "source")
+        if isinstance(changes, str):
+            changes = [changes]
+        pairs: list[tuple[str, Any]] = [
+            ("fromSrc", from_src),
+            ("repo", repo),
+            ("tag", tag or None),
+            ("message", message),
+            ("platform", platform),
+        ]
+        pairs += [("changes", change) for change in changes or ()]
+        inner = self._json_stream(
+            "POST",
+            _query("images/create", pairs),
+            headers={"Content-Type": TAR_CONTENT_TYPE} if body is not None else None,
+            body=body,
+            timeout=timeout,
+            head_timeout=stream,
+        )
+        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+
+    def export_image(self, name: str, timeout: Any = SENTINEL) -> AbstractAsyncContextManager[Any]:
+        """Save one image as a tar: ``async with images.export_image(name) as content``.
+
+        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``iter_chunked``,
+        ``iter_any``). See :meth:`save` for several images or a plain iterator.
+        """
+        path = build_path("images/{}/get", name)
+        api = self._api
+
+        @asynccontextmanager
+        async def opened() -> AsyncIterator[Any]:
+            async with api.open("GET", path, timeout=timeout) as response:
+                yield response.content
+
+        return opened()
+
+    def save(self, names: str | Iterable[str], *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+        """Stream a tar of one or more images (with their tags) as bytes chunks.
+
+        ``async for chunk in images.save(["a:1", "b:2"]): ...``; one name uses
+        ``GET /images/{name}/get``, several ``GET /images/get?names=...``.
+
+        Raises:
+            ValueError: no names were given.
+            DockerNotFoundError: (when iteration starts) an image is missing.
+        """
+        name_list = [names] if isinstance(names, str) else list(names)
+        if not name_list:
+            raise ValueError("save() needs at least one image name")
+        for name in name_list:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"invalid image name {name!r}")
+        if len(name_list) == 1:
+            path = build_path("images/{}/get", name_list[0])
+        else:
+            path = _query("images/get", [("names", name) for name in name_list])
+        api = self._api
+        seconds = api.seconds(timeout, long_running=True)
+
+        async def opener() -> Response:
+            return await api.request("GET", path, timeout=seconds)
+
+        return bytes_stream(opener)
+
+    @overload
+    def import_image(
+        self, data: Any, stream: Literal[False] = False, timeout: Any = SENTINEL
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def import_image(
+        self, data: Any, stream: Literal[True], timeout: Any = SENTINEL
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def import_image(
+        self, data: Any, stream: bool = False, timeout: Any = SENTINEL
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Load images from a tar made by save (``POST /images/load``), as aiodocker does.
+
+        Same as :meth:`load` with the engine's default (quiet) output.
+        """
+        if stream:
+            return self.load(data, stream=True, timeout=timeout)
+        return self.load(data, stream=False, timeout=timeout)
+
+    @overload
+    def load(
+        self,
+        data: Any,
+        *,
+        quiet: bool | None = None,
+        stream: Literal[False] = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def load(
+        self,
+        data: Any,
+        *,
+        quiet: bool | None = None,
+        stream: Literal[True],
+        timeout: Any = SENTINEL,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def load(
+        self,
+        data: Any,
+        *,
+        quiet: bool | None = None,
+        stream: bool = False,
+        timeout: Any = SENTINEL,
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Load images from a tar made by save (``POST /images/load``), streaming it.
+
+        ``data`` is bytes, a binary file, a path (``os.PathLike``) or an async
+        iterable of bytes. ``quiet=False`` asks for per-layer progress (feed it
+        to :class:`aiodocker.progress.Progress`); None keeps the engine's default.
+
+        Raises:
+            TypeError: ``data`` is of an unsupported type.
+            DockerStreamError: the daemon could not load the tar.
+        """
+        body = _upload_body(data, "data")
+        inner = self._json_stream(
+            "POST",
+            "images/load",
+            params={"quiet": quiet},
+            headers={"Content-Type": TAR_CONTENT_TYPE},
+            body=body,
+            timeout=timeout,
+            head_timeout=stream,
+        )
+        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+
+    # --- build -----------------------------------------------------------------------
+
+    @overload
+    def build(
+        self,
+        *,
+        remote: str | None = None,
+        fileobj: Any = None,
+        path_dockerfile: str | None = None,
+        tag: str | Sequence[str] | None = None,
+        quiet: bool = False,
+        nocache: bool = False,
+        buildargs: Mapping[str, str] | None = None,
+        pull: bool = False,
+        rm: bool = True,
+        forcerm: bool = False,
+        labels: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stream: Literal[False] = False,
+        encoding: str | None = None,
+        timeout: Any = SENTINEL,
+        path: str | os.PathLike[str] | None = None,
+        target: str | None = None,
+        network_mode: str | None = None,
+        extra_hosts: Mapping[str, str] | Sequence[str] | None = None,
+        cache_from: Sequence[str] | None = None,
+        shm_size: int | None = None,
+        memory: int | None = None,
+        memswap: int | None = None,
+        cpu_shares: int | None = None,
+        cpuset_cpus: str | None = None,
+        cpu_period: int | None = None,
+        cpu_quota: int | None = None,
+        squash: bool | None = None,
+    ) -> Awaitable[JSONItems]: ...
+
+    @overload
+    def build(
+        self,
+        *,
+        remote: str | None = None,
+        fileobj: Any = None,
+        path_dockerfile: str | None = None,
+        tag: str | Sequence[str] | None = None,
+        quiet: bool = False,
+        nocache: bool = False,
+        buildargs: Mapping[str, str] | None = None,
+        pull: bool = False,
+        rm: bool = True,
+        forcerm: bool = False,
+        labels: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stream: Literal[True],
+        encoding: str | None = None,
+        timeout: Any = SENTINEL,
+        path: str | os.PathLike[str] | None = None,
+        target: str | None = None,
+        network_mode: str | None = None,
+        extra_hosts: Mapping[str, str] | Sequence[str] | None = None,
+        cache_from: Sequence[str] | None = None,
+        shm_size: int | None = None,
+        memory: int | None = None,
+        memswap: int | None = None,
+        cpu_shares: int | None = None,
+        cpuset_cpus: str | None = None,
+        cpu_period: int | None = None,
+        cpu_quota: int | None = None,
+        squash: bool | None = None,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    def build(
+        self,
+        *,
+        remote: str | None = None,
+        fileobj: Any = None,
+        path_dockerfile: str | None = None,
+        tag: str | Sequence[str] | None = None,
+        quiet: bool = False,
+        nocache: bool = False,
+        buildargs: Mapping[str, str] | None = None,
+        pull: bool = False,
+        rm: bool = True,
+        forcerm: bool = False,
+        labels: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stream: bool = False,
+        encoding: str | None = None,
+        timeout: Any = SENTINEL,
+        path: str | os.PathLike[str] | None = None,
+        target: str | None = None,
+        network_mode: str | None = None,
+        extra_hosts: Mapping[str, str] | Sequence[str] | None = None,
+        cache_from: Sequence[str] | None = None,
+        shm_size: int | None = None,
+        memory: int | None = None,
+        memswap: int | None = None,
+        cpu_shares: int | None = None,
+        cpuset_cpus: str | None = None,
+        cpu_period: int | None = None,
+        cpu_quota: int | None = None,
+        squash: bool | None = None,
+    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        """Build an image (``POST /build``) from exactly one of three sources.
+
+        * ``fileobj``: a tar of the context (bytes, a binary file or an async
+          iterable), with ``encoding`` its Content-Encoding (``"gzip"``,
+          ``"identity"``, ...), as aiodocker requires;
+        * ``remote``: a URL the daemon fetches (git repository, tarball, Dockerfile);
+        * ``path``: a local directory, streamed as the docker CLI sends it
+          (``.dockerignore`` honoured, modes and symlinks kept).
+
+        ``path_dockerfile`` is the Dockerfile's path inside the context.
+        Credentials for the base images' registries are sent from the docker
+        config as ``X-Registry-Config``.
+
+        Raises:
+            ValueError: no source or several sources, ``fileobj`` without
+                ``encoding``, a missing or unusable context directory or Dockerfile.
+            DockerStreamError: the build failed (the daemon's message, such as
+                a ``RUN`` step's non-zero exit code).
+        """
+        sources = [
+            name
+            for name, value in (("remote", remote), ("fileobj", fileobj), ("path", path))
+            if value is not None
+        ]
+        if not sources:
+            raise ValueError("You need to specify either remote, fileobj or path")
+        if len(sources) > 1:
+            raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
+        if fileobj is not None and not encoding:
+            raise ValueError("You need to specify an encoding")
+
+        tags = [tag] if isinstance(tag, str) else list(tag or ())
+        for name in tags:
+            credentials.split_reference(name)
+        headers: dict[str, str] = {}
+        body: Body | None = None
+        dockerfile = path_dockerfile
+        if fileobj is not None:
+            body = _upload_body(fileobj, "fileobj")
+            headers["Content-Type"] = TAR_CONTENT_TYPE
+            assert encoding is not None
+            headers["Content-Encoding"] = encoding
+        elif path is not None:
+            if encoding:
+                raise ValueError("encoding applies to fileobj only; a path context is sent as is")
+            context = prepare_context(os.fspath(path), path_dockerfile or "Dockerfile")
+            dockerfile = context.dockerfile
+            body = stream_context(
+                context.root, dockerfile=context.dockerfile, chunk_size=CONTEXT_CHUNK_SIZE
+            )
+            headers["Content-Type"] = TAR_CONTENT_TYPE
+
+        hosts: list[str] = []
+        if isinstance(extra_hosts, Mapping):
+            hosts = [f"{host}:{address}" for host, address in extra_hosts.items()]
+        elif extra_hosts is not None:
+            hosts = list(extra_hosts)
+
+        pairs: list[tuple[str, Any]] = [("t", name) for name in tags]
+        pairs += [
+            ("remote", remote),
+            ("dockerfile", dockerfile),
+            ("q", quiet),
+            ("nocache", nocache),
+            ("pull", pull),
+            ("rm", rm),
+            ("forcerm", forcerm),
+            ("buildargs", dict(buildargs) if buildargs else None),
+            ("labels", dict(labels) if labels else None),
+            ("platform", platform),
+            ("target", target),
+            ("networkmode", network_mode),
+            ("cachefrom", list(cache_from) if cache_from else None),
+            ("shmsize", shm_size),
+            ("memory", memory),
+            ("memswap", memswap),
+            ("cpushares", cpu_shares),
+            ("cpusetcpus", cpuset_cpus),
+            ("cpuperiod", cpu_period),
+            ("cpuquota", cpu_quota),
+            ("squash", squash),
+        ]
+        pairs += [("extrahosts", host) for host in hosts]
+
+        async def all_headers() -> dict[str, str]:
+            auths = await credentials.resolve_all_auths(config_dir=_config_dir())
+            if auths:
+                return {
+                    **headers,
+                    REGISTRY_CONFIG_HEADER: credentials.encode_registry_config(auths),
+                }
+            return headers
+
+        inner = self._json_stream(
+            "POST",
+            _query("build", pairs),
+            headers=all_headers,
+            body=body,
+            timeout=timeout,
+            head_timeout=stream,
+        )
+        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
