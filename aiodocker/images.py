@@ -425,6 +425,25 @@ class DockerImages:
         result = await self._api.call("GET", build_path("images/{}/json", name))
         return result if isinstance(result, dict) else {}
 
+    async def attestations(
+        self, name: str, *, platform: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the in-toto attestation statements of an image (API >= 1.55).
+
+        ``GET /images/{name}/attestations``; ``platform`` selects the variant
+        (e.g. ``{"os": "linux", "architecture": "amd64"}``), else the host's.
+
+        Raises:
+            DockerAPIVersionError: the daemon's API is older than 1.55.
+            DockerNotFoundError: no such image, or no manifest for the platform.
+        """
+        await self._api.require_version("1.55", "GET /images/{name}/attestations")
+        params = {"platform": dict(platform)} if platform else None
+        result = await self._api.call(
+            "GET", build_path("images/{}/attestations", name), params=params
+        )
+        return result if isinstance(result, list) else []
+
     async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(

@@ -525,3 +525,10 @@ async def test_import_from_errors(docker: Docker, make_name: Callable[..., str])
         docker.images.import_from("relative/path.tar")
     with pytest.raises(ValueError, match="invalid image reference"):
         docker.images.import_from(b"", repo="Bad Repo")
+
+
+async def test_attestations_on_a_1_41_daemon_names_the_version_it_needs(docker, image):
+    from aiodocker.exceptions import DockerAPIVersionError
+
+    with pytest.raises(DockerAPIVersionError, match="v1.55"):
+        await docker.images.attestations(image)

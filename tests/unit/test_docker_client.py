@@ -147,3 +147,21 @@ async def test_query_compat_surface_encodes_like_aiodocker(daemon):
             assert response.status == 200
     assert result == {"target": "/v1.41/containers/json?all=1&filters=%7B%22a%22%3A%201%7D"}
     assert daemon.requests[0].headers["content-type"] == "application/json"
+
+
+async def test_endpoint_of_a_newer_api_is_sent_when_the_daemon_speaks_it(tmp_path):
+    newest = {**VERSION_1_41, "ApiVersion": "1.55"}
+
+    async def handler(request: Request) -> bytes:
+        if request.target == "/version":
+            return http_response(200, newest)
+        return http_response(200, [{"predicateType": "https://slsa.dev/provenance/v1"}])
+
+    fake = await FakeDaemon(str(tmp_path / "d.sock"), handler).start()
+    try:
+        async with aiodocker.Docker(url=f"unix://{fake.path}") as docker:
+            statements = await docker.images.attestations("busybox:latest")
+        assert statements[0]["predicateType"].endswith("provenance/v1")
+        assert fake.requests[-1].target == "/v1.55/images/busybox%3Alatest/attestations"
+    finally:
+        await fake.stop()
