@@ -12,6 +12,7 @@ registry of the image is looked up in ``config.json`` of ``DOCKER_CONFIG`` (or
 from __future__ import annotations
 
 import asyncio
+import builtins
 import inspect
 import os
 import re
@@ -427,7 +428,7 @@ class DockerImages:
 
     async def attestations(
         self, name: str, *, platform: Mapping[str, str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
