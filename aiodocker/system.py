@@ -1,0 +1,110 @@
+"""``docker.system``: info, version, ping, disk usage and the event stream.
+
+Layer: resource module; imports ``_core``, ``_responses`` and the package's leaf
+modules only (the event stream itself belongs to ``docker.events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
+
+from ._core.request import encode_query
+from .types import SENTINEL
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ._responses import ResponseStream
+    from .docker import Docker
+
+__all__ = ("DockerSystem",)
+
+DF_TYPES: Final = frozenset({"container", "image", "volume", "build-cache"})
+
+
+class DockerSystem:
+    """Daemon-wide calls (``docker.system``)."""
+
+    def __init__(self, docker: Docker) -> None:
+        self.docker = docker
+
+    async def info(self) -> dict[str, Any]:
+        """Return system-wide information (``GET /info``)."""
+        return dict(await self.docker._api.call("GET", "info"))
+
+    async def version(self) -> dict[str, Any]:
+        """Return the daemon's version information (``GET /version``)."""
+        return dict(await self.docker._api.call("GET", "version"))
+
+    async def ping(self, *, head: bool = False, timeout: Any = SENTINEL) -> str:
+        """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
+
+        Returns the body (``"OK"``); a HEAD request has none and returns ``""``.
+        The call is unversioned, so it never triggers API version negotiation.
+
+        Raises:
+            DockerConnectionError: the daemon cannot be reached.
+            DockerError: the daemon answered with an error status.
+        """
+        response, body = await self.docker._api.raw(
+            "HEAD" if head else "GET", "_ping", versioned=False, timeout=timeout
+        )
+        return body.decode("utf-8", "replace")
+
+    async def ping_headers(self, *, timeout: Any = SENTINEL) -> dict[str, str]:
+        """Return the headers of ``HEAD /_ping`` (``API-Version``, ``OSType``, ``Swarm``...)."""
+        response, _ = await self.docker._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
+        return dict(response.headers)
+
+    async def df(
+        self, *, type: str | Iterable[str] | None = None, verbose: bool | None = None
+    ) -> dict[str, Any]:
+        """Return data usage (``GET /system/df``): images, containers, volumes, build cache.
+
+        Args:
+            type: restrict to ``container``, ``image``, ``volume`` and/or ``build-cache``
+                (API >= 1.42).
+            verbose: detailed usage (API >= 1.52).
+
+        Raises:
+            ValueError: an unknown ``type``.
+            DockerAPIVersionError: ``type`` or ``verbose`` on an older API.
+        """
+        params: dict[str, Any] = {}
+        if type is not None:
+            types = [type] if isinstance(type, str) else list(type)
+            unknown = sorted(set(types) - DF_TYPES)
+            if unknown or not types:
+                raise ValueError(
+                    f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}"
+                )
+            await self.docker._api.require_version("1.42", "GET /system/df?type=")
+            params["type"] = types
+        if verbose is not None:
+            await self.docker._api.require_version("1.52", "GET /system/df?verbose=")
+            params["verbose"] = verbose
+        path = "system/df"
+        if "type" in params:
+            # "type" repeats (collectionFormat "multi"), which the core's
+            # mapping-based query encoding cannot express: encode it here
+            pairs = [f"type={quote(t, safe='')}" for t in params.pop("type")]
+            if params:
+                pairs.append(encode_query(params))
+            path = f"{path}?{'&'.join(pairs)}"
+            params = {}
+        return dict(await self.docker._api.call("GET", path, params=params))
+
+    def events(
+        self,
+        *,
+        since: float | str | datetime | None = None,
+        until: float | str | datetime | None = None,
+        filters: Mapping[str, Any] | str | None = None,
+    ) -> ResponseStream[dict[str, Any]]:
+        """Stream raw event dicts from ``GET /events`` (see ``docker.events.stream``).
+
+        Without ``until`` the stream follows until it is closed.
+        """
+        return self.docker.events.stream(since=since, until=until, filters=filters)
