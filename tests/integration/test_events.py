@@ -336,7 +336,12 @@ class ScratchDaemon:
         self.config.write_text("{}")
         self.process: subprocess.Popen[bytes] | None = None
         namespace = f"aiodocker-events-{root.name[-8:]}"
+        # Its own network namespace: a dockerd with --bridge=none deletes the
+        # docker0 bridge of the namespace it runs in, which would break the main daemon.
+        self.netns = f"aiodocker-ev-{root.name[-8:]}"
         self.args = [
+            "nsenter",
+            f"--net=/run/netns/{self.netns}",
             "dockerd",
             "--config-file",
             str(self.config),
@@ -362,6 +367,13 @@ class ScratchDaemon:
         return f"unix://{self.socket}"
 
     def start(self) -> None:
+        if not os.path.exists(f"/run/netns/{self.netns}"):
+            subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
+            subprocess.run(
+                ["nsenter", f"--net=/run/netns/{self.netns}", "ip", "link", "set", "lo", "up"],
+                check=True,
+                capture_output=True,
+            )
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 self.args,
@@ -409,6 +421,7 @@ class ScratchDaemon:
         for mountpoint in sorted(mounted, key=len, reverse=True):
             subprocess.run(["umount", "-R", mountpoint], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True, check=False)
 
 
 @pytest.fixture
