@@ -28,6 +28,10 @@ class Decoder(Protocol[T]):
     def flush(self) -> list[T]: ...
 
 
+class StreamClosedError(RuntimeError):
+    """The stream was closed before (or while) it was opened."""
+
+
 class ResponseStream(Generic[T]):
     """Items decoded from one streamed response, opened lazily on first use."""
 
@@ -54,9 +58,13 @@ class ResponseStream(Generic[T]):
         """Send the request now (normally done by the first ``__anext__``)."""
         if self._response is None:
             if self._done:
-                raise RuntimeError("stream is closed")
-            self._response = await self._opener()
-            self._decoder = self._make_decoder(self._response)
+                raise StreamClosedError("stream is closed")
+            response = await self._opener()
+            if self._done:  # aclose() ran while we were connecting
+                response.release()
+                raise StreamClosedError("stream was closed while it was being opened")
+            self._response = response
+            self._decoder = self._make_decoder(response)
         return self._response
 
     def __aiter__(self) -> ResponseStream[T]:
@@ -81,6 +89,8 @@ class ResponseStream(Generic[T]):
             return item
         except StopAsyncIteration:
             raise
+        except StreamClosedError:
+            raise StopAsyncIteration from None
         except BaseException:
             self._finish()
             raise

@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
-from .exceptions import DockerConnectionError, DockerError, DockerTruncatedStreamError
+from .exceptions import (
+    DockerConnectionError,
+    DockerError,
+    DockerEventsLostError,
+    DockerTruncatedStreamError,
+)
 from .types import SENTINEL
 from .utils import clean_filters
 
@@ -49,20 +54,6 @@ DEFAULT_MAX_BACKOFF: Final = 5.0
 DEFAULT_OPEN_TIMEOUT: Final = 30.0
 # Answers of a proxy or load balancer in front of a daemon that is away.
 RETRYABLE_STATUSES: Final = frozenset({502, 503, 504})
-
-
-class DockerEventsLostError(DockerConnectionError):
-    """The event follower spent its retry budget: the stream could not be resumed.
-
-    ``attempts`` is the number of failed connection attempts in a row; ``since`` the
-    point (``"secs.nanos"``) the follower was trying to resume from. The last
-    connection error is chained as ``__cause__``.
-    """
-
-    def __init__(self, message: str, attempts: int = 0, since: str | None = None) -> None:
-        super().__init__(message, attempts, since)
-        self.attempts = attempts
-        self.since = since
 
 
 def format_since(nanos: int) -> str:

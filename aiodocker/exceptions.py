@@ -20,6 +20,7 @@ __all__ = (
     "DockerNotFoundError",
     "DockerConflictError",
     "DockerAPIVersionError",
+    "DockerEventsLostError",
     "DockerTruncatedStreamError",
 )
 
@@ -61,6 +62,23 @@ class DockerConnectionError(DockerError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, *self._extra))
+
+
+class DockerEventsLostError(DockerConnectionError):
+    """The event follower spent its retry budget: the stream could not be resumed.
+
+    ``attempts`` is the number of failed connection attempts in a row; ``since`` the
+    point (``"secs.nanos"``) the follower was trying to resume from. The last
+    connection error is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, attempts: int = 0, since: str | None = None) -> None:
+        super().__init__(message, attempts, since)
+        self.attempts = attempts
+        self.since = since
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.attempts, self.since))
 
 
 class DockerAPIVersionError(DockerError):

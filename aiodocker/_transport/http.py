@@ -272,6 +272,7 @@ class Response:
         self.reason = reason
         self.headers = headers
         self.body = connection.body
+        self.content_type = connection.content_type
         self._upload: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -280,10 +281,6 @@ class Response:
     @property
     def content(self) -> StreamContent:
         return StreamContent(self.body)
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
 
     @property
     def released(self) -> bool:
@@ -317,6 +314,7 @@ class Response:
             self._engine.put_idle(connection)
         else:
             connection.close()
+            self._engine.forget(connection)
 
     close = release
 
@@ -345,6 +343,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self.upgraded = False
         self.body = Body(self)
+        self.content_type = "application/octet-stream"
         self.on_lost: Callable[[], None] | None = None
         self.diagnose: Callable[[], Awaitable[str]] | None = None
         self._parser: httptools.HttpResponseParser | None = None
@@ -434,6 +433,8 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_pairs.append((name, value))
+        if len(name) == 12 and name.lower() == b"content-type":
+            self.content_type = value.split(b";", 1)[0].strip().decode("latin-1")
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._head is not None
@@ -478,6 +479,7 @@ class Connection(asyncio.Protocol):
         self.body = Body(self)
         self._header_pairs = []
         self._reason = ""
+        self.content_type = "application/octet-stream"
         self._parser = httptools.HttpResponseParser(self)
         self._head = asyncio.get_running_loop().create_future()
         return self._head

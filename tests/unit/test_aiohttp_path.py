@@ -53,3 +53,33 @@ async def test_streamed_json_through_a_caller_session(tmp_path):
     finally:
         await session.close()
         await daemon.stop()
+
+
+async def test_closing_a_stream_while_it_is_being_opened_releases_the_late_response(tmp_path):
+    import asyncio
+
+    from aiodocker._responses import json_stream
+
+    gate = asyncio.Event()
+
+    async def handler(request: Request) -> bytes:
+        await gate.wait()
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        return head + chunked(b'{"a": 1}\n', end=False)
+
+    daemon = await FakeDaemon(str(tmp_path / "d.sock"), handler).start()
+    try:
+        async with aiodocker.Docker(url=f"unix://{daemon.path}", api_version="v1.41") as docker:
+            stream = json_stream(lambda: docker._api.request("GET", "events"))
+            task = asyncio.create_task(stream.__anext__())
+            await asyncio.sleep(0.05)
+            await stream.aclose()
+            gate.set()
+            try:
+                await asyncio.wait_for(task, 2)
+                raise AssertionError("a closed stream yielded an item")
+            except StopAsyncIteration:
+                pass
+            assert docker._api.transport._active == set()  # type: ignore[attr-defined]
+    finally:
+        await daemon.stop()

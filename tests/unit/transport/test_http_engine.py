@@ -207,3 +207,17 @@ async def test_malformed_response_raises_connection_error(socket_path):
     finally:
         await engine.close()
         await daemon.stop()
+
+
+async def test_closed_connections_are_not_tracked_forever(socket_path):
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    daemon, engine = await start(socket_path, lambda r: head + chunked(b"a", end=False))
+    try:
+        for _ in range(20):
+            response = await engine.request("GET", "/events")
+            await response.body.read_chunk()
+            response.release()
+        assert engine._active == set()
+    finally:
+        await engine.close()
+        await daemon.stop()
