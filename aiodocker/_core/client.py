@@ -43,9 +43,17 @@ def timeout_seconds(value: Any) -> float | None:
     return float(total) if total is not None else None
 
 
+_JSON_STARTS: Final = frozenset(b'{["-0123456789tfn')
+
+
 def _parse_body(response: Response, data: bytes) -> Any:
-    """JSON when it looks like JSON or says so, None when empty, else text."""
-    if data[:1] in (b"{", b"[") or (data and response.content_type == "application/json"):
+    """JSON when it looks like JSON and says so, None when empty, else text."""
+    if not data:
+        return None
+    first = data[0]
+    if first in (0x7B, 0x5B):  # "{" or "[": every JSON body the daemon sends but a few
+        return json.loads(data)
+    if first in _JSON_STARTS and response.content_type == "application/json":
         return json.loads(data)
     if not data.strip():
         return None
@@ -164,11 +172,15 @@ class APIClient:
             DockerError: the daemon answered with an error status (subclass by status).
             DockerConnectionError: the daemon could not be reached.
         """
-        all_headers = dict(headers) if headers else {}
+        all_headers = dict(headers) if headers else None
         if json_body is not _NO_JSON:
             body = json.dumps(json_body).encode()
+            all_headers = all_headers or {}
             all_headers.setdefault("Content-Type", "application/json")
-        target = await self.target(path, params, versioned=versioned)
+        if versioned and self.api_version != "auto" and not params:
+            target = f"/{self.api_version}/{path.lstrip('/')}"  # the common case, without awaiting
+        else:
+            target = await self.target(path, params, versioned=versioned)
         if timeout is None:
             response = await self.transport.request(method, target, all_headers, body)
         else:

@@ -49,8 +49,10 @@ class Channel(Protocol):
 
 class Response(Protocol):
     status: int
-    reason: str
     method: str
+
+    @property
+    def reason(self) -> str: ...
 
     @property
     def headers(self) -> Mapping[str, str]: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import http
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
@@ -29,14 +30,16 @@ Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 class Headers(Mapping[str, str]):
     """Case-insensitive, read-only response headers (repeated fields joined by ``, ``).
 
-    Built from the raw byte pairs the parser saw; decoded on first access,
-    since most responses are read without looking at their headers.
+    Kept as the raw head block the parser already validated and read lazily:
+    most responses are consumed without looking at their headers, and a
+    parser callback per header line would cost more than the whole lookup.
     """
 
-    __slots__ = ("_pairs", "_decoded")
+    __slots__ = ("_block", "_lower", "_decoded")
 
-    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
-        self._pairs = pairs
+    def __init__(self, block: bytes) -> None:
+        self._block = block  # the field lines, each preceded by CRLF
+        self._lower: bytes | None = None
         self._decoded: dict[str, str] | None = None
 
     @property
@@ -44,9 +47,12 @@ class Headers(Mapping[str, str]):
         items = self._decoded
         if items is None:
             items = {}
-            for raw_name, raw_value in self._pairs:
-                key = raw_name.decode("latin-1").lower()
-                value = raw_value.decode("latin-1")
+            for line in self._block.split(b"\r\n"):
+                raw_name, colon, raw_value = line.partition(b":")
+                if not colon:
+                    continue
+                key = raw_name.strip().decode("latin-1").lower()
+                value = raw_value.strip().decode("latin-1")
                 items[key] = f"{items[key]}, {value}" if key in items else value
             self._decoded = items
         return items
@@ -54,17 +60,28 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         if self._decoded is not None:
             return self._decoded[key.lower()]
-        wanted = key.lower().encode("latin-1")
-        found = [value for name, value in self._pairs if name.lower() == wanted]
-        if not found:
+        lower = self._lower
+        if lower is None:
+            lower = self._lower = self._block.lower()
+        needle = b"\r\n" + key.lower().encode("latin-1") + b":"
+        start = lower.find(needle)
+        if start < 0:
             raise KeyError(key)
-        return b", ".join(found).decode("latin-1")
+        if lower.find(needle, start + 1) >= 0:
+            return self._items[key.lower()]  # repeated field: join them all
+        start += len(needle)
+        end = self._block.find(b"\r\n", start)
+        value = self._block[start:] if end < 0 else self._block[start:end]
+        return value.strip().decode("latin-1")
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        wanted = key.lower().encode("latin-1")
-        return any(name.lower() == wanted for name, _ in self._pairs)
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -262,21 +279,34 @@ class Response:
         connection: Connection,
         method: str,
         status: int,
-        reason: str,
         headers: Headers,
     ) -> None:
         self._engine = engine
         self._connection: Connection | None = connection
         self.method = method
         self.status = status
-        self.reason = reason
         self.headers = headers
         self.body = connection.body
-        self.content_type = connection.content_type
         self._upload: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Response {self.method} {self.status} {self.reason}>"
+
+    @property
+    def reason(self) -> str:
+        """The standard reason phrase (the daemon's own is not worth a parser callback)."""
+        try:
+            return http.HTTPStatus(self.status).phrase
+        except ValueError:
+            return ""
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters (``application/json``)."""
+        value = self.headers.get("content-type")
+        if value is None:
+            return "application/octet-stream"
+        return value.split(";", 1)[0].strip().lower()
 
     @property
     def content(self) -> StreamContent:
@@ -343,13 +373,12 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self.upgraded = False
         self.body = Body(self)
-        self.content_type = "application/octet-stream"
         self.on_lost: Callable[[], None] | None = None
         self.diagnose: Callable[[], Awaitable[str]] | None = None
         self._parser: httptools.HttpResponseParser | None = None
-        self._head: asyncio.Future[tuple[int, str, Headers]] | None = None
-        self._header_pairs: list[tuple[bytes, bytes]] = []
-        self._reason = ""
+        self._head: asyncio.Future[tuple[int, Headers]] | None = None
+        self._head_buf: bytearray | None = None
+        self._waiting = False
         self._method = "GET"
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -366,9 +395,11 @@ class Connection(asyncio.Protocol):
             self.body.feed(data)
             return
         parser = self._parser
-        if parser is None:
+        if parser is None or not self._waiting:
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
+        if self._head_buf is not None:  # the head is still coming: keep its raw bytes
+            self._head_buf += data
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -387,7 +418,7 @@ class Connection(asyncio.Protocol):
             return True  # keep our write side open: stdin may still flow
         head = self._head
         if head is not None and head.done() and not head.cancelled() and head.exception() is None and not self.body._eof:
-            headers = head.result()[2]
+            headers = head.result()[1]
             sized = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
             if not sized:  # a body with neither length nor chunking runs to EOF
                 self.body.feed_eof()
@@ -428,23 +459,19 @@ class Connection(asyncio.Protocol):
 
     # --- httptools callbacks ----------------------------------------------
 
-    def on_status(self, status: bytes) -> None:
-        self._reason = status.decode("latin-1")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_pairs.append((name, value))
-        if len(name) == 12 and name.lower() == b"content-type":
-            self.content_type = value.split(b";", 1)[0].strip().decode("latin-1")
-
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._head is not None
         status = self._parser.get_status_code()
+        raw = self._head_buf if self._head_buf is not None else bytearray()
+        end = raw.find(b"\r\n\r\n")
         if 100 <= status < 200 and status != 101:
-            self._header_pairs = []  # informational: the real head follows
+            self._head_buf = raw[end + 4 :]  # informational: the real head follows
             return
-        headers = Headers(self._header_pairs)
+        self._head_buf = None
+        first_line_end = raw.find(b"\r\n")
+        headers = Headers(bytes(raw[first_line_end:end]) if end >= 0 else b"")
         if not self._head.done():
-            self._head.set_result((status, self._reason, headers))
+            self._head.set_result((status, headers))
         if self._method == "HEAD" or status in NO_BODY_STATUSES:
             self._finish_message()
 
@@ -459,7 +486,9 @@ class Connection(asyncio.Protocol):
     def _finish_message(self) -> None:
         parser = self._parser
         self.reusable = bool(parser and parser.should_keep_alive()) and not self.closed
-        self._parser = None
+        self._waiting = False
+        if self._method == "HEAD":
+            self._parser = None  # it expects the body a HEAD response announces but never sends
         self.body.feed_eof()
 
     # --- used by the engine -----------------------------------------------
@@ -472,15 +501,15 @@ class Connection(asyncio.Protocol):
             self.body.set_exception(exc)
         self.close()
 
-    def begin(self, method: str) -> asyncio.Future[tuple[int, str, Headers]]:
+    def begin(self, method: str) -> asyncio.Future[tuple[int, Headers]]:
         """Prepare to receive the response to a request being sent now."""
         self._method = method
         self.reusable = False
         self.body = Body(self)
-        self._header_pairs = []
-        self._reason = ""
-        self.content_type = "application/octet-stream"
-        self._parser = httptools.HttpResponseParser(self)
+        self._head_buf = bytearray()
+        self._waiting = True
+        if self._parser is None:  # kept across keep-alive responses
+            self._parser = httptools.HttpResponseParser(self)
         self._head = asyncio.get_running_loop().create_future()
         return self._head
 
@@ -571,17 +600,20 @@ class HTTPEngine:
         """
         if self._closed:
             raise DockerConnectionError("the client is closed")
-        all_headers = {"Host": self._host_header}
-        if headers:
-            all_headers.update(headers)
         streamed = body is not None and not isinstance(body, (bytes, bytearray, memoryview))
-        if streamed:
-            all_headers["Transfer-Encoding"] = "chunked"
-        elif body is not None:
-            all_headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
-        elif method in ("POST", "PUT"):
-            all_headers["Content-Length"] = "0"
-        head_bytes = encode_head(method, target, all_headers)
+        if not headers and body is None and method in ("GET", "HEAD", "DELETE"):
+            head_bytes = f"{method} {target} HTTP/1.1\r\nHost: {self._host_header}\r\n\r\n".encode()
+        else:
+            all_headers = {"Host": self._host_header}
+            if headers:
+                all_headers.update(headers)
+            if streamed:
+                all_headers["Transfer-Encoding"] = "chunked"
+            elif body is not None:
+                all_headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
+            elif method in ("POST", "PUT"):
+                all_headers["Content-Length"] = "0"
+            head_bytes = encode_head(method, target, all_headers)
         while True:
             reused = False
             while self._idle:
@@ -633,12 +665,12 @@ class HTTPEngine:
         else:
             connection.write(head_bytes)
         try:
-            status, reason, headers = await head_future
+            status, headers = await head_future
         except BaseException:
             if upload is not None:
                 upload.cancel()
             raise
-        response = Response(self, connection, method, status, reason, headers)
+        response = Response(self, connection, method, status, headers)
         response._upload = upload
         return response
 
