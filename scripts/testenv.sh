@@ -660,6 +660,18 @@ REGISTRY_LOGIN_CHECKED=1
 [ -e "$STATE_DIR/.image-checked" ] || IMAGE_CHECKED=0
 [ -e "$STATE_DIR/.registry-login-checked" ] || REGISTRY_LOGIN_CHECKED=0
 
+# testenv.sh --restart-swarm-daemon N: stop swarm daemon N and start it again,
+# keeping its swarm state (a manager with autolock comes back locked); used by the
+# swarm unlock test, never by a normal run.
+if [ "${1:-}" = "--restart-swarm-daemon" ]; then
+    i=${2:?usage: testenv.sh --restart-swarm-daemon N}
+    SWARM_STARTED=()
+    stop_pid "$(pid_from "/run/aiodocker-swarm$i/docker.pid")"
+    start_swarm_daemon "$i" || exit 1
+    wait_up 60 "/run/aiodocker-swarm$i/launcher.pid" ping_unix "$(swarm_socket "$i")" || exit 1
+    exit 0
+fi
+
 install_packages || fail packages "apt-get install failed (see $LOG_DIR/apt.log)"
 
 MAIN_OK=0
