@@ -8,12 +8,12 @@ API is used.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, Mapping
 
 import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+from .base import ReadsWholeBody
 
 WRITE_HIGH_WATER = 64 * 1024
 
@@ -84,7 +84,7 @@ class AiohttpChannel:
         self._response.close()
 
 
-class AiohttpResponse:
+class AiohttpResponse(ReadsWholeBody):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
         self.status = response.status
@@ -102,25 +102,6 @@ class AiohttpResponse:
     @property
     def released(self) -> bool:
         return self._released
-
-    async def read(self) -> bytes:
-        try:
-            return await self.body.read()
-        finally:
-            self.release()
-
-    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return (await self.read()).decode(encoding, errors)
-
-    async def json(self, **_: Any) -> Any:
-        import json
-
-        data = await self.read()
-        return json.loads(data) if data.strip() else None
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        while chunk := await self.body.read_chunk():
-            yield chunk
 
     def release(self) -> None:
         if self._released:

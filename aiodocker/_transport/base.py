@@ -9,10 +9,11 @@ protocols.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, Protocol
 
-__all__ = ["BodyReader", "Channel", "Response", "Transport"]
+__all__ = ["BodyReader", "Channel", "ReadsWholeBody", "Response", "Transport"]
 
 
 class BodyReader(Protocol):
@@ -45,6 +46,33 @@ class Channel(Protocol):
     def write_eof(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class ReadsWholeBody:
+    """The whole-body readers both response classes share; they provide ``body`` and ``release``."""
+
+    body: Any  # a BodyReader; each class narrows it
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    async def read(self) -> bytes:
+        """Read the rest of the body and release the connection."""
+        try:
+            return await self.body.read()
+        finally:
+            self.release()
+
+    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return (await self.read()).decode(encoding, errors)
+
+    async def json(self, **_: Any) -> Any:
+        data = await self.read()
+        return json.loads(data) if data.strip() else None
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        while chunk := await self.body.read_chunk():
+            yield chunk
 
 
 class Response(Protocol):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
 import httptools
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+from .base import ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
@@ -266,7 +266,7 @@ class StreamContent:
             yield line
 
 
-class Response:
+class Response(ReadsWholeBody):
     """One HTTP response; owns its connection until released.
 
     ``release()`` returns the connection to the pool when the body was read to
@@ -315,23 +315,6 @@ class Response:
     @property
     def released(self) -> bool:
         return self._connection is None
-
-    async def read(self) -> bytes:
-        try:
-            return await self.body.read()
-        finally:
-            self.release()
-
-    async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return (await self.read()).decode(encoding, errors)
-
-    async def json(self, **_: Any) -> Any:
-        data = await self.read()
-        return json.loads(data) if data.strip() else None
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        while chunk := await self.body.read_chunk():
-            yield chunk
 
     def release(self) -> None:
         """Give the connection back (or close it if the body is unfinished). Idempotent."""
