@@ -59,9 +59,10 @@ class ReadsWholeBody:
     async def read(self) -> bytes:
         """Read the rest of the body and release the connection."""
         try:
-            return await self.body.read()
+            data: bytes = await self.body.read()
         finally:
             self.release()
+        return data
 
     async def text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return (await self.read()).decode(encoding, errors)
