@@ -72,7 +72,8 @@ async def test_failing_run_raises_stream_error_with_the_daemons_message(
     cleanup.append(tag)
     context = tar_of({"Dockerfile": f"FROM {image}\nRUN echo about to fail && exit 3\n".encode()})
     with pytest.raises(DockerStreamError) as info:
-        await docker.images.build(fileobj=context, encoding="identity", tag=tag)
+        # forcerm: the daemon removes the failed step's container too (nothing left behind)
+        await docker.images.build(fileobj=context, encoding="identity", tag=tag, forcerm=True)
     assert "returned a non-zero code: 3" in info.value.message
     assert info.value.error_detail["code"] == 3
     assert "exit 3" in info.value.error_detail["message"]
@@ -86,7 +87,7 @@ async def test_failing_run_in_a_stream_raises_after_the_steps_output(
     seen = []
     with pytest.raises(DockerStreamError, match="non-zero code: 1"):
         async for item in docker.images.build(
-            fileobj=context, encoding="identity", tag=tag, stream=True
+            fileobj=context, encoding="identity", tag=tag, stream=True, forcerm=True
         ):
             seen.append(item)
     assert "step-output" in output_of(seen)
