@@ -130,7 +130,8 @@ install_packages() {
     for pair in docker.io:dockerd docker.io:docker busybox-static:/bin/busybox \
         docker-registry:docker-registry apache2-utils:htpasswd openssh-server:/usr/sbin/sshd \
         openssh-client:ssh openssl:openssl iproute2:ip iptables:iptables \
-        ca-certificates:/etc/ssl/certs/ca-certificates.crt curl:curl python3:python3; do
+        ca-certificates:/etc/ssl/certs/ca-certificates.crt curl:curl python3:python3 \
+        podman:podman; do
         pkg=${pair%%:*}
         cmd=${pair#*:}
         if [[ $cmd == /* ]]; then [ -e "$cmd" ] && continue; else command -v "$cmd" >/dev/null && continue; fi
@@ -613,6 +614,30 @@ check_swarm_daemon() {
 }
 
 # --------------------------------------------------------------------------
+# podman: a second Docker-compatible engine (`podman system service`)
+
+PODMAN_SOCKET=/run/aiodocker-podman/podman.sock
+PODMAN_IMAGE=localhost/$IMAGE
+
+start_podman() {
+    command -v podman >/dev/null || return 1
+    if ! ping_unix "$PODMAN_SOCKET"; then
+        mkdir -p /run/aiodocker-podman "$STATE_DIR/podman"
+        # containers start only with explicit ulimits on these machines
+        printf '[containers]\ndefault_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]\n' \
+            >"$STATE_DIR/podman/containers.conf"
+        log "starting podman system service"
+        CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" spawn "$LOG_DIR/podman.log" \
+            /run/aiodocker-podman/service.pid podman system service --time=0 "unix://$PODMAN_SOCKET"
+        wait_up 30 /run/aiodocker-podman/service.pid ping_unix "$PODMAN_SOCKET" || return 1
+    fi
+    if ! CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" podman image exists "$PODMAN_IMAGE"; then
+        docker -H "unix://$MAIN_SOCKET" save "$IMAGE" \
+            | CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" podman load -q >/dev/null || return 1
+    fi
+}
+
+# --------------------------------------------------------------------------
 # env.json
 
 write_env_json() {
@@ -622,7 +647,7 @@ write_env_json() {
     for entry in "${SWARM_OK[@]}"; do
         swarm_json+="${swarm_json:+,}${entry}"
     done
-    API_VERSION=$api_version SWARM="[$swarm_json]" python3 - "$STATE_DIR/env.json" <<EOF
+    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" python3 - "$STATE_DIR/env.json" <<EOF
 import json, os, sys
 env = {
     "unix_socket": "$MAIN_SOCKET",
@@ -639,6 +664,8 @@ env = {
     "image": "$IMAGE",
     "swarm_daemons": json.loads(os.environ["SWARM"]),
     "api_version": os.environ["API_VERSION"] or None,
+    "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
+    "podman_image": "$PODMAN_IMAGE",
 }
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
@@ -745,6 +772,15 @@ if [ $MAIN_OK = 1 ] && [ $SWARM_NET_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
     done
 fi
 
+PODMAN_OK=0
+if [ $MAIN_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
+    if start_podman; then
+        PODMAN_OK=1
+    else
+        fail podman "podman system service did not come up (see $LOG_DIR/podman.log)"
+    fi
+fi
+
 [ $MAIN_OK = 1 ] && write_env_json || { fail env.json "not written"; rm -f "$STATE_DIR/env.json"; }
 
 # --------------------------------------------------------------------------
@@ -757,7 +793,8 @@ printf '  %-9s %s\n' \
     image "$IMAGE" \
     registry "$REGISTRY_ADDR ($REGISTRY_USER/$REGISTRY_PASSWORD)" \
     ssh "ssh://root@127.0.0.1:$SSH_PORT (ssh -F $SSH_DIR/ssh_config $SSH_ALIAS)" \
-    swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons"
+    swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons" \
+    podman "unix://$PODMAN_SOCKET ($([ $PODMAN_OK = 1 ] && echo up || echo down))"
 for n in "${NOTES[@]}"; do echo "  note: $n"; done
 if [ ${#FAILED[@]} -gt 0 ]; then
     echo "FAILED: ${FAILED[*]}" >&2
