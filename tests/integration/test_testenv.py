@@ -30,6 +30,8 @@ ENV_KEYS = {
     "image",
     "swarm_daemons",
     "api_version",
+    "podman_socket",
+    "podman_image",
 }
 
 
