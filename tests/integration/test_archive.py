@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from helpers import tar_of
 
 import aiodocker
 from aiodocker.containers import DockerContainer
@@ -38,14 +39,7 @@ def missing(docker: aiodocker.Docker, make_name: Callable[..., str]) -> DockerCo
 
 
 def make_tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(mode="w", fileobj=buffer) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o640
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_of(files, mode=0o640)
 
 
 async def chunks_of(data: bytes, size: int = 10_000) -> AsyncIterator[bytes]:

@@ -5,30 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from helpers import create_container, remove_container
 
 import aiodocker
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerNotFoundError
 from aiodocker.stream import Message, Stream
-
-
-async def create_container(
-    docker: aiodocker.Docker, name: str, config: dict[str, Any], *, start: bool = True
-) -> DockerContainer:
-    container = await docker.containers.create(config, name=name)
-    if start:
-        await container.start()
-    return container
-
-
-async def remove_container(container: DockerContainer) -> None:
-    try:
-        await container.delete(force=True)
-    except DockerNotFoundError:
-        pass
 
 
 async def collect(stream: Stream) -> list[Message]:

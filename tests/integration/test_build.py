@@ -6,37 +6,17 @@ import asyncio
 import gzip
 import io
 import os
-import tarfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
 
 from aiodocker import Docker
 from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerStreamError
 
-
-@pytest.fixture(autouse=True)
-def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty docker config directory (DOCKER_CONFIG): no credentials from ~/.docker."""
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    return config_dir
-
-
 # --- helpers -----------------------------------------------------------------------------
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def output_of(items: list[dict[str, object]]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import create_container, remove_container
 
 import aiodocker
 from aiodocker._transport.endpoint import TLSConfig
@@ -39,22 +40,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-async def create_container(
-    docker: aiodocker.Docker, name: str, config: dict[str, Any], *, start: bool = True
-) -> DockerContainer:
-    container = await docker.containers.create(config, name=name)
-    if start:
-        await container.start()
-    return container
-
-
-async def remove_container(container: DockerContainer) -> None:
-    try:
-        await container.delete(force=True)
-    except DockerNotFoundError:
-        pass
 
 
 async def create_exec(

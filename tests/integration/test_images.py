@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from helpers import tar_of as shared_tar_of
 
 from aiodocker import Docker
 from aiodocker.exceptions import (
@@ -23,28 +25,11 @@ from aiodocker.exceptions import (
 )
 from aiodocker.progress import Progress
 
-
-@pytest.fixture(autouse=True)
-def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty docker config directory (DOCKER_CONFIG): no credentials from ~/.docker."""
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    return config_dir
-
-
 # --- helpers -----------------------------------------------------------------------------
 
 
 def tar_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return shared_tar_of(files, mode=0o755)
 
 
 async def build_image(

@@ -7,10 +7,8 @@ ids, exec with stdin half-closed, archives, and clean errors.
 
 from __future__ import annotations
 
-import io
-import tarfile
-
 import pytest
+from helpers import tar_of
 from testenv import require
 
 import aiodocker
@@ -73,12 +71,7 @@ async def test_podman_archive_round_trip(podman, podman_image, make_name):
         {"Image": podman_image, "Cmd": ["true"]}, name=make_name("podman-archive")
     )
     try:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo("hello.txt")
-            info.size = 5
-            tar.addfile(info, io.BytesIO(b"hello"))
-        await container.put_archive("/tmp", buffer.getvalue())
+        await container.put_archive("/tmp", tar_of({"hello.txt": b"hello"}))
         archive = await container.get_archive("/tmp/hello.txt")
         member = archive.extractfile("hello.txt")
         assert member is not None and member.read() == b"hello"

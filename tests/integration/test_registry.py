@@ -14,13 +14,13 @@ import io
 import json
 import os
 import stat
-import tarfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
 from testenv import require
 
 from aiodocker import Docker
@@ -35,16 +35,6 @@ MANIFEST_TYPES = (
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 async def build_two_layer_image(docker: Docker, base: str, ref: str, size: int) -> None:
@@ -82,15 +72,6 @@ async def image_exists(docker: Docker, ref: str) -> bool:
 
 
 # --- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty docker config directory (DOCKER_CONFIG) for every test."""
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    return config_dir
 
 
 @pytest.fixture
