@@ -34,7 +34,7 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
-from ._core.request import build_path, error_from_response
+from ._core.request import build_path
 from ._responses import (
     Decoder,
     ResponseStream,
@@ -837,21 +837,7 @@ class DockerContainer:
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        try:
-            return await self.docker._websocket(self._path("containers/{}/attach/ws"), **params)
-        except DockerError:
-            raise
-        except Exception as exc:
-            # a refused handshake (aiohttp's WSServerHandshakeError) carries the status only
-            status = getattr(exc, "status", None)
-            if not isinstance(status, int) or status < 400:
-                raise
-            detail = (
-                f"No such container: {self._id}"
-                if status == 404
-                else f"websocket attach to {self._id} refused: {getattr(exc, 'message', exc)}"
-            )
-            raise error_from_response(status, detail.encode(), "text/plain") from exc
+        return await self.docker._websocket(self._path("containers/{}/attach/ws"), **params)
 
     async def exec(
         self,

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._core.client import APIClient, timeout_seconds
-from ._core.request import parse_api_version
+from ._core.request import error_from_response, parse_api_version
 from ._transport import open_engine
 from ._transport.base import Response, Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
@@ -390,9 +390,14 @@ class Docker:
             base = f"{'https' if self.ssl_context else 'http'}://{self.endpoint.address}"
         else:
             base = "http://localhost"
-        return await self._ws_session.ws_connect(
-            base + target, protocols=["chat"], origin="http://localhost", autoping=True
-        )
+        try:
+            return await self._ws_session.ws_connect(
+                base + target, protocols=["chat"], origin="http://localhost", autoping=True
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            # a refused handshake carries only the status: map it like any other error
+            detail = f"websocket {target} refused ({exc.status}): {exc.message}"
+            raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
 
 
 def _httpize_or_none(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
