@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md ("Layers"), checked on the source with ``ast``.
+"""The layering rules of docs/DESIGN.md ("Layers"), checked on the source with ``ast``.
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
