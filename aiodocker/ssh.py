@@ -4,7 +4,8 @@
 dial-stdio`` through ssh itself. This connector is kept for code that builds
 its own aiohttp session: it forwards a private local unix socket to the remote
 ``/var/run/docker.sock`` with the system's OpenSSH client (``ssh -L``), so the
-user's ssh config, agent and known_hosts apply.
+user's ssh config, agent and known_hosts apply, and so do the extra ssh options
+of ``AIODOCKER_SSH_OPTS`` (as for ``ssh://`` URLs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -65,6 +67,7 @@ class SSHConnector(aiohttp.UnixConnector):
             argv += ["-l", parts.username]
         if parts.port:
             argv += ["-p", str(parts.port)]
+        argv += shlex.split(os.environ.get("AIODOCKER_SSH_OPTS", ""))
         argv += ["-L", f"{self._local_socket}:{REMOTE_SOCKET}", "--", parts.hostname]
         self._argv = argv
         self._process: asyncio.subprocess.Process | None = None
