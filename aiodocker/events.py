@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from ._core.request import encode_filters
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -35,7 +36,6 @@ from .exceptions import (
     DockerTruncatedStreamError,
 )
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -81,12 +81,6 @@ def _time_param(value: Any, name: str) -> str | None:
     seconds = math.floor(value)
     # value - floor(value) is exact in binary floating point; value * 1e9 is not
     return format_since(seconds * NANOS_PER_SECOND + round((value - seconds) * NANOS_PER_SECOND))
-
-
-def _filters_param(filters: Any) -> str | None:
-    if filters is None or isinstance(filters, str):
-        return filters
-    return clean_filters(filters)
 
 
 def event_nanos(event: Mapping[str, Any]) -> int | None:
@@ -159,7 +153,7 @@ class DockerEvents:
             **params,
             "since": _time_param(since, "since"),
             "until": _time_param(until, "until"),
-            "filters": _filters_param(filters),
+            "filters": filters if isinstance(filters, str) else encode_filters(filters),
         }
         query.pop("stream", None)
         api = self.docker._api
@@ -326,7 +320,7 @@ class EventFollower:
         if open_timeout is not None and not open_timeout > 0:
             raise ValueError(f"open_timeout must be positive or None, got {open_timeout!r}")
         self._events = events
-        self._filters = _filters_param(filters)
+        self._filters = filters if isinstance(filters, str) else encode_filters(filters)
         self._since = _time_param(since, "since")
         self._until = _time_param(until, "until")
         self._retries = retries

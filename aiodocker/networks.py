@@ -8,17 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
 
 __all__ = ("DockerNetwork", "DockerNetworks")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 def _require_mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -39,7 +34,7 @@ class DockerNetworks:
         Args:
             filters: e.g. ``{"label": ["a=b"], "driver": "bridge"}``; scalars become lists.
         """
-        result = await self.docker._api.call("GET", "networks", params=_filters_param(filters))
+        result = await self.docker._api.call("GET", "networks", params={"filters": encode_filters(filters)})
         return list(result or [])
 
     async def create(self, config: Mapping[str, Any]) -> DockerNetwork:
@@ -68,7 +63,7 @@ class DockerNetworks:
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Delete unused networks (``POST /networks/prune``); returns ``NetworksDeleted``."""
         result = await self.docker._api.call(
-            "POST", "networks/prune", params=_filters_param(filters)
+            "POST", "networks/prune", params={"filters": encode_filters(filters)}
         )
         return dict(result or {})
 

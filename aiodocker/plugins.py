@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
 from ._core.build_context import stream_context
-from ._core.request import build_path
+from ._core.request import build_path, encode_filters
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -197,7 +196,7 @@ class DockerPlugins:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        params = {} if filters is None else {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters)}
         return list(await self.docker._api.call("GET", "plugins", params=params) or [])
 
     async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .utils import clean_map
+from ._core.bodies import clean_map
 
 if TYPE_CHECKING:
     from .docker import Docker

@@ -8,17 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
 
 __all__ = ("DockerVolume", "DockerVolumes")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 class DockerVolumes:
@@ -29,7 +24,7 @@ class DockerVolumes:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
-        result = await self.docker._api.call("GET", "volumes", params=_filters_param(filters))
+        result = await self.docker._api.call("GET", "volumes", params={"filters": encode_filters(filters)})
         return dict(result or {})
 
     async def get(self, id: str) -> DockerVolume:
@@ -61,7 +56,7 @@ class DockerVolumes:
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
         result = await self.docker._api.call(
-            "POST", "volumes/prune", params=_filters_param(filters)
+            "POST", "volumes/prune", params={"filters": encode_filters(filters)}
         )
         return dict(result or {})
 
