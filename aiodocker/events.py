@@ -38,6 +38,7 @@ from .exceptions import (
 from .types import SENTINEL
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerEvents", "DockerEventsLostError", "EventFollower")
@@ -138,7 +139,7 @@ class DockerEvents:
         since: Any = None,
         until: Any = None,
         filters: Mapping[str, Any] | str | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         **params: Any,
     ) -> ResponseStream[dict[str, Any]]:
         """Return one ``GET /events`` request as a stream of raw event dicts.
@@ -191,7 +192,7 @@ class DockerEvents:
             self._entered.add(task)
         await self.run(**params)
 
-    async def run(self, *, timeout: Any = SENTINEL, **params: Any) -> None:
+    async def run(self, *, timeout: TimeoutArg = SENTINEL, **params: Any) -> None:
         """Read ``GET /events`` and publish every event to ``channel``, then None.
 
         ``time`` in each event becomes a naive local ``datetime``. In-band errors

@@ -25,6 +25,7 @@ from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerPlugins",)
@@ -166,7 +167,7 @@ class DockerPlugins:
         auth: Any,
         params: Mapping[str, Any],
         privileges: Any = SENTINEL,
-        timeout: Any,
+        timeout: TimeoutArg,
     ) -> ResponseStream[dict[str, Any]]:
         """A progress stream; privileges (unless SENTINEL) and auth are resolved on open."""
         api = self.docker._api
@@ -221,7 +222,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -233,7 +234,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def pull(
@@ -244,7 +245,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Install the plugin ``remote`` (``POST /plugins/pull``), disabled.
 
@@ -337,7 +338,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -349,7 +350,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def upgrade(
@@ -360,7 +361,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Replace the disabled plugin ``name`` with ``remote`` (``POST /plugins/{name}/upgrade``).
 
@@ -383,7 +384,7 @@ class DockerPlugins:
         )
         return progress if stream else collect(progress)
 
-    async def create(self, name: str, context: PluginContext, *, timeout: Any = SENTINEL) -> None:
+    async def create(self, name: str, context: PluginContext, *, timeout: TimeoutArg = SENTINEL) -> None:
         """Create a plugin from a tar of ``config.json`` and ``rootfs/`` (``POST /plugins/create``).
 
         Args:
@@ -411,16 +412,16 @@ class DockerPlugins:
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: TimeoutArg = ...
     ) -> Awaitable[_DictList]: ...
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: TimeoutArg = ...
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def push(
-        self, name: str, *, auth: Any = None, stream: bool = False, timeout: Any = SENTINEL
+        self, name: str, *, auth: Any = None, stream: bool = False, timeout: TimeoutArg = SENTINEL
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Push the plugin ``name`` to the registry its name points at.
 
