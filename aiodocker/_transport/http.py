@@ -12,7 +12,7 @@ import asyncio
 import collections
 import http
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httptools
 
@@ -370,8 +370,9 @@ class Connection(asyncio.Protocol):
     # --- asyncio.Protocol -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Duck-typed: uvloop's transports have the same methods but do not
+        # subclass asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded:
