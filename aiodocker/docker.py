@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -135,6 +136,7 @@ class Docker:
         self.connector = connector
         self.session = session
         self._ws_session: aiohttp.ClientSession | None = None
+        self._ws_loop: asyncio.AbstractEventLoop | None = None
         self.timeout = timeout
         self.endpoint = resolve_endpoint(
             url, context, env=os.environ, home=os.path.expanduser("~")
@@ -378,6 +380,11 @@ class Docker:
             raise ValueError(
                 f"websocket attach is supported over unix and tcp, not {self.endpoint.scheme}"
             )
+        loop = asyncio.get_running_loop()
+        if self._ws_session is not None and self._ws_loop is not loop:
+            # made in an earlier event loop (asyncio.run twice): unusable here
+            stale, self._ws_session = self._ws_session, None
+            await stale.close()
         if self._ws_session is None:
             connector: aiohttp.BaseConnector
             if self.endpoint.scheme == "unix":
@@ -385,6 +392,7 @@ class Docker:
             else:
                 connector = aiohttp.TCPConnector(ssl=self.ssl_context or False)
             self._ws_session = aiohttp.ClientSession(connector=connector)
+            self._ws_loop = loop
         target = await self._api.target(path, _httpize_or_none(params))
         if self.endpoint.scheme == "tcp":
             base = f"{'https' if self.ssl_context else 'http'}://{self.endpoint.address}"

@@ -45,6 +45,8 @@ step "mypy" "$PYTHON" -m mypy
 # the documentation site, strict: a broken link or reference fails; it lands in site/
 step "docs (mkdocs build --strict -> site/)" env NO_MKDOCS_2_WARNING=1 "$PYTHON" -m mkdocs build --strict --site-dir site
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
+# The event-loop matrix: the whole suite again, every loop a uvloop loop.
+step "pytest on uvloop" "$PYTHON" -m pytest -W error::ResourceWarning --loop=uvloop "$@"
 
 # The oldest supported aiohttp (pyproject's lower bound) against the tests that
 # exercise the caller-brings-aiohttp paths; the run above used the newest.
@@ -58,4 +60,6 @@ step "install aiohttp $OLDEST_AIOHTTP" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
 step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -p no:cacheprovider \
     -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
     tests/unit/test_compat_surface.py tests/integration/test_client.py -k "aiohttp or connector or session or compat or surface"
+# The Python matrix: unit tests and a smoke run against the daemon on 3.10, 3.12, 3.13.
+step "Python matrix (scripts/python_matrix.sh)" bash scripts/python_matrix.sh
 echo "scripts/test.sh: all steps passed"

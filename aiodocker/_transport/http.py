@@ -11,8 +11,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
+from typing import Any, Final, cast
 
 import httptools
 
@@ -370,8 +378,9 @@ class Connection(asyncio.Protocol):
     # --- asyncio.Protocol -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Duck-typed: uvloop's transports have the same methods but do not
+        # subclass asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded:
@@ -556,6 +565,10 @@ class HTTPEngine:
         self._idle: list[Connection] = []
         self._active: set[Connection] = set()
         self._closed = False
+        # The loop the pooled connections belong to, and the async generator
+        # registered with it that closes them when the loop shuts down.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_watch: AsyncGenerator[None, None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -583,6 +596,9 @@ class HTTPEngine:
         """
         if self._closed:
             raise DockerConnectionError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            await self._adopt(loop)
         streamed = body is not None and not isinstance(body, (bytes, bytearray, memoryview))
         if not headers and body is None and method in ("GET", "HEAD", "DELETE"):
             head_bytes = f"{method} {target} HTTP/1.1\r\nHost: {self._host_header}\r\n\r\n".encode()
@@ -661,18 +677,54 @@ class HTTPEngine:
         """Stop tracking a connection that was handed over to an upgraded stream."""
         self._active.discard(connection)
 
-    async def close(self) -> None:
-        """Close every connection, idle or in use. Idempotent."""
-        self._closed = True
+    async def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Make ``loop`` the pool's loop: drop the connections of the previous one.
+
+        A connection is served by the loop that opened it; on another loop it
+        would never be read. The client is usable in one loop after another
+        (``asyncio.run`` twice): the old loop's connections are dropped and
+        new ones dialled.
+        """
+        self._discard_connections()
+        self._loop = loop
+        watch = self._watch_loop(loop)
+        await watch.asend(None)  # the first step registers it with the running loop
+        self._loop_watch = watch
+
+    async def _watch_loop(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
+        """Close the pool's connections when ``loop`` shuts down.
+
+        ``asyncio.run()`` and every ``asyncio.Runner`` (uvloop's too) close the
+        loop's open async generators (``loop.shutdown_asyncgens()``) before
+        closing it; this one's ``finally`` then closes the sockets and ssh
+        processes of the loop while it can still run their callbacks. Once
+        the pool has moved to another loop it has nothing left here to close.
+        """
+        try:
+            yield
+        finally:
+            if self._loop is loop:
+                await self._close_connections()
+
+    def _discard_connections(self) -> None:
         idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-        for connection in list(self._active):
-            connection.close()
+        for connection in [*idle, *self._active]:
+            try:
+                connection.close()
+            except RuntimeError:
+                pass  # its loop is closed: the transport cannot be closed any more
         self._active.clear()
+
+    async def _close_connections(self) -> None:
+        self._discard_connections()
         closer = getattr(self._dial, "close", None)
         if closer is not None:
             await closer()
+
+    async def close(self) -> None:
+        """Close every connection, idle or in use. Idempotent; any loop may call it."""
+        self._closed = True
+        await self._close_connections()
         await asyncio.sleep(0)
 
 
