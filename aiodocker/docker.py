@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._core.client import APIClient, timeout_seconds
-from ._core.request import error_from_response, parse_api_version
+from ._core.request import Shape, error_from_response, parse_api_version
 from ._transport import open_engine
 from ._transport.base import Response, Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
@@ -251,13 +251,13 @@ class Docker:
         Raises:
             DockerError: the registry refused the credentials.
         """
-        result = await self._api.call("POST", "auth", json_body=credentials)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
+        return result
 
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        result = await self._api.call("GET", "version")
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("GET", "version", expect=Shape.OBJECT)
+        return result
 
     # --- semi-public compatibility surface ------------------------------------
 

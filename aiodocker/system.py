@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from ._core.request import encode_query
+from ._core.request import Shape, encode_query
 from .types import SENTINEL
 
 if TYPE_CHECKING:
@@ -32,11 +32,11 @@ class DockerSystem:
 
     async def info(self) -> dict[str, Any]:
         """Return system-wide information (``GET /info``)."""
-        return dict(await self.docker._api.call("GET", "info"))
+        return dict(await self.docker._api.call("GET", "info", expect=Shape.OBJECT))
 
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        return dict(await self.docker._api.call("GET", "version"))
+        return dict(await self.docker._api.call("GET", "version", expect=Shape.OBJECT))
 
     async def ping(self, *, head: bool = False, timeout: Any = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
@@ -94,7 +94,7 @@ class DockerSystem:
                 pairs.append(encode_query(params))
             path = f"{path}?{'&'.join(pairs)}"
             params = {}
-        return dict(await self.docker._api.call("GET", path, params=params))
+        return dict(await self.docker._api.call("GET", path, params=params, expect=Shape.OBJECT))
 
     def events(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._core.request import build_path
+from ._core.request import Shape, build_path
 from .utils import clean_filters
 
 if TYPE_CHECKING:
@@ -29,8 +29,10 @@ class DockerVolumes:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
-        result = await self.docker._api.call("GET", "volumes", params=_filters_param(filters))
-        return dict(result or {})
+        result = await self.docker._api.call(
+            "GET", "volumes", params=_filters_param(filters), expect=Shape.OBJECT
+        )
+        return result
 
     async def get(self, id: str) -> DockerVolume:
         """Return the volume of that name after checking that it exists.
@@ -38,7 +40,9 @@ class DockerVolumes:
         Raises:
             DockerNotFoundError: no such volume.
         """
-        result = await self.docker._api.call("GET", build_path("volumes/{}", id))
+        result = await self.docker._api.call(
+            "GET", build_path("volumes/{}", id), expect=Shape.OBJECT
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def create(self, config: Mapping[str, Any]) -> DockerVolume:
@@ -51,7 +55,9 @@ class DockerVolumes:
         """
         if not isinstance(config, Mapping):
             raise TypeError(f"volume config must be a mapping, not {type(config).__name__}")
-        result = await self.docker._api.call("POST", "volumes/create", json_body=dict(config))
+        result = await self.docker._api.call(
+            "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -61,9 +67,9 @@ class DockerVolumes:
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
         result = await self.docker._api.call(
-            "POST", "volumes/prune", params=_filters_param(filters)
+            "POST", "volumes/prune", params=_filters_param(filters), expect=Shape.OBJECT
         )
-        return dict(result or {})
+        return result
 
 
 class DockerVolume:
@@ -82,7 +88,11 @@ class DockerVolume:
         Raises:
             DockerNotFoundError: the volume does not exist (any more).
         """
-        return dict(await self.docker._api.call("GET", build_path("volumes/{}", self.name)))
+        return dict(
+            await self.docker._api.call(
+                "GET", build_path("volumes/{}", self.name), expect=Shape.OBJECT
+            )
+        )
 
     async def delete(self, force: bool = False) -> None:
         """Delete the volume (``DELETE /volumes/{name}``).
@@ -92,7 +102,9 @@ class DockerVolume:
             DockerConflictError: the volume is in use by a container.
         """
         params = {"force": True} if force else None
-        await self.docker._api.call("DELETE", build_path("volumes/{}", self.name), params=params)
+        await self.docker._api.call(
+            "DELETE", build_path("volumes/{}", self.name), params=params, expect=Shape.NOTHING
+        )
 
     async def update(self, spec: Mapping[str, Any], *, version: int) -> None:
         """Update a cluster volume (``PUT /volumes/{name}``, API >= 1.42, swarm managers).
@@ -116,4 +128,5 @@ class DockerVolume:
             build_path("volumes/{}", self.name),
             params={"version": version},
             json_body={"Spec": dict(spec)},
+            expect=Shape.NOTHING,
         )
