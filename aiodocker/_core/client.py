@@ -343,7 +343,9 @@ class APIClient:
                     method, path, not_modified_ok=not_modified_ok, **kwargs
                 )
                 body = await response.read()
-        return decode_body(method, path, response.status, body, expect)
+        shown = path.lstrip("/")
+        shown = f"/{self.api_version}/{shown}" if kwargs.get("versioned", True) else f"/{shown}"
+        return decode_body(method, shown, response.status, body, expect)
 
     async def raw(
         self,
