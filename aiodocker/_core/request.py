@@ -117,7 +117,7 @@ def error_from_response(status: int, body: bytes, content_type: str) -> DockerEr
         except ValueError:
             payload = None
         if isinstance(payload, dict) and isinstance(payload.get("message"), str):
-            message = payload["message"]
+            message = redact(payload["message"])
     if not message:
         if body.strip():
             message = redact(body[:EXCERPT_BYTES].decode("utf-8", "replace").strip())
