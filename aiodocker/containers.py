@@ -170,6 +170,7 @@ class DockerContainers:
             params={"name": name},
             json_body=dict(config),
             expect=Shape.OBJECT,
+            require=("Id",),
         )
         return DockerContainer(self.docker, id=data["Id"])
 
@@ -948,7 +949,11 @@ class DockerContainer:
         if user:
             body["User"] = _check_str(user, "user")
         data = await self.docker._api.call(
-            "POST", self._path("containers/{}/exec"), json_body=body, expect=Shape.OBJECT
+            "POST",
+            self._path("containers/{}/exec"),
+            json_body=body,
+            expect=Shape.OBJECT,
+            require=("Id",),
         )
         return Exec(self.docker, data["Id"], tty=tty)
 

@@ -56,7 +56,7 @@ class DockerNetworks:
         if not config.get("Name"):
             raise ValueError("network config needs a non-empty 'Name'")
         result = await self.docker._api.call(
-            "POST", "networks/create", json_body=dict(config), expect=Shape.OBJECT
+            "POST", "networks/create", json_body=dict(config), expect=Shape.OBJECT, require=("Id",)
         )
         return DockerNetwork(self.docker, result["Id"])
 
@@ -67,7 +67,7 @@ class DockerNetworks:
             DockerNotFoundError: no such network.
         """
         result = await self.docker._api.call(
-            "GET", build_path("networks/{}", net_specs), expect=Shape.OBJECT
+            "GET", build_path("networks/{}", net_specs), expect=Shape.OBJECT, require=("Id",)
         )
         return DockerNetwork(self.docker, result["Id"])
 

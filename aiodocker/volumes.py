@@ -41,7 +41,7 @@ class DockerVolumes:
             DockerNotFoundError: no such volume.
         """
         result = await self.docker._api.call(
-            "GET", build_path("volumes/{}", id), expect=Shape.OBJECT
+            "GET", build_path("volumes/{}", id), expect=Shape.OBJECT, require=("Name",)
         )
         return DockerVolume(self.docker, result["Name"])
 
@@ -56,7 +56,7 @@ class DockerVolumes:
         if not isinstance(config, Mapping):
             raise TypeError(f"volume config must be a mapping, not {type(config).__name__}")
         result = await self.docker._api.call(
-            "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT
+            "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT, require=("Name",)
         )
         return DockerVolume(self.docker, result["Name"])
 

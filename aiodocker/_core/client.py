@@ -249,6 +249,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.OBJECT],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -261,6 +262,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.OBJECT_OR_NOTHING],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -273,6 +275,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.ARRAY],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -285,6 +288,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.OBJECTS],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -297,6 +301,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.STRING],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -309,6 +314,7 @@ class APIClient:
         path: str,
         *,
         expect: Literal[Shape.NOTHING],
+        require: tuple[str, ...] = ...,
         timeout: TimeoutArg = ...,
         long_running: bool = ...,
         **kwargs: Any,
@@ -320,6 +326,7 @@ class APIClient:
         path: str,
         *,
         expect: Shape,
+        require: tuple[str, ...] = (),
         timeout: TimeoutArg = SENTINEL,
         long_running: bool = False,
         **kwargs: Any,
@@ -327,7 +334,7 @@ class APIClient:
         """Make a call and return its JSON body, which must have the shape ``expect``.
 
         With ``Shape.NOTHING`` the body is read and ignored, None is returned, and
-        304 counts as success.
+        304 counts as success. ``require`` names fields the object must have.
 
         Raises:
             DockerResponseError: the answer is not what ``expect`` declares.
@@ -345,7 +352,7 @@ class APIClient:
                 body = await response.read()
         shown = path.lstrip("/")
         shown = f"/{self.api_version}/{shown}" if kwargs.get("versioned", True) else f"/{shown}"
-        return decode_body(method, shown, response.status, body, expect)
+        return decode_body(method, shown, response.status, body, expect, require)
 
     async def raw(
         self,

@@ -149,8 +149,12 @@ def unexpected(
     )
 
 
-def decode_body(method: str, path: str, status: int, body: bytes, shape: Shape) -> Any:
+def decode_body(
+    method: str, path: str, status: int, body: bytes, shape: Shape, require: tuple[str, ...] = ()
+) -> Any:
     """Return the JSON value of a successful answer if it has the expected shape.
+
+    ``require`` names the fields an object must have (``"Id"`` of a created object).
 
     Raises:
         DockerResponseError: no body where one is due, invalid UTF-8 or JSON, or a
@@ -166,7 +170,11 @@ def decode_body(method: str, path: str, status: int, body: bytes, shape: Shape) 
         raise unexpected(method, path, status, "the body is not valid UTF-8", body) from exc
     except ValueError as exc:  # json.JSONDecodeError, or a body in a UTF-16/32 disguise
         raise unexpected(method, path, status, f"the body is not valid JSON ({exc})", body) from exc
-    return check_shape(value, shape, method=method, path=path, status=status, body=body)
+    value = check_shape(value, shape, method=method, path=path, status=status, body=body)
+    missing = [name for name in require if name not in value]
+    if missing:
+        raise unexpected(method, path, status, f"the answer has no {', '.join(missing)}", body)
+    return value
 
 
 _TYPES: Final = {
