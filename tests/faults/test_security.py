@@ -87,3 +87,46 @@ async def test_hostile_query_values_are_encoded_not_injected(run_case):
     (request,) = outcome.requests
     assert "\r" not in request.target and "\n" not in request.target
     assert "&all=1" not in request.target and "#" not in request.target
+
+
+@pytest.mark.parametrize("command", [["--json"], ["--json", "pull", "registry.example:5000/app:1"]])
+async def test_cli_output_never_shows_credentials(tmp_path, command):
+    import asyncio
+    import os
+    import sys
+
+    from tests.fakedaemon import FakeDaemon
+
+    config = tmp_path / "config"
+    config.mkdir()
+    auth = base64.b64encode(f"me:{PASSWORD}".encode()).decode()
+    (config / "config.json").write_text(
+        json.dumps({"auths": {"registry.example:5000": {"auth": auth, "identitytoken": TOKEN}}})
+    )
+
+    def handler(request: Request):
+        if request.target.endswith("/version"):
+            return http_response(200, {"ApiVersion": "1.41", "Version": "20.10", "Os": "linux"})
+        if request.target.endswith("/info"):
+            return http_response(200, {"Containers": 0, "Swarm": {}})
+        return echo(500, "application/json")(request)
+
+    path = str(tmp_path / "d.sock")
+    daemon = await FakeDaemon(path, handler).start()
+    try:
+        env = {**os.environ, "DOCKER_CONFIG": str(config), "DOCKER_API_VERSION": "1.41"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "aiodocker", "-H", f"unix://{path}", *command,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await daemon.stop()
+    text = (out + err).decode()
+    if "pull" in command:
+        assert process.returncode == 1 and "registry.example:5000/app:1" in text
+        assert "<redacted>" in text  # the daemon echoed them, the client hid them
+        assert any("x-registry-auth" in r.headers for r in daemon.requests)  # it was sent
+    else:
+        assert process.returncode == 0 and json.loads(out)["daemon_api_version"] == "1.41"
+    assert PASSWORD not in text and TOKEN not in text and auth not in text
