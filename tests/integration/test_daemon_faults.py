@@ -1,0 +1,163 @@
+"""Real daemons failing under a client: dockerd killed with SIGKILL mid-stream.
+
+Never touches the shared daemons: each test starts a throwaway dockerd of its own
+(``ScratchDaemon`` of test_events.py: own data-root, exec-root, socket and network
+namespace), imports the test environment's busybox rootfs into it, kills it while a
+stream is open, restarts it, and removes it all afterwards. Each case asserts that
+the stream ends with a ``DockerError`` (never a hang or a silent normal end) and
+that the same client works again once the daemon is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import tracemalloc
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import aiodocker
+from aiodocker.exceptions import DockerError, DockerTruncatedStreamError
+from tests.integration.test_events import ScratchDaemon
+from tests.testenv import env_path, unavailable
+
+IMAGE = "aiodocker-fault/busybox:latest"
+DEADLINE = 30.0  # a stream must report the death of its daemon within this
+
+
+class KillableDaemon(ScratchDaemon):
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    async def restart(self) -> None:
+        # The containerd our dockerd started outlives it and would block the new one.
+        pidfile = self.exec_root / "containerd" / "containerd.pid"
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                await asyncio.sleep(0.05)
+        self.start()
+        await self.wait_ready()
+
+
+@pytest.fixture
+async def daemon() -> AsyncIterator[KillableDaemon]:
+    if shutil.which("dockerd") is None:
+        unavailable("dockerd", "the dockerd binary is needed to start a throwaway daemon")
+    if os.geteuid() != 0:
+        unavailable("dockerd", "starting a throwaway dockerd needs root")
+    rootfs = env_path().parent / "image" / "rootfs.tar"
+    if not rootfs.exists():
+        unavailable("image", f"{rootfs} (the busybox rootfs of the test environment) is missing")
+    root = Path(tempfile.mkdtemp(prefix="aiodf-", dir="/tmp"))  # short: socket paths < 108 bytes
+    scratch = KillableDaemon(root)
+    scratch.start()
+    try:
+        await scratch.wait_ready()
+        imported = await asyncio.to_thread(
+            subprocess.run,
+            ["docker", "-H", scratch.url, "import", str(rootfs), IMAGE],
+            capture_output=True,
+            check=False,
+        )
+        assert imported.returncode == 0, imported.stderr
+        yield scratch
+    finally:
+        await scratch.stop()
+        scratch.kill_leftovers()
+
+
+async def run_busybox(docker: aiodocker.Docker, script: str) -> aiodocker.docker.DockerContainer:
+    return await docker.containers.run({"Image": IMAGE, "Cmd": ["sh", "-c", script]})
+
+
+async def back_again(docker: aiodocker.Docker, daemon: KillableDaemon) -> None:
+    await daemon.restart()
+    assert (await docker.version())["ApiVersion"]
+
+
+async def test_followed_log_raises_when_dockerd_is_killed(daemon: KillableDaemon) -> None:
+    async with aiodocker.Docker(url=daemon.url) as docker:
+        container = await run_busybox(docker, "while true; do echo tick; sleep 0.1; done")
+        lines: list[str] = []
+
+        async def follow() -> None:
+            async for line in container.log(stdout=True, follow=True):
+                lines.append(line)
+                if len(lines) == 3:
+                    await asyncio.to_thread(daemon.kill)
+
+        with pytest.raises(DockerError) as info:
+            await asyncio.wait_for(follow(), DEADLINE)
+        assert isinstance(info.value, (DockerTruncatedStreamError, aiodocker.exceptions.DockerConnectionError))
+        assert lines[:3] == ["tick\n"] * 3
+        await back_again(docker, daemon)
+        await container.delete(force=True)
+
+
+async def test_exec_attach_ends_when_dockerd_is_killed(daemon: KillableDaemon) -> None:
+    async with aiodocker.Docker(url=daemon.url) as docker:
+        container = await run_busybox(docker, "sleep 300")
+        exe = await container.exec(["sh", "-c", "while true; do echo x; sleep 0.1; done"])
+        got = 0
+
+        async def attach() -> None:
+            nonlocal got
+            async with exe.start() as stream:
+                while await stream.read_out() is not None:
+                    got += 1
+                    if got == 3:
+                        await asyncio.to_thread(daemon.kill)
+
+        try:
+            await asyncio.wait_for(attach(), DEADLINE)
+        except DockerError:
+            pass  # cut inside a frame: reported as truncation
+        assert got >= 3
+        with pytest.raises(aiodocker.exceptions.DockerConnectionError):
+            await exe.inspect()  # the daemon is gone: no made-up answer
+        await back_again(docker, daemon)
+        await container.delete(force=True)
+
+
+async def test_500_mb_stream_archive_raises_truncation_with_flat_memory(
+    daemon: KillableDaemon,
+) -> None:
+    async with aiodocker.Docker(url=daemon.url) as docker:
+        container = await run_busybox(
+            docker, "dd if=/dev/zero of=/big bs=1M count=500 2>/dev/null && touch /done; sleep 300"
+        )
+        for _ in range(600):
+            try:
+                await container.stat_archive("/done")
+                break
+            except aiodocker.exceptions.DockerNotFoundError:
+                await asyncio.sleep(0.1)
+        received = 0
+        tracemalloc.start()
+        try:
+            with pytest.raises(DockerTruncatedStreamError):
+                async with container.stream_archive("/big") as stream:
+                    async for chunk in stream:
+                        received += len(chunk)
+                        if received >= 100 * 2**20 and daemon.process.poll() is None:
+                            await asyncio.to_thread(daemon.kill)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert 100 * 2**20 <= received < 500 * 2**20
+        assert peak < 16 * 2**20, peak
+        await back_again(docker, daemon)
+        await container.delete(force=True)
