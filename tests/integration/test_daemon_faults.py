@@ -76,7 +76,22 @@ async def daemon() -> AsyncIterator[KillableDaemon]:
         yield scratch
     finally:
         await scratch.stop()
+        kill_shims(root)
         scratch.kill_leftovers()
+
+
+def kill_shims(root: Path) -> None:
+    """Kill the container shims (and their containers) our daemon left, if a test failed."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"containerd-shim" in cmdline and str(root).encode() in cmdline:
+                children = (entry / "task" / entry.name / "children").read_text().split()
+                for pid in [*children, entry.name]:
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
 
 
 async def run_busybox(docker: aiodocker.Docker, script: str) -> aiodocker.docker.DockerContainer:
