@@ -176,3 +176,111 @@ async def test_500_mb_stream_archive_raises_truncation_with_flat_memory(
         assert peak < 16 * 2**20, peak
         await back_again(docker, daemon)
         await container.delete(force=True)
+
+
+# --- sshd killed in the middle of an ssh stream ------------------------------------------
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    found = [pid]
+    for current in found:
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                found.extend(int(child) for child in children)
+    return found
+
+
+class ScratchSSHD:
+    """An sshd of our own whose sessions reach the throwaway dockerd."""
+
+    def __init__(self, root: Path, docker_url: str) -> None:
+        self.root = root
+        self.port = _free_port()
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / "host_key")],
+            check=True,
+        )
+        ssh_dir = env_path().parent / "ssh"
+        self.identity = ssh_dir / "id_ed25519"
+        (root / "authorized_keys").write_bytes((ssh_dir / "id_ed25519.pub").read_bytes())
+        (root / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\n"
+            f"PidFile {root / 'sshd.pid'}\nAuthorizedKeysFile {root / 'authorized_keys'}\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\n"
+            f"StrictModes no\nSetEnv DOCKER_HOST={docker_url}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.root / "sshd.log", "ab") as log:
+            self.process = subprocess.Popen(
+                ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.root / "sshd_config")],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self) -> None:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("sshd did not come up")
+
+    def kill(self) -> None:
+        """SIGKILL the listener and every session it forked (their dial-stdio too)."""
+        assert self.process is not None
+        for pid in reversed(descendants(self.process.pid)):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_followed_log_over_ssh_raises_when_sshd_is_killed(
+    daemon: KillableDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        unavailable("ssh", "sshd is needed for a throwaway ssh server")
+    root = Path(tempfile.mkdtemp(prefix="aiossh-", dir="/tmp"))
+    sshd = ScratchSSHD(root, daemon.url)
+    sshd.start()
+    try:
+        await sshd.wait_ready()
+        monkeypatch.setenv(
+            "AIODOCKER_SSH_OPTS",
+            f"-i {sshd.identity} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no "
+            "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+        )
+        async with aiodocker.Docker(url=f"ssh://root@127.0.0.1:{sshd.port}") as docker:
+            container = await run_busybox(docker, "while true; do echo tick; sleep 0.1; done")
+            lines: list[str] = []
+
+            async def follow() -> None:
+                async for line in container.log(stdout=True, follow=True):
+                    lines.append(line)
+                    if len(lines) == 3:
+                        await asyncio.to_thread(sshd.kill)
+
+            with pytest.raises(DockerError):
+                await asyncio.wait_for(follow(), DEADLINE)
+            assert lines[:3] == ["tick\n"] * 3
+            sshd.start()
+            await sshd.wait_ready()
+            await container.delete(force=True)  # the same client, over a new ssh process
+    finally:
+        if sshd.process is not None and sshd.process.poll() is None:
+            sshd.kill()
+        shutil.rmtree(root, ignore_errors=True)
