@@ -311,6 +311,7 @@ class Docker:
             headers=all_headers,
             versioned=versioned_api,
             timeout=seconds,
+            not_modified_ok=True,  # aiodocker 0.27 callers use _query for start/stop too
         )
         try:
             yield response

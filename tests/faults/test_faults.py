@@ -551,3 +551,22 @@ async def test_object_without_its_id_raises_response_error(run_case, case):
     raw = http_response(201, {"Warnings": []})
     outcome = await run_case(answer(raw), MISSING_FIELDS[case])
     check_error(outcome, DockerResponseError, "the answer has no")
+
+
+async def test_semi_public_query_keeps_0_27s_304_success_and_refuses_redirects(run_case):
+    def handler(request: Request):
+        if request.target.endswith("/start"):
+            return b"HTTP/1.1 304 Not Modified\r\n\r\n"
+        return http_response(301, b"", headers={"Location": "/v1.41/images/json"})
+
+    async def scenario(docker):
+        async with docker._query("containers/c1/start", "POST") as response:
+            status = response.status
+        with pytest.raises(DockerResponseError, match="redirect"):
+            async with docker._query("containers/..%2Fimages/json"):
+                pass
+        return status
+
+    outcome = await run_case(handler, scenario)
+    assert outcome.value == 304
+    assert len(outcome.requests) == 2
