@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import aiodocker
-from aiodocker.exceptions import DockerError, DockerTruncatedStreamError
+from aiodocker.exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
 from tests.integration.test_events import ScratchDaemon
 from tests.testenv import env_path, unavailable
 
@@ -284,3 +284,125 @@ async def test_followed_log_over_ssh_raises_when_sshd_is_killed(
         if sshd.process is not None and sshd.process.poll() is None:
             sshd.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- pull and push against a throwaway registry -------------------------------------------
+
+
+class ScratchRegistry:
+    """A registry of our own, in the throwaway daemon's network namespace."""
+
+    def __init__(self, root: Path, netns: str) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.netns = netns
+        (root / "registry.yml").write_text(
+            "version: 0.1\nlog: {level: error}\n"
+            f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}}}\n"
+            f"http: {{addr: 127.0.0.1:{self.port}}}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["nsenter", f"--net=/run/netns/{self.netns}", "docker-registry", "serve",
+             str(self.root / "registry.yml")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self) -> None:
+        for _ in range(100):
+            probe = await asyncio.to_thread(
+                subprocess.run,
+                ["nsenter", f"--net=/run/netns/{self.netns}", "bash", "-c",
+                 f"exec 3<>/dev/tcp/127.0.0.1/{self.port}"],
+                capture_output=True,
+                check=False,
+            )
+            if probe.returncode == 0:
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("registry did not come up")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+
+@pytest.fixture
+async def registry(daemon: KillableDaemon) -> AsyncIterator[ScratchRegistry]:
+    if shutil.which("docker-registry") is None:
+        unavailable("registry", "docker-registry is needed for a throwaway registry")
+    root = Path(tempfile.mkdtemp(prefix="aioreg-", dir="/tmp"))
+    scratch = ScratchRegistry(root, daemon.netns)
+    scratch.start()
+    try:
+        await scratch.wait_ready()
+        yield scratch
+    finally:
+        if scratch.process is not None and scratch.process.poll() is None:
+            scratch.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def big_image(docker: aiodocker.Docker, name: str) -> None:
+    """Commit a 64 MiB random layer as ``name``: enough for a push or pull to take a while."""
+    container = await run_busybox(docker, "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null")
+    await container.wait()
+    repository, _, tag = name.rpartition(":")
+    await container.commit(repository=repository, tag=tag)
+    await container.delete(force=True)
+
+
+async def test_push_reports_a_registry_killed_midway(
+    daemon: KillableDaemon, registry: ScratchRegistry
+) -> None:
+    name = f"{registry.address}/big:1"
+    async with aiodocker.Docker(url=daemon.url) as docker:
+        await big_image(docker, name)
+        events: list[dict] = []
+
+        async def push() -> None:
+            async for event in docker.images.push(name, stream=True):
+                events.append(event)
+                if event.get("status") == "Pushing" and registry.process.poll() is None:
+                    await asyncio.to_thread(registry.kill)
+
+        # The daemon retries the upload a few times, then reports the failure in-band.
+        with pytest.raises(DockerStreamError) as info:
+            await asyncio.wait_for(push(), 120)
+        assert any(event.get("status") == "Pushing" for event in events)
+        assert "connection refused" in info.value.message
+        await docker.images.delete(name, force=True)
+
+
+async def test_pull_raises_when_dockerd_is_killed_midway(
+    daemon: KillableDaemon, registry: ScratchRegistry
+) -> None:
+    name = f"{registry.address}/big:1"
+    async with aiodocker.Docker(url=daemon.url) as docker:
+        await big_image(docker, name)
+        await docker.images.push(name)
+        await docker.images.delete(name, force=True)
+        events: list[dict] = []
+
+        async def pull() -> None:
+            async for event in docker.images.pull(name, stream=True):
+                events.append(event)
+                if event.get("status") in ("Downloading", "Extracting"):
+                    if daemon.process.poll() is None:
+                        await asyncio.to_thread(daemon.kill)
+
+        with pytest.raises(DockerError) as info:
+            await asyncio.wait_for(pull(), DEADLINE)
+        assert isinstance(info.value, (DockerTruncatedStreamError, aiodocker.exceptions.DockerConnectionError))
+        assert events
+        await back_again(docker, daemon)
