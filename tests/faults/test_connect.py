@@ -42,7 +42,11 @@ def test_permission_denied_as_a_non_root_user_is_a_connection_error(tmp_path):
     os.chmod(tmp_path, 0o755)
     try:
         completed = subprocess.run(
+            # uid "nobody"; CAP_DAC_READ_SEARCH only lets it read the interpreter and
+            # packages (which may live under a 0700 /root). Connecting to a socket needs
+            # write permission, which it does not get.
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
              sys.executable, "-c", CLIENT, str(path)],
             capture_output=True, text=True, timeout=60, cwd=REPO,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path]), "HOME": "/tmp"},
