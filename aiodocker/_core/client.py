@@ -184,7 +184,7 @@ class APIClient:
         else:
             target = await self.target(path, params, versioned=versioned)
         sent = self.transport.request(method, target, all_headers, body)
-        upgrade = bool(headers) and "Upgrade" in headers  # type: ignore[operator]
+        upgrade = headers is not None and "Upgrade" in headers
         if timeout is None:
             return await self._checked(method, target, sent, upgrade, not_modified_ok)
         async with timeout_after(timeout):
@@ -220,11 +220,12 @@ class APIClient:
             response.release()
         if status >= 400:
             raise error_from_response(status, error_body, response.content_type)
-        if 300 <= status < 400:
+        if status == 304:
+            problem = "the daemon answered 304 Not Modified where an answer is due"
+        elif 300 <= status < 400:
             location = response.headers.get("location")
-            problem = f"the daemon answered with a redirect{f' to {location!r}' if location else ''}, which is not followed"
-            if status == 304:
-                problem = "the daemon answered 304 Not Modified where an answer is due"
+            where = f" to {location!r}" if location else ""
+            problem = f"the daemon answered with a redirect{where}, which is not followed"
         else:
             problem = f"unexpected informational status {status}"
         raise unexpected(method, target, status, problem, error_body)
