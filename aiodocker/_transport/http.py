@@ -28,8 +28,9 @@ NO_BODY_STATUSES: Final = frozenset({204, 304})
 # in between and still bounds what a broken peer can make us buffer.
 MAX_HEAD_BYTES: Final = 256 * 1024
 # Methods that may be sent again after a reused connection died before any byte of
-# the answer came back (RFC 9110, 9.2.2: only idempotent requests may be retried,
-# and of those the client sends PUT/DELETE with effects it cannot see).
+# the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
+# and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
+# worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
 RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
 
 Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
