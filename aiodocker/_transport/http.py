@@ -27,6 +27,8 @@ NO_BODY_STATUSES: Final = frozenset({204, 304})
 # take. The daemon's heads are well under 1 KiB; 256 KiB leaves room for any proxy
 # in between and still bounds what a broken peer can make us buffer.
 MAX_HEAD_BYTES: Final = 256 * 1024
+# ``readline`` hands out a longer line (output that never writes a newline) in pieces.
+MAX_LINE_BYTES: Final = 1024 * 1024
 # Methods that may be sent again after a reused connection died before any byte of
 # the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
 # and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
@@ -225,17 +227,25 @@ class Body:
         return b"".join(parts)
 
     async def readline(self) -> bytes:
+        """Read one line with its newline; a line past ``MAX_LINE_BYTES`` comes in pieces."""
         parts: list[bytes] = []
+        size = 0
         while True:
             chunk = await self.read_chunk()
             if not chunk:
                 return b"".join(parts)
-            end = chunk.find(b"\n")
+            end = chunk.find(b"\n", 0, MAX_LINE_BYTES - size)
             if end >= 0:
                 self.unread(chunk[end + 1 :])
                 parts.append(chunk[: end + 1])
                 return b"".join(parts)
+            if size + len(chunk) >= MAX_LINE_BYTES:
+                cut = MAX_LINE_BYTES - size
+                self.unread(chunk[cut:])
+                parts.append(chunk[:cut])
+                return b"".join(parts)
             parts.append(chunk)
+            size += len(chunk)
 
 
 class StreamContent:

@@ -570,3 +570,41 @@ async def test_semi_public_query_keeps_0_27s_304_success_and_refuses_redirects(r
     outcome = await run_case(handler, scenario)
     assert outcome.value == 304
     assert len(outcome.requests) == 2
+
+
+# --- output that never ends a line ---------------------------------------------------------
+
+RAW_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+NO_NEWLINE_CHUNK = b"%x\r\n%s\r\n" % (65536, b"y" * 65536)
+
+
+async def test_followed_log_without_newlines_comes_in_bounded_pieces(run_case):
+    script = [RAW_HEAD, Repeat(NO_NEWLINE_CHUNK, 320), chunked(b"end\n"), Close()]  # 20 MiB
+
+    async def scenario(docker):
+        container = docker.containers.container("c1", Config={"Tty": True})
+        sizes = [len(line) async for line in container.log(stdout=True, follow=True)]
+        return sizes
+
+    outcome = await run_case(answer(script), scenario)
+    assert outcome.error is None, repr(outcome.error)
+    assert sum(outcome.value) == 320 * 65536 + 4
+    assert max(outcome.value) <= 1024 * 1024
+
+
+async def test_readline_on_a_body_without_newlines_returns_bounded_pieces(run_case):
+    script = [RAW_HEAD, Repeat(NO_NEWLINE_CHUNK, 64), chunked(b"end\n"), Close()]  # 4 MiB
+
+    async def scenario(docker):
+        sizes = []
+        async with docker._query("containers/c1/logs") as response:
+            while line := await response.content.readline():
+                sizes.append(len(line))
+        return sizes
+
+    outcome = await run_case(answer(script), scenario)
+    assert sum(outcome.value) == 64 * 65536 + 4
+    assert max(outcome.value) <= 1024 * 1024 and len(outcome.value) >= 4
