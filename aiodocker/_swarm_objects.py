@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ._core.request import build_path, encode_filters
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream, collect
 from ._streams.frames import decoder_for
 from ._streams.text import FrameText
@@ -33,8 +33,6 @@ __all__ = (
     "MissingFieldError",
     "ObjectPaths",
     "SwarmObjectStore",
-    "as_dict",
-    "as_list",
     "encode_data",
     "log_text",
 )
@@ -45,15 +43,6 @@ LOG_DECODE_ERRORS: Final = "ignore"
 
 class MissingFieldError(KeyError, ValueError):
     """A required field of a spec is missing (a KeyError for aiodocker compatibility)."""
-
-
-def as_list(result: Any) -> builtins.list[dict[str, Any]]:
-    """Return a list body as a list (an empty body, as the daemon sends for none, is [])."""
-    return result if isinstance(result, builtins.list) else []
-
-
-def as_dict(result: Any) -> dict[str, Any]:
-    return result if isinstance(result, dict) else {}
 
 
 def encode_data(data: str | bytes, *, b64: bool) -> str:
@@ -85,7 +74,9 @@ class SwarmObjectStore:
     async def _list(self, filters: Mapping[str, Any] | None) -> builtins.list[dict[str, Any]]:
         # aiodocker always sends ``filters`` ("{}" when there are none)
         params = {"filters": encode_filters(filters or {})}
-        return as_list(await self.docker._api.call("GET", self._paths.collection, params=params))
+        return await self.docker._api.call(
+            "GET", self._paths.collection, params=params, expect=Shape.OBJECTS
+        )
 
     async def _create(
         self,
@@ -104,14 +95,18 @@ class SwarmObjectStore:
         if data is not None:
             body["Data"] = encode_data(data, b64=b64)
         body.update((key, value) for key, value in extra.items() if value is not None)
-        return as_dict(await self.docker._api.call("POST", self._paths.create, json_body=body))
+        return await self.docker._api.call(
+            "POST", self._paths.create, json_body=body, expect=Shape.OBJECT
+        )
 
     async def _inspect(self, object_id: str) -> dict[str, Any]:
         path = build_path(self._paths.item, object_id)
-        return as_dict(await self.docker._api.call("GET", path))
+        return await self.docker._api.call("GET", path, expect=Shape.OBJECT)
 
     async def _delete(self, object_id: str) -> bool:
-        await self.docker._api.call("DELETE", build_path(self._paths.item, object_id))
+        await self.docker._api.call(
+            "DELETE", build_path(self._paths.item, object_id), expect=Shape.NOTHING
+        )
         return True
 
     async def _update(
@@ -141,6 +136,7 @@ class SwarmObjectStore:
             build_path(self._paths.update, object_id),
             params={"version": str(version)},
             json_body=spec,
+            expect=Shape.NOTHING,
         )
         return True
 

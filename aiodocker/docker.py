@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, timeout_seconds
-from ._core.request import error_from_response, httpize, parse_api_version
+from ._core.request import Shape, error_from_response, httpize, parse_api_version
 from ._transport import open_engine
 from ._transport.base import Response, Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
@@ -253,13 +253,13 @@ class Docker:
         Raises:
             DockerError: the registry refused the credentials.
         """
-        result = await self._api.call("POST", "auth", json_body=credentials)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
+        return result
 
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        result = await self._api.call("GET", "version")
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("GET", "version", expect=Shape.OBJECT)
+        return result
 
     # --- semi-public compatibility surface ------------------------------------
 
@@ -313,6 +313,7 @@ class Docker:
             headers=all_headers,
             versioned=versioned_api,
             timeout=seconds,
+            not_modified_ok=True,  # aiodocker 0.27 callers use _query for start/stop too
         )
         try:
             yield response

@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._compat import TimeoutError
-from ._core.request import build_path
+from ._core.request import Shape, build_path
 from .stream import Message, Stream
 from .types import SENTINEL
 
@@ -47,7 +47,7 @@ class Exec:
 
     async def _fetch(self) -> dict[str, Any]:
         data: dict[str, Any] = await self.docker._api.call(
-            "GET", build_path("exec/{}/json", self._id)
+            "GET", build_path("exec/{}/json", self._id), expect=Shape.OBJECT
         )
         process = data.get("ProcessConfig") or {}
         if "tty" in process:
@@ -122,7 +122,10 @@ class Exec:
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
         await self.docker._api.call(
-            "POST", build_path("exec/{}/resize", self._id), params={"h": h, "w": w}
+            "POST",
+            build_path("exec/{}/resize", self._id),
+            params={"h": h, "w": w},
+            expect=Shape.NOTHING,
         )
 
     @overload

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
 from ._core.build_context import stream_context
-from ._core.request import build_path, encode_filters
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
 
@@ -198,7 +198,7 @@ class DockerPlugins:
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
         params = {"filters": encode_filters(filters)}
-        return list(await self.docker._api.call("GET", "plugins", params=params) or [])
+        return await self.docker._api.call("GET", "plugins", params=params, expect=Shape.OBJECTS)
 
     async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
         """Return the privileges the plugin ``remote`` asks for (``GET /plugins/privileges``).
@@ -209,9 +209,13 @@ class DockerPlugins:
         """
         headers = await self._auth_headers(remote, auth)
         result = await self.docker._api.call(
-            "GET", "plugins/privileges", params={"remote": remote}, headers=headers
+            "GET",
+            "plugins/privileges",
+            params={"remote": remote},
+            headers=headers,
+            expect=Shape.OBJECTS,
         )
-        return list(result or [])
+        return result
 
     @overload
     def pull(
@@ -282,19 +286,27 @@ class DockerPlugins:
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        return dict(await self.docker._api.call("GET", build_path("plugins/{}/json", name)))
+        return await self.docker._api.call(
+            "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
+        )
 
-    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any]:
-        """Remove the plugin (``DELETE /plugins/{name}``); returns its last details.
+    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any] | None:
+        """Remove the plugin (``DELETE /plugins/{name}``); return its last details.
+
+        The API documents the details as the answer, but Docker 20.10 answers
+        with an empty body: then the result is None.
 
         Raises:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is enabled (without ``force``) or in use.
         """
         result = await self.docker._api.call(
-            "DELETE", build_path("plugins/{}", name), params={"force": force or None}
+            "DELETE",
+            build_path("plugins/{}", name),
+            params={"force": force or None},
+            expect=Shape.OBJECT_OR_NOTHING,
         )
-        return dict(result or {})
+        return result
 
     async def enable(self, name: str, *, timeout: int = 0) -> None:
         """Enable the plugin (``POST /plugins/{name}/enable``).
@@ -313,6 +325,7 @@ class DockerPlugins:
             build_path("plugins/{}/enable", name),
             params={"timeout": timeout},
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def disable(self, name: str, *, force: bool = False) -> None:
@@ -327,6 +340,7 @@ class DockerPlugins:
             build_path("plugins/{}/disable", name),
             params={"force": force or None},
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     @overload
@@ -408,6 +422,7 @@ class DockerPlugins:
             headers={"Content-Type": TAR_CONTENT_TYPE},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     @overload
@@ -456,4 +471,6 @@ class DockerPlugins:
             DockerError: the plugin is enabled, or a setting is not settable.
         """
         body = _settings_body(settings)
-        await self.docker._api.call("POST", build_path("plugins/{}/set", name), json_body=body)
+        await self.docker._api.call(
+            "POST", build_path("plugins/{}/set", name), json_body=body, expect=Shape.NOTHING
+        )

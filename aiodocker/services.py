@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
 from ._core.credentials import compose_auth_header
-from ._core.request import build_path, encode_filters
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream
-from ._swarm_objects import MissingFieldError, as_dict, as_list, log_text
+from ._swarm_objects import MissingFieldError, log_text
 from .images import registry_auth_header
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class DockerServices:
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List services (``GET /services``); filters: id, label, mode, name."""
         params = {"filters": encode_filters(filters or {})}
-        return as_list(await self.docker._api.call("GET", "services", params=params))
+        return await self.docker._api.call("GET", "services", params=params, expect=Shape.OBJECTS)
 
     async def create(
         self,
@@ -132,9 +132,9 @@ class DockerServices:
             lookup=with_registry_auth,
         )
         result = await self.docker._api.call(
-            "POST", "services/create", json_body=body, headers=headers
+            "POST", "services/create", json_body=body, headers=headers, expect=Shape.OBJECT
         )
-        return as_dict(result)
+        return result
 
     async def inspect(self, service_id: str) -> dict[str, Any]:
         """Return a service's details (``GET /services/{id}``).
@@ -142,7 +142,9 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        return as_dict(await self.docker._api.call("GET", build_path("services/{}", service_id)))
+        return await self.docker._api.call(
+            "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
+        )
 
     async def update(
         self,
@@ -206,6 +208,7 @@ class DockerServices:
             params=params,
             json_body=clean_map(body),
             headers=headers,
+            expect=Shape.NOTHING,
         )
         return True
 
@@ -215,7 +218,9 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        await self.docker._api.call("DELETE", build_path("services/{}", service_id))
+        await self.docker._api.call(
+            "DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING
+        )
         return True
 
     @overload

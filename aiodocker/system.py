@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
-from ._core.request import encode_query
+from ._core.request import Shape, encode_query
 from .types import SENTINEL
 
 if TYPE_CHECKING:
@@ -34,11 +34,13 @@ class DockerSystem:
 
     async def info(self) -> SystemInfo:
         """Return system-wide information (``GET /info``)."""
-        return cast("SystemInfo", dict(await self.docker._api.call("GET", "info")))
+        return cast("SystemInfo", await self.docker._api.call("GET", "info", expect=Shape.OBJECT))
 
     async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
-        return cast("SystemVersion", dict(await self.docker._api.call("GET", "version")))
+        return cast(
+            "SystemVersion", await self.docker._api.call("GET", "version", expect=Shape.OBJECT)
+        )
 
     async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
@@ -96,7 +98,7 @@ class DockerSystem:
                 pairs.append(encode_query(params))
             path = f"{path}?{'&'.join(pairs)}"
             params = {}
-        return dict(await self.docker._api.call("GET", path, params=params))
+        return dict(await self.docker._api.call("GET", path, params=params, expect=Shape.OBJECT))
 
     def events(
         self,

@@ -6,9 +6,9 @@ import builtins
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import build_path, encode_filters
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream
-from ._swarm_objects import as_dict, as_list, log_text
+from ._swarm_objects import log_text
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -28,7 +28,7 @@ class DockerTasks:
         Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
         """
         params = {"filters": encode_filters(filters or {})}
-        return as_list(await self.docker._api.call("GET", "tasks", params=params))
+        return await self.docker._api.call("GET", "tasks", params=params, expect=Shape.OBJECTS)
 
     async def inspect(self, task_id: str) -> dict[str, Any]:
         """Return a task's details (``GET /tasks/{id}``).
@@ -36,7 +36,9 @@ class DockerTasks:
         Raises:
             DockerNotFoundError: no such task.
         """
-        return as_dict(await self.docker._api.call("GET", build_path("tasks/{}", task_id)))
+        return await self.docker._api.call(
+            "GET", build_path("tasks/{}", task_id), expect=Shape.OBJECT
+        )
 
     @overload
     def logs(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import build_path, encode_filters
+from ._core.request import Shape, build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -26,8 +26,8 @@ class DockerVolumes:
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> VolumeListResponse:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
         params = {"filters": encode_filters(filters)}
-        result = await self.docker._api.call("GET", "volumes", params=params)
-        return cast("VolumeListResponse", dict(result or {}))
+        result = await self.docker._api.call("GET", "volumes", params=params, expect=Shape.OBJECT)
+        return cast("VolumeListResponse", result)
 
     async def get(self, id: str) -> DockerVolume:
         """Return the volume of that name after checking that it exists.
@@ -35,7 +35,9 @@ class DockerVolumes:
         Raises:
             DockerNotFoundError: no such volume.
         """
-        result = await self.docker._api.call("GET", build_path("volumes/{}", id))
+        result = await self.docker._api.call(
+            "GET", build_path("volumes/{}", id), expect=Shape.OBJECT, require=("Name",)
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def create(self, config: Mapping[str, Any]) -> DockerVolume:
@@ -48,7 +50,9 @@ class DockerVolumes:
         """
         if not isinstance(config, Mapping):
             raise TypeError(f"volume config must be a mapping, not {type(config).__name__}")
-        result = await self.docker._api.call("POST", "volumes/create", json_body=dict(config))
+        result = await self.docker._api.call(
+            "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT, require=("Name",)
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -58,9 +62,9 @@ class DockerVolumes:
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
         result = await self.docker._api.call(
-            "POST", "volumes/prune", params={"filters": encode_filters(filters)}
+            "POST", "volumes/prune", params={"filters": encode_filters(filters)}, expect=Shape.OBJECT
         )
-        return dict(result or {})
+        return result
 
 
 class DockerVolume:
@@ -79,8 +83,10 @@ class DockerVolume:
         Raises:
             DockerNotFoundError: the volume does not exist (any more).
         """
-        result = await self.docker._api.call("GET", build_path("volumes/{}", self.name))
-        return cast("Volume", dict(result))
+        result = await self.docker._api.call(
+            "GET", build_path("volumes/{}", self.name), expect=Shape.OBJECT
+        )
+        return cast("Volume", result)
 
     async def delete(self, force: bool = False) -> None:
         """Delete the volume (``DELETE /volumes/{name}``).
@@ -90,7 +96,9 @@ class DockerVolume:
             DockerConflictError: the volume is in use by a container.
         """
         params = {"force": True} if force else None
-        await self.docker._api.call("DELETE", build_path("volumes/{}", self.name), params=params)
+        await self.docker._api.call(
+            "DELETE", build_path("volumes/{}", self.name), params=params, expect=Shape.NOTHING
+        )
 
     async def update(self, spec: Mapping[str, Any], *, version: int) -> None:
         """Update a cluster volume (``PUT /volumes/{name}``, API >= 1.42, swarm managers).
@@ -114,4 +122,5 @@ class DockerVolume:
             build_path("volumes/{}", self.name),
             params={"version": version},
             json_body={"Spec": dict(spec)},
+            expect=Shape.NOTHING,
         )

@@ -93,11 +93,12 @@ async def run_raw(case: str, socket: str, container: str) -> None:
 async def run_aiodocker(case: str, socket: str, container: str) -> None:
     sys.path.insert(0, ".")
     import aiodocker
+    from aiodocker._core.request import Shape
 
     async with aiodocker.Docker(url=f"unix://{socket}") as docker:
         if case == "ping":
             for _ in range(PING_COUNT):
-                await docker._api.call("GET", "_ping", versioned=False)
+                await docker._api.call("GET", "_ping", versioned=False, expect=Shape.NOTHING)
             return
         sem = asyncio.Semaphore(CONCURRENCY)
         inspect = docker._api.call
@@ -105,7 +106,7 @@ async def run_aiodocker(case: str, socket: str, container: str) -> None:
 
         async def one() -> None:
             async with sem:
-                await inspect("GET", path)
+                await inspect("GET", path, expect=Shape.OBJECT)
 
         await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
 

@@ -12,9 +12,12 @@ from typing import Final
 
 from .frames import FrameDecoder, Message, RawDecoder
 
-__all__ = ("FrameText", "LineSplitter", "TextDecoder")
+__all__ = ("MAX_LINE_BYTES", "FrameText", "LineSplitter", "TextDecoder")
 
 _LINE: Final = re.compile(rb"[^\n]*\n")
+# A line longer than this (output that never writes a newline) is handed out in
+# pieces of this size, so memory stays bounded whatever a container prints.
+MAX_LINE_BYTES: Final = 1024 * 1024
 
 
 class TextDecoder:
@@ -91,20 +94,26 @@ class FrameText:
 
 
 class LineSplitter:
-    """Split bytes into lines, each returned with its trailing ``b"\\n"``."""
+    """Split bytes into lines, each returned with its trailing ``b"\\n"``.
 
-    __slots__ = ("_partial",)
+    A line longer than ``max_line`` bytes comes out in pieces of that size, the last
+    one with the newline.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_partial", "_max_line")
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
         self._partial = bytearray()
+        self._max_line = max_line
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Consume ``data`` and return every line it completes."""
+        """Consume ``data`` and return every line (or piece of a long line) it completes."""
         end = data.rfind(b"\n") + 1
         if not end:
             self._partial += data
-            return []
+            return self._pieces()
         partial = self._partial
+        span = len(partial) + end  # no line can be longer than what the lines took
         if partial:
             partial += memoryview(data)[:end]
             lines = _LINE.findall(partial)
@@ -112,7 +121,24 @@ class LineSplitter:
         else:
             lines = _LINE.findall(data, 0, end)
         partial += memoryview(data)[end:]
+        longest = self._max_line
+        if len(partial) >= longest or (span > longest and any(len(x) > longest for x in lines)):
+            return [piece for line in lines for piece in self._split(line)] + self._pieces()
         return lines
+
+    def _split(self, line: bytes) -> list[bytes]:
+        size = self._max_line
+        return [line[i : i + size] for i in range(0, len(line), size)]
+
+    def _pieces(self) -> list[bytes]:
+        """Hand out whole ``max_line`` pieces of the unfinished line."""
+        partial = self._partial
+        if len(partial) < self._max_line:
+            return []
+        keep = len(partial) % self._max_line
+        pieces = self._split(bytes(partial[: len(partial) - keep]))
+        del partial[: len(partial) - keep]
+        return pieces
 
     def flush(self) -> list[bytes]:
         """Return the last line if it has no newline (a normal end, not an error)."""

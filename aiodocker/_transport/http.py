@@ -24,13 +24,24 @@ from typing import Any, Final, cast
 
 import httptools
 
-from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+from ..exceptions import DockerConnectionError, DockerResponseError, DockerTruncatedStreamError
 from .base import ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
 MAX_IDLE: Final = 100
 NO_BODY_STATUSES: Final = frozenset({204, 304})
+# The most a response head (status line, headers, and any 1xx heads before it) may
+# take. The daemon's heads are well under 1 KiB; 256 KiB leaves room for any proxy
+# in between and still bounds what a broken peer can make us buffer.
+MAX_HEAD_BYTES: Final = 256 * 1024
+# ``readline`` hands out a longer line (output that never writes a newline) in pieces.
+MAX_LINE_BYTES: Final = 1024 * 1024
+# Methods that may be sent again after a reused connection died before any byte of
+# the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
+# and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
+# worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
+RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
 
 Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 
@@ -224,17 +235,25 @@ class Body:
         return b"".join(parts)
 
     async def readline(self) -> bytes:
+        """Read one line with its newline; a line past ``MAX_LINE_BYTES`` comes in pieces."""
         parts: list[bytes] = []
+        size = 0
         while True:
             chunk = await self.read_chunk()
             if not chunk:
                 return b"".join(parts)
-            end = chunk.find(b"\n")
+            end = chunk.find(b"\n", 0, MAX_LINE_BYTES - size)
             if end >= 0:
                 self.unread(chunk[end + 1 :])
                 parts.append(chunk[: end + 1])
                 return b"".join(parts)
+            if size + len(chunk) >= MAX_LINE_BYTES:
+                cut = MAX_LINE_BYTES - size
+                self.unread(chunk[cut:])
+                parts.append(chunk[:cut])
+                return b"".join(parts)
             parts.append(chunk)
+            size += len(chunk)
 
 
 class StreamContent:
@@ -369,6 +388,8 @@ class Connection(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, Headers]] | None = None
         self._head_buf: bytearray | None = None
+        self._head_size = 0
+        self.answered = False  # a byte of the answer to the current request arrived
         self._waiting = False
         self._method = "GET"
         self._write_paused = False
@@ -390,8 +411,10 @@ class Connection(asyncio.Protocol):
         if parser is None or not self._waiting:
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
+        self.answered = True
         if self._head_buf is not None:  # the head is still coming: keep its raw bytes
             self._head_buf += data
+            self._head_size += len(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -402,6 +425,14 @@ class Connection(asyncio.Protocol):
                 self.body.feed(rest)
         except httptools.HttpParserError as exc:
             self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
+            return
+        if self._head_buf is not None and self._head_size > MAX_HEAD_BYTES:
+            self._head_buf = None
+            self._fail(
+                DockerResponseError(
+                    0, f"the daemon's response head exceeds {MAX_HEAD_BYTES} bytes"
+                )
+            )
 
     def eof_received(self) -> bool:
         self.reusable = False
@@ -471,8 +502,8 @@ class Connection(asyncio.Protocol):
         self.body.feed(body)
 
     def on_message_complete(self) -> None:
-        if self._parser is not None and self._parser.get_status_code() == 101:
-            return  # the upgrade handler takes over
+        if self._parser is not None and 100 <= self._parser.get_status_code() < 200:
+            return  # 101: the upgrade handler takes over; other 1xx: the answer follows
         self._finish_message()
 
     def _finish_message(self) -> None:
@@ -499,6 +530,8 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self.body = Body(self)
         self._head_buf = bytearray()
+        self._head_size = 0
+        self.answered = False
         self._waiting = True
         if self._parser is None:  # kept across keep-alive responses
             self._parser = httptools.HttpResponseParser(self)
@@ -591,8 +624,15 @@ class HTTPEngine:
     ) -> Response:
         """Send a request and return once the response head has arrived.
 
-        A replayable request that fails on a reused keep-alive connection
-        before any response byte arrived is retried once on a new connection.
+        A GET or HEAD that fails on a reused keep-alive connection before any
+        byte of the answer arrived (the daemon closed an idle connection) is
+        sent again on a new connection. Any other request is never resent.
+
+        Raises:
+            DockerConnectionError: the daemon could not be reached, or the
+                connection died before the answer; for a method other than GET
+                and HEAD the message says the request may or may not have been
+                applied.
         """
         if self._closed:
             raise DockerConnectionError("the client is closed")
@@ -628,11 +668,21 @@ class HTTPEngine:
             except DockerConnectionError as exc:
                 connection.close()
                 self._active.discard(connection)
-                if reused and not streamed:
+                unanswered = not connection.answered
+                if reused and unanswered and method in RETRY_METHODS and not streamed:
                     continue
+                message = exc.message
                 if connection.diagnose is not None:
-                    raise DockerConnectionError(await connection.diagnose()) from exc
-                raise
+                    message = await connection.diagnose()
+                if unanswered and method not in RETRY_METHODS:
+                    path = target.partition("?")[0]
+                    message = (
+                        f"{message} (before any answer to {method} {path}: the request "
+                        "may or may not have been applied)"
+                    )
+                if message is exc.message:
+                    raise
+                raise DockerConnectionError(message) from exc
             except BaseException:
                 connection.close()
                 self._active.discard(connection)

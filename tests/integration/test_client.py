@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import aiodocker
+from aiodocker._core.request import Shape
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
 from aiodocker.exceptions import DockerConnectionError, DockerError
@@ -132,7 +133,7 @@ async def test_mutual_tls_via_environment_variables(monkeypatch, testenv):
         assert docker.ssl_context is not None
         assert (await docker.version())["ApiVersion"]
         # a 200-container listing exercises more than one TLS record
-        assert isinstance(await docker._api.call("GET", "containers/json", params={"all": True}), list)
+        assert isinstance(await docker._api.call("GET", "containers/json", params={"all": True}, expect=Shape.OBJECTS), list)
 
 
 async def test_mutual_tls_via_a_context(tmp_path, monkeypatch, testenv):
@@ -181,7 +182,7 @@ async def test_ssh_reaches_the_daemon_through_the_ssh_config(testenv, monkeypatc
     monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
     async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
         assert (await docker.version())["ApiVersion"]
-        infos = [await docker._api.call("GET", "info") for _ in range(5)]
+        infos = [await docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)]
         assert all(i["ID"] == infos[0]["ID"] for i in infos)
 
 
@@ -189,7 +190,7 @@ async def test_ssh_reuses_connections_instead_of_one_process_per_request(testenv
     monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
     async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
         for _ in range(10):
-            await docker._api.call("GET", "info")
+            await docker._api.call("GET", "info", expect=Shape.OBJECT)
         dialer = docker._api.transport._dial  # type: ignore[attr-defined]
         assert len(dialer._processes) == 1
 

@@ -135,3 +135,10 @@ def test_frame_text_raises_when_the_stream_ends_inside_a_frame() -> None:
     decoder.feed(FRAMES[:-1])
     with pytest.raises(DockerTruncatedStreamError):
         decoder.flush()
+def test_line_splitter_hands_out_a_line_longer_than_the_limit_in_pieces() -> None:
+    splitter = LineSplitter(max_line=4)
+    assert splitter.feed(b"ab") == []
+    assert splitter.feed(b"cdefg") == [b"abcd"]
+    assert splitter.feed(b"h\nij\n") == [b"efgh", b"\n", b"ij\n"]
+    assert splitter.feed(b"0123456789\nxy") == [b"0123", b"4567", b"89\n"]
+    assert splitter.flush() == [b"xy"]
