@@ -17,6 +17,7 @@ __all__ = (
     "DockerContextInvalidError",
     "DockerContextTLSError",
     "DockerConnectionError",
+    "DockerClientClosedError",
     "DockerNotFoundError",
     "DockerConflictError",
     "DockerAPIVersionError",
@@ -62,6 +63,21 @@ class DockerConnectionError(DockerError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, *self._extra))
+
+
+class DockerClientClosedError(DockerConnectionError, RuntimeError):
+    """The client was used after ``close()``.
+
+    Also a ``RuntimeError`` whose ``str()`` and ``args`` are those of aiodocker
+    0.27's ``RuntimeError('Session is closed')`` (raised there by aiohttp), so
+    ``except RuntimeError`` and ``except DockerError`` both catch it.
+    """
+
+    def __init__(self, message: str = "Session is closed") -> None:
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class DockerEventsLostError(DockerConnectionError):

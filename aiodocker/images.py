@@ -33,7 +33,7 @@ from urllib.parse import quote, urlencode
 from ._core import credentials
 from ._core.build_context import prepare_context, stream_context
 from ._core.request import build_path, encode_value
-from ._responses import ResponseStream, bytes_stream, collect, json_stream
+from ._responses import CompatContent, ResponseStream, bytes_stream, collect, json_stream
 from ._transport.base import Response
 from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
@@ -852,8 +852,8 @@ class DockerImages:
     def export_image(self, name: str, timeout: Any = SENTINEL) -> AbstractAsyncContextManager[Any]:
         """Save one image as a tar: ``async with images.export_image(name) as content``.
 
-        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``iter_chunked``,
-        ``iter_any``). See :meth:`save` for several images or a plain iterator.
+        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``readany``,
+        ``readline``, ``iter_chunked``, ``iter_any``, ``iter_chunks``, ...). See :meth:`save` for several images or a plain iterator.
         """
         path = build_path("images/{}/get", name)
         api = self._api
@@ -861,7 +861,7 @@ class DockerImages:
         @asynccontextmanager
         async def opened() -> AsyncIterator[Any]:
             async with api.open("GET", path, timeout=timeout) as response:
-                yield response.content
+                yield CompatContent(response.body)
 
         return opened()
 

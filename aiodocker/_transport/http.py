@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import httptools
 
-from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+from ..exceptions import DockerClientClosedError, DockerConnectionError, DockerTruncatedStreamError
 from .base import ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
@@ -582,7 +582,7 @@ class HTTPEngine:
         before any response byte arrived is retried once on a new connection.
         """
         if self._closed:
-            raise DockerConnectionError("the client is closed")
+            raise DockerClientClosedError()
         streamed = body is not None and not isinstance(body, (bytes, bytearray, memoryview))
         if not headers and body is None and method in ("GET", "HEAD", "DELETE"):
             head_bytes = f"{method} {target} HTTP/1.1\r\nHost: {self._host_header}\r\n\r\n".encode()
