@@ -43,7 +43,40 @@ class StreamClosedError(RuntimeError):
     """The stream was closed before (or while) it was opened."""
 
 
-class ResponseStream(Generic[T]):
+class AsyncGeneratorLike:
+    """The async generator interface of aiodocker 0.27's streams, for an async iterator.
+
+    ``asend``/``athrow`` as on a generator, and ``inspect.isasyncgen()`` holds
+    (``isinstance`` consults ``__class__``; ``type()`` stays the real class). The
+    class provides ``__anext__`` and ``aclose``; unlike a generator, dropping it
+    releases its connection at once.
+    """
+
+    def __anext__(self) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    def asend(self, value: Any) -> Awaitable[Any]:
+        """Return the next item (the sent value is ignored: a stream takes no input)."""
+        return self.__anext__()
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> NoReturn:
+        """Raise an exception at the stream's position: it ends and releases its connection."""
+        await self.aclose()
+        if isinstance(typ, BaseException):
+            raise typ
+        if isinstance(val, BaseException):
+            raise val
+        raise typ() if val is None else typ(val)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return types.AsyncGeneratorType
+
+
+class ResponseStream(AsyncGeneratorLike, Generic[T]):
     """Items decoded from one streamed response, opened lazily on first use."""
 
     def __init__(
@@ -118,30 +151,6 @@ class ResponseStream(Generic[T]):
         self._finish()
 
     close = aclose
-
-    # --- the async generator interface of aiodocker 0.27's streams ----------------
-
-    def asend(self, value: Any) -> Awaitable[T]:
-        """Return the next item (the sent value is ignored: the stream takes no input)."""
-        return self.__anext__()
-
-    async def athrow(
-        self, typ: Any, val: Any = None, tb: Any = None
-    ) -> NoReturn:
-        """Raise an exception at the stream's position: it ends and releases its connection."""
-        self._pending.clear()
-        self._finish()
-        if isinstance(typ, BaseException):
-            raise typ
-        if isinstance(val, BaseException):
-            raise val
-        raise typ() if val is None else typ(val)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        # isinstance() consults __class__: inspect.isasyncgen(stream) holds, as it does
-        # for 0.27's async generators; type(stream) is still ResponseStream.
-        return types.AsyncGeneratorType
 
     async def __aenter__(self) -> ResponseStream[T]:
         return self

@@ -45,7 +45,7 @@ from ._responses import (
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.text import LineSplitter, TextDecoder
 from ._transport.base import Response
-from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
+from .exceptions import DockerContainerError, DockerError, DockerNotFoundError, add_note
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
 from .utils import clean_filters, identical
@@ -268,9 +268,9 @@ class DockerContainer:
                 self._id: str = kwargs[key]
                 break
         else:
-            raise ValueError("a container needs an id: pass id=, ID= or Id=")
-        if not isinstance(self._id, str) or not self._id:
-            raise ValueError(f"invalid container id: {self._id!r}")
+            exc = ValueError("DockerContainer should be initialized with explicit container ID.")
+            add_note(exc, "pass id=, ID= or Id=")
+            raise exc
         self.logs = DockerLog(docker, self)
 
     @property

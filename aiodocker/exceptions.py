@@ -28,14 +28,33 @@ __all__ = (
 CONNECTION_ERROR_STATUS = 900
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` where Python has it (3.11+); nothing on 3.10."""
+    adder = getattr(exc, "add_note", None)
+    if adder is not None:
+        adder(note)
+
+
 class DockerError(Exception):
-    """An error reported by, or while talking to, the Docker daemon."""
+    """An error reported by, or while talking to, the Docker daemon.
+
+    ``message`` is the daemon's (or aiodocker 0.27's) own text. What this client
+    adds to explain it is in ``hint`` and, on Python >= 3.11, a note
+    (``add_note``) that tracebacks show but ``str()`` does not.
+    """
+
+    hint: str | None = None
 
     def __init__(self, status: int, message: str, *args: Any) -> None:
         super().__init__(message, *args)  # ``args`` as aiodocker has them
         self.status = status
         self.message = message
         self._extra = args
+
+    def add_hint(self, hint: str) -> None:
+        """Attach an explanation without changing ``message``, ``str()`` or ``args``."""
+        self.hint = hint
+        add_note(self, hint)
 
     def __str__(self) -> str:
         return f"[{self.status}] {self.message}"
