@@ -146,6 +146,22 @@ def _search_registry(term: str) -> str:
     return _explicit_registry(term) or "docker.io"
 
 
+def _split_leniently(ref: str) -> tuple[str, str | None, str | None]:
+    """(registry, tag, digest) of an image reference, without refusing a malformed one.
+
+    aiodocker 0.27 sends any reference as given and lets the daemon judge it;
+    a reference this client cannot parse is split the simple way 0.27 does.
+    """
+    try:
+        registry, _repository, tag, digest = credentials.split_reference(ref)
+    except ValueError:
+        last = ref.rsplit("/", 1)[-1]
+        name, at, digest_part = last.partition("@")
+        _, colon, tag_part = name.partition(":")
+        return _search_registry(ref), tag_part if colon else None, digest_part if at else None
+    return registry, tag, digest
+
+
 def _auth_header_for(auth: Any, registry: str) -> str:
     if isinstance(auth, credentials.AuthConfig):
         return auth.to_header()
@@ -573,19 +589,12 @@ class DockerImages:
         ``stream=True`` it is an async iterator of them.
 
         Raises:
-            ValueError: ``from_image`` is malformed, or ``auth`` is given but
-                ``from_image`` names no registry host.
+            ValueError: ``auth`` is given but ``from_image`` names no registry
+                host (a malformed reference goes to the daemon, as in 0.27).
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
-        try:
-            registry, _repository, ref_tag, digest = credentials.split_reference(from_image)
-        except ValueError:
-            # 0.27 sends any reference as given and lets the daemon judge it
-            registry = _search_registry(from_image)
-            last = from_image.rsplit("/", 1)[-1]
-            digest = from_image if "@" in last else None
-            ref_tag = last if digest is None and ":" in last else None
+        registry, ref_tag, digest = _split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
         if auth is not None and "/" not in from_image:
@@ -670,12 +679,10 @@ class DockerImages:
         config; an anonymous push still sends an (empty) ``X-Registry-Auth``.
 
         Raises:
-            ValueError: ``name`` is malformed.
-            DockerStreamError: the daemon or the registry reported an error mid-stream.
+            DockerStreamError: the daemon or the registry reported an error mid-stream
+                (a malformed ``name`` goes to the daemon, as in 0.27).
         """
-        registry, _repository, _ref_tag, _digest = credentials.split_reference(name)
-        if tag:
-            credentials.split_reference(_tag_reference(name, tag))
+        registry, _ref_tag, _digest = _split_leniently(name)
         login = _Login(registry, auth, address=_explicit_registry(name))
 
         async def headers() -> dict[str, str]:
@@ -699,12 +706,9 @@ class DockerImages:
         """Give image ``name`` the reference ``repo[:tag]`` (``POST /images/{name}/tag``).
 
         Raises:
-            ValueError: ``repo`` (with ``tag``) is not a valid reference.
             DockerNotFoundError: there is no image ``name``.
+            DockerError: the daemon refused ``repo``/``tag`` (0.27 lets it judge them).
         """
-        credentials.split_reference(repo)
-        if tag:
-            credentials.split_reference(_tag_reference(repo, tag))
         await self._api.call(
             "POST",
             build_path("images/{}/tag", name),

@@ -77,10 +77,8 @@ def test_container_id_comes_from_id_then_ID_then_Id(docker: aiodocker.Docker) ->
 
 
 def test_container_without_id_raises_value_error(docker: aiodocker.Docker) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="explicit container ID"):
         DockerContainer(docker, Name="x")
-    with pytest.raises(ValueError):
-        docker.containers.container("")
 
 
 # --- DockerContainers --------------------------------------------------------------

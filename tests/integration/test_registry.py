@@ -294,10 +294,16 @@ async def test_pull_of_a_missing_image_is_not_found_and_names_it(
 async def test_pull_argument_errors_raise_value_error(docker: Docker, auth: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="registry host"):
         docker.images.pull("busybox", auth=auth)
-    with pytest.raises(ValueError, match="invalid image reference"):
-        docker.images.pull("127.0.0.1:5000/Bad/Name")
-    with pytest.raises(ValueError, match="invalid image reference"):
-        docker.images.push("127.0.0.1:5000/x:bad tag")
+
+
+async def test_malformed_references_are_judged_by_the_daemon_as_in_027(docker: Docker) -> None:
+    with pytest.raises(DockerError) as info:
+        await docker.images.pull("127.0.0.1:5000/Bad/Name")
+    assert info.value.status == 400 and not isinstance(info.value, ValueError)
+    with pytest.raises(DockerError) as info:
+        await docker.images.push("127.0.0.1:5000/x:bad tag")
+    assert info.value.message == "invalid reference format"
+    assert not isinstance(info.value, ValueError)
 
 
 # --- docker.auth -------------------------------------------------------------------------
