@@ -458,9 +458,11 @@ class Docker:
         read_until_eof: bool = True,
         versioned_api: bool = True,
     ) -> AsyncIterator[CompatResponse]:
-        """Make a request with a chunked body and yield the response. Semi-public."""
-        if headers is None:
-            headers = {"Content-Type": "application/x-tar"}
+        """Make a request with a chunked body and yield the response. Semi-public.
+
+        As in 0.27 the caller's ``headers`` are sent as given (``Content-Type``
+        defaults to ``application/json`` like every request).
+        """
         async with self._query(
             path,
             method,
