@@ -572,3 +572,33 @@ async def test_jsonstream_accepts_readline_and_close_only() -> None:
     with pytest.raises(DockerStreamError, match="boom"):
         await stream.__anext__()
     assert failing.closed
+
+
+CALLS_WITH_TIMEOUT: dict[str, Callable[[aiodocker.Docker, Any], Awaitable[Any]]] = {
+    "stop": lambda d, t: d.containers.container("abc").stop(timeout=t),
+    "restart": lambda d, t: d.containers.container("abc").restart(timeout=t),
+    "kill": lambda d, t: d.containers.container("abc").kill(timeout=t),
+    "wait": lambda d, t: d.containers.container("abc").wait(timeout=t),
+    "delete": lambda d, t: d.containers.container("abc").delete(timeout=t),
+    "commit": lambda d, t: d.containers.container("abc").commit(timeout=t),
+    "stats": lambda d, t: d.containers.container("abc").stats(stream=False, timeout=t),
+    "pull": lambda d, t: d.images.pull("busybox", timeout=t),
+    "push": lambda d, t: d.images.push("reg.example:5000/x", timeout=t),
+    "build": lambda d, t: d.images.build(remote="https://example.com/ctx.tar", timeout=t),
+    "events.run": lambda d, t: d.events.run(timeout=t),
+    "exec start": lambda d, t: d.containers.exec("eid").start(detach=True, timeout=t),
+}
+
+
+@pytest.mark.parametrize("call", list(CALLS_WITH_TIMEOUT), ids=list(CALLS_WITH_TIMEOUT))
+async def test_every_method_keeps_the_clients_timeout_for_an_integer(
+    daemon: FakeDaemon, call: str
+) -> None:
+    daemon.handler = _route_all(slow(2.0, {"StatusCode": 0}))
+    async with aiodocker.Docker(
+        url=f"unix://{daemon.path}", timeout=aiohttp.ClientTimeout(total=0.2)
+    ) as docker:
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):
+            await CALLS_WITH_TIMEOUT[call](docker, 100)  # an int is no deadline in 0.27
+        assert time.monotonic() - started < 1.5  # the client's 0.2 s applied
