@@ -22,6 +22,7 @@ from ._transport.tls import make_ssl_context
 from .configs import DockerConfigs
 from .containers import DockerContainer, DockerContainers
 from .events import DockerEvents
+from .exceptions import DockerClientClosedError
 from .images import DockerImages
 from .logs import DockerLog
 from .networks import DockerNetwork, DockerNetworks
@@ -227,6 +228,8 @@ class Docker:
         use it; it is there for code that makes raw aiohttp calls.
         """
         if self._connector is None:
+            if self._closed:
+                raise DockerClientClosedError()  # nothing new after close(): it would leak
             self._connector = self._own_connector = self._make_connector()
         return self._connector
 
@@ -239,6 +242,8 @@ class Docker:
         made it.
         """
         if self._session is None:
+            if self._closed:
+                raise DockerClientClosedError()  # nothing new after close(): it would leak
             import aiohttp
 
             if self.timeout is None or isinstance(self.timeout, aiohttp.ClientTimeout):

@@ -186,6 +186,15 @@ async def test_close_never_closes_a_callers_session_or_connector(daemon: FakeDae
         await connector.close()
 
 
+async def test_no_session_is_made_after_close() -> None:
+    docker = aiodocker.Docker(url="unix:///nonexistent/docker.sock")
+    await docker.close()
+    with pytest.raises(RuntimeError, match="Session is closed"):
+        docker.session  # noqa: B018
+    with pytest.raises(RuntimeError, match="Session is closed"):
+        docker.connector  # noqa: B018
+
+
 async def test_session_is_not_made_until_touched() -> None:
     docker = aiodocker.Docker(url="unix:///nonexistent/docker.sock")
     try:
