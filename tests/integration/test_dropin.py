@@ -269,7 +269,8 @@ async def test_events_listen_then_filtered_run_delivers_only_matching_events(
         docker.events.run(filters={"type": ["volume"], "volume": [wanted]})
     )
     try:
-        while docker.events.json_stream is None:
+        # the request is sent lazily: wait until the daemon answered it
+        while docker.events.json_stream is None or docker.events.json_stream.response is None:
             await asyncio.sleep(0.01)
         for name in (other, wanted):
             await docker.volumes.create({"Name": name})
