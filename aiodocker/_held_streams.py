@@ -8,10 +8,10 @@ Layer: resource (private). Imports ``_responses``, ``_streams`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from ._responses import ResponseStream, collect, json_stream
+from ._responses import ResponseStream, collect
 from ._streams.frames import FrameDecoder, RawDecoder
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._streams.text import FrameText
@@ -25,63 +25,45 @@ __all__ = (
 )
 
 
-def _stream(
-    response: Response,
-    transform: Callable[[Any], Any] | None,
-    raise_on_error: bool,
-) -> ResponseStream[Any]:
-    async def opener() -> Response:
-        return response
-
-    stream = json_stream(opener, check_errors=raise_on_error)
-    if transform is None:
-        return stream
-    return ResponseStream(opener, lambda _: _Mapped(JSONSeqDecoder(), transform), check=None)
-
-
-class _Mapped:
-    """A JSON decoder whose values go through ``transform``."""
-
-    def __init__(self, decoder: JSONSeqDecoder, transform: Callable[[Any], Any]) -> None:
-        self._decoder = decoder
-        self._transform = transform
-
-    def feed(self, data: bytes) -> list[Any]:
-        return [self._transform(value) for value in self._decoder.feed(data)]
-
-    def flush(self) -> list[Any]:
-        return [self._transform(value) for value in self._decoder.flush()]
-
-
-def json_stream_stream(
-    response: Response,
+async def json_stream_stream(
+    response: Any,
     transform: Callable[[Any], Any] | None = None,
     *,
     raise_on_error: bool = True,
-) -> ResponseStream[Any]:
-    """Iterate over the JSON values of ``response`` (released at the end or on exit).
+) -> AsyncGenerator[Any, None]:
+    """Yield the JSON values of ``response``, read line by line; close it at the end or on exit.
+
+    ``response`` is anything with ``content.readline()`` and ``close()``, as 0.27 accepts.
 
     Raises:
         DockerStreamError: a value reports an in-band error and ``raise_on_error`` is set.
+        DockerTruncatedStreamError: the body ended inside a value.
     """
-    if transform is not None and raise_on_error:
-        # check before transforming: the transform may drop the error fields
-        def checked(value: Any) -> Any:
-            check_stream_error(value)
-            return transform(value)
-
-        return _stream(response, checked, False)
-    return _stream(response, transform, raise_on_error)
+    decoder = JSONSeqDecoder()
+    try:
+        while True:
+            line = await response.content.readline()
+            for value in decoder.feed(line) if line else decoder.flush():
+                if raise_on_error:
+                    check_stream_error(value)  # before transforming: it may drop the fields
+                yield value if transform is None else transform(value)
+            if not line:
+                return
+    finally:
+        response.close()
 
 
 async def json_stream_list(
-    response: Response,
+    response: Any,
     transform: Callable[[Any], Any] | None = None,
     *,
     raise_on_error: bool = True,
 ) -> list[Any]:
     """Read every JSON value of ``response`` into a list."""
-    return await collect(json_stream_stream(response, transform, raise_on_error=raise_on_error))
+    return [
+        value
+        async for value in json_stream_stream(response, transform, raise_on_error=raise_on_error)
+    ]
 
 
 def multiplexed_result_stream(

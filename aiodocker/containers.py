@@ -46,7 +46,7 @@ from ._responses import (
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.text import FrameText, LineSplitter
 from ._transport.base import Response
-from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
+from .exceptions import DockerContainerError, DockerError, DockerNotFoundError, add_note
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
 
@@ -61,7 +61,6 @@ T = TypeVar("T")
 
 PATH_STAT_HEADER: Final = "X-Docker-Container-Path-Stat"
 ARCHIVE_CONTENT_TYPE: Final = "application/x-tar"
-WAIT_CONDITIONS: Final = frozenset({"not-running", "next-exit", "removed"})
 # Container states in which a container will never become healthy by itself.
 _FINAL_STATES: Final = frozenset({"exited", "dead", "removing"})
 _FILE_CHUNK: Final = 256 * 1024
@@ -84,11 +83,12 @@ def _check_int(value: object, what: str, *, minimum: int = 0) -> int:
 
 
 def _check_signal(value: object, what: str = "signal") -> str | None:
-    if value is None:
-        return None
+    """A signal name or number as sent (0.27 sends any, the daemon judges it)."""
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(_check_int(value, what, minimum=1))
-    return _check_str(value, what)
+        return str(value)
+    raise TypeError(f"{what} must be a str or an int, not {type(value).__name__}")
 
 
 def _check_config(config: object, what: str = "config") -> Mapping[str, Any]:
@@ -136,7 +136,6 @@ class DockerContainers:
         A container whose inspect data is not :func:`~aiodocker.utils.identical` to
         ``config`` is stopped (if running), removed and created again.
         """
-        _check_str(name, "name")
         _check_config(config)
         container: DockerContainer | None = None
         try:
@@ -162,12 +161,10 @@ class DockerContainers:
             DockerConflictError: the name is taken.
         """
         _check_config(config)
-        if name is not None:
-            _check_str(name, "name")
         data = await self.docker._api.call(
             "POST",
             "containers/create",
-            params={"name": name},
+            params={"name": name or None},
             json_body=dict(config),
             expect=Shape.OBJECT,
             require=("Id",),
@@ -254,9 +251,9 @@ class DockerContainer:
                 self._id: str = kwargs[key]
                 break
         else:
-            raise ValueError("a container needs an id: pass id=, ID= or Id=")
-        if not isinstance(self._id, str) or not self._id:
-            raise ValueError(f"invalid container id: {self._id!r}")
+            exc = ValueError("DockerContainer should be initialized with explicit container ID.")
+            add_note(exc, "pass id=, ID= or Id=")
+            raise exc
         self.logs = DockerLog(docker, self)
 
     @property
@@ -304,16 +301,12 @@ class DockerContainer:
     ) -> None:
         """Stop the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
 
-        ``signal`` needs API 1.42. ``timeout`` bounds the HTTP call (none by default).
-
-        Raises:
-            DockerAPIVersionError: ``signal`` was given and the API in use is older than 1.42.
+        ``signal`` is an API 1.42 parameter; it is sent to any daemon, as 0.27 does
+        (an older one ignores it). ``timeout`` bounds the HTTP call (none by default).
         """
         if t is not None:
             _check_int(t, "t", minimum=-1)
         sig = _check_signal(signal)
-        if sig is not None:
-            await self.docker._api.require_version("1.42", "the signal argument of stop()")
         await self.docker._api.call(
             "POST",
             self._path("containers/{}/stop"),
@@ -358,12 +351,9 @@ class DockerContainer:
         """Block until the container stops; return ``{"StatusCode": int, "Error": ...}``.
 
         Args:
-            condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``.
+            condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``;
+                the daemon judges any other value (as in 0.27).
         """
-        if condition is not None and condition not in WAIT_CONDITIONS:
-            raise ValueError(
-                f"condition must be one of {sorted(WAIT_CONDITIONS)}, got {condition!r}"
-            )
         data = await self.docker._api.call(
             "POST",
             self._path("containers/{}/wait"),
@@ -390,7 +380,6 @@ class DockerContainer:
 
     async def rename(self, newname: str) -> None:
         """Rename the container (``POST /containers/{id}/rename``)."""
-        _check_str(newname, "newname")
         await self.docker._api.call(
             "POST",
             self._path("containers/{}/rename"),
@@ -487,8 +476,6 @@ class DockerContainer:
 
         ``changes`` are Dockerfile instructions (a sequence is joined with newlines).
         """
-        if tag is not None and repository is None:
-            raise ValueError("tag needs a repository")
         if changes is not None and not isinstance(changes, str):
             changes = "\n".join(changes)
         params = {
@@ -879,17 +866,14 @@ class DockerContainer:
         A str ``cmd`` is split like a shell would; a mapping ``environment`` becomes
         ``["K=V", ...]``.
 
+        Values are sent as given and judged by the daemon, as in 0.27.
+
         Raises:
-            ValueError: ``cmd`` is empty; ``tty=True`` with stderr but not stdout
-                (under a tty stderr is merged into stdout); ``detach_keys`` without
-                ``stdin`` (they are read from stdin).
             TypeError: ``cmd`` or ``environment`` hold something else than str.
         """
         from .execs import Exec
 
         args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-        if not args:
-            raise ValueError("exec() needs a command")
         if not all(isinstance(arg, str) for arg in args):
             raise TypeError("exec() cmd must be a str or a sequence of str")
         env: list[str] | None
@@ -903,12 +887,6 @@ class DockerContainer:
             env = list(environment)
             if not all(isinstance(item, str) for item in env):
                 raise TypeError("environment entries must be 'KEY=VALUE' strings")
-        if tty and stderr and not stdout:
-            raise ValueError("with tty=True stderr is merged into stdout: attach stdout")
-        if detach_keys is not None:
-            _check_str(detach_keys, "detach_keys")
-            if not stdin:
-                raise ValueError("detach_keys are read from stdin: they need stdin=True")
         body: dict[str, Any] = {
             "AttachStdin": bool(stdin),
             "AttachStdout": bool(stdout),

@@ -167,13 +167,12 @@ class DockerEvents:
     # --- aiodocker's channel interface ----------------------------------------
 
     def listen(self) -> ChannelSubscriber:
-        """Deprecated: use ``subscribe()``."""
-        warnings.warn(
-            "DockerEvents.listen() is deprecated, use subscribe()",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.subscribe()
+        """Deprecated: use ``subscribe()``. Returns a subscriber and starts no task (as 0.27).
+
+        The caller then runs ``run(filters=...)`` itself, whose events reach the subscriber.
+        """
+        warnings.warn("use subscribe() method instead", DeprecationWarning, stacklevel=2)
+        return self.channel.subscribe()
 
     def subscribe(self, *, create_task: bool = True, **params: Any) -> ChannelSubscriber:
         """Return a new subscriber to ``channel``, starting ``run(**params)`` if not running.
@@ -203,7 +202,7 @@ class DockerEvents:
             DockerError: the request failed, or the connection broke.
         """
         if self.json_stream is not None:
-            warnings.warn("the event stream is already running", RuntimeWarning, stacklevel=2)
+            warnings.warn("already running", RuntimeWarning, stacklevel=2)
             return
         stream = self.stream(timeout=timeout, **params)
         self.json_stream = stream

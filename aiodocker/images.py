@@ -33,10 +33,17 @@ from urllib.parse import quote, urlencode
 from ._core import credentials
 from ._core.build_context import prepare_context, stream_context
 from ._core.request import Shape, build_path, encode_filters, encode_value
-from ._responses import ResponseStream, bytes_stream, collect, json_stream
+from ._responses import (
+    AsyncGeneratorLike,
+    CompatContent,
+    ResponseStream,
+    bytes_stream,
+    collect,
+    json_stream,
+)
 from ._transport.base import Response
 from ._transport.endpoint import default_config_dir
-from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
+from .exceptions import DockerError, DockerNotFoundError, DockerStreamError, add_note
 from .types import SENTINEL
 
 if TYPE_CHECKING:
@@ -103,9 +110,9 @@ class _Login:
             header = anonymous
         return {AUTH_HEADER: header} if header else {}
 
-    def explainer(self, action: str, image: str) -> Callable[[DockerError], DockerError]:
-        def explain(exc: DockerError) -> DockerError:
-            return _explain_auth(
+    def explainer(self, action: str, image: str) -> Callable[[DockerError], None]:
+        def explain(exc: DockerError) -> None:
+            _explain_auth(
                 exc, action=action, image=image, registry=self.registry, source=self.source
             )
 
@@ -136,6 +143,22 @@ def _explicit_registry(name: str) -> str | None:
 
 def _search_registry(term: str) -> str:
     return _explicit_registry(term) or "docker.io"
+
+
+def _split_leniently(ref: str) -> tuple[str, str | None, str | None]:
+    """(registry, tag, digest) of an image reference, without refusing a malformed one.
+
+    aiodocker 0.27 sends any reference as given and lets the daemon judge it;
+    a reference this client cannot parse is split the simple way 0.27 does.
+    """
+    try:
+        registry, _repository, tag, digest = credentials.split_reference(ref)
+    except ValueError:
+        last = ref.rsplit("/", 1)[-1]
+        name, at, digest_part = last.partition("@")
+        _, colon, tag_part = name.partition(":")
+        return _search_registry(ref), tag_part if colon else None, digest_part if at else None
+    return registry, tag, digest
 
 
 def _auth_header_for(auth: Any, registry: str) -> str:
@@ -216,12 +239,11 @@ def _upload_body(data: Any, what: str) -> Body:
 # --- streams ---------------------------------------------------------------------------
 
 
-class _ImageStream:
+class _ImageStream(AsyncGeneratorLike):
     """A JSON progress stream with checks of its own.
 
-    * ``explain(exc)`` may replace a ``DockerError`` (from the response status
-      or in-band) with one that says more, such as which registry refused
-      which credentials;
+    * ``explain(exc)`` may add a hint to a ``DockerError`` (from the response
+      status or in-band), such as which registry refused which credentials;
     * ``confirm(item)`` says whether an item proves success; if none did, the
       ``verify`` coroutine runs at the clean end and raises when the result
       is missing.
@@ -231,7 +253,7 @@ class _ImageStream:
         self,
         inner: ResponseStream[Any],
         *,
-        explain: Callable[[DockerError], DockerError] | None = None,
+        explain: Callable[[DockerError], None] | None = None,
         confirm: Callable[[Any], bool] | None = None,
         verify: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -256,12 +278,9 @@ class _ImageStream:
             raise
         except DockerError as exc:
             self._ended = True
-            if self._explain is None:
-                raise
-            explained = self._explain(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
+            if self._explain is not None:
+                self._explain(exc)
+            raise
         if not self._confirmed and self._confirm is not None and self._confirm(item):
             self._confirmed = True
         return item
@@ -280,6 +299,10 @@ class _ImageStream:
         await self.aclose()
 
 
+# aiodocker 0.27's words, indentation included
+GET_DEPRECATED: Final = """images.get is deprecated and will be removed in the next release,
+            please use images.inspect instead."""
+
 _AUTH_FAILURE: Final = re.compile(
     r"no basic auth credentials|unauthorized|authentication required|"
     r"access to the resource is denied|incorrect username or password",
@@ -289,14 +312,15 @@ _AUTH_FAILURE: Final = re.compile(
 
 def _explain_auth(
     exc: DockerError, *, action: str, image: str, registry: str, source: str
-) -> DockerError:
-    """Add to a registry's refusal which registry it was and where credentials came from.
+) -> None:
+    """Hint, on a registry's refusal, which registry it was and where credentials came from.
 
+    The hint goes to ``exc.hint`` and a note; ``message`` stays the daemon's.
     ``source`` is "auth=", a config file path, or "" when none were sent. The
     text never holds the credentials themselves.
     """
     if not _AUTH_FAILURE.search(exc.message):
-        return exc
+        return
     shown = registry if registry not in _HUB_HOSTS else "Docker Hub (docker.io)"
     if not source:
         hint = (
@@ -307,10 +331,7 @@ def _explain_auth(
         hint = f"{action} {image!r}: registry {shown} refused the credentials passed as auth="
     else:
         hint = f"{action} {image!r}: registry {shown} refused the credentials for it in {source}"
-    message = f"{exc.message} ({hint})"
-    if isinstance(exc, DockerStreamError):
-        return type(exc)(message, error_detail=exc.error_detail, status=exc.status)
-    return type(exc)(exc.status, message)
+    exc.add_hint(hint)  # the daemon's words stay the message
 
 
 def _is_pull_confirmation(item: Any) -> bool:
@@ -380,8 +401,9 @@ class DockerImages:
         query = dict(params)
         if isinstance(filters, str):
             warnings.warn(
-                "passing filters as a str is deprecated; pass a mapping such as "
-                '{"label": ["key=value"]}',
+                "Passing `filters` as a pre-encoded JSON string is "
+                "deprecated and will be removed in 1.0. Pass a mapping "
+                "such as {'dangling': ['true']} instead.",
                 DeprecationWarning,
                 stacklevel=2,
             )
@@ -424,7 +446,7 @@ class DockerImages:
     async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
-            "DockerImages.get() is deprecated; use DockerImages.inspect()",
+            GET_DEPRECATED,
             DeprecationWarning,
             stacklevel=2,
         )
@@ -467,10 +489,8 @@ class DockerImages:
                 expect=Shape.OBJECTS,
             )
         except DockerError as exc:
-            explained = login.explainer("searching", term)(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
+            login.explainer("searching", term)(exc)
+            raise
         return result
 
     async def inspect_distribution(
@@ -495,10 +515,8 @@ class DockerImages:
                 expect=Shape.OBJECT,
             )
         except DockerError as exc:
-            explained = login.explainer("inspecting", name)(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
+            login.explainer("inspecting", name)(exc)
+            raise
         return result
 
     distribution_inspect = inspect_distribution
@@ -551,19 +569,18 @@ class DockerImages:
         ``stream=True`` it is an async iterator of them.
 
         Raises:
-            ValueError: ``from_image`` is malformed, or ``auth`` is given but
-                ``from_image`` names no registry host.
+            ValueError: ``auth`` is given but ``from_image`` names no registry
+                host (a malformed reference goes to the daemon, as in 0.27).
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
-        registry, _repository, ref_tag, digest = credentials.split_reference(from_image)
+        registry, ref_tag, digest = _split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
         if auth is not None and "/" not in from_image:
-            raise ValueError(
-                "pull with auth= needs a registry host in the image name "
-                f"(such as 'registry.example.com/{from_image}'), got {from_image!r}"
-            )
+            exc = ValueError("Image should have registry host when auth information is provided")
+            add_note(exc, f"such as 'registry.example.com/{from_image}'")
+            raise exc
         login = _Login(registry, auth, address=_explicit_registry(from_image))
 
         params = {
@@ -642,12 +659,10 @@ class DockerImages:
         config; an anonymous push still sends an (empty) ``X-Registry-Auth``.
 
         Raises:
-            ValueError: ``name`` is malformed.
-            DockerStreamError: the daemon or the registry reported an error mid-stream.
+            DockerStreamError: the daemon or the registry reported an error mid-stream
+                (a malformed ``name`` goes to the daemon, as in 0.27).
         """
-        registry, _repository, _ref_tag, _digest = credentials.split_reference(name)
-        if tag:
-            credentials.split_reference(_tag_reference(name, tag))
+        registry, _ref_tag, _digest = _split_leniently(name)
         login = _Login(registry, auth, address=_explicit_registry(name))
 
         async def headers() -> dict[str, str]:
@@ -671,12 +686,9 @@ class DockerImages:
         """Give image ``name`` the reference ``repo[:tag]`` (``POST /images/{name}/tag``).
 
         Raises:
-            ValueError: ``repo`` (with ``tag``) is not a valid reference.
             DockerNotFoundError: there is no image ``name``.
+            DockerError: the daemon refused ``repo``/``tag`` (0.27 lets it judge them).
         """
-        credentials.split_reference(repo)
-        if tag:
-            credentials.split_reference(_tag_reference(repo, tag))
         await self._api.call(
             "POST",
             build_path("images/{}/tag", name),
@@ -727,22 +739,20 @@ class DockerImages:
         """Remove build cache (``POST /build/prune``).
 
         ``reserved_space`` is sent as ``keep-storage`` to engines older than
-        API 1.48, which know it under that name.
-
-        Raises:
-            DockerAPIVersionError: ``max_used_space``/``min_free_space`` need API 1.48.
+        API 1.48, which know it under that name. ``max_used_space`` and
+        ``min_free_space`` (API 1.48) are sent as given, as 0.27 does: an older
+        daemon answers and ignores them.
         """
         version = await self._api.version_tuple()
-        params: dict[str, Any] = {"all": all_builds, "filters": encode_filters(filters)}
+        params: dict[str, Any] = {
+            "all": all_builds,
+            "filters": encode_filters(filters),
+            "max-used-space": max_used_space,
+            "min-free-space": min_free_space,
+        }
         if version >= (1, 48):
             params["reserved-space"] = reserved_space
-            params["max-used-space"] = max_used_space
-            params["min-free-space"] = min_free_space
         else:
-            if max_used_space is not None or min_free_space is not None:
-                await self._api.require_version(
-                    "1.48", "prune_builds(max_used_space/min_free_space)"
-                )
             params["keep-storage"] = reserved_space
         result = await self._api.call(
             "POST", "build/prune", params=params, long_running=True, expect=Shape.OBJECT
@@ -840,8 +850,8 @@ class DockerImages:
     def export_image(self, name: str, timeout: Any = SENTINEL) -> AbstractAsyncContextManager[Any]:
         """Save one image as a tar: ``async with images.export_image(name) as content``.
 
-        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``iter_chunked``,
-        ``iter_any``). See :meth:`save` for several images or a plain iterator.
+        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``readany``,
+        ``readline``, ``iter_chunked``, ``iter_any``, ``iter_chunks``, ...). See :meth:`save` for several images or a plain iterator.
         """
         path = build_path("images/{}/get", name)
         api = self._api
@@ -849,7 +859,7 @@ class DockerImages:
         @asynccontextmanager
         async def opened() -> AsyncIterator[Any]:
             async with api.open("GET", path, timeout=timeout) as response:
-                yield response.content
+                yield CompatContent(response.body)
 
         return opened()
 
@@ -1079,15 +1089,17 @@ class DockerImages:
             if value is not None
         ]
         if not sources:
-            raise ValueError("You need to specify either remote, fileobj or path")
+            exc = ValueError("You need to specify either remote or fileobj")
+            add_note(exc, "or path= (a directory to send as the build context)")
+            raise exc
+        if sources == ["remote", "fileobj"]:
+            raise ValueError("You cannot specify both fileobj and remote")
         if len(sources) > 1:
             raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
         if fileobj is not None and not encoding:
             raise ValueError("You need to specify an encoding")
 
         tags = [tag] if isinstance(tag, str) else list(tag or ())
-        for name in tags:
-            credentials.split_reference(name)
         headers: dict[str, str] = {}
         body: Body | None = None
         dockerfile = path_dockerfile

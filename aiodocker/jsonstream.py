@@ -1,7 +1,8 @@
 """Compatibility facade: keeps aiodocker 0.27's import path ``aiodocker.jsonstream``.
 
-Reads a response that a caller got from ``Docker._query`` as a sequence of JSON
-values; the code lives in ``aiodocker._held_streams`` and ``aiodocker._streams``.
+Reads a response that a caller got from ``Docker._query`` (or any object with
+``content.readline()`` and ``close()``, as aiodocker 0.27 accepts) as a sequence of
+JSON values; the code lives in ``aiodocker._held_streams``.
 """
 
 from __future__ import annotations

@@ -25,16 +25,23 @@ __all__ = (
 
 
 def parse_content_type(ct: str) -> tuple[str, str, dict[str, str]]:
-    """Split a Content-Type into (type, subtype, parameters)."""
+    """Split a Content-Type into (type, subtype, parameters).
+
+    Raises:
+        ValueError: there is no subtype, or a parameter is not ``key=value`` (as 0.27).
+    """
     head, *raw_params = ct.lower().split(";")
     main, slash, sub = head.strip().partition("/")
     if not slash:
         raise ValueError(f"Invalid content type: {ct!r} (no subtype)")
     params: dict[str, str] = {}
     for item in raw_params:
+        if not item.strip():
+            continue
         key, sep, value = item.strip().partition("=")
-        if sep:
-            params[key.strip()] = value.strip().strip('"')
+        if not sep:
+            raise ValueError(f"Invalid content type parameter {item.strip()!r} in {ct!r}")
+        params[key.strip()] = value.strip().strip('"')
     return main, sub, params
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final, Literal, Protocol, overload
@@ -44,6 +45,11 @@ class ClientTimeoutLike(Protocol):
 TimeoutArg = float | None | Sentinel | ClientTimeoutLike
 
 _NO_JSON: Final = object()
+
+FLOAT_TIMEOUT_WARNING: Final = (
+    "Manually setting timeouts via float is highly discouraged. "
+    "Use asyncio.timeout() block or pass aiohttp.ClientTimeout instead."
+)
 
 
 def timeout_seconds(value: Any) -> float | None:
@@ -157,8 +163,21 @@ class APIClient:
     # --- requests -------------------------------------------------------------
 
     def seconds(self, timeout: TimeoutArg, *, long_running: bool) -> float | None:
+        """The deadline of one call's ``timeout=``, by aiodocker 0.27's rule.
+
+        ``SENTINEL``: the client's timeout, or none for a long-running call (logs,
+        stats, pull, build, events, ...). ``None``: no deadline. A ``float`` (or a
+        ``ClientTimeout``'s ``total``/``sock_read``) is the deadline; a float on a
+        short call warns ``DeprecationWarning`` as 0.27 does. An ``int`` is neither
+        a float nor a ClientTimeout in 0.27, so the client's timeout stays in force.
+        """
         if isinstance(timeout, Sentinel):
             return None if long_running else self.default_timeout
+        if isinstance(timeout, float):
+            if not long_running:
+                warnings.warn(FLOAT_TIMEOUT_WARNING, DeprecationWarning, stacklevel=4)
+        elif isinstance(timeout, int):
+            return self.default_timeout
         return timeout_seconds(timeout)
 
     async def request(

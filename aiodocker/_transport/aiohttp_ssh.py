@@ -43,15 +43,23 @@ def _is_socket(path: str) -> bool:
 class SSHConnector(aiohttp.UnixConnector):
     """An aiohttp connector whose connections reach the daemon through an ssh tunnel.
 
+    The URL is checked first, with aiodocker 0.27's errors, before anything else.
+
     Raises:
-        DockerError: 500 when no ssh client is installed; 400 for a malformed URL
-            or when strict host key checking has no known_hosts to check against.
+        DockerError: 400 "Invalid SSH URL scheme: ..." or "SSH URL must include
+            hostname"; 500 when no ssh client is installed; 400 when strict host
+            key checking has no known_hosts to check against.
+        ValueError: a bad port (urllib's "Port out of range ..." or "Port could not
+            be cast to integer value ...").
     """
 
     def __init__(self, ssh_url: str, strict_host_keys: bool = True, **kwargs: Any) -> None:
         parts = urlsplit(ssh_url)
-        if parts.scheme != "ssh" or not parts.hostname:
-            raise DockerError(400, f"Invalid SSH URL {ssh_url!r}: expected ssh://[user@]host[:port]")
+        if parts.scheme != "ssh":
+            raise DockerError(400, f"Invalid SSH URL scheme: {parts.scheme}")
+        if not parts.hostname:
+            raise DockerError(400, "SSH URL must include hostname")
+        port = parts.port  # ValueError with urllib's words for a bad port
         if parts.password:
             raise DockerError(400, "Passwords in ssh URLs are not supported; use keys or an agent")
         ssh = shutil.which("ssh")
@@ -68,8 +76,8 @@ class SSHConnector(aiohttp.UnixConnector):
         argv += ["-o", f"StrictHostKeyChecking={'yes' if strict_host_keys else 'no'}"]
         if parts.username:
             argv += ["-l", parts.username]
-        if parts.port:
-            argv += ["-p", str(parts.port)]
+        if port:
+            argv += ["-p", str(port)]
         argv += shlex.split(os.environ.get("AIODOCKER_SSH_OPTS", ""))
         argv += ["-L", f"{self._local_socket}:{REMOTE_SOCKET}", "--", parts.hostname]
         self._argv = argv

@@ -24,7 +24,12 @@ from typing import Any, Final, cast
 
 import httptools
 
-from ..exceptions import DockerConnectionError, DockerResponseError, DockerTruncatedStreamError
+from ..exceptions import (
+    DockerClientClosedError,
+    DockerConnectionError,
+    DockerResponseError,
+    DockerTruncatedStreamError,
+)
 from .base import ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
@@ -635,7 +640,7 @@ class HTTPEngine:
                 applied.
         """
         if self._closed:
-            raise DockerConnectionError("the client is closed")
+            raise DockerClientClosedError()
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             await self._adopt(loop)

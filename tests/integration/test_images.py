@@ -158,10 +158,14 @@ async def test_tag_errors_missing_image_and_bad_reference(
 ) -> None:
     with pytest.raises(DockerNotFoundError):
         await docker.images.tag(make_name("missing"), make_name("new"), tag="x")
-    with pytest.raises(ValueError, match="invalid image reference"):
+    # 0.27 lets the daemon judge a reference: its error, not a local ValueError
+    with pytest.raises(DockerError) as info:
         await docker.images.tag(own_image, "Upper/Case/repo")
-    with pytest.raises(ValueError, match="tag"):
+    assert "invalid reference format" in info.value.message
+    assert not isinstance(info.value, ValueError)
+    with pytest.raises(DockerError) as info:
         await docker.images.tag(own_image, make_name("new"), tag="-bad")
+    assert not isinstance(info.value, ValueError)
 
 
 async def test_delete_removes_the_image_and_reports_deleted_layers(
@@ -234,9 +238,6 @@ async def test_prune_builds_scoped_to_a_missing_id_reclaims_nothing(docker: Dock
 async def test_prune_builds_errors(docker: Docker) -> None:
     with pytest.raises(DockerError, match="no-such-filter"):
         await docker.images.prune_builds(filters={"no-such-filter": "x"})
-    if await docker._api.version_tuple() < (1, 48):
-        with pytest.raises(DockerAPIVersionError):
-            await docker.images.prune_builds(max_used_space=1)
 
 
 # --- search ------------------------------------------------------------------------------
@@ -513,7 +514,6 @@ async def test_import_from_errors(docker: Docker, make_name: Callable[..., str])
 
 
 async def test_attestations_on_a_1_41_daemon_names_the_version_it_needs(docker, image):
-    from aiodocker.exceptions import DockerAPIVersionError
 
     with pytest.raises(DockerAPIVersionError, match="v1.55"):
         await docker.images.attestations(image)
