@@ -268,7 +268,7 @@ class Docker:
             return aiohttp.TCPConnector(ssl=self.ssl_context or False)
         if scheme == "npipe":
             return aiohttp.NamedPipeConnector(address.replace("/", "\\"))
-        from .ssh import SSHConnector
+        from ._transport.aiohttp_ssh import SSHConnector
 
         return SSHConnector(address)
 
