@@ -6,6 +6,7 @@ a caller got from ``Docker._query`` as a sequence of JSON values.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,14 @@ from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._transport.base import Response
 
 __all__ = ("JSONSeqDecoder", "check_stream_error", "json_stream_list", "json_stream_stream")
+
+log = logging.getLogger(__name__)
+
+
+def _note_error(value: Any) -> None:
+    """Log an in-band error that the caller asked not to raise."""
+    if isinstance(value, dict) and ("error" in value or "errorDetail" in value):
+        log.debug("in-band error in a JSON stream (not raised): %s", value.get("error"))
 
 
 def _stream(
@@ -24,9 +33,10 @@ def _stream(
     async def opener() -> Response:
         return response
 
-    stream = json_stream(opener, check_errors=raise_on_error)
     if transform is None:
-        return stream
+        if raise_on_error:
+            return json_stream(opener)
+        return ResponseStream(opener, lambda _: JSONSeqDecoder(), check=_note_error)
     return ResponseStream(opener, lambda _: _Mapped(JSONSeqDecoder(), transform), check=None)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import shutil
 import stat
@@ -23,6 +24,8 @@ import aiohttp
 from ._compat import TimeoutError
 from ._compat import timeout as timeout_after
 from .exceptions import DockerError
+
+log = logging.getLogger(__name__)
 
 REMOTE_SOCKET = "/var/run/docker.sock"
 READY_TIMEOUT = 30.0
@@ -80,6 +83,7 @@ class SSHConnector(aiohttp.UnixConnector):
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+            log.debug("started ssh tunnel (pid %d) for %s", self._process.pid, self.ssh_url)
         process = self._process
         try:
             async with timeout_after(READY_TIMEOUT):
@@ -88,6 +92,7 @@ class SSHConnector(aiohttp.UnixConnector):
                         stderr = await process.stderr.read() if process.stderr else b""
                         message = stderr.decode("utf-8", "replace").strip()
                         self._process = None
+                        log.debug("ssh tunnel (pid %d) exited with status %s: %s", process.pid, process.returncode, message)
                         raise DockerError(
                             900,
                             f"Cannot connect to Docker Engine via {self.ssh_url}: {message}",
@@ -109,6 +114,7 @@ class SSHConnector(aiohttp.UnixConnector):
             except TimeoutError:
                 process.kill()
                 await process.wait()
+            log.debug("ssh tunnel (pid %d) exited with status %s", process.pid, process.returncode)
         shutil.rmtree(self._tmpdir, ignore_errors=True)
         result: Any = super().close()
         if inspect.isawaitable(result):

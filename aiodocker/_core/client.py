@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -17,6 +18,7 @@ from .._compat import timeout as timeout_after
 from .._transport.base import Response, Transport
 from ..exceptions import DockerAPIVersionError, DockerError
 from ..types import SENTINEL, Sentinel
+from .hooks import REQUEST_LOG, RequestHooks, observe_request
 from .request import encode_query, error_from_response, parse_api_version
 
 MAX_API_VERSION: Final = (1, 55)
@@ -25,6 +27,8 @@ MIN_API_VERSION: Final = (1, 24)
 TimeoutArg = float | None | Sentinel | Any  # Any: an aiohttp.ClientTimeout
 
 _NO_JSON: Final = object()
+
+CLIENT_LOG: Final = logging.getLogger("aiodocker.docker")
 
 
 def timeout_seconds(value: Any) -> float | None:
@@ -77,6 +81,7 @@ class APIClient:
         *,
         api_version: str = "auto",
         timeout: float | None = None,
+        hooks: tuple[RequestHooks, ...] = (),
     ) -> None:
         if api_version != "auto":
             parse_api_version(api_version)
@@ -87,6 +92,19 @@ class APIClient:
         self.default_timeout = timeout
         self._version_lock = asyncio.Lock()
         self.daemon_version: dict[str, Any] | None = None
+        self.hooks = hooks
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> Awaitable[Response]:
+        """Send through the transport, observed when there are hooks or DEBUG request logging."""
+        if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
+            return observe_request(self.transport, self.hooks, method, target, headers, body)
+        return self.transport.request(method, target, headers, body)
 
     # --- versions -----------------------------------------------------------
 
@@ -97,7 +115,7 @@ class APIClient:
         async with self._version_lock:
             if self.api_version != "auto":
                 return self.api_version
-            response = await self.transport.request("GET", "/version")
+            response = await self._send("GET", "/version")
             body = await response.read()
             if response.status >= 400:
                 raise error_from_response(response.status, body, response.content_type)
@@ -111,6 +129,14 @@ class APIClient:
                     f"but this client supports at most {format_version(MAX_API_VERSION)}"
                 )
             self.api_version = format_version(min(daemon_max, MAX_API_VERSION))
+            if CLIENT_LOG.isEnabledFor(logging.DEBUG):
+                CLIENT_LOG.debug(
+                    "negotiated API %s: the daemon speaks %s (oldest %s), this client at most %s",
+                    self.api_version,
+                    format_version(daemon_max),
+                    format_version(daemon_min),
+                    format_version(MAX_API_VERSION),
+                )
             return self.api_version
 
     async def version_tuple(self) -> tuple[int, int]:
@@ -182,10 +208,10 @@ class APIClient:
         else:
             target = await self.target(path, params, versioned=versioned)
         if timeout is None:
-            response = await self.transport.request(method, target, all_headers, body)
+            response = await self._send(method, target, all_headers, body)
         else:
             async with timeout_after(timeout):
-                response = await self.transport.request(method, target, all_headers, body)
+                response = await self._send(method, target, all_headers, body)
         if response.status >= 400:
             try:
                 if timeout is None:

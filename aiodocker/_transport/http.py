@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -23,6 +24,8 @@ HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
 MAX_IDLE: Final = 100
 NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 
 Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 
@@ -326,6 +329,14 @@ class Response(ReadsWholeBody):
         if connection.reusable and self.body.at_eof and self.body.complete:
             self._engine.put_idle(connection)
         else:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self._engine.description,
+                    "the body was not read to its end"
+                    if not (self.body.at_eof and self.body.complete)
+                    else "it cannot be reused (closed, upgraded or not kept alive)",
+                )
             connection.close()
             self._engine.forget(connection)
 
@@ -564,6 +575,14 @@ class HTTPEngine:
     def put_idle(self, connection: Connection) -> None:
         self._active.discard(connection)
         if self._closed or connection.closed or len(self._idle) >= self._max_idle:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self.description,
+                    f"the pool is full ({self._max_idle} idle)"
+                    if not (self._closed or connection.closed)
+                    else "it is closed",
+                )
             connection.close()
         else:
             self._idle.append(connection)
@@ -604,14 +623,36 @@ class HTTPEngine:
                 if not connection.closed:
                     reused = True
                     break
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug("discarding an idle connection the daemon closed")
             if not reused:
                 connection = await self._dial(Connection)
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "%s a connection to %s for %s (%d in use, %d idle)",
+                    "reusing" if reused else "dialed",
+                    self.description,
+                    method,
+                    len(self._active) + 1,
+                    len(self._idle),
+                )
             self._active.add(connection)
             try:
                 return await self._exchange(connection, method, head_bytes, body, streamed)
             except DockerConnectionError as exc:
                 connection.close()
                 self._active.discard(connection)
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug(
+                        "%s %s failed before any answer (%s): %s",
+                        method,
+                        "on a reused connection" if reused else "on a new connection",
+                        exc,
+                        "retrying on a new connection"
+                        if reused and not streamed
+                        else "not retried: "
+                        + ("its body was streamed" if reused else "the connection was new"),
+                    )
                 if reused and not streamed:
                     continue
                 if connection.diagnose is not None:
