@@ -168,7 +168,11 @@ class Docker:
                 description=self.endpoint.url,
             )
         self._api = APIClient(
-            transport, api_version=api_version, timeout=timeout_seconds(timeout), hooks=request_hooks
+            transport,
+            api_version=api_version,
+            timeout=timeout_seconds(timeout),
+            hooks=request_hooks,
+            endpoint=self.endpoint.url,
         )
         self._closed = False
         # warns at garbage collection or interpreter exit, whichever comes first

@@ -82,6 +82,7 @@ class APIClient:
         api_version: str = "auto",
         timeout: float | None = None,
         hooks: tuple[RequestHooks, ...] = (),
+        endpoint: str = "",
     ) -> None:
         if api_version != "auto":
             parse_api_version(api_version)
@@ -93,6 +94,7 @@ class APIClient:
         self._version_lock = asyncio.Lock()
         self.daemon_version: dict[str, Any] | None = None
         self.hooks = hooks
+        self.endpoint = endpoint or transport.description
 
     def _send(
         self,
@@ -103,7 +105,9 @@ class APIClient:
     ) -> Awaitable[Response]:
         """Send through the transport, observed when there are hooks or DEBUG request logging."""
         if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
-            return observe_request(self.transport, self.hooks, method, target, headers, body)
+            return observe_request(
+                self.transport, self.hooks, self.endpoint, method, target, headers, body
+            )
         return self.transport.request(method, target, headers, body)
 
     # --- versions -----------------------------------------------------------

@@ -109,11 +109,14 @@ def redact_target(target: str) -> str:
     path, sep, query = target.partition("?")
     if not sep:
         return target
-    pairs = [
+    pairs = parse_qsl(query, keep_blank_values=True)
+    redacted = [
         (name, REDACTED if name.lower() in SECRET_PARAMS else _USERINFO.sub(REDACTED + "@", value))
-        for name, value in parse_qsl(query, keep_blank_values=True)
+        for name, value in pairs
     ]
-    return f"{path}?{urlencode(pairs, quote_via=quote, safe='/:@')}"
+    if redacted == pairs:
+        return target
+    return f"{path}?{urlencode(redacted, quote_via=quote)}"
 
 
 def _call(hooks: tuple[RequestHooks, ...], name: str, *args: Any) -> None:
@@ -354,13 +357,14 @@ class ObservedResponse(ReadsWholeBody):
 async def observe_request(
     transport: Transport,
     hooks: tuple[RequestHooks, ...],
+    endpoint: str,
     method: str,
     target: str,
     headers: Mapping[str, str] | None = None,
     body: bytes | AsyncIterable[bytes] | None = None,
 ) -> Response:
     """Send a request through ``transport``, reporting it to ``hooks`` and the request log."""
-    info = RequestInfo(method, redact_target(target), transport.description)
+    info = RequestInfo(method, redact_target(target), endpoint)
     upload: _CountedBody | None = None
     if body is None:
         sent = 0
