@@ -168,7 +168,8 @@ class SSHDialer:
         finally:
             theirs.close()
         if SSH_LOG.isEnabledFor(logging.DEBUG):
-            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, shlex.join(self.argv()))
+            argv = shlex.join(self.argv())
+            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, argv)
         self._processes.add(process)
         try:
             _, protocol = await loop.create_unix_connection(factory, sock=ours)
@@ -213,9 +214,14 @@ class SSHDialer:
                 pass
             await process.wait()
         finally:
-            self._processes.discard(process)
-        if SSH_LOG.isEnabledFor(logging.DEBUG):
-            SSH_LOG.debug("ssh (pid %d) to %s exited with status %s", process.pid, self.address, process.returncode)
+            if process in self._processes:  # the first of concurrent reapers says it
+                self._processes.discard(process)
+                SSH_LOG.debug(
+                    "ssh (pid %d) to %s exited with status %s",
+                    process.pid,
+                    self.address,
+                    process.returncode,
+                )
 
     async def close(self) -> None:
         """Wait for every ssh process this dialer started to end."""
