@@ -16,17 +16,18 @@ import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .._transport.base import BodyReader, Channel, ReadsWholeBody, Response, Transport
+from .._transport.http import StreamContent
 
 REQUEST_LOG: Final = logging.getLogger("aiodocker.request")
 HOOK_LOG: Final = logging.getLogger("aiodocker.hooks")
 
 REDACTED: Final = "REDACTED"
 # query parameters whose values may carry secrets (build args, URLs with credentials)
-SECRET_PARAMS: Final = frozenset({"buildargs", "remote", "fromsrc", "repo"})
+SECRET_PARAMS: Final = frozenset({"buildargs", "remote"})
 _USERINFO: Final = re.compile(r"(?<=://)[^/@\s]+@")
 
 EOF: Final = "eof"
@@ -315,7 +316,10 @@ class ObservedResponse(ReadsWholeBody):
 
     @property
     def content(self) -> Any:
-        return self._inner.content
+        content = self._inner.content
+        if isinstance(content, StreamContent):  # our engine's: read it through the counting body
+            return StreamContent(cast(Any, self.body))
+        return content  # aiohttp's own reader: bytes read through it are not counted
 
     @property
     def content_type(self) -> str:

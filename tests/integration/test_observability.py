@@ -310,3 +310,13 @@ def test_debug_flag_after_pull_logs_the_pull_stream(testenv, image):
     done = run_cli("-H", f"unix://{testenv['unix_socket']}", "pull", image, "--debug")
     # the test image exists only locally: the pull reaches the daemon and fails there
     assert "aiodocker.request DEBUG: POST /v1.41/images/create?fromImage=" in done.stderr
+
+
+async def test_bytes_read_through_response_content_are_counted(testenv, image):
+    metrics = Metrics()
+    async with aiodocker.Docker(url=f"unix://{testenv['unix_socket']}", hooks=metrics) as docker:
+        async with docker.images.export_image(image) as content:
+            data = await content.read()
+    request, result = metrics.ends[-1]
+    assert request.path.endswith("/get") and result.end == "eof"
+    assert result.bytes_received == len(data) > 100_000
