@@ -177,8 +177,8 @@ class _Exchange:
             return
         self.done = True
         error = self.error
-        if self.at_eof and error is None:
-            how = EOF
+        if self.at_eof:
+            how, error = EOF, None
         elif error is None:
             how = ABANDONED
         else:
@@ -222,15 +222,16 @@ class _ObservedBody:
         return self._inner.at_eof
 
     def _got(self, data: bytes, eof: bool) -> bytes:
+        exchange = self._exchange
+        exchange.error = None  # an earlier cancelled read did not end the stream
         if data:
-            self._exchange.received += len(data)
+            exchange.received += len(data)
         elif eof:
-            self._exchange.at_eof = True
+            exchange.at_eof = True
         return data
 
     def _failed(self, exc: BaseException) -> None:
-        if self._exchange.error is None:
-            self._exchange.error = exc
+        self._exchange.error = exc
 
     async def read_chunk(self) -> bytes:
         try:
@@ -331,7 +332,7 @@ class ObservedResponse(ReadsWholeBody):
 
     def release(self) -> None:
         exchange = self._exchange
-        if not exchange.done and self._inner.body.at_eof:
+        if not exchange.done and exchange.error is None and self._inner.body.at_eof:
             exchange.at_eof = True
         self._inner.release()
         exchange.end()

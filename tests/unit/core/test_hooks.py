@@ -337,3 +337,25 @@ def test_importing_aiodocker_does_not_import_opentelemetry() -> None:
     code = "import aiodocker, aiodocker.hooks, sys; print('opentelemetry' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_a_stream_read_to_its_end_after_a_timed_out_read_ends_with_eof(serve) -> None:
+    async def handler(request: Request) -> bytes | None:
+        if "/events" not in request.target:
+            return http_response(200, VERSION_1_41)
+        asyncio.get_running_loop().call_later(0.4, finish, docker)
+        return STREAM_HEAD + chunked(b'{"a":1}\n', end=False)
+
+    def finish(client: aiodocker.Docker) -> None:
+        for writer in list(client.fake.open_writers):  # type: ignore[attr-defined]
+            writer.write(chunked(b'{"b":2}\n'))
+
+    recorder = Recorder()
+    docker = await serve(handler, hooks=recorder)
+    response = await docker._api.request("GET", "events")
+    assert await response.body.read_chunk()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(response.body.read_chunk(), 0.1)
+    assert await response.read() == b'{"b":2}\n'
+    result = recorder.ends()[-1]
+    assert result.end == "eof" and result.error is None and result.bytes_received == 16
