@@ -34,7 +34,8 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
-from ._core.request import build_path
+from ._core.bodies import identical
+from ._core.request import Shape, build_path, encode_filters, unexpected
 from ._responses import (
     Decoder,
     ResponseStream,
@@ -43,12 +44,11 @@ from ._responses import (
     json_stream,
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
-from ._streams.text import LineSplitter, TextDecoder
+from ._streams.text import FrameText, LineSplitter
 from ._transport.base import Response
 from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
-from .utils import clean_filters, identical
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -124,9 +124,11 @@ class DockerContainers:
         """
         params = dict(kwargs)
         if isinstance(params.get("filters"), Mapping):
-            params["filters"] = clean_filters(params["filters"])
-        data = await self.docker._api.call("GET", "containers/json", params=params)
-        return [DockerContainer(self.docker, **entry) for entry in data or ()]
+            params["filters"] = encode_filters(params["filters"])
+        data = await self.docker._api.call(
+            "GET", "containers/json", params=params, expect=Shape.OBJECTS
+        )
+        return [DockerContainer(self.docker, **entry) for entry in data]
 
     async def create_or_replace(self, name: str, config: JSONObject) -> DockerContainer:
         """Return container ``name``, re-created from ``config`` if its settings differ.
@@ -163,7 +165,12 @@ class DockerContainers:
         if name is not None:
             _check_str(name, "name")
         data = await self.docker._api.call(
-            "POST", "containers/create", params={"name": name}, json_body=dict(config)
+            "POST",
+            "containers/create",
+            params={"name": name},
+            json_body=dict(config),
+            expect=Shape.OBJECT,
+            require=("Id",),
         )
         return DockerContainer(self.docker, id=data["Id"])
 
@@ -201,7 +208,7 @@ class DockerContainers:
             DockerNotFoundError: no such container.
         """
         path = build_path("containers/{}/json", container_id)
-        data = await self.docker._api.call("GET", path, params=kwargs)
+        data = await self.docker._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
         return DockerContainer(self.docker, **data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
@@ -219,32 +226,11 @@ class DockerContainers:
 
         Returns ``{"ContainersDeleted": [...] | None, "SpaceReclaimed": int}``.
         """
-        params = {"filters": clean_filters(filters)} if filters is not None else None
-        data = await self.docker._api.call("POST", "containers/prune", params=params)
-        return data if isinstance(data, dict) else {}
-
-
-class _LogText:
-    """Decoder: frames (or raw tty chunks) to text, one item per non-empty piece.
-
-    UTF-8 is decoded incrementally and separately per stream, so a character split
-    across frames comes out whole and stdout bytes never finish a stderr character.
-    """
-
-    __slots__ = ("_frames", "_text")
-
-    def __init__(self, frames: FrameDecoder | RawDecoder, errors: str = "ignore") -> None:
-        self._frames = frames
-        self._text = TextDecoder(errors)
-
-    def feed(self, data: bytes) -> list[str]:
-        decode = self._text.decode
-        return [text for message in self._frames.feed(data) if (text := decode(message))]
-
-    def flush(self) -> list[str]:
-        self._frames.flush()  # raises if the stream ended inside a frame
-        rest = self._text.flush()
-        return [rest] if rest else []
+        params = {"filters": encode_filters(filters)}
+        data = await self.docker._api.call(
+            "POST", "containers/prune", params=params, expect=Shape.OBJECT
+        )
+        return data
 
 
 def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
@@ -297,9 +283,11 @@ class DockerContainer:
         Raises:
             DockerNotFoundError: no such container.
         """
-        data = await self.docker._api.call("GET", self._path("containers/{}/json"), params=kwargs)
+        data = await self.docker._api.call(
+            "GET", self._path("containers/{}/json"), params=kwargs, expect=Shape.OBJECT
+        )
         self._container = data
-        return data  # type: ignore[no-any-return]
+        return data
 
     async def start(self, **kwargs: Any) -> None:
         """Start the container (``POST /containers/{id}/start``).
@@ -307,7 +295,9 @@ class DockerContainer:
         Keyword arguments are sent as the JSON body, as aiodocker does.
         """
         extra: dict[str, Any] = {"json_body": kwargs} if kwargs else {}
-        await self.docker._api.call("POST", self._path("containers/{}/start"), **extra)
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/start"), **extra, expect=Shape.NOTHING
+        )
 
     async def stop(
         self, *, t: int | None = None, signal: str | None = None, timeout: Any = SENTINEL
@@ -330,6 +320,7 @@ class DockerContainer:
             params={"t": t, "signal": sig},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def restart(self, *, t: int | None = None, timeout: Any = SENTINEL) -> None:
@@ -342,6 +333,7 @@ class DockerContainer:
             params={"t": t},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def kill(self, *, signal: str | None = None, timeout: Any = SENTINEL) -> None:
@@ -357,6 +349,7 @@ class DockerContainer:
             params={"signal": sig},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def wait(
@@ -377,8 +370,9 @@ class DockerContainer:
             params={"condition": condition, **kwargs},
             timeout=timeout,
             long_running=True,
+            expect=Shape.OBJECT,
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def delete(
         self, *, force: bool = False, v: bool = False, link: bool = False, timeout: Any = SENTINEL
@@ -386,35 +380,47 @@ class DockerContainer:
         """Remove the container; ``force`` kills it first, ``v`` removes its anonymous volumes."""
         params = {name: True for name, flag in (("force", force), ("v", v), ("link", link)) if flag}
         await self.docker._api.call(
-            "DELETE", self._path(), params=params, timeout=timeout, long_running=True
+            "DELETE",
+            self._path(),
+            params=params,
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def rename(self, newname: str) -> None:
         """Rename the container (``POST /containers/{id}/rename``)."""
         _check_str(newname, "newname")
         await self.docker._api.call(
-            "POST", self._path("containers/{}/rename"), params={"name": newname}
+            "POST",
+            self._path("containers/{}/rename"),
+            params={"name": newname},
+            expect=Shape.NOTHING,
         )
 
     async def pause(self) -> None:
         """Freeze every process of the container."""
-        await self.docker._api.call("POST", self._path("containers/{}/pause"))
+        await self.docker._api.call("POST", self._path("containers/{}/pause"), expect=Shape.NOTHING)
 
     async def unpause(self) -> None:
         """Resume a paused container."""
-        await self.docker._api.call("POST", self._path("containers/{}/unpause"))
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING
+        )
 
     async def top(self, *, ps_args: str | None = None) -> dict[str, Any]:
         """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
         data = await self.docker._api.call(
-            "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}
+            "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}, expect=Shape.OBJECT
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def changes(self) -> list[dict[str, Any]]:
         """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
-        data = await self.docker._api.call("GET", self._path("containers/{}/changes"))
-        return list(data or ())
+        data = await self.docker._api.call(
+            "GET", self._path("containers/{}/changes"), expect=Shape.ARRAY
+        )
+        return data
 
     async def update(self, config: JSONObject | None = None, **resources: Any) -> dict[str, Any]:
         """Change resource limits or the restart policy of the container.
@@ -432,16 +438,19 @@ class DockerContainer:
         if not body:
             raise ValueError("update() needs at least one setting to change")
         data = await self.docker._api.call(
-            "POST", self._path("containers/{}/update"), json_body=body
+            "POST", self._path("containers/{}/update"), json_body=body, expect=Shape.OBJECT
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def resize(self, *, h: int, w: int) -> None:
         """Resize the container's tty to ``h`` rows and ``w`` columns."""
         _check_int(h, "h", minimum=1)
         _check_int(w, "w", minimum=1)
         await self.docker._api.call(
-            "POST", self._path("containers/{}/resize"), params={"h": h, "w": w}
+            "POST",
+            self._path("containers/{}/resize"),
+            params={"h": h, "w": w},
+            expect=Shape.NOTHING,
         )
 
     async def port(self, private_port: int | str) -> list[PortInfo] | None:
@@ -493,9 +502,15 @@ class DockerContainer:
         }
         extra: dict[str, Any] = {"json_body": config} if config is not None else {}
         data = await self.docker._api.call(
-            "POST", "commit", params=params, timeout=timeout, long_running=True, **extra
+            "POST",
+            "commit",
+            params=params,
+            timeout=timeout,
+            long_running=True,
+            **extra,
+            expect=Shape.OBJECT,
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     # --- output: logs and stats --------------------------------------------------
 
@@ -604,7 +619,7 @@ class DockerContainer:
             DockerNotFoundError: no such container.
         """
         params = self._log_params(stdout, stderr, follow, kwargs)
-        stream = self._output(self._path("containers/{}/logs"), params, _LogText, timeout)
+        stream = self._output(self._path("containers/{}/logs"), params, FrameText, timeout)
         if follow:
             return stream
         return _with_deadline(
@@ -681,10 +696,16 @@ class DockerContainer:
             DockerNotFoundError: no such container, or no such path in it.
         """
         _check_str(path, "path")
+        target = self._path("containers/{}/archive")
         response, data = await self.docker._api.raw(
-            "GET", self._path("containers/{}/archive"), params={"path": path}, long_running=True
+            "GET", target, params={"path": path}, long_running=True
         )
-        return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        try:
+            return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        except tarfile.TarError as exc:
+            raise unexpected(
+                "GET", target, response.status, "the body is not a tar archive", data
+            ) from exc
 
     def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
         """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
@@ -781,6 +802,7 @@ class DockerContainer:
             headers={"Content-Type": ARCHIVE_CONTENT_TYPE},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
         return ""
 
@@ -903,7 +925,13 @@ class DockerContainer:
             body["DetachKeys"] = detach_keys
         if user:
             body["User"] = _check_str(user, "user")
-        data = await self.docker._api.call("POST", self._path("containers/{}/exec"), json_body=body)
+        data = await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/exec"),
+            json_body=body,
+            expect=Shape.OBJECT,
+            require=("Id",),
+        )
         return Exec(self.docker, data["Id"], tty=tty)
 
     # --- readiness helpers -----------------------------------------------------

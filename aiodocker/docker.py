@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -13,9 +14,10 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._core.bodies import parse_result
 from ._core.client import APIClient, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
-from ._core.request import error_from_response, parse_api_version
+from ._core.request import Shape, error_from_response, httpize, parse_api_version
 from ._transport import open_engine
 from ._transport.base import Response, Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
@@ -34,7 +36,6 @@ from .swarm import DockerSwarm
 from .system import DockerSystem
 from .tasks import DockerTasks
 from .types import SENTINEL, Sentinel
-from .utils import httpize, parse_result
 from .volumes import DockerVolume, DockerVolumes
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class Docker:
         self.connector = connector
         self.session = session
         self._ws_session: aiohttp.ClientSession | None = None
+        self._ws_loop: asyncio.AbstractEventLoop | None = None
         self.timeout = timeout
         self.endpoint = resolve_endpoint(
             url, context, env=os.environ, home=os.path.expanduser("~")
@@ -284,13 +286,13 @@ class Docker:
         Raises:
             DockerError: the registry refused the credentials.
         """
-        result = await self._api.call("POST", "auth", json_body=credentials)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
+        return result
 
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        result = await self._api.call("GET", "version")
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("GET", "version", expect=Shape.OBJECT)
+        return result
 
     # --- semi-public compatibility surface ------------------------------------
 
@@ -344,6 +346,7 @@ class Docker:
             headers=all_headers,
             versioned=versioned_api,
             timeout=seconds,
+            not_modified_ok=True,  # aiodocker 0.27 callers use _query for start/stop too
         )
         try:
             yield response
@@ -411,6 +414,11 @@ class Docker:
             raise ValueError(
                 f"websocket attach is supported over unix and tcp, not {self.endpoint.scheme}"
             )
+        loop = asyncio.get_running_loop()
+        if self._ws_session is not None and self._ws_loop is not loop:
+            # made in an earlier event loop (asyncio.run twice): unusable here
+            stale, self._ws_session = self._ws_session, None
+            await stale.close()
         if self._ws_session is None:
             connector: aiohttp.BaseConnector
             if self.endpoint.scheme == "unix":
@@ -418,6 +426,7 @@ class Docker:
             else:
                 connector = aiohttp.TCPConnector(ssl=self.ssl_context or False)
             self._ws_session = aiohttp.ClientSession(connector=connector)
+            self._ws_loop = loop
         target = await self._api.target(path, _httpize_or_none(params))
         if self.endpoint.scheme == "tcp":
             base = f"{'https' if self.ssl_context else 'http'}://{self.endpoint.address}"

@@ -22,6 +22,7 @@ __all__ = (
     "DockerAPIVersionError",
     "DockerEventsLostError",
     "DockerTruncatedStreamError",
+    "DockerResponseError",
 )
 
 CONNECTION_ERROR_STATUS = 900
@@ -52,6 +53,14 @@ class DockerNotFoundError(DockerError):
 
 class DockerConflictError(DockerError):
     """The daemon answered 409: the request conflicts with the object's state."""
+
+
+class DockerResponseError(DockerError):
+    """The daemon's answer breaks the API contract (wrong status class, body or shape).
+
+    ``status`` is the HTTP status of that answer; the message names the request
+    and quotes at most 200 bytes of the body, with credentials redacted.
+    """
 
 
 class DockerConnectionError(DockerError):

@@ -32,13 +32,12 @@ from urllib.parse import quote, urlencode
 
 from ._core import credentials
 from ._core.build_context import prepare_context, stream_context
-from ._core.request import build_path, encode_value
+from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._responses import ResponseStream, bytes_stream, collect, json_stream
 from ._transport.base import Response
 from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from ._core.client import APIClient
@@ -143,31 +142,6 @@ def _auth_header_for(auth: Any, registry: str) -> str:
     if isinstance(auth, credentials.AuthConfig):
         return auth.to_header()
     return credentials.compose_auth_header(auth, registry)
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> str | None:
-    """Encode filters; booleans and numbers become the strings the engine compares."""
-    if filters is None:
-        return None
-    if not isinstance(filters, Mapping):
-        raise TypeError(f"filters must be a mapping, not {type(filters).__name__}")
-
-    def scalar(value: Any) -> Any:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return str(value)
-        return value
-
-    normalised: dict[str, Any] = {}
-    for key, value in filters.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            normalised[key] = [scalar(v) for v in value]
-        elif isinstance(value, Mapping):
-            normalised[key] = dict(value)
-        else:
-            normalised[key] = [scalar(value)]
-    return clean_filters(normalised)
 
 
 def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
@@ -413,9 +387,9 @@ class DockerImages:
             )
             query["filters"] = filters
         elif filters is not None:
-            query["filters"] = _filters_param(filters)
-        result = await self._api.call("GET", "images/json", params=query)
-        return result if isinstance(result, list) else []
+            query["filters"] = encode_filters(filters)
+        result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
+        return result
 
     async def inspect(self, name: str) -> dict[str, Any]:
         """Return low-level information about an image (``GET /images/{name}/json``).
@@ -423,8 +397,10 @@ class DockerImages:
         Raises:
             DockerNotFoundError: there is no such image.
         """
-        result = await self._api.call("GET", build_path("images/{}/json", name))
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call(
+            "GET", build_path("images/{}/json", name), expect=Shape.OBJECT
+        )
+        return result
 
     async def attestations(
         self, name: str, *, platform: Mapping[str, str] | None = None
@@ -441,9 +417,9 @@ class DockerImages:
         await self._api.require_version("1.55", "GET /images/{name}/attestations")
         params = {"platform": dict(platform)} if platform else None
         result = await self._api.call(
-            "GET", build_path("images/{}/attestations", name), params=params
+            "GET", build_path("images/{}/attestations", name), params=params, expect=Shape.OBJECTS
         )
-        return result if isinstance(result, list) else []
+        return result
 
     async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
@@ -460,8 +436,10 @@ class DockerImages:
         Raises:
             DockerNotFoundError: there is no such image.
         """
-        result = await self._api.call("GET", build_path("images/{}/history", name))
-        return result if isinstance(result, list) else []
+        result = await self._api.call(
+            "GET", build_path("images/{}/history", name), expect=Shape.OBJECTS
+        )
+        return result
 
     async def search(
         self,
@@ -483,16 +461,17 @@ class DockerImages:
             result = await self._api.call(
                 "GET",
                 "images/search",
-                params={"term": term, "limit": limit, "filters": _filters_param(filters)},
+                params={"term": term, "limit": limit, "filters": encode_filters(filters)},
                 headers=await login.headers(),
                 long_running=True,
+                expect=Shape.OBJECTS,
             )
         except DockerError as exc:
             explained = login.explainer("searching", term)(exc)
             if explained is exc:
                 raise
             raise explained from exc
-        return result if isinstance(result, list) else []
+        return result
 
     async def inspect_distribution(
         self, name: str, *, auth: Mapping[str, Any] | str | bytes | None = None
@@ -513,13 +492,14 @@ class DockerImages:
                 build_path("distribution/{}/json", name),
                 headers=await login.headers(),
                 long_running=True,
+                expect=Shape.OBJECT,
             )
         except DockerError as exc:
             explained = login.explainer("inspecting", name)(exc)
             if explained is exc:
                 raise
             raise explained from exc
-        return result if isinstance(result, dict) else {}
+        return result
 
     distribution_inspect = inspect_distribution
 
@@ -701,6 +681,7 @@ class DockerImages:
             "POST",
             build_path("images/{}/tag", name),
             params={"repo": repo, "tag": tag or None},
+            expect=Shape.NOTHING,
         )
         return True
 
@@ -715,8 +696,9 @@ class DockerImages:
             "DELETE",
             build_path("images/{}", name),
             params={"force": force, "noprune": noprune},
+            expect=Shape.OBJECTS,
         )
-        return result if isinstance(result, list) else []
+        return result
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -725,9 +707,13 @@ class DockerImages:
         unused image. Returns ``ImagesDeleted`` and ``SpaceReclaimed``.
         """
         result = await self._api.call(
-            "POST", "images/prune", params={"filters": _filters_param(filters)}, long_running=True
+            "POST",
+            "images/prune",
+            params={"filters": encode_filters(filters)},
+            long_running=True,
+            expect=Shape.OBJECT,
         )
-        return result if isinstance(result, dict) else {}
+        return result
 
     async def prune_builds(
         self,
@@ -747,7 +733,7 @@ class DockerImages:
             DockerAPIVersionError: ``max_used_space``/``min_free_space`` need API 1.48.
         """
         version = await self._api.version_tuple()
-        params: dict[str, Any] = {"all": all_builds, "filters": _filters_param(filters)}
+        params: dict[str, Any] = {"all": all_builds, "filters": encode_filters(filters)}
         if version >= (1, 48):
             params["reserved-space"] = reserved_space
             params["max-used-space"] = max_used_space
@@ -758,8 +744,10 @@ class DockerImages:
                     "1.48", "prune_builds(max_used_space/min_free_space)"
                 )
             params["keep-storage"] = reserved_space
-        result = await self._api.call("POST", "build/prune", params=params, long_running=True)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call(
+            "POST", "build/prune", params=params, long_running=True, expect=Shape.OBJECT
+        )
+        return result
 
     # --- import, save and load -------------------------------------------------------
 

@@ -1,15 +1,15 @@
 """Request overhead of this client beside a raw-socket client and plain aiohttp.
 
-Run: python benchmarks/bench_core.py [--socket /var/run/docker.sock]
+Run: python benchmarks/bench_core.py [--socket /var/run/docker.sock] [--loops asyncio,uvloop]
 
 Cases (each client in its own subprocess, so CPU accounting is clean):
   ping     2,000 sequential GET /_ping
   inspect  5,000 GET /containers/{id}/json at concurrency 64
-Clients take turns over 5 rounds (each a fresh process with a warm-up); each
-figure is the client's best round. Prints requests per
-second and client CPU microseconds per request, and this
-client's ratios to the raw-socket baseline (target: >= 0.8x throughput,
-<= 1.25x CPU per request).
+Every case runs on each event loop: asyncio's own and uvloop. Clients take
+turns over 5 rounds (each a fresh process with a warm-up); each figure is the
+client's best round. Prints, per loop, requests per second and client CPU
+microseconds per request, and each client's ratios to the raw-socket baseline
+on the same loop (target: >= 0.8x throughput, <= 1.25x CPU per request).
 """
 
 from __future__ import annotations
@@ -93,11 +93,12 @@ async def run_raw(case: str, socket: str, container: str) -> None:
 async def run_aiodocker(case: str, socket: str, container: str) -> None:
     sys.path.insert(0, ".")
     import aiodocker
+    from aiodocker._core.request import Shape
 
     async with aiodocker.Docker(url=f"unix://{socket}") as docker:
         if case == "ping":
             for _ in range(PING_COUNT):
-                await docker._api.call("GET", "_ping", versioned=False)
+                await docker._api.call("GET", "_ping", versioned=False, expect=Shape.NOTHING)
             return
         sem = asyncio.Semaphore(CONCURRENCY)
         inspect = docker._api.call
@@ -105,7 +106,7 @@ async def run_aiodocker(case: str, socket: str, container: str) -> None:
 
         async def one() -> None:
             async with sem:
-                await inspect("GET", path)
+                await inspect("GET", path, expect=Shape.OBJECT)
 
         await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
 
@@ -132,11 +133,19 @@ async def run_aiohttp(case: str, socket: str, container: str) -> None:
 RUNNERS = {"raw": run_raw, "aiodocker": run_aiodocker, "aiohttp": run_aiohttp}
 
 
-def measure(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+LOOPS = ("asyncio", "uvloop")
+
+
+def measure(loop: str, client: str, case: str, socket: str, container: str) -> dict[str, float]:
     """Run one case in this process (called in a child) and return its numbers."""
     count = PING_COUNT if case == "ping" else INSPECT_COUNT
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    asyncio.run(RUNNERS[client](case, socket, container))
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(RUNNERS[client](case, socket, container))
+    else:
+        asyncio.run(RUNNERS[client](case, socket, container))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return {"rps": count / wall, "cpu_us": cpu / count * 1e6}
 
@@ -144,18 +153,19 @@ def measure(client: str, case: str, socket: str, container: str) -> dict[str, fl
 ROUNDS = 5
 
 
-def child(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+def child(loop: str, client: str, case: str, socket: str, container: str) -> dict[str, float]:
     """One warm-up round, then one measured round."""
-    measure(client, case, socket, container)
-    return measure(client, case, socket, container)
+    measure(loop, client, case, socket, container)
+    return measure(loop, client, case, socket, container)
 
 
-def spawn(client: str, case: str, socket: str, container: str) -> dict[str, float]:
+def spawn(loop: str, client: str, case: str, socket: str, container: str) -> dict[str, float]:
     out = subprocess.run(
         [
             sys.executable,
             __file__,
             "--child",
+            loop,
             client,
             case,
             "--socket",
@@ -182,21 +192,27 @@ def main() -> None:
     parser.add_argument("--socket", default="/var/run/docker.sock")
     parser.add_argument("--image", default="aiodocker-test/busybox:latest")
     parser.add_argument("--container", default="")
-    parser.add_argument("--child", nargs=2, metavar=("CLIENT", "CASE"))
+    parser.add_argument("--loops", default=",".join(LOOPS), help="comma-separated: asyncio,uvloop")
+    parser.add_argument("--child", nargs=3, metavar=("LOOP", "CLIENT", "CASE"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], args.child[1], args.socket, args.container)))
+        print(json.dumps(child(*args.child, args.socket, args.container)))
         return
+    loops = [loop for loop in args.loops.split(",") if loop]
+    unknown = set(loops) - set(LOOPS)
+    if unknown:
+        parser.error(f"unknown loop(s): {', '.join(sorted(unknown))}")
     container = docker_cli("create", "--name", "aiodocker-bench-core", args.image, "true")
     try:
         # Clients take turns round by round, so a noisy stretch of the machine hits
         # all of them alike; each figure is the client's best round.
-        rounds: dict[tuple[str, str], list[dict[str, float]]] = {}
+        rounds: dict[tuple[str, str, str], list[dict[str, float]]] = {}
         for case in ("ping", "inspect"):
             for _ in range(ROUNDS):
-                for client in ("raw", "aiodocker", "aiohttp"):
-                    result = spawn(client, case, args.socket, container)
-                    rounds.setdefault((client, case), []).append(result)
+                for loop in loops:
+                    for client in ("raw", "aiodocker", "aiohttp"):
+                        result = spawn(loop, client, case, args.socket, container)
+                        rounds.setdefault((loop, client, case), []).append(result)
         rows = {
             key: {"rps": max(r["rps"] for r in results), "cpu_us": min(r["cpu_us"] for r in results)}
             for key, results in rounds.items()
@@ -204,19 +220,21 @@ def main() -> None:
     finally:
         docker_cli("rm", "-f", container)
     print(
-        f"{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}{'x raw rps':>11}{'x raw CPU':>11}"
+        f"{'loop':<9}{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}"
+        f"{'x raw rps':>11}{'x raw CPU':>11}"
     )
-    for case, label in (
-        ("ping", f"{PING_COUNT} sequential /_ping"),
-        ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}"),
-    ):
-        base = rows[("raw", case)]
-        for client in ("raw", "aiodocker", "aiohttp"):
-            row = rows[(client, case)]
-            print(
-                f"{label:<28}{client:<12}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
-                f"{row['rps'] / base['rps']:>11.2f}{row['cpu_us'] / base['cpu_us']:>11.2f}"
-            )
+    for loop in loops:
+        for case, label in (
+            ("ping", f"{PING_COUNT} sequential /_ping"),
+            ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}"),
+        ):
+            base = rows[(loop, "raw", case)]
+            for client in ("raw", "aiodocker", "aiohttp"):
+                row = rows[(loop, client, case)]
+                print(
+                    f"{loop:<9}{label:<28}{client:<12}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
+                    f"{row['rps'] / base['rps']:>11.2f}{row['cpu_us'] / base['cpu_us']:>11.2f}"
+                )
 
 
 if __name__ == "__main__":

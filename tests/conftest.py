@@ -1,5 +1,10 @@
 """Shared fixtures: the real-daemon test environment, a client, unique names, clean-up.
 
+``--loop=uvloop`` runs every test, integration included, on uvloop: it installs
+uvloop's event loop policy for the whole session, so pytest-asyncio's loops and
+the tests' own ``asyncio.run`` calls all get a uvloop loop. A test that cannot
+run on uvloop carries ``@pytest.mark.not_on_uvloop(reason)`` and is skipped there.
+
 Every test under tests/integration/ gets the ``integration`` marker.  Integration
 fixtures read env.json (see tests/testenv.py); without it they skip, or fail in CI.
 Names made by ``make_name`` start with ``aiodocker-test-<session>-``; at the end of
@@ -11,6 +16,7 @@ remove each other's objects.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
@@ -39,11 +45,50 @@ STALE_AFTER: Final = timedelta(hours=1)
 CLI_TIMEOUT: Final = 120.0
 
 
+LOOPS: Final = ("asyncio", "uvloop")
+_SAVED_POLICY: Final = pytest.StashKey[asyncio.AbstractEventLoopPolicy]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--loop",
+        choices=LOOPS,
+        default="asyncio",
+        help="event loop to run every test on (default: asyncio's own)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "not_on_uvloop(reason): the test cannot run on uvloop, for the reason given"
+    )
+    if config.getoption("loop") == "uvloop":
+        import uvloop
+
+        config.stash[_SAVED_POLICY] = asyncio.get_event_loop_policy()
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_SAVED_POLICY, None)
+    if saved is not None:
+        asyncio.set_event_loop_policy(saved)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"event loop: {config.getoption('loop')}"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/integration/ as ``integration``."""
+    """Mark tests under tests/integration/ ``integration``; skip not_on_uvloop ones on uvloop."""
+    on_uvloop = config.getoption("loop") == "uvloop"
     for item in items:
         if Path(item.path).resolve().is_relative_to(INTEGRATION_DIR):
             item.add_marker(pytest.mark.integration)
+        marker = item.get_closest_marker("not_on_uvloop")
+        if on_uvloop and marker is not None:
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"not on uvloop: {reason}"))
 
 
 # --------------------------------------------------------------------------

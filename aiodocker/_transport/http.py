@@ -12,18 +12,37 @@ import asyncio
 import collections
 import http
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
+from typing import Any, Final, cast
 
 import httptools
 
-from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
+from ..exceptions import DockerConnectionError, DockerResponseError, DockerTruncatedStreamError
 from .base import ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
 MAX_IDLE: Final = 100
 NO_BODY_STATUSES: Final = frozenset({204, 304})
+# The most a response head (status line, headers, and any 1xx heads before it) may
+# take. The daemon's heads are well under 1 KiB; 256 KiB leaves room for any proxy
+# in between and still bounds what a broken peer can make us buffer.
+MAX_HEAD_BYTES: Final = 256 * 1024
+# ``readline`` hands out a longer line (output that never writes a newline) in pieces.
+MAX_LINE_BYTES: Final = 1024 * 1024
+# Methods that may be sent again after a reused connection died before any byte of
+# the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
+# and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
+# worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
+RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
 
 POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 
@@ -219,17 +238,25 @@ class Body:
         return b"".join(parts)
 
     async def readline(self) -> bytes:
+        """Read one line with its newline; a line past ``MAX_LINE_BYTES`` comes in pieces."""
         parts: list[bytes] = []
+        size = 0
         while True:
             chunk = await self.read_chunk()
             if not chunk:
                 return b"".join(parts)
-            end = chunk.find(b"\n")
+            end = chunk.find(b"\n", 0, MAX_LINE_BYTES - size)
             if end >= 0:
                 self.unread(chunk[end + 1 :])
                 parts.append(chunk[: end + 1])
                 return b"".join(parts)
+            if size + len(chunk) >= MAX_LINE_BYTES:
+                cut = MAX_LINE_BYTES - size
+                self.unread(chunk[cut:])
+                parts.append(chunk[:cut])
+                return b"".join(parts)
             parts.append(chunk)
+            size += len(chunk)
 
 
 class StreamContent:
@@ -372,6 +399,8 @@ class Connection(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, Headers]] | None = None
         self._head_buf: bytearray | None = None
+        self._head_size = 0
+        self.answered = False  # a byte of the answer to the current request arrived
         self._waiting = False
         self._method = "GET"
         self._write_paused = False
@@ -381,8 +410,9 @@ class Connection(asyncio.Protocol):
     # --- asyncio.Protocol -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Duck-typed: uvloop's transports have the same methods but do not
+        # subclass asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded:
@@ -392,8 +422,10 @@ class Connection(asyncio.Protocol):
         if parser is None or not self._waiting:
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
+        self.answered = True
         if self._head_buf is not None:  # the head is still coming: keep its raw bytes
             self._head_buf += data
+            self._head_size += len(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -404,6 +436,14 @@ class Connection(asyncio.Protocol):
                 self.body.feed(rest)
         except httptools.HttpParserError as exc:
             self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
+            return
+        if self._head_buf is not None and self._head_size > MAX_HEAD_BYTES:
+            self._head_buf = None
+            self._fail(
+                DockerResponseError(
+                    0, f"the daemon's response head exceeds {MAX_HEAD_BYTES} bytes"
+                )
+            )
 
     def eof_received(self) -> bool:
         self.reusable = False
@@ -473,8 +513,8 @@ class Connection(asyncio.Protocol):
         self.body.feed(body)
 
     def on_message_complete(self) -> None:
-        if self._parser is not None and self._parser.get_status_code() == 101:
-            return  # the upgrade handler takes over
+        if self._parser is not None and 100 <= self._parser.get_status_code() < 200:
+            return  # 101: the upgrade handler takes over; other 1xx: the answer follows
         self._finish_message()
 
     def _finish_message(self) -> None:
@@ -501,6 +541,8 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self.body = Body(self)
         self._head_buf = bytearray()
+        self._head_size = 0
+        self.answered = False
         self._waiting = True
         if self._parser is None:  # kept across keep-alive responses
             self._parser = httptools.HttpResponseParser(self)
@@ -567,6 +609,10 @@ class HTTPEngine:
         self._idle: list[Connection] = []
         self._active: set[Connection] = set()
         self._closed = False
+        # The loop the pooled connections belong to, and the async generator
+        # registered with it that closes them when the loop shuts down.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_watch: AsyncGenerator[None, None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -597,11 +643,21 @@ class HTTPEngine:
     ) -> Response:
         """Send a request and return once the response head has arrived.
 
-        A replayable request that fails on a reused keep-alive connection
-        before any response byte arrived is retried once on a new connection.
+        A GET or HEAD that fails on a reused keep-alive connection before any
+        byte of the answer arrived (the daemon closed an idle connection) is
+        sent again on a new connection. Any other request is never resent.
+
+        Raises:
+            DockerConnectionError: the daemon could not be reached, or the
+                connection died before the answer; for a method other than GET
+                and HEAD the message says the request may or may not have been
+                applied.
         """
         if self._closed:
             raise DockerConnectionError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            await self._adopt(loop)
         streamed = body is not None and not isinstance(body, (bytes, bytearray, memoryview))
         if not headers and body is None and method in ("GET", "HEAD", "DELETE"):
             head_bytes = f"{method} {target} HTTP/1.1\r\nHost: {self._host_header}\r\n\r\n".encode()
@@ -642,22 +698,42 @@ class HTTPEngine:
             except DockerConnectionError as exc:
                 connection.close()
                 self._active.discard(connection)
+                unanswered = not connection.answered
+                retried = reused and unanswered and method in RETRY_METHODS and not streamed
                 if POOL_LOG.isEnabledFor(logging.DEBUG):
                     POOL_LOG.debug(
-                        "%s %s failed before any answer (%s): %s",
+                        "%s %s failed %s (%s): %s",
                         method,
                         "on a reused connection" if reused else "on a new connection",
+                        "before any answer" if unanswered else "during the answer",
                         exc,
                         "retrying on a new connection"
-                        if reused and not streamed
+                        if retried
                         else "not retried: "
-                        + ("its body was streamed" if reused else "the connection was new"),
+                        + (
+                            "the connection was new"
+                            if not reused
+                            else "part of the answer came"
+                            if not unanswered
+                            else "its body was streamed"
+                            if streamed
+                            else f"only {'/'.join(sorted(RETRY_METHODS))} are resent"
+                        ),
                     )
-                if reused and not streamed:
+                if retried:
                     continue
+                message = exc.message
                 if connection.diagnose is not None:
-                    raise DockerConnectionError(await connection.diagnose()) from exc
-                raise
+                    message = await connection.diagnose()
+                if unanswered and method not in RETRY_METHODS:
+                    path = target.partition("?")[0]
+                    message = (
+                        f"{message} (before any answer to {method} {path}: the request "
+                        "may or may not have been applied)"
+                    )
+                if message is exc.message:
+                    raise
+                raise DockerConnectionError(message) from exc
             except BaseException:
                 connection.close()
                 self._active.discard(connection)
@@ -702,18 +778,54 @@ class HTTPEngine:
         """Stop tracking a connection that was handed over to an upgraded stream."""
         self._active.discard(connection)
 
-    async def close(self) -> None:
-        """Close every connection, idle or in use. Idempotent."""
-        self._closed = True
+    async def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Make ``loop`` the pool's loop: drop the connections of the previous one.
+
+        A connection is served by the loop that opened it; on another loop it
+        would never be read. The client is usable in one loop after another
+        (``asyncio.run`` twice): the old loop's connections are dropped and
+        new ones dialled.
+        """
+        self._discard_connections()
+        self._loop = loop
+        watch = self._watch_loop(loop)
+        await watch.asend(None)  # the first step registers it with the running loop
+        self._loop_watch = watch
+
+    async def _watch_loop(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
+        """Close the pool's connections when ``loop`` shuts down.
+
+        ``asyncio.run()`` and every ``asyncio.Runner`` (uvloop's too) close the
+        loop's open async generators (``loop.shutdown_asyncgens()``) before
+        closing it; this one's ``finally`` then closes the sockets and ssh
+        processes of the loop while it can still run their callbacks. Once
+        the pool has moved to another loop it has nothing left here to close.
+        """
+        try:
+            yield
+        finally:
+            if self._loop is loop:
+                await self._close_connections()
+
+    def _discard_connections(self) -> None:
         idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-        for connection in list(self._active):
-            connection.close()
+        for connection in [*idle, *self._active]:
+            try:
+                connection.close()
+            except RuntimeError:
+                pass  # its loop is closed: the transport cannot be closed any more
         self._active.clear()
+
+    async def _close_connections(self) -> None:
+        self._discard_connections()
         closer = getattr(self._dial, "close", None)
         if closer is not None:
             await closer()
+
+    async def close(self) -> None:
+        """Close every connection, idle or in use. Idempotent; any loop may call it."""
+        self._closed = True
+        await self._close_connections()
         await asyncio.sleep(0)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Any, Final
+from typing import Any, Final, cast
 
 READ_SIZE: Final = 256 * 1024
 
@@ -187,8 +187,8 @@ class _RawProtocol(asyncio.Protocol):
         self._tls = tls
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._tls._raw = transport
+        # Duck-typed, as in http.Connection: uvloop's transports are not asyncio.Transport.
+        self._tls._raw = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._tls._raw_data(data)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import (
     DockerAPIVersionError,
@@ -210,7 +210,7 @@ async def test_run_pulls_a_missing_image_then_creates(
         # stands in for a registry: the "pulled" image is a tag of the test image
         pulls.append((name, auth))
         await docker._api.call(
-            "POST", build_path("images/{}/tag", image), params={"repo": repo, "tag": "latest"}
+            "POST", build_path("images/{}/tag", image), params={"repo": repo, "tag": "latest"}, expect=Shape.NOTHING
         )
         return []
 
@@ -223,7 +223,7 @@ async def test_run_pulls_a_missing_image_then_creates(
         assert (await container.show())["State"]["Running"] is True
     finally:
         await container.delete(force=True)
-        await docker._api.call("DELETE", build_path("images/{}", f"{repo}:latest"))
+        await docker._api.call("DELETE", build_path("images/{}", f"{repo}:latest"), expect=Shape.OBJECTS)
 
 
 async def test_run_start_failure_raises_container_error_with_the_id(
@@ -532,13 +532,13 @@ async def test_commit_creates_an_image(
         changes=["ENV COMMITTED=1", "LABEL made=by-test"],
     )
     try:
-        image = await docker._api.call("GET", build_path("images/{}/json", f"{repo}:v1"))
+        image = await docker._api.call("GET", build_path("images/{}/json", f"{repo}:v1"), expect=Shape.OBJECT)
         assert image["Id"] == result["Id"]
         assert image["Comment"] == "a message" and image["Author"] == "someone"
         assert "COMMITTED=1" in image["Config"]["Env"]
         assert image["Config"]["Labels"]["made"] == "by-test"
     finally:
-        await docker._api.call("DELETE", build_path("images/{}", f"{repo}:v1"))
+        await docker._api.call("DELETE", build_path("images/{}", f"{repo}:v1"), expect=Shape.OBJECTS)
 
 
 async def test_commit_rejects_a_tag_without_repository(missing: DockerContainer) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import DockerConnectionError, DockerError
 from tests.testenv import require, unavailable
 
@@ -39,14 +39,14 @@ async def create_container(
         "POST",
         "containers/create",
         params={"name": name},
-        json_body={"Image": image, "Cmd": ["true"], "Labels": labels},
+        json_body={"Image": image, "Cmd": ["true"], "Labels": labels}, expect=Shape.OBJECT,
     )
     return str(created["Id"])
 
 
 async def remove_container(docker: aiodocker.Docker, name: str) -> None:
     with contextlib.suppress(DockerError):
-        await docker._api.call("DELETE", build_path("containers/{}", name), params={"force": True})
+        await docker._api.call("DELETE", build_path("containers/{}", name), params={"force": True}, expect=Shape.NOTHING)
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
@@ -71,8 +71,8 @@ async def test_subscribe_sees_create_start_and_destroy_of_a_container(
     actions: list[str] = []
     try:
         container_id = await create_container(docker, image, name, {})
-        await docker._api.call("POST", build_path("containers/{}/start", container_id))
-        await docker._api.call("POST", build_path("containers/{}/wait", container_id))
+        await docker._api.call("POST", build_path("containers/{}/start", container_id), expect=Shape.NOTHING)
+        await docker._api.call("POST", build_path("containers/{}/wait", container_id), expect=Shape.OBJECT)
         await remove_container(docker, container_id)
         while "destroy" not in actions:
             event = await asyncio.wait_for(subscriber.get(), EVENT_TIMEOUT)

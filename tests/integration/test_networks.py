@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import DockerConflictError, DockerError, DockerNotFoundError
 from aiodocker.networks import DockerNetwork
 
@@ -30,7 +30,7 @@ async def make_network(
     yield make
     for name in created:
         try:
-            await docker._api.call("DELETE", build_path("networks/{}", name))
+            await docker._api.call("DELETE", build_path("networks/{}", name), expect=Shape.NOTHING)
         except DockerNotFoundError:
             pass
 
@@ -44,12 +44,12 @@ async def container_id(
         "POST",
         "containers/create",
         params={"name": make_name("net")},
-        json_body={"Image": image, "Cmd": ["sleep", "300"]},
+        json_body={"Image": image, "Cmd": ["sleep", "300"]}, expect=Shape.OBJECT,
     )
-    await docker._api.call("POST", build_path("containers/{}/start", created["Id"]))
+    await docker._api.call("POST", build_path("containers/{}/start", created["Id"]), expect=Shape.NOTHING)
     yield created["Id"]
     await docker._api.call(
-        "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}
+        "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}, expect=Shape.NOTHING
     )
 
 
@@ -139,11 +139,11 @@ async def test_connect_and_disconnect_attach_and_detach_a_container(
 ) -> None:
     network = await make_network("connect")
     await network.connect({"Container": container_id, "EndpointConfig": {"Aliases": ["web"]}})
-    inspect = await docker._api.call("GET", build_path("containers/{}/json", container_id))
+    inspect = await docker._api.call("GET", build_path("containers/{}/json", container_id), expect=Shape.OBJECT)
     name = (await network.show())["Name"]
     assert "web" in inspect["NetworkSettings"]["Networks"][name]["Aliases"]
     await network.disconnect({"Container": container_id})
-    inspect = await docker._api.call("GET", build_path("containers/{}/json", container_id))
+    inspect = await docker._api.call("GET", build_path("containers/{}/json", container_id), expect=Shape.OBJECT)
     assert name not in inspect["NetworkSettings"]["Networks"]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import (
     DockerAPIVersionError,
     DockerConflictError,
@@ -129,7 +129,7 @@ async def test_delete_of_a_volume_in_use_conflicts(
         "POST",
         "containers/create",
         params={"name": make_name("user")},
-        json_body={"Image": image, "Cmd": ["true"], "HostConfig": {"Binds": [f"{volume.name}:/v"]}},
+        json_body={"Image": image, "Cmd": ["true"], "HostConfig": {"Binds": [f"{volume.name}:/v"]}}, expect=Shape.OBJECT,
     )
     try:
         with pytest.raises(DockerConflictError):
@@ -138,7 +138,7 @@ async def test_delete_of_a_volume_in_use_conflicts(
             await volume.delete(force=True)
     finally:
         await docker._api.call(
-            "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}
+            "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}, expect=Shape.NOTHING
         )
     await volume.delete()
 

@@ -14,6 +14,7 @@ import pytest
 
 import aiodocker
 from aiodocker._core.hooks import ObservedResponse, redact_target
+from aiodocker._core.request import Shape
 from aiodocker.exceptions import (
     DockerConnectionError,
     DockerNotFoundError,
@@ -107,7 +108,7 @@ async def test_hooks_see_start_then_end_with_status_duration_and_body_sizes(serv
 
     recorder = Recorder()
     docker = await serve(handler, hooks=recorder)
-    await docker._api.call("POST", "containers/create", json_body={"Image": "x"})
+    await docker._api.call("POST", "containers/create", expect=Shape.OBJECT, json_body={"Image": "x"})
     kinds = [(kind, info.method, info.path) for kind, info, _ in recorder.calls]
     assert kinds == [
         ("start", "GET", "/version"),
@@ -130,7 +131,7 @@ async def test_an_error_status_is_reported_as_an_end_before_the_exception(serve)
     recorder = Recorder()
     docker = await serve(handler, hooks=recorder)
     with pytest.raises(DockerNotFoundError):
-        await docker._api.call("GET", "containers/nope/json")
+        await docker._api.call("GET", "containers/nope/json", expect=Shape.OBJECT)
     assert recorder.ends()[-1].status == 404
     assert [kind for kind, _, _ in recorder.calls].count("error") == 0
 
@@ -154,7 +155,7 @@ async def test_a_streamed_upload_counts_its_bytes(serve) -> None:
 
     recorder = Recorder()
     docker = await serve(handler, hooks=recorder)
-    await docker._api.call("POST", "images/load", body=body())
+    await docker._api.call("POST", "images/load", expect=Shape.OBJECT, body=body())
     assert recorder.ends()[-1].bytes_sent == 3000
 
 
@@ -223,7 +224,7 @@ async def test_a_raising_hook_is_logged_as_a_warning_and_the_request_goes_on(
     recorder = Recorder()
     docker = await serve(handler, hooks=[Broken(), recorder])
     with caplog.at_level(logging.WARNING, logger="aiodocker"):
-        assert await docker._api.call("GET", "info") == {"ok": True}
+        assert await docker._api.call("GET", "info", expect=Shape.OBJECT) == {"ok": True}
     assert any(
         r.name == "aiodocker.hooks" and r.levelno == logging.WARNING and "Broken" in r.getMessage()
         for r in caplog.records
@@ -260,7 +261,7 @@ async def test_debug_records_name_request_pool_and_stream_events(serve, caplog) 
 
     docker = await serve(handler)
     with caplog.at_level(logging.DEBUG, logger="aiodocker"):
-        await docker._api.call("GET", "info")
+        await docker._api.call("GET", "info", expect=Shape.OBJECT)
         assert [e async for e in docker.events.stream()] == [{"a": 1}]
     messages = [(r.name, r.getMessage()) for r in caplog.records]
     assert ("aiodocker.request", "GET /v1.41/info -> 200 eof") in [
@@ -302,9 +303,9 @@ async def test_a_retry_after_a_dead_reused_connection_is_logged(serve, caplog) -
         return http_response(200, {"ok": True})
 
     docker = await serve(handler)
-    await docker._api.call("GET", "info")
+    await docker._api.call("GET", "info", expect=Shape.OBJECT)
     with caplog.at_level(logging.DEBUG, logger="aiodocker.transport"):
-        assert await docker._api.call("GET", "info") == {"ok": True}
+        assert await docker._api.call("GET", "info", expect=Shape.OBJECT) == {"ok": True}
     messages = [r.getMessage() for r in caplog.records]
     assert any(
         m.startswith("GET on a reused connection failed") and "retrying on a new connection" in m

@@ -37,8 +37,17 @@ def openssl(*args: str, cwd: Path) -> None:
 
 @pytest.fixture(scope="module")
 def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
-    """A CA, a client cert signed by it, a non-matching key, an encrypted key, bad PEM."""
+    """A CA, a client cert signed by it, a non-matching key, an encrypted key, bad PEM.
+
+    Made as Docker's documented recipe makes them (docs.docker.com/engine/security/
+    protect-access): a CA from ``openssl req -x509`` without a keyUsage extension,
+    certificates with only the extendedKeyUsage (and the server's subjectAltName)
+    from an extfile. Go's crypto/x509 (dockerd, the docker CLI) accepts that;
+    OpenSSL's strict X.509 mode, on in ``ssl.create_default_context()`` since
+    Python 3.13, does not.
+    """
     d = tmp_path_factory.mktemp("tls")
+    (d / "client.ext").write_text("extendedKeyUsage = clientAuth\n")
     openssl(
         "req",
         "-x509",
@@ -82,6 +91,8 @@ def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
         "cert.pem",
         "-days",
         "2",
+        "-extfile",
+        "client.ext",
         cwd=d,
     )
     openssl(
@@ -120,7 +131,9 @@ def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
         "/CN=localhost",
         cwd=d,
     )
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    (d / "san.ext").write_text(
+        "subjectAltName = IP:127.0.0.1,DNS:localhost\nextendedKeyUsage = serverAuth\n"
+    )
     openssl(
         "x509",
         "-req",
@@ -280,8 +293,12 @@ def test_error_messages_never_contain_key_material(material: Material) -> None:
 
 
 async def handshake(material: Material, client: ssl.SSLContext) -> str:
-    """Run a mutual-TLS server on loopback; return the client CN it saw."""
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    """Run a mutual-TLS server on loopback; return the client CN it saw.
+
+    Like dockerd, the server checks the client certificate against the CA
+    without OpenSSL's strict X.509 mode.
+    """
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(str(material.server_cert), str(material.server_key))
     server_ctx.load_verify_locations(str(material.ca))
     server_ctx.verify_mode = ssl.CERT_REQUIRED
@@ -317,4 +334,20 @@ async def test_mutual_tls_handshake_with_ca_and_client_cert(material: Material) 
 async def test_verification_rejects_a_server_from_another_ca(material: Material) -> None:
     client = make_ssl_context(config(ca=material.cert, cert=material.cert, key=material.key))
     with pytest.raises(ssl.SSLCertVerificationError):
+        await handshake(material, client)
+
+
+def test_context_does_not_apply_strict_x509_checks(material: Material) -> None:
+    ctx = make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.key))
+    assert not ctx.verify_flags & ssl.VERIFY_X509_STRICT
+
+
+async def test_strict_x509_checks_would_reject_the_docker_recipe_material(
+    material: Material,
+) -> None:
+    # What a context from ssl.create_default_context() does on Python >= 3.13: it
+    # refuses the CA of Docker's recipe, which the client must therefore not do.
+    client = make_ssl_context(config(ca=material.ca, cert=material.cert, key=material.key))
+    client.verify_flags |= ssl.VERIFY_X509_STRICT
+    with pytest.raises(ssl.SSLCertVerificationError, match="key usage"):
         await handshake(material, client)
