@@ -4,6 +4,8 @@
 rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
+``--debug`` (before or after the command) logs what the client does, at DEBUG,
+to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
 with an error, 2 for usage errors.
 """
@@ -12,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from ._core.request import Shape
@@ -127,18 +132,40 @@ async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
 
 
+@contextlib.contextmanager
+def debug_logging(err: TextIO) -> Iterator[None]:
+    """Send the ``aiodocker`` loggers' DEBUG records to ``err`` while the block runs."""
+    logger = logging.getLogger("aiodocker")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(
+        logging.Formatter("%(relativeCreated)8.1f ms %(name)s %(levelname)s: %(message)s")
+    )
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
     parser.add_argument("-c", "--context", help="Docker context name")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    debug_help = "log what the client does (requests, connections, streams) to stderr"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command")
     pull = sub.add_parser("pull", help="pull an image, showing progress")
     pull.add_argument("image")
+    pull.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     args = parser.parse_args(argv)
-    if args.command == "pull":
-        return asyncio.run(_run_pull(args, out, err))
-    return asyncio.run(_run_info(args, out, err))
+    with debug_logging(err) if args.debug else contextlib.nullcontext():
+        if args.command == "pull":
+            return asyncio.run(_run_pull(args, out, err))
+        return asyncio.run(_run_info(args, out, err))
 
 
 if __name__ == "__main__":

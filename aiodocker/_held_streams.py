@@ -8,6 +8,7 @@ Layer: resource (private). Imports ``_responses``, ``_streams`` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
@@ -23,6 +24,14 @@ __all__ = (
     "multiplexed_result_list",
     "multiplexed_result_stream",
 )
+
+log = logging.getLogger("aiodocker.jsonstream")  # aiodocker 0.27's logger name
+
+
+def _note_error(value: Any) -> None:
+    """Log an in-band error that the caller asked not to raise."""
+    if isinstance(value, dict) and ("error" in value or "errorDetail" in value):
+        log.debug("in-band error in a JSON stream (not raised): %s", value.get("error"))
 
 
 async def json_stream_stream(
@@ -46,6 +55,8 @@ async def json_stream_stream(
             for value in decoder.feed(line) if line else decoder.flush():
                 if raise_on_error:
                     check_stream_error(value)  # before transforming: it may drop the fields
+                else:
+                    _note_error(value)
                 yield value if transform is None else transform(value)
             if not line:
                 return

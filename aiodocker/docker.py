@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, timeout_seconds
+from ._core.hooks import RequestHooks, normalize_hooks
 from ._core.request import Shape, error_from_response, httpize, parse_api_version
 from ._responses import CompatResponse
 from ._transport import open_engine
@@ -61,6 +64,16 @@ __all__ = (
     "DockerVolume",
     "DockerVolumes",
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def _warn_unclosed(description: str) -> None:
+    log.warning(
+        "a Docker client for %s was never closed; use `async with Docker()` or `await docker.close()`",
+        description,
+    )
 
 
 class DockerContextEndpoint:
@@ -135,7 +148,10 @@ class Docker:
         ssl_context: ssl.SSLContext | None = None,
         api_version: str = "auto",
         context: str | None = None,
+        *,
+        hooks: RequestHooks | Iterable[RequestHooks] | None = None,
     ) -> None:
+        request_hooks = normalize_hooks(hooks)
         if api_version != "auto":
             if _API_VERSION.match(api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -168,8 +184,24 @@ class Docker:
                 ssl_context=self.ssl_context,
                 description=self.endpoint.url,
             )
-        self._api = APIClient(transport, api_version=api_version, timeout=timeout_seconds(timeout))
+        self._api = APIClient(
+            transport,
+            api_version=api_version,
+            timeout=timeout_seconds(timeout),
+            hooks=request_hooks,
+            endpoint=self.endpoint.url,
+        )
         self._closed = False
+        # warns at garbage collection or interpreter exit, whichever comes first
+        self._unclosed = weakref.finalize(self, _warn_unclosed, self.endpoint.url)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "daemon %s (chosen by %s) through %s, API %s",
+                self.endpoint.url,
+                self.endpoint.source,
+                transport.description,
+                api_version,
+            )
 
         self.events = DockerEvents(self)
         self.containers = DockerContainers(self)
@@ -304,6 +336,7 @@ class Docker:
         if self._closed:
             return
         self._closed = True
+        self._unclosed.detach()
         try:
             await self.events.stop()
         finally:

@@ -18,6 +18,7 @@ import collections
 import datetime as dt
 import email.utils
 import json
+import logging
 import math
 import time
 import warnings
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from .docker import Docker
 
 __all__ = ("DockerEvents", "DockerEventsLostError", "EventFollower")
+
+log = logging.getLogger(__name__)
 
 NANOS_PER_SECOND: Final = 1_000_000_000
 # How far back a resumed stream starts before the last delivered event. The daemon
@@ -434,6 +437,13 @@ class EventFollower:
                         self.resume_since(),
                     ) from exc
                 delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
+                log.debug(
+                    "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
+                    self._failures,
+                    self._retries + 1,
+                    exc,
+                    delay,
+                )
                 try:  # sleep, but wake up at once when closed
                     await asyncio.wait_for(self._closing.wait(), delay)
                 except asyncio.TimeoutError:
@@ -446,6 +456,12 @@ class EventFollower:
                 self._start_since = _daemon_seconds(response.headers.get("date"))
             if not first:
                 self.reconnects += 1
+                log.debug(
+                    "event stream reopened (reconnect %d), resuming from %s after: %s",
+                    self.reconnects,
+                    self.resume_since(),
+                    self._last_error,
+                )
             self._failures = 0
             self._stream = stream
             return stream

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from .._compat import timeout as timeout_after
 from .._transport.base import Response, Transport
 from ..exceptions import DockerAPIVersionError, DockerError, DockerResponseError
 from ..types import SENTINEL, Sentinel
+from .hooks import REQUEST_LOG, RequestHooks, observe_request
 from .request import (
     Shape,
     decode_body,
@@ -50,6 +52,7 @@ FLOAT_TIMEOUT_WARNING: Final = (
     "Manually setting timeouts via float is highly discouraged. "
     "Use asyncio.timeout() block or pass aiohttp.ClientTimeout instead."
 )
+CLIENT_LOG: Final = logging.getLogger("aiodocker.docker")
 
 
 def timeout_seconds(value: Any) -> float | None:
@@ -85,6 +88,8 @@ class APIClient:
         *,
         api_version: str = "auto",
         timeout: float | None = None,
+        hooks: tuple[RequestHooks, ...] = (),
+        endpoint: str = "",
     ) -> None:
         if api_version != "auto":
             parse_api_version(api_version)
@@ -95,6 +100,22 @@ class APIClient:
         self.default_timeout = timeout
         self._version_lock = asyncio.Lock()
         self.daemon_version: dict[str, Any] | None = None
+        self.hooks = hooks
+        self.endpoint = endpoint or transport.description
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> Awaitable[Response]:
+        """Send through the transport, observed when there are hooks or DEBUG request logging."""
+        if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
+            return observe_request(
+                self.transport, self.hooks, self.endpoint, method, target, headers, body
+            )
+        return self.transport.request(method, target, headers, body)
 
     # --- versions -----------------------------------------------------------
 
@@ -122,10 +143,18 @@ class APIClient:
                     f"but this client supports at most {format_version(MAX_API_VERSION)}"
                 )
             self.api_version = format_version(min(daemon_max, MAX_API_VERSION))
+            if CLIENT_LOG.isEnabledFor(logging.DEBUG):
+                CLIENT_LOG.debug(
+                    "negotiated API %s: the daemon speaks %s (oldest %s), this client at most %s",
+                    self.api_version,
+                    format_version(daemon_max),
+                    format_version(daemon_min),
+                    format_version(MAX_API_VERSION),
+                )
             return self.api_version
 
     async def _read_version(self) -> dict[str, Any]:
-        response = await self._checked("GET", "/version", self.transport.request("GET", "/version"))
+        response = await self._checked("GET", "/version", self._send("GET", "/version"))
         body = await response.read()
         info: dict[str, Any] = decode_body("GET", "/version", response.status, body, Shape.OBJECT)
         return info
@@ -214,7 +243,7 @@ class APIClient:
             target = f"/{self.api_version}/{path.lstrip('/')}"  # the common case, without awaiting
         else:
             target = await self.target(path, params, versioned=versioned)
-        sent = self.transport.request(method, target, all_headers, body)
+        sent = self._send(method, target, all_headers, body)
         upgrade = headers is not None and "Upgrade" in headers
         if timeout is None:
             return await self._checked(method, target, sent, upgrade, not_modified_ok)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import shlex
 import shutil
@@ -28,6 +29,8 @@ import aiohttp
 from .._compat import TimeoutError
 from .._compat import timeout as timeout_after
 from ..exceptions import DockerError
+
+log = logging.getLogger("aiodocker.ssh")  # aiodocker 0.27's logger name
 
 REMOTE_SOCKET = "/var/run/docker.sock"
 READY_TIMEOUT = 30.0
@@ -94,6 +97,7 @@ class SSHConnector(aiohttp.UnixConnector):
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+            log.debug("started ssh tunnel (pid %d) for %s", self._process.pid, self.ssh_url)
         process = self._process
         try:
             async with timeout_after(READY_TIMEOUT):
@@ -102,6 +106,12 @@ class SSHConnector(aiohttp.UnixConnector):
                         stderr = await process.stderr.read() if process.stderr else b""
                         message = stderr.decode("utf-8", "replace").strip()
                         self._process = None
+                        log.debug(
+                            "ssh tunnel (pid %d) exited with status %s: %s",
+                            process.pid,
+                            process.returncode,
+                            message,
+                        )
                         raise DockerError(
                             900,
                             f"Cannot connect to Docker Engine via {self.ssh_url}: {message}",
@@ -123,6 +133,7 @@ class SSHConnector(aiohttp.UnixConnector):
             except TimeoutError:
                 process.kill()
                 await process.wait()
+            log.debug("ssh tunnel (pid %d) exited with status %s", process.pid, process.returncode)
         shutil.rmtree(self._tmpdir, ignore_errors=True)
         result: Any = super().close()
         if inspect.isawaitable(result):

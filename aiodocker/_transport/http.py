@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
+import logging
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -47,6 +48,8 @@ MAX_LINE_BYTES: Final = 1024 * 1024
 # and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
 # worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
 RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
+
+POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 
 Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 
@@ -358,6 +361,14 @@ class Response(ReadsWholeBody):
         if connection.reusable and self.body.at_eof and self.body.complete:
             self._engine.put_idle(connection)
         else:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self._engine.description,
+                    "the body was not read to its end"
+                    if not (self.body.at_eof and self.body.complete)
+                    else "it cannot be reused (closed, upgraded or not kept alive)",
+                )
             connection.close()
             self._engine.forget(connection)
 
@@ -615,6 +626,14 @@ class HTTPEngine:
     def put_idle(self, connection: Connection) -> None:
         self._active.discard(connection)
         if self._closed or connection.closed or len(self._idle) >= self._max_idle:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self.description,
+                    f"the pool is full ({self._max_idle} idle)"
+                    if not (self._closed or connection.closed)
+                    else "it is closed",
+                )
             connection.close()
         else:
             self._idle.append(connection)
@@ -665,8 +684,19 @@ class HTTPEngine:
                 if not connection.closed:
                     reused = True
                     break
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug("discarding an idle connection the daemon closed")
             if not reused:
                 connection = await self._dial(Connection)
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "%s a connection to %s for %s (%d in use, %d idle)",
+                    "reusing" if reused else "dialed",
+                    self.description,
+                    method,
+                    len(self._active) + 1,
+                    len(self._idle),
+                )
             self._active.add(connection)
             try:
                 return await self._exchange(connection, method, head_bytes, body, streamed)
@@ -674,7 +704,28 @@ class HTTPEngine:
                 connection.close()
                 self._active.discard(connection)
                 unanswered = not connection.answered
-                if reused and unanswered and method in RETRY_METHODS and not streamed:
+                retried = reused and unanswered and method in RETRY_METHODS and not streamed
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug(
+                        "%s %s failed %s (%s): %s",
+                        method,
+                        "on a reused connection" if reused else "on a new connection",
+                        "before any answer" if unanswered else "during the answer",
+                        exc,
+                        "retrying on a new connection"
+                        if retried
+                        else "not retried: "
+                        + (
+                            "the connection was new"
+                            if not reused
+                            else "part of the answer came"
+                            if not unanswered
+                            else "its body was streamed"
+                            if streamed
+                            else f"only {'/'.join(sorted(RETRY_METHODS))} are resent"
+                        ),
+                    )
+                if retried:
                     continue
                 message = exc.message
                 if connection.diagnose is not None:
