@@ -240,8 +240,36 @@ stop_main_daemon() {
     ! ping_unix "$MAIN_SOCKET"
 }
 
+# main_daemon_config: $STATE_DIR/daemon.json with "debug": true, so that the daemon
+# logs every request it serves (with its API version) to $LOG_DIR/dockerd.log;
+# prints "changed" when the file had to be changed
+main_daemon_config() {
+    python3 - "$STATE_DIR/daemon.json" <<'EOF'
+import json, os, sys
+path = sys.argv[1]
+try:
+    with open(path) as f:
+        config = json.load(f)
+except (OSError, ValueError):
+    config = {}
+if config.get("debug") is not True:
+    config["debug"] = True
+    with open(path + ".tmp", "w") as f:
+        json.dump(config, f)
+    os.replace(path + ".tmp", path)
+    print("changed")
+EOF
+}
+
 start_main_daemon() {
+    local config_changed
+    config_changed=$(main_daemon_config) || return 1
     if ping_unix "$MAIN_SOCKET" && ping_tls; then
+        if [ "$config_changed" = changed ]; then
+            # "debug" is reloadable: SIGHUP, no restart
+            log "main daemon: reloading $STATE_DIR/daemon.json"
+            kill -HUP "$(pid_from "$MAIN_PIDFILE")" 2>/dev/null
+        fi
         log "main daemon: already running"
         return 0
     fi
@@ -254,8 +282,8 @@ start_main_daemon() {
     if ping_unix "$MAIN_SOCKET" || pid_alive "$(pid_from "$MAIN_PIDFILE")"; then
         stop_main_daemon || { echo "cannot stop the running dockerd" >&2; return 1; }
     fi
-    # our own daemon config, so that /etc/docker/daemon.json cannot conflict with the flags
-    [ -s "$STATE_DIR/daemon.json" ] || echo '{}' >"$STATE_DIR/daemon.json"
+    # our own daemon config (main_daemon_config), so that /etc/docker/daemon.json
+    # cannot conflict with the flags
     log "starting main dockerd"
     spawn "$LOG_DIR/dockerd.log" "$STATE_DIR/dockerd.launcher.pid" dockerd \
         --config-file "$STATE_DIR/daemon.json" \
@@ -789,6 +817,7 @@ env = {
     "image": "$IMAGE",
     "swarm_daemons": json.loads(os.environ["SWARM"]),
     "api_version": os.environ["API_VERSION"] or None,
+    "daemon_log": "$LOG_DIR/dockerd.log",
     "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
     "podman_image": "$PODMAN_IMAGE",
     "docker26": {

@@ -30,6 +30,7 @@ ENV_KEYS = {
     "image",
     "swarm_daemons",
     "api_version",
+    "daemon_log",
     "podman_socket",
     "podman_image",
     "docker26",
