@@ -506,22 +506,35 @@ class DockerImages:
         return result if isinstance(result, dict) else {}
 
     async def attestations(
-        self, name: str, *, platform: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        platform: Mapping[str, str] | None = None,
+        type: str | Iterable[str] | None = None,
+        statement: bool | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
         (e.g. ``{"os": "linux", "architecture": "amd64"}``), else the host's.
+        ``type`` keeps the statements of these predicate type URIs;
+        ``statement=True`` includes each statement's body.
 
         Raises:
             DockerAPIVersionError: the daemon's API is older than 1.55.
             DockerNotFoundError: no such image, or no manifest for the platform.
         """
         await self._api.require_version("1.55", "GET /images/{name}/attestations")
-        params = {"platform": dict(platform)} if platform else None
-        result = await self._api.call(
-            "GET", build_path("images/{}/attestations", name), params=params
+        types = [type] if isinstance(type, str) else builtins.list(type or ())
+        path = _query(
+            build_path("images/{}/attestations", name),
+            [
+                ("platform", _platform(platform, "platform") or None),
+                *(("type", uri) for uri in types),
+                ("statement", statement),
+            ],
         )
+        result = await self._api.call("GET", path)
         return result if isinstance(result, list) else []
 
     async def get(self, name: str) -> dict[str, Any]:
