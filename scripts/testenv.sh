@@ -774,13 +774,27 @@ PODMAN_IMAGE=localhost/$IMAGE
 
 start_podman() {
     command -v podman >/dev/null || return 1
+    mkdir -p /run/aiodocker-podman "$STATE_DIR/podman"
+    # the test registry speaks plain HTTP, which podman (unlike dockerd) does not
+    # assume for 127.0.0.1: say so; a changed file needs a restart of the service
+    local registries=$STATE_DIR/podman/registries.conf
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY_ADDR" >"$registries.new"
+    if ! cmp -s "$registries.new" "$registries"; then
+        mv "$registries.new" "$registries"
+        if ping_unix "$PODMAN_SOCKET"; then
+            log "restarting podman system service ($registries changed)"
+            stop_pid "$(pid_from /run/aiodocker-podman/service.pid)"
+        fi
+    else
+        rm -f "$registries.new"
+    fi
     if ! ping_unix "$PODMAN_SOCKET"; then
-        mkdir -p /run/aiodocker-podman "$STATE_DIR/podman"
         # containers start only with explicit ulimits on these machines
         printf '[containers]\ndefault_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]\n' \
             >"$STATE_DIR/podman/containers.conf"
         log "starting podman system service"
-        CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" spawn "$LOG_DIR/podman.log" \
+        CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" CONTAINERS_REGISTRIES_CONF="$registries" \
+            spawn "$LOG_DIR/podman.log" \
             /run/aiodocker-podman/service.pid podman system service --time=0 "unix://$PODMAN_SOCKET"
         wait_up 30 /run/aiodocker-podman/service.pid ping_unix "$PODMAN_SOCKET" || return 1
     fi
@@ -797,10 +811,13 @@ write_env_json() {
     local api_version swarm_json="" entry
     api_version=$(curl -sf --max-time 5 --unix-socket "$MAIN_SOCKET" http://localhost/version 2>/dev/null \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
+    local podman_api_version=""
+    [ "$PODMAN_OK" = 1 ] && podman_api_version=$(curl -sf --max-time 5 --unix-socket "$PODMAN_SOCKET" \
+        http://localhost/version 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
     for entry in "${SWARM_OK[@]}"; do
         swarm_json+="${swarm_json:+,}${entry}"
     done
-    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" D26="$D26_OK" python3 - "$STATE_DIR/env.json" <<EOF
+    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" python3 - "$STATE_DIR/env.json" <<EOF
 import json, os, sys
 env = {
     "unix_socket": "$MAIN_SOCKET",
@@ -820,6 +837,7 @@ env = {
     "daemon_log": "$LOG_DIR/dockerd.log",
     "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
     "podman_image": "$PODMAN_IMAGE",
+    "podman_api_version": os.environ["PODMAN_API_VERSION"] or None,
     "docker26": {
         "host": "unix://$D26_SOCKET",
         "socket": "$D26_SOCKET",

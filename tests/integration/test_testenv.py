@@ -33,6 +33,7 @@ ENV_KEYS = {
     "daemon_log",
     "podman_socket",
     "podman_image",
+    "podman_api_version",
     "docker26",
 }
 
