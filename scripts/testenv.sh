@@ -240,20 +240,22 @@ stop_main_daemon() {
     ! ping_unix "$MAIN_SOCKET"
 }
 
-# main_daemon_config: $STATE_DIR/daemon.json with "debug": true, so that the daemon
-# logs every request it serves (with its API version) to $LOG_DIR/dockerd.log;
-# prints "changed" when the file had to be changed
-main_daemon_config() {
-    python3 - "$STATE_DIR/daemon.json" <<'EOF'
+# debug_config FILE true|false: the daemon config FILE with "debug" set so; prints
+# "changed" when the file had to be changed ("debug" is reloadable with SIGHUP).
+# A daemon with debug logs every request it serves, with its API version: the
+# swarm daemons do (a 20.10 daemon for the negotiation tests), the main daemon,
+# which benchmarks hammer, does not.
+debug_config() {
+    python3 - "$1" "$2" <<'EOF'
 import json, os, sys
-path = sys.argv[1]
+path, debug = sys.argv[1], sys.argv[2] == "true"
 try:
     with open(path) as f:
         config = json.load(f)
 except (OSError, ValueError):
     config = {}
-if config.get("debug") is not True:
-    config["debug"] = True
+if config.get("debug") is not debug:
+    config["debug"] = debug
     with open(path + ".tmp", "w") as f:
         json.dump(config, f)
     os.replace(path + ".tmp", path)
@@ -263,7 +265,7 @@ EOF
 
 start_main_daemon() {
     local config_changed
-    config_changed=$(main_daemon_config) || return 1
+    config_changed=$(debug_config "$STATE_DIR/daemon.json" false) || return 1
     if ping_unix "$MAIN_SOCKET" && ping_tls; then
         if [ "$config_changed" = changed ]; then
             # "debug" is reloadable: SIGHUP, no restart
@@ -282,7 +284,7 @@ start_main_daemon() {
     if ping_unix "$MAIN_SOCKET" || pid_alive "$(pid_from "$MAIN_PIDFILE")"; then
         stop_main_daemon || { echo "cannot stop the running dockerd" >&2; return 1; }
     fi
-    # our own daemon config (main_daemon_config), so that /etc/docker/daemon.json
+    # our own daemon config (debug_config), so that /etc/docker/daemon.json
     # cannot conflict with the flags
     log "starting main dockerd"
     spawn "$LOG_DIR/dockerd.log" "$STATE_DIR/dockerd.launcher.pid" dockerd \
@@ -582,9 +584,11 @@ setup_swarm_network() {
 # start_swarm_daemon N: start dockerd N inside its namespace (if not running)
 start_swarm_daemon() {
     local i=$1 ns=aiodocker-swarm$1 run=/run/aiodocker-swarm$1 data=/var/lib/aiodocker-swarm$1
-    local sock
+    local sock config_changed
     sock=$(swarm_socket "$i")
+    config_changed=$(debug_config "$STATE_DIR/swarm$i.json" true) || return 1
     if ping_unix "$sock"; then
+        [ "$config_changed" = changed ] && kill -HUP "$(pid_from "$run/docker.pid")" 2>/dev/null
         return 0
     fi
     local pid
@@ -594,7 +598,6 @@ start_swarm_daemon() {
         stop_pid "$pid"
     fi
     mkdir -p "$run" "$data"
-    [ -s "$STATE_DIR/swarm$i.json" ] || echo '{}' >"$STATE_DIR/swarm$i.json"
     log "starting swarm daemon $i in netns $ns ($(swarm_addr "$i"))"
     # nsenter --net, not "ip netns exec": the latter also makes a private mount
     # namespace with a fresh /sys, which hides the cgroup mounts dockerd needs.
@@ -834,7 +837,6 @@ env = {
     "image": "$IMAGE",
     "swarm_daemons": json.loads(os.environ["SWARM"]),
     "api_version": os.environ["API_VERSION"] or None,
-    "daemon_log": "$LOG_DIR/dockerd.log",
     "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
     "podman_image": "$PODMAN_IMAGE",
     "podman_api_version": os.environ["PODMAN_API_VERSION"] or None,
@@ -946,7 +948,7 @@ fi
 if [ $MAIN_OK = 1 ] && [ $SWARM_NET_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
     for i in $(seq "$SWARM_COUNT"); do
         if check_swarm_daemon "$i"; then
-            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\"}")
+            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\", \"log\": \"$LOG_DIR/swarm$i.log\"}")
         else
             note "swarm daemon $i is not usable (see $LOG_DIR/swarm$i.log)"
         fi

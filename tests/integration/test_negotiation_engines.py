@@ -1,9 +1,10 @@
 """API version negotiation against the real daemons, proven by the daemons' own logs.
 
-Both Docker daemons of the test environment run with debug logging, which writes
-``Calling GET /v1.45/containers/<name>/json`` for every request served.  Each test
-asks for a container with a fresh name and looks for that request in the log of
-the daemon it talked to: the version in the logged path is the one spoken.
+Docker 26 and the 20.10 swarm daemons of the test environment log with debug,
+which writes ``Calling GET /v1.45/containers/<name>/json`` for every request
+served (the main 20.10 daemon does not: benchmarks hammer it).  Each test asks for
+a container with a fresh name and looks for that request in the log of the daemon
+it talked to: the version in the logged path is the one spoken.
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ async def test_auto_speaks_1_45_to_docker_26(monkeypatch: pytest.MonkeyPatch) ->
 
 
 async def test_auto_speaks_1_41_to_docker_20_10(monkeypatch: pytest.MonkeyPatch) -> None:
-    socket = require("unix_socket")
-    log = require("daemon_log")
+    daemon = require("swarm_daemons")[0]  # the same dockerd 20.10 as the main daemon
     monkeypatch.delenv("DOCKER_API_VERSION", raising=False)
-    assert await spoken_versions(f"unix://{socket}", log) == ("v1.41", ["v1.41"])
+    assert await spoken_versions(f"unix://{daemon['socket']}", daemon["log"]) == (
+        "v1.41",
+        ["v1.41"],
+    )
 
 
 async def test_docker_api_version_1_43_is_spoken_to_docker_26(

@@ -30,7 +30,6 @@ ENV_KEYS = {
     "image",
     "swarm_daemons",
     "api_version",
-    "daemon_log",
     "podman_socket",
     "podman_image",
     "podman_api_version",
