@@ -151,20 +151,35 @@ class DockerContainers:
             container = await self.create(config, name=name)
         return container
 
-    async def create(self, config: JSONObject, *, name: str | None = None) -> DockerContainer:
+    async def create(
+        self, config: JSONObject, *, name: str | None = None, platform: str | None = None
+    ) -> DockerContainer:
         """Create a container (``POST /containers/create``).
 
         The result only knows its id (``{"id": ...}``); call ``show()`` for the rest.
+        ``platform`` (``os[/arch[/variant]]``) picks the image variant to run.
+        ``NetworkingConfig.EndpointsConfig`` may name several networks from API 1.44
+        on; older engines take one at create (connect the rest afterwards).
 
         Raises:
             DockerNotFoundError: the image does not exist locally.
             DockerConflictError: the name is taken.
+            DockerAPIVersionError: several networks on an API older than 1.44.
         """
         _check_config(config)
+        if name is not None:
+            _check_str(name, "name")
+        if platform is not None:
+            _check_str(platform, "platform")
+        networking = config.get("NetworkingConfig") or {}
+        if len(networking.get("EndpointsConfig") or {}) > 1:
+            await self.docker._api.require_version(
+                "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
+            )
         data = await self.docker._api.call(
             "POST",
             "containers/create",
-            params={"name": name or None},
+            params={"name": name or None, "platform": platform},
             json_body=dict(config),
             expect=Shape.OBJECT,
             require=("Id",),
@@ -316,14 +331,25 @@ class DockerContainer:
             expect=Shape.NOTHING,
         )
 
-    async def restart(self, *, t: int | None = None, timeout: Any = SENTINEL) -> None:
-        """Restart the container, killing it after ``t`` seconds if it does not stop."""
+    async def restart(
+        self, *, t: int | None = None, timeout: Any = SENTINEL, signal: str | None = None
+    ) -> None:
+        """Restart the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
+
+        ``signal`` needs API 1.42.
+
+        Raises:
+            DockerAPIVersionError: ``signal`` was given and the API in use is older than 1.42.
+        """
         if t is not None:
             _check_int(t, "t", minimum=-1)
+        sig = _check_signal(signal)
+        if sig is not None:
+            await self.docker._api.require_version("1.42", "the signal argument of restart()")
         await self.docker._api.call(
             "POST",
             self._path("containers/{}/restart"),
-            params={"t": t},
+            params={"t": t, "signal": sig},
             timeout=timeout,
             long_running=True,
             expect=Shape.NOTHING,

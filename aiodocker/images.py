@@ -173,6 +173,53 @@ def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
     return f"{path}?{urlencode(encoded, quote_via=quote)}" if encoded else path
 
 
+Platform = Mapping[str, str]
+"""An OCI platform such as ``{"os": "linux", "architecture": "arm64", "variant": "v8"}``."""
+
+
+def _platform(value: Any, what: str) -> dict[str, str] | None:
+    """A platform as a dict (sent as JSON), or None.
+
+    Raises:
+        TypeError: ``value`` is not a mapping.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a mapping such as {{'os': 'linux'}}, got {value!r}")
+    return dict(value)
+
+
+def _platforms(value: Platform | Iterable[Platform] | None, what: str) -> builtins.list[Any]:
+    """One platform or several as a list of dicts (one query value each).
+
+    Raises:
+        TypeError: an item is not a mapping.
+        ValueError: an empty list was given.
+    """
+    if value is None:
+        return []
+    items = [value] if isinstance(value, Mapping) else builtins.list(value)
+    if not items:
+        raise ValueError(f"{what} must name at least one platform")
+    return [_platform(item, what) for item in items]
+
+
+def _platforms_version(selected: builtins.list[Any], what: str) -> tuple[str, str] | None:
+    """The API version (and a description) that the ``platform`` values of save/load need."""
+    if not selected:
+        return None
+    if len(selected) > 1:
+        return "1.52", f"several platforms in {what}"
+    return "1.48", f"the platform argument of {what}"
+
+
+async def _require_platforms(api: APIClient, selected: builtins.list[Any], what: str) -> None:
+    needed = _platforms_version(selected, what)
+    if needed is not None:
+        await api.require_version(*needed)
+
+
 def _tag_reference(repo: str, tag: str) -> str:
     """``repo`` with ``tag`` in place of any tag it has (digests stay as given)."""
     colon = repo.rfind(":")
@@ -363,11 +410,15 @@ class DockerImages:
         body: Body | None = None,
         timeout: Any = SENTINEL,
         head_timeout: bool = True,
+        requires: tuple[str, str] | None = None,
     ) -> ResponseStream[Any]:
+        """A stream of the JSON items of a call; ``requires`` is (version, what) to gate it."""
         api = self._api
         seconds = api.seconds(timeout, long_running=True) if head_timeout else None
 
         async def opener() -> Response:
+            if requires is not None:
+                await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
                 method, path, params=params, headers=all_headers, body=body, timeout=seconds
@@ -392,13 +443,26 @@ class DockerImages:
     # --- listing and inspection ------------------------------------------------------
 
     async def list(
-        self, *, filters: Mapping[str, Any] | str | None = None, **params: Any
+        self,
+        *,
+        filters: Mapping[str, Any] | str | None = None,
+        shared_size: bool | None = None,
+        **params: Any,
     ) -> JSONItems:
         """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
 
         A str ``filters`` (already JSON) is deprecated; pass a mapping.
+        ``shared_size=True`` adds ``SharedSize`` to each image (API >= 1.42).
+        ``manifests=True`` (API >= 1.47) and ``identity=True`` (API >= 1.54) go
+        through ``params`` as given, as aiodocker 0.27 sends every param.
+
+        Raises:
+            DockerAPIVersionError: ``shared_size`` on an API older than 1.42.
         """
         query = dict(params)
+        if shared_size is not None:
+            await self._api.require_version("1.42", "the shared_size argument of images.list()")
+            query["shared-size"] = shared_size
         if isinstance(filters, str):
             warnings.warn(
                 "Passing `filters` as a pre-encoded JSON string is "
@@ -413,34 +477,61 @@ class DockerImages:
         result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
         return result
 
-    async def inspect(self, name: str) -> dict[str, Any]:
+    async def inspect(
+        self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
+    ) -> dict[str, Any]:
         """Return low-level information about an image (``GET /images/{name}/json``).
+
+        ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
+        ``platform`` inspects one platform of it (API >= 1.49).
 
         Raises:
             DockerNotFoundError: there is no such image.
+            DockerAPIVersionError: ``manifests`` or ``platform`` on an older API.
         """
+        if manifests is not None:
+            await self._api.require_version("1.48", "the manifests argument of images.inspect()")
+        platform_param = _platform(platform, "platform")
+        if platform_param is not None:
+            await self._api.require_version("1.49", "the platform argument of images.inspect()")
         result = await self._api.call(
-            "GET", build_path("images/{}/json", name), expect=Shape.OBJECT
+            "GET",
+            build_path("images/{}/json", name),
+            params={"manifests": manifests, "platform": platform_param},
+            expect=Shape.OBJECT,
         )
         return result
 
     async def attestations(
-        self, name: str, *, platform: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        platform: Mapping[str, str] | None = None,
+        type: str | Iterable[str] | None = None,
+        statement: bool | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
         (e.g. ``{"os": "linux", "architecture": "amd64"}``), else the host's.
+        ``type`` keeps the statements of these predicate type URIs;
+        ``statement=True`` includes each statement's body.
 
         Raises:
             DockerAPIVersionError: the daemon's API is older than 1.55.
             DockerNotFoundError: no such image, or no manifest for the platform.
         """
         await self._api.require_version("1.55", "GET /images/{name}/attestations")
-        params = {"platform": dict(platform)} if platform else None
-        result = await self._api.call(
-            "GET", build_path("images/{}/attestations", name), params=params, expect=Shape.OBJECTS
+        types = [type] if isinstance(type, str) else builtins.list(type or ())
+        path = _query(
+            build_path("images/{}/attestations", name),
+            [
+                ("platform", _platform(platform, "platform") or None),
+                *(("type", uri) for uri in types),
+                ("statement", statement),
+            ],
         )
+        result = await self._api.call("GET", path, expect=Shape.OBJECTS)
         return result
 
     async def get(self, name: str) -> dict[str, Any]:
@@ -452,14 +543,23 @@ class DockerImages:
         )
         return await self.inspect(name)
 
-    async def history(self, name: str) -> JSONItems:
+    async def history(self, name: str, *, platform: Platform | None = None) -> JSONItems:
         """Return the layers an image was built from (``GET /images/{name}/history``).
+
+        ``platform`` picks one platform of a multi-platform image (API >= 1.48).
 
         Raises:
             DockerNotFoundError: there is no such image.
+            DockerAPIVersionError: ``platform`` on an API older than 1.48.
         """
+        platform_param = _platform(platform, "platform")
+        if platform_param is not None:
+            await self._api.require_version("1.48", "the platform argument of images.history()")
         result = await self._api.call(
-            "GET", build_path("images/{}/history", name), expect=Shape.OBJECTS
+            "GET",
+            build_path("images/{}/history", name),
+            params={"platform": platform_param},
+            expect=Shape.OBJECTS,
         )
         return result
 
@@ -630,6 +730,7 @@ class DockerImages:
         tag: str | None = None,
         stream: Literal[False] = False,
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -641,6 +742,7 @@ class DockerImages:
         tag: str | None = None,
         stream: Literal[True],
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def push(
@@ -651,17 +753,22 @@ class DockerImages:
         tag: str | None = None,
         stream: bool = False,
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Push an image to its registry (``POST /images/{name}/push``).
 
         Without ``tag`` (and no tag in ``name``) every tag of the repository
         is pushed. Without ``auth`` the credentials come from the docker
         config; an anonymous push still sends an (empty) ``X-Registry-Auth``.
+        ``platform`` pushes one platform of a multi-platform image (API >= 1.46).
 
         Raises:
+            DockerAPIVersionError: ``platform`` on an API older than 1.46 (when the
+                push starts, before anything is sent).
             DockerStreamError: the daemon or the registry reported an error mid-stream
                 (a malformed ``name`` goes to the daemon, as in 0.27).
         """
+        platform_param = _platform(platform, "platform")
         registry, _ref_tag, _digest = _split_leniently(name)
         login = _Login(registry, auth, address=_explicit_registry(name))
 
@@ -671,10 +778,11 @@ class DockerImages:
         inner = self._json_stream(
             "POST",
             build_path("images/{}/push", name),
-            params={"tag": tag or None},
+            params={"tag": tag or None, "platform": platform_param},
             headers=headers,
             timeout=timeout,
             head_timeout=stream,
+            requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
@@ -697,19 +805,32 @@ class DockerImages:
         )
         return True
 
-    async def delete(self, name: str, *, force: bool = False, noprune: bool = False) -> JSONItems:
+    async def delete(
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        noprune: bool = False,
+        platforms: Platform | Iterable[Platform] | None = None,
+    ) -> JSONItems:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
+
+        ``platforms`` removes only the content of those platforms of a
+        multi-platform image (API >= 1.50).
 
         Raises:
             DockerNotFoundError: there is no such image.
             DockerConflictError: a container uses it (pass ``force=True``).
+            DockerAPIVersionError: ``platforms`` on an API older than 1.50.
         """
-        result = await self._api.call(
-            "DELETE",
+        selected = _platforms(platforms, "platforms")
+        if selected:
+            await self._api.require_version("1.50", "the platforms argument of images.delete()")
+        path = _query(
             build_path("images/{}", name),
-            params={"force": force, "noprune": noprune},
-            expect=Shape.OBJECTS,
+            [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
+        result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
         return result
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -847,46 +968,70 @@ class DockerImages:
         )
         return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
 
-    def export_image(self, name: str, timeout: Any = SENTINEL) -> AbstractAsyncContextManager[Any]:
+    def export_image(
+        self,
+        name: str,
+        timeout: Any = SENTINEL,
+        *,
+        platform: Platform | Iterable[Platform] | None = None,
+    ) -> AbstractAsyncContextManager[Any]:
         """Save one image as a tar: ``async with images.export_image(name) as content``.
 
         ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``readany``,
-        ``readline``, ``iter_chunked``, ``iter_any``, ``iter_chunks``, ...). See :meth:`save` for several images or a plain iterator.
+        ``readline``, ``iter_chunked``, ``iter_any``, ``iter_chunks``, ...). See
+        :meth:`save` for several images or a plain iterator, and for ``platform``.
         """
-        path = build_path("images/{}/get", name)
+        selected = _platforms(platform, "platform")
+        path = _query(build_path("images/{}/get", name), [("platform", p) for p in selected])
         api = self._api
 
         @asynccontextmanager
         async def opened() -> AsyncIterator[Any]:
+            await _require_platforms(api, selected, "export_image()")
             async with api.open("GET", path, timeout=timeout) as response:
                 yield CompatContent(response.body)
 
         return opened()
 
-    def save(self, names: str | Iterable[str], *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+    def save(
+        self,
+        names: str | Iterable[str],
+        *,
+        timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
+    ) -> ResponseStream[bytes]:
         """Stream a tar of one or more images (with their tags) as bytes chunks.
 
         ``async for chunk in images.save(["a:1", "b:2"]): ...``; one name uses
         ``GET /images/{name}/get``, several ``GET /images/get?names=...``.
+        ``platform`` saves only that platform of multi-platform images (API >= 1.48;
+        several platforms need API >= 1.52).
 
         Raises:
             ValueError: no names were given.
+            DockerAPIVersionError: (when iteration starts, before the request)
+                ``platform`` on an older API.
             DockerNotFoundError: (when iteration starts) an image is missing.
         """
+        selected = _platforms(platform, "platform")
         name_list = [names] if isinstance(names, str) else list(names)
         if not name_list:
             raise ValueError("save() needs at least one image name")
         for name in name_list:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"invalid image name {name!r}")
+        platform_pairs = [("platform", p) for p in selected]
         if len(name_list) == 1:
-            path = build_path("images/{}/get", name_list[0])
+            path = _query(build_path("images/{}/get", name_list[0]), platform_pairs)
         else:
-            path = _query("images/get", [("names", name) for name in name_list])
+            path = _query(
+                "images/get", [*(("names", name) for name in name_list), *platform_pairs]
+            )
         api = self._api
         seconds = api.seconds(timeout, long_running=True)
 
         async def opener() -> Response:
+            await _require_platforms(api, selected, "save()")
             return await api.request("GET", path, timeout=seconds)
 
         return bytes_stream(opener)
@@ -920,6 +1065,7 @@ class DockerImages:
         quiet: bool | None = None,
         stream: Literal[False] = False,
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -930,6 +1076,7 @@ class DockerImages:
         quiet: bool | None = None,
         stream: Literal[True],
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def load(
@@ -939,26 +1086,32 @@ class DockerImages:
         quiet: bool | None = None,
         stream: bool = False,
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), streaming it.
 
         ``data`` is bytes, a binary file, a path (``os.PathLike``) or an async
         iterable of bytes. ``quiet=False`` asks for per-layer progress (feed it
         to :class:`aiodocker.progress.Progress`); None keeps the engine's default.
+        ``platform`` loads only that platform of a multi-platform tar (API >= 1.48;
+        several platforms need API >= 1.52).
 
         Raises:
             TypeError: ``data`` is of an unsupported type.
+            DockerAPIVersionError: ``platform`` on an older API (when the load
+                starts, before the tar is sent).
             DockerStreamError: the daemon could not load the tar.
         """
+        selected = _platforms(platform, "platform")
         body = _upload_body(data, "data")
         inner = self._json_stream(
             "POST",
-            "images/load",
-            params={"quiet": quiet},
+            _query("images/load", [("quiet", quiet), *(("platform", p) for p in selected)]),
             headers={"Content-Type": TAR_CONTENT_TYPE},
             body=body,
             timeout=timeout,
             head_timeout=stream,
+            requires=_platforms_version(selected, "load()"),
         )
         return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
 

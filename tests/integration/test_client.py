@@ -210,6 +210,10 @@ async def test_ssh_refuses_an_unknown_host_key(testenv, tmp_path, monkeypatch):
 # --- auth -------------------------------------------------------------------------------
 
 
+@pytest.mark.engine_difference(
+    "podman",
+    "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
+)
 async def test_auth_succeeds_with_good_credentials(docker, testenv):
     result = await docker.auth(
         username=testenv["registry_user"],

@@ -27,7 +27,7 @@ import pytest
 import aiodocker
 from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import DockerConnectionError, DockerError
-from tests.testenv import require, unavailable
+from tests.testenv import Engine, require, unavailable
 
 EVENT_TIMEOUT = 30.0
 
@@ -60,6 +60,9 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = EVENT_TIMEOUT
 # --- the channel interface (subscribe / run / stop) --------------------------------
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman's /events does not deliver these filtered container/volume events"
+)
 async def test_subscribe_sees_create_start_and_destroy_of_a_container(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
 ) -> None:
@@ -131,6 +134,9 @@ async def test_subscribe_starts_one_task_and_a_new_one_after_stop(
     await docker.events.stop()
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman's /events does not deliver these filtered container/volume events"
+)
 async def test_run_publishes_events_then_none_when_until_is_reached(
     docker: aiodocker.Docker, make_name: Callable[..., str]
 ) -> None:
@@ -185,6 +191,9 @@ async def test_run_raises_the_daemons_error_and_still_ends_subscribers(
 # --- the follower on the main daemon ------------------------------------------------
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman's /events does not deliver these filtered container/volume events"
+)
 async def test_follow_delivers_new_events_and_closing_releases_the_connection(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
 ) -> None:
@@ -273,10 +282,18 @@ class CuttableProxy:
         self.cut()
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman's /events does not deliver these filtered container/volume events"
+)
 async def test_follow_resumes_after_a_dropped_connection_without_duplicates(
-    docker: aiodocker.Docker, image: str, make_name: Callable[..., str], tmp_path: Path
+    docker: aiodocker.Docker,
+    engine: Engine,
+    image: str,
+    make_name: Callable[..., str],
+    tmp_path: Path,
 ) -> None:
-    proxy = await CuttableProxy(str(tmp_path / "p.sock"), require("unix_socket")).start()
+    socket = engine.host.removeprefix("unix://")
+    proxy = await CuttableProxy(str(tmp_path / "p.sock"), socket).start()
     label = make_name("resume")
     first, second = make_name("first"), make_name("second")
     try:
@@ -302,6 +319,9 @@ async def test_follow_resumes_after_a_dropped_connection_without_duplicates(
         await remove_container(docker, second)
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman's /events does not deliver these filtered container/volume events"
+)
 async def test_follow_gives_up_with_a_typed_error_when_the_daemon_stays_away(
     docker: aiodocker.Docker, tmp_path: Path
 ) -> None:

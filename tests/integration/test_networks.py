@@ -65,6 +65,9 @@ async def test_create_returns_a_network_whose_show_has_the_config(
     assert info["Driver"] == "bridge"
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_create_rejects_bad_configs_locally_and_on_the_daemon(
     docker: aiodocker.Docker, make_network: MakeNetwork, make_name: Callable[..., str]
 ) -> None:
@@ -78,6 +81,9 @@ async def test_create_rejects_bad_configs_locally_and_on_the_daemon(
         await docker.networks.create({"Name": name, "CheckDuplicate": True})
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_list_filters_by_label_and_rejects_bad_filters(
     docker: aiodocker.Docker, make_network: MakeNetwork, make_name: Callable[..., str]
 ) -> None:
@@ -108,6 +114,7 @@ async def test_get_finds_a_network_by_name_and_raises_not_found_for_a_missing_on
         await docker.networks.get("")
 
 
+@pytest.mark.engine_difference("podman", "podman ignores scope when showing a network")
 async def test_show_accepts_verbose_and_scope_and_fails_for_a_missing_network(
     docker: aiodocker.Docker, make_network: MakeNetwork, make_name: Callable[..., str]
 ) -> None:
@@ -120,6 +127,9 @@ async def test_show_accepts_verbose_and_scope_and_fails_for_a_missing_network(
         await DockerNetwork(docker, make_name("missing")).show()
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 404, not 403, for deleting a predefined network"
+)
 async def test_delete_removes_the_network_and_fails_when_it_is_gone_or_predefined(
     docker: aiodocker.Docker, make_network: MakeNetwork
 ) -> None:
@@ -183,6 +193,9 @@ async def test_prune_removes_only_unused_networks_with_the_label(
     assert (await kept.show())["Id"] == kept.id
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_prune_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:
         await docker.networks.prune(filters={"no-such-filter": "x"})

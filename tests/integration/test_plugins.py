@@ -27,6 +27,8 @@ from tests.plugin_fixture import (
 )
 from tests.testenv import require, unavailable
 
+pytestmark = pytest.mark.engine_difference("podman", "podman has no plugin API")
+
 
 @pytest.fixture(scope="module")
 def plugin_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:

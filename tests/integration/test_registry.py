@@ -170,6 +170,7 @@ def _helper_script(log: Path, auth: dict[str, str]) -> str:
 # --- push and pull with each source of credentials ---------------------------------------
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_push_and_pull_with_explicit_dict_auth(
     docker: Docker, pushed: str, auth: dict[str, str]
 ) -> None:
@@ -187,6 +188,7 @@ async def test_pull_with_base64_user_password_auth(
     assert await image_exists(docker, pushed)
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_push_and_pull_with_auths_in_config_json(
     docker: Docker,
     image: str,
@@ -274,6 +276,7 @@ async def test_push_without_credentials_fails_with_a_stream_error(
         await remove_local(docker, ref)
 
 
+@pytest.mark.engine_difference("podman", "podman's message for pushing a missing image differs")
 async def test_push_of_a_missing_local_image_fails(
     docker: Docker, make_name: Callable[..., str], registry: str, auth: dict[str, str]
 ) -> None:
@@ -282,6 +285,9 @@ async def test_push_of_a_missing_local_image_fails(
         await docker.images.push(ref, auth=auth)
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman reports a missing remote image in the stream, not as 404"
+)
 async def test_pull_of_a_missing_image_is_not_found_and_names_it(
     docker: Docker, make_name: Callable[..., str], registry: str, auth: dict[str, str]
 ) -> None:
@@ -309,11 +315,19 @@ async def test_malformed_references_are_judged_by_the_daemon_as_in_027(docker: D
 # --- docker.auth -------------------------------------------------------------------------
 
 
+@pytest.mark.engine_difference(
+    "podman",
+    "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
+)
 async def test_auth_accepts_good_credentials(docker: Docker, auth: dict[str, str]) -> None:
     result = await docker.auth(**auth)
     assert result["Status"] == "Login Succeeded"
 
 
+@pytest.mark.engine_difference(
+    "podman",
+    "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
+)
 async def test_auth_rejects_bad_credentials_without_showing_the_password(
     docker: Docker, auth: dict[str, str]
 ) -> None:
@@ -328,6 +342,7 @@ async def test_auth_rejects_bad_credentials_without_showing_the_password(
 # --- progress ----------------------------------------------------------------------------
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_pull_progress_is_monotonic_and_ends_at_100_percent(
     docker: Docker, pushed: str, auth: dict[str, str]
 ) -> None:
@@ -347,6 +362,7 @@ async def test_pull_progress_is_monotonic_and_ends_at_100_percent(
     assert progress.bytes_done == progress.bytes_total
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_push_progress_ends_at_100_percent_with_layer_states(
     docker: Docker,
     image: str,
@@ -375,6 +391,7 @@ async def test_push_progress_ends_at_100_percent_with_layer_states(
         await remove_local(docker, ref)
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_pull_command_line_prints_layer_states_with_config_credentials(
     docker: Docker, pushed: str, registry: str, auth: dict[str, str], docker_config: Path
 ) -> None:
@@ -402,6 +419,7 @@ async def test_pull_command_line_reports_a_refused_pull(
 # --- distribution inspect ----------------------------------------------------------------
 
 
+@pytest.mark.engine_difference("podman", "podman has no GET /distribution/{name}/json")
 async def test_inspect_distribution_returns_descriptor_and_platforms(
     docker: Docker, pushed: str, auth: dict[str, str], docker_config: Path, registry: str
 ) -> None:
@@ -458,6 +476,7 @@ async def test_build_sends_config_credentials_for_a_private_base_image(
 # --- interruption ------------------------------------------------------------------------
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_interrupted_pull_leaves_no_tag(
     docker: Docker,
     image: str,
