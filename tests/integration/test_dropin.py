@@ -270,8 +270,13 @@ async def test_events_listen_then_filtered_run_delivers_only_matching_events(
     )
     try:
         # the request is sent lazily: wait until the daemon answered it
-        while docker.events.json_stream is None or docker.events.json_stream.response is None:
-            await asyncio.sleep(0.01)
+        async def answered() -> None:
+            while docker.events.json_stream is None or docker.events.json_stream.response is None:
+                if runner.done():
+                    runner.result()  # run() failed: show why
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(answered(), 10)
         for name in (other, wanted):
             await docker.volumes.create({"Name": name})
         for name in (other, wanted):
