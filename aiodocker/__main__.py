@@ -4,6 +4,7 @@
 rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
+``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
 with an error, 2 for usage errors.
 """
@@ -126,6 +127,30 @@ async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
 
 
+async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .buildkit import run_build_cli
+
+    buildargs = dict(arg.partition("=")[::2] for arg in args.build_arg)
+    try:
+        docker = Docker(url=args.host, context=args.context)
+    except (ValueError, DockerError) as exc:
+        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+        return 1
+    async with docker:
+        return await run_build_cli(
+            docker,
+            out=out,
+            err=err,
+            progress=args.progress,
+            path=args.path,
+            tag=args.tag or None,
+            path_dockerfile=args.file,
+            target=args.target,
+            buildargs=buildargs or None,
+            nocache=args.no_cache,
+        )
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
@@ -134,9 +159,19 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     sub = parser.add_subparsers(dest="command")
     pull = sub.add_parser("pull", help="pull an image, showing progress")
     pull.add_argument("image")
+    build = sub.add_parser("build", help="build an image with BuildKit, showing progress")
+    build.add_argument("path", help="context directory")
+    build.add_argument("-t", "--tag", action="append", default=[], help="name:tag (repeatable)")
+    build.add_argument("-f", "--file", help="Dockerfile path inside the context")
+    build.add_argument("--target", help="build stage to stop at")
+    build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE")
+    build.add_argument("--no-cache", action="store_true")
+    build.add_argument("--progress", choices=("auto", "plain", "tty"), default="auto")
     args = parser.parse_args(argv)
     if args.command == "pull":
         return asyncio.run(_run_pull(args, out, err))
+    if args.command == "build":
+        return asyncio.run(_run_build(args, out, err))
     return asyncio.run(_run_info(args, out, err))
 
 

@@ -998,6 +998,7 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -1032,6 +1033,7 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def build(
@@ -1065,6 +1067,7 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1074,6 +1077,10 @@ class DockerImages:
         * ``remote``: a URL the daemon fetches (git repository, tarball, Dockerfile);
         * ``path``: a local directory, streamed as the docker CLI sends it
           (``.dockerignore`` honoured, modes and symlinks kept).
+
+        ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
+        None: the daemon's default). BuildKit's progress arrives as
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1147,6 +1154,7 @@ class DockerImages:
             ("cpuperiod", cpu_period),
             ("cpuquota", cpu_quota),
             ("squash", squash),
+            ("version", version),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 
