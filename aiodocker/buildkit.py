@@ -15,18 +15,36 @@ Layer: resource module (beside ``images.py``, which it drives); imports
 
 The keyword arguments are those of :meth:`DockerImages.build` (``path``,
 ``fileobj`` + ``encoding``, ``remote``, ``tag``, ``buildargs``, ``target``,
-``nocache``, ...), without ``stream`` and ``version``.
+``nocache``, ...), without ``stream``, ``version`` and ``session_id``, plus
+what needs a BuildKit session (the ``aiodocker[buildkit]`` extra, for ``h2``):
+
+* ``context_sync=True`` (with ``path``): the daemon pulls the context through
+  BuildKit's file sync instead of a tar upload; on a rebuild only changed
+  files cross, and ``.dockerignore`` applies as with the upload;
+* ``secrets={"id": Secret(file=...) | Secret(env=...)}`` for
+  ``RUN --mount=type=secret,id=...``;
+* ``ssh={"default": None}`` for ``RUN --mount=type=ssh``: each id maps to an
+  agent socket, None meaning ``SSH_AUTH_SOCK``.
+
+A session also answers the daemon's registry credential requests from the
+docker config (as ``pull`` does). If the session dies during the build, the
+build fails with :class:`BuildKitSessionError`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from ._buildkit.render import PlainRenderer, TtyDisplay
+from ._buildkit.services import Secret
+from ._buildkit.session import BuildKitSessionError, Session, shared_key
 from ._buildkit.trace import (
     BuildEvent,
     BuildTrace,
@@ -39,16 +57,21 @@ from ._buildkit.trace import (
     VertexFailed,
     VertexStarted,
 )
+from ._core.build_context import prepare_context
+from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from ._buildkit.filesync import FileSyncService
     from .docker import Docker
 
 __all__ = [
     "BuildEvent",
     "BuildKitBuild",
+    "BuildKitSessionError",
+    "Secret",
     "BuildWarning",
     "ImageBuilt",
     "LogLine",
@@ -77,16 +100,105 @@ class BuildKitBuild:
             step and ends with its last output lines.
     """
 
-    def __init__(self, docker: Docker, **build_kwargs: Any) -> None:
-        for reserved in ("stream", "version"):
+    def __init__(
+        self,
+        docker: Docker,
+        *,
+        context_sync: bool = False,
+        secrets: Mapping[str, Secret] | None = None,
+        ssh: Mapping[str, str | None] | None = None,
+        **build_kwargs: Any,
+    ) -> None:
+        for reserved in ("stream", "version", "session_id"):
             if reserved in build_kwargs:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
+        if context_sync and build_kwargs.get("path") is None:
+            raise ValueError("context_sync=True needs path=")
         self._docker = docker
         self._kwargs = build_kwargs
+        self._context_sync = context_sync
+        self._secrets = dict(secrets or {})
+        self._ssh = {name: _agent_socket(name, path) for name, path in (ssh or {}).items()}
+        self._config_dir = default_config_dir(os.environ, os.path.expanduser("~"))
+        self._sync_dirs: dict[str, str] = {}
+        if context_sync:
+            context = prepare_context(
+                os.fspath(build_kwargs.pop("path")),
+                build_kwargs.pop("path_dockerfile", None) or "Dockerfile",
+            )
+            dockerfile = os.path.join(context.root, context.dockerfile)
+            self._sync_dirs = {"context": context.root, "dockerfile": os.path.dirname(dockerfile)}
+            build_kwargs.update(
+                remote="client-session", path_dockerfile=os.path.basename(dockerfile)
+            )
         self._stream: AsyncIterator[dict[str, Any]] | None = None
         self._pending: deque[BuildEvent] = deque()
         self._closed = False
+        self.session: Session | None = None
+        self.file_sync: FileSyncService | None = None
         self.trace = BuildTrace()
+
+    @property
+    def uses_session(self) -> bool:
+        return bool(self._context_sync or self._secrets or self._ssh)
+
+    async def _start(self) -> AsyncIterator[dict[str, Any]]:
+        kwargs = dict(self._kwargs)
+        if not self.uses_session:
+            return self._docker.images.build(stream=True, version="2", **kwargs)
+        from ._buildkit import filesync, services
+
+        table = services.handlers(
+            secrets=self._secrets,
+            ssh=self._ssh,
+            config_dir=self._config_dir,
+        )
+        name = key = "aiodocker"
+        if self._sync_dirs:
+            root = self._sync_dirs["context"]
+            name, key = os.path.basename(root), shared_key(root)
+        if self._sync_dirs:
+            self.file_sync = filesync.FileSyncService(self._sync_dirs)
+            table[filesync.DIFF_COPY] = self.file_sync.diff_copy
+        session = Session(table, name=name, key=key, open_channel=self._open_session)
+        self.session = session
+        await session.start()
+        return self._docker.images.build(stream=True, version="2", session_id=session.id, **kwargs)
+
+    async def _open_session(self, headers: dict[str, str]) -> Any:
+        api = self._docker._api
+        response = await api.request(
+            "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
+        )
+        if response.status != 101:
+            response.release()
+            raise DockerError(
+                response.status,
+                f"POST /session was not upgraded to HTTP/2 (status {response.status})",
+            )
+        return response.detach()
+
+    async def _next_item(self, stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+        session = self.session
+        if session is None:
+            return await stream.__anext__()
+        item = asyncio.ensure_future(stream.__anext__())
+        try:
+            waiting: set[asyncio.Future[Any]] = {item, session.dead}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            item.cancel()
+            with contextlib.suppress(BaseException):
+                await item
+            raise
+        if item.done():
+            result: dict[str, Any] = item.result()
+            return result
+        item.cancel()
+        with contextlib.suppress(BaseException):
+            await item
+        session.dead.result()  # raises BuildKitSessionError
+        raise BuildKitSessionError("the BuildKit session ended before the build")
 
     @property
     def image_id(self) -> str | None:
@@ -100,10 +212,10 @@ class BuildKitBuild:
         while not self._pending:
             if self._closed:
                 raise StopAsyncIteration
-            if self._stream is None:
-                self._stream = self._docker.images.build(stream=True, version="2", **self._kwargs)
             try:
-                item = await self._stream.__anext__()
+                if self._stream is None:
+                    self._stream = await self._start()
+                item = await self._next_item(self._stream)
             except StopAsyncIteration:
                 await self.aclose()
                 raise
@@ -132,12 +244,17 @@ class BuildKitBuild:
         return self.image_id
 
     async def aclose(self) -> None:
-        """Stop the build's stream and release its connection. Idempotent."""
+        """Stop the build's stream and its session; release their connections. Idempotent."""
         self._closed = True
         stream, self._stream = self._stream, None
-        closer = getattr(stream, "aclose", None)
-        if closer is not None:
-            await closer()
+        session = self.session  # kept: its counters stay readable
+        try:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
+        finally:
+            if session is not None:
+                await session.close()
 
     async def __aenter__(self) -> BuildKitBuild:
         return self
@@ -215,6 +332,15 @@ async def run_build_cli(
     out.write(f"{image_id}\n")
     out.flush()
     return 0
+
+
+def _agent_socket(name: str, path: str | None) -> str:
+    if path:
+        return path
+    socket: str | None = os.environ.get("SSH_AUTH_SOCK")
+    if not socket:
+        raise ValueError(f"ssh id {name!r}: no socket given and SSH_AUTH_SOCK is not set")
+    return socket
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -999,6 +999,7 @@ class DockerImages:
         cpu_quota: int | None = None,
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -1034,6 +1035,7 @@ class DockerImages:
         cpu_quota: int | None = None,
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def build(
@@ -1068,6 +1070,7 @@ class DockerImages:
         cpu_quota: int | None = None,
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1080,7 +1083,8 @@ class DockerImages:
 
         ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
         None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
+        and serves the BuildKit session that ``session_id`` names.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1155,6 +1159,7 @@ class DockerImages:
             ("cpuquota", cpu_quota),
             ("squash", squash),
             ("version", version),
+            ("session", session_id),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 

@@ -34,8 +34,8 @@ if ! "$PYTHON" -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command
     step "install pip" sh -c 'apt-get update -qq && apt-get install -y -qq python3-pip'
 fi
 # a throw-away CI machine may have a Debian-managed python: allow installing into it
-step "pip install -e '.[test]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$PYTHON" -m pip install -q -e '.[test]'
+step "pip install -e '.[test,buildkit]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$PYTHON" -m pip install -q -e '.[test,buildkit]'
 step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
 step "mypy" "$PYTHON" -m mypy
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"

@@ -1,0 +1,264 @@
+"""The BuildKit session on the real Docker 26 daemon: file sync, secrets, ssh, registry auth, death."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from testenv import require
+
+pytest.importorskip("h2", reason="the BuildKit session needs the aiodocker[buildkit] extra")
+
+from aiodocker import Docker, buildkit  # noqa: E402
+from aiodocker.exceptions import DockerNotFoundError, DockerStreamError  # noqa: E402
+
+IMAGE = "aiodocker-test/busybox:latest"
+
+
+@pytest.fixture
+async def bk(testenv: dict[str, Any]) -> AsyncIterator[Docker]:
+    client = Docker(url=require("docker26")["host"])
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def new_tag(bk: Docker, make_name: Callable[..., str]) -> AsyncIterator[Callable[[], str]]:
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"{make_name('bksession')}:v1")
+        return made[-1]
+
+    yield make
+    for tag in made:
+        try:
+            await bk.images.delete(tag, force=True)
+        except DockerNotFoundError:
+            pass
+
+
+def output(events: list[buildkit.BuildEvent]) -> str:
+    return b"".join(e.data for e in events if isinstance(e, buildkit.LogLine)).decode()
+
+
+async def run(
+    docker: Docker, **kwargs: Any
+) -> tuple[buildkit.BuildKitBuild, list[buildkit.BuildEvent]]:
+    events: list[buildkit.BuildEvent] = []
+    async with buildkit.BuildKitBuild(docker, **kwargs) as running:
+        async for event in running:
+            events.append(event)
+        await running.wait()
+    return running, events
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_file_sync_sends_only_changed_files_and_honours_dockerignore(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    (root / "src").mkdir(parents=True)
+    for n in range(20):
+        (root / "src" / f"f{n:02}.txt").write_text(f"content {n}\n" * 100)
+    (root / "ignored.txt").write_text("must not be sent")
+    (root / ".dockerignore").write_text("ignored.txt\n")
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nCOPY . /ctx\nRUN ls -a /ctx /ctx/src | tr '\\n' ' ' && head -1 /ctx/src/f07.txt"
+        f" # {uuid.uuid4().hex}\n"
+    )
+    first, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    listing = output(events).split()
+    assert "ignored.txt" not in listing and "f19.txt" in listing and ".dockerignore" in listing
+    assert "content" in output(events)
+    assert first.file_sync is not None and first.file_sync.files_sent >= 20
+    (root / "src" / "f07.txt").write_text("changed content\n")
+    second, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    assert "changed content" in output(events)
+    assert second.file_sync is not None
+    # the Dockerfile (its own sync), .dockerignore (read by the frontend) and the changed file
+    assert 1 <= second.file_sync.files_sent <= 3
+    assert second.file_sync.file_bytes_sent < first.file_sync.file_bytes_sent / 20
+
+
+async def test_secret_from_file_and_env_reach_the_step_but_never_the_output(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_value = f"file-secret-{uuid.uuid4().hex}"
+    env_value = f"env-secret-{uuid.uuid4().hex}"
+    secret_file = tmp_path / "token"
+    secret_file.write_text(file_value)
+    monkeypatch.setenv("AIODOCKER_TEST_SECRET", env_value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        f"RUN --mount=type=secret,id=tok --mount=type=secret,id=envtok "
+        f"echo {uuid.uuid4().hex} >/dev/null; sha256sum /run/secrets/tok /run/secrets/envtok\n"
+    )
+    running, events = await run(
+        bk,
+        path=root,
+        tag=new_tag(),
+        secrets={
+            "tok": buildkit.Secret(file=str(secret_file)),
+            "envtok": buildkit.Secret(env="AIODOCKER_TEST_SECRET"),
+        },
+    )
+    text = output(events)
+    assert hashlib.sha256(file_value.encode()).hexdigest() in text
+    assert hashlib.sha256(env_value.encode()).hexdigest() in text
+    everything = repr(events) + repr(running.trace.__dict__)
+    assert file_value not in everything and env_value not in everything
+
+
+async def test_missing_required_secret_fails_the_build_without_leaking_others(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = f"other-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AIODOCKER_TEST_SECRET", value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN --mount=type=secret,id=absent,required=true echo {uuid.uuid4().hex}\n"
+    )
+    with pytest.raises(DockerStreamError) as caught:
+        await run(
+            bk,
+            path=root,
+            tag=new_tag(),
+            secrets={"present": buildkit.Secret(env="AIODOCKER_TEST_SECRET")},
+        )
+    assert "absent" in caught.value.message and value not in caught.value.message
+
+
+@pytest.fixture
+def ssh_agent(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real ssh-agent holding a fresh key: (socket path, key comment)."""
+    if shutil.which("ssh-agent") is None or shutil.which("ssh-add") is None:
+        pytest.skip("ssh-agent/ssh-add are not installed")
+    socket = str(tmp_path / "agent.sock")
+    comment = f"aiodocker-test-{uuid.uuid4().hex[:8]}"
+    key = tmp_path / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True
+    )
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(socket):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        subprocess.run(
+            ["ssh-add", str(key)],
+            env={**os.environ, "SSH_AUTH_SOCK": socket},
+            check=True,
+            capture_output=True,
+        )
+        yield socket, comment
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
+def copy_ssh_add(dest: Path) -> None:
+    """Put the host's ssh-add and the libraries it needs in ``dest`` (run with the copied loader)."""
+    binary = shutil.which("ssh-add")
+    assert binary is not None
+    dest.mkdir()
+    shutil.copy(binary, dest / "ssh-add")
+    ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    for line in ldd.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if path.startswith("/"):
+            shutil.copy(path, dest / os.path.basename(path))
+
+
+async def test_ssh_mount_forwards_the_local_agent(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    ssh_agent: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    socket, comment = ssh_agent
+    monkeypatch.setenv("SSH_AUTH_SOCK", socket)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    copy_ssh_add(root / "tools")
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "COPY tools /tools\n"
+        f"RUN --mount=type=ssh echo {uuid.uuid4().hex} >/dev/null; "
+        "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools/ssh-add -l\n"
+    )
+    _, events = await run(bk, path=root, tag=new_tag(), ssh={"default": None}, context_sync=True)
+    assert comment in output(events)
+
+
+async def test_session_death_fails_the_build_with_a_clear_error(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN echo started-{uuid.uuid4().hex}; sleep 60\n"
+    )
+    loop = asyncio.get_running_loop()
+    async with buildkit.BuildKitBuild(bk, path=root, tag=new_tag(), context_sync=True) as running:
+        with pytest.raises(buildkit.BuildKitSessionError, match="session .* ended"):
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    began = loop.time()
+                    assert running.session is not None
+                    running.session._channel.close()  # type: ignore[union-attr]  # the connection dies
+    assert loop.time() - began < 10
+
+
+async def test_cancelling_a_build_closes_its_session_without_leaks(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {IMAGE}\nRUN echo go-{uuid.uuid4().hex}; sleep 60\n")
+    await bk.version()  # the client's own connection exists before counting
+    fds_before = open_fds()
+    tasks_before = asyncio.all_tasks()
+    started = asyncio.Event()
+
+    async def build() -> None:
+        async with buildkit.BuildKitBuild(
+            bk,
+            path=root,
+            tag=new_tag(),
+            context_sync=True,
+            secrets={"s": buildkit.Secret(env="HOME")},
+        ) as running:
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    started.set()
+
+    task = asyncio.create_task(build())
+    await asyncio.wait_for(started.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert asyncio.all_tasks() - tasks_before == set()
+    assert open_fds() <= fds_before + 1  # at most the pooled keep-alive connection
+    assert (await bk.version())["ApiVersion"]
