@@ -135,10 +135,12 @@ class AuthService:
 
     def __init__(self, config_dir: str) -> None:
         self._config_dir = config_dir
+        self.hosts_asked: list[str] = []
 
     async def credentials(self, call: Call) -> None:
         request = await call.recv()
         host = _string_field(request or b"", 1)
+        self.hosts_asked.append(host)
         auth = await credentials.resolve_auth(host, config_dir=self._config_dir)
         username = secret = ""
         if auth is not None:

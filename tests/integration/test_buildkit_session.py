@@ -262,3 +262,154 @@ async def test_cancelling_a_build_closes_its_session_without_leaks(
     assert asyncio.all_tasks() - tasks_before == set()
     assert open_fds() <= fds_before + 1  # at most the pooled keep-alive connection
     assert (await bk.version())["ApiVersion"]
+
+
+# --- registry credentials through the session --------------------------------------------
+
+_NETNS_FORWARDER = """
+import asyncio, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+async def pump(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+async def handle(reader, writer):
+    upstream_reader, upstream_writer = await asyncio.open_unix_connection(path)
+    await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer),
+                         return_exceptions=True)
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+async def registry_in_netns(tmp_path: Path, testenv: dict[str, Any]) -> AsyncIterator[str]:
+    """The test registry, reachable from the Docker 26 daemon's namespace: its address there.
+
+    A listener inside the namespace forwards to a unix socket (files cross namespaces)
+    that this process forwards to the registry.
+    """
+    registry: str = require("registry")
+    netns = require("docker26").get("netns")
+    if not netns or shutil.which("ip") is None:
+        pytest.skip("the docker26 daemon's network namespace is unknown")
+    host, _, port = registry.rpartition(":")
+    socket = str(tmp_path / "registry.sock")
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(
+            _pump(reader, up_writer), _pump(up_reader, writer), return_exceptions=True
+        )
+
+    server = await asyncio.start_unix_server(forward, socket)
+    inner_port = 20000 + uuid.uuid4().int % 20000
+    process = await asyncio.create_subprocess_exec(
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "python3",
+        "-c",
+        _NETNS_FORWARDER,
+        str(inner_port),
+        socket,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        assert (await asyncio.wait_for(process.stdout.readline(), 30)).strip() == b"ready"
+        yield f"127.0.0.1:{inner_port}"
+    finally:
+        process.terminate()
+        await process.wait()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def private_image(
+    docker: Docker, image: str, make_name: Callable[..., str]
+) -> AsyncIterator[str]:
+    """``repository:tag`` of an image pushed to the test registry (which needs a login)."""
+    import aiohttp
+
+    registry: str = require("registry")
+    auth = {
+        "username": require("registry_user"),
+        "password": require("registry_password"),
+        "serveraddress": registry,
+    }
+    path = f"{make_name('bkprivate')}:v1"
+    ref = f"{registry}/{path}"
+    await docker.images.tag(image, f"{registry}/{path.partition(':')[0]}", tag="v1")
+    try:
+        await docker.images.push(ref, auth=auth)
+    finally:
+        await docker.images.delete(ref)
+    try:
+        yield path
+    finally:
+        import base64
+
+        login = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+        repository, _, tag = path.rpartition(":")
+        url = f"http://{registry}/v2/{repository}/manifests"
+        accept = "application/vnd.docker.distribution.manifest.v2+json"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {login}"}) as http:
+            async with http.head(f"{url}/{tag}", headers={"Accept": accept}) as head:
+                digest = head.headers.get("Docker-Content-Digest")
+            if digest:
+                async with http.delete(f"{url}/{digest}"):
+                    pass
+
+
+async def test_private_base_image_is_pulled_with_credentials_from_config_json(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    import base64
+    import json
+
+    from aiodocker._buildkit.services import CREDENTIALS
+
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {registry_in_netns}/{private_image}\nRUN echo private-base-{uuid.uuid4().hex}\n"
+    )
+    # without credentials the registry refuses
+    with pytest.raises(DockerStreamError):
+        await run(bk, path=root, tag=new_tag(), context_sync=True)
+    login = base64.b64encode(
+        f"{require('registry_user')}:{require('registry_password')}".encode()
+    ).decode()
+    (docker_config / "config.json").write_text(
+        json.dumps({"auths": {registry_in_netns: {"auth": login}}})
+    )
+    running, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    assert "private-base-" in output(events)
+    assert running.session is not None
+    asked = running.session.handlers[CREDENTIALS].__self__.hosts_asked  # type: ignore[attr-defined]
+    assert registry_in_netns in asked
+    assert require("registry_password") not in repr(events)
