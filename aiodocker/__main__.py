@@ -128,9 +128,18 @@ async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .buildkit import run_build_cli
+    from .buildkit import Secret, run_build_cli
 
     buildargs = dict(arg.partition("=")[::2] for arg in args.build_arg)
+    try:
+        secrets: dict[str, Secret] = {}
+        for spec in args.secret:
+            fields = dict(part.partition("=")[::2] for part in spec.split(","))
+            secrets[fields.get("id", "")] = Secret(file=fields.get("src"), env=fields.get("env"))
+    except ValueError as exc:
+        print(f"error: --secret takes id=ID,src=PATH or id=ID,env=VAR: {exc}", file=err)
+        return 2
+    ssh = {name: path or None for name, _, path in (spec.partition("=") for spec in args.ssh)}
     try:
         docker = Docker(url=args.host, context=args.context)
     except (ValueError, DockerError) as exc:
@@ -148,6 +157,9 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             target=args.target,
             buildargs=buildargs or None,
             nocache=args.no_cache,
+            context_sync=args.context_sync,
+            secrets=secrets or None,
+            ssh=ssh or None,
         )
 
 
@@ -167,6 +179,11 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE")
     build.add_argument("--no-cache", action="store_true")
     build.add_argument("--progress", choices=("auto", "plain", "tty"), default="auto")
+    build.add_argument(
+        "--context-sync", action="store_true", help="send the context by file sync (a session)"
+    )
+    build.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH|env=VAR")
+    build.add_argument("--ssh", action="append", default=[], metavar="ID[=SOCKET]")
     args = parser.parse_args(argv)
     if args.command == "pull":
         return asyncio.run(_run_pull(args, out, err))

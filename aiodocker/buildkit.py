@@ -114,6 +114,12 @@ class BuildKitBuild:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
         if context_sync and build_kwargs.get("path") is None:
             raise ValueError("context_sync=True needs path=")
+        if (context_sync or secrets or ssh) and docker.session is not None:
+            raise ValueError(
+                "a BuildKit session needs the client's own HTTP engine: with session= or "
+                "connector= requests go through aiohttp, which cannot hand over the HTTP/2 "
+                "connection of POST /session"
+            )
         self._docker = docker
         self._kwargs = build_kwargs
         self._context_sync = context_sync
@@ -320,7 +326,7 @@ async def run_build_cli(
                     out.write(line + "\n")
                 out.flush()
             image_id = await running.wait()
-    except (DockerError, ValueError, OSError) as exc:
+    except (DockerError, ValueError, OSError, ImportError) as exc:
         failed = exc
     if interactive:
         out.write(display.frame(final=failed is None))

@@ -159,4 +159,4 @@ class TtyDisplay:
         lines = lines[-self._height :]
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
         self._drawn = len(lines)
-        return up + "".join(f"{line}\x1b[K\n" for line in lines) + "\x1b[J"
+        return up + "\x1b[J" + "".join(f"{line}\n" for line in lines)

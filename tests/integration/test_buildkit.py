@@ -292,3 +292,20 @@ async def test_remote_tarball_context(
     )
     _, events, _ = await collect(bk, remote=f"{url}/ctx.tar", tag=new_tag())
     assert f"from-remote-{token}" in output(events)
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_build_on_a_terminal_redraws_a_step_view(
+    bk_host: str, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN echo tty-{uuid.uuid4().hex} && sleep 0.5\n")
+    out, err = FakeTty(), io.StringIO()
+    assert main(["-H", bk_host, "build", str(root), "-t", new_tag()], out=out, err=err) == 0
+    text = out.getvalue()
+    assert "[+] Building" in text and "\x1b[" in text
+    assert " => [2/2] RUN echo tty-" in text
+    assert text.rstrip().splitlines()[-1].startswith("sha256:")

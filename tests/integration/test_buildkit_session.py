@@ -413,3 +413,25 @@ async def test_private_base_image_is_pulled_with_credentials_from_config_json(
     asked = running.session.handlers[CREDENTIALS].__self__.hosts_asked  # type: ignore[attr-defined]
     assert registry_in_netns in asked
     assert require("registry_password") not in repr(events)
+
+
+def test_cli_build_with_context_sync_and_an_env_secret(
+    testenv: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from aiodocker.__main__ import main
+
+    value = f"cli-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AIODOCKER_CLI_SECRET", value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN --mount=type=secret,id=s sha256sum /run/secrets/s # {uuid.uuid4().hex}\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", require("docker26")["host"], "build", str(root), "--progress", "plain"]
+    argv += ["--context-sync", "--secret", "id=s,env=AIODOCKER_CLI_SECRET"]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    assert hashlib.sha256(value.encode()).hexdigest() in out.getvalue()
+    assert value not in out.getvalue() + err.getvalue()

@@ -346,3 +346,20 @@ def test_method_headers_are_case_variants_of_one_field() -> None:
 def test_shared_key_is_stable_per_directory(tmp_path: Path) -> None:
     assert shared_key(str(tmp_path)) == shared_key(str(tmp_path) + "/")
     assert shared_key(str(tmp_path)) != shared_key(str(tmp_path / "x"))
+
+
+async def test_session_builds_refuse_the_aiohttp_engine(tmp_path: Path) -> None:
+    import aiohttp
+
+    from aiodocker import Docker
+    from aiodocker.buildkit import BuildKitBuild
+
+    connector = aiohttp.UnixConnector(str(tmp_path / "none.sock"))
+    docker = Docker(url=f"unix://{tmp_path / 'none.sock'}", connector=connector)
+    try:
+        with pytest.raises(ValueError, match="own HTTP engine"):
+            BuildKitBuild(docker, path=str(tmp_path), context_sync=True)
+        BuildKitBuild(docker, path=str(tmp_path))  # no session: fine
+    finally:
+        await docker.close()
+        await connector.close()
