@@ -166,9 +166,9 @@ class BuildKitBuild:
         if self._sync_dirs:
             self.file_sync = filesync.FileSyncService(self._sync_dirs)
             table[filesync.DIFF_COPY] = self.file_sync.diff_copy
-        session = Session(table, name=name, key=key, open_channel=self._open_session)
+        session = Session(table, name=name, key=key)
         self.session = session
-        await session.start()
+        session.start(await self._open_session(session.headers()))
         return self._docker.images.build(stream=True, version="2", session_id=session.id, **kwargs)
 
     async def _open_session(self, headers: dict[str, str]) -> Any:

@@ -1,8 +1,9 @@
 """The BuildKit session: ``POST /session`` upgraded to HTTP/2, served as gRPC.
 
 Layer: ``_buildkit``; imports the stdlib, the leaves and its siblings. The
-caller passes a function that opens the upgraded connection (the transport's
-``Channel``), so this module never sees sockets or the HTTP engine.
+caller sends ``POST /session`` with :meth:`Session.headers` and hands over the
+upgraded connection (the transport's ``Channel``), so this module never sees
+sockets or the HTTP engine.
 
 Facts followed (BuildKit's ``session`` package and the Engine API):
 
@@ -28,7 +29,7 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from ..exceptions import DockerError
@@ -105,8 +106,8 @@ async def _health_check(call: Call) -> None:
 class Session:
     """One BuildKit session serving ``handlers`` (the health check is added).
 
-    ``open_channel(headers)`` sends ``POST /session`` with ``headers`` and
-    returns the upgraded connection. ``dead`` is a future that completes
+    :meth:`start` serves the connection that ``POST /session`` with
+    :meth:`headers` was upgraded to. ``dead`` is a future that completes
     (with a :class:`BuildKitSessionError`) when the connection ends before
     :meth:`close`. ``bytes_sent`` counts what crossed to the daemon.
     """
@@ -117,24 +118,25 @@ class Session:
         *,
         name: str,
         key: str,
-        open_channel: Callable[[dict[str, str]], Awaitable[Channel]],
     ) -> None:
         self.id = uuid.uuid4().hex
         self.name = name
         self.key = key
         self.handlers: dict[str, Handler] = {HEALTH_CHECK: _health_check, **handlers}
-        self._open_channel = open_channel
         self._channel: Channel | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.bytes_sent = 0
         self.dead: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def start(self) -> None:
-        headers = session_headers(self.id, self.name, self.key, sorted(self.handlers))
+    def headers(self) -> dict[str, str]:
+        """The headers of ``POST /session`` announcing this session and its methods."""
+        return session_headers(self.id, self.name, self.key, sorted(self.handlers))
+
+    def start(self, channel: Channel) -> None:
+        """Serve the daemon's calls on the upgraded connection, in a background task."""
         from .h2server import GrpcServer  # needs h2: imported only when a session starts
 
-        channel = await self._open_channel(headers)
         self._channel = channel
 
         def write(data: bytes) -> None:
