@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import sys
 import time
@@ -95,9 +96,15 @@ class BuildKitBuild:
     Nothing is sent before the first event is asked for. After the last
     event, :attr:`image_id` holds the built image's id.
 
+    Raises:
+        ValueError: ``context_sync`` without ``path``; a session with a client
+            that uses aiohttp (``session=``/``connector=``).
+        ImportError: a session is needed and ``h2`` is not installed.
+
     Raises (while iterating):
         DockerStreamError: the build failed; the message names the failed
             step and ends with its last output lines.
+        BuildKitSessionError: the session's connection ended during the build.
     """
 
     def __init__(
@@ -114,6 +121,11 @@ class BuildKitBuild:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
         if context_sync and build_kwargs.get("path") is None:
             raise ValueError("context_sync=True needs path=")
+        if (context_sync or secrets or ssh) and importlib.util.find_spec("h2") is None:
+            raise ImportError(
+                "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
+                "pip install 'aiodocker[buildkit]'"
+            )
         if (context_sync or secrets or ssh) and docker.session is not None:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
