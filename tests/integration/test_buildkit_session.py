@@ -345,24 +345,27 @@ async def registry_in_netns(tmp_path: Path, testenv: dict[str, Any]) -> AsyncIte
 
 @pytest.fixture
 async def private_image(
-    docker: Docker, image: str, make_name: Callable[..., str]
+    bk: Docker, registry_in_netns: str, make_name: Callable[..., str]
 ) -> AsyncIterator[str]:
-    """``repository:tag`` of an image pushed to the test registry (which needs a login)."""
+    """``repository:tag`` of an image pushed to the test registry (which needs a login).
+
+    The Docker 26 daemon pushes it through the namespace forwarder.
+    """
     import aiohttp
 
     registry: str = require("registry")
     auth = {
         "username": require("registry_user"),
         "password": require("registry_password"),
-        "serveraddress": registry,
+        "serveraddress": registry_in_netns,
     }
     path = f"{make_name('bkprivate')}:v1"
-    ref = f"{registry}/{path}"
-    await docker.images.tag(image, f"{registry}/{path.partition(':')[0]}", tag="v1")
+    ref = f"{registry_in_netns}/{path}"
+    await bk.images.tag(IMAGE, f"{registry_in_netns}/{path.partition(':')[0]}", tag="v1")
     try:
-        await docker.images.push(ref, auth=auth)
+        await bk.images.push(ref, auth=auth)
     finally:
-        await docker.images.delete(ref)
+        await bk.images.delete(ref)
     try:
         yield path
     finally:
