@@ -14,9 +14,14 @@ from typing import Any
 
 import pytest
 from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
-from testenv import require
+from testenv import in_ci, require
 
-pytest.importorskip("h2", reason="the BuildKit session needs the aiodocker[buildkit] extra")
+try:
+    import h2  # noqa: F401
+except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up in CI
+    if in_ci():
+        raise
+    pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
 
 from aiodocker import Docker, buildkit  # noqa: E402
 from aiodocker.exceptions import DockerNotFoundError, DockerStreamError  # noqa: E402

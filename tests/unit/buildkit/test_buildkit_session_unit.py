@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testenv import in_ci
 
-h2_connection = pytest.importorskip("h2.connection")
-import h2.config  # noqa: E402
-import h2.events  # noqa: E402
+try:
+    import h2.config
+    import h2.connection as h2_connection
+    import h2.events
+except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up in CI
+    if in_ci():
+        raise
+    pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
 
 from aiodocker._buildkit.filesync import (  # noqa: E402
     PACKET_DATA,
