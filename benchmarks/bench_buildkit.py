@@ -126,8 +126,8 @@ async def main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-buildkit-")
     tags: list[str] = []
 
-    def tag(name: str) -> str:
-        tags.append(f"aiodocker-bench-{os.getpid()}-{name}:latest")
+    def tag(name: str) -> str:  # one tag per build, so none is left dangling
+        tags.append(f"aiodocker-bench-{os.getpid()}-{name}:{len(tags)}")
         return tags[-1]
 
     async with Docker(url=args.host) as docker:
@@ -162,7 +162,7 @@ async def main() -> None:
             for name, ((s1, b1), (s2, b2)) in results.items():
                 print(f"  {name:<11} {s1:>8.2f} {b1 / 1e6:>9.1f} {s2:>10.2f} {b2 / 1e6:>11.3f}")
         finally:
-            for name in set(tags):
+            for name in tags:
                 try:
                     await docker.images.delete(name, force=True)
                 except DockerError:
