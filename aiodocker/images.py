@@ -1149,6 +1149,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -1183,6 +1185,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def build(
@@ -1216,6 +1220,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1225,6 +1231,11 @@ class DockerImages:
         * ``remote``: a URL the daemon fetches (git repository, tarball, Dockerfile);
         * ``path``: a local directory, streamed as the docker CLI sends it
           (``.dockerignore`` honoured, modes and symlinks kept).
+
+        ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
+        None: the daemon's default). BuildKit's progress arrives as
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
+        and serves the BuildKit session that ``session_id`` names.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1300,6 +1311,8 @@ class DockerImages:
             ("cpuperiod", cpu_period),
             ("cpuquota", cpu_quota),
             ("squash", squash),
+            ("version", version),
+            ("session", session_id),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 
