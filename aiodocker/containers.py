@@ -20,8 +20,6 @@ import binascii
 import io
 import json
 import re
-import shlex
-import tarfile
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -51,6 +49,8 @@ from .types import SENTINEL, JSONObject, PortInfo
 from .utils import clean_filters, identical
 
 if TYPE_CHECKING:
+    import tarfile
+
     from .docker import Docker
     from .execs import Exec
     from .stream import Stream
@@ -865,7 +865,12 @@ class DockerContainer:
         """
         from .execs import Exec
 
-        args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if isinstance(cmd, str):
+            import shlex  # only for a str command
+
+            args = shlex.split(cmd)
+        else:
+            args = list(cmd)
         if not args:
             raise ValueError("exec() needs a command")
         if not all(isinstance(arg, str) for arg in args):

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from urllib.parse import quote, urlencode
 
 from ._core import credentials
-from ._core.build_context import prepare_context, stream_context
 from ._core.request import build_path, encode_value
 from ._responses import ResponseStream, bytes_stream, collect, json_stream
 from ._transport.base import Response
@@ -1111,6 +1110,8 @@ class DockerImages:
         elif path is not None:
             if encoding:
                 raise ValueError("encoding applies to fileobj only; a path context is sent as is")
+            from ._core.build_context import prepare_context, stream_context  # imports tarfile
+
             context = prepare_context(os.fspath(path), path_dockerfile or "Dockerfile")
             dockerfile = context.dockerfile
             body = stream_context(

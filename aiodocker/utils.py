@@ -5,8 +5,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import tarfile
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -74,6 +72,8 @@ async def parse_result(
     if response_type == "json":
         return json.loads(data) if data.strip() else ""
     if response_type == "tar":
+        import tarfile
+
         return tarfile.open(mode="r", fileobj=io.BytesIO(data))
     if response_type == "text":
         return data.decode(encoding, "replace")
@@ -171,6 +171,9 @@ def mktar_from_dockerfile(fileobj: IO[bytes] | IO[str] | bytes | str) -> IO[byte
     else:
         raw = fileobj.read()
         data = raw.encode() if isinstance(raw, str) else raw
+    import tarfile
+    import tempfile
+
     f = tempfile.NamedTemporaryFile()  # noqa: SIM115 - the caller owns it
     with tarfile.open(mode="w:gz", fileobj=f) as tar:
         info = tarfile.TarInfo("Dockerfile")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import http
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -295,6 +294,8 @@ class Response(ReadsWholeBody):
     @property
     def reason(self) -> str:
         """The standard reason phrase (the daemon's own is not worth a parser callback)."""
+        import http  # only when asked: most responses never are
+
         try:
             return http.HTTPStatus(self.status).phrase
         except ValueError:
