@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from .._compat import timeout as timeout_after
+from .._json import loads
 from .._transport.base import Response, Transport
 from ..exceptions import DockerAPIVersionError, DockerError
 from ..types import SENTINEL, Sentinel
@@ -52,9 +53,9 @@ def _parse_body(response: Response, data: bytes) -> Any:
         return None
     first = data[0]
     if first in (0x7B, 0x5B):  # "{" or "[": every JSON body the daemon sends but a few
-        return json.loads(data)
+        return loads(data)
     if first in _JSON_STARTS and response.content_type == "application/json":
-        return json.loads(data)
+        return loads(data)
     if not data.strip():
         return None
     return data.decode("utf-8", "replace")
@@ -101,7 +102,7 @@ class APIClient:
             body = await response.read()
             if response.status >= 400:
                 raise error_from_response(response.status, body, response.content_type)
-            info = json.loads(body)
+            info = loads(body)
             self.daemon_version = info
             daemon_max = parse_api_version(str(info.get("ApiVersion", "1.24")))
             daemon_min = parse_api_version(str(info.get("MinAPIVersion", "1.12")))

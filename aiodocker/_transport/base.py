@@ -9,9 +9,10 @@ protocols.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, Protocol
+
+from .._json import loads
 
 __all__ = ["BodyReader", "Channel", "ReadsWholeBody", "Response", "Transport"]
 
@@ -69,7 +70,7 @@ class ReadsWholeBody:
 
     async def json(self, **_: Any) -> Any:
         data = await self.read()
-        return json.loads(data) if data.strip() else None
+        return loads(data) if data.strip() else None
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         while chunk := await self.body.read_chunk():

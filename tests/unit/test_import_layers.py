@@ -2,7 +2,7 @@
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
-- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``) import nothing from the
+- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``_json.py``) import nothing from the
   package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` only), the leaves and its siblings.
@@ -41,7 +41,9 @@ def package_dir() -> Path:
 
 PACKAGE_DIR: Final = package_dir()
 
-LEAVES: Final = frozenset({"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat"})
+LEAVES: Final = frozenset(
+    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat", "aiodocker._json"}
+)
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
 AIOHTTP_ENGINE: Final = "aiodocker._transport.aiohttp_engine"
 
