@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from ._streams.frames import Message, decoder_for
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
@@ -158,3 +158,30 @@ def bytes_stream(opener: Opener) -> ResponseStream[bytes]:
 async def collect(stream: AsyncIterator[T]) -> list[T]:
     """Read a stream to its end into a list."""
     return [item async for item in stream]
+
+
+SPOOL_MEMORY_LIMIT = 1024 * 1024  # bytes kept in memory before a spool moves to disk
+
+
+async def spool(response: Response) -> IO[bytes]:
+    """Read the whole body into a spooled temporary file, rewound; release the response.
+
+    Up to ``SPOOL_MEMORY_LIMIT`` bytes stay in memory, the rest goes to an unnamed
+    temporary file, so a body of any size costs flat memory. The writes are
+    blocking, as page-cache writes are cheaper than a thread hop per chunk.
+    """
+    import tempfile  # only the collect-everything paths need it
+
+    file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)
+    try:
+        read_chunk = response.body.read_chunk
+        write = file.write
+        while chunk := await read_chunk():
+            write(chunk)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    finally:
+        response.release()
+    return file

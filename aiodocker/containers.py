@@ -39,6 +39,7 @@ from ._responses import (
     bytes_stream,
     collect,
     json_stream,
+    spool,
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.text import LineSplitter, TextDecoder
@@ -599,6 +600,10 @@ class DockerContainer:
         for the response head when ``follow=True``. See :meth:`log_messages` to keep
         stdout and stderr apart.
 
+        ``follow=False`` holds the whole log in memory: 0.27's return type is a list.
+        For a chatty container iterate :meth:`log_messages` instead (``follow=False``
+        streams what is logged so far and ends), which keeps memory flat.
+
         Raises:
             TypeError: neither stdout nor stderr was asked for.
             DockerNotFoundError: no such container.
@@ -673,18 +678,31 @@ class DockerContainer:
     # --- archives and export -----------------------------------------------------
 
     async def get_archive(self, path: str) -> tarfile.TarFile:
-        """Return a tar archive of ``path`` in the container, read whole into memory.
+        """Return a tar archive of ``path`` in the container, as aiodocker does.
 
-        See :meth:`stream_archive` for large trees.
+        The archive is spooled: up to 1 MiB in memory, beyond that in an unnamed
+        temporary file, so memory stays flat on any size. The file is removed when
+        the ``TarFile`` is garbage-collected. See :meth:`stream_archive` to process
+        the tar as it arrives, without a temporary file.
 
         Raises:
             DockerNotFoundError: no such container, or no such path in it.
         """
+        import tarfile
+        import weakref
+
         _check_str(path, "path")
-        response, data = await self.docker._api.raw(
-            "GET", self._path("containers/{}/archive"), params={"path": path}, long_running=True
+        response = await self.docker._api.request(
+            "GET", self._path("containers/{}/archive"), params={"path": path}
         )
-        return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        file = await spool(response)
+        try:
+            tar = tarfile.open(mode="r", fileobj=file)
+        except BaseException:
+            file.close()
+            raise
+        weakref.finalize(tar, file.close)  # TarFile never closes a file it was given
+        return tar
 
     def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
         """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
