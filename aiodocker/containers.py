@@ -43,7 +43,7 @@ from ._responses import (
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.text import LineSplitter, TextDecoder
-from ._transport.base import Response
+from ._transport.base import Response, file_body
 from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
@@ -764,7 +764,8 @@ class DockerContainer:
         """Extract a tar archive into directory ``path`` of the container.
 
         ``data`` is bytes, a binary file object (read in chunks) or an async
-        iterable of bytes; the last two are streamed, never held whole. Returns
+        iterable of bytes; the last two are streamed, never held whole. A
+        regular file goes by ``sendfile`` over a plain unix or tcp socket. Returns
         ``""`` (the empty body, as aiodocker does).
 
         Raises:
@@ -780,7 +781,7 @@ class DockerContainer:
         elif isinstance(data, io.TextIOBase):
             raise TypeError("put_archive() needs a binary file, not a text file")
         elif callable(getattr(data, "read", None)):
-            body = _read_file(data)
+            body = file_body(data) or _read_file(data)
         else:
             raise TypeError(
                 "put_archive() data must be bytes, a binary file object or an async "
