@@ -29,6 +29,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
@@ -272,7 +273,16 @@ class DockerContainer:
             raise ValueError("a container needs an id: pass id=, ID= or Id=")
         if not isinstance(self._id, str) or not self._id:
             raise ValueError(f"invalid container id: {self._id!r}")
-        self.logs = DockerLog(docker, self)
+
+    @cached_property
+    def logs(self) -> DockerLog:
+        """The container's log follower, made on first use.
+
+        It and the container refer to each other: a cycle only the garbage
+        collector frees, which made listing hundreds of containers cost twice
+        the CPU when every listed one carried it.
+        """
+        return DockerLog(self.docker, self)
 
     @property
     def id(self) -> str:
