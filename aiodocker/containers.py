@@ -128,7 +128,7 @@ class DockerContainers:
         if isinstance(params.get("filters"), Mapping):
             params["filters"] = clean_filters(params["filters"])
         data = await self.docker._api.call("GET", "containers/json", params=params)
-        return [DockerContainer(self.docker, **entry) for entry in data or ()]
+        return [DockerContainer._of(self.docker, entry) for entry in data or ()]
 
     async def create_or_replace(self, name: str, config: JSONObject) -> DockerContainer:
         """Return container ``name``, re-created from ``config`` if its settings differ.
@@ -204,7 +204,7 @@ class DockerContainers:
         """
         path = build_path("containers/{}/json", container_id)
         data = await self.docker._api.call("GET", path, params=kwargs)
-        return DockerContainer(self.docker, **data)
+        return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
         """Return a handle on a container without asking the daemon."""
@@ -263,11 +263,21 @@ class DockerContainer:
     """
 
     def __init__(self, docker: Docker, **kwargs: Any) -> None:
+        self._bind(docker, kwargs)
+
+    @classmethod
+    def _of(cls, docker: Docker, data: dict[str, Any]) -> DockerContainer:
+        """One for a dict of the daemon's answer, kept as is (``**data`` would copy it)."""
+        container = cls.__new__(cls)
+        container._bind(docker, data)
+        return container
+
+    def _bind(self, docker: Docker, data: dict[str, Any]) -> None:
         self.docker = docker
-        self._container: dict[str, Any] = kwargs
+        self._container: dict[str, Any] = data
         for key in ("id", "ID", "Id"):
-            if key in kwargs:
-                self._id: str = kwargs[key]
+            if key in data:
+                self._id: str = data[key]
                 break
         else:
             raise ValueError("a container needs an id: pass id=, ID= or Id=")
