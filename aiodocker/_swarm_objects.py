@@ -1,7 +1,7 @@
 """What the swarm resource modules share: secret/config stores and task/service logs.
 
-Layer: resource (private). Imports ``_core``, ``_responses``, ``_streams`` and
-``utils``; imported by ``configs``, ``secrets``, ``services`` and ``tasks``.
+Layer: resource (private). Imports ``_core``, ``_responses`` and ``_streams``; imported by
+``configs``, ``secrets``, ``services`` and ``tasks``.
 
 Secrets and configs are the same shape (``Spec`` = name, labels, base64 data,
 templating, plus a driver for secrets), so :class:`SwarmObjectStore` holds their
@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ._core.request import build_path
+from ._core.request import build_path, encode_filters
 from ._responses import ResponseStream, collect
-from ._streams.frames import FrameDecoder, RawDecoder, decoder_for
-from ._streams.text import TextDecoder
-from .utils import clean_filters
+from ._streams.frames import decoder_for
+from ._streams.text import FrameText
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -85,7 +84,7 @@ class SwarmObjectStore:
 
     async def _list(self, filters: Mapping[str, Any] | None) -> builtins.list[dict[str, Any]]:
         # aiodocker always sends ``filters`` ("{}" when there are none)
-        params = {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters or {})}
         return as_list(await self.docker._api.call("GET", self._paths.collection, params=params))
 
     async def _create(
@@ -149,25 +148,6 @@ class SwarmObjectStore:
 # --- service and task logs ----------------------------------------------------
 
 
-class _TextDecoder:
-    """Frames (or raw tty output) in, text out: one item per frame, UTF-8 kept whole."""
-
-    __slots__ = ("_frames", "_text")
-
-    def __init__(self, frames: FrameDecoder | RawDecoder) -> None:
-        self._frames = frames
-        self._text = TextDecoder(errors=LOG_DECODE_ERRORS)
-
-    def feed(self, data: bytes) -> builtins.list[str]:
-        decode = self._text.decode
-        return [text for text in map(decode, self._frames.feed(data)) if text]
-
-    def flush(self) -> builtins.list[str]:
-        texts = [text for text in map(self._text.decode, self._frames.flush()) if text]
-        rest = self._text.flush()
-        return [*texts, rest] if rest else texts
-
-
 def log_text(
     docker: Docker,
     path: str,
@@ -194,8 +174,9 @@ def log_text(
         # ``timeout`` bounds only the wait for the response head; the body may take forever
         return api.request("GET", path, params=query, timeout=api.default_timeout)
 
-    def make_decoder(response: Response) -> _TextDecoder:
-        return _TextDecoder(decoder_for(response.headers.get("content-type"), is_tty))
+    def make_decoder(response: Response) -> FrameText:
+        frames = decoder_for(response.headers.get("content-type"), is_tty)
+        return FrameText(frames, LOG_DECODE_ERRORS)
 
     stream: ResponseStream[str] = ResponseStream(opener, make_decoder)
     if follow:

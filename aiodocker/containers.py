@@ -33,7 +33,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
-from ._core.request import build_path
+from ._core.bodies import identical
+from ._core.request import build_path, encode_filters
 from ._responses import (
     Decoder,
     ResponseStream,
@@ -43,12 +44,11 @@ from ._responses import (
     spool,
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
-from ._streams.text import LineSplitter, TextDecoder
+from ._streams.text import FrameText, LineSplitter
 from ._transport.base import Response, file_body
 from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
-from .utils import clean_filters, identical
 
 if TYPE_CHECKING:
     import tarfile
@@ -126,7 +126,7 @@ class DockerContainers:
         """
         params = dict(kwargs)
         if isinstance(params.get("filters"), Mapping):
-            params["filters"] = clean_filters(params["filters"])
+            params["filters"] = encode_filters(params["filters"])
         data = await self.docker._api.call("GET", "containers/json", params=params)
         return [DockerContainer._of(self.docker, entry) for entry in data or ()]
 
@@ -221,32 +221,9 @@ class DockerContainers:
 
         Returns ``{"ContainersDeleted": [...] | None, "SpaceReclaimed": int}``.
         """
-        params = {"filters": clean_filters(filters)} if filters is not None else None
+        params = {"filters": encode_filters(filters)}
         data = await self.docker._api.call("POST", "containers/prune", params=params)
         return data if isinstance(data, dict) else {}
-
-
-class _LogText:
-    """Decoder: frames (or raw tty chunks) to text, one item per non-empty piece.
-
-    UTF-8 is decoded incrementally and separately per stream, so a character split
-    across frames comes out whole and stdout bytes never finish a stderr character.
-    """
-
-    __slots__ = ("_frames", "_text")
-
-    def __init__(self, frames: FrameDecoder | RawDecoder, errors: str = "ignore") -> None:
-        self._frames = frames
-        self._text = TextDecoder(errors)
-
-    def feed(self, data: bytes) -> list[str]:
-        decode = self._text.decode
-        return [text for message in self._frames.feed(data) if (text := decode(message))]
-
-    def flush(self) -> list[str]:
-        self._frames.flush()  # raises if the stream ended inside a frame
-        rest = self._text.flush()
-        return [rest] if rest else []
 
 
 def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
@@ -629,7 +606,7 @@ class DockerContainer:
             DockerNotFoundError: no such container.
         """
         params = self._log_params(stdout, stderr, follow, kwargs)
-        stream = self._output(self._path("containers/{}/logs"), params, _LogText, timeout)
+        stream = self._output(self._path("containers/{}/logs"), params, FrameText, timeout)
         if follow:
             return stream
         return _with_deadline(

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._core.bodies import parse_result
 from ._core.client import APIClient, timeout_seconds
-from ._core.request import error_from_response, parse_api_version
+from ._core.request import error_from_response, httpize, parse_api_version
 from ._transport import open_engine
 from ._transport.base import Response, Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
@@ -31,7 +32,6 @@ from .swarm import DockerSwarm
 from .system import DockerSystem
 from .tasks import DockerTasks
 from .types import SENTINEL, Sentinel
-from .utils import httpize, parse_result
 from .volumes import DockerVolume, DockerVolumes
 
 if TYPE_CHECKING:

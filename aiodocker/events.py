@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from ._core.request import encode_filters
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -33,9 +34,9 @@ from .exceptions import (
     DockerTruncatedStreamError,
 )
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerEvents", "DockerEventsLostError", "EventFollower")
@@ -81,12 +82,6 @@ def _time_param(value: Any, name: str) -> str | None:
     seconds = math.floor(value)
     # value - floor(value) is exact in binary floating point; value * 1e9 is not
     return format_since(seconds * NANOS_PER_SECOND + round((value - seconds) * NANOS_PER_SECOND))
-
-
-def _filters_param(filters: Any) -> str | None:
-    if filters is None or isinstance(filters, str):
-        return filters
-    return clean_filters(filters)
 
 
 def event_nanos(event: Mapping[str, Any]) -> int | None:
@@ -146,7 +141,7 @@ class DockerEvents:
         since: Any = None,
         until: Any = None,
         filters: Mapping[str, Any] | str | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         **params: Any,
     ) -> ResponseStream[dict[str, Any]]:
         """Return one ``GET /events`` request as a stream of raw event dicts.
@@ -161,7 +156,7 @@ class DockerEvents:
             **params,
             "since": _time_param(since, "since"),
             "until": _time_param(until, "until"),
-            "filters": _filters_param(filters),
+            "filters": filters if isinstance(filters, str) else encode_filters(filters),
         }
         query.pop("stream", None)
         api = self.docker._api
@@ -199,7 +194,7 @@ class DockerEvents:
             self._entered.add(task)
         await self.run(**params)
 
-    async def run(self, *, timeout: Any = SENTINEL, **params: Any) -> None:
+    async def run(self, *, timeout: TimeoutArg = SENTINEL, **params: Any) -> None:
         """Read ``GET /events`` and publish every event to ``channel``, then None.
 
         ``time`` in each event becomes a naive local ``datetime``. In-band errors
@@ -328,7 +323,7 @@ class EventFollower:
         if open_timeout is not None and not open_timeout > 0:
             raise ValueError(f"open_timeout must be positive or None, got {open_timeout!r}")
         self._events = events
-        self._filters = _filters_param(filters)
+        self._filters = filters if isinstance(filters, str) else encode_filters(filters)
         self._since = _time_param(since, "since")
         self._until = _time_param(until, "until")
         self._retries = retries

@@ -17,6 +17,7 @@ from .stream import Message, Stream
 from .types import SENTINEL
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("Exec", "Message", "Stream")
@@ -125,20 +126,20 @@ class Exec:
         )
 
     @overload
-    def start(self, *, timeout: Any = ..., detach: Literal[False] = False) -> Stream: ...
+    def start(self, *, timeout: TimeoutArg = ..., detach: Literal[False] = False) -> Stream: ...
 
     @overload
     def start(
-        self, *, timeout: Any = ..., detach: Literal[True]
+        self, *, timeout: TimeoutArg = ..., detach: Literal[True]
     ) -> Coroutine[Any, Any, bytes]: ...
 
     @overload
     def start(
-        self, *, timeout: Any = ..., detach: bool = ...
+        self, *, timeout: TimeoutArg = ..., detach: bool = ...
     ) -> Stream | Coroutine[Any, Any, bytes]: ...
 
     def start(
-        self, *, timeout: Any = SENTINEL, detach: bool = False
+        self, *, timeout: TimeoutArg = SENTINEL, detach: bool = False
     ) -> Stream | Coroutine[Any, Any, bytes]:
         """Start the exec (``POST /exec/{id}/start``).
 
@@ -168,7 +169,7 @@ class Exec:
         # creation: the same value must choose our decoder.
         return build_path("exec/{}/start", self._id), {}, {"Detach": False, "Tty": tty}, tty
 
-    async def _start_detached(self, timeout: Any) -> bytes:
+    async def _start_detached(self, timeout: TimeoutArg) -> bytes:
         body = {"Detach": True, "Tty": bool(self._tty)}
         _, data = await self.docker._api.raw(
             "POST",

@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from urllib.parse import quote, urlencode
 
 from ._core import credentials
-from ._core.request import build_path, encode_value
+from ._core.request import build_path, encode_filters, encode_value
 from ._responses import ResponseStream, bytes_stream, collect, json_stream
 from ._transport.base import FileBody, Response, file_body
 from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from ._core.client import APIClient
@@ -142,31 +141,6 @@ def _auth_header_for(auth: Any, registry: str) -> str:
     if isinstance(auth, credentials.AuthConfig):
         return auth.to_header()
     return credentials.compose_auth_header(auth, registry)
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> str | None:
-    """Encode filters; booleans and numbers become the strings the engine compares."""
-    if filters is None:
-        return None
-    if not isinstance(filters, Mapping):
-        raise TypeError(f"filters must be a mapping, not {type(filters).__name__}")
-
-    def scalar(value: Any) -> Any:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return str(value)
-        return value
-
-    normalised: dict[str, Any] = {}
-    for key, value in filters.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            normalised[key] = [scalar(v) for v in value]
-        elif isinstance(value, Mapping):
-            normalised[key] = dict(value)
-        else:
-            normalised[key] = [scalar(value)]
-    return clean_filters(normalised)
 
 
 def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
@@ -403,7 +377,7 @@ class DockerImages:
             )
             query["filters"] = filters
         elif filters is not None:
-            query["filters"] = _filters_param(filters)
+            query["filters"] = encode_filters(filters)
         result = await self._api.call("GET", "images/json", params=query)
         return result if isinstance(result, list) else []
 
@@ -473,7 +447,7 @@ class DockerImages:
             result = await self._api.call(
                 "GET",
                 "images/search",
-                params={"term": term, "limit": limit, "filters": _filters_param(filters)},
+                params={"term": term, "limit": limit, "filters": encode_filters(filters)},
                 headers=await login.headers(),
                 long_running=True,
             )
@@ -715,7 +689,7 @@ class DockerImages:
         unused image. Returns ``ImagesDeleted`` and ``SpaceReclaimed``.
         """
         result = await self._api.call(
-            "POST", "images/prune", params={"filters": _filters_param(filters)}, long_running=True
+            "POST", "images/prune", params={"filters": encode_filters(filters)}, long_running=True
         )
         return result if isinstance(result, dict) else {}
 
@@ -737,7 +711,7 @@ class DockerImages:
             DockerAPIVersionError: ``max_used_space``/``min_free_space`` need API 1.48.
         """
         version = await self._api.version_tuple()
-        params: dict[str, Any] = {"all": all_builds, "filters": _filters_param(filters)}
+        params: dict[str, Any] = {"all": all_builds, "filters": encode_filters(filters)}
         if version >= (1, 48):
             params["reserved-space"] = reserved_space
             params["max-used-space"] = max_used_space

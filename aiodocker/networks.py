@@ -6,19 +6,15 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import NetworkInspect, NetworkSummary
 
 __all__ = ("DockerNetwork", "DockerNetworks")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 def _require_mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -33,14 +29,15 @@ class DockerNetworks:
     def __init__(self, docker: Docker) -> None:
         self.docker = docker
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[NetworkSummary]:
         """Return the networks as the daemon describes them (``GET /networks``).
 
         Args:
             filters: e.g. ``{"label": ["a=b"], "driver": "bridge"}``; scalars become lists.
         """
-        result = await self.docker._api.call("GET", "networks", params=_filters_param(filters))
-        return list(result or [])
+        params = {"filters": encode_filters(filters)}
+        result = await self.docker._api.call("GET", "networks", params=params)
+        return cast("list[NetworkSummary]", list(result or []))
 
     async def create(self, config: Mapping[str, Any]) -> DockerNetwork:
         """Create a network from the ``POST /networks/create`` body (``Name``, ``Driver``...).
@@ -68,7 +65,7 @@ class DockerNetworks:
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Delete unused networks (``POST /networks/prune``); returns ``NetworksDeleted``."""
         result = await self.docker._api.call(
-            "POST", "networks/prune", params=_filters_param(filters)
+            "POST", "networks/prune", params={"filters": encode_filters(filters)}
         )
         return dict(result or {})
 
@@ -89,7 +86,7 @@ class DockerNetwork:
 
     async def show(
         self, *, verbose: bool | None = None, scope: str | None = None
-    ) -> dict[str, Any]:
+    ) -> NetworkInspect:
         """Inspect the network (``GET /networks/{id}``).
 
         Raises:
@@ -99,7 +96,7 @@ class DockerNetwork:
         result = await self.docker._api.call(
             "GET", build_path("networks/{}", self._id), params=params
         )
-        return dict(result)
+        return cast("NetworkInspect", dict(result))
 
     async def delete(self) -> bool:
         """Delete the network (``DELETE /networks/{id}``); True once it is gone.

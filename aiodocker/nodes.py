@@ -6,9 +6,8 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from ._core.request import build_path
+from ._core.request import build_path, encode_filters
 from ._swarm_objects import as_dict, as_list
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -27,7 +26,7 @@ class DockerSwarmNodes:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
-        params = {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters or {})}
         return as_list(await self.docker._api.call("GET", "nodes", params=params))
 
     async def inspect(self, *, node_id: str) -> dict[str, Any]:

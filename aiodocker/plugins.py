@@ -19,12 +19,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Se
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
-from ._core.request import build_path
+from ._core.request import build_path, encode_filters
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerPlugins",)
@@ -168,7 +168,7 @@ class DockerPlugins:
         auth: Any,
         params: Mapping[str, Any],
         privileges: Any = SENTINEL,
-        timeout: Any,
+        timeout: TimeoutArg,
     ) -> ResponseStream[dict[str, Any]]:
         """A progress stream; privileges (unless SENTINEL) and auth are resolved on open."""
         api = self.docker._api
@@ -198,7 +198,7 @@ class DockerPlugins:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        params = {} if filters is None else {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters)}
         return list(await self.docker._api.call("GET", "plugins", params=params) or [])
 
     async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
@@ -223,7 +223,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -235,7 +235,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def pull(
@@ -246,7 +246,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Install the plugin ``remote`` (``POST /plugins/pull``), disabled.
 
@@ -339,7 +339,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -351,7 +351,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def upgrade(
@@ -362,7 +362,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Replace the disabled plugin ``name`` with ``remote`` (``POST /plugins/{name}/upgrade``).
 
@@ -385,7 +385,7 @@ class DockerPlugins:
         )
         return progress if stream else collect(progress)
 
-    async def create(self, name: str, context: PluginContext, *, timeout: Any = SENTINEL) -> None:
+    async def create(self, name: str, context: PluginContext, *, timeout: TimeoutArg = SENTINEL) -> None:
         """Create a plugin from a tar of ``config.json`` and ``rootfs/`` (``POST /plugins/create``).
 
         Args:
@@ -413,16 +413,16 @@ class DockerPlugins:
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: TimeoutArg = ...
     ) -> Awaitable[_DictList]: ...
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: TimeoutArg = ...
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def push(
-        self, name: str, *, auth: Any = None, stream: bool = False, timeout: Any = SENTINEL
+        self, name: str, *, auth: Any = None, stream: bool = False, timeout: TimeoutArg = SENTINEL
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Push the plugin ``name`` to the registry its name points at.
 

@@ -13,11 +13,12 @@ import copy
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import build_path
+from ._core.bodies import clean_map, clean_networks, format_env
+from ._core.credentials import compose_auth_header
+from ._core.request import build_path, encode_filters
 from ._responses import ResponseStream
 from ._swarm_objects import MissingFieldError, as_dict, as_list, log_text
 from .images import registry_auth_header
-from .utils import clean_filters, clean_map, clean_networks, compose_auth_header, format_env
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -61,7 +62,7 @@ class DockerServices:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List services (``GET /services``); filters: id, label, mode, name."""
-        params = {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters or {})}
         return as_list(await self.docker._api.call("GET", "services", params=params))
 
     async def create(

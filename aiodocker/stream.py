@@ -18,6 +18,7 @@ from ._streams.frames import FrameDecoder, Message, RawDecoder, decoder_for
 from .exceptions import DockerError
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from ._transport.base import Channel
     from .docker import Docker
 
@@ -51,7 +52,7 @@ class Stream:
             None (no limit), ``SENTINEL`` (no limit) or an ``aiohttp.ClientTimeout``.
     """
 
-    def __init__(self, docker: Docker, setup: StreamSetup, timeout: Any = None) -> None:
+    def __init__(self, docker: Docker, setup: StreamSetup, timeout: TimeoutArg = None) -> None:
         self.docker = docker
         self._setup = setup
         self._timeout = timeout

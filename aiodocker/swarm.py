@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .utils import clean_map
+from ._core.bodies import clean_map
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Swarm
 
 __all__ = ("DockerSwarm",)
 
@@ -52,14 +53,14 @@ class DockerSwarm:
         result = await self.docker._api.call("POST", "swarm/init", json_body=body)
         return str(result)
 
-    async def inspect(self) -> dict[str, Any]:
+    async def inspect(self) -> Swarm:
         """Return the swarm's details, including its join tokens (``GET /swarm``).
 
         Raises:
             DockerError: the node is not a manager (503).
         """
         result = await self.docker._api.call("GET", "swarm")
-        return result if isinstance(result, dict) else {}
+        return cast("Swarm", result if isinstance(result, dict) else {})
 
     async def join(
         self,

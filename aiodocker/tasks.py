@@ -6,10 +6,9 @@ import builtins
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import build_path
+from ._core.request import build_path, encode_filters
 from ._responses import ResponseStream
 from ._swarm_objects import as_dict, as_list, log_text
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -28,7 +27,7 @@ class DockerTasks:
 
         Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
         """
-        params = {"filters": clean_filters(filters)}
+        params = {"filters": encode_filters(filters or {})}
         return as_list(await self.docker._api.call("GET", "tasks", params=params))
 
     async def inspect(self, task_id: str) -> dict[str, Any]:

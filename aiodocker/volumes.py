@@ -6,19 +6,15 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Volume, VolumeListResponse
 
 __all__ = ("DockerVolume", "DockerVolumes")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 class DockerVolumes:
@@ -27,10 +23,11 @@ class DockerVolumes:
     def __init__(self, docker: Docker) -> None:
         self.docker = docker
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> VolumeListResponse:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
-        result = await self.docker._api.call("GET", "volumes", params=_filters_param(filters))
-        return dict(result or {})
+        params = {"filters": encode_filters(filters)}
+        result = await self.docker._api.call("GET", "volumes", params=params)
+        return cast("VolumeListResponse", dict(result or {}))
 
     async def get(self, id: str) -> DockerVolume:
         """Return the volume of that name after checking that it exists.
@@ -61,7 +58,7 @@ class DockerVolumes:
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
         result = await self.docker._api.call(
-            "POST", "volumes/prune", params=_filters_param(filters)
+            "POST", "volumes/prune", params={"filters": encode_filters(filters)}
         )
         return dict(result or {})
 
@@ -76,13 +73,14 @@ class DockerVolume:
     def __repr__(self) -> str:
         return f"DockerVolume({self.name!r})"
 
-    async def show(self) -> dict[str, Any]:
+    async def show(self) -> Volume:
         """Inspect the volume (``GET /volumes/{name}``).
 
         Raises:
             DockerNotFoundError: the volume does not exist (any more).
         """
-        return dict(await self.docker._api.call("GET", build_path("volumes/{}", self.name)))
+        result = await self.docker._api.call("GET", build_path("volumes/{}", self.name))
+        return cast("Volume", dict(result))
 
     async def delete(self, force: bool = False) -> None:
         """Delete the volume (``DELETE /volumes/{name}``).

@@ -34,10 +34,16 @@ if ! "$PYTHON" -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command
     step "install pip" sh -c 'apt-get update -qq && apt-get install -y -qq python3-pip'
 fi
 # a throw-away CI machine may have a Debian-managed python: allow installing into it
-step "pip install -e '.[test]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$PYTHON" -m pip install -q -e '.[test]'
+step "pip install -e '.[test,docs]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$PYTHON" -m pip install -q -e '.[test,docs]'
+# tests/docs renders pages in headless Chromium: Debian's package
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "install chromium" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
+fi
 step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
 step "mypy" "$PYTHON" -m mypy
+# the documentation site, strict: a broken link or reference fails; it lands in site/
+step "docs (mkdocs build --strict -> site/)" env NO_MKDOCS_2_WARNING=1 "$PYTHON" -m mkdocs build --strict --site-dir site
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
 
 # The oldest supported aiohttp (pyproject's lower bound) against the tests that

@@ -10,7 +10,8 @@
 #   main dockerd   unix:///var/run/docker.sock and tcp://127.0.0.1:2376 (TLS, client certs)
 #   image          aiodocker-test/busybox:latest (busybox-static, imported, no pull)
 #   registry       127.0.0.1:5000, htpasswd auth (testuser/testpassword)
-#   sshd           127.0.0.1:2222, key-only root login, ssh client config "aiodocker-test"
+#   sshd           127.0.0.1:2222, key-only root login; host alias "aiodocker-test" in the
+#                  client config $STATE_DIR/ssh/ssh_config (used with ssh -F)
 #   swarm daemons  two dockerd in their own network namespaces on a private bridge
 #                  (swarm NOT initialised: the tests init/join/leave themselves)
 #
@@ -443,6 +444,8 @@ MaxSessions 100
 MaxStartups 100:30:200
 LogLevel INFO
 EOF
+    # The client config stays in the state dir (the user's ~/.ssh is never touched):
+    # clients pass it with -F, the tests through AIODOCKER_SSH_OPTS="-F <this file>"
     cat >"$SSH_DIR/ssh_config" <<EOF
 # ssh client config of the aiodocker test environment: ssh -F $SSH_DIR/ssh_config $SSH_ALIAS
 Host $SSH_ALIAS
@@ -464,7 +467,6 @@ Match host 127.0.0.1,localhost exec "test %p = $SSH_PORT"
     IdentitiesOnly yes
     BatchMode yes
 EOF
-    include_ssh_config || return 1
     /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config.new" || return 1
     local changed=0
     cmp -s "$SSH_DIR/sshd_config.new" "$SSH_DIR/sshd_config" || changed=1
@@ -478,21 +480,6 @@ EOF
     # sshd daemonises itself and writes its PidFile; -E keeps its log in the state dir
     /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOG_DIR/sshd.log" || return 1
     wait_for 10 sshd_running
-}
-
-# include_ssh_config: make root's own ssh (~/.ssh/config) know the alias, so that
-# ssh://aiodocker-test works without extra options; the Include goes first so it
-# applies whatever the rest of the file says
-include_ssh_config() {
-    local home config line
-    home=$(getent passwd root | cut -d: -f6)
-    config=${home:-/root}/.ssh/config
-    line="Include $SSH_DIR/ssh_config"
-    grep -qxF "$line" "$config" 2>/dev/null && return 0
-    mkdir -p "$(dirname "$config")" && chmod 700 "$(dirname "$config")" || return 1
-    { echo "# aiodocker test environment (scripts/testenv.sh)"; echo "$line"; cat "$config" 2>/dev/null || true; } \
-        >"$config.aiodocker-new" || return 1
-    chmod 600 "$config.aiodocker-new" && mv "$config.aiodocker-new" "$config"
 }
 
 check_ssh() {

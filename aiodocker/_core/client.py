@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from .._compat import timeout as timeout_after
 from .._json import loads
@@ -23,7 +23,19 @@ from .request import encode_query, error_from_response, parse_api_version
 MAX_API_VERSION: Final = (1, 55)
 MIN_API_VERSION: Final = (1, 24)
 
-TimeoutArg = float | None | Sentinel | Any  # Any: an aiohttp.ClientTimeout
+
+class ClientTimeoutLike(Protocol):
+    """What is read of an ``aiohttp.ClientTimeout`` (or any object with these fields)."""
+
+    @property
+    def total(self) -> float | None: ...
+
+    @property
+    def sock_read(self) -> float | None: ...
+
+
+# seconds, None (no limit), SENTINEL (the client's default) or an aiohttp.ClientTimeout
+TimeoutArg = float | None | Sentinel | ClientTimeoutLike
 
 _NO_JSON: Final = object()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, overload
 from urllib.parse import quote, urlencode
 
 from ..exceptions import DockerConflictError, DockerError, DockerNotFoundError
@@ -57,6 +57,58 @@ def encode_query(params: Mapping[str, Any] | None) -> str:
         return ""
     pairs = [(k, encode_value(v)) for k, v in params.items() if v is not None]
     return urlencode(pairs, quote_via=quote) if pairs else ""
+
+
+def httpize(d: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Encode query values as aiodocker 0.27 does: bools as "1"/"0", other non-str as JSON."""
+    if d is None:
+        return None
+    converted: dict[str, str] = {}
+    for key, value in d.items():
+        if isinstance(value, bool):
+            converted[key] = "1" if value else "0"
+        elif isinstance(value, str):
+            converted[key] = value
+        else:
+            converted[key] = json.dumps(value)
+    return converted
+
+
+def _filter_word(value: Any) -> Any:
+    """Booleans and numbers become the strings the engine compares filter values with."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+@overload
+def encode_filters(filters: None) -> None: ...
+@overload
+def encode_filters(filters: Mapping[str, Any]) -> str: ...
+def encode_filters(filters: Mapping[str, Any] | None) -> str | None:
+    """Encode a ``filters`` query value as the JSON the daemon wants (None stays None).
+
+    Scalars become one-item lists; booleans and numbers become strings (``"true"``,
+    ``"1"``); a mapping value (``{"label": {"a=b": True}}``) is sent as given.
+
+    Raises:
+        TypeError: ``filters`` is not a mapping.
+    """
+    if filters is None:
+        return None
+    if not isinstance(filters, Mapping):
+        raise TypeError(f"filters must be a mapping, not {type(filters).__name__}")
+    encoded: dict[str, Any] = {}
+    for key, value in filters.items():
+        if isinstance(value, (list, tuple, set, frozenset)):
+            encoded[key] = [_filter_word(v) for v in value]
+        elif isinstance(value, Mapping):
+            encoded[key] = dict(value)
+        else:
+            encoded[key] = [_filter_word(value)]
+    return json.dumps(encoded)
 
 
 def parse_api_version(value: str) -> tuple[int, int]:

@@ -10,9 +10,9 @@ import codecs
 import re
 from typing import Final
 
-from .frames import Message
+from .frames import FrameDecoder, Message, RawDecoder
 
-__all__ = ("TextDecoder", "LineSplitter")
+__all__ = ("FrameText", "LineSplitter", "TextDecoder")
 
 _LINE: Final = re.compile(rb"[^\n]*\n")
 
@@ -60,6 +60,34 @@ class TextDecoder:
         decoders = sorted(self._decoders.items())
         self._decoders.clear()
         return "".join(decoder.decode(b"", final=True) for _, decoder in decoders)
+
+
+class FrameText:
+    """Frames (or raw tty chunks) in, text out: one item per non-empty piece.
+
+    The one frames-to-text decoder of container, service and task logs. UTF-8 is
+    decoded per stream by a :class:`TextDecoder` with the ``errors`` handler.
+    """
+
+    __slots__ = ("_frames", "_text")
+
+    def __init__(self, frames: FrameDecoder | RawDecoder, errors: str = "ignore") -> None:
+        self._frames = frames
+        self._text = TextDecoder(errors)
+
+    def feed(self, data: bytes) -> list[str]:
+        decode = self._text.decode
+        return [text for text in map(decode, self._frames.feed(data)) if text]
+
+    def flush(self) -> list[str]:
+        """Return the rest of the text.
+
+        Raises:
+            DockerTruncatedStreamError: the input ended inside a frame.
+        """
+        texts = [text for text in map(self._text.decode, self._frames.flush()) if text]
+        rest = self._text.flush()
+        return [*texts, rest] if rest else texts
 
 
 class LineSplitter:
