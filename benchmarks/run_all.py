@@ -25,14 +25,16 @@ import datetime
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 HERE: Final = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -48,6 +50,7 @@ COMPAT_PACKAGES: Final = ("aiodocker==0.27.0", "docker==7.1.0")
 NO_ORJSON: Final = {**os.environ, bench_core.NO_ORJSON_ENV: "1"}
 MB: Final = 1024 * 1024
 
+T = TypeVar("T")
 Measure = dict[str, float]  # wall, cpu (seconds), rss (MB, where measured)
 
 
@@ -76,6 +79,36 @@ class Row:
         return max(values) if values else None
 
 
+def wait_for_daemon(socket_path: str, limit: float = 600) -> None:
+    """Wait until the daemon answers a ping again (the test daemons here get restarted)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2)
+                sock.connect(socket_path)
+                sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+                if b" 200 " in sock.recv(64):
+                    return
+        except OSError:
+            pass
+        time.sleep(5)
+    raise RuntimeError(f"the daemon at {socket_path} did not come back within {limit:.0f} s")
+
+
+def retrying(run: Callable[[], T], socket_path: str, attempts: int = 3) -> T:
+    """Run ``run`` (one whole round, so pairs stay paired); redo it if the daemon went away."""
+    for attempt in range(attempts):
+        try:
+            return run()
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise
+            print(f"  redoing a round after {type(exc).__name__}", file=sys.stderr, flush=True)
+            wait_for_daemon(socket_path)
+    raise AssertionError("unreachable")
+
+
 # --- scenarios ------------------------------------------------------------------------------
 
 
@@ -91,12 +124,19 @@ def core_rows(options: argparse.Namespace, json_variants: list[str]) -> list[Row
         for _ in range(options.rounds):
             for row, case in ((ping, "ping"), (inspect, "inspect")):
                 count = bench_core.PING_COUNT if case == "ping" else bench_core.INSPECT_COUNT
-                for client in ["raw", *json_variants]:
-                    env = NO_ORJSON if client.endswith("(json)") else None
-                    name = "raw" if client == "raw" else "aiodocker"
-                    result = bench_core.spawn(name, case, options.socket, container, env=env)
-                    wall = count / result["rps"]
-                    row.add(client, {"wall": wall, "cpu": result["cpu_us"] * count / 1e6})
+
+                def one_round(case: str = case, count: int = count) -> dict[str, Measure]:
+                    measures = {}
+                    for client in ["raw", *json_variants]:
+                        env = NO_ORJSON if client.endswith("(json)") else None
+                        name = "raw" if client == "raw" else "aiodocker"
+                        result = bench_core.spawn(name, case, options.socket, container, env=env)
+                        wall = count / result["rps"]
+                        measures[client] = {"wall": wall, "cpu": result["cpu_us"] * count / 1e6}
+                    return measures
+
+                for client, measure in retrying(one_round, options.socket).items():
+                    row.add(client, measure)
     finally:
         bench_core.docker_cli("rm", "-f", container)
     return [ping, inspect]
@@ -132,6 +172,7 @@ def api_rows(options: argparse.Namespace, json_variants: list[str], compat: str 
     python.update(dict.fromkeys(compat_clients, compat or ""))
 
     workdir = Path(tempfile.mkdtemp(prefix="aiodocker-bench-"))
+    wait_for_daemon(options.socket)
     asyncio.run(bench_api.make_containers(options.socket, options.image, options.containers))
     try:
         target = asyncio.run(_sleeper(options.socket, options.image))
@@ -144,15 +185,25 @@ def api_rows(options: argparse.Namespace, json_variants: list[str], compat: str 
         ]
         for row, case, arg, clients in cases:
             for _ in range(options.rounds):
-                for client in clients:
-                    env = NO_ORJSON if client.endswith("(json)") else None
-                    name = "client" if client.startswith("client") else client
-                    row.add(client, bench_api.spawn(python[client], case, name, options.socket, arg, env=env))
+
+                def one_round(case: str = case, arg: str = arg, clients: list[str] = clients) -> dict[str, Measure]:
+                    measures = {}
+                    for client in clients:
+                        env = NO_ORJSON if client.endswith("(json)") else None
+                        name = "client" if client.startswith("client") else client
+                        measures[client] = bench_api.spawn(
+                            python[client], case, name, options.socket, arg, env=env
+                        )
+                    return measures
+
+                for client, measure in retrying(one_round, options.socket).items():
+                    row.add(client, measure)
             print(f"  {row.name}: done", file=sys.stderr, flush=True)
         for client, runs in bench_api.measure_imports(compat, options.rounds).items():
             for run in runs:
                 imports.add(client, run)
     finally:
+        wait_for_daemon(options.socket)
         asyncio.run(bench_api.remove_labelled(options.socket))
         shutil.rmtree(workdir, ignore_errors=True)
     return [listing, lifecycle, put, imports]
@@ -179,6 +230,7 @@ def stream_rows(options: argparse.Namespace) -> list[Row]:
         ">= 0.95x, peak RSS growth < 64 MB",
         lambda row: row.speed("client") >= 0.95 and (row.rss("client") or 0) < 64,
     )
+    wait_for_daemon(options.socket)
     logs_id, archive_id = asyncio.run(
         bench_logs_archive.make_containers(options.socket, options.log_mb, options.archive_mb)
     )
@@ -190,11 +242,19 @@ def stream_rows(options: argparse.Namespace) -> list[Row]:
     try:
         for row, container, cases in plan:
             for _ in range(options.rounds):
-                for client, case in cases.items():
-                    r = bench_logs_archive.run_case(case, options.socket, container)
-                    row.add(client, {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]})
+
+                def one_round(cases: dict[str, str] = cases, container: str = container) -> dict[str, Measure]:
+                    measures = {}
+                    for client, case in cases.items():
+                        r = bench_logs_archive.run_case(case, options.socket, container)
+                        measures[client] = {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]}
+                    return measures
+
+                for client, measure in retrying(one_round, options.socket).items():
+                    row.add(client, measure)
             print(f"  {row.name}: done", file=sys.stderr, flush=True)
     finally:
+        wait_for_daemon(options.socket)
         asyncio.run(bench_logs_archive.remove_containers(options.socket, logs_id, archive_id))
     return [logs, log_list, archive]
 
@@ -228,9 +288,16 @@ def image_rows(options: argparse.Namespace) -> list[Row]:
         }
         for kind, (names, args) in cases.items():
             for _ in range(options.rounds):
-                for client, case in names.items():
-                    r = bench_images.run_case(case, args(client))
-                    rows[kind].add(client, {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]})
+
+                def one_round(names: dict[str, str] = names, args: Any = args) -> dict[str, Measure]:
+                    measures = {}
+                    for client, case in names.items():
+                        r = bench_images.run_case(case, args(client))
+                        measures[client] = {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]}
+                    return measures
+
+                for client, measure in retrying(one_round, options.socket).items():
+                    rows[kind].add(client, measure)
             print(f"  {rows[kind].name}: done", file=sys.stderr, flush=True)
     finally:
         for ref in [big, *built.values()]:

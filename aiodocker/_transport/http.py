@@ -695,6 +695,8 @@ def _can_sendfile(transport: asyncio.BaseTransport | None) -> bool:
 
 async def _send_file(connection: Connection, body: FileBody) -> None:
     """Send a file body of known length, through sendfile where the transport allows."""
+    if body.count == 0:
+        return  # Content-Length: 0 says it all (and loop.sendfile refuses a count of 0)
     if _can_sendfile(connection.transport):
         assert connection.transport is not None
         async with body.opened() as file:

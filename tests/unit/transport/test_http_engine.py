@@ -278,3 +278,17 @@ async def test_daemon_answering_before_it_reads_a_file_body_gets_its_answer_hear
         await engine.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_an_empty_file_body_is_sent_as_content_length_zero(socket_path, tmp_path):
+    daemon, engine = await start(socket_path, lambda r: http_response(200, {"n": len(r.body)}))
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    try:
+        with path.open("rb") as file:
+            response = await engine.request("PUT", "/archive", None, file_body(file))
+            assert await response.json() == {"n": 0}
+        assert daemon.requests[0].headers["content-length"] == "0"
+    finally:
+        await engine.close()
+        await daemon.stop()
