@@ -18,7 +18,7 @@ import collections
 import json
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 
 from ._core.request import error_from_response
 from ._streams.frames import Message, decoder_for
@@ -362,3 +362,28 @@ class CompatResponse:
 
     async def __aexit__(self, *exc: object) -> None:
         self.release()
+SPOOL_MEMORY_LIMIT = 1024 * 1024  # bytes kept in memory before a spool moves to disk
+
+
+async def spool(response: Response) -> IO[bytes]:
+    """Read the whole body into a spooled temporary file, rewound; release the response.
+
+    Up to ``SPOOL_MEMORY_LIMIT`` bytes stay in memory, the rest goes to an unnamed
+    temporary file, so a body of any size costs flat memory. The writes are
+    blocking, as page-cache writes are cheaper than a thread hop per chunk.
+    """
+    import tempfile  # only the collect-everything paths need it
+
+    file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)
+    try:
+        read_chunk = response.body.read_chunk
+        write = file.write
+        while chunk := await read_chunk():
+            write(chunk)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    finally:
+        response.release()
+    return file

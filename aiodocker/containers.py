@@ -20,8 +20,6 @@ import binascii
 import io
 import json
 import re
-import shlex
-import tarfile
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -31,26 +29,30 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
 from ._core.bodies import identical
-from ._core.request import Shape, build_path, encode_filters, unexpected
+from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
 from ._responses import (
     Decoder,
     ResponseStream,
     bytes_stream,
     collect,
     json_stream,
+    spool,
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.text import FrameText, LineSplitter
-from ._transport.base import Response
+from ._transport.base import Response, file_body
 from .exceptions import DockerContainerError, DockerError, DockerNotFoundError, add_note
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
 
 if TYPE_CHECKING:
+    import tarfile
+
     from .docker import Docker
     from .execs import Exec
     from .stream import Stream
@@ -128,7 +130,7 @@ class DockerContainers:
         data = await self.docker._api.call(
             "GET", "containers/json", params=params, expect=Shape.OBJECTS
         )
-        return [DockerContainer(self.docker, **entry) for entry in data]
+        return [DockerContainer._of(self.docker, entry) for entry in data]
 
     async def create_or_replace(self, name: str, config: JSONObject) -> DockerContainer:
         """Return container ``name``, re-created from ``config`` if its settings differ.
@@ -221,7 +223,7 @@ class DockerContainers:
         """
         path = build_path("containers/{}/json", container_id)
         data = await self.docker._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
-        return DockerContainer(self.docker, **data)
+        return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
         """Return a handle on a container without asking the daemon."""
@@ -259,17 +261,36 @@ class DockerContainer:
     """
 
     def __init__(self, docker: Docker, **kwargs: Any) -> None:
+        self._bind(docker, kwargs)
+
+    @classmethod
+    def _of(cls, docker: Docker, data: dict[str, Any]) -> DockerContainer:
+        """One for a dict of the daemon's answer, kept as is (``**data`` would copy it)."""
+        container = cls.__new__(cls)
+        container._bind(docker, data)
+        return container
+
+    def _bind(self, docker: Docker, data: dict[str, Any]) -> None:
         self.docker = docker
-        self._container: dict[str, Any] = kwargs
+        self._container: dict[str, Any] = data
         for key in ("id", "ID", "Id"):
-            if key in kwargs:
-                self._id: str = kwargs[key]
+            if key in data:
+                self._id: str = data[key]
                 break
         else:
             exc = ValueError("DockerContainer should be initialized with explicit container ID.")
             add_note(exc, "pass id=, ID= or Id=")
             raise exc
-        self.logs = DockerLog(docker, self)
+
+    @cached_property
+    def logs(self) -> DockerLog:
+        """The container's log follower, made on first use.
+
+        It and the container refer to each other: a cycle only the garbage
+        collector frees, which made listing hundreds of containers cost twice
+        the CPU when every listed one carried it.
+        """
+        return DockerLog(self.docker, self)
 
     @property
     def id(self) -> str:
@@ -627,6 +648,10 @@ class DockerContainer:
         for the response head when ``follow=True``. See :meth:`log_messages` to keep
         stdout and stderr apart.
 
+        ``follow=False`` holds the whole log in memory: 0.27's return type is a list.
+        For a chatty container iterate :meth:`log_messages` instead (``follow=False``
+        streams what is logged so far and ends), which keeps memory flat.
+
         Raises:
             TypeError: neither stdout nor stderr was asked for.
             DockerNotFoundError: no such container.
@@ -701,24 +726,36 @@ class DockerContainer:
     # --- archives and export -----------------------------------------------------
 
     async def get_archive(self, path: str) -> tarfile.TarFile:
-        """Return a tar archive of ``path`` in the container, read whole into memory.
+        """Return a tar archive of ``path`` in the container, as aiodocker does.
 
-        See :meth:`stream_archive` for large trees.
+        The archive is spooled: up to 1 MiB in memory, beyond that in an unnamed
+        temporary file, so memory stays flat on any size. The file is removed when
+        the ``TarFile`` is garbage-collected. See :meth:`stream_archive` to process
+        the tar as it arrives, without a temporary file.
 
         Raises:
             DockerNotFoundError: no such container, or no such path in it.
         """
+        import tarfile
+        import weakref
+
         _check_str(path, "path")
         target = self._path("containers/{}/archive")
-        response, data = await self.docker._api.raw(
-            "GET", target, params={"path": path}, long_running=True
-        )
+        response = await self.docker._api.request("GET", target, params={"path": path})
+        status = response.status
+        file = await spool(response)
         try:
-            return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+            tar = tarfile.open(mode="r", fileobj=file)
         except tarfile.TarError as exc:
-            raise unexpected(
-                "GET", target, response.status, "the body is not a tar archive", data
-            ) from exc
+            file.seek(0)
+            head = file.read(EXCERPT_BYTES)
+            file.close()
+            raise unexpected("GET", target, status, "the body is not a tar archive", head) from exc
+        except BaseException:
+            file.close()
+            raise
+        weakref.finalize(tar, file.close)  # TarFile never closes a file it was given
+        return tar
 
     def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
         """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
@@ -780,7 +817,8 @@ class DockerContainer:
         """Extract a tar archive into directory ``path`` of the container.
 
         ``data`` is bytes, a binary file object (read in chunks) or an async
-        iterable of bytes; the last two are streamed, never held whole. Returns
+        iterable of bytes; the last two are streamed, never held whole. A
+        regular file goes by ``sendfile`` over a plain unix or tcp socket. Returns
         ``""`` (the empty body, as aiodocker does).
 
         Raises:
@@ -796,7 +834,7 @@ class DockerContainer:
         elif isinstance(data, io.TextIOBase):
             raise TypeError("put_archive() needs a binary file, not a text file")
         elif callable(getattr(data, "read", None)):
-            body = _read_file(data)
+            body = file_body(data) or _read_file(data)
         else:
             raise TypeError(
                 "put_archive() data must be bytes, a binary file object or an async "
@@ -899,7 +937,12 @@ class DockerContainer:
         """
         from .execs import Exec
 
-        args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if isinstance(cmd, str):
+            import shlex  # only for a str command
+
+            args = shlex.split(cmd)
+        else:
+            args = list(cmd)
         if not all(isinstance(arg, str) for arg in args):
             raise TypeError("exec() cmd must be a str or a sequence of str")
         env: list[str] | None

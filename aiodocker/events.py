@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import datetime as dt
-import email.utils
 import json
 import logging
 import math
@@ -72,6 +70,8 @@ def _time_param(value: Any, name: str) -> str | None:
         return None
     if isinstance(value, str):
         return value
+    import datetime as dt  # here, not at the top: it costs ~1 ms of every start
+
     if isinstance(value, dt.datetime):
         value = value.timestamp()  # a naive datetime is local time, as fromtimestamp gives
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -99,6 +99,8 @@ def event_nanos(event: Mapping[str, Any]) -> int | None:
 
 
 def _to_local_datetime(event: Any) -> Any:
+    import datetime as dt
+
     if isinstance(event, dict) and isinstance(event.get("time"), (int, float)):
         event["time"] = dt.datetime.fromtimestamp(event["time"])
     return event
@@ -505,6 +507,8 @@ class EventFollower:
 def _daemon_seconds(date_header: str | None) -> str:
     """The daemon's clock from a ``Date`` header, in whole seconds (ours if absent)."""
     if date_header:
+        import email.utils  # only here: email costs a few ms at import
+
         try:
             return str(int(email.utils.parsedate_to_datetime(date_header).timestamp()))
         except (TypeError, ValueError, IndexError):

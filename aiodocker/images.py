@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from urllib.parse import quote, urlencode
 
 from ._core import credentials
-from ._core.build_context import prepare_context, stream_context
 from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._responses import (
     AsyncGeneratorLike,
@@ -41,7 +40,7 @@ from ._responses import (
     collect,
     json_stream,
 )
-from ._transport.base import Response
+from ._transport.base import FileBody, Response, file_body
 from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerNotFoundError, DockerStreamError, add_note
 from .types import SENTINEL
@@ -246,15 +245,6 @@ async def _iter_sync_file(fileobj: Any, *, threaded: bool) -> AsyncIterator[byte
         yield bytes(chunk)
 
 
-async def _iter_path(path: str) -> AsyncIterator[bytes]:
-    fileobj = await asyncio.to_thread(open, path, "rb")
-    try:
-        async for chunk in _iter_sync_file(fileobj, threaded=True):
-            yield chunk
-    finally:
-        fileobj.close()
-
-
 def _has_real_file(fileobj: Any) -> bool:
     try:
         fileobj.fileno()
@@ -272,11 +262,11 @@ def _upload_body(data: Any, what: str) -> Body:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, os.PathLike):
-        return _iter_path(os.fspath(data))
+        return FileBody.of_path(os.fspath(data))
     if hasattr(data, "__aiter__"):
         return data  # type: ignore[no-any-return]
     if hasattr(data, "read"):
-        return _iter_sync_file(data, threaded=_has_real_file(data))
+        return file_body(data) or _iter_sync_file(data, threaded=_has_real_file(data))
     raise TypeError(
         f"{what} must be bytes, a binary file, a path (os.PathLike) or an async iterable "
         f"of bytes, not {type(data).__name__}"
@@ -1275,6 +1265,8 @@ class DockerImages:
         elif path is not None:
             if encoding:
                 raise ValueError("encoding applies to fileobj only; a path context is sent as is")
+            from ._core.build_context import prepare_context, stream_context  # imports tarfile
+
             context = prepare_context(os.fspath(path), path_dockerfile or "Dockerfile")
             dockerfile = context.dockerfile
             body = stream_context(

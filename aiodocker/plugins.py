@@ -19,7 +19,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Se
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
-from ._core.build_context import stream_context
 from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
@@ -116,6 +115,8 @@ def _context_body(context: PluginContext) -> bytes | AsyncIterable[bytes]:
                 raise ValueError(f"plugin directory {path!r} has no {PLUGIN_CONFIG}")
             if not os.path.isdir(os.path.join(path, PLUGIN_ROOTFS)):
                 raise ValueError(f"plugin directory {path!r} has no {PLUGIN_ROOTFS}/ directory")
+            from ._core.build_context import stream_context  # imports tarfile
+
             return stream_context(path, dockerfile=PLUGIN_CONFIG)
         if os.path.isfile(path):
             return _read_tar_file(path)

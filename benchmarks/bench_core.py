@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import time
 PING_COUNT = 2000
 INSPECT_COUNT = 5000
 CONCURRENCY = 64
+NO_ORJSON_ENV = "AIODOCKER_BENCH_NO_ORJSON"  # set: the client runs as if orjson were absent
 
 
 class RawConnection:
@@ -91,7 +93,9 @@ async def run_raw(case: str, socket: str, container: str) -> None:
 
 
 async def run_aiodocker(case: str, socket: str, container: str) -> None:
-    sys.path.insert(0, ".")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.environ.get(NO_ORJSON_ENV):
+        sys.modules["orjson"] = None  # type: ignore[assignment]  # decode with json
     import aiodocker
     from aiodocker._core.request import Shape
 
@@ -159,7 +163,15 @@ def child(loop: str, client: str, case: str, socket: str, container: str) -> dic
     return measure(loop, client, case, socket, container)
 
 
-def spawn(loop: str, client: str, case: str, socket: str, container: str) -> dict[str, float]:
+def spawn(
+    loop: str,
+    client: str,
+    case: str,
+    socket: str,
+    container: str,
+    *,
+    env: dict[str, str] | None = None,
+) -> dict[str, float]:
     out = subprocess.run(
         [
             sys.executable,
@@ -176,6 +188,7 @@ def spawn(loop: str, client: str, case: str, socket: str, container: str) -> dic
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     result: dict[str, float] = json.loads(out.stdout)
     return result

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import tarfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -73,6 +72,8 @@ async def parse_result(
     if response_type == "json":
         return json.loads(data) if data.strip() else ""
     if response_type == "tar":
+        import tarfile  # only here: not worth its import on every start
+
         return tarfile.open(mode="r", fileobj=io.BytesIO(data))
     if response_type == "text":
         return data.decode(encoding, "replace")

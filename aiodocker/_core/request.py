@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final, overload
 from urllib.parse import quote, urlencode
 
+from .._json import loads
 from ..exceptions import (
     DockerConflictError,
     DockerError,
@@ -217,7 +218,7 @@ def decode_body(
     if not body.strip():
         raise unexpected(method, path, status, f"expected {shape.value}, got no body", body)
     try:
-        value = json.loads(body)
+        value = loads(body)
     except UnicodeDecodeError as exc:
         raise unexpected(method, path, status, "the body is not valid UTF-8", body) from exc
     except ValueError as exc:  # json.JSONDecodeError, or a body in a UTF-16/32 disguise

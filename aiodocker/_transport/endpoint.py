@@ -29,7 +29,6 @@ TLS from the environment (docker CLI rules, ``cli/flags/options.go``) applies to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -361,6 +360,8 @@ def _current_context(config_dir: str) -> str | None:
 
 
 def _context_id(name: str) -> str:
+    import hashlib  # only for named contexts; not worth its import on every start
+
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import http
 import logging
 from collections.abc import (
     AsyncGenerator,
@@ -31,7 +30,7 @@ from ..exceptions import (
     DockerResponseError,
     DockerTruncatedStreamError,
 )
-from .base import ReadsWholeBody
+from .base import FileBody, ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
@@ -330,6 +329,8 @@ class Response(ReadsWholeBody):
     @property
     def reason(self) -> str:
         """The standard reason phrase (the daemon's own is not worth a parser callback)."""
+        import http  # only when asked: most responses never are
+
         try:
             return http.HTTPStatus(self.status).phrase
         except ValueError:
@@ -670,7 +671,9 @@ class HTTPEngine:
             all_headers = {"Host": self._host_header}
             if headers:
                 all_headers.update(headers)
-            if streamed:
+            if isinstance(body, FileBody):
+                all_headers["Content-Length"] = str(body.count)
+            elif streamed:
                 all_headers["Transfer-Encoding"] = "chunked"
             elif body is not None:
                 all_headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
@@ -757,13 +760,18 @@ class HTTPEngine:
         if streamed:
             connection.write(head_bytes)
             assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
-            upload = asyncio.create_task(_send_chunked(connection, body))
+            upload = asyncio.create_task(
+                _send_file(connection, body)
+                if isinstance(body, FileBody)
+                else _send_chunked(connection, body)
+            )
             waiting: set[asyncio.Future[Any]] = {upload, head_future}
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if upload.done() and upload.exception() is not None and not head_future.done():
+            exc = upload.exception() if upload.done() else None
+            # A daemon that answers early and stops reading breaks the pipe: its
+            # answer, or the lost connection, then says why (not the EPIPE).
+            if exc is not None and not head_future.done() and not isinstance(exc, ConnectionError):
                 head_future.cancel()
-                exc = upload.exception()
-                assert exc is not None
                 raise exc
         elif isinstance(body, (bytes, bytearray, memoryview)) and body:
             connection.write(head_bytes + bytes(body))
@@ -832,6 +840,40 @@ class HTTPEngine:
         self._closed = True
         await self._close_connections()
         await asyncio.sleep(0)
+
+
+def _can_sendfile(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether the kernel may copy a file into this transport: a plain socket, not TLS."""
+    return (
+        transport is not None
+        and transport.get_extra_info("socket") is not None
+        and transport.get_extra_info("ssl_object") is None
+    )
+
+
+async def _send_file(connection: Connection, body: FileBody) -> None:
+    """Send a file body of known length, through sendfile where the transport allows."""
+    if body.count == 0:
+        return  # Content-Length: 0 says it all (and loop.sendfile refuses a count of 0)
+    if _can_sendfile(connection.transport):
+        assert connection.transport is not None
+        async with body.opened() as file:
+            try:
+                sent = await asyncio.get_running_loop().sendfile(
+                    connection.transport, file, body.offset, body.count, fallback=False
+                )
+            except (NotImplementedError, asyncio.SendfileNotAvailableError):
+                pass  # uvloop has no sendfile; some sockets refuse it: send by reads
+            else:
+                if sent != body.count:
+                    raise ValueError(
+                        f"the file ended {body.count - sent} bytes short of the "
+                        f"{body.count} to upload"
+                    )
+                return
+    async for chunk in body:
+        connection.write(chunk)
+        await connection.drain()
 
 
 async def _send_chunked(connection: Connection, body: AsyncIterable[bytes]) -> None:

@@ -311,3 +311,21 @@ async def test_multiplexed_and_jsonstream_helpers_read_query_responses(make_daem
     async with docker._query("events") as response:
         with pytest.raises(DockerStreamError, match="boom"):
             await jsonstream.json_stream_list(response, lambda v: v.get("a"))
+
+
+async def test_a_listed_container_is_freed_without_the_cycle_collector() -> None:
+    import gc
+    import weakref
+
+    docker = aiodocker.Docker(url="unix:///nonexistent.sock")
+    gc.disable()
+    try:
+        container = DockerContainer(docker, Id="abc", Names=["/x"])
+        alive = weakref.ref(container)
+        del container
+        assert alive() is None  # no reference cycle: refcounting frees it
+        follower = DockerContainer(docker, Id="abc").logs  # made on first use, still there
+        assert follower.container.id == "abc"
+    finally:
+        gc.enable()
+        await docker.close()
