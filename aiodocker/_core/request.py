@@ -138,7 +138,9 @@ _SECRET_FIELD: Final = re.compile(
     re.IGNORECASE,
 )
 # Authorization-style values: "Basic dXNlcjpwYXNz", "Bearer eyJ...".
-_SECRET_SCHEME: Final = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# the schemes as they stand in an Authorization header (capitalised), followed by a
+# token of 6+ characters: the daemon's own "no basic auth credentials" is left alone
+_SECRET_SCHEME: Final = re.compile(r"\b(Basic|Bearer|BASIC|BEARER)\s+[A-Za-z0-9._~+/=-]{6,}")
 
 
 def redact(text: str) -> str:

@@ -54,3 +54,14 @@ def test_error_mapping_picks_subclass_by_status_and_reads_json_message():
     plain = error_from_response(500, b"boom\n", "text/plain")
     assert type(plain) is DockerError and plain.message == "boom"
     assert error_from_response(502, b"", "text/plain").message == "HTTP 502 with an empty body"
+
+
+def test_redact_hides_authorization_tokens_but_keeps_the_daemons_own_words() -> None:
+    from aiodocker._core.request import redact
+
+    assert redact("no basic auth credentials") == "no basic auth credentials"
+    assert redact("Bearer realm missing") == "Bearer realm missing"
+    hidden = redact("Authorization: Basic dXNlcjpwYXNzd29yZA== refused")
+    assert "dXNlcjpwYXNzd29yZA" not in hidden and hidden.endswith("refused")
+    assert "abc.def.ghi" not in redact("got Bearer abc.def.ghi")
+    assert "s3cret" not in redact('{"password": "s3cret"}')
