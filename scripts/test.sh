@@ -34,8 +34,8 @@ if ! "$PYTHON" -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command
     step "install pip" sh -c 'apt-get update -qq && apt-get install -y -qq python3-pip'
 fi
 # a throw-away CI machine may have a Debian-managed python: allow installing into it
-step "pip install -e '.[test,docs,buildkit]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$PYTHON" -m pip install -q -e '.[test,docs,buildkit]'
+step "pip install -e '.[test,docs,buildkit,orjson]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$PYTHON" -m pip install -q -e '.[test,docs,buildkit,orjson]'
 # tests/docs renders pages in headless Chromium: Debian's package
 if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "install chromium" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'

@@ -139,3 +139,29 @@ async def test_a_loop_without_sendfile_sends_the_file_by_reads(
         await container.put_archive("/tmp", file)
         assert file.tell() == tar_path.stat().st_size
     assert await read_back(container) == PAYLOAD
+
+
+async def test_put_archive_of_a_real_file_through_a_caller_connector(
+    testenv: dict[str, Any],
+    image: str,
+    make_name: Callable[..., str],
+    tar_path: Path,
+) -> None:
+    import aiohttp
+
+    # aiohttp gets the file body as an async iterable: read in a thread, sent chunked
+    connector = aiohttp.UnixConnector(testenv["unix_socket"])
+    try:
+        async with aiodocker.Docker(
+            url=f"unix://{testenv['unix_socket']}", connector=connector
+        ) as docker:
+            container = await make_container(docker, image, make_name("upload-aiohttp"))
+            try:
+                with tar_path.open("rb") as file:
+                    file.seek(len(JUNK))
+                    await container.put_archive("/tmp", file)
+                assert await read_back(container) == PAYLOAD
+            finally:
+                await container.delete(force=True)
+    finally:
+        await connector.close()  # the caller's connector stays the caller's to close
