@@ -126,7 +126,7 @@ class BuildKitBuild:
                 "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
                 "pip install 'aiodocker[buildkit]'"
             )
-        if (context_sync or secrets or ssh) and docker.session is not None:
+        if (context_sync or secrets or ssh) and docker.through_aiohttp:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
                 "connector= requests go through aiohttp, which cannot hand over the HTTP/2 "

@@ -175,7 +175,8 @@ class Docker:
         )
         self.docker_host = _compat_host(self.endpoint, raw_host, self.ssl_context is not None)
         transport: Transport
-        if session is not None or connector is not None:
+        self._through_aiohttp = session is not None or connector is not None
+        if self._through_aiohttp:
             transport = self._aiohttp_transport(session, connector)
         else:
             transport = open_engine(
@@ -249,6 +250,15 @@ class Docker:
         return AiohttpTransport(session, base_url, owns_session=owns)
 
     # --- 0.27's aiohttp objects ---------------------------------------------------
+
+    @property
+    def through_aiohttp(self) -> bool:
+        """Whether requests go through the caller's aiohttp session or connector.
+
+        False means the client's own HTTP engine, which can also hand over a
+        connection after an upgrade (the BuildKit session needs that).
+        """
+        return self._through_aiohttp
 
     @property
     def connector(self) -> aiohttp.BaseConnector:
