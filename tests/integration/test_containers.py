@@ -371,8 +371,11 @@ async def test_wait_returns_the_status_code(make_container: MakeContainer) -> No
 
 
 async def test_wait_sends_any_condition_to_the_daemon(missing: DockerContainer) -> None:
-    with pytest.raises(DockerNotFoundError):  # not refused locally: the daemon answered
+    # not refused locally: the daemon answers (20.10 looks the container up first,
+    # Docker 26 and podman check the condition first)
+    with pytest.raises(DockerError) as info:
         await missing.wait(condition="whenever")
+    assert info.value.status in (400, 404)
 
 
 async def test_delete_removes_the_container(make_container: MakeContainer) -> None:
@@ -411,7 +414,7 @@ async def test_rename_to_an_empty_name_is_refused_by_the_daemon(
     container = await make_container(start=False)
     with pytest.raises(DockerError) as info:
         await container.rename("")
-    assert info.value.status == 400
+    assert info.value.status in (400, 500)  # podman answers 500 for bad arguments
 
 
 async def test_pause_and_unpause_freeze_and_resume(make_container: MakeContainer) -> None:
@@ -567,8 +570,9 @@ async def test_commit_creates_an_image(
 
 
 async def test_commit_sends_a_tag_without_repository_as_027(missing: DockerContainer) -> None:
-    with pytest.raises(DockerNotFoundError):  # not refused locally: the daemon answered
+    with pytest.raises(DockerError) as info:  # not refused locally: the daemon answered
         await missing.commit(tag="v1")
+    assert info.value.status in (404, 500)  # podman fails to decode the missing body: 500
 
 
 # --- attach, exec, websocket -------------------------------------------------------
@@ -641,7 +645,8 @@ async def test_exec_rejects_wrong_types_and_leaves_values_to_the_daemon(
     container = await make_container()
     with pytest.raises(DockerError) as info:
         await container.exec("")
-    assert info.value.status == 400  # "No exec command specified", the daemon's words
+    # "No exec command specified", the daemon's words (podman answers 500)
+    assert info.value.status in (400, 500)
     for kwargs in ({"stdout": False, "stderr": True, "tty": True}, {"detach_keys": "ctrl-x"}):
         assert (await container.exec(["ls"], **kwargs)).id  # 0.27 sends these as given
     with pytest.raises(TypeError):
