@@ -4,6 +4,9 @@
 rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
+``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
+``--debug`` (before or after the command) logs what the client does, at DEBUG,
+to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
 with an error, 2 for usage errors.
 """
@@ -12,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
+from ._core.request import Shape
 from .docker import Docker
 from .exceptions import DockerError
 
@@ -33,7 +40,7 @@ async def diagnose(docker: Docker) -> dict[str, Any]:
         "tried": list(endpoint.tried),
     }
     version = await docker.version()
-    info = await docker._api.call("GET", "info") or {}
+    info = await docker._api.call("GET", "info", expect=Shape.OBJECT)
     report.update(
         {
             "api_version": docker.api_version,
@@ -126,18 +133,90 @@ async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
 
 
+@contextlib.contextmanager
+def debug_logging(err: TextIO) -> Iterator[None]:
+    """Send the ``aiodocker`` loggers' DEBUG records to ``err`` while the block runs."""
+    logger = logging.getLogger("aiodocker")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(
+        logging.Formatter("%(relativeCreated)8.1f ms %(name)s %(levelname)s: %(message)s")
+    )
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .buildkit import Secret, run_build_cli
+
+    buildargs = dict(arg.partition("=")[::2] for arg in args.build_arg)
+    try:
+        secrets: dict[str, Secret] = {}
+        for spec in args.secret:
+            fields = dict(part.partition("=")[::2] for part in spec.split(","))
+            secrets[fields.get("id", "")] = Secret(file=fields.get("src"), env=fields.get("env"))
+    except ValueError as exc:
+        print(f"error: --secret takes id=ID,src=PATH or id=ID,env=VAR: {exc}", file=err)
+        return 2
+    ssh = {name: path or None for name, _, path in (spec.partition("=") for spec in args.ssh)}
+    try:
+        docker = Docker(url=args.host, context=args.context)
+    except (ValueError, DockerError) as exc:
+        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+        return 1
+    async with docker:
+        return await run_build_cli(
+            docker,
+            out=out,
+            err=err,
+            progress=args.progress,
+            path=args.path,
+            tag=args.tag or None,
+            path_dockerfile=args.file,
+            target=args.target,
+            buildargs=buildargs or None,
+            nocache=args.no_cache,
+            context_sync=args.context_sync,
+            secrets=secrets or None,
+            ssh=ssh or None,
+        )
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
     parser.add_argument("-c", "--context", help="Docker context name")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    debug_help = "log what the client does (requests, connections, streams) to stderr"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command")
     pull = sub.add_parser("pull", help="pull an image, showing progress")
     pull.add_argument("image")
+    pull.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    build = sub.add_parser("build", help="build an image with BuildKit, showing progress")
+    build.add_argument("path", help="context directory")
+    build.add_argument("-t", "--tag", action="append", default=[], help="name:tag (repeatable)")
+    build.add_argument("-f", "--file", help="Dockerfile path inside the context")
+    build.add_argument("--target", help="build stage to stop at")
+    build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE")
+    build.add_argument("--no-cache", action="store_true")
+    build.add_argument("--progress", choices=("auto", "plain", "tty"), default="auto")
+    build.add_argument(
+        "--context-sync", action="store_true", help="send the context by file sync (a session)"
+    )
+    build.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH|env=VAR")
+    build.add_argument("--ssh", action="append", default=[], metavar="ID[=SOCKET]")
+    build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     args = parser.parse_args(argv)
-    if args.command == "pull":
-        return asyncio.run(_run_pull(args, out, err))
-    return asyncio.run(_run_info(args, out, err))
+    with debug_logging(err) if args.debug else contextlib.nullcontext():
+        if args.command == "pull":
+            return asyncio.run(_run_pull(args, out, err))
+        if args.command == "build":
+            return asyncio.run(_run_build(args, out, err))
+        return asyncio.run(_run_info(args, out, err))
 
 
 if __name__ == "__main__":

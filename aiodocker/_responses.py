@@ -4,18 +4,29 @@ Layer: resource (imports ``_core``/``_transport.base`` and ``_streams``; resourc
 modules import this). A :class:`ResponseStream` is an async iterator that owns
 its response: the connection is released when the stream ends, raises, is
 closed with ``aclose()``, is cancelled, or is dropped (``break`` out of an
-``async for`` releases it at once, since release needs no I/O).
+``async for`` releases it at once, since release needs no I/O). It also passes
+for the async generator that aiodocker 0.27 returns (``asend``/``athrow``,
+``inspect.isasyncgen``).
+
+:class:`CompatResponse` and :class:`CompatContent` are the aiohttp-like
+response and ``StreamReader`` that 0.27's semi-public ``Docker._query`` hands out.
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar
+import json
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 
+from ._core.request import error_from_response
 from ._streams.frames import Message, decoder_for
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
-from ._transport.base import Response
+from ._transport.base import BodyReader, Response
+
+if TYPE_CHECKING:
+    from yarl import URL
 
 T = TypeVar("T")
 
@@ -32,7 +43,40 @@ class StreamClosedError(RuntimeError):
     """The stream was closed before (or while) it was opened."""
 
 
-class ResponseStream(Generic[T]):
+class AsyncGeneratorLike:
+    """The async generator interface of aiodocker 0.27's streams, for an async iterator.
+
+    ``asend``/``athrow`` as on a generator, and ``inspect.isasyncgen()`` holds
+    (``isinstance`` consults ``__class__``; ``type()`` stays the real class). The
+    class provides ``__anext__`` and ``aclose``; unlike a generator, dropping it
+    releases its connection at once.
+    """
+
+    def __anext__(self) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    def asend(self, value: Any) -> Awaitable[Any]:
+        """Return the next item (the sent value is ignored: a stream takes no input)."""
+        return self.__anext__()
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> NoReturn:
+        """Raise an exception at the stream's position: it ends and releases its connection."""
+        await self.aclose()
+        if isinstance(typ, BaseException):
+            raise typ
+        if isinstance(val, BaseException):
+            raise val
+        raise typ() if val is None else typ(val)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return types.AsyncGeneratorType
+
+
+class ResponseStream(AsyncGeneratorLike, Generic[T]):
     """Items decoded from one streamed response, opened lazily on first use."""
 
     def __init__(
@@ -158,3 +202,188 @@ def bytes_stream(opener: Opener) -> ResponseStream[bytes]:
 async def collect(stream: AsyncIterator[T]) -> list[T]:
     """Read a stream to its end into a list."""
     return [item async for item in stream]
+
+
+class CompatContent:
+    """``aiohttp.StreamReader``'s reading API over a response body.
+
+    Handed out where aiodocker 0.27 hands out ``response.content`` (``_query``
+    responses, ``images.export_image()``). ``total_bytes`` counts what was received.
+    """
+
+    def __init__(self, body: BodyReader) -> None:
+        self._body = body
+        self._unread = bytearray()
+        self.total_bytes = 0
+
+    def _take(self, n: int = -1) -> bytes:
+        if n < 0 or n >= len(self._unread):
+            data = bytes(self._unread)
+            self._unread.clear()
+        else:
+            data = bytes(self._unread[:n])
+            del self._unread[:n]
+        return data
+
+    def _got(self, data: bytes) -> bytes:
+        self.total_bytes += len(data)
+        return data
+
+    def at_eof(self) -> bool:
+        return not self._unread and self._body.at_eof
+
+    def is_eof(self) -> bool:
+        return self.at_eof()
+
+    def exception(self) -> BaseException | None:
+        return None
+
+    def unread_data(self, data: bytes) -> None:
+        self._unread[:0] = data
+
+    async def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            return self._take() + self._got(await self._body.read())
+        if self._unread:
+            return self._take(n)
+        return self._got(await self._body.read(n))
+
+    async def readany(self) -> bytes:
+        if self._unread:
+            return self._take()
+        return self._got(await self._body.read_chunk())
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        data = await self.readany()
+        return data, bool(data)
+
+    async def readline(self) -> bytes:
+        end = self._unread.find(b"\n")
+        if end >= 0:
+            return self._take(end + 1)
+        return self._take() + self._got(await self._body.readline())
+
+    async def readexactly(self, n: int) -> bytes:
+        head = self._take(n)
+        if len(head) == n:
+            return head
+        return head + self._got(await self._body.readexactly(n - len(head)))
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        while data := await self.read(n):
+            yield data
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while data := await self.readany():
+            yield data
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while (chunk := await self.readchunk())[0]:
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
+
+
+class CompatResponse:
+    """The ``aiohttp.ClientResponse`` look-alike of 0.27's ``Docker._query``.
+
+    Wraps a core response (``body`` and ``release`` stay available to this
+    package's stream helpers); ``content`` is a :class:`CompatContent`.
+    """
+
+    def __init__(self, response: Response, url: URL) -> None:
+        self._response = response
+        self.url = url
+        self.status = response.status
+        self.method = response.method
+        self.content = CompatContent(response.body)
+
+    def __repr__(self) -> str:
+        return f"<CompatResponse({self.url}) [{self.status} {self.reason}]>"
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    @property
+    def body(self) -> BodyReader:
+        return self._response.body
+
+    @property
+    def content_type(self) -> str:
+        return self._response.content_type
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def released(self) -> bool:
+        return self._response.released
+
+    def raise_for_status(self) -> None:
+        """Raise the DockerError subclass of the status if it is 400 or above."""
+        if not self.ok:
+            raise error_from_response(self.status, self.reason.encode(), "text/plain")
+
+    async def read(self) -> bytes:
+        """Read the rest of the body and release the connection."""
+        try:
+            return await self.content.read()
+        finally:
+            self.release()
+
+    async def text(self, encoding: str | None = None, errors: str = "strict") -> str:
+        return (await self.read()).decode(encoding or "utf-8", errors)
+
+    async def json(self, *, loads: Callable[[str], Any] = json.loads, **_: Any) -> Any:
+        data = await self.text()
+        return loads(data) if data.strip() else None
+
+    def release(self) -> None:
+        self._response.release()
+
+    close = release
+
+    def detach(self) -> Any:
+        return self._response.detach()
+
+    async def __aenter__(self) -> CompatResponse:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+SPOOL_MEMORY_LIMIT = 1024 * 1024  # bytes kept in memory before a spool moves to disk
+
+
+async def spool(response: Response) -> IO[bytes]:
+    """Read the whole body into a spooled temporary file, rewound; release the response.
+
+    Up to ``SPOOL_MEMORY_LIMIT`` bytes stay in memory, the rest goes to an unnamed
+    temporary file, so a body of any size costs flat memory. The writes are
+    blocking, as page-cache writes are cheaper than a thread hop per chunk.
+    """
+    import tempfile  # only the collect-everything paths need it
+
+    file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)
+    try:
+        read_chunk = response.body.read_chunk
+        write = file.write
+        while chunk := await read_chunk():
+            write(chunk)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    finally:
+        response.release()
+    return file

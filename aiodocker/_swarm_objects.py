@@ -1,7 +1,7 @@
 """What the swarm resource modules share: secret/config stores and task/service logs.
 
-Layer: resource (private). Imports ``_core``, ``_responses``, ``_streams`` and
-``utils``; imported by ``configs``, ``secrets``, ``services`` and ``tasks``.
+Layer: resource (private). Imports ``_core``, ``_responses`` and ``_streams``; imported by
+``configs``, ``secrets``, ``services`` and ``tasks``.
 
 Secrets and configs are the same shape (``Spec`` = name, labels, base64 data,
 templating, plus a driver for secrets), so :class:`SwarmObjectStore` holds their
@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ._core.request import build_path
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream, collect
-from ._streams.frames import FrameDecoder, RawDecoder, decoder_for
-from ._streams.text import TextDecoder
-from .utils import clean_filters
+from ._streams.frames import decoder_for
+from ._streams.text import FrameText
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -34,8 +33,6 @@ __all__ = (
     "MissingFieldError",
     "ObjectPaths",
     "SwarmObjectStore",
-    "as_dict",
-    "as_list",
     "encode_data",
     "log_text",
 )
@@ -46,15 +43,6 @@ LOG_DECODE_ERRORS: Final = "ignore"
 
 class MissingFieldError(KeyError, ValueError):
     """A required field of a spec is missing (a KeyError for aiodocker compatibility)."""
-
-
-def as_list(result: Any) -> builtins.list[dict[str, Any]]:
-    """Return a list body as a list (an empty body, as the daemon sends for none, is [])."""
-    return result if isinstance(result, builtins.list) else []
-
-
-def as_dict(result: Any) -> dict[str, Any]:
-    return result if isinstance(result, dict) else {}
 
 
 def encode_data(data: str | bytes, *, b64: bool) -> str:
@@ -85,8 +73,10 @@ class SwarmObjectStore:
 
     async def _list(self, filters: Mapping[str, Any] | None) -> builtins.list[dict[str, Any]]:
         # aiodocker always sends ``filters`` ("{}" when there are none)
-        params = {"filters": clean_filters(filters)}
-        return as_list(await self.docker._api.call("GET", self._paths.collection, params=params))
+        params = {"filters": encode_filters(filters or {})}
+        return await self.docker._api.call(
+            "GET", self._paths.collection, params=params, expect=Shape.OBJECTS
+        )
 
     async def _create(
         self,
@@ -105,14 +95,18 @@ class SwarmObjectStore:
         if data is not None:
             body["Data"] = encode_data(data, b64=b64)
         body.update((key, value) for key, value in extra.items() if value is not None)
-        return as_dict(await self.docker._api.call("POST", self._paths.create, json_body=body))
+        return await self.docker._api.call(
+            "POST", self._paths.create, json_body=body, expect=Shape.OBJECT
+        )
 
     async def _inspect(self, object_id: str) -> dict[str, Any]:
         path = build_path(self._paths.item, object_id)
-        return as_dict(await self.docker._api.call("GET", path))
+        return await self.docker._api.call("GET", path, expect=Shape.OBJECT)
 
     async def _delete(self, object_id: str) -> bool:
-        await self.docker._api.call("DELETE", build_path(self._paths.item, object_id))
+        await self.docker._api.call(
+            "DELETE", build_path(self._paths.item, object_id), expect=Shape.NOTHING
+        )
         return True
 
     async def _update(
@@ -142,30 +136,12 @@ class SwarmObjectStore:
             build_path(self._paths.update, object_id),
             params={"version": str(version)},
             json_body=spec,
+            expect=Shape.NOTHING,
         )
         return True
 
 
 # --- service and task logs ----------------------------------------------------
-
-
-class _TextDecoder:
-    """Frames (or raw tty output) in, text out: one item per frame, UTF-8 kept whole."""
-
-    __slots__ = ("_frames", "_text")
-
-    def __init__(self, frames: FrameDecoder | RawDecoder) -> None:
-        self._frames = frames
-        self._text = TextDecoder(errors=LOG_DECODE_ERRORS)
-
-    def feed(self, data: bytes) -> builtins.list[str]:
-        decode = self._text.decode
-        return [text for text in map(decode, self._frames.feed(data)) if text]
-
-    def flush(self) -> builtins.list[str]:
-        texts = [text for text in map(self._text.decode, self._frames.flush()) if text]
-        rest = self._text.flush()
-        return [*texts, rest] if rest else texts
 
 
 def log_text(
@@ -194,8 +170,9 @@ def log_text(
         # ``timeout`` bounds only the wait for the response head; the body may take forever
         return api.request("GET", path, params=query, timeout=api.default_timeout)
 
-    def make_decoder(response: Response) -> _TextDecoder:
-        return _TextDecoder(decoder_for(response.headers.get("content-type"), is_tty))
+    def make_decoder(response: Response) -> FrameText:
+        frames = decoder_for(response.headers.get("content-type"), is_tty)
+        return FrameText(frames, LOG_DECODE_ERRORS)
 
     stream: ResponseStream[str] = ResponseStream(opener, make_decoder)
     if follow:

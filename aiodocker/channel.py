@@ -1,6 +1,6 @@
-"""Fan-out channel, kept at aiodocker's import path ``aiodocker.channel``.
+"""Compatibility facade: keeps aiodocker 0.27's import path ``aiodocker.channel``.
 
-A compatibility module: it re-exports :mod:`aiodocker._streams.channel`.
+The fan-out channel lives in ``aiodocker._streams.channel``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Protocol constants kept at aiodocker's import path."""
+"""Compatibility facade: keeps aiodocker 0.27's import path ``aiodocker.constants``.
+
+The protocol constants live in ``aiodocker._streams.frames``.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from ._streams.frames import HEADER_SIZE as STREAM_HEADER_SIZE_BYTES
 
-STREAM_HEADER_SIZE_BYTES: Final = 8
+__all__ = ("STREAM_HEADER_SIZE_BYTES",)

@@ -20,8 +20,6 @@ import binascii
 import io
 import json
 import re
-import shlex
-import tarfile
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -31,26 +29,30 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from ._compat import timeout as _deadline
-from ._core.request import build_path
+from ._core.bodies import identical
+from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
 from ._responses import (
     Decoder,
     ResponseStream,
     bytes_stream,
     collect,
     json_stream,
+    spool,
 )
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
-from ._streams.text import LineSplitter, TextDecoder
-from ._transport.base import Response
-from .exceptions import DockerContainerError, DockerError, DockerNotFoundError
+from ._streams.text import FrameText, LineSplitter
+from ._transport.base import Response, file_body
+from .exceptions import DockerContainerError, DockerError, DockerNotFoundError, add_note
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
-from .utils import clean_filters, identical
 
 if TYPE_CHECKING:
+    import tarfile
+
     from .docker import Docker
     from .execs import Exec
     from .stream import Stream
@@ -61,7 +63,6 @@ T = TypeVar("T")
 
 PATH_STAT_HEADER: Final = "X-Docker-Container-Path-Stat"
 ARCHIVE_CONTENT_TYPE: Final = "application/x-tar"
-WAIT_CONDITIONS: Final = frozenset({"not-running", "next-exit", "removed"})
 # Container states in which a container will never become healthy by itself.
 _FINAL_STATES: Final = frozenset({"exited", "dead", "removing"})
 _FILE_CHUNK: Final = 256 * 1024
@@ -84,11 +85,12 @@ def _check_int(value: object, what: str, *, minimum: int = 0) -> int:
 
 
 def _check_signal(value: object, what: str = "signal") -> str | None:
-    if value is None:
-        return None
+    """A signal name or number as sent (0.27 sends any, the daemon judges it)."""
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(_check_int(value, what, minimum=1))
-    return _check_str(value, what)
+        return str(value)
+    raise TypeError(f"{what} must be a str or an int, not {type(value).__name__}")
 
 
 def _check_config(config: object, what: str = "config") -> Mapping[str, Any]:
@@ -124,9 +126,11 @@ class DockerContainers:
         """
         params = dict(kwargs)
         if isinstance(params.get("filters"), Mapping):
-            params["filters"] = clean_filters(params["filters"])
-        data = await self.docker._api.call("GET", "containers/json", params=params)
-        return [DockerContainer(self.docker, **entry) for entry in data or ()]
+            params["filters"] = encode_filters(params["filters"])
+        data = await self.docker._api.call(
+            "GET", "containers/json", params=params, expect=Shape.OBJECTS
+        )
+        return [DockerContainer._of(self.docker, entry) for entry in data]
 
     async def create_or_replace(self, name: str, config: JSONObject) -> DockerContainer:
         """Return container ``name``, re-created from ``config`` if its settings differ.
@@ -134,7 +138,6 @@ class DockerContainers:
         A container whose inspect data is not :func:`~aiodocker.utils.identical` to
         ``config`` is stopped (if running), removed and created again.
         """
-        _check_str(name, "name")
         _check_config(config)
         container: DockerContainer | None = None
         try:
@@ -150,20 +153,38 @@ class DockerContainers:
             container = await self.create(config, name=name)
         return container
 
-    async def create(self, config: JSONObject, *, name: str | None = None) -> DockerContainer:
+    async def create(
+        self, config: JSONObject, *, name: str | None = None, platform: str | None = None
+    ) -> DockerContainer:
         """Create a container (``POST /containers/create``).
 
         The result only knows its id (``{"id": ...}``); call ``show()`` for the rest.
+        ``platform`` (``os[/arch[/variant]]``) picks the image variant to run.
+        ``NetworkingConfig.EndpointsConfig`` may name several networks from API 1.44
+        on; older engines take one at create (connect the rest afterwards).
 
         Raises:
             DockerNotFoundError: the image does not exist locally.
             DockerConflictError: the name is taken.
+            DockerAPIVersionError: several networks on an API older than 1.44.
         """
         _check_config(config)
         if name is not None:
             _check_str(name, "name")
+        if platform is not None:
+            _check_str(platform, "platform")
+        networking = config.get("NetworkingConfig") or {}
+        if len(networking.get("EndpointsConfig") or {}) > 1:
+            await self.docker._api.require_version(
+                "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
+            )
         data = await self.docker._api.call(
-            "POST", "containers/create", params={"name": name}, json_body=dict(config)
+            "POST",
+            "containers/create",
+            params={"name": name or None, "platform": platform},
+            json_body=dict(config),
+            expect=Shape.OBJECT,
+            require=("Id",),
         )
         return DockerContainer(self.docker, id=data["Id"])
 
@@ -201,8 +222,8 @@ class DockerContainers:
             DockerNotFoundError: no such container.
         """
         path = build_path("containers/{}/json", container_id)
-        data = await self.docker._api.call("GET", path, params=kwargs)
-        return DockerContainer(self.docker, **data)
+        data = await self.docker._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
+        return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
         """Return a handle on a container without asking the daemon."""
@@ -219,32 +240,11 @@ class DockerContainers:
 
         Returns ``{"ContainersDeleted": [...] | None, "SpaceReclaimed": int}``.
         """
-        params = {"filters": clean_filters(filters)} if filters is not None else None
-        data = await self.docker._api.call("POST", "containers/prune", params=params)
-        return data if isinstance(data, dict) else {}
-
-
-class _LogText:
-    """Decoder: frames (or raw tty chunks) to text, one item per non-empty piece.
-
-    UTF-8 is decoded incrementally and separately per stream, so a character split
-    across frames comes out whole and stdout bytes never finish a stderr character.
-    """
-
-    __slots__ = ("_frames", "_text")
-
-    def __init__(self, frames: FrameDecoder | RawDecoder, errors: str = "ignore") -> None:
-        self._frames = frames
-        self._text = TextDecoder(errors)
-
-    def feed(self, data: bytes) -> list[str]:
-        decode = self._text.decode
-        return [text for message in self._frames.feed(data) if (text := decode(message))]
-
-    def flush(self) -> list[str]:
-        self._frames.flush()  # raises if the stream ended inside a frame
-        rest = self._text.flush()
-        return [rest] if rest else []
+        params = {"filters": encode_filters(filters)}
+        data = await self.docker._api.call(
+            "POST", "containers/prune", params=params, expect=Shape.OBJECT
+        )
+        return data
 
 
 def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
@@ -261,17 +261,36 @@ class DockerContainer:
     """
 
     def __init__(self, docker: Docker, **kwargs: Any) -> None:
+        self._bind(docker, kwargs)
+
+    @classmethod
+    def _of(cls, docker: Docker, data: dict[str, Any]) -> DockerContainer:
+        """One for a dict of the daemon's answer, kept as is (``**data`` would copy it)."""
+        container = cls.__new__(cls)
+        container._bind(docker, data)
+        return container
+
+    def _bind(self, docker: Docker, data: dict[str, Any]) -> None:
         self.docker = docker
-        self._container: dict[str, Any] = kwargs
+        self._container: dict[str, Any] = data
         for key in ("id", "ID", "Id"):
-            if key in kwargs:
-                self._id: str = kwargs[key]
+            if key in data:
+                self._id: str = data[key]
                 break
         else:
-            raise ValueError("a container needs an id: pass id=, ID= or Id=")
-        if not isinstance(self._id, str) or not self._id:
-            raise ValueError(f"invalid container id: {self._id!r}")
-        self.logs = DockerLog(docker, self)
+            exc = ValueError("DockerContainer should be initialized with explicit container ID.")
+            add_note(exc, "pass id=, ID= or Id=")
+            raise exc
+
+    @cached_property
+    def logs(self) -> DockerLog:
+        """The container's log follower, made on first use.
+
+        It and the container refer to each other: a cycle only the garbage
+        collector frees, which made listing hundreds of containers cost twice
+        the CPU when every listed one carried it.
+        """
+        return DockerLog(self.docker, self)
 
     @property
     def id(self) -> str:
@@ -297,9 +316,11 @@ class DockerContainer:
         Raises:
             DockerNotFoundError: no such container.
         """
-        data = await self.docker._api.call("GET", self._path("containers/{}/json"), params=kwargs)
+        data = await self.docker._api.call(
+            "GET", self._path("containers/{}/json"), params=kwargs, expect=Shape.OBJECT
+        )
         self._container = data
-        return data  # type: ignore[no-any-return]
+        return data
 
     async def start(self, **kwargs: Any) -> None:
         """Start the container (``POST /containers/{id}/start``).
@@ -307,14 +328,36 @@ class DockerContainer:
         Keyword arguments are sent as the JSON body, as aiodocker does.
         """
         extra: dict[str, Any] = {"json_body": kwargs} if kwargs else {}
-        await self.docker._api.call("POST", self._path("containers/{}/start"), **extra)
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/start"), **extra, expect=Shape.NOTHING
+        )
 
     async def stop(
         self, *, t: int | None = None, signal: str | None = None, timeout: Any = SENTINEL
     ) -> None:
         """Stop the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
 
-        ``signal`` needs API 1.42. ``timeout`` bounds the HTTP call (none by default).
+        ``signal`` is an API 1.42 parameter; it is sent to any daemon, as 0.27 does
+        (an older one ignores it). ``timeout`` bounds the HTTP call (none by default).
+        """
+        if t is not None:
+            _check_int(t, "t", minimum=-1)
+        sig = _check_signal(signal)
+        await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/stop"),
+            params={"t": t, "signal": sig},
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.NOTHING,
+        )
+
+    async def restart(
+        self, *, t: int | None = None, timeout: Any = SENTINEL, signal: str | None = None
+    ) -> None:
+        """Restart the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
+
+        ``signal`` needs API 1.42.
 
         Raises:
             DockerAPIVersionError: ``signal`` was given and the API in use is older than 1.42.
@@ -323,25 +366,14 @@ class DockerContainer:
             _check_int(t, "t", minimum=-1)
         sig = _check_signal(signal)
         if sig is not None:
-            await self.docker._api.require_version("1.42", "the signal argument of stop()")
-        await self.docker._api.call(
-            "POST",
-            self._path("containers/{}/stop"),
-            params={"t": t, "signal": sig},
-            timeout=timeout,
-            long_running=True,
-        )
-
-    async def restart(self, *, t: int | None = None, timeout: Any = SENTINEL) -> None:
-        """Restart the container, killing it after ``t`` seconds if it does not stop."""
-        if t is not None:
-            _check_int(t, "t", minimum=-1)
+            await self.docker._api.require_version("1.42", "the signal argument of restart()")
         await self.docker._api.call(
             "POST",
             self._path("containers/{}/restart"),
-            params={"t": t},
+            params={"t": t, "signal": sig},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def kill(self, *, signal: str | None = None, timeout: Any = SENTINEL) -> None:
@@ -357,6 +389,7 @@ class DockerContainer:
             params={"signal": sig},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def wait(
@@ -365,20 +398,18 @@ class DockerContainer:
         """Block until the container stops; return ``{"StatusCode": int, "Error": ...}``.
 
         Args:
-            condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``.
+            condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``;
+                the daemon judges any other value (as in 0.27).
         """
-        if condition is not None and condition not in WAIT_CONDITIONS:
-            raise ValueError(
-                f"condition must be one of {sorted(WAIT_CONDITIONS)}, got {condition!r}"
-            )
         data = await self.docker._api.call(
             "POST",
             self._path("containers/{}/wait"),
             params={"condition": condition, **kwargs},
             timeout=timeout,
             long_running=True,
+            expect=Shape.OBJECT,
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def delete(
         self, *, force: bool = False, v: bool = False, link: bool = False, timeout: Any = SENTINEL
@@ -386,35 +417,46 @@ class DockerContainer:
         """Remove the container; ``force`` kills it first, ``v`` removes its anonymous volumes."""
         params = {name: True for name, flag in (("force", force), ("v", v), ("link", link)) if flag}
         await self.docker._api.call(
-            "DELETE", self._path(), params=params, timeout=timeout, long_running=True
+            "DELETE",
+            self._path(),
+            params=params,
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def rename(self, newname: str) -> None:
         """Rename the container (``POST /containers/{id}/rename``)."""
-        _check_str(newname, "newname")
         await self.docker._api.call(
-            "POST", self._path("containers/{}/rename"), params={"name": newname}
+            "POST",
+            self._path("containers/{}/rename"),
+            params={"name": newname},
+            expect=Shape.NOTHING,
         )
 
     async def pause(self) -> None:
         """Freeze every process of the container."""
-        await self.docker._api.call("POST", self._path("containers/{}/pause"))
+        await self.docker._api.call("POST", self._path("containers/{}/pause"), expect=Shape.NOTHING)
 
     async def unpause(self) -> None:
         """Resume a paused container."""
-        await self.docker._api.call("POST", self._path("containers/{}/unpause"))
+        await self.docker._api.call(
+            "POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING
+        )
 
     async def top(self, *, ps_args: str | None = None) -> dict[str, Any]:
         """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
         data = await self.docker._api.call(
-            "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}
+            "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}, expect=Shape.OBJECT
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def changes(self) -> list[dict[str, Any]]:
         """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
-        data = await self.docker._api.call("GET", self._path("containers/{}/changes"))
-        return list(data or ())
+        data = await self.docker._api.call(
+            "GET", self._path("containers/{}/changes"), expect=Shape.ARRAY
+        )
+        return data
 
     async def update(self, config: JSONObject | None = None, **resources: Any) -> dict[str, Any]:
         """Change resource limits or the restart policy of the container.
@@ -432,16 +474,19 @@ class DockerContainer:
         if not body:
             raise ValueError("update() needs at least one setting to change")
         data = await self.docker._api.call(
-            "POST", self._path("containers/{}/update"), json_body=body
+            "POST", self._path("containers/{}/update"), json_body=body, expect=Shape.OBJECT
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def resize(self, *, h: int, w: int) -> None:
         """Resize the container's tty to ``h`` rows and ``w`` columns."""
         _check_int(h, "h", minimum=1)
         _check_int(w, "w", minimum=1)
         await self.docker._api.call(
-            "POST", self._path("containers/{}/resize"), params={"h": h, "w": w}
+            "POST",
+            self._path("containers/{}/resize"),
+            params={"h": h, "w": w},
+            expect=Shape.NOTHING,
         )
 
     async def port(self, private_port: int | str) -> list[PortInfo] | None:
@@ -478,8 +523,6 @@ class DockerContainer:
 
         ``changes`` are Dockerfile instructions (a sequence is joined with newlines).
         """
-        if tag is not None and repository is None:
-            raise ValueError("tag needs a repository")
         if changes is not None and not isinstance(changes, str):
             changes = "\n".join(changes)
         params = {
@@ -493,9 +536,15 @@ class DockerContainer:
         }
         extra: dict[str, Any] = {"json_body": config} if config is not None else {}
         data = await self.docker._api.call(
-            "POST", "commit", params=params, timeout=timeout, long_running=True, **extra
+            "POST",
+            "commit",
+            params=params,
+            timeout=timeout,
+            long_running=True,
+            **extra,
+            expect=Shape.OBJECT,
         )
-        return data if isinstance(data, dict) else {}
+        return data
 
     # --- output: logs and stats --------------------------------------------------
 
@@ -599,12 +648,16 @@ class DockerContainer:
         for the response head when ``follow=True``. See :meth:`log_messages` to keep
         stdout and stderr apart.
 
+        ``follow=False`` holds the whole log in memory: 0.27's return type is a list.
+        For a chatty container iterate :meth:`log_messages` instead (``follow=False``
+        streams what is logged so far and ends), which keeps memory flat.
+
         Raises:
             TypeError: neither stdout nor stderr was asked for.
             DockerNotFoundError: no such container.
         """
         params = self._log_params(stdout, stderr, follow, kwargs)
-        stream = self._output(self._path("containers/{}/logs"), params, _LogText, timeout)
+        stream = self._output(self._path("containers/{}/logs"), params, FrameText, timeout)
         if follow:
             return stream
         return _with_deadline(
@@ -673,18 +726,36 @@ class DockerContainer:
     # --- archives and export -----------------------------------------------------
 
     async def get_archive(self, path: str) -> tarfile.TarFile:
-        """Return a tar archive of ``path`` in the container, read whole into memory.
+        """Return a tar archive of ``path`` in the container, as aiodocker does.
 
-        See :meth:`stream_archive` for large trees.
+        The archive is spooled: up to 1 MiB in memory, beyond that in an unnamed
+        temporary file, so memory stays flat on any size. The file is removed when
+        the ``TarFile`` is garbage-collected. See :meth:`stream_archive` to process
+        the tar as it arrives, without a temporary file.
 
         Raises:
             DockerNotFoundError: no such container, or no such path in it.
         """
+        import tarfile
+        import weakref
+
         _check_str(path, "path")
-        response, data = await self.docker._api.raw(
-            "GET", self._path("containers/{}/archive"), params={"path": path}, long_running=True
-        )
-        return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        target = self._path("containers/{}/archive")
+        response = await self.docker._api.request("GET", target, params={"path": path})
+        status = response.status
+        file = await spool(response)
+        try:
+            tar = tarfile.open(mode="r", fileobj=file)
+        except tarfile.TarError as exc:
+            file.seek(0)
+            head = file.read(EXCERPT_BYTES)
+            file.close()
+            raise unexpected("GET", target, status, "the body is not a tar archive", head) from exc
+        except BaseException:
+            file.close()
+            raise
+        weakref.finalize(tar, file.close)  # TarFile never closes a file it was given
+        return tar
 
     def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
         """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
@@ -746,7 +817,8 @@ class DockerContainer:
         """Extract a tar archive into directory ``path`` of the container.
 
         ``data`` is bytes, a binary file object (read in chunks) or an async
-        iterable of bytes; the last two are streamed, never held whole. Returns
+        iterable of bytes; the last two are streamed, never held whole. A
+        regular file goes by ``sendfile`` over a plain unix or tcp socket. Returns
         ``""`` (the empty body, as aiodocker does).
 
         Raises:
@@ -762,7 +834,7 @@ class DockerContainer:
         elif isinstance(data, io.TextIOBase):
             raise TypeError("put_archive() needs a binary file, not a text file")
         elif callable(getattr(data, "read", None)):
-            body = _read_file(data)
+            body = file_body(data) or _read_file(data)
         else:
             raise TypeError(
                 "put_archive() data must be bytes, a binary file object or an async "
@@ -781,6 +853,7 @@ class DockerContainer:
             headers={"Content-Type": ARCHIVE_CONTENT_TYPE},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
         return ""
 
@@ -857,17 +930,19 @@ class DockerContainer:
         A str ``cmd`` is split like a shell would; a mapping ``environment`` becomes
         ``["K=V", ...]``.
 
+        Values are sent as given and judged by the daemon, as in 0.27.
+
         Raises:
-            ValueError: ``cmd`` is empty; ``tty=True`` with stderr but not stdout
-                (under a tty stderr is merged into stdout); ``detach_keys`` without
-                ``stdin`` (they are read from stdin).
             TypeError: ``cmd`` or ``environment`` hold something else than str.
         """
         from .execs import Exec
 
-        args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-        if not args:
-            raise ValueError("exec() needs a command")
+        if isinstance(cmd, str):
+            import shlex  # only for a str command
+
+            args = shlex.split(cmd)
+        else:
+            args = list(cmd)
         if not all(isinstance(arg, str) for arg in args):
             raise TypeError("exec() cmd must be a str or a sequence of str")
         env: list[str] | None
@@ -881,12 +956,6 @@ class DockerContainer:
             env = list(environment)
             if not all(isinstance(item, str) for item in env):
                 raise TypeError("environment entries must be 'KEY=VALUE' strings")
-        if tty and stderr and not stdout:
-            raise ValueError("with tty=True stderr is merged into stdout: attach stdout")
-        if detach_keys is not None:
-            _check_str(detach_keys, "detach_keys")
-            if not stdin:
-                raise ValueError("detach_keys are read from stdin: they need stdin=True")
         body: dict[str, Any] = {
             "AttachStdin": bool(stdin),
             "AttachStdout": bool(stdout),
@@ -903,7 +972,13 @@ class DockerContainer:
             body["DetachKeys"] = detach_keys
         if user:
             body["User"] = _check_str(user, "user")
-        data = await self.docker._api.call("POST", self._path("containers/{}/exec"), json_body=body)
+        data = await self.docker._api.call(
+            "POST",
+            self._path("containers/{}/exec"),
+            json_body=body,
+            expect=Shape.OBJECT,
+            require=("Id",),
+        )
         return Exec(self.docker, data["Id"], tty=tty)
 
     # --- readiness helpers -----------------------------------------------------

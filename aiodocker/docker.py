@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import os
+import re
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._core.bodies import parse_result
 from ._core.client import APIClient, timeout_seconds
-from ._core.request import error_from_response, parse_api_version
+from ._core.hooks import RequestHooks, normalize_hooks
+from ._core.request import Shape, error_from_response, httpize, parse_api_version
+from ._responses import CompatResponse
 from ._transport import open_engine
-from ._transport.base import Response, Transport
+from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
 from ._transport.tls import make_ssl_context
 from .configs import DockerConfigs
 from .containers import DockerContainer, DockerContainers
 from .events import DockerEvents
+from .exceptions import DockerClientClosedError
 from .images import DockerImages
 from .logs import DockerLog
 from .networks import DockerNetwork, DockerNetworks
@@ -31,12 +37,12 @@ from .services import DockerServices
 from .swarm import DockerSwarm
 from .system import DockerSystem
 from .tasks import DockerTasks
-from .types import SENTINEL, Sentinel
-from .utils import httpize, parse_result
+from .types import SENTINEL
 from .volumes import DockerVolume, DockerVolumes
 
 if TYPE_CHECKING:
     import aiohttp
+    from yarl import URL
 
 __all__ = (
     "Docker",
@@ -58,6 +64,16 @@ __all__ = (
     "DockerVolume",
     "DockerVolumes",
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def _warn_unclosed(description: str) -> None:
+    log.warning(
+        "a Docker client for %s was never closed; use `async with Docker()` or `await docker.close()`",
+        description,
+    )
 
 
 class DockerContextEndpoint:
@@ -95,13 +111,24 @@ class DockerContextEndpoint:
         return vars(self) == vars(other)
 
 
-def _compat_host(endpoint: Endpoint, tls: bool) -> str:
-    """The ``docker_host`` attribute as aiodocker sets it."""
+_API_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+def _compat_host(endpoint: Endpoint, raw_host: str | None, tls: bool) -> str:
+    """The ``docker_host`` attribute as aiodocker 0.27 sets it.
+
+    A tcp host keeps the scheme it was given (``tcp://`` or ``http://``); only TLS
+    rewrites it, to ``https://``. Unix and ssh hosts read ``unix://localhost``.
+    """
     if endpoint.scheme in ("unix", "ssh"):
         return "unix://localhost"
     if endpoint.scheme == "npipe":
         return "npipe://localhost"
-    return f"{'https' if tls else 'http'}://{endpoint.address}"
+    if tls:
+        return f"https://{endpoint.address}"
+    if raw_host is not None and raw_host.startswith("http://"):
+        return f"http://{endpoint.address}"
+    return f"tcp://{endpoint.address}"
 
 
 class Docker:
@@ -121,28 +148,32 @@ class Docker:
         ssl_context: ssl.SSLContext | None = None,
         api_version: str = "auto",
         context: str | None = None,
+        *,
+        hooks: RequestHooks | Iterable[RequestHooks] | None = None,
     ) -> None:
+        request_hooks = normalize_hooks(hooks)
         if api_version != "auto":
-            parse_api_version(api_version)
-            if not api_version.startswith("v"):
-                raise ValueError(
-                    f"Invalid API version format: {api_version!r} (expected e.g. 'v1.41')"
-                )
+            if _API_VERSION.match(api_version) is None:
+                raise ValueError("Invalid API version format")
         elif os.environ.get("DOCKER_API_VERSION"):
             pinned = os.environ["DOCKER_API_VERSION"]
             parse_api_version(pinned)
             api_version = pinned if pinned.startswith("v") else "v" + pinned
         self._closed = True  # nothing to close until the transport exists
-        self.connector = connector
-        self.session = session
-        self._ws_session: aiohttp.ClientSession | None = None
-        self._ws_loop: asyncio.AbstractEventLoop | None = None
+        # 0.27's session/connector: the caller's, else made on first access (see the properties)
+        self._connector = connector
+        self._session = session
+        self._own_connector: aiohttp.BaseConnector | None = None
+        self._own_session: aiohttp.ClientSession | None = None
         self.timeout = timeout
         self.endpoint = resolve_endpoint(
             url, context, env=os.environ, home=os.path.expanduser("~")
         )
         self.ssl_context = self._ssl_for(self.endpoint, ssl_context)
-        self.docker_host = _compat_host(self.endpoint, self.ssl_context is not None)
+        raw_host = {"url": url, "DOCKER_HOST": os.environ.get("DOCKER_HOST")}.get(
+            self.endpoint.source
+        )
+        self.docker_host = _compat_host(self.endpoint, raw_host, self.ssl_context is not None)
         transport: Transport
         if session is not None or connector is not None:
             transport = self._aiohttp_transport(session, connector)
@@ -153,8 +184,24 @@ class Docker:
                 ssl_context=self.ssl_context,
                 description=self.endpoint.url,
             )
-        self._api = APIClient(transport, api_version=api_version, timeout=timeout_seconds(timeout))
+        self._api = APIClient(
+            transport,
+            api_version=api_version,
+            timeout=timeout_seconds(timeout),
+            hooks=request_hooks,
+            endpoint=self.endpoint.url,
+        )
         self._closed = False
+        # warns at garbage collection or interpreter exit, whichever comes first
+        self._unclosed = weakref.finalize(self, _warn_unclosed, self.endpoint.url)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "daemon %s (chosen by %s) through %s, API %s",
+                self.endpoint.url,
+                self.endpoint.source,
+                transport.description,
+                api_version,
+            )
 
         self.events = DockerEvents(self)
         self.containers = DockerContainers(self)
@@ -198,8 +245,64 @@ class Docker:
         owns = session is None
         if session is None:
             session = aiohttp.ClientSession(connector=connector, connector_owner=False)
-            self.session = session
+            self._session = session
         return AiohttpTransport(session, base_url, owns_session=owns)
+
+    # --- 0.27's aiohttp objects ---------------------------------------------------
+
+    @property
+    def connector(self) -> aiohttp.BaseConnector:
+        """The aiohttp connector to the daemon: the caller's, else one made on first access.
+
+        As in aiodocker 0.27: ``UnixConnector`` for unix, ``TCPConnector`` (with the
+        TLS context) for tcp, ``NamedPipeConnector`` for npipe and
+        :class:`aiodocker.ssh.SSHConnector` for ssh. The client's own methods do not
+        use it; it is there for code that makes raw aiohttp calls.
+        """
+        if self._connector is None:
+            if self._closed:
+                raise DockerClientClosedError()  # nothing new after close(): it would leak
+            self._connector = self._own_connector = self._make_connector()
+        return self._connector
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """An aiohttp session to the daemon: the caller's, else one made on first access.
+
+        ``docker.session.get(f"{docker.docker_host}/v1.41/info")`` reaches the same
+        daemon as the client, TLS included. ``close()`` closes it only if the client
+        made it.
+        """
+        if self._session is None:
+            if self._closed:
+                raise DockerClientClosedError()  # nothing new after close(): it would leak
+            import aiohttp
+
+            if self.timeout is None or isinstance(self.timeout, aiohttp.ClientTimeout):
+                timeout = self.timeout or aiohttp.ClientTimeout()
+            else:
+                timeout = aiohttp.ClientTimeout(total=timeout_seconds(self.timeout))
+            connector = self.connector
+            self._session = self._own_session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=timeout,
+                connector_owner=connector is self._own_connector,
+            )
+        return self._session
+
+    def _make_connector(self) -> aiohttp.BaseConnector:
+        import aiohttp
+
+        scheme, address = self.endpoint.scheme, self.endpoint.address
+        if scheme == "unix":
+            return aiohttp.UnixConnector(address)
+        if scheme == "tcp":
+            return aiohttp.TCPConnector(ssl=self.ssl_context or False)
+        if scheme == "npipe":
+            return aiohttp.NamedPipeConnector(address.replace("/", "\\"))
+        from ._transport.aiohttp_ssh import SSHConnector
+
+        return SSHConnector(address)
 
     # --- public attributes ----------------------------------------------------
 
@@ -233,17 +336,21 @@ class Docker:
         if self._closed:
             return
         self._closed = True
+        self._unclosed.detach()
         try:
             await self.events.stop()
         finally:
             await self._api.close()
-            if self._ws_session is not None:
-                await self._ws_session.close()
-                self._ws_session = None
+            session, self._own_session = self._own_session, None
+            connector, self._own_connector = self._own_connector, None
+            if session is not None:
+                await session.close()  # closes our connector too (connector_owner)
+            elif connector is not None:
+                await connector.close()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
-            _warn(f"Unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            _warn(f"Unclosed client {self!r}", ResourceWarning, stacklevel=2, source=self)
 
     # --- calls ------------------------------------------------------------------
 
@@ -253,80 +360,112 @@ class Docker:
         Raises:
             DockerError: the registry refused the credentials.
         """
-        result = await self._api.call("POST", "auth", json_body=credentials)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
+        return result
 
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        result = await self._api.call("GET", "version")
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call("GET", "version", expect=Shape.OBJECT)
+        return result
 
     # --- semi-public compatibility surface ------------------------------------
 
-    def _canonicalize_url(self, path: str, *, versioned_api: bool = True) -> str:
-        base = self.docker_host
+    def _canonicalize_url(self, path: Any, *, versioned_api: bool = True) -> URL:
+        """``{docker_host}/{api_version}/{path}`` as a ``yarl.URL``, as 0.27 builds it."""
+        from yarl import URL
+
         if versioned_api:
-            return f"{base}/{self.api_version}/{path.lstrip('/')}"
-        return f"{base}/{path.lstrip('/')}"
+            return URL(f"{self.docker_host}/{self.api_version}/{path}")
+        return URL(f"{self.docker_host}/{path}")
 
     async def _check_version(self) -> None:
         await self._api.negotiate()
 
-    def _resolve_timeout(self, timeout: Any, *, warn_float: bool) -> float | None:
-        if warn_float and isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-            warnings.warn(
-                "passing a float timeout to _query is deprecated; pass aiohttp.ClientTimeout",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-        if isinstance(timeout, Sentinel):
-            return self._api.default_timeout
-        return timeout_seconds(timeout)
-
     @asynccontextmanager
     async def _query(
         self,
-        path: str,
+        path: Any,
         method: str = "GET",
         *,
         params: Mapping[str, Any] | None = None,
         data: Any = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
         timeout: Any = SENTINEL,
         chunked: Any = None,
         read_until_eof: bool = True,
         versioned_api: bool = True,
-    ) -> AsyncIterator[Response]:
-        """Make a request and yield the response (released on exit). Semi-public."""
-        seconds = self._resolve_timeout(timeout, warn_float=True)
-        all_headers = {"Content-Type": "application/json"}
-        if headers:
-            all_headers = {**headers}
-            if not any(k.lower() == "content-type" for k in headers):
-                all_headers["Content-Type"] = "application/json"
-        body = _encode_body(data)
-        response = await self._api.request(
-            method,
+    ) -> AsyncIterator[CompatResponse]:
+        """Make a request and yield the response (released on exit). Semi-public.
+
+        The response reads like an ``aiohttp.ClientResponse``: ``status``,
+        ``headers``, ``ok``, ``url``, ``raise_for_status()``, ``read()``,
+        ``json()``, ``text()`` and ``content`` (an ``aiohttp.StreamReader`` look-alike).
+        """
+        response = await self._do_query(
             path,
-            params=_httpize_or_none(params),
-            body=body,
-            headers=all_headers,
-            versioned=versioned_api,
-            timeout=seconds,
+            method,
+            params=params,
+            data=data,
+            headers=headers,
+            timeout=timeout,
+            chunked=chunked,
+            read_until_eof=read_until_eof,
+            versioned_api=versioned_api,
         )
         try:
             yield response
         finally:
             response.release()
 
+    async def _do_query(
+        self,
+        path: Any,
+        method: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        timeout: Any = SENTINEL,
+        chunked: Any = None,
+        read_until_eof: bool = True,
+        versioned_api: bool = True,
+    ) -> CompatResponse:
+        """Make a request and return the response; the caller releases it. Semi-public.
+
+        Raises:
+            DockerError: the daemon answered 4xx/5xx (a subclass by status).
+            DockerConnectionError: the daemon could not be reached.
+        """
+        seconds = self._api.seconds(timeout, long_running=False)
+        all_headers = {"Content-Type": "application/json"}
+        if headers:
+            all_headers = {k: str(v) for k, v in headers.items()}
+            if not any(k.lower() == "content-type" for k in headers):
+                all_headers["Content-Type"] = "application/json"
+        sent_params = _httpize_or_none(params)
+        response = await self._api.request(
+            method,
+            str(path),
+            params=sent_params,
+            body=_encode_body(data),
+            headers=all_headers,
+            versioned=versioned_api,
+            timeout=seconds,
+            not_modified_ok=True,  # aiodocker 0.27 callers use _query for start/stop too
+        )
+        url = self._canonicalize_url(str(path).lstrip("/"), versioned_api=versioned_api)
+        if sent_params:
+            url = url.with_query(sent_params)
+        return CompatResponse(response, url)
+
     async def _query_json(
         self,
-        path: str,
+        path: Any,
         method: str = "GET",
         *,
         params: Mapping[str, Any] | None = None,
         data: Any = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
         timeout: Any = SENTINEL,
         read_until_eof: bool = True,
         versioned_api: bool = True,
@@ -348,19 +487,21 @@ class Docker:
     @asynccontextmanager
     async def _query_chunked_post(
         self,
-        path: str,
+        path: Any,
         method: str = "POST",
         *,
         params: Mapping[str, Any] | None = None,
         data: Any = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
         timeout: Any = SENTINEL,
         read_until_eof: bool = True,
         versioned_api: bool = True,
-    ) -> AsyncIterator[Response]:
-        """Make a request with a chunked body and yield the response. Semi-public."""
-        if headers is None:
-            headers = {"Content-Type": "application/x-tar"}
+    ) -> AsyncIterator[CompatResponse]:
+        """Make a request with a chunked body and yield the response. Semi-public.
+
+        As in 0.27 the caller's ``headers`` are sent as given (``Content-Type``
+        defaults to ``application/json`` like every request).
+        """
         async with self._query(
             path,
             method,
@@ -372,39 +513,27 @@ class Docker:
         ) as response:
             yield response
 
-    async def _websocket(self, path: str, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
-        """Open a websocket to ``path`` (used by container attach over websocket)."""
+    async def _websocket(self, path: Any, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
+        """Open a websocket to ``path`` through :attr:`session`, as 0.27 does.
+
+        Without params it attaches stdin, stdout and stderr (0.27's default).
+
+        Raises:
+            DockerError: the daemon refused the handshake (a subclass by status).
+        """
         import aiohttp
 
-        if self.endpoint.scheme not in ("unix", "tcp"):
-            raise ValueError(
-                f"websocket attach is supported over unix and tcp, not {self.endpoint.scheme}"
-            )
-        loop = asyncio.get_running_loop()
-        if self._ws_session is not None and self._ws_loop is not loop:
-            # made in an earlier event loop (asyncio.run twice): unusable here
-            stale, self._ws_session = self._ws_session, None
-            await stale.close()
-        if self._ws_session is None:
-            connector: aiohttp.BaseConnector
-            if self.endpoint.scheme == "unix":
-                connector = aiohttp.UnixConnector(self.endpoint.address)
-            else:
-                connector = aiohttp.TCPConnector(ssl=self.ssl_context or False)
-            self._ws_session = aiohttp.ClientSession(connector=connector)
-            self._ws_loop = loop
-        target = await self._api.target(path, _httpize_or_none(params))
-        if self.endpoint.scheme == "tcp":
-            base = f"{'https' if self.ssl_context else 'http'}://{self.endpoint.address}"
-        else:
-            base = "http://localhost"
+        if not params:
+            params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
+        await self._check_version()
+        url = self._canonicalize_url(path).with_query(httpize(params))
         try:
-            return await self._ws_session.ws_connect(
-                base + target, protocols=["chat"], origin="http://localhost", autoping=True
+            return await self.session.ws_connect(
+                url, protocols=["chat"], origin="http://localhost", autoping=True, autoclose=True
             )
         except aiohttp.WSServerHandshakeError as exc:
             # a refused handshake carries only the status: map it like any other error
-            detail = f"websocket {target} refused ({exc.status}): {exc.message}"
+            detail = f"websocket {url.path} refused ({exc.status}): {exc.message}"
             raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import datetime as dt
-import email.utils
 import json
+import logging
 import math
 import time
 import warnings
@@ -26,6 +25,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from ._core.request import encode_filters
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -35,12 +35,14 @@ from .exceptions import (
     DockerTruncatedStreamError,
 )
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerEvents", "DockerEventsLostError", "EventFollower")
+
+log = logging.getLogger(__name__)
 
 NANOS_PER_SECOND: Final = 1_000_000_000
 # How far back a resumed stream starts before the last delivered event. The daemon
@@ -68,6 +70,8 @@ def _time_param(value: Any, name: str) -> str | None:
         return None
     if isinstance(value, str):
         return value
+    import datetime as dt  # here, not at the top: it costs ~1 ms of every start
+
     if isinstance(value, dt.datetime):
         value = value.timestamp()  # a naive datetime is local time, as fromtimestamp gives
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -83,12 +87,6 @@ def _time_param(value: Any, name: str) -> str | None:
     return format_since(seconds * NANOS_PER_SECOND + round((value - seconds) * NANOS_PER_SECOND))
 
 
-def _filters_param(filters: Any) -> str | None:
-    if filters is None or isinstance(filters, str):
-        return filters
-    return clean_filters(filters)
-
-
 def event_nanos(event: Mapping[str, Any]) -> int | None:
     """Return an event's time in nanoseconds (``timeNano``, else ``time``), None if absent."""
     nanos = event.get("timeNano")
@@ -101,6 +99,8 @@ def event_nanos(event: Mapping[str, Any]) -> int | None:
 
 
 def _to_local_datetime(event: Any) -> Any:
+    import datetime as dt
+
     if isinstance(event, dict) and isinstance(event.get("time"), (int, float)):
         event["time"] = dt.datetime.fromtimestamp(event["time"])
     return event
@@ -144,7 +144,7 @@ class DockerEvents:
         since: Any = None,
         until: Any = None,
         filters: Mapping[str, Any] | str | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         **params: Any,
     ) -> ResponseStream[dict[str, Any]]:
         """Return one ``GET /events`` request as a stream of raw event dicts.
@@ -159,7 +159,7 @@ class DockerEvents:
             **params,
             "since": _time_param(since, "since"),
             "until": _time_param(until, "until"),
-            "filters": _filters_param(filters),
+            "filters": filters if isinstance(filters, str) else encode_filters(filters),
         }
         query.pop("stream", None)
         api = self.docker._api
@@ -172,13 +172,12 @@ class DockerEvents:
     # --- aiodocker's channel interface ----------------------------------------
 
     def listen(self) -> ChannelSubscriber:
-        """Deprecated: use ``subscribe()``."""
-        warnings.warn(
-            "DockerEvents.listen() is deprecated, use subscribe()",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.subscribe()
+        """Deprecated: use ``subscribe()``. Returns a subscriber and starts no task (as 0.27).
+
+        The caller then runs ``run(filters=...)`` itself, whose events reach the subscriber.
+        """
+        warnings.warn("use subscribe() method instead", DeprecationWarning, stacklevel=2)
+        return self.channel.subscribe()
 
     def subscribe(self, *, create_task: bool = True, **params: Any) -> ChannelSubscriber:
         """Return a new subscriber to ``channel``, starting ``run(**params)`` if not running.
@@ -197,7 +196,7 @@ class DockerEvents:
             self._entered.add(task)
         await self.run(**params)
 
-    async def run(self, *, timeout: Any = SENTINEL, **params: Any) -> None:
+    async def run(self, *, timeout: TimeoutArg = SENTINEL, **params: Any) -> None:
         """Read ``GET /events`` and publish every event to ``channel``, then None.
 
         ``time`` in each event becomes a naive local ``datetime``. In-band errors
@@ -208,7 +207,7 @@ class DockerEvents:
             DockerError: the request failed, or the connection broke.
         """
         if self.json_stream is not None:
-            warnings.warn("the event stream is already running", RuntimeWarning, stacklevel=2)
+            warnings.warn("already running", RuntimeWarning, stacklevel=2)
             return
         stream = self.stream(timeout=timeout, **params)
         self.json_stream = stream
@@ -326,7 +325,7 @@ class EventFollower:
         if open_timeout is not None and not open_timeout > 0:
             raise ValueError(f"open_timeout must be positive or None, got {open_timeout!r}")
         self._events = events
-        self._filters = _filters_param(filters)
+        self._filters = filters if isinstance(filters, str) else encode_filters(filters)
         self._since = _time_param(since, "since")
         self._until = _time_param(until, "until")
         self._retries = retries
@@ -440,6 +439,13 @@ class EventFollower:
                         self.resume_since(),
                     ) from exc
                 delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
+                log.debug(
+                    "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
+                    self._failures,
+                    self._retries + 1,
+                    exc,
+                    delay,
+                )
                 try:  # sleep, but wake up at once when closed
                     await asyncio.wait_for(self._closing.wait(), delay)
                 except asyncio.TimeoutError:
@@ -452,6 +458,12 @@ class EventFollower:
                 self._start_since = _daemon_seconds(response.headers.get("date"))
             if not first:
                 self.reconnects += 1
+                log.debug(
+                    "event stream reopened (reconnect %d), resuming from %s after: %s",
+                    self.reconnects,
+                    self.resume_since(),
+                    self._last_error,
+                )
             self._failures = 0
             self._stream = stream
             return stream
@@ -495,6 +507,8 @@ class EventFollower:
 def _daemon_seconds(date_header: str | None) -> str:
     """The daemon's clock from a ``Date`` header, in whole seconds (ours if absent)."""
     if date_header:
+        import email.utils  # only here: email costs a few ms at import
+
         try:
             return str(int(email.utils.parsedate_to_datetime(date_header).timestamp()))
         except (TypeError, ValueError, IndexError):

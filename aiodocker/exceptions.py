@@ -17,24 +17,45 @@ __all__ = (
     "DockerContextInvalidError",
     "DockerContextTLSError",
     "DockerConnectionError",
+    "DockerClientClosedError",
     "DockerNotFoundError",
     "DockerConflictError",
     "DockerAPIVersionError",
     "DockerEventsLostError",
     "DockerTruncatedStreamError",
+    "DockerResponseError",
 )
 
 CONNECTION_ERROR_STATUS = 900
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` where Python has it (3.11+); nothing on 3.10."""
+    adder = getattr(exc, "add_note", None)
+    if adder is not None:
+        adder(note)
+
+
 class DockerError(Exception):
-    """An error reported by, or while talking to, the Docker daemon."""
+    """An error reported by, or while talking to, the Docker daemon.
+
+    ``message`` is the daemon's (or aiodocker 0.27's) own text. What this client
+    adds to explain it is in ``hint`` and, on Python >= 3.11, a note
+    (``add_note``) that tracebacks show but ``str()`` does not.
+    """
+
+    hint: str | None = None
 
     def __init__(self, status: int, message: str, *args: Any) -> None:
         super().__init__(message, *args)  # ``args`` as aiodocker has them
         self.status = status
         self.message = message
         self._extra = args
+
+    def add_hint(self, hint: str) -> None:
+        """Attach an explanation without changing ``message``, ``str()`` or ``args``."""
+        self.hint = hint
+        add_note(self, hint)
 
     def __str__(self) -> str:
         return f"[{self.status}] {self.message}"
@@ -54,6 +75,14 @@ class DockerConflictError(DockerError):
     """The daemon answered 409: the request conflicts with the object's state."""
 
 
+class DockerResponseError(DockerError):
+    """The daemon's answer breaks the API contract (wrong status class, body or shape).
+
+    ``status`` is the HTTP status of that answer; the message names the request
+    and quotes at most 200 bytes of the body, with credentials redacted.
+    """
+
+
 class DockerConnectionError(DockerError):
     """The daemon could not be reached (status 900, as aiodocker reports it)."""
 
@@ -62,6 +91,21 @@ class DockerConnectionError(DockerError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, *self._extra))
+
+
+class DockerClientClosedError(DockerConnectionError, RuntimeError):
+    """The client was used after ``close()``.
+
+    Also a ``RuntimeError`` whose ``str()`` and ``args`` are those of aiodocker
+    0.27's ``RuntimeError('Session is closed')`` (raised there by aiohttp), so
+    ``except RuntimeError`` and ``except DockerError`` both catch it.
+    """
+
+    def __init__(self, message: str = "Session is closed") -> None:
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class DockerEventsLostError(DockerConnectionError):

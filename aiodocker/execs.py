@@ -12,11 +12,12 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._compat import TimeoutError
-from ._core.request import build_path
+from ._core.request import Shape, build_path
 from .stream import Message, Stream
 from .types import SENTINEL
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("Exec", "Message", "Stream")
@@ -46,7 +47,7 @@ class Exec:
 
     async def _fetch(self) -> dict[str, Any]:
         data: dict[str, Any] = await self.docker._api.call(
-            "GET", build_path("exec/{}/json", self._id)
+            "GET", build_path("exec/{}/json", self._id), expect=Shape.OBJECT
         )
         process = data.get("ProcessConfig") or {}
         if "tty" in process:
@@ -121,24 +122,27 @@ class Exec:
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
         await self.docker._api.call(
-            "POST", build_path("exec/{}/resize", self._id), params={"h": h, "w": w}
+            "POST",
+            build_path("exec/{}/resize", self._id),
+            params={"h": h, "w": w},
+            expect=Shape.NOTHING,
         )
 
     @overload
-    def start(self, *, timeout: Any = ..., detach: Literal[False] = False) -> Stream: ...
+    def start(self, *, timeout: TimeoutArg = ..., detach: Literal[False] = False) -> Stream: ...
 
     @overload
     def start(
-        self, *, timeout: Any = ..., detach: Literal[True]
+        self, *, timeout: TimeoutArg = ..., detach: Literal[True]
     ) -> Coroutine[Any, Any, bytes]: ...
 
     @overload
     def start(
-        self, *, timeout: Any = ..., detach: bool = ...
+        self, *, timeout: TimeoutArg = ..., detach: bool = ...
     ) -> Stream | Coroutine[Any, Any, bytes]: ...
 
     def start(
-        self, *, timeout: Any = SENTINEL, detach: bool = False
+        self, *, timeout: TimeoutArg = SENTINEL, detach: bool = False
     ) -> Stream | Coroutine[Any, Any, bytes]:
         """Start the exec (``POST /exec/{id}/start``).
 
@@ -168,7 +172,7 @@ class Exec:
         # creation: the same value must choose our decoder.
         return build_path("exec/{}/start", self._id), {}, {"Detach": False, "Tty": tty}, tty
 
-    async def _start_detached(self, timeout: Any) -> bytes:
+    async def _start_detached(self, timeout: TimeoutArg) -> bytes:
         body = {"Detach": True, "Tty": bool(self._tty)}
         _, data = await self.docker._api.raw(
             "POST",

@@ -31,14 +31,19 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from urllib.parse import quote, urlencode
 
 from ._core import credentials
-from ._core.build_context import prepare_context, stream_context
-from ._core.request import build_path, encode_value
-from ._responses import ResponseStream, bytes_stream, collect, json_stream
-from ._transport.base import Response
+from ._core.request import Shape, build_path, encode_filters, encode_value
+from ._responses import (
+    AsyncGeneratorLike,
+    CompatContent,
+    ResponseStream,
+    bytes_stream,
+    collect,
+    json_stream,
+)
+from ._transport.base import FileBody, Response, file_body
 from ._transport.endpoint import default_config_dir
-from .exceptions import DockerError, DockerNotFoundError, DockerStreamError
+from .exceptions import DockerError, DockerNotFoundError, DockerStreamError, add_note
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
     from ._core.client import APIClient
@@ -104,9 +109,9 @@ class _Login:
             header = anonymous
         return {AUTH_HEADER: header} if header else {}
 
-    def explainer(self, action: str, image: str) -> Callable[[DockerError], DockerError]:
-        def explain(exc: DockerError) -> DockerError:
-            return _explain_auth(
+    def explainer(self, action: str, image: str) -> Callable[[DockerError], None]:
+        def explain(exc: DockerError) -> None:
+            _explain_auth(
                 exc, action=action, image=image, registry=self.registry, source=self.source
             )
 
@@ -139,41 +144,79 @@ def _search_registry(term: str) -> str:
     return _explicit_registry(term) or "docker.io"
 
 
+def _split_leniently(ref: str) -> tuple[str, str | None, str | None]:
+    """(registry, tag, digest) of an image reference, without refusing a malformed one.
+
+    aiodocker 0.27 sends any reference as given and lets the daemon judge it;
+    a reference this client cannot parse is split the simple way 0.27 does.
+    """
+    try:
+        registry, _repository, tag, digest = credentials.split_reference(ref)
+    except ValueError:
+        last = ref.rsplit("/", 1)[-1]
+        name, at, digest_part = last.partition("@")
+        _, colon, tag_part = name.partition(":")
+        return _search_registry(ref), tag_part if colon else None, digest_part if at else None
+    return registry, tag, digest
+
+
 def _auth_header_for(auth: Any, registry: str) -> str:
     if isinstance(auth, credentials.AuthConfig):
         return auth.to_header()
     return credentials.compose_auth_header(auth, registry)
 
 
-def _filters_param(filters: Mapping[str, Any] | None) -> str | None:
-    """Encode filters; booleans and numbers become the strings the engine compares."""
-    if filters is None:
-        return None
-    if not isinstance(filters, Mapping):
-        raise TypeError(f"filters must be a mapping, not {type(filters).__name__}")
-
-    def scalar(value: Any) -> Any:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return str(value)
-        return value
-
-    normalised: dict[str, Any] = {}
-    for key, value in filters.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            normalised[key] = [scalar(v) for v in value]
-        elif isinstance(value, Mapping):
-            normalised[key] = dict(value)
-        else:
-            normalised[key] = [scalar(value)]
-    return clean_filters(normalised)
-
-
 def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
     """``path`` with a query string that may repeat a key (``t=a&t=b``)."""
     encoded = [(key, encode_value(value)) for key, value in pairs if value is not None]
     return f"{path}?{urlencode(encoded, quote_via=quote)}" if encoded else path
+
+
+Platform = Mapping[str, str]
+"""An OCI platform such as ``{"os": "linux", "architecture": "arm64", "variant": "v8"}``."""
+
+
+def _platform(value: Any, what: str) -> dict[str, str] | None:
+    """A platform as a dict (sent as JSON), or None.
+
+    Raises:
+        TypeError: ``value`` is not a mapping.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a mapping such as {{'os': 'linux'}}, got {value!r}")
+    return dict(value)
+
+
+def _platforms(value: Platform | Iterable[Platform] | None, what: str) -> builtins.list[Any]:
+    """One platform or several as a list of dicts (one query value each).
+
+    Raises:
+        TypeError: an item is not a mapping.
+        ValueError: an empty list was given.
+    """
+    if value is None:
+        return []
+    items = [value] if isinstance(value, Mapping) else builtins.list(value)
+    if not items:
+        raise ValueError(f"{what} must name at least one platform")
+    return [_platform(item, what) for item in items]
+
+
+def _platforms_version(selected: builtins.list[Any], what: str) -> tuple[str, str] | None:
+    """The API version (and a description) that the ``platform`` values of save/load need."""
+    if not selected:
+        return None
+    if len(selected) > 1:
+        return "1.52", f"several platforms in {what}"
+    return "1.48", f"the platform argument of {what}"
+
+
+async def _require_platforms(api: APIClient, selected: builtins.list[Any], what: str) -> None:
+    needed = _platforms_version(selected, what)
+    if needed is not None:
+        await api.require_version(*needed)
 
 
 def _tag_reference(repo: str, tag: str) -> str:
@@ -202,15 +245,6 @@ async def _iter_sync_file(fileobj: Any, *, threaded: bool) -> AsyncIterator[byte
         yield bytes(chunk)
 
 
-async def _iter_path(path: str) -> AsyncIterator[bytes]:
-    fileobj = await asyncio.to_thread(open, path, "rb")
-    try:
-        async for chunk in _iter_sync_file(fileobj, threaded=True):
-            yield chunk
-    finally:
-        fileobj.close()
-
-
 def _has_real_file(fileobj: Any) -> bool:
     try:
         fileobj.fileno()
@@ -228,11 +262,11 @@ def _upload_body(data: Any, what: str) -> Body:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, os.PathLike):
-        return _iter_path(os.fspath(data))
+        return FileBody.of_path(os.fspath(data))
     if hasattr(data, "__aiter__"):
         return data  # type: ignore[no-any-return]
     if hasattr(data, "read"):
-        return _iter_sync_file(data, threaded=_has_real_file(data))
+        return file_body(data) or _iter_sync_file(data, threaded=_has_real_file(data))
     raise TypeError(
         f"{what} must be bytes, a binary file, a path (os.PathLike) or an async iterable "
         f"of bytes, not {type(data).__name__}"
@@ -242,12 +276,11 @@ def _upload_body(data: Any, what: str) -> Body:
 # --- streams ---------------------------------------------------------------------------
 
 
-class _ImageStream:
+class _ImageStream(AsyncGeneratorLike):
     """A JSON progress stream with checks of its own.
 
-    * ``explain(exc)`` may replace a ``DockerError`` (from the response status
-      or in-band) with one that says more, such as which registry refused
-      which credentials;
+    * ``explain(exc)`` may add a hint to a ``DockerError`` (from the response
+      status or in-band), such as which registry refused which credentials;
     * ``confirm(item)`` says whether an item proves success; if none did, the
       ``verify`` coroutine runs at the clean end and raises when the result
       is missing.
@@ -257,7 +290,7 @@ class _ImageStream:
         self,
         inner: ResponseStream[Any],
         *,
-        explain: Callable[[DockerError], DockerError] | None = None,
+        explain: Callable[[DockerError], None] | None = None,
         confirm: Callable[[Any], bool] | None = None,
         verify: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -282,12 +315,9 @@ class _ImageStream:
             raise
         except DockerError as exc:
             self._ended = True
-            if self._explain is None:
-                raise
-            explained = self._explain(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
+            if self._explain is not None:
+                self._explain(exc)
+            raise
         if not self._confirmed and self._confirm is not None and self._confirm(item):
             self._confirmed = True
         return item
@@ -306,6 +336,10 @@ class _ImageStream:
         await self.aclose()
 
 
+# aiodocker 0.27's words, indentation included
+GET_DEPRECATED: Final = """images.get is deprecated and will be removed in the next release,
+            please use images.inspect instead."""
+
 _AUTH_FAILURE: Final = re.compile(
     r"no basic auth credentials|unauthorized|authentication required|"
     r"access to the resource is denied|incorrect username or password",
@@ -315,14 +349,15 @@ _AUTH_FAILURE: Final = re.compile(
 
 def _explain_auth(
     exc: DockerError, *, action: str, image: str, registry: str, source: str
-) -> DockerError:
-    """Add to a registry's refusal which registry it was and where credentials came from.
+) -> None:
+    """Hint, on a registry's refusal, which registry it was and where credentials came from.
 
+    The hint goes to ``exc.hint`` and a note; ``message`` stays the daemon's.
     ``source`` is "auth=", a config file path, or "" when none were sent. The
     text never holds the credentials themselves.
     """
     if not _AUTH_FAILURE.search(exc.message):
-        return exc
+        return
     shown = registry if registry not in _HUB_HOSTS else "Docker Hub (docker.io)"
     if not source:
         hint = (
@@ -333,10 +368,7 @@ def _explain_auth(
         hint = f"{action} {image!r}: registry {shown} refused the credentials passed as auth="
     else:
         hint = f"{action} {image!r}: registry {shown} refused the credentials for it in {source}"
-    message = f"{exc.message} ({hint})"
-    if isinstance(exc, DockerStreamError):
-        return type(exc)(message, error_detail=exc.error_detail, status=exc.status)
-    return type(exc)(exc.status, message)
+    exc.add_hint(hint)  # the daemon's words stay the message
 
 
 def _is_pull_confirmation(item: Any) -> bool:
@@ -368,11 +400,15 @@ class DockerImages:
         body: Body | None = None,
         timeout: Any = SENTINEL,
         head_timeout: bool = True,
+        requires: tuple[str, str] | None = None,
     ) -> ResponseStream[Any]:
+        """A stream of the JSON items of a call; ``requires`` is (version, what) to gate it."""
         api = self._api
         seconds = api.seconds(timeout, long_running=True) if head_timeout else None
 
         async def opener() -> Response:
+            if requires is not None:
+                await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
                 method, path, params=params, headers=all_headers, body=body, timeout=seconds
@@ -397,71 +433,125 @@ class DockerImages:
     # --- listing and inspection ------------------------------------------------------
 
     async def list(
-        self, *, filters: Mapping[str, Any] | str | None = None, **params: Any
+        self,
+        *,
+        filters: Mapping[str, Any] | str | None = None,
+        shared_size: bool | None = None,
+        **params: Any,
     ) -> JSONItems:
         """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
 
         A str ``filters`` (already JSON) is deprecated; pass a mapping.
+        ``shared_size=True`` adds ``SharedSize`` to each image (API >= 1.42).
+        ``manifests=True`` (API >= 1.47) and ``identity=True`` (API >= 1.54) go
+        through ``params`` as given, as aiodocker 0.27 sends every param.
+
+        Raises:
+            DockerAPIVersionError: ``shared_size`` on an API older than 1.42.
         """
         query = dict(params)
+        if shared_size is not None:
+            await self._api.require_version("1.42", "the shared_size argument of images.list()")
+            query["shared-size"] = shared_size
         if isinstance(filters, str):
             warnings.warn(
-                "passing filters as a str is deprecated; pass a mapping such as "
-                '{"label": ["key=value"]}',
+                "Passing `filters` as a pre-encoded JSON string is "
+                "deprecated and will be removed in 1.0. Pass a mapping "
+                "such as {'dangling': ['true']} instead.",
                 DeprecationWarning,
                 stacklevel=2,
             )
             query["filters"] = filters
         elif filters is not None:
-            query["filters"] = _filters_param(filters)
-        result = await self._api.call("GET", "images/json", params=query)
-        return result if isinstance(result, list) else []
+            query["filters"] = encode_filters(filters)
+        result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
+        return result
 
-    async def inspect(self, name: str) -> dict[str, Any]:
+    async def inspect(
+        self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
+    ) -> dict[str, Any]:
         """Return low-level information about an image (``GET /images/{name}/json``).
+
+        ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
+        ``platform`` inspects one platform of it (API >= 1.49).
 
         Raises:
             DockerNotFoundError: there is no such image.
+            DockerAPIVersionError: ``manifests`` or ``platform`` on an older API.
         """
-        result = await self._api.call("GET", build_path("images/{}/json", name))
-        return result if isinstance(result, dict) else {}
+        if manifests is not None:
+            await self._api.require_version("1.48", "the manifests argument of images.inspect()")
+        platform_param = _platform(platform, "platform")
+        if platform_param is not None:
+            await self._api.require_version("1.49", "the platform argument of images.inspect()")
+        result = await self._api.call(
+            "GET",
+            build_path("images/{}/json", name),
+            params={"manifests": manifests, "platform": platform_param},
+            expect=Shape.OBJECT,
+        )
+        return result
 
     async def attestations(
-        self, name: str, *, platform: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        platform: Mapping[str, str] | None = None,
+        type: str | Iterable[str] | None = None,
+        statement: bool | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
         (e.g. ``{"os": "linux", "architecture": "amd64"}``), else the host's.
+        ``type`` keeps the statements of these predicate type URIs;
+        ``statement=True`` includes each statement's body.
 
         Raises:
             DockerAPIVersionError: the daemon's API is older than 1.55.
             DockerNotFoundError: no such image, or no manifest for the platform.
         """
         await self._api.require_version("1.55", "GET /images/{name}/attestations")
-        params = {"platform": dict(platform)} if platform else None
-        result = await self._api.call(
-            "GET", build_path("images/{}/attestations", name), params=params
+        types = [type] if isinstance(type, str) else builtins.list(type or ())
+        path = _query(
+            build_path("images/{}/attestations", name),
+            [
+                ("platform", _platform(platform, "platform") or None),
+                *(("type", uri) for uri in types),
+                ("statement", statement),
+            ],
         )
-        return result if isinstance(result, list) else []
+        result = await self._api.call("GET", path, expect=Shape.OBJECTS)
+        return result
 
     async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
-            "DockerImages.get() is deprecated; use DockerImages.inspect()",
+            GET_DEPRECATED,
             DeprecationWarning,
             stacklevel=2,
         )
         return await self.inspect(name)
 
-    async def history(self, name: str) -> JSONItems:
+    async def history(self, name: str, *, platform: Platform | None = None) -> JSONItems:
         """Return the layers an image was built from (``GET /images/{name}/history``).
+
+        ``platform`` picks one platform of a multi-platform image (API >= 1.48).
 
         Raises:
             DockerNotFoundError: there is no such image.
+            DockerAPIVersionError: ``platform`` on an API older than 1.48.
         """
-        result = await self._api.call("GET", build_path("images/{}/history", name))
-        return result if isinstance(result, list) else []
+        platform_param = _platform(platform, "platform")
+        if platform_param is not None:
+            await self._api.require_version("1.48", "the platform argument of images.history()")
+        result = await self._api.call(
+            "GET",
+            build_path("images/{}/history", name),
+            params={"platform": platform_param},
+            expect=Shape.OBJECTS,
+        )
+        return result
 
     async def search(
         self,
@@ -483,16 +573,15 @@ class DockerImages:
             result = await self._api.call(
                 "GET",
                 "images/search",
-                params={"term": term, "limit": limit, "filters": _filters_param(filters)},
+                params={"term": term, "limit": limit, "filters": encode_filters(filters)},
                 headers=await login.headers(),
                 long_running=True,
+                expect=Shape.OBJECTS,
             )
         except DockerError as exc:
-            explained = login.explainer("searching", term)(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
-        return result if isinstance(result, list) else []
+            login.explainer("searching", term)(exc)
+            raise
+        return result
 
     async def inspect_distribution(
         self, name: str, *, auth: Mapping[str, Any] | str | bytes | None = None
@@ -513,13 +602,12 @@ class DockerImages:
                 build_path("distribution/{}/json", name),
                 headers=await login.headers(),
                 long_running=True,
+                expect=Shape.OBJECT,
             )
         except DockerError as exc:
-            explained = login.explainer("inspecting", name)(exc)
-            if explained is exc:
-                raise
-            raise explained from exc
-        return result if isinstance(result, dict) else {}
+            login.explainer("inspecting", name)(exc)
+            raise
+        return result
 
     distribution_inspect = inspect_distribution
 
@@ -571,19 +659,18 @@ class DockerImages:
         ``stream=True`` it is an async iterator of them.
 
         Raises:
-            ValueError: ``from_image`` is malformed, or ``auth`` is given but
-                ``from_image`` names no registry host.
+            ValueError: ``auth`` is given but ``from_image`` names no registry
+                host (a malformed reference goes to the daemon, as in 0.27).
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
-        registry, _repository, ref_tag, digest = credentials.split_reference(from_image)
+        registry, ref_tag, digest = _split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
         if auth is not None and "/" not in from_image:
-            raise ValueError(
-                "pull with auth= needs a registry host in the image name "
-                f"(such as 'registry.example.com/{from_image}'), got {from_image!r}"
-            )
+            exc = ValueError("Image should have registry host when auth information is provided")
+            add_note(exc, f"such as 'registry.example.com/{from_image}'")
+            raise exc
         login = _Login(registry, auth, address=_explicit_registry(from_image))
 
         params = {
@@ -633,6 +720,7 @@ class DockerImages:
         tag: str | None = None,
         stream: Literal[False] = False,
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -644,6 +732,7 @@ class DockerImages:
         tag: str | None = None,
         stream: Literal[True],
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def push(
@@ -654,20 +743,23 @@ class DockerImages:
         tag: str | None = None,
         stream: bool = False,
         timeout: Any = SENTINEL,
+        platform: Platform | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Push an image to its registry (``POST /images/{name}/push``).
 
         Without ``tag`` (and no tag in ``name``) every tag of the repository
         is pushed. Without ``auth`` the credentials come from the docker
         config; an anonymous push still sends an (empty) ``X-Registry-Auth``.
+        ``platform`` pushes one platform of a multi-platform image (API >= 1.46).
 
         Raises:
-            ValueError: ``name`` is malformed.
-            DockerStreamError: the daemon or the registry reported an error mid-stream.
+            DockerAPIVersionError: ``platform`` on an API older than 1.46 (when the
+                push starts, before anything is sent).
+            DockerStreamError: the daemon or the registry reported an error mid-stream
+                (a malformed ``name`` goes to the daemon, as in 0.27).
         """
-        registry, _repository, _ref_tag, _digest = credentials.split_reference(name)
-        if tag:
-            credentials.split_reference(_tag_reference(name, tag))
+        platform_param = _platform(platform, "platform")
+        registry, _ref_tag, _digest = _split_leniently(name)
         login = _Login(registry, auth, address=_explicit_registry(name))
 
         async def headers() -> dict[str, str]:
@@ -676,10 +768,11 @@ class DockerImages:
         inner = self._json_stream(
             "POST",
             build_path("images/{}/push", name),
-            params={"tag": tag or None},
+            params={"tag": tag or None, "platform": platform_param},
             headers=headers,
             timeout=timeout,
             head_timeout=stream,
+            requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
@@ -691,32 +784,44 @@ class DockerImages:
         """Give image ``name`` the reference ``repo[:tag]`` (``POST /images/{name}/tag``).
 
         Raises:
-            ValueError: ``repo`` (with ``tag``) is not a valid reference.
             DockerNotFoundError: there is no image ``name``.
+            DockerError: the daemon refused ``repo``/``tag`` (0.27 lets it judge them).
         """
-        credentials.split_reference(repo)
-        if tag:
-            credentials.split_reference(_tag_reference(repo, tag))
         await self._api.call(
             "POST",
             build_path("images/{}/tag", name),
             params={"repo": repo, "tag": tag or None},
+            expect=Shape.NOTHING,
         )
         return True
 
-    async def delete(self, name: str, *, force: bool = False, noprune: bool = False) -> JSONItems:
+    async def delete(
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        noprune: bool = False,
+        platforms: Platform | Iterable[Platform] | None = None,
+    ) -> JSONItems:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
+
+        ``platforms`` removes only the content of those platforms of a
+        multi-platform image (API >= 1.50).
 
         Raises:
             DockerNotFoundError: there is no such image.
             DockerConflictError: a container uses it (pass ``force=True``).
+            DockerAPIVersionError: ``platforms`` on an API older than 1.50.
         """
-        result = await self._api.call(
-            "DELETE",
+        selected = _platforms(platforms, "platforms")
+        if selected:
+            await self._api.require_version("1.50", "the platforms argument of images.delete()")
+        path = _query(
             build_path("images/{}", name),
-            params={"force": force, "noprune": noprune},
+            [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
-        return result if isinstance(result, list) else []
+        result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
+        return result
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -725,9 +830,13 @@ class DockerImages:
         unused image. Returns ``ImagesDeleted`` and ``SpaceReclaimed``.
         """
         result = await self._api.call(
-            "POST", "images/prune", params={"filters": _filters_param(filters)}, long_running=True
+            "POST",
+            "images/prune",
+            params={"filters": encode_filters(filters)},
+            long_running=True,
+            expect=Shape.OBJECT,
         )
-        return result if isinstance(result, dict) else {}
+        return result
 
     async def prune_builds(
         self,
@@ -741,25 +850,25 @@ class DockerImages:
         """Remove build cache (``POST /build/prune``).
 
         ``reserved_space`` is sent as ``keep-storage`` to engines older than
-        API 1.48, which know it under that name.
-
-        Raises:
-            DockerAPIVersionError: ``max_used_space``/``min_free_space`` need API 1.48.
+        API 1.48, which know it under that name. ``max_used_space`` and
+        ``min_free_space`` (API 1.48) are sent as given, as 0.27 does: an older
+        daemon answers and ignores them.
         """
         version = await self._api.version_tuple()
-        params: dict[str, Any] = {"all": all_builds, "filters": _filters_param(filters)}
+        params: dict[str, Any] = {
+            "all": all_builds,
+            "filters": encode_filters(filters),
+            "max-used-space": max_used_space,
+            "min-free-space": min_free_space,
+        }
         if version >= (1, 48):
             params["reserved-space"] = reserved_space
-            params["max-used-space"] = max_used_space
-            params["min-free-space"] = min_free_space
         else:
-            if max_used_space is not None or min_free_space is not None:
-                await self._api.require_version(
-                    "1.48", "prune_builds(max_used_space/min_free_space)"
-                )
             params["keep-storage"] = reserved_space
-        result = await self._api.call("POST", "build/prune", params=params, long_running=True)
-        return result if isinstance(result, dict) else {}
+        result = await self._api.call(
+            "POST", "build/prune", params=params, long_running=True, expect=Shape.OBJECT
+        )
+        return result
 
     # --- import, save and load -------------------------------------------------------
 
@@ -849,46 +958,70 @@ class DockerImages:
         )
         return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
 
-    def export_image(self, name: str, timeout: Any = SENTINEL) -> AbstractAsyncContextManager[Any]:
+    def export_image(
+        self,
+        name: str,
+        timeout: Any = SENTINEL,
+        *,
+        platform: Platform | Iterable[Platform] | None = None,
+    ) -> AbstractAsyncContextManager[Any]:
         """Save one image as a tar: ``async with images.export_image(name) as content``.
 
-        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``iter_chunked``,
-        ``iter_any``). See :meth:`save` for several images or a plain iterator.
+        ``content`` reads like ``aiohttp.StreamReader`` (``read``, ``readany``,
+        ``readline``, ``iter_chunked``, ``iter_any``, ``iter_chunks``, ...). See
+        :meth:`save` for several images or a plain iterator, and for ``platform``.
         """
-        path = build_path("images/{}/get", name)
+        selected = _platforms(platform, "platform")
+        path = _query(build_path("images/{}/get", name), [("platform", p) for p in selected])
         api = self._api
 
         @asynccontextmanager
         async def opened() -> AsyncIterator[Any]:
+            await _require_platforms(api, selected, "export_image()")
             async with api.open("GET", path, timeout=timeout) as response:
-                yield response.content
+                yield CompatContent(response.body)
 
         return opened()
 
-    def save(self, names: str | Iterable[str], *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+    def save(
+        self,
+        names: str | Iterable[str],
+        *,
+        timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
+    ) -> ResponseStream[bytes]:
         """Stream a tar of one or more images (with their tags) as bytes chunks.
 
         ``async for chunk in images.save(["a:1", "b:2"]): ...``; one name uses
         ``GET /images/{name}/get``, several ``GET /images/get?names=...``.
+        ``platform`` saves only that platform of multi-platform images (API >= 1.48;
+        several platforms need API >= 1.52).
 
         Raises:
             ValueError: no names were given.
+            DockerAPIVersionError: (when iteration starts, before the request)
+                ``platform`` on an older API.
             DockerNotFoundError: (when iteration starts) an image is missing.
         """
+        selected = _platforms(platform, "platform")
         name_list = [names] if isinstance(names, str) else list(names)
         if not name_list:
             raise ValueError("save() needs at least one image name")
         for name in name_list:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"invalid image name {name!r}")
+        platform_pairs = [("platform", p) for p in selected]
         if len(name_list) == 1:
-            path = build_path("images/{}/get", name_list[0])
+            path = _query(build_path("images/{}/get", name_list[0]), platform_pairs)
         else:
-            path = _query("images/get", [("names", name) for name in name_list])
+            path = _query(
+                "images/get", [*(("names", name) for name in name_list), *platform_pairs]
+            )
         api = self._api
         seconds = api.seconds(timeout, long_running=True)
 
         async def opener() -> Response:
+            await _require_platforms(api, selected, "save()")
             return await api.request("GET", path, timeout=seconds)
 
         return bytes_stream(opener)
@@ -922,6 +1055,7 @@ class DockerImages:
         quiet: bool | None = None,
         stream: Literal[False] = False,
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -932,6 +1066,7 @@ class DockerImages:
         quiet: bool | None = None,
         stream: Literal[True],
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def load(
@@ -941,26 +1076,32 @@ class DockerImages:
         quiet: bool | None = None,
         stream: bool = False,
         timeout: Any = SENTINEL,
+        platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), streaming it.
 
         ``data`` is bytes, a binary file, a path (``os.PathLike``) or an async
         iterable of bytes. ``quiet=False`` asks for per-layer progress (feed it
         to :class:`aiodocker.progress.Progress`); None keeps the engine's default.
+        ``platform`` loads only that platform of a multi-platform tar (API >= 1.48;
+        several platforms need API >= 1.52).
 
         Raises:
             TypeError: ``data`` is of an unsupported type.
+            DockerAPIVersionError: ``platform`` on an older API (when the load
+                starts, before the tar is sent).
             DockerStreamError: the daemon could not load the tar.
         """
+        selected = _platforms(platform, "platform")
         body = _upload_body(data, "data")
         inner = self._json_stream(
             "POST",
-            "images/load",
-            params={"quiet": quiet},
+            _query("images/load", [("quiet", quiet), *(("platform", p) for p in selected)]),
             headers={"Content-Type": TAR_CONTENT_TYPE},
             body=body,
             timeout=timeout,
             head_timeout=stream,
+            requires=_platforms_version(selected, "load()"),
         )
         return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
 
@@ -998,6 +1139,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -1032,6 +1175,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def build(
@@ -1065,6 +1210,8 @@ class DockerImages:
         cpu_period: int | None = None,
         cpu_quota: int | None = None,
         squash: bool | None = None,
+        version: Literal["1", "2"] | None = None,
+        session_id: str | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1074,6 +1221,11 @@ class DockerImages:
         * ``remote``: a URL the daemon fetches (git repository, tarball, Dockerfile);
         * ``path``: a local directory, streamed as the docker CLI sends it
           (``.dockerignore`` honoured, modes and symlinks kept).
+
+        ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
+        None: the daemon's default). BuildKit's progress arrives as
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
+        and serves the BuildKit session that ``session_id`` names.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1091,15 +1243,17 @@ class DockerImages:
             if value is not None
         ]
         if not sources:
-            raise ValueError("You need to specify either remote, fileobj or path")
+            exc = ValueError("You need to specify either remote or fileobj")
+            add_note(exc, "or path= (a directory to send as the build context)")
+            raise exc
+        if sources == ["remote", "fileobj"]:
+            raise ValueError("You cannot specify both fileobj and remote")
         if len(sources) > 1:
             raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
         if fileobj is not None and not encoding:
             raise ValueError("You need to specify an encoding")
 
         tags = [tag] if isinstance(tag, str) else list(tag or ())
-        for name in tags:
-            credentials.split_reference(name)
         headers: dict[str, str] = {}
         body: Body | None = None
         dockerfile = path_dockerfile
@@ -1111,6 +1265,8 @@ class DockerImages:
         elif path is not None:
             if encoding:
                 raise ValueError("encoding applies to fileobj only; a path context is sent as is")
+            from ._core.build_context import prepare_context, stream_context  # imports tarfile
+
             context = prepare_context(os.fspath(path), path_dockerfile or "Dockerfile")
             dockerfile = context.dockerfile
             body = stream_context(
@@ -1147,6 +1303,8 @@ class DockerImages:
             ("cpuperiod", cpu_period),
             ("cpuquota", cpu_quota),
             ("squash", squash),
+            ("version", version),
+            ("session", session_id),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 

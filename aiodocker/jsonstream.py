@@ -1,75 +1,13 @@
-"""JSON-stream helpers, kept at aiodocker's import path ``aiodocker.jsonstream``.
+"""Compatibility facade: keeps aiodocker 0.27's import path ``aiodocker.jsonstream``.
 
-A compatibility module over :mod:`aiodocker._responses`: it reads a response that
-a caller got from ``Docker._query`` as a sequence of JSON values.
+Reads a response that a caller got from ``Docker._query`` (or any object with
+``content.readline()`` and ``close()``, as aiodocker 0.27 accepts) as a sequence of
+JSON values; the code lives in ``aiodocker._held_streams``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from ._responses import ResponseStream, collect, json_stream
+from ._held_streams import json_stream_list, json_stream_stream
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
-from ._transport.base import Response
 
 __all__ = ("JSONSeqDecoder", "check_stream_error", "json_stream_list", "json_stream_stream")
-
-
-def _stream(
-    response: Response,
-    transform: Callable[[Any], Any] | None,
-    raise_on_error: bool,
-) -> ResponseStream[Any]:
-    async def opener() -> Response:
-        return response
-
-    stream = json_stream(opener, check_errors=raise_on_error)
-    if transform is None:
-        return stream
-    return ResponseStream(opener, lambda _: _Mapped(JSONSeqDecoder(), transform), check=None)
-
-
-class _Mapped:
-    """A JSON decoder whose values go through ``transform``."""
-
-    def __init__(self, decoder: JSONSeqDecoder, transform: Callable[[Any], Any]) -> None:
-        self._decoder = decoder
-        self._transform = transform
-
-    def feed(self, data: bytes) -> list[Any]:
-        return [self._transform(value) for value in self._decoder.feed(data)]
-
-    def flush(self) -> list[Any]:
-        return [self._transform(value) for value in self._decoder.flush()]
-
-
-def json_stream_stream(
-    response: Response,
-    transform: Callable[[Any], Any] | None = None,
-    *,
-    raise_on_error: bool = True,
-) -> ResponseStream[Any]:
-    """Iterate over the JSON values of ``response`` (released at the end or on exit).
-
-    Raises:
-        DockerStreamError: a value reports an in-band error and ``raise_on_error`` is set.
-    """
-    if transform is not None and raise_on_error:
-        # check before transforming: the transform may drop the error fields
-        def checked(value: Any) -> Any:
-            check_stream_error(value)
-            return transform(value)
-
-        return _stream(response, checked, False)
-    return _stream(response, transform, raise_on_error)
-
-
-async def json_stream_list(
-    response: Response,
-    transform: Callable[[Any], Any] | None = None,
-    *,
-    raise_on_error: bool = True,
-) -> list[Any]:
-    """Read every JSON value of ``response`` into a list."""
-    return await collect(json_stream_stream(response, transform, raise_on_error=raise_on_error))

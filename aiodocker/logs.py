@@ -59,7 +59,7 @@ class DockerLog:
             DockerNotFoundError: no such container.
         """
         if self.response is not None:
-            warnings.warn("DockerLog is already running", RuntimeWarning, stacklevel=2)
+            warnings.warn("already running", RuntimeWarning, stacklevel=2)
             return
         query: Mapping[str, Any] = {"stdout": True, "stderr": True, **params, "follow": True}
         path = build_path("containers/{}/logs", self.container.id)

@@ -6,19 +6,15 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import Shape, build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import NetworkInspect, NetworkSummary
 
 __all__ = ("DockerNetwork", "DockerNetworks")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 def _require_mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -33,14 +29,15 @@ class DockerNetworks:
     def __init__(self, docker: Docker) -> None:
         self.docker = docker
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[NetworkSummary]:
         """Return the networks as the daemon describes them (``GET /networks``).
 
         Args:
             filters: e.g. ``{"label": ["a=b"], "driver": "bridge"}``; scalars become lists.
         """
-        result = await self.docker._api.call("GET", "networks", params=_filters_param(filters))
-        return list(result or [])
+        params = {"filters": encode_filters(filters)}
+        result = await self.docker._api.call("GET", "networks", params=params, expect=Shape.OBJECTS)
+        return cast("list[NetworkSummary]", result)
 
     async def create(self, config: Mapping[str, Any]) -> DockerNetwork:
         """Create a network from the ``POST /networks/create`` body (``Name``, ``Driver``...).
@@ -53,7 +50,9 @@ class DockerNetworks:
         _require_mapping(config, "network config")
         if not config.get("Name"):
             raise ValueError("network config needs a non-empty 'Name'")
-        result = await self.docker._api.call("POST", "networks/create", json_body=dict(config))
+        result = await self.docker._api.call(
+            "POST", "networks/create", json_body=dict(config), expect=Shape.OBJECT, require=("Id",)
+        )
         return DockerNetwork(self.docker, result["Id"])
 
     async def get(self, net_specs: str) -> DockerNetwork:
@@ -62,15 +61,17 @@ class DockerNetworks:
         Raises:
             DockerNotFoundError: no such network.
         """
-        result = await self.docker._api.call("GET", build_path("networks/{}", net_specs))
+        result = await self.docker._api.call(
+            "GET", build_path("networks/{}", net_specs), expect=Shape.OBJECT, require=("Id",)
+        )
         return DockerNetwork(self.docker, result["Id"])
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Delete unused networks (``POST /networks/prune``); returns ``NetworksDeleted``."""
         result = await self.docker._api.call(
-            "POST", "networks/prune", params=_filters_param(filters)
+            "POST", "networks/prune", params={"filters": encode_filters(filters)}, expect=Shape.OBJECT
         )
-        return dict(result or {})
+        return result
 
 
 class DockerNetwork:
@@ -89,7 +90,7 @@ class DockerNetwork:
 
     async def show(
         self, *, verbose: bool | None = None, scope: str | None = None
-    ) -> dict[str, Any]:
+    ) -> NetworkInspect:
         """Inspect the network (``GET /networks/{id}``).
 
         Raises:
@@ -97,9 +98,9 @@ class DockerNetwork:
         """
         params = {"verbose": verbose, "scope": scope}
         result = await self.docker._api.call(
-            "GET", build_path("networks/{}", self._id), params=params
+            "GET", build_path("networks/{}", self._id), params=params, expect=Shape.OBJECT
         )
-        return dict(result)
+        return cast("NetworkInspect", result)
 
     async def delete(self) -> bool:
         """Delete the network (``DELETE /networks/{id}``); True once it is gone.
@@ -108,7 +109,9 @@ class DockerNetwork:
             DockerNotFoundError: the network does not exist.
             DockerError: 403 for a predefined network, or it still has endpoints.
         """
-        await self.docker._api.call("DELETE", build_path("networks/{}", self._id))
+        await self.docker._api.call(
+            "DELETE", build_path("networks/{}", self._id), expect=Shape.NOTHING
+        )
         return True
 
     async def connect(self, config: Mapping[str, Any]) -> None:
@@ -136,4 +139,4 @@ class DockerNetwork:
         if not config.get("Container"):
             raise ValueError(f"{action} config needs a non-empty 'Container'")
         path = build_path("networks/{}/" + action, self._id)
-        await self.docker._api.call("POST", path, json_body=dict(config))
+        await self.docker._api.call("POST", path, json_body=dict(config), expect=Shape.NOTHING)

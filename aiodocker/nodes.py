@@ -6,9 +6,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from ._core.request import build_path
-from ._swarm_objects import as_dict, as_list
-from .utils import clean_filters
+from ._core.request import Shape, build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -27,8 +25,8 @@ class DockerSwarmNodes:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
-        params = {"filters": clean_filters(filters)}
-        return as_list(await self.docker._api.call("GET", "nodes", params=params))
+        params = {"filters": encode_filters(filters or {})}
+        return await self.docker._api.call("GET", "nodes", params=params, expect=Shape.OBJECTS)
 
     async def inspect(self, *, node_id: str) -> dict[str, Any]:
         """Return a node's details (``GET /nodes/{id}``).
@@ -36,7 +34,9 @@ class DockerSwarmNodes:
         Raises:
             DockerNotFoundError: no such node.
         """
-        return as_dict(await self.docker._api.call("GET", build_path("nodes/{}", node_id)))
+        return await self.docker._api.call(
+            "GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT
+        )
 
     async def update(self, *, node_id: str, version: int | str, spec: Mapping[str, Any]) -> Any:
         """Replace a node's spec (``POST /nodes/{id}/update``).
@@ -59,13 +59,14 @@ class DockerSwarmNodes:
             raise ValueError(
                 f"Availability must be one of {sorted(NODE_AVAILABILITIES)}, got {availability!r}"
             )
-        result = await self.docker._api.call(
+        await self.docker._api.call(
             "POST",
             build_path("nodes/{}/update", node_id),
             params={"version": str(version)},
             json_body=dict(spec),
+            expect=Shape.NOTHING,
         )
-        return "" if result is None else result
+        return ""
 
     async def remove(self, *, node_id: str, force: bool = False) -> Any:
         """Remove a node from the swarm (``DELETE /nodes/{id}``).
@@ -79,7 +80,7 @@ class DockerSwarmNodes:
             DockerNotFoundError: no such node.
             DockerError: the node is not down and ``force`` is False.
         """
-        result = await self.docker._api.call(
-            "DELETE", build_path("nodes/{}", node_id), params={"force": force}
+        await self.docker._api.call(
+            "DELETE", build_path("nodes/{}", node_id), params={"force": force}, expect=Shape.NOTHING
         )
-        return "" if result is None else result
+        return ""

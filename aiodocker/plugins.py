@@ -19,13 +19,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Se
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
-from ._core.build_context import stream_context
-from ._core.request import build_path
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
-from .utils import clean_filters
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from .docker import Docker
 
 __all__ = ("DockerPlugins",)
@@ -116,6 +115,8 @@ def _context_body(context: PluginContext) -> bytes | AsyncIterable[bytes]:
                 raise ValueError(f"plugin directory {path!r} has no {PLUGIN_CONFIG}")
             if not os.path.isdir(os.path.join(path, PLUGIN_ROOTFS)):
                 raise ValueError(f"plugin directory {path!r} has no {PLUGIN_ROOTFS}/ directory")
+            from ._core.build_context import stream_context  # imports tarfile
+
             return stream_context(path, dockerfile=PLUGIN_CONFIG)
         if os.path.isfile(path):
             return _read_tar_file(path)
@@ -167,7 +168,7 @@ class DockerPlugins:
         auth: Any,
         params: Mapping[str, Any],
         privileges: Any = SENTINEL,
-        timeout: Any,
+        timeout: TimeoutArg,
     ) -> ResponseStream[dict[str, Any]]:
         """A progress stream; privileges (unless SENTINEL) and auth are resolved on open."""
         api = self.docker._api
@@ -197,8 +198,8 @@ class DockerPlugins:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        params = {} if filters is None else {"filters": clean_filters(filters)}
-        return list(await self.docker._api.call("GET", "plugins", params=params) or [])
+        params = {"filters": encode_filters(filters)}
+        return await self.docker._api.call("GET", "plugins", params=params, expect=Shape.OBJECTS)
 
     async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
         """Return the privileges the plugin ``remote`` asks for (``GET /plugins/privileges``).
@@ -209,9 +210,13 @@ class DockerPlugins:
         """
         headers = await self._auth_headers(remote, auth)
         result = await self.docker._api.call(
-            "GET", "plugins/privileges", params={"remote": remote}, headers=headers
+            "GET",
+            "plugins/privileges",
+            params={"remote": remote},
+            headers=headers,
+            expect=Shape.OBJECTS,
         )
-        return list(result or [])
+        return result
 
     @overload
     def pull(
@@ -222,7 +227,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -234,7 +239,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def pull(
@@ -245,7 +250,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Install the plugin ``remote`` (``POST /plugins/pull``), disabled.
 
@@ -282,19 +287,27 @@ class DockerPlugins:
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        return dict(await self.docker._api.call("GET", build_path("plugins/{}/json", name)))
+        return await self.docker._api.call(
+            "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
+        )
 
-    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any]:
-        """Remove the plugin (``DELETE /plugins/{name}``); returns its last details.
+    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any] | None:
+        """Remove the plugin (``DELETE /plugins/{name}``); return its last details.
+
+        The API documents the details as the answer, but Docker 20.10 answers
+        with an empty body: then the result is None.
 
         Raises:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is enabled (without ``force``) or in use.
         """
         result = await self.docker._api.call(
-            "DELETE", build_path("plugins/{}", name), params={"force": force or None}
+            "DELETE",
+            build_path("plugins/{}", name),
+            params={"force": force or None},
+            expect=Shape.OBJECT_OR_NOTHING,
         )
-        return dict(result or {})
+        return result
 
     async def enable(self, name: str, *, timeout: int = 0) -> None:
         """Enable the plugin (``POST /plugins/{name}/enable``).
@@ -313,6 +326,7 @@ class DockerPlugins:
             build_path("plugins/{}/enable", name),
             params={"timeout": timeout},
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     async def disable(self, name: str, *, force: bool = False) -> None:
@@ -327,6 +341,7 @@ class DockerPlugins:
             build_path("plugins/{}/disable", name),
             params={"force": force or None},
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     @overload
@@ -338,7 +353,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> Awaitable[_DictList]: ...
 
     @overload
@@ -350,7 +365,7 @@ class DockerPlugins:
         privileges: _Privileges | None = ...,
         auth: Any = ...,
         stream: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def upgrade(
@@ -361,7 +376,7 @@ class DockerPlugins:
         privileges: _Privileges | None = None,
         auth: Any = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Replace the disabled plugin ``name`` with ``remote`` (``POST /plugins/{name}/upgrade``).
 
@@ -384,7 +399,7 @@ class DockerPlugins:
         )
         return progress if stream else collect(progress)
 
-    async def create(self, name: str, context: PluginContext, *, timeout: Any = SENTINEL) -> None:
+    async def create(self, name: str, context: PluginContext, *, timeout: TimeoutArg = SENTINEL) -> None:
         """Create a plugin from a tar of ``config.json`` and ``rootfs/`` (``POST /plugins/create``).
 
         Args:
@@ -408,20 +423,21 @@ class DockerPlugins:
             headers={"Content-Type": TAR_CONTENT_TYPE},
             timeout=timeout,
             long_running=True,
+            expect=Shape.NOTHING,
         )
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[False] = ..., timeout: TimeoutArg = ...
     ) -> Awaitable[_DictList]: ...
 
     @overload
     def push(
-        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: Any = ...
+        self, name: str, *, auth: Any = ..., stream: Literal[True], timeout: TimeoutArg = ...
     ) -> ResponseStream[dict[str, Any]]: ...
 
     def push(
-        self, name: str, *, auth: Any = None, stream: bool = False, timeout: Any = SENTINEL
+        self, name: str, *, auth: Any = None, stream: bool = False, timeout: TimeoutArg = SENTINEL
     ) -> Awaitable[_DictList] | ResponseStream[dict[str, Any]]:
         """Push the plugin ``name`` to the registry its name points at.
 
@@ -456,4 +472,6 @@ class DockerPlugins:
             DockerError: the plugin is enabled, or a setting is not settable.
         """
         body = _settings_body(settings)
-        await self.docker._api.call("POST", build_path("plugins/{}/set", name), json_body=body)
+        await self.docker._api.call(
+            "POST", build_path("plugins/{}/set", name), json_body=body, expect=Shape.NOTHING
+        )

@@ -13,11 +13,12 @@ import copy
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import build_path
+from ._core.bodies import clean_map, clean_networks, format_env
+from ._core.credentials import compose_auth_header
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream
-from ._swarm_objects import MissingFieldError, as_dict, as_list, log_text
+from ._swarm_objects import MissingFieldError, log_text
 from .images import registry_auth_header
-from .utils import clean_filters, clean_map, clean_networks, compose_auth_header, format_env
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -61,8 +62,8 @@ class DockerServices:
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List services (``GET /services``); filters: id, label, mode, name."""
-        params = {"filters": clean_filters(filters)}
-        return as_list(await self.docker._api.call("GET", "services", params=params))
+        params = {"filters": encode_filters(filters or {})}
+        return await self.docker._api.call("GET", "services", params=params, expect=Shape.OBJECTS)
 
     async def create(
         self,
@@ -131,9 +132,9 @@ class DockerServices:
             lookup=with_registry_auth,
         )
         result = await self.docker._api.call(
-            "POST", "services/create", json_body=body, headers=headers
+            "POST", "services/create", json_body=body, headers=headers, expect=Shape.OBJECT
         )
-        return as_dict(result)
+        return result
 
     async def inspect(self, service_id: str) -> dict[str, Any]:
         """Return a service's details (``GET /services/{id}``).
@@ -141,7 +142,9 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        return as_dict(await self.docker._api.call("GET", build_path("services/{}", service_id)))
+        return await self.docker._api.call(
+            "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
+        )
 
     async def update(
         self,
@@ -205,6 +208,7 @@ class DockerServices:
             params=params,
             json_body=clean_map(body),
             headers=headers,
+            expect=Shape.NOTHING,
         )
         return True
 
@@ -214,7 +218,9 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        await self.docker._api.call("DELETE", build_path("services/{}", service_id))
+        await self.docker._api.call(
+            "DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING
+        )
         return True
 
     @overload

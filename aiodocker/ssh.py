@@ -1,115 +1,12 @@
-"""``SSHConnector``: aiodocker's aiohttp connector to a daemon behind ssh.
+"""Compatibility facade: keeps aiodocker 0.27's import path ``aiodocker.ssh``.
 
-``Docker(url="ssh://...")`` does not need this: it runs ``docker system
-dial-stdio`` through ssh itself. This connector is kept for code that builds
-its own aiohttp session: it forwards a private local unix socket to the remote
-``/var/run/docker.sock`` with the system's OpenSSH client (``ssh -L``), so the
-user's ssh config, agent and known_hosts apply.
+``Docker(url="ssh://...")`` does not need ``SSHConnector``: it runs ``docker system
+dial-stdio`` through ssh itself. The connector (an ssh ``-L`` tunnel for code that
+builds its own aiohttp session) lives in ``aiodocker._transport.aiohttp_ssh``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import os
-import shutil
-import stat
-import tempfile
-from typing import Any
-from urllib.parse import urlsplit
+from ._transport.aiohttp_ssh import SSHConnector
 
-import aiohttp
-
-from ._compat import TimeoutError
-from ._compat import timeout as timeout_after
-from .exceptions import DockerError
-
-REMOTE_SOCKET = "/var/run/docker.sock"
-READY_TIMEOUT = 30.0
-
-
-def _is_socket(path: str) -> bool:
-    try:
-        return stat.S_ISSOCK(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return False
-
-
-class SSHConnector(aiohttp.UnixConnector):
-    """An aiohttp connector whose connections reach the daemon through an ssh tunnel.
-
-    Raises:
-        DockerError: 500 when no ssh client is installed; 400 for a malformed URL
-            or when strict host key checking has no known_hosts to check against.
-    """
-
-    def __init__(self, ssh_url: str, strict_host_keys: bool = True, **kwargs: Any) -> None:
-        parts = urlsplit(ssh_url)
-        if parts.scheme != "ssh" or not parts.hostname:
-            raise DockerError(400, f"Invalid SSH URL {ssh_url!r}: expected ssh://[user@]host[:port]")
-        if parts.password:
-            raise DockerError(400, "Passwords in ssh URLs are not supported; use keys or an agent")
-        ssh = shutil.which("ssh")
-        if ssh is None:
-            raise DockerError(500, "The ssh client (OpenSSH) is required for ssh:// connections")
-        known_hosts = os.path.expanduser("~/.ssh/known_hosts")
-        if strict_host_keys and not os.path.exists(known_hosts):
-            raise DockerError(
-                400, f"Strict host key checking is on but {known_hosts} does not exist"
-            )
-        self._tmpdir = tempfile.mkdtemp(prefix="aiodocker-ssh-")
-        self._local_socket = os.path.join(self._tmpdir, "docker.sock")
-        argv = [ssh, "-nNT", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"]
-        argv += ["-o", f"StrictHostKeyChecking={'yes' if strict_host_keys else 'no'}"]
-        if parts.username:
-            argv += ["-l", parts.username]
-        if parts.port:
-            argv += ["-p", str(parts.port)]
-        argv += ["-L", f"{self._local_socket}:{REMOTE_SOCKET}", "--", parts.hostname]
-        self._argv = argv
-        self._process: asyncio.subprocess.Process | None = None
-        self.ssh_url = ssh_url
-        super().__init__(path=self._local_socket, **kwargs)
-
-    async def _ensure_tunnel(self) -> None:
-        if self._process is None:
-            self._process = await asyncio.create_subprocess_exec(
-                *self._argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        process = self._process
-        try:
-            async with timeout_after(READY_TIMEOUT):
-                while not _is_socket(self._local_socket):
-                    if process.returncode is not None:
-                        stderr = await process.stderr.read() if process.stderr else b""
-                        message = stderr.decode("utf-8", "replace").strip()
-                        self._process = None
-                        raise DockerError(
-                            900,
-                            f"Cannot connect to Docker Engine via {self.ssh_url}: {message}",
-                        )
-                    await asyncio.sleep(0.02)
-        except TimeoutError as exc:
-            raise DockerError(900, f"ssh tunnel to {self.ssh_url} did not come up") from exc
-
-    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-        await self._ensure_tunnel()
-        return await super().connect(req, traces, timeout)
-
-    async def close(self) -> None:  # type: ignore[override]
-        process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
-        result: Any = super().close()
-        if inspect.isawaitable(result):
-            await result
+__all__ = ("SSHConnector",)

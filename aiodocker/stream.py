@@ -11,13 +11,14 @@ import asyncio
 import collections
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from ._streams.frames import FrameDecoder, Message, RawDecoder, decoder_for
 from .exceptions import DockerError
 
 if TYPE_CHECKING:
+    from ._core.client import TimeoutArg
     from ._transport.base import Channel
     from .docker import Docker
 
@@ -51,7 +52,7 @@ class Stream:
             None (no limit), ``SENTINEL`` (no limit) or an ``aiohttp.ClientTimeout``.
     """
 
-    def __init__(self, docker: Docker, setup: StreamSetup, timeout: Any = None) -> None:
+    def __init__(self, docker: Docker, setup: StreamSetup, timeout: TimeoutArg = None) -> None:
         self.docker = docker
         self._setup = setup
         self._timeout = timeout
@@ -81,6 +82,19 @@ class Stream:
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
         return self._closed
+
+    @property
+    def _resp(self) -> SimpleNamespace | None:
+        """aiodocker 0.27's response of the hijacked request, as code uses it to half-close.
+
+        0.27 has no public half-close, so callers write
+        ``stream._resp.connection.transport.write_eof()``; here that transport is a
+        bridge to :meth:`write_eof` (and ``write``, ``close``, ``is_closing``) over
+        every transport. None until the stream is connected, as in 0.27.
+        """
+        if self._channel is None:
+            return None
+        return SimpleNamespace(connection=SimpleNamespace(transport=_HijackedTransport(self)))
 
     @property
     def at_eof(self) -> bool:
@@ -269,3 +283,44 @@ class Stream:
         except Exception:  # the loop may be gone already
             pass
 
+
+
+class _HijackedTransport:
+    """The ``asyncio.Transport`` calls 0.27 code makes on ``stream._resp.connection.transport``."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data`` for stdin (no waiting, as ``asyncio.Transport.write``)."""
+        channel = self._stream._channel
+        if channel is None or self._stream._closed:
+            raise RuntimeError(_CLOSED_WRITE)
+        channel.write(bytes(data))
+
+    def can_write_eof(self) -> bool:
+        channel = self._stream._channel
+        return channel is not None and channel.can_write_eof()
+
+    def write_eof(self) -> None:
+        """Half-close stdin, as :meth:`Stream.write_eof`; does nothing once closed."""
+        stream = self._stream
+        channel = stream._channel
+        if channel is None or stream._closed or stream._eof_sent:
+            return
+        if not channel.can_write_eof():
+            raise RuntimeError("this transport cannot half-close the stream")
+        stream._eof_sent = True
+        channel.write_eof()
+
+    def is_closing(self) -> bool:
+        return self._stream._channel is None or self._stream._closed
+
+    def close(self) -> None:
+        """Close the connection: the stream is closed too (reads end, writes raise)."""
+        stream = self._stream
+        stream._closed = True
+        stream._pending.clear()
+        channel, stream._channel = stream._channel, None
+        if channel is not None:
+            channel.close()

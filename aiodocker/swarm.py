@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .utils import clean_map
+from ._core.bodies import clean_map
+from ._core.request import Shape
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Swarm
 
 __all__ = ("DockerSwarm",)
 
@@ -49,17 +51,19 @@ class DockerSwarm:
                 "Spec": None if swarm_spec is None else dict(swarm_spec),
             }
         )
-        result = await self.docker._api.call("POST", "swarm/init", json_body=body)
-        return str(result)
+        result = await self.docker._api.call(
+            "POST", "swarm/init", json_body=body, expect=Shape.STRING
+        )
+        return result
 
-    async def inspect(self) -> dict[str, Any]:
+    async def inspect(self) -> Swarm:
         """Return the swarm's details, including its join tokens (``GET /swarm``).
 
         Raises:
             DockerError: the node is not a manager (503).
         """
-        result = await self.docker._api.call("GET", "swarm")
-        return result if isinstance(result, dict) else {}
+        result = await self.docker._api.call("GET", "swarm", expect=Shape.OBJECT)
+        return cast("Swarm", result)
 
     async def join(
         self,
@@ -90,7 +94,9 @@ class DockerSwarm:
                 "JoinToken": join_token,
             }
         )
-        await self.docker._api.call("POST", "swarm/join", json_body=body, long_running=True)
+        await self.docker._api.call(
+            "POST", "swarm/join", json_body=body, long_running=True, expect=Shape.NOTHING
+        )
         return True
 
     async def leave(self, *, force: bool = False) -> bool:
@@ -101,7 +107,7 @@ class DockerSwarm:
                 ``force`` is False.
         """
         await self.docker._api.call(
-            "POST", "swarm/leave", params={"force": force}, long_running=True
+            "POST", "swarm/leave", params={"force": force}, long_running=True, expect=Shape.NOTHING
         )
         return True
 
@@ -136,7 +142,9 @@ class DockerSwarm:
             "rotateManagerToken": rotate_manager_token,
             "rotateManagerUnlockKey": rotate_manager_unlock_key,
         }
-        await self.docker._api.call("POST", "swarm/update", params=params, json_body=dict(spec))
+        await self.docker._api.call(
+            "POST", "swarm/update", params=params, json_body=dict(spec), expect=Shape.NOTHING
+        )
         return True
 
     async def get_unlock_key(self) -> str:
@@ -144,10 +152,8 @@ class DockerSwarm:
 
         An empty string means autolock is off.
         """
-        result = await self.docker._api.call("GET", "swarm/unlockkey")
-        if isinstance(result, dict):
-            return str(result.get("UnlockKey") or "")
-        return ""
+        result = await self.docker._api.call("GET", "swarm/unlockkey", expect=Shape.OBJECT)
+        return str(result.get("UnlockKey") or "")
 
     async def unlock(self, key: str) -> bool:
         """Unlock a locked manager with its unlock key (``POST /swarm/unlock``).
@@ -157,5 +163,7 @@ class DockerSwarm:
         """
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty str (the SWMKEY-... unlock key)")
-        await self.docker._api.call("POST", "swarm/unlock", json_body={"UnlockKey": key})
+        await self.docker._api.call(
+            "POST", "swarm/unlock", json_body={"UnlockKey": key}, expect=Shape.NOTHING
+        )
         return True

@@ -7,17 +7,19 @@ modules only (the event stream itself belongs to ``docker.events``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
-from ._core.request import encode_query
+from ._core.request import Shape, encode_query
 from .types import SENTINEL
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from ._core.client import TimeoutArg
     from ._responses import ResponseStream
     from .docker import Docker
+    from .models import SystemInfo, SystemVersion
 
 __all__ = ("DockerSystem",)
 
@@ -30,15 +32,17 @@ class DockerSystem:
     def __init__(self, docker: Docker) -> None:
         self.docker = docker
 
-    async def info(self) -> dict[str, Any]:
+    async def info(self) -> SystemInfo:
         """Return system-wide information (``GET /info``)."""
-        return dict(await self.docker._api.call("GET", "info"))
+        return cast("SystemInfo", await self.docker._api.call("GET", "info", expect=Shape.OBJECT))
 
-    async def version(self) -> dict[str, Any]:
+    async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
-        return dict(await self.docker._api.call("GET", "version"))
+        return cast(
+            "SystemVersion", await self.docker._api.call("GET", "version", expect=Shape.OBJECT)
+        )
 
-    async def ping(self, *, head: bool = False, timeout: Any = SENTINEL) -> str:
+    async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
 
         Returns the body (``"OK"``); a HEAD request has none and returns ``""``.
@@ -53,7 +57,7 @@ class DockerSystem:
         )
         return body.decode("utf-8", "replace")
 
-    async def ping_headers(self, *, timeout: Any = SENTINEL) -> dict[str, str]:
+    async def ping_headers(self, *, timeout: TimeoutArg = SENTINEL) -> dict[str, str]:
         """Return the headers of ``HEAD /_ping`` (``API-Version``, ``OSType``, ``Swarm``...)."""
         response, _ = await self.docker._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
         return dict(response.headers)
@@ -94,7 +98,7 @@ class DockerSystem:
                 pairs.append(encode_query(params))
             path = f"{path}?{'&'.join(pairs)}"
             params = {}
-        return dict(await self.docker._api.call("GET", path, params=params))
+        return dict(await self.docker._api.call("GET", path, params=params, expect=Shape.OBJECT))
 
     def events(
         self,

@@ -6,10 +6,9 @@ import builtins
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import build_path
+from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream
-from ._swarm_objects import as_dict, as_list, log_text
-from .utils import clean_filters
+from ._swarm_objects import log_text
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -28,8 +27,8 @@ class DockerTasks:
 
         Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
         """
-        params = {"filters": clean_filters(filters)}
-        return as_list(await self.docker._api.call("GET", "tasks", params=params))
+        params = {"filters": encode_filters(filters or {})}
+        return await self.docker._api.call("GET", "tasks", params=params, expect=Shape.OBJECTS)
 
     async def inspect(self, task_id: str) -> dict[str, Any]:
         """Return a task's details (``GET /tasks/{id}``).
@@ -37,7 +36,9 @@ class DockerTasks:
         Raises:
             DockerNotFoundError: no such task.
         """
-        return as_dict(await self.docker._api.call("GET", build_path("tasks/{}", task_id)))
+        return await self.docker._api.call(
+            "GET", build_path("tasks/{}", task_id), expect=Shape.OBJECT
+        )
 
     @overload
     def logs(

@@ -6,19 +6,15 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import build_path
-from .utils import clean_filters
+from ._core.request import Shape, build_path, encode_filters
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Volume, VolumeListResponse
 
 __all__ = ("DockerVolume", "DockerVolumes")
-
-
-def _filters_param(filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if filters is None else {"filters": clean_filters(filters)}
 
 
 class DockerVolumes:
@@ -27,10 +23,11 @@ class DockerVolumes:
     def __init__(self, docker: Docker) -> None:
         self.docker = docker
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> VolumeListResponse:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
-        result = await self.docker._api.call("GET", "volumes", params=_filters_param(filters))
-        return dict(result or {})
+        params = {"filters": encode_filters(filters)}
+        result = await self.docker._api.call("GET", "volumes", params=params, expect=Shape.OBJECT)
+        return cast("VolumeListResponse", result)
 
     async def get(self, id: str) -> DockerVolume:
         """Return the volume of that name after checking that it exists.
@@ -38,7 +35,9 @@ class DockerVolumes:
         Raises:
             DockerNotFoundError: no such volume.
         """
-        result = await self.docker._api.call("GET", build_path("volumes/{}", id))
+        result = await self.docker._api.call(
+            "GET", build_path("volumes/{}", id), expect=Shape.OBJECT, require=("Name",)
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def create(self, config: Mapping[str, Any]) -> DockerVolume:
@@ -51,7 +50,9 @@ class DockerVolumes:
         """
         if not isinstance(config, Mapping):
             raise TypeError(f"volume config must be a mapping, not {type(config).__name__}")
-        result = await self.docker._api.call("POST", "volumes/create", json_body=dict(config))
+        result = await self.docker._api.call(
+            "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT, require=("Name",)
+        )
         return DockerVolume(self.docker, result["Name"])
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -61,9 +62,9 @@ class DockerVolumes:
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
         result = await self.docker._api.call(
-            "POST", "volumes/prune", params=_filters_param(filters)
+            "POST", "volumes/prune", params={"filters": encode_filters(filters)}, expect=Shape.OBJECT
         )
-        return dict(result or {})
+        return result
 
 
 class DockerVolume:
@@ -76,13 +77,16 @@ class DockerVolume:
     def __repr__(self) -> str:
         return f"DockerVolume({self.name!r})"
 
-    async def show(self) -> dict[str, Any]:
+    async def show(self) -> Volume:
         """Inspect the volume (``GET /volumes/{name}``).
 
         Raises:
             DockerNotFoundError: the volume does not exist (any more).
         """
-        return dict(await self.docker._api.call("GET", build_path("volumes/{}", self.name)))
+        result = await self.docker._api.call(
+            "GET", build_path("volumes/{}", self.name), expect=Shape.OBJECT
+        )
+        return cast("Volume", result)
 
     async def delete(self, force: bool = False) -> None:
         """Delete the volume (``DELETE /volumes/{name}``).
@@ -92,7 +96,9 @@ class DockerVolume:
             DockerConflictError: the volume is in use by a container.
         """
         params = {"force": True} if force else None
-        await self.docker._api.call("DELETE", build_path("volumes/{}", self.name), params=params)
+        await self.docker._api.call(
+            "DELETE", build_path("volumes/{}", self.name), params=params, expect=Shape.NOTHING
+        )
 
     async def update(self, spec: Mapping[str, Any], *, version: int) -> None:
         """Update a cluster volume (``PUT /volumes/{name}``, API >= 1.42, swarm managers).
@@ -116,4 +122,5 @@ class DockerVolume:
             build_path("volumes/{}", self.name),
             params={"version": version},
             json_body={"Spec": dict(spec)},
+            expect=Shape.NOTHING,
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import time
 PING_COUNT = 2000
 INSPECT_COUNT = 5000
 CONCURRENCY = 64
+NO_ORJSON_ENV = "AIODOCKER_BENCH_NO_ORJSON"  # set: the client runs as if orjson were absent
 
 
 class RawConnection:
@@ -91,13 +93,16 @@ async def run_raw(case: str, socket: str, container: str) -> None:
 
 
 async def run_aiodocker(case: str, socket: str, container: str) -> None:
-    sys.path.insert(0, ".")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.environ.get(NO_ORJSON_ENV):
+        sys.modules["orjson"] = None  # type: ignore[assignment]  # decode with json
     import aiodocker
+    from aiodocker._core.request import Shape
 
     async with aiodocker.Docker(url=f"unix://{socket}") as docker:
         if case == "ping":
             for _ in range(PING_COUNT):
-                await docker._api.call("GET", "_ping", versioned=False)
+                await docker._api.call("GET", "_ping", versioned=False, expect=Shape.NOTHING)
             return
         sem = asyncio.Semaphore(CONCURRENCY)
         inspect = docker._api.call
@@ -105,7 +110,7 @@ async def run_aiodocker(case: str, socket: str, container: str) -> None:
 
         async def one() -> None:
             async with sem:
-                await inspect("GET", path)
+                await inspect("GET", path, expect=Shape.OBJECT)
 
         await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
 
@@ -158,7 +163,15 @@ def child(loop: str, client: str, case: str, socket: str, container: str) -> dic
     return measure(loop, client, case, socket, container)
 
 
-def spawn(loop: str, client: str, case: str, socket: str, container: str) -> dict[str, float]:
+def spawn(
+    loop: str,
+    client: str,
+    case: str,
+    socket: str,
+    container: str,
+    *,
+    env: dict[str, str] | None = None,
+) -> dict[str, float]:
     out = subprocess.run(
         [
             sys.executable,
@@ -175,6 +188,7 @@ def spawn(loop: str, client: str, case: str, socket: str, container: str) -> dic
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     result: dict[str, float] = json.loads(out.stdout)
     return result

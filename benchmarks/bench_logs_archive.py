@@ -191,6 +191,13 @@ async def case_raw_logs(socket_path: str, container_id: str) -> int:
     return sum(demux.counts)
 
 
+async def case_client_log_list(socket_path: str, container_id: str) -> int:
+    async with aiodocker.Docker(url=f"unix://{socket_path}") as docker:
+        container = docker.containers.container(container_id)
+        lines = await container.log(stdout=True, stderr=True)  # 0.27's list: all of it held
+        return sum(map(len, lines))
+
+
 async def case_client_stream_archive(socket_path: str, container_id: str) -> int:
     async with aiodocker.Docker(url=f"unix://{socket_path}") as docker:
         total = 0
@@ -221,11 +228,14 @@ CASES: Final[dict[str, tuple[str, Callable[[str, str], Awaitable[int]]]]] = {
     "logs/client log_messages()": ("logs", case_client_log_messages),
     "logs/client log(follow=True) text": ("logs", case_client_log_text),
     "logs/raw socket baseline": ("logs", case_raw_logs),
+    "logs/client log() (compat, a list)": ("logs", case_client_log_list),
     "archive/client stream_archive()": ("archive", case_client_stream_archive),
     "archive/raw socket baseline": ("archive", case_raw_archive),
-    "archive/client get_archive() (compat, in memory)": ("archive", case_client_get_archive),
+    "archive/client get_archive() (compat, spooled)": ("archive", case_client_get_archive),
 }
-COMPAT_ONLY: Final = frozenset({"archive/client get_archive() (compat, in memory)"})
+COMPAT_ONLY: Final = frozenset(
+    {"archive/client get_archive() (compat, spooled)", "logs/client log() (compat, a list)"}
+)
 
 
 def run_case_here(name: str, socket_path: str, container_id: str) -> dict[str, Any]:
@@ -350,7 +360,7 @@ def main() -> int:
     parser.add_argument("--archive-mb", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best is shown")
     parser.add_argument(
-        "--with-compat", action="store_true", help="also run get_archive() (holds it all)"
+        "--with-compat", action="store_true", help="also run get_archive() and log() (a list)"
     )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("container", nargs="?", help=argparse.SUPPRESS)

@@ -34,10 +34,16 @@ if ! "$PYTHON" -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command
     step "install pip" sh -c 'apt-get update -qq && apt-get install -y -qq python3-pip'
 fi
 # a throw-away CI machine may have a Debian-managed python: allow installing into it
-step "pip install -e '.[test]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    "$PYTHON" -m pip install -q -e '.[test]'
+step "pip install -e '.[test,docs,buildkit]'" env PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$PYTHON" -m pip install -q -e '.[test,docs,buildkit]'
+# tests/docs renders pages in headless Chromium: Debian's package
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "install chromium" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
+fi
 step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
 step "mypy" "$PYTHON" -m mypy
+# the documentation site, strict: a broken link or reference fails; it lands in site/
+step "docs (mkdocs build --strict -> site/)" env NO_MKDOCS_2_WARNING=1 "$PYTHON" -m mkdocs build --strict --site-dir site
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
 # The event-loop matrix: the whole suite again, every loop a uvloop loop.
 step "pytest on uvloop" "$PYTHON" -m pytest -W error::ResourceWarning --loop=uvloop "$@"
@@ -53,7 +59,9 @@ step "install aiohttp $OLDEST_AIOHTTP" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
     "$old_venv/bin/python" -m pip install -q "aiohttp==$OLDEST_AIOHTTP"
 step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -p no:cacheprovider \
     -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
-    tests/unit/test_compat_surface.py tests/integration/test_client.py -k "aiohttp or connector or session or compat or surface"
+    tests/unit/test_compat_surface.py tests/integration/test_client.py \
+    tests/unit/test_dropin_unit.py tests/integration/test_dropin.py \
+    -k "aiohttp or connector or session or compat or surface or websocket"
 # The Python matrix: unit tests and a smoke run against the daemon on 3.10, 3.12, 3.13.
 step "Python matrix (scripts/python_matrix.sh)" bash scripts/python_matrix.sh
 echo "scripts/test.sh: all steps passed"

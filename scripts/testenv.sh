@@ -10,9 +10,13 @@
 #   main dockerd   unix:///var/run/docker.sock and tcp://127.0.0.1:2376 (TLS, client certs)
 #   image          aiodocker-test/busybox:latest (busybox-static, imported, no pull)
 #   registry       127.0.0.1:5000, htpasswd auth (testuser/testpassword)
-#   sshd           127.0.0.1:2222, key-only root login, ssh client config "aiodocker-test"
+#   sshd           127.0.0.1:2222, key-only root login; host alias "aiodocker-test" in the
+#                  client config $STATE_DIR/ssh/ssh_config (used with ssh -F)
 #   swarm daemons  two dockerd in their own network namespaces on a private bridge
 #                  (swarm NOT initialised: the tests init/join/leave themselves)
+#   docker26       Docker 26.1.5 (API 1.45) from Debian trixie in netns aiod26,
+#                  unix:///run/aiodocker-docker26/docker.sock
+#   podman         podman system service, unix:///run/aiodocker-podman/podman.sock
 #
 # Exits non-zero when the main daemon, TLS, the image, the registry or ssh failed.
 # The swarm daemons are optional: env.json lists the ones that work.
@@ -131,7 +135,7 @@ install_packages() {
         docker-registry:docker-registry apache2-utils:htpasswd openssh-server:/usr/sbin/sshd \
         openssh-client:ssh openssl:openssl iproute2:ip iptables:iptables \
         ca-certificates:/etc/ssl/certs/ca-certificates.crt curl:curl python3:python3 \
-        podman:podman; do
+        podman:podman socat:socat; do
         pkg=${pair%%:*}
         cmd=${pair#*:}
         if [[ $cmd == /* ]]; then [ -e "$cmd" ] && continue; else command -v "$cmd" >/dev/null && continue; fi
@@ -237,8 +241,38 @@ stop_main_daemon() {
     ! ping_unix "$MAIN_SOCKET"
 }
 
+# debug_config FILE true|false: the daemon config FILE with "debug" set so; prints
+# "changed" when the file had to be changed ("debug" is reloadable with SIGHUP).
+# A daemon with debug logs every request it serves, with its API version: the
+# swarm daemons do (a 20.10 daemon for the negotiation tests), the main daemon,
+# which benchmarks hammer, does not.
+debug_config() {
+    python3 - "$1" "$2" <<'EOF'
+import json, os, sys
+path, debug = sys.argv[1], sys.argv[2] == "true"
+try:
+    with open(path) as f:
+        config = json.load(f)
+except (OSError, ValueError):
+    config = {}
+if config.get("debug") is not debug:
+    config["debug"] = debug
+    with open(path + ".tmp", "w") as f:
+        json.dump(config, f)
+    os.replace(path + ".tmp", path)
+    print("changed")
+EOF
+}
+
 start_main_daemon() {
+    local config_changed
+    config_changed=$(debug_config "$STATE_DIR/daemon.json" false) || return 1
     if ping_unix "$MAIN_SOCKET" && ping_tls; then
+        if [ "$config_changed" = changed ]; then
+            # "debug" is reloadable: SIGHUP, no restart
+            log "main daemon: reloading $STATE_DIR/daemon.json"
+            kill -HUP "$(pid_from "$MAIN_PIDFILE")" 2>/dev/null
+        fi
         log "main daemon: already running"
         return 0
     fi
@@ -251,8 +285,8 @@ start_main_daemon() {
     if ping_unix "$MAIN_SOCKET" || pid_alive "$(pid_from "$MAIN_PIDFILE")"; then
         stop_main_daemon || { echo "cannot stop the running dockerd" >&2; return 1; }
     fi
-    # our own daemon config, so that /etc/docker/daemon.json cannot conflict with the flags
-    [ -s "$STATE_DIR/daemon.json" ] || echo '{}' >"$STATE_DIR/daemon.json"
+    # our own daemon config (debug_config), so that /etc/docker/daemon.json
+    # cannot conflict with the flags
     log "starting main dockerd"
     spawn "$LOG_DIR/dockerd.log" "$STATE_DIR/dockerd.launcher.pid" dockerd \
         --config-file "$STATE_DIR/daemon.json" \
@@ -443,6 +477,8 @@ MaxSessions 100
 MaxStartups 100:30:200
 LogLevel INFO
 EOF
+    # The client config stays in the state dir (the user's ~/.ssh is never touched):
+    # clients pass it with -F, the tests through AIODOCKER_SSH_OPTS="-F <this file>"
     cat >"$SSH_DIR/ssh_config" <<EOF
 # ssh client config of the aiodocker test environment: ssh -F $SSH_DIR/ssh_config $SSH_ALIAS
 Host $SSH_ALIAS
@@ -464,7 +500,6 @@ Match host 127.0.0.1,localhost exec "test %p = $SSH_PORT"
     IdentitiesOnly yes
     BatchMode yes
 EOF
-    include_ssh_config || return 1
     /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config.new" || return 1
     local changed=0
     cmp -s "$SSH_DIR/sshd_config.new" "$SSH_DIR/sshd_config" || changed=1
@@ -478,21 +513,6 @@ EOF
     # sshd daemonises itself and writes its PidFile; -E keeps its log in the state dir
     /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOG_DIR/sshd.log" || return 1
     wait_for 10 sshd_running
-}
-
-# include_ssh_config: make root's own ssh (~/.ssh/config) know the alias, so that
-# ssh://aiodocker-test works without extra options; the Include goes first so it
-# applies whatever the rest of the file says
-include_ssh_config() {
-    local home config line
-    home=$(getent passwd root | cut -d: -f6)
-    config=${home:-/root}/.ssh/config
-    line="Include $SSH_DIR/ssh_config"
-    grep -qxF "$line" "$config" 2>/dev/null && return 0
-    mkdir -p "$(dirname "$config")" && chmod 700 "$(dirname "$config")" || return 1
-    { echo "# aiodocker test environment (scripts/testenv.sh)"; echo "$line"; cat "$config" 2>/dev/null || true; } \
-        >"$config.aiodocker-new" || return 1
-    chmod 600 "$config.aiodocker-new" && mv "$config.aiodocker-new" "$config"
 }
 
 check_ssh() {
@@ -551,9 +571,11 @@ setup_swarm_network() {
 # start_swarm_daemon N: start dockerd N inside its namespace (if not running)
 start_swarm_daemon() {
     local i=$1 ns=aiodocker-swarm$1 run=/run/aiodocker-swarm$1 data=/var/lib/aiodocker-swarm$1
-    local sock
+    local sock config_changed
     sock=$(swarm_socket "$i")
+    config_changed=$(debug_config "$STATE_DIR/swarm$i.json" true) || return 1
     if ping_unix "$sock"; then
+        [ "$config_changed" = changed ] && kill -HUP "$(pid_from "$run/docker.pid")" 2>/dev/null
         return 0
     fi
     local pid
@@ -563,7 +585,6 @@ start_swarm_daemon() {
         stop_pid "$pid"
     fi
     mkdir -p "$run" "$data"
-    [ -s "$STATE_DIR/swarm$i.json" ] || echo '{}' >"$STATE_DIR/swarm$i.json"
     log "starting swarm daemon $i in netns $ns ($(swarm_addr "$i"))"
     # nsenter --net, not "ip netns exec": the latter also makes a private mount
     # namespace with a fresh /sys, which hides the cgroup mounts dockerd needs.
@@ -614,6 +635,128 @@ check_swarm_daemon() {
 }
 
 # --------------------------------------------------------------------------
+# docker26: Docker 26.1.5 (API 1.45) from Debian trixie beside the system's 20.10
+#
+# The .deb is fetched with apt against a private sources list, lists dir and cache
+# (the system's apt configuration stays untouched) and unpacked with dpkg-deb into
+# $D26_DIR/root; both are kept, so a second start fetches nothing.  The daemon
+# runs in its own netns with its own bridge: a second dockerd in the root netns
+# would fight the main one over iptables and docker0.  It logs with --debug, so
+# the requests it serves (with their API version) are in $LOG_DIR/docker26.log.
+# The registry (127.0.0.1:5000 of the root netns) is served at 127.0.0.1:5000
+# inside the netns by a socat pair joined by a unix socket; 127.0.0.0/8 is an
+# insecure registry for dockerd by default, so image names stay the same.
+
+D26_VERSION=26.1.5
+D26_API_VERSION=1.45
+D26_NS=aiod26
+D26_DIR=$STATE_DIR/docker26
+D26_ROOT=$D26_DIR/root
+D26_RUN=/run/aiodocker-docker26
+D26_SOCKET=$D26_RUN/docker.sock
+D26_BIP=10.232.0.1/24
+D26_SUITE=trixie
+
+d26_installed() {
+    [ -x "$D26_ROOT/usr/sbin/dockerd" ] \
+        && [[ $("$D26_ROOT/usr/sbin/dockerd" --version 2>/dev/null) == "Docker version $D26_VERSION"* ]]
+}
+
+fetch_docker26() {
+    d26_installed && return 0
+    log "fetching docker.io $D26_VERSION from Debian $D26_SUITE"
+    local apt_dir=$D26_DIR/apt tmp deb
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $D26_SUITE main" \
+        >"$apt_dir/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+    apt-get "${opts[@]}" update -qq >"$LOG_DIR/docker26-apt.log" 2>&1 || return 1
+    tmp=$(mktemp -d "$D26_DIR/fetch.XXXXXX") || return 1
+    (cd "$tmp" && apt-get "${opts[@]}" download docker.io) >>"$LOG_DIR/docker26-apt.log" 2>&1 \
+        || { rm -rf "$tmp"; return 1; }
+    deb=$(echo "$tmp"/docker.io_*.deb)
+    mkdir "$tmp/root" && dpkg-deb -x "$deb" "$tmp/root" || { rm -rf "$tmp"; return 1; }
+    rm -rf "$D26_ROOT"
+    mv "$tmp/root" "$D26_ROOT"
+    rm -rf "$tmp"
+    d26_installed || { echo "$deb is not Docker $D26_VERSION" >&2; return 1; }
+}
+
+setup_docker26_network() {
+    [ -e "/run/netns/$D26_NS" ] || ip netns add "$D26_NS" || return 1
+    ip -n "$D26_NS" link set lo up
+}
+
+# the two halves of the registry relay: root netns tcp <- unix socket <- netns tcp
+start_docker26_registry_relay() {
+    local outer=$D26_RUN/registry-outer.pid inner=$D26_RUN/registry-inner.pid
+    pid_alive "$(pid_from "$outer")" \
+        || spawn "$LOG_DIR/docker26-relay.log" "$outer" socat \
+            "UNIX-LISTEN:$D26_RUN/registry.sock,fork,unlink-early,mode=600" "TCP:$REGISTRY_ADDR" \
+        || return 1
+    pid_alive "$(pid_from "$inner")" \
+        || spawn "$LOG_DIR/docker26-relay.log" "$inner" nsenter --net="/run/netns/$D26_NS" socat \
+            "TCP-LISTEN:${REGISTRY_ADDR##*:},bind=${REGISTRY_ADDR%%:*},fork,reuseaddr" \
+            "UNIX-CONNECT:$D26_RUN/registry.sock" \
+        || return 1
+    wait_for 10 d26_registry_answers
+}
+
+d26_registry_answers() {
+    [ "$(nsenter --net="/run/netns/$D26_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+        "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]
+}
+
+D26_STARTED=0
+
+start_docker26() {
+    fetch_docker26 || { echo "cannot fetch docker.io $D26_VERSION (see $LOG_DIR/docker26-apt.log)" >&2; return 1; }
+    setup_docker26_network || return 1
+    mkdir -p "$D26_RUN" "$D26_DIR/data"
+    ping_unix "$D26_SOCKET" && return 0
+    local pid
+    pid=$(pid_from "$D26_RUN/docker.pid")
+    if pid_alive "$pid"; then
+        wait_for 20 ping_unix "$D26_SOCKET" && return 0
+        stop_pid "$pid"
+    fi
+    [ -s "$D26_DIR/daemon.json" ] || echo '{}' >"$D26_DIR/daemon.json"
+    log "starting docker $D26_VERSION in netns $D26_NS"
+    # docker-proxy and docker-init of the same package come first in PATH; runc
+    # and containerd are the system's
+    PATH=$D26_ROOT/usr/sbin:$D26_ROOT/usr/bin:$PATH spawn "$LOG_DIR/docker26.log" "$D26_RUN/launcher.pid" \
+        nsenter --net="/run/netns/$D26_NS" "$D26_ROOT/usr/sbin/dockerd" --debug \
+        --config-file "$D26_DIR/daemon.json" \
+        -H "unix://$D26_SOCKET" --bip "$D26_BIP" \
+        --data-root "$D26_DIR/data" --exec-root "$D26_RUN/exec" --pidfile "$D26_RUN/docker.pid" \
+        --containerd-namespace aiodocker-docker26 \
+        --containerd-plugins-namespace aiodocker-docker26-plugins \
+        --cgroup-parent aiodocker-docker26 || return 1
+    D26_STARTED=1
+}
+
+check_docker26() {
+    if ! wait_up 60 "$D26_RUN/launcher.pid" ping_unix "$D26_SOCKET"; then
+        echo "docker $D26_VERSION does not answer on $D26_SOCKET" >&2
+        tail -n 10 "$LOG_DIR/docker26.log" >&2
+        return 1
+    fi
+    local new_image=0 out
+    if ! docker -H "unix://$D26_SOCKET" image inspect "$IMAGE" >/dev/null 2>&1; then
+        log "loading $IMAGE into docker $D26_VERSION"
+        docker -H "unix://$MAIN_SOCKET" save "$IMAGE" | docker -H "unix://$D26_SOCKET" load >/dev/null \
+            || return 1
+        new_image=1
+    fi
+    start_docker26_registry_relay || { echo "registry relay into netns $D26_NS does not answer" >&2; return 1; }
+    if [ $D26_STARTED = 1 ] || [ $new_image = 1 ]; then
+        out=$(docker -H "unix://$D26_SOCKET" run --rm "$IMAGE" sh -c 'ip -4 addr show eth0 | grep -q inet && echo ok' 2>&1)
+        [ "$out" = ok ] || { echo "docker $D26_VERSION cannot run a bridged container: $out" >&2; return 1; }
+    fi
+}
+
+# --------------------------------------------------------------------------
 # podman: a second Docker-compatible engine (`podman system service`)
 
 PODMAN_SOCKET=/run/aiodocker-podman/podman.sock
@@ -621,13 +764,27 @@ PODMAN_IMAGE=localhost/$IMAGE
 
 start_podman() {
     command -v podman >/dev/null || return 1
+    mkdir -p /run/aiodocker-podman "$STATE_DIR/podman"
+    # the test registry speaks plain HTTP, which podman (unlike dockerd) does not
+    # assume for 127.0.0.1: say so; a changed file needs a restart of the service
+    local registries=$STATE_DIR/podman/registries.conf
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY_ADDR" >"$registries.new"
+    if ! cmp -s "$registries.new" "$registries"; then
+        mv "$registries.new" "$registries"
+        if ping_unix "$PODMAN_SOCKET"; then
+            log "restarting podman system service ($registries changed)"
+            stop_pid "$(pid_from /run/aiodocker-podman/service.pid)"
+        fi
+    else
+        rm -f "$registries.new"
+    fi
     if ! ping_unix "$PODMAN_SOCKET"; then
-        mkdir -p /run/aiodocker-podman "$STATE_DIR/podman"
         # containers start only with explicit ulimits on these machines
         printf '[containers]\ndefault_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]\n' \
             >"$STATE_DIR/podman/containers.conf"
         log "starting podman system service"
-        CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" spawn "$LOG_DIR/podman.log" \
+        CONTAINERS_CONF="$STATE_DIR/podman/containers.conf" CONTAINERS_REGISTRIES_CONF="$registries" \
+            spawn "$LOG_DIR/podman.log" \
             /run/aiodocker-podman/service.pid podman system service --time=0 "unix://$PODMAN_SOCKET"
         wait_up 30 /run/aiodocker-podman/service.pid ping_unix "$PODMAN_SOCKET" || return 1
     fi
@@ -644,10 +801,13 @@ write_env_json() {
     local api_version swarm_json="" entry
     api_version=$(curl -sf --max-time 5 --unix-socket "$MAIN_SOCKET" http://localhost/version 2>/dev/null \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
+    local podman_api_version=""
+    [ "$PODMAN_OK" = 1 ] && podman_api_version=$(curl -sf --max-time 5 --unix-socket "$PODMAN_SOCKET" \
+        http://localhost/version 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
     for entry in "${SWARM_OK[@]}"; do
         swarm_json+="${swarm_json:+,}${entry}"
     done
-    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" python3 - "$STATE_DIR/env.json" <<EOF
+    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" python3 - "$STATE_DIR/env.json" <<EOF
 import json, os, sys
 env = {
     "unix_socket": "$MAIN_SOCKET",
@@ -666,6 +826,15 @@ env = {
     "api_version": os.environ["API_VERSION"] or None,
     "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
     "podman_image": "$PODMAN_IMAGE",
+    "podman_api_version": os.environ["PODMAN_API_VERSION"] or None,
+    "docker26": {
+        "host": "unix://$D26_SOCKET",
+        "socket": "$D26_SOCKET",
+        "version": "$D26_VERSION",
+        "api_version": "$D26_API_VERSION",
+        "netns": "$D26_NS",
+        "log": "$LOG_DIR/docker26.log",
+    } if os.environ["D26"] == "1" else None,
 }
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
@@ -727,6 +896,7 @@ if [ $MAIN_OK = 1 ]; then
     else
         note "swarm: network namespaces/bridge could not be set up"
     fi
+    start_docker26 || fail docker26 "docker $D26_VERSION could not be started"
 fi
 
 if [ $MAIN_OK = 1 ]; then
@@ -765,11 +935,20 @@ fi
 if [ $MAIN_OK = 1 ] && [ $SWARM_NET_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
     for i in $(seq "$SWARM_COUNT"); do
         if check_swarm_daemon "$i"; then
-            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\"}")
+            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\", \"log\": \"$LOG_DIR/swarm$i.log\"}")
         else
             note "swarm daemon $i is not usable (see $LOG_DIR/swarm$i.log)"
         fi
     done
+fi
+
+D26_OK=0
+if [ $MAIN_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ] && [[ " ${FAILED[*]} " != *" docker26 "* ]]; then
+    if check_docker26; then
+        D26_OK=1
+    else
+        fail docker26 "docker $D26_VERSION is not usable (see $LOG_DIR/docker26.log)"
+    fi
 fi
 
 PODMAN_OK=0
@@ -794,6 +973,7 @@ printf '  %-9s %s\n' \
     registry "$REGISTRY_ADDR ($REGISTRY_USER/$REGISTRY_PASSWORD)" \
     ssh "ssh://root@127.0.0.1:$SSH_PORT (ssh -F $SSH_DIR/ssh_config $SSH_ALIAS)" \
     swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons" \
+    docker26 "unix://$D26_SOCKET (Docker $D26_VERSION, $([ $D26_OK = 1 ] && echo up || echo down))" \
     podman "unix://$PODMAN_SOCKET ($([ $PODMAN_OK = 1 ] && echo up || echo down))"
 for n in "${NOTES[@]}"; do echo "  note: $n"; done
 if [ ${#FAILED[@]} -gt 0 ]; then

@@ -8,15 +8,23 @@ run on uvloop carries ``@pytest.mark.not_on_uvloop(reason)`` and is skipped ther
 Every test under tests/integration/ gets the ``integration`` marker.  Integration
 fixtures read env.json (see tests/testenv.py); without it they skip, or fail in CI.
 Names made by ``make_name`` start with ``aiodocker-test-<session>-``; at the end of
-the session the containers, volumes, networks and images of this session on the
-main daemon are removed with the docker CLI, together with ``aiodocker-test-``
+the session the containers, volumes, networks and images of this session on every
+engine are removed with the docker CLI, together with ``aiodocker-test-``
 leftovers older than an hour (from crashed runs), so parallel sessions do not
 remove each other's objects.
+
+The engine matrix: a test that uses the ``engine`` fixture (the ``docker`` client
+does) runs once per engine of ``testenv.ENGINES``: Docker 20.10 (``docker20``,
+the main daemon), Docker 26 (``docker26``) and podman.  A real difference is
+marked on the test with ``@pytest.mark.engine_difference(engines, reason)``,
+which skips it on those engines with the reason.  ``AIODOCKER_TEST_ENGINES``
+(comma-separated names) narrows the matrix.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -33,7 +41,16 @@ TESTS_DIR: Final = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:  # `import testenv` works in every import mode
     sys.path.insert(0, str(TESTS_DIR))
 
-from testenv import SETUP_HINT, env_path, load_testenv, require, unavailable  # noqa: E402
+from testenv import (  # noqa: E402
+    ENGINES,
+    SETUP_HINT,
+    Engine,
+    engine_named,
+    env_path,
+    load_testenv,
+    require,
+    unavailable,
+)
 
 if TYPE_CHECKING:
     from aiodocker import Docker
@@ -56,11 +73,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="asyncio",
         help="event loop to run every test on (default: asyncio's own)",
     )
+# --------------------------------------------------------------------------
+# the engine matrix
+
+ENGINES_VARIABLE: Final = "AIODOCKER_TEST_ENGINES"
+
+
+def selected_engines() -> tuple[str, ...]:
+    """The engines of the matrix: all, or the comma-separated AIODOCKER_TEST_ENGINES."""
+    value = os.environ.get(ENGINES_VARIABLE, "").strip()
+    if not value:
+        return ENGINES
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = set(names) - set(ENGINES)
+    if unknown:
+        raise pytest.UsageError(f"{ENGINES_VARIABLE}: unknown engines {sorted(unknown)}")
+    return names
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "not_on_uvloop(reason): the test cannot run on uvloop, for the reason given"
+    )
+    config.addinivalue_line(
+        "markers",
+        "engine_difference(engines, reason): the test does not hold on these engines "
+        "(a name or a tuple of names of conftest.ENGINES) for the reason given",
     )
     if config.getoption("loop") == "uvloop":
         import uvloop
@@ -77,6 +115,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"event loop: {config.getoption('loop')}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the ``engine`` fixture (``docker`` does) on each engine."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    differences: dict[str, str] = {}
+    for mark in metafunc.definition.iter_markers("engine_difference"):
+        engines, reason = mark.args
+        for name in (engines,) if isinstance(engines, str) else engines:
+            if name not in ENGINES:
+                raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown engine {name!r}")
+            differences.setdefault(name, reason)
+    params = [
+        pytest.param(
+            name,
+            id=name,
+            marks=[pytest.mark.skip(reason=f"{name}: {differences[name]}")]
+            if name in differences
+            else [],
+        )
+        for name in selected_engines()
+    ]
+    metafunc.parametrize("engine", params, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -174,12 +236,17 @@ def remove_test_objects(host: str) -> None:
 
 @pytest.fixture(scope="session")
 def docker_cleanup() -> Iterator[None]:
-    """Remove, at the end of the session, what the tests left on the main daemon."""
+    """Remove, at the end of the session, what the tests left on the engines."""
     yield
     env = load_testenv()
     if env is None or shutil.which("docker") is None:
         return
     remove_test_objects(f"unix://{env.get('unix_socket', '/var/run/docker.sock')}")
+    docker26 = env.get("docker26")
+    if docker26:
+        remove_test_objects(docker26["host"])
+    if env.get("podman_socket"):
+        remove_test_objects(f"unix://{env['podman_socket']}")
 
 
 # --------------------------------------------------------------------------
@@ -199,20 +266,38 @@ def testenv(docker_cleanup: None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def image(testenv: dict[str, Any]) -> str:
-    """Return the name of the test image (busybox, present on every test daemon)."""
+def engine(
+    request: pytest.FixtureRequest, testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Engine:
+    """Return the engine of this run of the test (the main daemon outside the matrix).
+
+    Beside the main daemon, DOCKER_HOST names the engine, so that the docker CLI
+    a test runs without ``-H`` talks to it as well.
+    """
+    selected = engine_named(getattr(request, "param", "docker20"))
+    if selected.name != "docker20":
+        monkeypatch.setenv("DOCKER_HOST", selected.host)
+    return selected
+
+
+@pytest.fixture
+def image(request: pytest.FixtureRequest, testenv: dict[str, Any]) -> str:
+    """Return the name of the test image (busybox) on the engine of the test."""
+    if "engine" in request.fixturenames:
+        engine: Engine = request.getfixturevalue("engine")
+        return engine.image
     name: str = require("image")
     return name
 
 
 @pytest.fixture
-async def docker(testenv: dict[str, Any]) -> AsyncIterator[Docker]:
-    """Yield a client of the main daemon's unix socket; close it after the test."""
+async def docker(engine: Engine) -> AsyncIterator[Docker]:
+    """Yield a client of the engine's unix socket; close it after the test."""
     try:
         from aiodocker import Docker
     except ImportError as exc:
         unavailable("aiodocker.Docker", f"cannot be imported yet: {exc}")
-    client = Docker(url=f"unix://{require('unix_socket')}")
+    client = Docker(url=engine.host)
     try:
         yield client
     finally:

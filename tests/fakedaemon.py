@@ -1,9 +1,16 @@
 """A scriptable fake daemon on a unix socket, for protocol and fault-injection tests.
 
 Each accepted connection reads requests (head plus Content-Length or chunked body)
-and passes them to ``handler(request) -> bytes | None``; the bytes are written back
-verbatim (so a test can send truncated or malformed responses), ``None`` closes
-the connection.
+and passes them to ``handler(request)``, which returns (or is a coroutine that
+returns) what to do:
+
+* ``bytes``: written back verbatim (so a test can send truncated or malformed
+  responses), then the next request is read;
+* ``None``: the connection is closed;
+* a list of actions, played in order: ``bytes`` to write, ``Pause(seconds)``,
+  ``Repeat(data, times)`` (written ``times`` times, ``None`` for ever: an endless
+  body or header), ``Hang()`` (never answer, until the client leaves), ``Close()``.
+  The connection is kept for the next request unless a ``Close`` ended the script.
 """
 
 from __future__ import annotations
@@ -24,10 +31,35 @@ class Request:
     connection_id: int
 
 
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Repeat:
+    data: bytes
+    times: int | None = None
+
+
+@dataclass(frozen=True)
+class Hang:
+    pass
+
+
+@dataclass(frozen=True)
+class Close:
+    pass
+
+
+Action = bytes | Pause | Repeat | Hang | Close
+Answer = bytes | list[Action] | None
+
+
 @dataclass
 class FakeDaemon:
     path: str
-    handler: Callable[[Request], Awaitable[bytes | None] | bytes | None]
+    handler: Callable[[Request], Awaitable[Answer] | Answer]
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     server: asyncio.AbstractServer | None = None
@@ -78,13 +110,40 @@ class FakeDaemon:
                     result = await result
                 if result is None:
                     break
-                writer.write(result)
-                await writer.drain()
+                if isinstance(result, bytes):
+                    writer.write(result)
+                    await writer.drain()
+                elif not await _play(result, reader, writer):
+                    break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
             self.open_writers.discard(writer)
             writer.close()
+
+
+async def _play(
+    actions: list[Action], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> bool:
+    """Play a script of actions; False when it closed the connection."""
+    for action in actions:
+        if isinstance(action, bytes):
+            writer.write(action)
+            await writer.drain()
+        elif isinstance(action, Pause):
+            await asyncio.sleep(action.seconds)
+        elif isinstance(action, Repeat):
+            sent = 0
+            while action.times is None or sent < action.times:
+                writer.write(action.data)
+                await writer.drain()
+                sent += 1
+        elif isinstance(action, Hang):
+            await reader.read()  # until the client closes its side
+            return False
+        else:
+            return False
+    return True
 
 
 def http_response(

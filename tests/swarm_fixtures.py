@@ -28,7 +28,7 @@ import pytest_asyncio
 from testenv import require, unavailable
 
 from aiodocker import Docker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import DockerError
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ class SwarmCluster:
 
 async def node_state(docker: Docker) -> dict[str, Any]:
     """Return the ``Swarm`` part of ``GET /info`` (LocalNodeState, NodeID, ...)."""
-    info = await docker._api.call("GET", "info")
+    info = await docker._api.call("GET", "info", expect=Shape.OBJECT)
     swarm: dict[str, Any] = info.get("Swarm") or {}
     return swarm
 
@@ -152,13 +152,13 @@ async def exclusive_lock(path: str, timeout: float) -> AsyncIterator[None]:
 
 async def tag_image(docker: Docker, image: str, repository: str, tag: str) -> None:
     await docker._api.call(
-        "POST", build_path("images/{}/tag", image), params={"repo": repository, "tag": tag}
+        "POST", build_path("images/{}/tag", image), params={"repo": repository, "tag": tag}, expect=Shape.NOTHING
     )
 
 
 async def untag_image(docker: Docker, reference: str) -> None:
     with contextlib.suppress(DockerError):
-        await docker._api.call("DELETE", build_path("images/{}", reference))
+        await docker._api.call("DELETE", build_path("images/{}", reference), expect=Shape.OBJECTS)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

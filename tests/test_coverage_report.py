@@ -5,7 +5,12 @@ makes the call. The mapping is checked, so it cannot lie: the named method must
 exist, and the string literals of its code (plus the private helpers it calls, and
 the endpoint table of its class, see :func:`literals_of`) must hold the path's
 literal segments (``containers/{}/json``, or ``containers`` and ``json``) and the
-HTTP method. The spec is read from ``../shared/spec/`` next to the repository.
+HTTP method. The spec is the copy vendored in ``spec/`` at the repository root,
+read with PyYAML (the ``test`` extra).
+
+The query parameters of spec 1.55 are compared with the keywords of those methods
+(:func:`query_report`): those without one are reported, and every parameter added
+after 1.41 must have one (or reach the daemon through ``**params`` as in 0.27).
 """
 
 from __future__ import annotations
@@ -22,22 +27,23 @@ from types import FunctionType, ModuleType
 from typing import Any, Final
 
 import pytest
+import yaml
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
-SPEC_DIR: Final = REPO_ROOT.parent / "shared" / "spec"
+SPEC_DIR: Final = REPO_ROOT / "spec"
 SPEC_V1_41: Final = SPEC_DIR / "engine-api-v1.41.yaml"
 SPEC_NEWEST: Final = SPEC_DIR / "engine-api-v1.55.yaml"
 HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PACKAGE: Final = "aiodocker"
 
 # Endpoints deliberately left out, with the reason.
-NOT_COVERED: Final[dict[tuple[str, str], str]] = {
-    ("POST", "/session"): "BuildKit's gRPC session (hijacked HTTP/2): a later issue",
-}
+NOT_COVERED: Final[dict[tuple[str, str], str]] = {}
 
 # (METHOD, path) -> the qualified name (relative to ``aiodocker.``) of the public method
 # that makes the call. Where several methods call an endpoint, the main one is named.
 ENDPOINTS: Final[dict[tuple[str, str], str]] = {
+    # BuildKit's session (POST /session, upgraded to HTTP/2) is opened by a session build
+    ("POST", "/session"): "buildkit.BuildKitBuild.__anext__",
     # containers
     ("GET", "/containers/json"): "containers.DockerContainers.list",
     ("POST", "/containers/create"): "containers.DockerContainers.create",
@@ -179,40 +185,16 @@ NEWER_ENDPOINTS: Final[dict[tuple[str, str], str]] = {
 
 # --- reading the spec ------------------------------------------------------------------
 
-_PATH_LINE: Final = re.compile(r"^  (/\S*):\s*$")
-_METHOD_LINE: Final = re.compile(r"^    (" + "|".join(HTTP_METHODS) + r"):\s*$")
-
-
 def spec_endpoints(path: Path) -> set[tuple[str, str]]:
-    """Return the (METHOD, path) pairs of the ``paths:`` section of an OpenAPI/Swagger YAML.
-
-    Reads the two-space-indented layout the Engine API spec uses (no YAML library).
-    """
-    if not path.is_file():
-        pytest.fail(
-            f"the Engine API spec is missing: {path} (expected in ../shared/spec/ next to "
-            f"the repository at {REPO_ROOT})",
-            pytrace=False,
-        )
-    endpoints: set[tuple[str, str]] = set()
-    in_paths = False
-    current: str | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line.startswith(" "):
-            in_paths = line.rstrip() == "paths:"
-            current = None
-            continue
-        if not in_paths:
-            continue
-        path_match = _PATH_LINE.match(line)
-        if path_match:
-            current = path_match.group(1).strip("'\"")
-            continue
-        method_match = _METHOD_LINE.match(line)
-        if method_match and current is not None:
-            endpoints.add((method_match.group(1).upper(), current))
+    """Return the (METHOD, path) pairs of the ``paths:`` section of a Swagger/OpenAPI YAML."""
+    with path.open(encoding="utf-8") as stream:
+        document = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    endpoints = {
+        (method.upper(), route)
+        for route, operations in document["paths"].items()
+        for method in operations
+        if method in HTTP_METHODS
+    }
     if not endpoints:
         pytest.fail(f"no endpoints found under 'paths:' in {path}", pytrace=False)
     return endpoints
@@ -393,6 +375,92 @@ def describe(endpoint: tuple[str, str]) -> str:
     return f"{endpoint[0]} {endpoint[1]}"
 
 
+# --- query parameters ------------------------------------------------------------------
+
+# Query parameters of spec 1.55 sent from a keyword of another name, or from no keyword
+# of their own (with the reason); the rest are matched by name (``shared-size`` ->
+# ``shared_size``, ``detachKeys`` -> ``detach_keys``).
+QUERY_KEYWORDS: Final[dict[tuple[str, str, str], str]] = {
+    ("POST", "/build", "t"): "tag",
+    ("POST", "/build", "q"): "quiet",
+    ("POST", "/build", "dockerfile"): "path_dockerfile",
+    ("POST", "/build/prune", "all"): "all_builds",
+    ("POST", "/images/create", "fromImage"): "from_image",
+    ("POST", "/images/create", "fromSrc"): "from_src",
+    ("POST", "/build", "extrahosts"): "extra_hosts",
+    ("POST", "/build", "cachefrom"): "cache_from",
+    ("POST", "/build", "cpushares"): "cpu_shares",
+    ("POST", "/build", "cpusetcpus"): "cpuset_cpus",
+    ("POST", "/build", "cpuperiod"): "cpu_period",
+    ("POST", "/build", "cpuquota"): "cpu_quota",
+    ("POST", "/build", "shmsize"): "shm_size",
+    ("POST", "/build", "networkmode"): "network_mode",
+    ("POST", "/commit", "repo"): "repository",
+    ("POST", "/commit", "comment"): "message",
+    ("POST", "/containers/{id}/rename", "name"): "newname",
+    ("PUT", "/containers/{id}/archive", "copyUIDGID"): "copy_uid_gid",
+}
+
+
+@cache
+def spec_document(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        document: dict[str, Any] = yaml.load(
+            stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
+    return document
+
+
+def spec_query_parameters(path: Path) -> dict[tuple[str, str], list[str]]:
+    """(METHOD, path) -> the names of its ``in: query`` parameters, in spec order."""
+    return {
+        (method.upper(), route): [
+            parameter["name"]
+            for parameter in operation.get("parameters", ())
+            if parameter.get("in") == "query"
+        ]
+        for route, operations in spec_document(path)["paths"].items()
+        for method, operation in operations.items()
+        if method in HTTP_METHODS
+    }
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).replace("-", "_").lower()
+
+
+def query_keyword(endpoint: tuple[str, str], parameter: str, qualified: str) -> str | None:
+    """The keyword of ``qualified`` that sends ``parameter``: a name, ``**params``, or None."""
+    _cls, function = resolve(qualified)
+    signature = inspect.signature(function)
+    names = [
+        name
+        for name, value in signature.parameters.items()
+        if value.kind not in (value.VAR_POSITIONAL, value.VAR_KEYWORD)
+    ]
+    for candidate in (QUERY_KEYWORDS.get((*endpoint, parameter)), parameter, _snake(parameter)):
+        if candidate in names:
+            return candidate
+    var_keyword = [v.name for v in signature.parameters.values() if v.kind == v.VAR_KEYWORD]
+    return f"**{var_keyword[0]}" if var_keyword else None
+
+
+def query_report() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Parameters of spec 1.55 without a keyword: ({endpoint: names}, those newer than 1.41)."""
+    newest = spec_query_parameters(SPEC_NEWEST)
+    oldest = spec_query_parameters(SPEC_V1_41)
+    missing: dict[str, list[str]] = {}
+    missing_newer: dict[str, list[str]] = {}
+    for endpoint, qualified in sorted({**ENDPOINTS, **NEWER_ENDPOINTS}.items()):
+        for parameter in newest.get(endpoint, []):
+            if query_keyword(endpoint, parameter, qualified) is not None:
+                continue
+            missing.setdefault(describe(endpoint), []).append(parameter)
+            if parameter not in oldest.get(endpoint, []):
+                missing_newer.setdefault(describe(endpoint), []).append(parameter)
+    return missing, missing_newer
+
+
 # --- tests -------------------------------------------------------------------------------
 
 
@@ -420,10 +488,9 @@ def test_the_table_names_only_endpoints_of_the_spec() -> None:
     assert sorted(set(NOT_COVERED) - spec) == []
     assert not set(ENDPOINTS) & set(NOT_COVERED)
     assert set(SENT_BY) <= set(ENDPOINTS) and set(IMPLIED_METHOD) <= set(ENDPOINTS)
-    if SPEC_NEWEST.is_file():
-        newest = spec_endpoints(SPEC_NEWEST)
-        assert sorted(set(NEWER_ENDPOINTS) - newest) == []
-        assert not set(NEWER_ENDPOINTS) & spec
+    newest = spec_endpoints(SPEC_NEWEST)
+    assert sorted(set(NEWER_ENDPOINTS) - newest) == []
+    assert not set(NEWER_ENDPOINTS) & spec
 
 
 def test_newer_endpoints_report(capsys: pytest.CaptureFixture[str]) -> None:
@@ -447,3 +514,32 @@ def test_newer_endpoints_report(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_a_mapping_that_lies_is_caught(qualified: str, method: str, path: str) -> None:
     assert mapping_problem(method, path, qualified) is not None
+
+
+def test_query_parameters_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Query parameters of spec 1.55 without a keyword are reported; none newer than 1.41."""
+    missing, missing_newer = query_report()
+    total = sum(len(names) for names in spec_query_parameters(SPEC_NEWEST).values())
+    with capsys.disabled():
+        print(
+            f"\nquery parameters without a keyword: {sum(map(len, missing.values()))} of {total}"
+            + "".join(f"\n  {endpoint}: {', '.join(names)}" for endpoint, names in missing.items())
+        )
+    assert missing_newer == {}
+
+
+def test_query_keywords_of_the_issue_are_found() -> None:
+    """The lookup finds renamed keywords, snake_case names and ``**params``, and says None."""
+    assert query_keyword(("GET", "/images/json"), "shared-size", "images.DockerImages.list") == (
+        "shared_size"
+    )
+    assert query_keyword(("GET", "/images/json"), "manifests", "images.DockerImages.list") == (
+        "**params"
+    )
+    assert query_keyword(
+        ("DELETE", "/images/{name}"), "platforms", "images.DockerImages.delete"
+    ) == "platforms"
+    assert query_keyword(("POST", "/build/prune"), "all", "images.DockerImages.prune_builds") == (
+        "all_builds"
+    )
+    assert query_keyword(("GET", "/info"), "no-such", "system.DockerSystem.info") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -81,3 +82,38 @@ def require(component: str) -> Any:
     if value is None or value == "" or value == [] or value == {}:
         unavailable(component, f"{key!r} is missing or empty in {env_path()}; {SETUP_HINT}")
     return value
+
+
+# --------------------------------------------------------------------------
+# engines
+
+ENGINES: Final = ("docker20", "docker26", "podman")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One engine of the test environment: ``name`` is one of ENGINES."""
+
+    name: str
+    host: str
+    image: str
+    api_version: str
+
+
+def engine_named(name: str) -> Engine:
+    """Return the engine ``name`` of the test environment (skip, or fail in CI, without it)."""
+    if name == "docker20":
+        return Engine(
+            name, f"unix://{require('unix_socket')}", require("image"), require("api_version")
+        )
+    if name == "docker26":
+        entry = require("docker26")
+        return Engine(name, entry["host"], require("image"), entry["api_version"])
+    if name == "podman":
+        return Engine(
+            name,
+            f"unix://{require('podman_socket')}",
+            require("podman_image"),
+            require("podman_api_version"),
+        )
+    raise pytest.UsageError(f"unknown engine {name!r}")

@@ -25,19 +25,22 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import io
 import os
 import stat
 import tarfile
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import IO, Final
 
 from .dockerignore import IgnoreMatcher, MatchState
 
 __all__ = (
     "BuildContext",
     "iter_context_files",
+    "mktar_from_dockerfile",
     "prepare_context",
     "stream_context",
 )
@@ -338,3 +341,21 @@ def stream_context(
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be positive, not {chunk_size!r}")
     return _produce(_TarProducer(prepare_context(root, dockerfile), chunk_size))
+
+
+def mktar_from_dockerfile(fileobj: IO[bytes] | IO[str] | bytes | str) -> IO[bytes]:
+    """Return a gzipped tar (in a temporary file) holding ``fileobj`` as ``Dockerfile``."""
+    if isinstance(fileobj, str):
+        data = fileobj.encode()
+    elif isinstance(fileobj, bytes):
+        data = fileobj
+    else:
+        raw = fileobj.read()
+        data = raw.encode() if isinstance(raw, str) else raw
+    f = tempfile.NamedTemporaryFile()  # noqa: SIM115 - the caller owns it
+    with tarfile.open(mode="w:gz", fileobj=f) as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    f.seek(0)
+    return f

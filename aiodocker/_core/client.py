@@ -9,22 +9,50 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+import logging
+import warnings
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, Literal, Protocol, overload
 
 from .._compat import timeout as timeout_after
 from .._transport.base import Response, Transport
-from ..exceptions import DockerAPIVersionError, DockerError
+from ..exceptions import DockerAPIVersionError, DockerError, DockerResponseError
 from ..types import SENTINEL, Sentinel
-from .request import encode_query, error_from_response, parse_api_version
+from .hooks import REQUEST_LOG, RequestHooks, observe_request
+from .request import (
+    Shape,
+    decode_body,
+    encode_query,
+    error_from_response,
+    parse_api_version,
+    unexpected,
+)
 
 MAX_API_VERSION: Final = (1, 55)
 MIN_API_VERSION: Final = (1, 24)
 
-TimeoutArg = float | None | Sentinel | Any  # Any: an aiohttp.ClientTimeout
+
+class ClientTimeoutLike(Protocol):
+    """What is read of an ``aiohttp.ClientTimeout`` (or any object with these fields)."""
+
+    @property
+    def total(self) -> float | None: ...
+
+    @property
+    def sock_read(self) -> float | None: ...
+
+
+# seconds, None (no limit), SENTINEL (the client's default) or an aiohttp.ClientTimeout
+TimeoutArg = float | None | Sentinel | ClientTimeoutLike
 
 _NO_JSON: Final = object()
+
+FLOAT_TIMEOUT_WARNING: Final = (
+    "Manually setting timeouts via float is highly discouraged. "
+    "Use asyncio.timeout() block or pass aiohttp.ClientTimeout instead."
+)
+CLIENT_LOG: Final = logging.getLogger("aiodocker.docker")
 
 
 def timeout_seconds(value: Any) -> float | None:
@@ -41,23 +69,6 @@ def timeout_seconds(value: Any) -> float | None:
     if total is None and not hasattr(value, "total"):
         raise TypeError(f"timeout must be a number, None or aiohttp.ClientTimeout, not {value!r}")
     return float(total) if total is not None else None
-
-
-_JSON_STARTS: Final = frozenset(b'{["-0123456789tfn')
-
-
-def _parse_body(response: Response, data: bytes) -> Any:
-    """JSON when it looks like JSON and says so, None when empty, else text."""
-    if not data:
-        return None
-    first = data[0]
-    if first in (0x7B, 0x5B):  # "{" or "[": every JSON body the daemon sends but a few
-        return json.loads(data)
-    if first in _JSON_STARTS and response.content_type == "application/json":
-        return json.loads(data)
-    if not data.strip():
-        return None
-    return data.decode("utf-8", "replace")
 
 
 def format_version(version: tuple[int, int]) -> str:
@@ -77,6 +88,8 @@ class APIClient:
         *,
         api_version: str = "auto",
         timeout: float | None = None,
+        hooks: tuple[RequestHooks, ...] = (),
+        endpoint: str = "",
     ) -> None:
         if api_version != "auto":
             parse_api_version(api_version)
@@ -87,6 +100,22 @@ class APIClient:
         self.default_timeout = timeout
         self._version_lock = asyncio.Lock()
         self.daemon_version: dict[str, Any] | None = None
+        self.hooks = hooks
+        self.endpoint = endpoint or transport.description
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | AsyncIterable[bytes] | None = None,
+    ) -> Awaitable[Response]:
+        """Send through the transport, observed when there are hooks or DEBUG request logging."""
+        if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
+            return observe_request(
+                self.transport, self.hooks, self.endpoint, method, target, headers, body
+            )
+        return self.transport.request(method, target, headers, body)
 
     # --- versions -----------------------------------------------------------
 
@@ -97,21 +126,38 @@ class APIClient:
         async with self._version_lock:
             if self.api_version != "auto":
                 return self.api_version
-            response = await self.transport.request("GET", "/version")
-            body = await response.read()
-            if response.status >= 400:
-                raise error_from_response(response.status, body, response.content_type)
-            info = json.loads(body)
+            try:
+                info = await self._read_version()
+                daemon_max = parse_api_version(str(info.get("ApiVersion", "1.24")))
+                daemon_min = parse_api_version(str(info.get("MinAPIVersion", "1.12")))
+            except (DockerResponseError, ValueError) as exc:  # an error status stays itself
+                raise DockerAPIVersionError(
+                    f"API version negotiation failed: {exc}; pass "
+                    f'api_version="{format_version(MAX_API_VERSION)}" (or the version the '
+                    "daemon speaks) to skip negotiation"
+                ) from exc
             self.daemon_version = info
-            daemon_max = parse_api_version(str(info.get("ApiVersion", "1.24")))
-            daemon_min = parse_api_version(str(info.get("MinAPIVersion", "1.12")))
             if daemon_min > MAX_API_VERSION:
                 raise DockerAPIVersionError(
                     f"the daemon needs API version {format_version(daemon_min)} or newer, "
                     f"but this client supports at most {format_version(MAX_API_VERSION)}"
                 )
             self.api_version = format_version(min(daemon_max, MAX_API_VERSION))
+            if CLIENT_LOG.isEnabledFor(logging.DEBUG):
+                CLIENT_LOG.debug(
+                    "negotiated API %s: the daemon speaks %s (oldest %s), this client at most %s",
+                    self.api_version,
+                    format_version(daemon_max),
+                    format_version(daemon_min),
+                    format_version(MAX_API_VERSION),
+                )
             return self.api_version
+
+    async def _read_version(self) -> dict[str, Any]:
+        response = await self._checked("GET", "/version", self._send("GET", "/version"))
+        body = await response.read()
+        info: dict[str, Any] = decode_body("GET", "/version", response.status, body, Shape.OBJECT)
+        return info
 
     async def version_tuple(self) -> tuple[int, int]:
         return parse_api_version(await self.negotiate())
@@ -146,8 +192,21 @@ class APIClient:
     # --- requests -------------------------------------------------------------
 
     def seconds(self, timeout: TimeoutArg, *, long_running: bool) -> float | None:
+        """The deadline of one call's ``timeout=``, by aiodocker 0.27's rule.
+
+        ``SENTINEL``: the client's timeout, or none for a long-running call (logs,
+        stats, pull, build, events, ...). ``None``: no deadline. A ``float`` (or a
+        ``ClientTimeout``'s ``total``/``sock_read``) is the deadline; a float on a
+        short call warns ``DeprecationWarning`` as 0.27 does. An ``int`` is neither
+        a float nor a ClientTimeout in 0.27, so the client's timeout stays in force.
+        """
         if isinstance(timeout, Sentinel):
             return None if long_running else self.default_timeout
+        if isinstance(timeout, float):
+            if not long_running:
+                warnings.warn(FLOAT_TIMEOUT_WARNING, DeprecationWarning, stacklevel=4)
+        elif isinstance(timeout, int):
+            return self.default_timeout
         return timeout_seconds(timeout)
 
     async def request(
@@ -161,15 +220,18 @@ class APIClient:
         headers: Mapping[str, str] | None = None,
         versioned: bool = True,
         timeout: float | None = None,
+        not_modified_ok: bool = False,
     ) -> Response:
         """Send a request; return the response once its head arrived.
 
         Error statuses are read and raised here (the one mapping point), so
-        a returned response is always a success. ``timeout`` bounds the
-        wait for the head only; the caller owns reading and releasing.
+        a returned response is always a success (see :meth:`_checked`).
+        ``timeout`` bounds the wait for the head only; the caller owns reading
+        and releasing.
 
         Raises:
             DockerError: the daemon answered with an error status (subclass by status).
+            DockerResponseError: a 3xx, or a 1xx other than an asked-for upgrade.
             DockerConnectionError: the daemon could not be reached.
         """
         all_headers = dict(headers) if headers else None
@@ -181,22 +243,52 @@ class APIClient:
             target = f"/{self.api_version}/{path.lstrip('/')}"  # the common case, without awaiting
         else:
             target = await self.target(path, params, versioned=versioned)
+        sent = self._send(method, target, all_headers, body)
+        upgrade = headers is not None and "Upgrade" in headers
         if timeout is None:
-            response = await self.transport.request(method, target, all_headers, body)
+            return await self._checked(method, target, sent, upgrade, not_modified_ok)
+        async with timeout_after(timeout):
+            return await self._checked(method, target, sent, upgrade, not_modified_ok)
+
+    async def _checked(
+        self,
+        method: str,
+        target: str,
+        sent: Awaitable[Response],
+        upgrade: bool = False,
+        not_modified_ok: bool = False,
+    ) -> Response:
+        """Await a response and raise unless its status is a success for this request.
+
+        Success is 2xx, 101 when an upgrade was asked for, and 304 when the caller
+        accepts it (0.27 documents 304 as success of start/stop on a container
+        already in that state). Anything else is read, released and raised: an
+        error status through ``error_from_response``, any other 1xx or 3xx as a
+        ``DockerResponseError`` (a redirect is never followed).
+        """
+        response = await sent
+        status = response.status
+        if (
+            200 <= status < 300
+            or (status == 101 and upgrade)
+            or (status == 304 and not_modified_ok)
+        ):
+            return response
+        try:
+            error_body = await response.read()
+        finally:
+            response.release()
+        if status >= 400:
+            raise error_from_response(status, error_body, response.content_type)
+        if status == 304:
+            problem = "the daemon answered 304 Not Modified where an answer is due"
+        elif 300 <= status < 400:
+            location = response.headers.get("location")
+            where = f" to {location!r}" if location else ""
+            problem = f"the daemon answered with a redirect{where}, which is not followed"
         else:
-            async with timeout_after(timeout):
-                response = await self.transport.request(method, target, all_headers, body)
-        if response.status >= 400:
-            try:
-                if timeout is None:
-                    error_body = await response.read()
-                else:
-                    async with timeout_after(timeout):
-                        error_body = await response.read()
-            finally:
-                response.release()
-            raise error_from_response(response.status, error_body, response.content_type)
-        return response
+            problem = f"unexpected informational status {status}"
+        raise unexpected(method, target, status, problem, error_body)
 
     @asynccontextmanager
     async def open(
@@ -211,23 +303,117 @@ class APIClient:
         finally:
             response.release()
 
+    @overload
     async def call(
         self,
         method: str,
         path: str,
         *,
+        expect: Literal[Shape.OBJECT],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Literal[Shape.OBJECT_OR_NOTHING],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Literal[Shape.ARRAY],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> list[Any]: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Literal[Shape.OBJECTS],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Literal[Shape.STRING],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> str: ...
+
+    @overload
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Literal[Shape.NOTHING],
+        require: tuple[str, ...] = ...,
+        timeout: TimeoutArg = ...,
+        long_running: bool = ...,
+        **kwargs: Any,
+    ) -> None: ...
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Shape,
+        require: tuple[str, ...] = (),
         timeout: TimeoutArg = SENTINEL,
         long_running: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Make a call and return its parsed JSON body (None when the body is empty)."""
+        """Make a call and return its JSON body, which must have the shape ``expect``.
+
+        With ``Shape.NOTHING`` the body is read and ignored, None is returned, and
+        304 counts as success. ``require`` names fields the object must have.
+
+        Raises:
+            DockerResponseError: the answer is not what ``expect`` declares.
+        """
         seconds = self.seconds(timeout, long_running=long_running)
+        not_modified_ok = expect is Shape.NOTHING
         if seconds is None:
-            response = await self.request(method, path, **kwargs)
-            return _parse_body(response, await response.read())
-        async with timeout_after(seconds):
-            response = await self.request(method, path, **kwargs)
-            return _parse_body(response, await response.read())
+            response = await self.request(method, path, not_modified_ok=not_modified_ok, **kwargs)
+            body = await response.read()
+        else:
+            async with timeout_after(seconds):
+                response = await self.request(
+                    method, path, not_modified_ok=not_modified_ok, **kwargs
+                )
+                body = await response.read()
+        shown = path.lstrip("/")
+        shown = f"/{self.api_version}/{shown}" if kwargs.get("versioned", True) else f"/{shown}"
+        return decode_body(method, shown, response.status, body, expect, require)
 
     async def raw(
         self,
@@ -238,7 +424,7 @@ class APIClient:
         long_running: bool = False,
         **kwargs: Any,
     ) -> tuple[Response, bytes]:
-        """Make a call and return the response with its whole body."""
+        """Make a call and return the response with its whole body (2xx only)."""
         seconds = self.seconds(timeout, long_running=long_running)
         async with timeout_after(seconds):
             response = await self.request(method, path, **kwargs)
@@ -248,4 +434,4 @@ class APIClient:
         await self.transport.close()
 
 
-__all__ = ["APIClient", "DockerError", "MAX_API_VERSION", "timeout_seconds"]
+__all__ = ["APIClient", "DockerError", "MAX_API_VERSION", "Shape", "timeout_seconds"]

@@ -66,15 +66,15 @@ _KILL_GRACE: Final = 2.0
 # Docker reference grammar (distribution/reference), ASCII only.
 _COMPONENT: Final = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_LABEL: Final = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE: Final = re.compile(
+# Patterns, not compiled ones: re compiles (and caches) each on its first use,
+# so a program that never names an image does not pay for them at import.
+_DOMAIN_RE: Final = (
     rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
-_COMPONENT_RE: Final = re.compile(_COMPONENT)
-_TAG_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST_RE: Final = re.compile(
-    r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-)
-_IDENTIFIER_RE: Final = re.compile(r"[a-f0-9]{64}")
+_COMPONENT_RE: Final = _COMPONENT
+_TAG_RE: Final = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST_RE: Final = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_IDENTIFIER_RE: Final = r"[a-f0-9]{64}"
 _DIGEST_HEX_LENGTHS: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
 _NAME_MAX: Final = 255
 
@@ -108,7 +108,7 @@ def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
 
     if not ref:
         raise bad("it is empty")
-    if _IDENTIFIER_RE.fullmatch(ref):
+    if re.fullmatch(_IDENTIFIER_RE, ref):
         raise bad("a 64-character hexadecimal string is an image ID, not a repository name")
 
     first, slash, rest = ref.partition("/")
@@ -129,7 +129,7 @@ def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
     if colon > remainder.rfind("/"):
         repository, tag_value = remainder[:colon], remainder[colon + 1 :]
 
-    if not _DOMAIN_RE.fullmatch(domain):
+    if not re.fullmatch(_DOMAIN_RE, domain):
         raise bad(f"registry host {domain!r} is not a valid host[:port]")
     if repository.lower() != repository:
         written = repository[len(_OFFICIAL_REPO_PREFIX) :] if official else repository
@@ -137,20 +137,20 @@ def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
     for component in repository.split("/"):
         if not component:
             raise bad("the repository name has an empty path component")
-        if not _COMPONENT_RE.fullmatch(component):
+        if not re.fullmatch(_COMPONENT_RE, component):
             raise bad(
                 f"repository path component {component!r} may only hold [a-z0-9] "
                 "separated by '.', '_', '__' or dashes"
             )
     if len(repository) > _NAME_MAX:
         raise bad(f"the repository name is longer than {_NAME_MAX} characters")
-    if tag_value is not None and not _TAG_RE.fullmatch(tag_value):
+    if tag_value is not None and not re.fullmatch(_TAG_RE, tag_value):
         raise bad(
             f"tag {tag_value!r} must be 1 to 128 characters of [A-Za-z0-9_.-] "
             "and not start with '.' or '-'"
         )
     if digest_value is not None:
-        if not _DIGEST_RE.fullmatch(digest_value):
+        if not re.fullmatch(_DIGEST_RE, digest_value):
             raise bad(f"digest {digest_value!r} is not of the form algorithm:hex")
         algorithm, _, encoded = digest_value.partition(":")
         length = _DIGEST_HEX_LENGTHS.get(algorithm)

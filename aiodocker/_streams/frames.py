@@ -36,6 +36,10 @@ STDERR: Final = 2
 SYSTEMERR: Final = 3
 HEADER_SIZE: Final = 8
 MAX_PAYLOAD_SIZE: Final = 0xFFFFFFFF
+# A frame is buffered until it is whole only up to this size; the received part of a
+# larger one is handed out in pieces, so a header announcing 4 GiB costs nothing up
+# front and never more than this while its payload arrives.
+MAX_BUFFERED_PAYLOAD: Final = 1024 * 1024
 
 MULTIPLEXED_STREAM_TYPE: Final = "application/vnd.docker.multiplexed-stream"
 RAW_STREAM_TYPE: Final = "application/vnd.docker.raw-stream"
@@ -60,7 +64,9 @@ class FrameDecoder:
     """Split a multiplexed byte stream into ``Message`` objects, keeping the stream id.
 
     Frames may be cut at any byte, including inside the header; a frame is returned once
-    all of it has arrived. Zero-length frames carry nothing and are dropped.
+    all of it has arrived, except that a frame larger than ``MAX_BUFFERED_PAYLOAD``
+    comes out in pieces of at least that size. Zero-length frames carry nothing and are
+    dropped.
     """
 
     __slots__ = ("_buffer", "_stream", "_need")
@@ -105,7 +111,7 @@ class FrameDecoder:
             else:
                 buffer += view[pos : pos + take]
                 if len(buffer) < self._need:
-                    return messages
+                    return self._spill(messages)
                 messages.append(Message(self._stream, bytes(buffer)))
                 buffer.clear()
             pos += take
@@ -119,12 +125,21 @@ class FrameDecoder:
                 self._stream = stream
                 self._need = length
                 buffer += view[pos:]
-                return messages
+                return self._spill(messages)
             if length:
                 messages.append(Message(stream, bytes(view[pos : pos + length])))
             pos += length
         if pos < size:
             buffer += view[pos:]
+        return messages
+
+    def _spill(self, messages: list[Message]) -> list[Message]:
+        """Hand out the received part of a large incomplete frame, keeping the rest due."""
+        buffer = self._buffer
+        if len(buffer) >= MAX_BUFFERED_PAYLOAD:
+            messages.append(Message(self._stream, bytes(buffer)))
+            self._need -= len(buffer)
+            buffer.clear()
         return messages
 
     def flush(self) -> list[Message]:

@@ -24,7 +24,14 @@ from typing import Any, Final
 
 from aiodocker.exceptions import DockerStreamError, DockerTruncatedStreamError
 
-__all__ = ("JSONSeqDecoder", "check_stream_error")
+__all__ = ("JSONSeqDecoder", "MAX_VALUE_BYTES", "check_stream_error")
+
+# The longest JSON value (one line, as the daemon writes them) a stream may hold.
+# BuildKit's progress arrives as base64 "aux" lines; BuildKit clips a step's log at
+# 2 MiB, so a line of even a few clipped steps stays far below 8 MiB (6 MiB of binary
+# once base64-encoded). The bound also keeps an endless line from a broken daemon to
+# about 8 MiB of memory before it fails.
+MAX_VALUE_BYTES: Final = 8 * 1024 * 1024
 
 _QUOTE: Final = 0x22
 _BACKSLASH: Final = 0x5C
@@ -56,9 +63,11 @@ class JSONSeqDecoder:
         "_in_scalar",
         "_multiline",
         "_error",
+        "_max_value",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_value: int = MAX_VALUE_BYTES) -> None:
+        self._max_value = max_value
         # Undecoded input; it always begins between two top-level values.
         self._buffer = bytearray()
         self._decoder = json.JSONDecoder()
@@ -80,7 +89,8 @@ class JSONSeqDecoder:
         the error is raised by the next call.
 
         Raises:
-            DockerStreamError: the input is not valid JSON (or not UTF-8).
+            DockerStreamError: the input is not valid JSON (or not UTF-8), or one value
+                is longer than ``max_value`` bytes.
         """
         if self._error is not None:
             raise self._error
@@ -102,6 +112,15 @@ class JSONSeqDecoder:
             if not values:
                 raise
             self._error = exc
+        if len(buffer) > self._max_value and self._error is None:
+            # What is left is one value that has not ended yet.
+            self._error = DockerStreamError(
+                f"a JSON value in the stream is longer than {self._max_value} bytes"
+            )
+            buffer.clear()
+            self._reset(0)
+            if not values:
+                raise self._error
         return values
 
     def flush(self) -> list[Any]:

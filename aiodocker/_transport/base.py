@@ -9,11 +9,90 @@ protocols.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import os
+import stat
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from typing import Any, Protocol
+from contextlib import asynccontextmanager
+from typing import IO, Any, Final, Protocol
 
-__all__ = ["BodyReader", "Channel", "ReadsWholeBody", "Response", "Transport"]
+from .._json import loads
+
+__all__ = [
+    "BodyReader",
+    "Channel",
+    "FileBody",
+    "ReadsWholeBody",
+    "Response",
+    "Transport",
+    "file_body",
+]
+
+FILE_CHUNK_SIZE: Final = 256 * 1024
+
+
+class FileBody:
+    """A request body that is a regular file, from its current position to its end.
+
+    Its length is known, so it is sent with a Content-Length; a transport on a
+    plain socket hands it to the kernel (``loop.sendfile``), any other iterates
+    it: chunks read in a worker thread. A file given by path is opened when the
+    upload starts and closed when it ends; a file object is left open.
+    """
+
+    def __init__(self, file: IO[bytes] | None, path: str | None, offset: int, count: int) -> None:
+        self._file = file
+        self._path = path
+        self.offset = offset
+        self.count = count
+
+    @classmethod
+    def of_path(cls, path: str) -> FileBody:
+        return cls(None, path, 0, os.stat(path).st_size)
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[IO[bytes]]:
+        """The file, positioned at ``offset``."""
+        if self._file is not None:
+            self._file.seek(self.offset)
+            yield self._file
+            return
+        assert self._path is not None
+        file = await asyncio.to_thread(open, self._path, "rb")
+        try:
+            yield file
+        finally:
+            file.close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        """Read ``count`` bytes in chunks, in a worker thread.
+
+        Raises:
+            ValueError: the file ended early (it shrank after the body was made).
+        """
+        async with self.opened() as file:
+            remaining = self.count
+            while remaining:
+                chunk = await asyncio.to_thread(file.read, min(FILE_CHUNK_SIZE, remaining))
+                if not chunk:
+                    raise ValueError(
+                        f"the file ended {remaining} bytes short of the {self.count} to upload"
+                    )
+                remaining -= len(chunk)
+                yield chunk
+
+
+def file_body(fileobj: Any) -> FileBody | None:
+    """A :class:`FileBody` for a binary file object on a regular file, else None."""
+    try:
+        fd = fileobj.fileno()
+        offset = fileobj.tell()
+        info = os.fstat(fd)
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or "b" not in getattr(fileobj, "mode", "b"):
+        return None
+    return FileBody(fileobj, None, offset, max(0, info.st_size - offset))
 
 
 class BodyReader(Protocol):
@@ -69,7 +148,7 @@ class ReadsWholeBody:
 
     async def json(self, **_: Any) -> Any:
         data = await self.read()
-        return json.loads(data) if data.strip() else None
+        return loads(data) if data.strip() else None
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         while chunk := await self.body.read_chunk():

@@ -9,6 +9,7 @@ a tcp connection (optionally TLS through :mod:`.tlsstream`), the stdio of an
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shlex
 import socket
@@ -23,6 +24,9 @@ from ..exceptions import DockerConnectionError
 from .tlsstream import TLSTransport
 
 P = TypeVar("P", bound=asyncio.Protocol)
+
+TLS_LOG: Final = logging.getLogger("aiodocker.transport")
+SSH_LOG: Final = logging.getLogger("aiodocker.ssh")
 
 CONNECT_TIMEOUT: Final = 30.0
 SSH_STDERR_LIMIT: Final = 4096
@@ -73,8 +77,18 @@ class TCPDialer:
                 except BaseException:
                     raw.close()
                     raise
+                if TLS_LOG.isEnabledFor(logging.DEBUG):
+                    tls_object = tls.get_extra_info("ssl_object")
+                    TLS_LOG.debug(
+                        "TLS handshake with %s done: %s, %s",
+                        self.address,
+                        tls_object.version(),
+                        tls_object.cipher()[0],
+                    )
                 return app
         except ssl.SSLError as exc:
+            if TLS_LOG.isEnabledFor(logging.DEBUG):
+                TLS_LOG.debug("TLS handshake with %s failed: %s", self.address, exc)
             raise DockerConnectionError(
                 f"TLS handshake with {self.address} failed [{exc}]"
             ) from exc
@@ -153,6 +167,9 @@ class SSHDialer:
             raise _connect_error(self.address, exc) from exc
         finally:
             theirs.close()
+        if SSH_LOG.isEnabledFor(logging.DEBUG):
+            argv = shlex.join(self.argv())
+            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, argv)
         self._processes.add(process)
         try:
             _, protocol = await loop.create_unix_connection(factory, sock=ours)
@@ -197,7 +214,14 @@ class SSHDialer:
                 pass
             await process.wait()
         finally:
-            self._processes.discard(process)
+            if process in self._processes:  # the first of concurrent reapers says it
+                self._processes.discard(process)
+                SSH_LOG.debug(
+                    "ssh (pid %d) to %s exited with status %s",
+                    process.pid,
+                    self.address,
+                    process.returncode,
+                )
 
     async def close(self) -> None:
         """Wait for every ssh process this dialer started to end."""

@@ -29,7 +29,6 @@ TLS from the environment (docker CLI rules, ``cli/flags/options.go``) applies to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -38,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Literal
 from urllib.parse import SplitResult, urlsplit
 
-from aiodocker.exceptions import DockerContextInvalidError, DockerContextTLSError
+from aiodocker.exceptions import DockerContextInvalidError, DockerContextTLSError, add_note
 
 __all__ = (
     "TLSConfig",
@@ -222,12 +221,12 @@ def parse_host(
         raise ValueError(f"unknown endpoint source {source!r}; expected one of {sorted(_SOURCES)}")
     text = host.strip()
     if not text:
-        raise ValueError(f"empty docker host (from {source}); supported: {SUPPORTED_SCHEMES}")
+        raise _no_scheme(f"empty docker host (from {source}); supported: {SUPPORTED_SCHEMES}")
     scheme, sep, rest = text.partition("://")
     if not sep:
         if text.startswith("/"):
             return _unix_endpoint(text, source, context_name)
-        raise ValueError(
+        raise _no_scheme(
             f"docker host {_redact(text)!r} (from {source}) has no scheme; "
             f"supported: {SUPPORTED_SCHEMES}"
         )
@@ -242,9 +241,16 @@ def parse_host(
         return _tcp_endpoint(text, tls or TLSConfig(None, None, None), source, context_name)
     if scheme == "ssh":
         return _ssh_endpoint(text, source, context_name)
-    raise ValueError(
+    raise _no_scheme(
         f"unsupported docker host {_redact(text)!r} (from {source}); supported: {SUPPORTED_SCHEMES}"
     )
+
+
+def _no_scheme(detail: str) -> ValueError:
+    """aiodocker 0.27's error for a host it cannot use; ``detail`` becomes a note."""
+    exc = ValueError("Missing protocol scheme in docker_host.")
+    add_note(exc, detail)
+    return exc
 
 
 def resolve_endpoint(
@@ -354,6 +360,8 @@ def _current_context(config_dir: str) -> str | None:
 
 
 def _context_id(name: str) -> str:
+    import hashlib  # only for named contexts; not worth its import on every start
+
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import http
+import logging
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -24,13 +24,31 @@ from typing import Any, Final, cast
 
 import httptools
 
-from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
-from .base import ReadsWholeBody
+from ..exceptions import (
+    DockerClientClosedError,
+    DockerConnectionError,
+    DockerResponseError,
+    DockerTruncatedStreamError,
+)
+from .base import FileBody, ReadsWholeBody
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
 MAX_IDLE: Final = 100
 NO_BODY_STATUSES: Final = frozenset({204, 304})
+# The most a response head (status line, headers, and any 1xx heads before it) may
+# take. The daemon's heads are well under 1 KiB; 256 KiB leaves room for any proxy
+# in between and still bounds what a broken peer can make us buffer.
+MAX_HEAD_BYTES: Final = 256 * 1024
+# ``readline`` hands out a longer line (output that never writes a newline) in pieces.
+MAX_LINE_BYTES: Final = 1024 * 1024
+# Methods that may be sent again after a reused connection died before any byte of
+# the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
+# and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
+# worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
+RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
+
+POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 
 Dial = Callable[[Callable[[], "Connection"]], Awaitable["Connection"]]
 
@@ -224,17 +242,25 @@ class Body:
         return b"".join(parts)
 
     async def readline(self) -> bytes:
+        """Read one line with its newline; a line past ``MAX_LINE_BYTES`` comes in pieces."""
         parts: list[bytes] = []
+        size = 0
         while True:
             chunk = await self.read_chunk()
             if not chunk:
                 return b"".join(parts)
-            end = chunk.find(b"\n")
+            end = chunk.find(b"\n", 0, MAX_LINE_BYTES - size)
             if end >= 0:
                 self.unread(chunk[end + 1 :])
                 parts.append(chunk[: end + 1])
                 return b"".join(parts)
+            if size + len(chunk) >= MAX_LINE_BYTES:
+                cut = MAX_LINE_BYTES - size
+                self.unread(chunk[cut:])
+                parts.append(chunk[:cut])
+                return b"".join(parts)
             parts.append(chunk)
+            size += len(chunk)
 
 
 class StreamContent:
@@ -303,6 +329,8 @@ class Response(ReadsWholeBody):
     @property
     def reason(self) -> str:
         """The standard reason phrase (the daemon's own is not worth a parser callback)."""
+        import http  # only when asked: most responses never are
+
         try:
             return http.HTTPStatus(self.status).phrase
         except ValueError:
@@ -334,6 +362,14 @@ class Response(ReadsWholeBody):
         if connection.reusable and self.body.at_eof and self.body.complete:
             self._engine.put_idle(connection)
         else:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self._engine.description,
+                    "the body was not read to its end"
+                    if not (self.body.at_eof and self.body.complete)
+                    else "it cannot be reused (closed, upgraded or not kept alive)",
+                )
             connection.close()
             self._engine.forget(connection)
 
@@ -369,6 +405,8 @@ class Connection(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, Headers]] | None = None
         self._head_buf: bytearray | None = None
+        self._head_size = 0
+        self.answered = False  # a byte of the answer to the current request arrived
         self._waiting = False
         self._method = "GET"
         self._write_paused = False
@@ -390,8 +428,10 @@ class Connection(asyncio.Protocol):
         if parser is None or not self._waiting:
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
+        self.answered = True
         if self._head_buf is not None:  # the head is still coming: keep its raw bytes
             self._head_buf += data
+            self._head_size += len(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -402,6 +442,14 @@ class Connection(asyncio.Protocol):
                 self.body.feed(rest)
         except httptools.HttpParserError as exc:
             self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
+            return
+        if self._head_buf is not None and self._head_size > MAX_HEAD_BYTES:
+            self._head_buf = None
+            self._fail(
+                DockerResponseError(
+                    0, f"the daemon's response head exceeds {MAX_HEAD_BYTES} bytes"
+                )
+            )
 
     def eof_received(self) -> bool:
         self.reusable = False
@@ -471,8 +519,8 @@ class Connection(asyncio.Protocol):
         self.body.feed(body)
 
     def on_message_complete(self) -> None:
-        if self._parser is not None and self._parser.get_status_code() == 101:
-            return  # the upgrade handler takes over
+        if self._parser is not None and 100 <= self._parser.get_status_code() < 200:
+            return  # 101: the upgrade handler takes over; other 1xx: the answer follows
         self._finish_message()
 
     def _finish_message(self) -> None:
@@ -499,6 +547,8 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self.body = Body(self)
         self._head_buf = bytearray()
+        self._head_size = 0
+        self.answered = False
         self._waiting = True
         if self._parser is None:  # kept across keep-alive responses
             self._parser = httptools.HttpResponseParser(self)
@@ -577,6 +627,14 @@ class HTTPEngine:
     def put_idle(self, connection: Connection) -> None:
         self._active.discard(connection)
         if self._closed or connection.closed or len(self._idle) >= self._max_idle:
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "discarding a connection to %s: %s",
+                    self.description,
+                    f"the pool is full ({self._max_idle} idle)"
+                    if not (self._closed or connection.closed)
+                    else "it is closed",
+                )
             connection.close()
         else:
             self._idle.append(connection)
@@ -591,11 +649,18 @@ class HTTPEngine:
     ) -> Response:
         """Send a request and return once the response head has arrived.
 
-        A replayable request that fails on a reused keep-alive connection
-        before any response byte arrived is retried once on a new connection.
+        A GET or HEAD that fails on a reused keep-alive connection before any
+        byte of the answer arrived (the daemon closed an idle connection) is
+        sent again on a new connection. Any other request is never resent.
+
+        Raises:
+            DockerConnectionError: the daemon could not be reached, or the
+                connection died before the answer; for a method other than GET
+                and HEAD the message says the request may or may not have been
+                applied.
         """
         if self._closed:
-            raise DockerConnectionError("the client is closed")
+            raise DockerClientClosedError()
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             await self._adopt(loop)
@@ -606,7 +671,9 @@ class HTTPEngine:
             all_headers = {"Host": self._host_header}
             if headers:
                 all_headers.update(headers)
-            if streamed:
+            if isinstance(body, FileBody):
+                all_headers["Content-Length"] = str(body.count)
+            elif streamed:
                 all_headers["Transfer-Encoding"] = "chunked"
             elif body is not None:
                 all_headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
@@ -620,19 +687,61 @@ class HTTPEngine:
                 if not connection.closed:
                     reused = True
                     break
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug("discarding an idle connection the daemon closed")
             if not reused:
                 connection = await self._dial(Connection)
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug(
+                    "%s a connection to %s for %s (%d in use, %d idle)",
+                    "reusing" if reused else "dialed",
+                    self.description,
+                    method,
+                    len(self._active) + 1,
+                    len(self._idle),
+                )
             self._active.add(connection)
             try:
                 return await self._exchange(connection, method, head_bytes, body, streamed)
             except DockerConnectionError as exc:
                 connection.close()
                 self._active.discard(connection)
-                if reused and not streamed:
+                unanswered = not connection.answered
+                retried = reused and unanswered and method in RETRY_METHODS and not streamed
+                if POOL_LOG.isEnabledFor(logging.DEBUG):
+                    POOL_LOG.debug(
+                        "%s %s failed %s (%s): %s",
+                        method,
+                        "on a reused connection" if reused else "on a new connection",
+                        "before any answer" if unanswered else "during the answer",
+                        exc,
+                        "retrying on a new connection"
+                        if retried
+                        else "not retried: "
+                        + (
+                            "the connection was new"
+                            if not reused
+                            else "part of the answer came"
+                            if not unanswered
+                            else "its body was streamed"
+                            if streamed
+                            else f"only {'/'.join(sorted(RETRY_METHODS))} are resent"
+                        ),
+                    )
+                if retried:
                     continue
+                message = exc.message
                 if connection.diagnose is not None:
-                    raise DockerConnectionError(await connection.diagnose()) from exc
-                raise
+                    message = await connection.diagnose()
+                if unanswered and method not in RETRY_METHODS:
+                    path = target.partition("?")[0]
+                    message = (
+                        f"{message} (before any answer to {method} {path}: the request "
+                        "may or may not have been applied)"
+                    )
+                if message is exc.message:
+                    raise
+                raise DockerConnectionError(message) from exc
             except BaseException:
                 connection.close()
                 self._active.discard(connection)
@@ -651,13 +760,18 @@ class HTTPEngine:
         if streamed:
             connection.write(head_bytes)
             assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
-            upload = asyncio.create_task(_send_chunked(connection, body))
+            upload = asyncio.create_task(
+                _send_file(connection, body)
+                if isinstance(body, FileBody)
+                else _send_chunked(connection, body)
+            )
             waiting: set[asyncio.Future[Any]] = {upload, head_future}
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if upload.done() and upload.exception() is not None and not head_future.done():
+            exc = upload.exception() if upload.done() else None
+            # A daemon that answers early and stops reading breaks the pipe: its
+            # answer, or the lost connection, then says why (not the EPIPE).
+            if exc is not None and not head_future.done() and not isinstance(exc, ConnectionError):
                 head_future.cancel()
-                exc = upload.exception()
-                assert exc is not None
                 raise exc
         elif isinstance(body, (bytes, bytearray, memoryview)) and body:
             connection.write(head_bytes + bytes(body))
@@ -726,6 +840,40 @@ class HTTPEngine:
         self._closed = True
         await self._close_connections()
         await asyncio.sleep(0)
+
+
+def _can_sendfile(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether the kernel may copy a file into this transport: a plain socket, not TLS."""
+    return (
+        transport is not None
+        and transport.get_extra_info("socket") is not None
+        and transport.get_extra_info("ssl_object") is None
+    )
+
+
+async def _send_file(connection: Connection, body: FileBody) -> None:
+    """Send a file body of known length, through sendfile where the transport allows."""
+    if body.count == 0:
+        return  # Content-Length: 0 says it all (and loop.sendfile refuses a count of 0)
+    if _can_sendfile(connection.transport):
+        assert connection.transport is not None
+        async with body.opened() as file:
+            try:
+                sent = await asyncio.get_running_loop().sendfile(
+                    connection.transport, file, body.offset, body.count, fallback=False
+                )
+            except (NotImplementedError, asyncio.SendfileNotAvailableError):
+                pass  # uvloop has no sendfile; some sockets refuse it: send by reads
+            else:
+                if sent != body.count:
+                    raise ValueError(
+                        f"the file ended {body.count - sent} bytes short of the "
+                        f"{body.count} to upload"
+                    )
+                return
+    async for chunk in body:
+        connection.write(chunk)
+        await connection.drain()
 
 
 async def _send_chunked(connection: Connection, body: AsyncIterable[bytes]) -> None:

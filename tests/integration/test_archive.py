@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import stat
 import tarfile
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -63,6 +64,39 @@ async def test_put_archive_from_bytes_reads_back_with_get_archive(
     tar = await container.get_archive("/tmp/from-bytes.bin")
     assert isinstance(tar, tarfile.TarFile)
     assert extract(tar, "from-bytes.bin") == PAYLOAD
+
+
+async def tar_stream_of_zeros(name: str, size: int) -> AsyncIterator[bytes]:
+    """A tar of one file of ``size`` zero bytes, made as it is sent."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    yield info.tobuf(tarfile.PAX_FORMAT)
+    block = bytes(1024 * 1024)
+    for start in range(0, size, len(block)):
+        yield block[: size - start]
+    yield bytes(-size % tarfile.BLOCKSIZE + 2 * tarfile.BLOCKSIZE)
+
+
+async def test_get_archive_keeps_a_large_archive_out_of_memory(
+    container: DockerContainer,
+) -> None:
+    size = 32 * 1024 * 1024
+    await container.put_archive("/tmp", tar_stream_of_zeros("zeros.bin", size))
+    tracemalloc.start()
+    try:
+        tar = await container.get_archive("/tmp/zeros.bin")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024  # the 32 MiB went to a temporary file
+    with tar:
+        member = tar.extractfile("zeros.bin")
+        assert member is not None
+        total = 0
+        while chunk := member.read(1024 * 1024):
+            assert not chunk.strip(b"\0")
+            total += len(chunk)
+    assert total == size
 
 
 async def test_put_archive_from_a_file_object_reads_back_with_stream_archive(
@@ -131,6 +165,9 @@ async def test_archive_calls_on_a_missing_container_raise_not_found_naming_it(
         assert missing.id in exc.value.message
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers the archive of a missing path without an error"
+)
 async def test_archive_of_a_missing_path_raises_not_found(container: DockerContainer) -> None:
     with pytest.raises(DockerNotFoundError):
         await container.get_archive("/no/such/path")

@@ -89,8 +89,9 @@ async def _push_private_image(docker, testenv, name: str) -> str:
     return ref
 
 
+@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
 async def test_pull_command_prints_progress_lines_and_uses_config_credentials(
-    docker, testenv, make_name, tmp_path, monkeypatch
+    docker, engine, testenv, make_name, tmp_path, monkeypatch
 ):
     ref = await _push_private_image(docker, testenv, make_name("cli-pull"))
     token = base64.b64encode(
@@ -100,7 +101,7 @@ async def test_pull_command_prints_progress_lines_and_uses_config_credentials(
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "aiodocker", "-H", f"unix://{testenv['unix_socket']}", "pull", ref],
+            [sys.executable, "-m", "aiodocker", "-H", engine.host, "pull", ref],
             capture_output=True,
             text=True,
             timeout=120,

@@ -27,6 +27,8 @@ from tests.plugin_fixture import (
 )
 from tests.testenv import require, unavailable
 
+pytestmark = pytest.mark.engine_difference("podman", "podman has no plugin API")
+
 
 @pytest.fixture(scope="module")
 def plugin_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -191,7 +193,7 @@ async def test_delete_removes_the_plugin_and_returns_its_details(
     name = plugin_names("delete")
     await docker.plugins.create(name, plugin_dir)
     removed = await docker.plugins.delete(name)
-    assert removed.get("Name", name) == name
+    assert removed is None or removed["Name"] == name  # Docker 20.10 sends no body
     with pytest.raises(DockerNotFoundError):
         await docker.plugins.inspect(name)
 

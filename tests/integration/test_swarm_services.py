@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import DockerError, DockerNotFoundError
 from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, http_response
 
@@ -83,7 +83,7 @@ async def create_network(swarm: SwarmCluster, name: str) -> str:
     result = await swarm.manager._api.call(
         "POST",
         "networks/create",
-        json_body={"Name": name, "Driver": "overlay", "Attachable": True},
+        json_body={"Name": name, "Driver": "overlay", "Attachable": True}, expect=Shape.OBJECT,
     )
     return str(result["Id"])
 
@@ -131,7 +131,7 @@ async def ticker(swarm: SwarmCluster) -> AsyncIterator[Ticker]:
             lambda: _no_tasks(swarm, name), what=f"the tasks of {name} to go", timeout=60
         )
         try:
-            await swarm.manager._api.call("DELETE", build_path("networks/{}", network_id))
+            await swarm.manager._api.call("DELETE", build_path("networks/{}", network_id), expect=Shape.NOTHING)
         except DockerError:
             pass
 

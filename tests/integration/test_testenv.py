@@ -32,6 +32,8 @@ ENV_KEYS = {
     "api_version",
     "podman_socket",
     "podman_image",
+    "podman_api_version",
+    "docker26",
 }
 
 
@@ -162,6 +164,38 @@ def test_swarm_daemons_run_the_test_image(testenv: dict[str, Any], image: str) -
         result = run("docker", "-H", host, "run", "--rm", image, "echo", "ok")
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"ok\n"
+
+
+def test_docker26_is_docker_26_with_api_1_45(testenv: dict[str, Any]) -> None:
+    engine = require("docker26")
+    result = run("curl", "-sf", "--unix-socket", engine["socket"], "http://localhost/version")
+    assert result.returncode == 0, result.stderr
+    version = json.loads(result.stdout)
+    assert version["Version"].startswith(engine["version"])
+    assert version["ApiVersion"] == engine["api_version"] == "1.45"
+    assert engine["host"] == f"unix://{engine['socket']}"
+
+
+def test_docker26_runs_a_bridged_container(testenv: dict[str, Any], image: str) -> None:
+    engine = require("docker26")
+    result = run(
+        "docker", "-H", engine["host"], "run", "--rm", image,
+        "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"inet 10.232.0.")
+
+
+def test_docker26_reaches_the_registry_under_its_usual_name(testenv: dict[str, Any]) -> None:
+    engine = require("docker26")
+    require("registry")
+    result = run(
+        "nsenter", f"--net=/run/netns/{engine['netns']}",
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+        "-u", f"{testenv['registry_user']}:{testenv['registry_password']}",
+        f"http://{testenv['registry']}/v2/",
+    )  # fmt: skip
+    assert result.stdout == b"200", result.stderr
 
 
 # -- the helpers of tests/testenv.py (no daemon needed) ---------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import aiodocker
-from aiodocker._core.request import build_path
+from aiodocker._core.request import Shape, build_path
 from aiodocker.exceptions import (
     DockerAPIVersionError,
     DockerConflictError,
@@ -62,6 +62,9 @@ async def test_create_without_a_name_makes_an_anonymous_volume(docker: aiodocker
         await volume.delete()
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_create_rejects_bad_configs_locally_and_on_the_daemon(
     docker: aiodocker.Docker, make_name: Callable[..., str]
 ) -> None:
@@ -83,6 +86,9 @@ async def test_list_returns_the_raw_answer_filtered_by_label(
     assert [v["Name"] for v in result["Volumes"]] == [tagged.name]
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_list_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:
         await docker.volumes.list(filters={"no-such-filter": "x"})
@@ -129,7 +135,7 @@ async def test_delete_of_a_volume_in_use_conflicts(
         "POST",
         "containers/create",
         params={"name": make_name("user")},
-        json_body={"Image": image, "Cmd": ["true"], "HostConfig": {"Binds": [f"{volume.name}:/v"]}},
+        json_body={"Image": image, "Cmd": ["true"], "HostConfig": {"Binds": [f"{volume.name}:/v"]}}, expect=Shape.OBJECT,
     )
     try:
         with pytest.raises(DockerConflictError):
@@ -138,7 +144,7 @@ async def test_delete_of_a_volume_in_use_conflicts(
             await volume.delete(force=True)
     finally:
         await docker._api.call(
-            "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}
+            "DELETE", build_path("containers/{}", created["Id"]), params={"force": True}, expect=Shape.NOTHING
         )
     await volume.delete()
 
@@ -161,6 +167,9 @@ async def test_prune_removes_only_unused_volumes_with_the_label(
     assert (await kept.show())["Name"] == kept.name
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+)
 async def test_prune_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:
         await docker.volumes.prune(filters={"no-such-filter": "x"})

@@ -1,4 +1,4 @@
-"""The public surface matches aiodocker 0.27 (shared/compat/aiodocker-api.md).
+"""The public surface matches aiodocker 0.27 (its public API as users see it).
 
 The contract is encoded below as data: for every public callable, its module, owner
 class, name, kind and parameter list (written as a Python parameter list and parsed

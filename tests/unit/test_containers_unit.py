@@ -14,8 +14,8 @@ import aiodocker
 from aiodocker import channel as compat_channel
 from aiodocker import jsonstream, multiplexed
 from aiodocker._streams import channel as core_channel
-from aiodocker._streams.frames import FrameDecoder, RawDecoder, encode_frame
-from aiodocker.containers import DockerContainer, _LogText
+from aiodocker._streams.frames import encode_frame
+from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
 from aiodocker.stream import Message
 from tests.fakedaemon import FakeDaemon, Request, chunked, http_response
@@ -93,29 +93,6 @@ async def client() -> AsyncIterator[Callable[[Daemon], aiodocker.Docker]]:
     yield make
     for docker in clients:
         await docker.close()
-
-
-# --- the text decoder of log() ------------------------------------------------------
-
-
-def test_log_text_decodes_a_character_split_across_frames_per_stream() -> None:
-    decoder = _LogText(FrameDecoder())
-    items = [item for byte in range(len(FRAMES)) for item in decoder.feed(FRAMES[byte : byte + 1])]
-    assert items == ["out ", "err\n", "\u20ac\n"]
-    assert decoder.flush() == []
-
-
-def test_log_text_drops_invalid_utf8_and_a_cut_character_at_the_end() -> None:
-    decoder = _LogText(RawDecoder())
-    assert decoder.feed(b"ok\xff\n\xe2\x82") == ["ok\n"]
-    assert decoder.flush() == []
-
-
-def test_log_text_raises_when_the_stream_ends_inside_a_frame() -> None:
-    decoder = _LogText(FrameDecoder())
-    decoder.feed(FRAMES[:-1])
-    with pytest.raises(DockerTruncatedStreamError):
-        decoder.flush()
 
 
 # --- framing choice ---------------------------------------------------------------------
@@ -283,10 +260,6 @@ async def test_bad_arguments_raise_before_any_request(make_daemon, client):
     container = docker.containers.container("abc")
     with pytest.raises(TypeError):
         container.log()
-    with pytest.raises(ValueError):
-        await container.exec([])
-    with pytest.raises(ValueError):
-        await container.wait(condition="soon")
     with pytest.raises(TypeError):
         await container.put_archive("/", 42)
     with pytest.raises(ValueError):
@@ -338,3 +311,21 @@ async def test_multiplexed_and_jsonstream_helpers_read_query_responses(make_daem
     async with docker._query("events") as response:
         with pytest.raises(DockerStreamError, match="boom"):
             await jsonstream.json_stream_list(response, lambda v: v.get("a"))
+
+
+async def test_a_listed_container_is_freed_without_the_cycle_collector() -> None:
+    import gc
+    import weakref
+
+    docker = aiodocker.Docker(url="unix:///nonexistent.sock")
+    gc.disable()
+    try:
+        container = DockerContainer(docker, Id="abc", Names=["/x"])
+        alive = weakref.ref(container)
+        del container
+        assert alive() is None  # no reference cycle: refcounting frees it
+        follower = DockerContainer(docker, Id="abc").logs  # made on first use, still there
+        assert follower.container.id == "abc"
+    finally:
+        gc.enable()
+        await docker.close()

@@ -10,6 +10,7 @@ import pytest
 
 import aiodocker
 from aiodocker._core.client import MAX_API_VERSION
+from aiodocker._core.request import Shape
 from aiodocker.exceptions import DockerAPIVersionError
 from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, http_response
 
@@ -39,7 +40,7 @@ async def daemon(tmp_path):
 
 async def test_sixty_four_concurrent_first_calls_negotiate_once(daemon):
     async with aiodocker.Docker(url=f"unix://{daemon.path}") as docker:
-        results = await asyncio.gather(*(docker._api.call("GET", "info") for _ in range(64)))
+        results = await asyncio.gather(*(docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(64)))
     assert all(r == {"target": "/v1.41/info"} for r in results)
     assert sum(1 for r in daemon.requests if r.target == "/version") == 1
     assert len(daemon.requests) == 65
@@ -50,7 +51,7 @@ async def test_negotiation_never_exceeds_the_client_maximum(tmp_path):
     fake = await FakeDaemon(str(tmp_path / "d.sock"), versioned_handler(newer)).start()
     try:
         async with aiodocker.Docker(url=f"unix://{fake.path}") as docker:
-            await docker._api.call("GET", "info")
+            await docker._api.call("GET", "info", expect=Shape.OBJECT)
             assert docker.api_version == f"v{MAX_API_VERSION[0]}.{MAX_API_VERSION[1]}"
         assert fake.requests[-1].target == f"/v{MAX_API_VERSION[0]}.{MAX_API_VERSION[1]}/info"
     finally:
@@ -63,7 +64,7 @@ async def test_daemon_minimum_above_client_maximum_names_both_versions(tmp_path)
     try:
         async with aiodocker.Docker(url=f"unix://{fake.path}") as docker:
             with pytest.raises(DockerAPIVersionError) as info:
-                await docker._api.call("GET", "info")
+                await docker._api.call("GET", "info", expect=Shape.OBJECT)
         assert "v2.0" in info.value.message and "v1.55" in info.value.message
     finally:
         await fake.stop()
@@ -71,7 +72,7 @@ async def test_daemon_minimum_above_client_maximum_names_both_versions(tmp_path)
 
 async def test_pinned_version_prefixes_every_url_without_asking(daemon):
     async with aiodocker.Docker(url=f"unix://{daemon.path}", api_version="v1.30") as docker:
-        await docker._api.call("GET", "info")
+        await docker._api.call("GET", "info", expect=Shape.OBJECT)
         await docker.version()
     assert [r.target for r in daemon.requests] == ["/v1.30/info", "/v1.30/version"]
 
@@ -79,7 +80,7 @@ async def test_pinned_version_prefixes_every_url_without_asking(daemon):
 async def test_docker_api_version_env_pins_like_the_cli(daemon, monkeypatch):
     monkeypatch.setenv("DOCKER_API_VERSION", "1.38")
     async with aiodocker.Docker(url=f"unix://{daemon.path}") as docker:
-        await docker._api.call("GET", "info")
+        await docker._api.call("GET", "info", expect=Shape.OBJECT)
     assert [r.target for r in daemon.requests] == ["/v1.38/info"]
 
 
@@ -94,7 +95,7 @@ async def test_close_is_idempotent_and_leaves_a_caller_session_open(daemon):
     session = aiohttp.ClientSession(connector=connector)
     try:
         docker = aiodocker.Docker(url=f"unix://{daemon.path}", session=session)
-        assert (await docker._api.call("GET", "info")) == {"target": "/v1.41/info"}
+        assert (await docker._api.call("GET", "info", expect=Shape.OBJECT)) == {"target": "/v1.41/info"}
         await docker.close()
         await docker.close()
         assert not session.closed and not connector.closed
@@ -122,7 +123,7 @@ def _open_fds() -> int:
 async def test_a_thousand_create_close_cycles_leave_the_fd_count_unchanged(daemon):
     async def cycle():
         docker = aiodocker.Docker(url=f"unix://{daemon.path}", api_version="v1.41")
-        await docker._api.call("GET", "info")
+        await docker._api.call("GET", "info", expect=Shape.OBJECT)
         await docker.close()
 
     await cycle()

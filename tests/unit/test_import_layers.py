@@ -1,12 +1,16 @@
-"""The layering rules of DESIGN.md ("Layers"), checked on the source with ``ast``.
+"""The layering rules of docs/DESIGN.md ("Layers"), checked on the source with ``ast``.
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
-- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``) import nothing from the
-  package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
+- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``) import
+  nothing from the package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
-  ``aiohttp_engine.py`` only), the leaves and its siblings.
-- ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions.
+  ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
+- ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions;
+  ``aiohttp_ssh.py`` only by its facade ``ssh.py``.
+- Compatibility facades (modules kept only for aiodocker 0.27's import paths) say so
+  in the first line of their docstring, only re-export, and are imported by no
+  module of the package.
 - ``_core/*`` may import ``_transport``, the leaves and its siblings; never
   ``_streams`` or a resource module.
 - ``_streams/*`` imports only the leaves (and its siblings).
@@ -41,9 +45,22 @@ def package_dir() -> Path:
 
 PACKAGE_DIR: Final = package_dir()
 
-LEAVES: Final = frozenset({"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat"})
+LEAVES: Final = frozenset(
+    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat", "aiodocker.models",
+     "aiodocker._json"}
+)
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
 AIOHTTP_ENGINE: Final = "aiodocker._transport.aiohttp_engine"
+AIOHTTP_MODULES: Final = frozenset({AIOHTTP_ENGINE, "aiodocker._transport.aiohttp_ssh"})
+
+# Modules that exist only so that aiodocker 0.27's import paths keep working.
+FACADES: Final = frozenset(
+    f"aiodocker.{name}"
+    for name in ("channel", "constants", "jsonstream", "multiplexed", "ssh", "utils")
+)
+FACADE_MARK: Final = "Compatibility facade:"
+# Functions a facade may define: 0.27 behaviour over a core function, one line each.
+FACADE_WRAPPERS: Final = {"aiodocker.utils": {"clean_filters"}}
 
 
 @dataclass(frozen=True)
@@ -232,7 +249,7 @@ TRANSPORT_INTERNAL_OK: Final = LEAVES
 
 @pytest.mark.parametrize("path", files_in("_transport"), ids=file_id)
 def test_transport_imports_only_stdlib_httptools_aiohttp_leaves_and_siblings(path: Path) -> None:
-    is_engine = module_name(path) == AIOHTTP_ENGINE
+    is_engine = module_name(path) in AIOHTTP_MODULES
     bad = []
     for imp in collect_imports(path):
         top = top_level(imp.target)
@@ -243,15 +260,17 @@ def test_transport_imports_only_stdlib_httptools_aiohttp_leaves_and_siblings(pat
             continue
         elif top == "aiohttp":
             if not is_engine and imp.runs:
-                bad.append(f"{imp}  [aiohttp only in aiohttp_engine.py]")
+                bad.append(f"{imp}  [aiohttp only in aiohttp_engine.py and aiohttp_ssh.py]")
         elif imp.runs:
             bad.append(f"{imp}  [third-party]")
     assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
-def test_nothing_imports_the_aiohttp_engine_at_module_level(path: Path) -> None:
-    bad = [str(i) for i in collect_imports(path) if i.target == AIOHTTP_ENGINE and i.runs_at_import]
+def test_nothing_imports_the_aiohttp_modules_at_module_level(path: Path) -> None:
+    if module_name(path) in FACADES:
+        return  # 0.27's aiodocker.ssh imports aiohttp too; no package module imports it
+    bad = [str(i) for i in collect_imports(path) if i.target in AIOHTTP_MODULES and i.runs_at_import]
     assert not bad, "import aiohttp_engine inside the function that needs it:\n" + "\n".join(bad)
 
 
@@ -303,3 +322,56 @@ def test_import_aiodocker_does_not_import_aiohttp() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "False", "import aiodocker pulled in aiohttp"
+
+
+# --------------------------------------------------------------------------
+# compatibility facades
+
+
+def docstring_of(path: Path) -> str:
+    return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+
+
+def facade_problems(name: str, source: str) -> list[str]:
+    """Why the module ``name`` with ``source`` is not a thin, marked facade."""
+    tree = ast.parse(source)
+    problems = []
+    if not (ast.get_docstring(tree) or "").startswith(FACADE_MARK):
+        problems.append(f"{name}: the docstring does not start with {FACADE_MARK!r}")
+    allowed = FACADE_WRAPPERS.get(name, set())
+    for node in tree.body[1:]:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["__all__"]:
+            continue
+        if isinstance(node, ast.FunctionDef) and node.name in allowed:
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            if len(body) == 1 and isinstance(body[0], ast.Return):
+                continue
+        problems.append(f"{name}:{node.lineno}: more than a re-export ({ast.unparse(node)[:60]!r})")
+    return problems
+
+
+@pytest.mark.parametrize("facade", sorted(FACADES))
+def test_a_facade_is_marked_and_only_re_exports(facade: str) -> None:
+    path = PACKAGE_DIR.parent / Path(*facade.split(".")).with_suffix(".py")
+    problems = facade_problems(facade, path.read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems)
+
+
+def test_every_module_marked_as_a_facade_is_listed() -> None:
+    marked = {module_name(p) for p in ALL_FILES if docstring_of(p).startswith(FACADE_MARK)}
+    assert marked == FACADES
+
+
+def test_the_facade_check_catches_code_and_a_missing_mark() -> None:
+    code = '"""Compatibility facade: x."""\nfrom .a import b\n\ndef helper():\n    x = 1\n    return x\n'
+    assert facade_problems("aiodocker.utils", code)
+    assert facade_problems("aiodocker.channel", '"""Fan-out."""\nfrom .a import b\n')
+    assert not facade_problems("aiodocker.channel", '"""Compatibility facade: y."""\nfrom .a import b\n')
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_package_code_never_imports_a_facade(path: Path) -> None:
+    bad = [str(i) for i in collect_imports(path) if i.target in FACADES]
+    assert not bad, "import the real module, not the 0.27 facade:\n" + "\n".join(bad)

@@ -8,6 +8,7 @@ import pytest
 
 from aiodocker._streams.frames import (
     HEADER_SIZE,
+    MAX_BUFFERED_PAYLOAD,
     STDERR,
     STDIN,
     STDOUT,
@@ -174,12 +175,30 @@ def test_frame_decoder_decodes_large_frames_fed_in_smaller_chunks() -> None:
     ]
 
 
-def test_frame_decoder_decodes_one_huge_frame_fed_in_small_chunks() -> None:
+def test_frame_decoder_hands_out_one_huge_frame_in_bounded_pieces() -> None:
     payload = bytes(range(256)) * (64 * 1024)  # 16 MiB
     stream = encode_frame(STDERR, payload) + encode_frame(STDOUT, b"after")
     chunk = 64 * 1024 + 3
     messages = decode_chunks([stream[i : i + chunk] for i in range(0, len(stream), chunk)])
-    assert messages == [Message(STDERR, payload), Message(STDOUT, b"after")]
+    assert messages[-1] == Message(STDOUT, b"after")
+    pieces = messages[:-1]
+    assert b"".join(piece.data for piece in pieces) == payload
+    assert {piece.stream for piece in pieces} == {STDERR}
+    assert len(pieces) > 1
+    assert all(len(piece.data) < MAX_BUFFERED_PAYLOAD + chunk for piece in pieces)
+
+
+def test_frame_header_announcing_4_gib_buffers_at_most_one_piece() -> None:
+    decoder = FrameDecoder()
+    received = 0
+    decoder.feed(encode_frame(STDOUT, b"")[:4] + (0xFFFFFFFF).to_bytes(4, "big"))
+    for _ in range(48):  # 3 MiB of the announced 4 GiB
+        for message in decoder.feed(b"x" * 65536):
+            received += len(message.data)
+        assert len(decoder._buffer) < MAX_BUFFERED_PAYLOAD
+    assert received == 3 * MAX_BUFFERED_PAYLOAD
+    with pytest.raises(DockerTruncatedStreamError, match="bytes missing"):
+        decoder.flush()
 
 
 def test_frame_decoder_decodes_recorded_daemon_logs() -> None:

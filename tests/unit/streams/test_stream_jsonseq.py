@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aiodocker._streams.jsonseq import JSONSeqDecoder, check_stream_error
+from aiodocker._streams.jsonseq import MAX_VALUE_BYTES, JSONSeqDecoder, check_stream_error
 from aiodocker.exceptions import DockerStreamError, DockerTruncatedStreamError
 
 PULL = [
@@ -196,3 +196,29 @@ def test_json_decoder_returns_scanned_values_before_invalid_input_then_raises() 
     assert decoder.feed(b'{"ok": 1}{"bad" 2}') == [{"ok": 1}]
     with pytest.raises(DockerStreamError, match="invalid JSON"):
         decoder.flush()
+
+
+def test_json_value_longer_than_the_limit_raises_and_frees_its_buffer() -> None:
+    decoder = JSONSeqDecoder(max_value=1024)
+    assert decoder.feed(b'{"ok": 1}\n{"aux": "') == [{"ok": 1}]
+    with pytest.raises(DockerStreamError, match="longer than 1024 bytes"):
+        for _ in range(10):
+            decoder.feed(b"A" * 200)
+    assert len(decoder._buffer) == 0
+
+
+def test_json_value_just_under_the_limit_is_decoded() -> None:
+    decoder = JSONSeqDecoder(max_value=1024)
+    line = b'{"aux": "' + b"A" * 1000 + b'"}\n'
+    assert decoder.feed(line[:500]) == []
+    assert decoder.feed(line[500:]) == [{"aux": "A" * 1000}]
+
+
+def test_default_value_limit_fits_buildkit_aux_lines() -> None:
+    aux = "QUJD" * (1024 * 1024)  # 4 MiB of base64, as a large BuildKit trace
+    line = ('{"id": "moby.buildkit.trace", "aux": "' + aux + '"}\n').encode()
+    decoder = JSONSeqDecoder()
+    chunks = [line[i : i + 65536] for i in range(0, len(line), 65536)]
+    values = [value for chunk in chunks for value in decoder.feed(chunk)]
+    assert values == [{"id": "moby.buildkit.trace", "aux": aux}]
+    assert MAX_VALUE_BYTES > len(line)

@@ -1,4 +1,4 @@
-"""TextDecoder and LineSplitter."""
+"""TextDecoder, FrameText and LineSplitter."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from aiodocker._streams.frames import STDERR, STDOUT, FrameDecoder, Message
-from aiodocker._streams.text import LineSplitter, TextDecoder
+from aiodocker._streams.frames import (
+    STDERR,
+    STDOUT,
+    FrameDecoder,
+    Message,
+    RawDecoder,
+    encode_frame,
+)
+from aiodocker._streams.text import FrameText, LineSplitter, TextDecoder
+from aiodocker.exceptions import DockerTruncatedStreamError
 
 DATA = Path(__file__).parent / "data"
 
@@ -101,3 +109,36 @@ def test_line_splitter_splits_at_every_boundary() -> None:
         splitter = LineSplitter()
         lines = splitter.feed(data[:cut]) + splitter.feed(data[cut:]) + splitter.flush()
         assert lines == expected, cut
+
+
+FRAMES = encode_frame(1, b"out \xe2\x82") + encode_frame(2, b"err\n") + encode_frame(1, b"\xac\n")
+
+
+# --- FrameText: the one frames-to-text decoder of logs --------------------------------
+
+
+def test_frame_text_decodes_a_character_split_across_frames_per_stream() -> None:
+    decoder = FrameText(FrameDecoder())
+    items = [item for byte in range(len(FRAMES)) for item in decoder.feed(FRAMES[byte : byte + 1])]
+    assert items == ["out ", "err\n", "\u20ac\n"]
+    assert decoder.flush() == []
+
+
+def test_frame_text_drops_invalid_utf8_and_a_cut_character_at_the_end() -> None:
+    decoder = FrameText(RawDecoder())
+    assert decoder.feed(b"ok\xff\n\xe2\x82") == ["ok\n"]
+    assert decoder.flush() == []
+
+
+def test_frame_text_raises_when_the_stream_ends_inside_a_frame() -> None:
+    decoder = FrameText(FrameDecoder())
+    decoder.feed(FRAMES[:-1])
+    with pytest.raises(DockerTruncatedStreamError):
+        decoder.flush()
+def test_line_splitter_hands_out_a_line_longer_than_the_limit_in_pieces() -> None:
+    splitter = LineSplitter(max_line=4)
+    assert splitter.feed(b"ab") == []
+    assert splitter.feed(b"cdefg") == [b"abcd"]
+    assert splitter.feed(b"h\nij\n") == [b"efgh", b"\n", b"ij\n"]
+    assert splitter.feed(b"0123456789\nxy") == [b"0123", b"4567", b"89\n"]
+    assert splitter.flush() == [b"xy"]

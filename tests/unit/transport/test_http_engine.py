@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from aiodocker._transport.base import file_body
 from aiodocker._transport.dialers import UnixDialer
 from aiodocker._transport.http import HIGH_WATER, HTTPEngine
 from aiodocker.exceptions import DockerConnectionError, DockerTruncatedStreamError
@@ -218,6 +219,76 @@ async def test_closed_connections_are_not_tracked_forever(socket_path):
             await response.body.read_chunk()
             response.release()
         assert engine._active == set()
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_file_body_goes_by_sendfile_with_a_content_length(socket_path, tmp_path, monkeypatch):
+    daemon, engine = await start(socket_path, lambda r: http_response(200, {"n": len(r.body)}))
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    path = tmp_path / "upload.bin"
+    path.write_bytes(b"skip" + data)
+    loop = asyncio.get_running_loop()
+    real, sent = loop.sendfile, []
+
+    async def spy(transport, file, offset=0, count=None, **kwargs):
+        sent.append(await real(transport, file, offset, count, **kwargs))
+        return sent[-1]
+
+    monkeypatch.setattr(loop, "sendfile", spy)
+    try:
+        with path.open("rb") as file:
+            file.seek(4)
+            body = file_body(file)
+            assert body is not None
+            response = await engine.request("PUT", "/archive", None, body)
+            assert await response.json() == {"n": len(data)}
+        assert sent == [len(data)]
+        request = daemon.requests[0]
+        assert request.body == data
+        assert request.headers["content-length"] == str(len(data))
+        assert "transfer-encoding" not in request.headers
+    finally:
+        await engine.close()
+        await daemon.stop()
+
+
+async def test_daemon_answering_before_it_reads_a_file_body_gets_its_answer_heard(
+    socket_path, tmp_path
+):
+    # The daemon refuses at once and closes without reading the upload: the
+    # sender's pipe breaks, and the caller must see the 404, not the EPIPE.
+    async def refuse(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(http_response(404, {"message": "No such container: x"}, headers={"Connection": "close"}))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_unix_server(refuse, socket_path)
+    engine = HTTPEngine(UnixDialer(socket_path))
+    path = tmp_path / "upload.bin"
+    path.write_bytes(os.urandom(16 * 1024 * 1024))
+    try:
+        with path.open("rb") as file:
+            response = await engine.request("PUT", "/archive", None, file_body(file))
+            assert response.status == 404
+            assert (await response.json())["message"] == "No such container: x"
+    finally:
+        await engine.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_empty_file_body_is_sent_as_content_length_zero(socket_path, tmp_path):
+    daemon, engine = await start(socket_path, lambda r: http_response(200, {"n": len(r.body)}))
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    try:
+        with path.open("rb") as file:
+            response = await engine.request("PUT", "/archive", None, file_body(file))
+            assert await response.json() == {"n": 0}
+        assert daemon.requests[0].headers["content-length"] == "0"
     finally:
         await engine.close()
         await daemon.stop()

@@ -1,0 +1,368 @@
+"""BuildKit builds: typed progress events, the image id, errors that name the failed step.
+
+Layer: resource module (beside ``images.py``, which it drives); imports
+``_buildkit`` and the leaves. ``import aiodocker`` does not import it.
+
+    from aiodocker import Docker, buildkit
+
+    async with Docker() as docker:
+        image_id = await buildkit.build(docker, path="ctx", tag="app:dev", progress=print)
+
+        async with buildkit.BuildKitBuild(docker, path="ctx", target="test") as build:
+            async for event in build:          # VertexStarted, LogLine, ...
+                ...
+            print(build.image_id)
+
+The keyword arguments are those of :meth:`DockerImages.build` (``path``,
+``fileobj`` + ``encoding``, ``remote``, ``tag``, ``buildargs``, ``target``,
+``nocache``, ...), without ``stream``, ``version`` and ``session_id``, plus
+what needs a BuildKit session (the ``aiodocker[buildkit]`` extra, for ``h2``):
+
+* ``context_sync=True`` (with ``path``): the daemon pulls the context through
+  BuildKit's file sync instead of a tar upload; on a rebuild only changed
+  files cross, and ``.dockerignore`` applies as with the upload;
+* ``secrets={"id": Secret(file=...) | Secret(env=...)}`` for
+  ``RUN --mount=type=secret,id=...``;
+* ``ssh={"default": None}`` for ``RUN --mount=type=ssh``: each id maps to an
+  agent socket, None meaning ``SSH_AUTH_SOCK``.
+
+A session also answers the daemon's registry credential requests from the
+docker config (as ``pull`` does). If the session dies during the build, the
+build fails with :class:`BuildKitSessionError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+from ._buildkit.render import PlainRenderer, TtyDisplay
+from ._buildkit.services import Secret
+from ._buildkit.session import BuildKitSessionError, Session, shared_key
+from ._buildkit.trace import (
+    BuildEvent,
+    BuildTrace,
+    BuildWarning,
+    ImageBuilt,
+    LogLine,
+    StatusChanged,
+    VertexCached,
+    VertexCompleted,
+    VertexFailed,
+    VertexStarted,
+)
+from ._core.build_context import prepare_context
+from ._transport.endpoint import default_config_dir
+from .exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ._buildkit.filesync import FileSyncService
+    from .docker import Docker
+
+__all__ = [
+    "BuildEvent",
+    "BuildKitBuild",
+    "BuildKitSessionError",
+    "Secret",
+    "BuildWarning",
+    "ImageBuilt",
+    "LogLine",
+    "PlainRenderer",
+    "StatusChanged",
+    "TtyDisplay",
+    "VertexCached",
+    "VertexCompleted",
+    "VertexFailed",
+    "VertexStarted",
+    "build",
+    "run_build_cli",
+]
+
+_REDRAW_INTERVAL: Final = 0.1
+
+
+class BuildKitBuild:
+    """One BuildKit build: an async iterator of :data:`BuildEvent`.
+
+    Nothing is sent before the first event is asked for. After the last
+    event, :attr:`image_id` holds the built image's id.
+
+    Raises:
+        ValueError: ``context_sync`` without ``path``; a session with a client
+            that uses aiohttp (``session=``/``connector=``).
+        ImportError: a session is needed and ``h2`` is not installed.
+
+    Raises (while iterating):
+        DockerStreamError: the build failed; the message names the failed
+            step and ends with its last output lines.
+        BuildKitSessionError: the session's connection ended during the build.
+    """
+
+    def __init__(
+        self,
+        docker: Docker,
+        *,
+        context_sync: bool = False,
+        secrets: Mapping[str, Secret] | None = None,
+        ssh: Mapping[str, str | None] | None = None,
+        **build_kwargs: Any,
+    ) -> None:
+        for reserved in ("stream", "version", "session_id"):
+            if reserved in build_kwargs:
+                raise TypeError(f"BuildKitBuild sets {reserved}= itself")
+        if context_sync and build_kwargs.get("path") is None:
+            raise ValueError("context_sync=True needs path=")
+        if (context_sync or secrets or ssh) and importlib.util.find_spec("h2") is None:
+            raise ImportError(
+                "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
+                "pip install 'aiodocker[buildkit]'"
+            )
+        if (context_sync or secrets or ssh) and docker.session is not None:
+            raise ValueError(
+                "a BuildKit session needs the client's own HTTP engine: with session= or "
+                "connector= requests go through aiohttp, which cannot hand over the HTTP/2 "
+                "connection of POST /session"
+            )
+        self._docker = docker
+        self._kwargs = build_kwargs
+        self._context_sync = context_sync
+        self._secrets = dict(secrets or {})
+        self._ssh = {name: _agent_socket(name, path) for name, path in (ssh or {}).items()}
+        self._config_dir = default_config_dir(os.environ, os.path.expanduser("~"))
+        self._sync_dirs: dict[str, str] = {}
+        if context_sync:
+            context = prepare_context(
+                os.fspath(build_kwargs.pop("path")),
+                build_kwargs.pop("path_dockerfile", None) or "Dockerfile",
+            )
+            dockerfile = os.path.join(context.root, context.dockerfile)
+            self._sync_dirs = {"context": context.root, "dockerfile": os.path.dirname(dockerfile)}
+            build_kwargs.update(
+                remote="client-session", path_dockerfile=os.path.basename(dockerfile)
+            )
+        self._stream: AsyncIterator[dict[str, Any]] | None = None
+        self._pending: deque[BuildEvent] = deque()
+        self._closed = False
+        self.session: Session | None = None
+        self.file_sync: FileSyncService | None = None
+        self.trace = BuildTrace()
+
+    @property
+    def uses_session(self) -> bool:
+        return bool(self._context_sync or self._secrets or self._ssh)
+
+    async def _start(self) -> AsyncIterator[dict[str, Any]]:
+        kwargs = dict(self._kwargs)
+        if not self.uses_session:
+            return self._docker.images.build(stream=True, version="2", **kwargs)
+        from ._buildkit import filesync, services
+
+        table = services.handlers(
+            secrets=self._secrets,
+            ssh=self._ssh,
+            config_dir=self._config_dir,
+        )
+        name = key = "aiodocker"
+        if self._sync_dirs:
+            root = self._sync_dirs["context"]
+            name, key = os.path.basename(root), shared_key(root)
+        if self._sync_dirs:
+            self.file_sync = filesync.FileSyncService(self._sync_dirs)
+            table[filesync.DIFF_COPY] = self.file_sync.diff_copy
+        session = Session(table, name=name, key=key)
+        self.session = session
+        session.start(await self._open_session(session.headers()))
+        return self._docker.images.build(stream=True, version="2", session_id=session.id, **kwargs)
+
+    async def _open_session(self, headers: dict[str, str]) -> Any:
+        api = self._docker._api
+        response = await api.request(
+            "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
+        )
+        if response.status != 101:
+            response.release()
+            raise DockerError(
+                response.status,
+                f"POST /session was not upgraded to HTTP/2 (status {response.status})",
+            )
+        return response.detach()
+
+    async def _next_item(self, stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+        session = self.session
+        if session is None:
+            return await stream.__anext__()
+        item = asyncio.ensure_future(stream.__anext__())
+        try:
+            waiting: set[asyncio.Future[Any]] = {item, session.dead}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            item.cancel()
+            with contextlib.suppress(BaseException):
+                await item
+            raise
+        if item.done():
+            result: dict[str, Any] = item.result()
+            return result
+        item.cancel()
+        with contextlib.suppress(BaseException):
+            await item
+        session.dead.result()  # raises BuildKitSessionError
+        raise BuildKitSessionError("the BuildKit session ended before the build")
+
+    @property
+    def image_id(self) -> str | None:
+        """The built image's id (``sha256:...``), once the daemon sent it."""
+        return self.trace.image_id
+
+    def __aiter__(self) -> BuildKitBuild:
+        return self
+
+    async def __anext__(self) -> BuildEvent:
+        while not self._pending:
+            if self._closed:
+                raise StopAsyncIteration
+            try:
+                if self._stream is None:
+                    self._stream = await self._start()
+                item = await self._next_item(self._stream)
+            except StopAsyncIteration:
+                await self.aclose()
+                raise
+            except DockerTruncatedStreamError:
+                await self.aclose()
+                raise
+            except DockerStreamError as exc:
+                await self.aclose()
+                raise self.trace.explain(exc) from exc
+            except BaseException:
+                await self.aclose()
+                raise
+            self._pending.extend(self.trace.feed(item))
+        return self._pending.popleft()
+
+    async def wait(self) -> str:
+        """Run the build to its end and return the image id.
+
+        Raises:
+            DockerStreamError: the build failed, or ended without an image id.
+        """
+        async for _ in self:
+            pass
+        if self.image_id is None:
+            raise DockerStreamError("the BuildKit build ended without reporting an image id")
+        return self.image_id
+
+    async def aclose(self) -> None:
+        """Stop the build's stream and its session; release their connections. Idempotent."""
+        self._closed = True
+        stream, self._stream = self._stream, None
+        session = self.session  # kept: its counters stay readable
+        try:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
+        finally:
+            if session is not None:
+                await session.close()
+
+    async def __aenter__(self) -> BuildKitBuild:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def build(
+    docker: Docker,
+    *,
+    progress: Callable[[BuildEvent], object] | None = None,
+    **build_kwargs: Any,
+) -> str:
+    """Build an image with BuildKit and return its id; ``progress`` sees every event.
+
+    Raises:
+        DockerStreamError: the build failed (naming the failed step, with its
+            last output lines).
+    """
+    async with BuildKitBuild(docker, **build_kwargs) as running:
+        async for event in running:
+            if progress is not None:
+                progress(event)
+        return await running.wait()
+
+
+# --- python -m aiodocker build DIR ----------------------------------------------------
+
+
+async def run_build_cli(
+    docker: Docker,
+    *,
+    out: TextIO,
+    err: TextIO | None = None,
+    progress: str = "auto",
+    **build_kwargs: Any,
+) -> int:
+    """Build showing progress on ``out`` (``progress``: auto, plain or tty); return the exit status.
+
+    ``auto`` redraws a compact view when ``out`` is a terminal and prints
+    buildx-style plain lines otherwise. The image id is printed at the end;
+    errors go to ``err`` (default ``sys.stderr``) and give status 1.
+    """
+    error_out = err if err is not None else sys.stderr
+    interactive = progress == "tty" or (progress == "auto" and _isatty(out))
+    plain = PlainRenderer()
+    display = TtyDisplay()
+    last_draw = 0.0
+    failed: BaseException | None = None
+    try:
+        async with BuildKitBuild(docker, **build_kwargs) as running:
+            async for event in running:
+                if interactive:
+                    display.update(event)
+                    now = time.monotonic()
+                    if now - last_draw >= _REDRAW_INTERVAL:
+                        last_draw = now
+                        out.write(display.frame())
+                        out.flush()
+                    continue
+                for line in plain.render(event):
+                    out.write(line + "\n")
+                out.flush()
+            image_id = await running.wait()
+    except (DockerError, ValueError, OSError, ImportError) as exc:
+        failed = exc
+    if interactive:
+        out.write(display.frame(final=failed is None))
+    if failed is not None:
+        out.flush()
+        error_out.write(f"ERROR: {getattr(failed, 'message', None) or failed}\n")
+        error_out.flush()
+        return 1
+    out.write(f"{image_id}\n")
+    out.flush()
+    return 0
+
+
+def _agent_socket(name: str, path: str | None) -> str:
+    if path:
+        return path
+    socket: str | None = os.environ.get("SSH_AUTH_SOCK")
+    if not socket:
+        raise ValueError(f"ssh id {name!r}: no socket given and SSH_AUTH_SOCK is not set")
+    return socket
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

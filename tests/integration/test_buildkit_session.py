@@ -1,0 +1,445 @@
+"""The BuildKit session on the real Docker 26 daemon: file sync, secrets, ssh, registry auth, death."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from testenv import in_ci, require
+
+try:
+    import h2  # noqa: F401
+except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up in CI
+    if in_ci():
+        raise
+    pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
+
+from aiodocker import Docker, buildkit  # noqa: E402
+from aiodocker.exceptions import DockerNotFoundError, DockerStreamError  # noqa: E402
+
+IMAGE = "aiodocker-test/busybox:latest"
+
+
+@pytest.fixture
+async def bk(testenv: dict[str, Any]) -> AsyncIterator[Docker]:
+    client = Docker(url=require("docker26")["host"])
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def new_tag(bk: Docker, make_name: Callable[..., str]) -> AsyncIterator[Callable[[], str]]:
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"{make_name('bksession')}:v1")
+        return made[-1]
+
+    yield make
+    for tag in made:
+        try:
+            await bk.images.delete(tag, force=True)
+        except DockerNotFoundError:
+            pass
+
+
+def output(events: list[buildkit.BuildEvent]) -> str:
+    return b"".join(e.data for e in events if isinstance(e, buildkit.LogLine)).decode()
+
+
+async def run(
+    docker: Docker, **kwargs: Any
+) -> tuple[buildkit.BuildKitBuild, list[buildkit.BuildEvent]]:
+    events: list[buildkit.BuildEvent] = []
+    async with buildkit.BuildKitBuild(docker, **kwargs) as running:
+        async for event in running:
+            events.append(event)
+        await running.wait()
+    return running, events
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_file_sync_sends_only_changed_files_and_honours_dockerignore(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    (root / "src").mkdir(parents=True)
+    for n in range(20):
+        (root / "src" / f"f{n:02}.txt").write_text(f"content {n}\n" * 100)
+    (root / "ignored.txt").write_text("must not be sent")
+    (root / ".dockerignore").write_text("ignored.txt\n")
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nCOPY . /ctx\nRUN ls -a /ctx /ctx/src | tr '\\n' ' ' && head -1 /ctx/src/f07.txt"
+        f" # {uuid.uuid4().hex}\n"
+    )
+    first, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    listing = output(events).split()
+    assert "ignored.txt" not in listing and "f19.txt" in listing and ".dockerignore" in listing
+    assert "content" in output(events)
+    assert first.file_sync is not None and first.file_sync.files_sent >= 20
+    (root / "src" / "f07.txt").write_text("changed content\n")
+    second, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    assert "changed content" in output(events)
+    assert second.file_sync is not None
+    # the Dockerfile (its own sync), .dockerignore (read by the frontend) and the changed file
+    assert 1 <= second.file_sync.files_sent <= 3
+    assert second.file_sync.file_bytes_sent < first.file_sync.file_bytes_sent / 20
+
+
+async def test_secret_from_file_and_env_reach_the_step_but_never_the_output(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_value = f"file-secret-{uuid.uuid4().hex}"
+    env_value = f"env-secret-{uuid.uuid4().hex}"
+    secret_file = tmp_path / "token"
+    secret_file.write_text(file_value)
+    monkeypatch.setenv("AIODOCKER_TEST_SECRET", env_value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        f"RUN --mount=type=secret,id=tok --mount=type=secret,id=envtok "
+        f"echo {uuid.uuid4().hex} >/dev/null; sha256sum /run/secrets/tok /run/secrets/envtok\n"
+    )
+    running, events = await run(
+        bk,
+        path=root,
+        tag=new_tag(),
+        secrets={
+            "tok": buildkit.Secret(file=str(secret_file)),
+            "envtok": buildkit.Secret(env="AIODOCKER_TEST_SECRET"),
+        },
+    )
+    text = output(events)
+    assert hashlib.sha256(file_value.encode()).hexdigest() in text
+    assert hashlib.sha256(env_value.encode()).hexdigest() in text
+    everything = repr(events) + repr(running.trace.__dict__)
+    assert file_value not in everything and env_value not in everything
+
+
+async def test_missing_required_secret_fails_the_build_without_leaking_others(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = f"other-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AIODOCKER_TEST_SECRET", value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN --mount=type=secret,id=absent,required=true echo {uuid.uuid4().hex}\n"
+    )
+    with pytest.raises(DockerStreamError) as caught:
+        await run(
+            bk,
+            path=root,
+            tag=new_tag(),
+            secrets={"present": buildkit.Secret(env="AIODOCKER_TEST_SECRET")},
+        )
+    assert "absent" in caught.value.message and value not in caught.value.message
+
+
+@pytest.fixture
+def ssh_agent(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real ssh-agent holding a fresh key: (socket path, key comment)."""
+    if shutil.which("ssh-agent") is None or shutil.which("ssh-add") is None:
+        pytest.skip("ssh-agent/ssh-add are not installed")
+    socket = str(tmp_path / "agent.sock")
+    comment = f"aiodocker-test-{uuid.uuid4().hex[:8]}"
+    key = tmp_path / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True
+    )
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(socket):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        subprocess.run(
+            ["ssh-add", str(key)],
+            env={**os.environ, "SSH_AUTH_SOCK": socket},
+            check=True,
+            capture_output=True,
+        )
+        yield socket, comment
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
+def copy_ssh_add(dest: Path) -> None:
+    """Put the host's ssh-add and the libraries it needs in ``dest`` (run with the copied loader)."""
+    binary = shutil.which("ssh-add")
+    assert binary is not None
+    dest.mkdir()
+    shutil.copy(binary, dest / "ssh-add")
+    ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    for line in ldd.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if path.startswith("/"):
+            shutil.copy(path, dest / os.path.basename(path))
+
+
+async def test_ssh_mount_forwards_the_local_agent(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    ssh_agent: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    socket, comment = ssh_agent
+    monkeypatch.setenv("SSH_AUTH_SOCK", socket)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    copy_ssh_add(root / "tools")
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "COPY tools /tools\n"
+        f"RUN --mount=type=ssh echo {uuid.uuid4().hex} >/dev/null; "
+        "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools/ssh-add -l\n"
+    )
+    _, events = await run(bk, path=root, tag=new_tag(), ssh={"default": None}, context_sync=True)
+    assert comment in output(events)
+
+
+async def test_session_death_fails_the_build_with_a_clear_error(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN echo started-{uuid.uuid4().hex}; sleep 60\n"
+    )
+    loop = asyncio.get_running_loop()
+    async with buildkit.BuildKitBuild(bk, path=root, tag=new_tag(), context_sync=True) as running:
+        with pytest.raises(buildkit.BuildKitSessionError, match="session .* ended"):
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    began = loop.time()
+                    assert running.session is not None
+                    running.session._channel.close()  # type: ignore[union-attr]  # the connection dies
+    assert loop.time() - began < 10
+
+
+async def test_cancelling_a_build_closes_its_session_without_leaks(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {IMAGE}\nRUN echo go-{uuid.uuid4().hex}; sleep 60\n")
+    await bk.version()  # the client's own connection exists before counting
+    fds_before = open_fds()
+    tasks_before = asyncio.all_tasks()
+    started = asyncio.Event()
+
+    async def build() -> None:
+        async with buildkit.BuildKitBuild(
+            bk,
+            path=root,
+            tag=new_tag(),
+            context_sync=True,
+            secrets={"s": buildkit.Secret(env="HOME")},
+        ) as running:
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    started.set()
+
+    task = asyncio.create_task(build())
+    await asyncio.wait_for(started.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert asyncio.all_tasks() - tasks_before == set()
+    assert open_fds() <= fds_before + 1  # at most the pooled keep-alive connection
+    assert (await bk.version())["ApiVersion"]
+
+
+# --- registry credentials through the session --------------------------------------------
+
+_NETNS_FORWARDER = """
+import asyncio, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+async def pump(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+async def handle(reader, writer):
+    upstream_reader, upstream_writer = await asyncio.open_unix_connection(path)
+    await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer),
+                         return_exceptions=True)
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+async def registry_in_netns(tmp_path: Path, testenv: dict[str, Any]) -> AsyncIterator[str]:
+    """The test registry, reachable from the Docker 26 daemon's namespace: its address there.
+
+    A listener inside the namespace forwards to a unix socket (files cross namespaces)
+    that this process forwards to the registry.
+    """
+    registry: str = require("registry")
+    netns = require("docker26").get("netns")
+    if not netns or shutil.which("ip") is None:
+        pytest.skip("the docker26 daemon's network namespace is unknown")
+    host, _, port = registry.rpartition(":")
+    socket = str(tmp_path / "registry.sock")
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(
+            _pump(reader, up_writer), _pump(up_reader, writer), return_exceptions=True
+        )
+
+    server = await asyncio.start_unix_server(forward, socket)
+    inner_port = 20000 + uuid.uuid4().int % 20000
+    process = await asyncio.create_subprocess_exec(
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "python3",
+        "-c",
+        _NETNS_FORWARDER,
+        str(inner_port),
+        socket,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        assert (await asyncio.wait_for(process.stdout.readline(), 30)).strip() == b"ready"
+        yield f"127.0.0.1:{inner_port}"
+    finally:
+        process.terminate()
+        await process.wait()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def private_image(
+    bk: Docker, registry_in_netns: str, make_name: Callable[..., str]
+) -> AsyncIterator[str]:
+    """``repository:tag`` of an image pushed to the test registry (which needs a login).
+
+    The Docker 26 daemon pushes it through the namespace forwarder.
+    """
+    import aiohttp
+
+    registry: str = require("registry")
+    auth = {
+        "username": require("registry_user"),
+        "password": require("registry_password"),
+        "serveraddress": registry_in_netns,
+    }
+    path = f"{make_name('bkprivate')}:v1"
+    ref = f"{registry_in_netns}/{path}"
+    await bk.images.tag(IMAGE, f"{registry_in_netns}/{path.partition(':')[0]}", tag="v1")
+    try:
+        await bk.images.push(ref, auth=auth)
+    finally:
+        await bk.images.delete(ref)
+    try:
+        yield path
+    finally:
+        import base64
+
+        login = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+        repository, _, tag = path.rpartition(":")
+        url = f"http://{registry}/v2/{repository}/manifests"
+        accept = "application/vnd.docker.distribution.manifest.v2+json"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {login}"}) as http:
+            async with http.head(f"{url}/{tag}", headers={"Accept": accept}) as head:
+                digest = head.headers.get("Docker-Content-Digest")
+            if digest:
+                async with http.delete(f"{url}/{digest}"):
+                    pass
+
+
+async def test_private_base_image_is_pulled_with_credentials_from_config_json(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    import base64
+    import json
+
+    from aiodocker._buildkit.services import CREDENTIALS
+
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {registry_in_netns}/{private_image}\nRUN echo private-base-{uuid.uuid4().hex}\n"
+    )
+    # without credentials the registry refuses
+    with pytest.raises(DockerStreamError):
+        await run(bk, path=root, tag=new_tag(), context_sync=True)
+    login = base64.b64encode(
+        f"{require('registry_user')}:{require('registry_password')}".encode()
+    ).decode()
+    (docker_config / "config.json").write_text(
+        json.dumps({"auths": {registry_in_netns: {"auth": login}}})
+    )
+    running, events = await run(bk, path=root, tag=new_tag(), context_sync=True)
+    assert "private-base-" in output(events)
+    assert running.session is not None
+    asked = running.session.handlers[CREDENTIALS].__self__.hosts_asked  # type: ignore[attr-defined]
+    assert registry_in_netns in asked
+    assert require("registry_password") not in repr(events)
+
+
+def test_cli_build_with_context_sync_and_an_env_secret(
+    testenv: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from aiodocker.__main__ import main
+
+    value = f"cli-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AIODOCKER_CLI_SECRET", value)
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN --mount=type=secret,id=s sha256sum /run/secrets/s # {uuid.uuid4().hex}\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", require("docker26")["host"], "build", str(root), "--progress", "plain"]
+    argv += ["--context-sync", "--secret", "id=s,env=AIODOCKER_CLI_SECRET"]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    assert hashlib.sha256(value.encode()).hexdigest() in out.getvalue()
+    assert value not in out.getvalue() + err.getvalue()

@@ -1,0 +1,43 @@
+"""A bare ``import aiodocker`` leaves the heavy modules unloaded until a feature needs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each costs milliseconds at start-up and serves one feature only: __version__,
+# the Date header of the event follower, archives and build contexts, session=/connector=.
+HEAVY = ("importlib.metadata", "email", "tarfile", "aiohttp")
+
+
+def _loaded_after(code: str) -> dict[str, bool]:
+    probe = f"import sys\n{code}\nimport json\nprint(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded: dict[str, bool] = json.loads(completed.stdout)
+    return loaded
+
+
+def test_bare_import_loads_none_of_the_heavy_modules() -> None:
+    loaded = _loaded_after("import aiodocker, aiodocker.docker")
+    assert [name for name, present in loaded.items() if present] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "module"),
+    [
+        ("import aiodocker; aiodocker.__version__", "importlib.metadata"),
+        ("from aiodocker.events import _daemon_seconds; _daemon_seconds('Mon, 02 Jan 2006 15:04:05 GMT')", "email"),
+        ("from aiodocker.utils import mktar_from_dockerfile; mktar_from_dockerfile('FROM scratch').close()", "tarfile"),
+    ],
+)
+def test_the_feature_that_needs_a_heavy_module_still_loads_it(code: str, module: str) -> None:
+    # Proves the probe above can see each module, so its empty answer means something.
+    assert _loaded_after(code)[module]
