@@ -68,6 +68,10 @@ async def container(
     await created.delete(force=True)
 
 
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
 async def test_put_archive_of_a_real_file_goes_by_sendfile_from_its_position(
     container: DockerContainer, tar_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,6 +84,10 @@ async def test_put_archive_of_a_real_file_goes_by_sendfile_from_its_position(
     assert await read_back(container) == PAYLOAD
 
 
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
 async def test_load_from_a_path_goes_by_sendfile(
     docker: aiodocker.Docker, image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

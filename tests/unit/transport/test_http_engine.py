@@ -224,6 +224,7 @@ async def test_closed_connections_are_not_tracked_forever(socket_path):
         await daemon.stop()
 
 
+@pytest.mark.not_on_uvloop("uvloop has no loop.sendfile; there files go by reads")
 async def test_file_body_goes_by_sendfile_with_a_content_length(socket_path, tmp_path, monkeypatch):
     daemon, engine = await start(socket_path, lambda r: http_response(200, {"n": len(r.body)}))
     data = os.urandom(3 * 1024 * 1024 + 7)
