@@ -165,6 +165,9 @@ async def test_tag_returns_true_and_delete_untags(
         await remove(docker, f"{repo}:t1")
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman words a bad reference differently (repository name must be lowercase, HTTP 500)"
+)
 async def test_tag_errors_missing_image_and_bad_reference(
     docker: Docker, own_image: str, make_name: Callable[..., str]
 ) -> None:

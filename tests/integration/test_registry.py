@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
-from testenv import require
+from testenv import Engine, require
 
 from aiodocker import Docker
 from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerStreamError
@@ -256,6 +256,9 @@ async def test_pull_with_a_wrong_password_names_the_registry_and_hides_the_passw
     assert auth["password"] not in text
 
 
+@pytest.mark.engine_difference(
+    "podman", "podman words a push without credentials differently (authentication required)"
+)
 async def test_push_without_credentials_fails_with_a_stream_error(
     docker: Docker,
     image: str,
@@ -302,14 +305,18 @@ async def test_pull_argument_errors_raise_value_error(docker: Docker, auth: dict
         docker.images.pull("busybox", auth=auth)
 
 
-async def test_malformed_references_are_judged_by_the_daemon_as_in_027(docker: Docker) -> None:
+async def test_malformed_references_are_judged_by_the_daemon_as_in_027(
+    docker: Docker, engine: Engine
+) -> None:
     with pytest.raises(DockerError) as info:
         await docker.images.pull("127.0.0.1:5000/Bad/Name")
-    assert info.value.status == 400 and not isinstance(info.value, ValueError)
+    # podman answers 500 for bad arguments
+    assert info.value.status in (400, 500) and not isinstance(info.value, ValueError)
     with pytest.raises(DockerError) as info:
         await docker.images.push("127.0.0.1:5000/x:bad tag")
-    assert info.value.message == "invalid reference format"
     assert not isinstance(info.value, ValueError)
+    if engine.name != "podman":  # podman words it differently (it checks the image source first)
+        assert info.value.message == "invalid reference format"
 
 
 # --- docker.auth -------------------------------------------------------------------------
