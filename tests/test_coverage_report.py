@@ -464,7 +464,7 @@ def query_report() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 # --- tests -------------------------------------------------------------------------------
 
 
-def test_every_v1_41_endpoint_but_post_session_has_a_method_that_calls_it(
+def test_every_v1_41_endpoint_has_a_method_that_calls_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     spec = spec_endpoints(SPEC_V1_41)
