@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python matrix of CI: on each supported Python besides the one that ran the
 # whole suite, the unit tests and a smoke run against the real daemon, on both
-# event loops. Each Python gets a venv under ${TMPDIR:-/tmp} with '.[test]'.
+# event loops. Each Python gets a venv under ${TMPDIR:-/tmp} with '.[test,buildkit,orjson]'.
 #
 #   bash scripts/python_matrix.sh            # 3.10 3.12 3.13
 #   PYTHON_MATRIX="3.13" bash scripts/python_matrix.sh
@@ -59,8 +59,8 @@ for version in $PYTHON_MATRIX; do
     if [ ! -x "$venv/bin/python" ]; then
         step "venv for Python $version ($interpreter)" "$interpreter" -m venv "$venv"
     fi
-    step "pip install -e '.[test]' (Python $version)" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        "$venv/bin/python" -m pip install -q -e '.[test]'
+    step "pip install -e '.[test,buildkit,orjson]' (Python $version)" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        "$venv/bin/python" -m pip install -q -e '.[test,buildkit,orjson]'
     run_pytest=("$venv/bin/python" -m pytest -q -p no:cacheprovider -W error::ResourceWarning)
     step "unit tests (Python $version)" "${run_pytest[@]}" tests/unit
     step "smoke against the daemon (Python $version, asyncio)" "${run_pytest[@]}" "${SMOKE[@]}"
