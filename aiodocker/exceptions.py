@@ -30,10 +30,19 @@ CONNECTION_ERROR_STATUS = 900
 
 
 def add_note(exc: BaseException, note: str) -> None:
-    """``exc.add_note(note)`` where Python has it (3.11+); nothing on 3.10."""
+    """``exc.add_note(note)`` where Python has it (3.11+); on 3.10 the same ``__notes__`` list.
+
+    3.10's tracebacks do not print it, but code (and pytest's ``match``) can read it.
+    """
     adder = getattr(exc, "add_note", None)
     if adder is not None:
         adder(note)
+        return
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = []
+        exc.__notes__ = notes  # type: ignore[attr-defined]
+    notes.append(note)
 
 
 class DockerError(Exception):
