@@ -104,12 +104,14 @@ stop_pid() {
 }
 
 # spawn LOGFILE PIDFILE COMMAND...: start COMMAND detached from this shell (own
-# session, survives the caller) and write its pid to PIDFILE
+# session, survives the caller) and write its pid to PIDFILE. It runs in the state
+# dir, not the caller's: a checkout removed while its daemons live would leave them
+# a deleted cwd, which podman's conmon refuses ("Failed to get working directory").
 spawn() {
     local logfile=$1 pidfile=$2
     shift 2
     rm -f "$pidfile"
-    setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null
+    (cd "$STATE_DIR" && setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null)
     wait_for 5 test -s "$pidfile"
 }
 
