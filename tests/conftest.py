@@ -54,6 +54,7 @@ from testenv import (  # noqa: E402
 
 if TYPE_CHECKING:
     from aiodocker import Docker
+    from aiodocker.containers import DockerContainer
 
 INTEGRATION_DIR: Final = TESTS_DIR / "integration"
 NAME_PREFIX: Final = "aiodocker-test-"
@@ -302,6 +303,22 @@ async def docker(engine: Engine) -> AsyncIterator[Docker]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def sleeper(
+    docker: Docker, image: str, make_name: Callable[..., str]
+) -> AsyncIterator[DockerContainer]:
+    """A running container whose PID 1 ignores SIGTERM (``sleep``); removed afterwards."""
+    from helpers import create_container, remove_container
+
+    container = await create_container(
+        docker, make_name("sleeper"), {"Image": image, "Cmd": ["sleep", "600"]}
+    )
+    try:
+        yield container
+    finally:
+        await remove_container(container)
 
 
 @pytest.fixture

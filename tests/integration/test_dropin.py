@@ -53,20 +53,6 @@ def tls_context(testenv: dict[str, Any]) -> Any:
     )
 
 
-@pytest.fixture
-async def sleeper(
-    docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
-) -> AsyncIterator[DockerContainer]:
-    """A running container whose PID 1 ignores SIGTERM (``sleep``); removed afterwards."""
-    container = await create_container(
-        docker, make_name("dropin"), {"Image": image, "Cmd": ["sleep", "600"]}
-    )
-    try:
-        yield container
-    finally:
-        await remove_container(container)
-
-
 # --- the raw session reaches the same daemon ---------------------------------------
 
 

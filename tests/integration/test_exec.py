@@ -56,20 +56,6 @@ def joined(messages: list[Message], stream_id: int = 1) -> bytes:
     return b"".join(m.data for m in messages if m.stream == stream_id)
 
 
-@pytest.fixture
-async def sleeper(
-    docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
-) -> AsyncIterator[DockerContainer]:
-    """A running container that does nothing for a while; removed afterwards."""
-    container = await create_container(
-        docker, make_name("exec"), {"Image": image, "Cmd": ["sleep", "600"]}
-    )
-    try:
-        yield container
-    finally:
-        await remove_container(container)
-
-
 def tls_client(testenv: dict[str, Any]) -> aiodocker.Docker:
     base = Path(testenv["tls_cert_path"])
     context = make_ssl_context(
