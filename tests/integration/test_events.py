@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import shutil
 import signal
@@ -39,14 +40,20 @@ async def create_container(
         "POST",
         "containers/create",
         params={"name": name},
-        json_body={"Image": image, "Cmd": ["true"], "Labels": labels}, expect=Shape.OBJECT,
+        json_body={"Image": image, "Cmd": ["true"], "Labels": labels},
+        expect=Shape.OBJECT,
     )
     return str(created["Id"])
 
 
 async def remove_container(docker: aiodocker.Docker, name: str) -> None:
     with contextlib.suppress(DockerError):
-        await docker._api.call("DELETE", build_path("containers/{}", name), params={"force": True}, expect=Shape.NOTHING)
+        await docker._api.call(
+            "DELETE",
+            build_path("containers/{}", name),
+            params={"force": True},
+            expect=Shape.NOTHING,
+        )
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
@@ -74,8 +81,12 @@ async def test_subscribe_sees_create_start_and_destroy_of_a_container(
     actions: list[str] = []
     try:
         container_id = await create_container(docker, image, name, {})
-        await docker._api.call("POST", build_path("containers/{}/start", container_id), expect=Shape.NOTHING)
-        await docker._api.call("POST", build_path("containers/{}/wait", container_id), expect=Shape.OBJECT)
+        await docker._api.call(
+            "POST", build_path("containers/{}/start", container_id), expect=Shape.NOTHING
+        )
+        await docker._api.call(
+            "POST", build_path("containers/{}/wait", container_id), expect=Shape.OBJECT
+        )
         await remove_container(docker, container_id)
         while "destroy" not in actions:
             event = await asyncio.wait_for(subscriber.get(), EVENT_TIMEOUT)
@@ -358,10 +369,13 @@ class ScratchDaemon:
         self.config = root / "daemon.json"
         self.config.write_text("{}")
         self.process: subprocess.Popen[bytes] | None = None
-        namespace = f"aiodocker-events-{root.name[-8:]}"
+        # containerd names must be [A-Za-z0-9] runs joined by single . _ or -,
+        # and mkdtemp's suffix may hold "_": derive a plain hex token instead.
+        token = hashlib.sha256(root.name.encode()).hexdigest()[:8]
+        namespace = f"aiodocker-events-{token}"
         # Its own network namespace: a dockerd with --bridge=none deletes the
         # docker0 bridge of the namespace it runs in, which would break the main daemon.
-        self.netns = f"aiodocker-ev-{root.name[-8:]}"
+        self.netns = f"aiodocker-ev-{token}"
         self.args = [
             "nsenter",
             f"--net=/run/netns/{self.netns}",
