@@ -249,6 +249,20 @@ class Docker:
             self._session = session
         return AiohttpTransport(session, base_url, owns_session=owns)
 
+    @property
+    def core(self) -> APIClient:
+        """The core API client the resources call through (``call``, ``request``, ``open``).
+
+        For endpoints no resource covers: ``await docker.core.call("GET", "info",
+        expect=Shape.OBJECT)`` gets the same versioning, errors and hooks.
+        """
+        return self._api
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._closed
+
     # --- 0.27's aiohttp objects ---------------------------------------------------
 
     @property

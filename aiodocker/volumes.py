@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._core.request import Shape, build_path, encode_filters
+from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -17,16 +18,16 @@ if TYPE_CHECKING:
 __all__ = ("DockerVolume", "DockerVolumes")
 
 
-class DockerVolumes:
+class DockerVolumes(Resource):
     """The volumes of the daemon (``docker.volumes``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> VolumeListResponse:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
         params = {"filters": encode_filters(filters)}
-        result = await self.docker._api.call("GET", "volumes", params=params, expect=Shape.OBJECT)
+        result = await self._api.call("GET", "volumes", params=params, expect=Shape.OBJECT)
         return cast("VolumeListResponse", result)
 
     async def get(self, id: str) -> DockerVolume:
@@ -35,7 +36,7 @@ class DockerVolumes:
         Raises:
             DockerNotFoundError: no such volume.
         """
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET", build_path("volumes/{}", id), expect=Shape.OBJECT, require=("Name",)
         )
         return DockerVolume(self.docker, result["Name"])
@@ -50,7 +51,7 @@ class DockerVolumes:
         """
         if not isinstance(config, Mapping):
             raise TypeError(f"volume config must be a mapping, not {type(config).__name__}")
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "POST", "volumes/create", json_body=dict(config), expect=Shape.OBJECT, require=("Name",)
         )
         return DockerVolume(self.docker, result["Name"])
@@ -61,17 +62,17 @@ class DockerVolumes:
         Returns ``{"VolumesDeleted": [...], "SpaceReclaimed": n}``. Since API 1.42
         only anonymous volumes go unless the filter ``{"all": "true"}`` is given.
         """
-        result = await self.docker._api.call(
-            "POST", "volumes/prune", params={"filters": encode_filters(filters)}, expect=Shape.OBJECT
-        )
-        return result
+        return await self._prune("volumes/prune", filters)
 
 
-class DockerVolume:
+class DockerVolume(Resource):
     """One volume, known by its name."""
 
+    if TYPE_CHECKING:
+        docker: Docker
+
     def __init__(self, docker: Docker, name: str) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self.name = name
 
     def __repr__(self) -> str:
@@ -83,7 +84,7 @@ class DockerVolume:
         Raises:
             DockerNotFoundError: the volume does not exist (any more).
         """
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET", build_path("volumes/{}", self.name), expect=Shape.OBJECT
         )
         return cast("Volume", result)
@@ -96,7 +97,7 @@ class DockerVolume:
             DockerConflictError: the volume is in use by a container.
         """
         params = {"force": True} if force else None
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE", build_path("volumes/{}", self.name), params=params, expect=Shape.NOTHING
         )
 
@@ -116,8 +117,8 @@ class DockerVolume:
             raise TypeError(f"volume spec must be a mapping, not {type(spec).__name__}")
         if isinstance(version, bool) or not isinstance(version, int):
             raise TypeError(f"version must be an int, not {type(version).__name__}")
-        await self.docker._api.require_version("1.42", "PUT /volumes/{name} (volume update)")
-        await self.docker._api.call(
+        await self._api.require_version("1.42", "PUT /volumes/{name} (volume update)")
+        await self._api.call(
             "PUT",
             build_path("volumes/{}", self.name),
             params={"version": version},

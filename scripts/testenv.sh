@@ -527,10 +527,12 @@ check_ssh() {
         echo "ssh: remote docker without 'system dial-stdio': $out" >&2
         return 1
     fi
+    # stdout only: dial-stdio may log a harmless CloseWrite race on stderr after the answer
+    local err="$STATE_DIR/ssh/check.err"
     out=$(printf 'GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n' \
-        | timeout 20 ssh -F "$SSH_DIR/ssh_config" -o ConnectTimeout=5 "$SSH_ALIAS" docker system dial-stdio 2>&1)
+        | timeout 20 ssh -F "$SSH_DIR/ssh_config" -o ConnectTimeout=5 "$SSH_ALIAS" docker system dial-stdio 2>"$err")
     if [[ $out != HTTP/1.?" 200 "* ]] || [[ $out != *OK ]]; then
-        echo "ssh: /_ping over 'docker system dial-stdio' failed: $out" >&2
+        echo "ssh: /_ping over 'docker system dial-stdio' failed: $out $(cat "$err")" >&2
         return 1
     fi
 }
