@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
 from ._core.credentials import compose_auth_header
+from ._core.registry_auth import registry_auth_header
 from ._core.request import Shape, build_path, encode_filters
 from ._responses import ResponseStream
 from ._swarm_objects import MissingFieldError, log_text
-from .images import registry_auth_header
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -316,7 +316,7 @@ class DockerServices:
             return None
         try:
             # the docker CLI's lookup, shared with pulls and pushes
-            header = await registry_auth_header(self.docker, image)
+            header = await registry_auth_header(image)
         except ValueError:
             return None  # a malformed reference: the daemon names what is wrong with it
         return {REGISTRY_AUTH_HEADER: header} if header else None
