@@ -20,12 +20,13 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Mapping,
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast, overload
 from urllib.parse import quote, urlencode
 
 from ._core import registry_auth
@@ -50,6 +51,14 @@ if TYPE_CHECKING:
 
     from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
+    from .models import (
+        AttestationStatement,
+        DistributionInspect,
+        ImageDeleteResponseItem,
+        ImageHistoryResponseItem,
+        ImageInspect,
+        ImageSummary,
+    )
 
 __all__ = ("BuildOptions", "DockerImages", "registry_auth_header")
 
@@ -60,6 +69,7 @@ _PULL_CONFIRMATION: Final = "Status: "
 
 Body = bytes | AsyncIterable[bytes]
 JSONItems = list[dict[str, Any]]
+Items = TypeVar("Items", bound=AsyncIterator[Any])
 
 
 async def registry_auth_header(docker: Docker, image: str) -> str | None:
@@ -287,6 +297,16 @@ GET_DEPRECATED: Final = """images.get is deprecated and will be removed in the n
             please use images.inspect instead."""
 
 
+async def _read_all(items: AsyncIterator[Any], seconds: float | None) -> JSONItems:
+    """Read a JSON stream to its end within ``seconds``; close it however that ends."""
+    try:
+        return await asyncio.wait_for(collect(items), seconds)
+    finally:
+        closer = getattr(items, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
 def _is_pull_confirmation(item: Any) -> bool:
     if not isinstance(item, dict):
         return False
@@ -310,37 +330,37 @@ class DockerImages(Resource):
         params: Mapping[str, Any] | None = None,
         headers: Callable[[], Awaitable[dict[str, str]]] | dict[str, str] | None = None,
         body: Body | None = None,
-        timeout: TimeoutArg = SENTINEL,
-        head_timeout: bool = True,
+        timeout: float | None,
         requires: tuple[str, str] | None = None,
     ) -> ResponseStream[Any]:
-        """A stream of the JSON items of a call; ``requires`` is (version, what) to gate it."""
+        """A stream of the JSON items of a call, sent when first read.
+
+        ``timeout`` bounds the wait for the response head (None: no limit);
+        ``requires`` is (API version, what needs it) to check first.
+        """
         api = self._api
-        seconds = api.seconds(timeout, long_running=True) if head_timeout else None
 
         async def opener() -> Response:
             if requires is not None:
                 await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
-                method, path, params=params, headers=all_headers, body=body, timeout=seconds
+                method, path, params=params, headers=all_headers, body=body, timeout=timeout
             )
 
         return json_stream(opener)
 
-    async def _collect(self, stream: AsyncIterator[Any], timeout: TimeoutArg) -> JSONItems:
-        seconds = self._api.seconds(timeout, long_running=True)
-        try:
-            return await asyncio.wait_for(collect(stream), seconds)
-        finally:
-            closer = getattr(stream, "aclose", None)
-            if closer is not None:
-                await closer()
+    def _stream_or_collect(
+        self, items: Items, *, stream: bool, timeout: float | None
+    ) -> Items | Coroutine[Any, Any, JSONItems]:
+        """``items`` itself when ``stream``, else a coroutine reading all of it into a list.
 
-    def _result(self, stream: AsyncIterator[Any], *, stream_flag: bool, timeout: TimeoutArg) -> Any:
-        if stream_flag:
-            return stream
-        return self._collect(stream, timeout)
+        The coroutine raises TimeoutError after ``timeout`` seconds (None: no
+        limit) and closes ``items`` however the reading ends.
+        """
+        if stream:
+            return items
+        return _read_all(items, timeout)
 
     # --- listing and inspection ------------------------------------------------------
 
@@ -350,7 +370,7 @@ class DockerImages(Resource):
         filters: Mapping[str, Any] | str | None = None,
         shared_size: bool | None = None,
         **params: Any,
-    ) -> JSONItems:
+    ) -> builtins.list[ImageSummary]:
         """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
 
         A str ``filters`` (already JSON) is deprecated; pass a mapping.
@@ -377,11 +397,11 @@ class DockerImages(Resource):
         elif filters is not None:
             query["filters"] = encode_filters(filters)
         result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[ImageSummary]", result)
 
     async def inspect(
         self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
-    ) -> dict[str, Any]:
+    ) -> ImageInspect:
         """Return low-level information about an image (``GET /images/{name}/json``).
 
         ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
@@ -402,7 +422,7 @@ class DockerImages(Resource):
             params={"manifests": manifests, "platform": platform_param},
             expect=Shape.OBJECT,
         )
-        return result
+        return cast("ImageInspect", result)
 
     async def attestations(
         self,
@@ -411,7 +431,7 @@ class DockerImages(Resource):
         platform: Mapping[str, str] | None = None,
         type: str | Iterable[str] | None = None,
         statement: bool | None = None,
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[AttestationStatement]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
@@ -434,9 +454,9 @@ class DockerImages(Resource):
             ],
         )
         result = await self._api.call("GET", path, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[AttestationStatement]", result)
 
-    async def get(self, name: str) -> dict[str, Any]:
+    async def get(self, name: str) -> ImageInspect:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
             GET_DEPRECATED,
@@ -445,7 +465,9 @@ class DockerImages(Resource):
         )
         return await self.inspect(name)
 
-    async def history(self, name: str, *, platform: Platform | None = None) -> JSONItems:
+    async def history(
+        self, name: str, *, platform: Platform | None = None
+    ) -> builtins.list[ImageHistoryResponseItem]:
         """Return the layers an image was built from (``GET /images/{name}/history``).
 
         ``platform`` picks one platform of a multi-platform image (API >= 1.48).
@@ -463,7 +485,7 @@ class DockerImages(Resource):
             params={"platform": platform_param},
             expect=Shape.OBJECTS,
         )
-        return result
+        return cast("builtins.list[ImageHistoryResponseItem]", result)
 
     async def search(
         self,
@@ -497,7 +519,7 @@ class DockerImages(Resource):
 
     async def inspect_distribution(
         self, name: str, *, auth: Mapping[str, Any] | str | bytes | None = None
-    ) -> dict[str, Any]:
+    ) -> DistributionInspect:
         """Ask the registry for an image's manifest descriptor and platforms.
 
         ``GET /distribution/{name}/json``; credentials as for :meth:`pull`.
@@ -519,7 +541,7 @@ class DockerImages(Resource):
         except DockerError as exc:
             login.explainer("inspecting", name)(exc)
             raise
-        return result
+        return cast("DistributionInspect", result)
 
     distribution_inspect = inspect_distribution
 
@@ -607,13 +629,13 @@ class DockerImages(Resource):
                 f"pulling {target!r} ended without the daemon confirming that the image is there"
             )
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             "images/create",
             params=params,
             headers=login.headers,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
         result = _ImageStream(
             inner,
@@ -621,7 +643,7 @@ class DockerImages(Resource):
             confirm=_is_pull_confirmation,
             verify=verify,
         )
-        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(result, stream=stream, timeout=seconds)
 
     @overload
     def push(
@@ -676,18 +698,18 @@ class DockerImages(Resource):
         async def headers() -> dict[str, str]:
             return await login.headers(anonymous=True)
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             build_path("images/{}/push", name),
             params={"tag": tag or None, "platform": platform_param},
             headers=headers,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
             requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
-        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(result, stream=stream, timeout=seconds)
 
     # --- local changes ---------------------------------------------------------------
 
@@ -713,7 +735,7 @@ class DockerImages(Resource):
         force: bool = False,
         noprune: bool = False,
         platforms: Platform | Iterable[Platform] | None = None,
-    ) -> JSONItems:
+    ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
 
         ``platforms`` removes only the content of those platforms of a
@@ -732,7 +754,7 @@ class DockerImages(Resource):
             [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
         result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[ImageDeleteResponseItem]", result)
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -859,15 +881,15 @@ class DockerImages(Resource):
             ("platform", platform),
         ]
         pairs += [("changes", change) for change in changes or ()]
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("images/create", pairs),
             headers={"Content-Type": TAR_CONTENT_TYPE} if body is not None else None,
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)
 
     def export_image(
         self,
@@ -1005,16 +1027,16 @@ class DockerImages(Resource):
         """
         selected = _platforms(platform, "platform")
         body = _upload_body(data, "data")
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("images/load", [("quiet", quiet), *(("platform", p) for p in selected)]),
             headers={"Content-Type": TAR_CONTENT_TYPE},
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
             requires=_platforms_version(selected, "load()"),
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)
 
     # --- build -----------------------------------------------------------------------
 
@@ -1163,12 +1185,12 @@ class DockerImages(Resource):
                 return headers
             return {**headers, registry_auth.REGISTRY_CONFIG_HEADER: config}
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("build", pairs),
             headers=all_headers,
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)
