@@ -31,7 +31,6 @@ from urllib.parse import quote, urlencode
 
 from ._core import registry_auth
 from ._core.credentials import split_leniently, split_reference
-from ._core.registry_auth import RegistryLogin, registry_config_header
 from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._core.resource import Resource
 from ._responses import (
@@ -502,7 +501,7 @@ class DockerImages(Resource):
         """
         if not isinstance(term, str) or not term:
             raise ValueError(f"search term must be a non-empty str, not {term!r}")
-        login = RegistryLogin(term, auth)
+        login = registry_auth.RegistryLogin(term, auth)
         try:
             result = await self._api.call(
                 "GET",
@@ -529,7 +528,7 @@ class DockerImages(Resource):
             DockerError: the registry refused the request or has no such image.
         """
         split_reference(name)  # a malformed name is refused before any request
-        login = RegistryLogin(name, auth)
+        login = registry_auth.RegistryLogin(name, auth)
         try:
             result = await self._api.call(
                 "GET",
@@ -605,7 +604,7 @@ class DockerImages(Resource):
             exc = ValueError("Image should have registry host when auth information is provided")
             add_note(exc, f"such as 'registry.example.com/{from_image}'")
             raise exc
-        login = RegistryLogin(from_image, auth)
+        login = registry_auth.RegistryLogin(from_image, auth)
 
         params = {
             "fromImage": from_image,
@@ -693,7 +692,7 @@ class DockerImages(Resource):
                 (a malformed ``name`` goes to the daemon, as in 0.27).
         """
         platform_param = _platform(platform, "platform")
-        login = RegistryLogin(name, auth)
+        login = registry_auth.RegistryLogin(name, auth)
 
         async def headers() -> dict[str, str]:
             return await login.headers(anonymous=True)
@@ -1180,7 +1179,7 @@ class DockerImages(Resource):
         pairs += [("extrahosts", host) for host in hosts]
 
         async def all_headers() -> dict[str, str]:
-            config = await registry_config_header()
+            config = await registry_auth.registry_config_header()
             if config is None:
                 return headers
             return {**headers, registry_auth.REGISTRY_CONFIG_HEADER: config}
