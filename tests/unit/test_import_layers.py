@@ -375,3 +375,88 @@ def test_the_facade_check_catches_code_and_a_missing_mark() -> None:
 def test_package_code_never_imports_a_facade(path: Path) -> None:
     bad = [str(i) for i in collect_imports(path) if i.target in FACADES]
     assert not bad, "import the real module, not the 0.27 facade:\n" + "\n".join(bad)
+
+
+# --------------------------------------------------------------------------
+# the package's import graph (scripts/import_graph.py prints it)
+
+
+def import_graph(*, runtime: bool) -> dict[str, set[str]]:
+    """Module -> the package modules it imports; ``runtime``: only imports that run."""
+    graph: dict[str, set[str]] = {}
+    for path in ALL_FILES:
+        edges = graph.setdefault(module_name(path), set())
+        for imp in collect_imports(path):
+            if is_package_module(imp.target) and (imp.runs or not runtime):
+                edges.add(imp.target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components that form a cycle, each sorted, biggest first."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:  # Tarjan; the package is small enough for recursion
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in graph.get(node, ()):
+            if succ not in index:
+                connect(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, ()):
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return sorted(found, key=lambda c: (-len(c), c))
+
+
+def cycle_path(graph: dict[str, set[str]], component: list[str]) -> list[str]:
+    """One closed path through ``component``, e.g. ``[a, b, a]``, for the failure message."""
+    members = set(component)
+    start = component[0]
+    previous: dict[str, str] = {}
+    queue = [start]
+    while queue:  # breadth first: the shortest way back to start
+        node = queue.pop(0)
+        for succ in sorted(graph[node] & members):
+            if succ == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return [*reversed(path), start]
+            if succ not in previous:
+                previous[succ] = node
+                queue.append(succ)
+    raise AssertionError(f"no cycle through {start}")
+
+
+def test_cycle_finder_finds_a_cycle_and_its_path() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert cycles(graph) == [["a", "b", "c"], ["e"]]
+    assert cycle_path(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
+    assert cycle_path(graph, ["e"]) == ["e", "e"]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_run_time_import_graph_has_no_cycle() -> None:
+    graph = import_graph(runtime=True)
+    assert "aiodocker.docker" in graph["aiodocker"]  # the scanner sees the package
+    found = [" -> ".join(cycle_path(graph, c)) for c in cycles(graph)]
+    assert not found, "import cycles among imports that run:\n" + "\n".join(found)
