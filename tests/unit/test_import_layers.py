@@ -3,7 +3,7 @@
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
 - Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``) import
-  nothing from the package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
+  nothing from the package, not even under ``TYPE_CHECKING``.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
 - ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions;
@@ -231,12 +231,7 @@ def test_scanner_marks_function_level_and_type_checking_imports() -> None:
 @pytest.mark.parametrize("leaf", sorted(LEAVES))
 def test_leaf_imports_nothing_from_the_package(leaf: str) -> None:
     path = PACKAGE_DIR.parent / Path(*leaf.split(".")).with_suffix(".py")
-    allow_type_checking = leaf == "aiodocker.types"
-    bad = [
-        str(i)
-        for i in collect_imports(path)
-        if is_internal(i.target) and not (allow_type_checking and i.type_checking)
-    ]
+    bad = [str(i) for i in collect_imports(path) if is_internal(i.target)]
     assert not bad, "a leaf imports from the package:\n" + "\n".join(bad)
 
 
