@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from ._core.request import encode_filters
+from ._core.resource import Resource
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -116,7 +117,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (asyncio.TimeoutError, OSError))
 
 
-class DockerEvents:
+class DockerEvents(Resource):
     """The daemon's events (``docker.events``).
 
     ``subscribe()`` starts one background request whose events are published to
@@ -129,8 +130,11 @@ class DockerEvents:
         task: the background task started by ``subscribe()``, None when stopped.
     """
 
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
+
     def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self.channel = Channel()
         self.json_stream: ResponseStream[Any] | None = None
         self.task: asyncio.Future[None] | None = None
@@ -162,7 +166,7 @@ class DockerEvents:
             "filters": filters if isinstance(filters, str) else encode_filters(filters),
         }
         query.pop("stream", None)
-        api = self.docker._api
+        api = self._api
         seconds = api.seconds(timeout, long_running=True)
         return json_stream(
             lambda: api.request("GET", "events", params=query, timeout=seconds),
@@ -413,7 +417,7 @@ class EventFollower:
         """Open the stream, retrying with backoff; None if closed meanwhile."""
         first = self._start_since is None and self._last_error is None
         while not self._closed:
-            if self._events.docker._closed:
+            if self._events.docker.closed:
                 raise DockerConnectionError("the Docker client is closed")
             stream = self._events.stream(
                 since=self.resume_since(),

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Se
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._core import credentials
-from ._core.request import Shape, build_path, encode_filters
+from ._core.request import Shape, build_path
+from ._core.resource import Resource
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
 
@@ -140,11 +141,11 @@ async def _read_tar_file(path: str) -> AsyncIterator[bytes]:
         fileobj.close()
 
 
-class DockerPlugins:
+class DockerPlugins(Resource):
     """Managed plugins (``docker.plugins``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     # --- helpers ---------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class DockerPlugins:
         timeout: TimeoutArg,
     ) -> ResponseStream[dict[str, Any]]:
         """A progress stream; privileges (unless SENTINEL) and auth are resolved on open."""
-        api = self.docker._api
+        api = self._api
         seconds = api.seconds(timeout, long_running=True)
         remote = params.get("remote", reference)
 
@@ -198,8 +199,7 @@ class DockerPlugins:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        params = {"filters": encode_filters(filters)}
-        return await self.docker._api.call("GET", "plugins", params=params, expect=Shape.OBJECTS)
+        return await self._list("plugins", filters=filters)
 
     async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
         """Return the privileges the plugin ``remote`` asks for (``GET /plugins/privileges``).
@@ -209,7 +209,7 @@ class DockerPlugins:
             DockerError: the registry cannot be reached or has no such plugin.
         """
         headers = await self._auth_headers(remote, auth)
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET",
             "plugins/privileges",
             params={"remote": remote},
@@ -287,7 +287,7 @@ class DockerPlugins:
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        return await self.docker._api.call(
+        return await self._api.call(
             "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
         )
 
@@ -301,7 +301,7 @@ class DockerPlugins:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is enabled (without ``force``) or in use.
         """
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "DELETE",
             build_path("plugins/{}", name),
             params={"force": force or None},
@@ -321,7 +321,7 @@ class DockerPlugins:
         """
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
             raise ValueError(f"timeout must be a non-negative int (seconds), not {timeout!r}")
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("plugins/{}/enable", name),
             params={"timeout": timeout},
@@ -336,7 +336,7 @@ class DockerPlugins:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is not enabled, or in use (without ``force``).
         """
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("plugins/{}/disable", name),
             params={"force": force or None},
@@ -415,7 +415,7 @@ class DockerPlugins:
         """
         _registry_of(name)
         body = _context_body(context)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             "plugins/create",
             params={"name": name},
@@ -472,6 +472,6 @@ class DockerPlugins:
             DockerError: the plugin is enabled, or a setting is not settable.
         """
         body = _settings_body(settings)
-        await self.docker._api.call(
+        await self._api.call(
             "POST", build_path("plugins/{}/set", name), json_body=body, expect=Shape.NOTHING
         )

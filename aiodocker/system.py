@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 from ._core.request import Shape, encode_query
+from ._core.resource import Resource
 from .types import SENTINEL
 
 if TYPE_CHECKING:
@@ -26,20 +27,20 @@ __all__ = ("DockerSystem",)
 DF_TYPES: Final = frozenset({"container", "image", "volume", "build-cache"})
 
 
-class DockerSystem:
+class DockerSystem(Resource):
     """Daemon-wide calls (``docker.system``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def info(self) -> SystemInfo:
         """Return system-wide information (``GET /info``)."""
-        return cast("SystemInfo", await self.docker._api.call("GET", "info", expect=Shape.OBJECT))
+        return cast("SystemInfo", await self._api.call("GET", "info", expect=Shape.OBJECT))
 
     async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
         return cast(
-            "SystemVersion", await self.docker._api.call("GET", "version", expect=Shape.OBJECT)
+            "SystemVersion", await self._api.call("GET", "version", expect=Shape.OBJECT)
         )
 
     async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
@@ -52,14 +53,14 @@ class DockerSystem:
             DockerConnectionError: the daemon cannot be reached.
             DockerError: the daemon answered with an error status.
         """
-        response, body = await self.docker._api.raw(
+        response, body = await self._api.raw(
             "HEAD" if head else "GET", "_ping", versioned=False, timeout=timeout
         )
         return body.decode("utf-8", "replace")
 
     async def ping_headers(self, *, timeout: TimeoutArg = SENTINEL) -> dict[str, str]:
         """Return the headers of ``HEAD /_ping`` (``API-Version``, ``OSType``, ``Swarm``...)."""
-        response, _ = await self.docker._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
+        response, _ = await self._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
         return dict(response.headers)
 
     async def df(
@@ -84,10 +85,10 @@ class DockerSystem:
                 raise ValueError(
                     f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}"
                 )
-            await self.docker._api.require_version("1.42", "GET /system/df?type=")
+            await self._api.require_version("1.42", "GET /system/df?type=")
             params["type"] = types
         if verbose is not None:
-            await self.docker._api.require_version("1.52", "GET /system/df?verbose=")
+            await self._api.require_version("1.52", "GET /system/df?verbose=")
             params["verbose"] = verbose
         path = "system/df"
         if "type" in params:
@@ -98,7 +99,7 @@ class DockerSystem:
                 pairs.append(encode_query(params))
             path = f"{path}?{'&'.join(pairs)}"
             params = {}
-        return dict(await self.docker._api.call("GET", path, params=params, expect=Shape.OBJECT))
+        return dict(await self._api.call("GET", path, params=params, expect=Shape.OBJECT))
 
     def events(
         self,
