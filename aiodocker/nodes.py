@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._core.request import Shape, build_path
 from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Node
 
 __all__ = ("DockerSwarmNodes",)
 
@@ -24,19 +25,18 @@ class DockerSwarmNodes(Resource):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Node]:
         """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
-        return await self._list("nodes", filters=filters)
+        return cast("builtins.list[Node]", await self._list("nodes", filters=filters))
 
-    async def inspect(self, *, node_id: str) -> dict[str, Any]:
+    async def inspect(self, *, node_id: str) -> Node:
         """Return a node's details (``GET /nodes/{id}``).
 
         Raises:
             DockerNotFoundError: no such node.
         """
-        return await self._api.call(
-            "GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT
-        )
+        result = await self._api.call("GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT)
+        return cast("Node", result)
 
     async def update(self, *, node_id: str, version: int | str, spec: Mapping[str, Any]) -> Any:
         """Replace a node's spec (``POST /nodes/{id}/update``).

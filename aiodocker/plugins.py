@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 from ._core import credentials
 from ._core.request import Shape, build_path
@@ -27,6 +27,7 @@ from .types import SENTINEL
 if TYPE_CHECKING:
     from ._core.client import TimeoutArg
     from .docker import Docker
+    from .models import Plugin, PluginPrivilege
 
 __all__ = ("DockerPlugins",)
 
@@ -37,6 +38,7 @@ PLUGIN_ROOTFS: Final = "rootfs"
 FILE_CHUNK_SIZE: Final = 64 * 1024
 
 _DictList = list[dict[str, Any]]
+_PrivilegeList = list["PluginPrivilege"]
 _Privileges = Sequence[Mapping[str, Any]]
 
 PluginContext = bytes | bytearray | memoryview | str | os.PathLike[str] | Any
@@ -192,16 +194,16 @@ class DockerPlugins(Resource):
 
     # --- endpoints -------------------------------------------------------------
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> _DictList:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[Plugin]:
         """Return the installed plugins (``GET /plugins``).
 
         Args:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        return await self._list("plugins", filters=filters)
+        return cast("list[Plugin]", await self._list("plugins", filters=filters))
 
-    async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
+    async def privileges(self, remote: str, *, auth: Any = None) -> _PrivilegeList:
         """Return the privileges the plugin ``remote`` asks for (``GET /plugins/privileges``).
 
         Raises:
@@ -216,7 +218,7 @@ class DockerPlugins(Resource):
             headers=headers,
             expect=Shape.OBJECTS,
         )
-        return result
+        return cast("_PrivilegeList", result)
 
     @overload
     def pull(
@@ -281,17 +283,16 @@ class DockerPlugins(Resource):
         )
         return progress if stream else collect(progress)
 
-    async def inspect(self, name: str) -> dict[str, Any]:
+    async def inspect(self, name: str) -> Plugin:
         """Return the plugin's details (``GET /plugins/{name}/json``).
 
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        return await self._api.call(
-            "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
-        )
+        result = await self._api.call("GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT)
+        return cast("Plugin", result)
 
-    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any] | None:
+    async def delete(self, name: str, *, force: bool = False) -> Plugin | None:
         """Remove the plugin (``DELETE /plugins/{name}``); return its last details.
 
         The API documents the details as the answer, but Docker 20.10 answers
@@ -307,7 +308,7 @@ class DockerPlugins(Resource):
             params={"force": force or None},
             expect=Shape.OBJECT_OR_NOTHING,
         )
-        return result
+        return cast("Plugin | None", result)
 
     async def enable(self, name: str, *, timeout: int = 0) -> None:
         """Enable the plugin (``POST /plugins/{name}/enable``).
