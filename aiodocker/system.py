@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import quote
 
 from ._core.request import Shape, encode_query
 from ._core.resource import Resource
@@ -25,6 +24,14 @@ if TYPE_CHECKING:
 __all__ = ("DockerSystem",)
 
 DF_TYPES: Final = frozenset({"container", "image", "volume", "build-cache"})
+
+
+def _df_types(type: str | Iterable[str]) -> list[str]:
+    types = [type] if isinstance(type, str) else list(type)
+    unknown = sorted(set(types) - DF_TYPES)
+    if unknown or not types:
+        raise ValueError(f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}")
+    return types
 
 
 class DockerSystem(Resource):
@@ -77,29 +84,18 @@ class DockerSystem(Resource):
             ValueError: an unknown ``type``.
             DockerAPIVersionError: ``type`` or ``verbose`` on an older API.
         """
-        params: dict[str, Any] = {}
+        pairs: list[tuple[str, Any]] = []
         if type is not None:
-            types = [type] if isinstance(type, str) else list(type)
-            unknown = sorted(set(types) - DF_TYPES)
-            if unknown or not types:
-                raise ValueError(
-                    f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}"
-                )
+            types = _df_types(type)
             await self._api.require_version("1.42", "GET /system/df?type=")
-            params["type"] = types
+            pairs += [("type", t) for t in types]
         if verbose is not None:
             await self._api.require_version("1.52", "GET /system/df?verbose=")
-            params["verbose"] = verbose
-        path = "system/df"
-        if "type" in params:
-            # "type" repeats (collectionFormat "multi"), which the core's
-            # mapping-based query encoding cannot express: encode it here
-            pairs = [f"type={quote(t, safe='')}" for t in params.pop("type")]
-            if params:
-                pairs.append(encode_query(params))
-            path = f"{path}?{'&'.join(pairs)}"
-            params = {}
-        return dict(await self._api.call("GET", path, params=params, expect=Shape.OBJECT))
+            pairs.append(("verbose", verbose))
+        # "type" repeats (collectionFormat "multi"), which a query mapping cannot express
+        query = "&".join(encode_query({key: value}) for key, value in pairs)
+        path = f"system/df?{query}" if query else "system/df"
+        return await self._api.call("GET", path, expect=Shape.OBJECT)
 
     def events(
         self,
