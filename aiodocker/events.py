@@ -429,49 +429,57 @@ class EventFollower:
                 response = await stream.open()
             except Exception as exc:
                 await stream.aclose()
-                if not _retryable(exc):
-                    self._closed = True
-                    raise
-                self._failures += 1
-                self._last_error = exc
-                if self._failures > self._retries:
-                    self._closed = True
-                    raise DockerEventsLostError(
-                        f"the event stream could not be resumed after {self._failures} "
-                        f"failed attempts in a row (resuming from {self.resume_since()}): {exc}",
-                        self._failures,
-                        self.resume_since(),
-                    ) from exc
-                delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
-                log.debug(
-                    "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
-                    self._failures,
-                    self._retries + 1,
-                    exc,
-                    delay,
-                )
-                try:  # sleep, but wake up at once when closed
-                    await asyncio.wait_for(self._closing.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
+                await self._back_off(exc)
                 continue
             if self._closed:
                 await stream.aclose()
                 return None
-            if self._start_since is None:
-                self._start_since = _daemon_seconds(response.headers.get("date"))
-            if not first:
-                self.reconnects += 1
-                log.debug(
-                    "event stream reopened (reconnect %d), resuming from %s after: %s",
-                    self.reconnects,
-                    self.resume_since(),
-                    self._last_error,
-                )
-            self._failures = 0
+            self._opened(response.headers.get("date"), first)
             self._stream = stream
             return stream
         return None
+
+    async def _back_off(self, exc: Exception) -> None:
+        """After a failed attempt: raise if it cannot heal or too many failed, else wait."""
+        if not _retryable(exc):
+            self._closed = True
+            raise exc
+        self._failures += 1
+        self._last_error = exc
+        if self._failures > self._retries:
+            self._closed = True
+            raise DockerEventsLostError(
+                f"the event stream could not be resumed after {self._failures} "
+                f"failed attempts in a row (resuming from {self.resume_since()}): {exc}",
+                self._failures,
+                self.resume_since(),
+            ) from exc
+        delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
+        log.debug(
+            "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
+            self._failures,
+            self._retries + 1,
+            exc,
+            delay,
+        )
+        try:  # sleep, but wake up at once when closed
+            await asyncio.wait_for(self._closing.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+
+    def _opened(self, date_header: str | None, first: bool) -> None:
+        """Book a successful connection: the daemon's clock, the reconnect count."""
+        if self._start_since is None:
+            self._start_since = _daemon_seconds(date_header)
+        if not first:
+            self.reconnects += 1
+            log.debug(
+                "event stream reopened (reconnect %d), resuming from %s after: %s",
+                self.reconnects,
+                self.resume_since(),
+                self._last_error,
+            )
+        self._failures = 0
 
     async def _drop_stream(self) -> None:
         stream, self._stream = self._stream, None
