@@ -16,6 +16,12 @@
 - ``_streams/*`` imports only the leaves (and its siblings).
 - Only ``_transport/`` knows the HTTP library: ``_core``/``_streams`` never import aiohttp.
 - ``import aiodocker`` does not import aiohttp (checked in a fresh interpreter).
+- The imports that run (function-level ones included) form no cycle. Imports under
+  ``TYPE_CHECKING`` may close a circle: a resource's ``docker: Docker`` annotation
+  keeps 0.27's type for users without importing ``docker.py`` at run time.
+- No module but ``docker.py`` touches a private attribute of a Docker object
+  (``docker._x``, ``self.docker._x``, ``self._docker._x``): resources use
+  ``docker.core`` (``Resource._api``) and ``docker.closed``.
 
 Package-internal rules count every import, type-only ones included (an arrow pointing
 up is a layering error even when it only serves annotations), except where a rule says
