@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -523,3 +524,23 @@ def test_only_the_composition_root_touches_private_members_of_docker(path: Path)
         f"{file_id(path)} reaches into Docker (use docker.core, docker.closed or a Resource):\n"
         + "\n".join(found)
     )
+
+
+def test_import_graph_script_prints_the_structure_the_test_sees() -> None:
+    script = PACKAGE_DIR.parent / "scripts" / "import_graph.py"
+    if not script.is_file():
+        pytest.skip("not a source checkout")
+    completed = subprocess.run(
+        [sys.executable, str(script), "--top", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert f"modules: {len(ALL_FILES)}" in lines
+    run_time = next(line for line in lines if line.startswith("run-time imports:"))
+    assert run_time.endswith(f"{len(cycles(import_graph(runtime=True)))} cycle(s)")
+    sizes = [line for line in lines if re.fullmatch(r" +\d+  aiodocker[\w.]*", line)]
+    assert len(sizes) == 3
