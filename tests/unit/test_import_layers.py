@@ -470,14 +470,6 @@ def test_run_time_import_graph_has_no_cycle() -> None:
 COMPOSITION_ROOT: Final = "aiodocker.docker"
 # The names a Docker object goes by in package code: ``docker``, ``self.docker``, ``self._docker``.
 DOCKER_NAMES: Final = frozenset({"docker", "_docker"})
-# TEMPORARY, removed before merge: modules that other engineers convert to Resource at the same time.
-NOT_YET_CONVERTED: Final = frozenset(
-    f"aiodocker.{name}"
-    for name in (
-        "containers", "execs", "logs", "stream", "_responses", "_held_streams", "_swarm_objects",
-        "services", "tasks", "secrets", "configs", "images",
-    )
-)
 
 
 def private_docker_accesses(source: str) -> list[str]:
@@ -517,7 +509,7 @@ def test_the_private_access_check_catches_every_spelling() -> None:
 @pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
 def test_only_the_composition_root_touches_private_members_of_docker(path: Path) -> None:
     name = module_name(path)
-    if name == COMPOSITION_ROOT or name in NOT_YET_CONVERTED:
+    if name == COMPOSITION_ROOT:
         return
     found = private_docker_accesses(path.read_text(encoding="utf-8"))
     assert not found, (
