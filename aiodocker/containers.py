@@ -395,7 +395,12 @@ class DockerContainer(Resource):
         return cast("ContainerWaitResponse", data)
 
     async def delete(
-        self, *, force: bool = False, v: bool = False, link: bool = False, timeout: TimeoutArg = SENTINEL
+        self,
+        *,
+        force: bool = False,
+        v: bool = False,
+        link: bool = False,
+        timeout: TimeoutArg = SENTINEL,
     ) -> None:
         """Remove the container; ``force`` kills it first, ``v`` removes its anonymous volumes."""
         params = {name: True for name, flag in (("force", force), ("v", v), ("link", link)) if flag}
@@ -659,7 +664,9 @@ class DockerContainer(Resource):
     @overload
     def stats(
         self, *, stream: bool, timeout: TimeoutArg = ...
-    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[Any, Any, list[ContainerStatsResponse]]: ...
+    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[
+        Any, Any, list[ContainerStatsResponse]
+    ]: ...
 
     def stats(
         self, *, stream: bool = True, timeout: TimeoutArg = SENTINEL
@@ -671,7 +678,8 @@ class DockerContainer(Resource):
         raised. ``timeout`` bounds the wait for the response head when streaming, else the call.
         """
         seconds = self._api.seconds(timeout, long_running=True)
-        opener = self._opener(self._path("containers/{}/stats"), {"stream": stream}, timeout=seconds)
+        path = self._path("containers/{}/stats")
+        opener = self._opener(path, {"stream": stream}, timeout=seconds)
         items: ResponseStream[ContainerStatsResponse] = json_stream(opener, check_errors=False)
         return self._stream_or_collect(items, stream=stream, timeout=seconds)
 
