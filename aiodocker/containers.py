@@ -99,6 +99,31 @@ def _check_config(config: object, what: str = "config") -> Mapping[str, Any]:
     return config
 
 
+def _command_args(cmd: str | Sequence[str]) -> list[str]:
+    """An exec command as a list: a str is split like a shell would."""
+    if isinstance(cmd, str):
+        import shlex  # only for a str command
+
+        args = shlex.split(cmd)
+    else:
+        args = list(cmd)
+    if not all(isinstance(arg, str) for arg in args):
+        raise TypeError("exec() cmd must be a str or a sequence of str")
+    return args
+
+
+def _env_entries(environment: Mapping[str, str] | Sequence[str]) -> list[str]:
+    """An exec environment as ``["K=V", ...]``: a mapping is formatted, a sequence kept."""
+    if isinstance(environment, Mapping):
+        return [f"{key}={value}" for key, value in environment.items()]
+    if isinstance(environment, str):
+        raise TypeError("environment must be a mapping or a sequence of 'KEY=VALUE'")
+    env = list(environment)
+    if not all(isinstance(item, str) for item in env):
+        raise TypeError("environment entries must be 'KEY=VALUE' strings")
+    return env
+
+
 class DockerContainers(Resource):
     """``docker.containers``: list, create, run and look up containers."""
 
@@ -892,35 +917,16 @@ class DockerContainer(Resource):
         """
         from .execs import Exec
 
-        if isinstance(cmd, str):
-            import shlex  # only for a str command
-
-            args = shlex.split(cmd)
-        else:
-            args = list(cmd)
-        if not all(isinstance(arg, str) for arg in args):
-            raise TypeError("exec() cmd must be a str or a sequence of str")
-        env: list[str] | None
-        if environment is None:
-            env = None
-        elif isinstance(environment, Mapping):
-            env = [f"{key}={value}" for key, value in environment.items()]
-        elif isinstance(environment, str):
-            raise TypeError("environment must be a mapping or a sequence of 'KEY=VALUE'")
-        else:
-            env = list(environment)
-            if not all(isinstance(item, str) for item in env):
-                raise TypeError("environment entries must be 'KEY=VALUE' strings")
         body: dict[str, Any] = {
             "AttachStdin": bool(stdin),
             "AttachStdout": bool(stdout),
             "AttachStderr": bool(stderr),
             "Tty": bool(tty),
             "Privileged": bool(privileged),
-            "Cmd": args,
+            "Cmd": _command_args(cmd),
         }
-        if env is not None:
-            body["Env"] = env
+        if environment is not None:
+            body["Env"] = _env_entries(environment)
         if workdir is not None:
             body["WorkingDir"] = _check_str(workdir, "workdir")
         if detach_keys is not None:
