@@ -19,6 +19,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Se
 from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 from ._core import credentials
+from ._core.registry_auth import AUTH_HEADER
 from ._core.request import Shape, build_path
 from ._core.resource import Resource
 from ._responses import ResponseStream, collect, json_stream
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ("DockerPlugins",)
 
-REGISTRY_AUTH_HEADER: Final = "X-Registry-Auth"
 TAR_CONTENT_TYPE: Final = "application/x-tar"
 PLUGIN_CONFIG: Final = "config.json"
 PLUGIN_ROOTFS: Final = "rootfs"
@@ -158,9 +158,9 @@ class DockerPlugins(Resource):
         """
         registry = _registry_of(reference)
         if auth is not None:
-            return {REGISTRY_AUTH_HEADER: credentials.compose_auth_header(auth, registry)}
+            return {AUTH_HEADER: credentials.compose_auth_header(auth, registry)}
         found = await credentials.resolve_auth(registry, config_dir=_config_dir())
-        return {REGISTRY_AUTH_HEADER: found.to_header()} if found is not None else {}
+        return {AUTH_HEADER: found.to_header()} if found is not None else {}
 
     def _progress(
         self,

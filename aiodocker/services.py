@@ -3,7 +3,7 @@
 Beyond aiodocker: ``create(spec=...)`` and ``update(..., spec=...)`` take a whole
 ServiceSpec, and registry credentials come from the docker config (``config.json``,
 credential helpers) when no ``auth`` is given, found as the docker CLI finds them
-(``images.registry_auth_header``, the lookup pulls and pushes use).
+(``_core.registry_auth``, the lookup pulls and pushes use).
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
 from ._core.credentials import compose_auth_header
-from ._core.registry_auth import registry_auth_header
-from ._core.request import Shape, build_path, encode_filters
+from ._core.registry_auth import AUTH_HEADER, registry_auth_header
+from ._core.request import Shape, build_path
 from ._responses import ResponseStream
-from ._swarm_objects import MissingFieldError, log_text
+from ._swarm_objects import MissingFieldError, SwarmLogs
 
 if TYPE_CHECKING:
     from .docker import Docker
 
 __all__ = ("DockerServices",)
-
-REGISTRY_AUTH_HEADER = "X-Registry-Auth"
 
 
 def _container_spec(task_template: dict[str, Any]) -> dict[str, Any]:
@@ -54,16 +52,15 @@ def _prepare_task_template(task_template: Mapping[str, Any]) -> dict[str, Any]:
     return template
 
 
-class DockerServices:
+class DockerServices(SwarmLogs):
     """Swarm services (needs a swarm manager)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List services (``GET /services``); filters: id, label, mode, name."""
-        params = {"filters": encode_filters(filters or {})}
-        return await self.docker._api.call("GET", "services", params=params, expect=Shape.OBJECTS)
+        return await self._list("services", filters=filters or {})
 
     async def create(
         self,
@@ -131,7 +128,7 @@ class DockerServices:
             registry,
             lookup=with_registry_auth,
         )
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "POST", "services/create", json_body=body, headers=headers, expect=Shape.OBJECT
         )
         return result
@@ -142,7 +139,7 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        return await self.docker._api.call(
+        return await self._api.call(
             "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
         )
 
@@ -202,7 +199,7 @@ class DockerServices:
                 new_image = image
         if new_image is not None:
             headers = await self._auth_headers(new_image, None, None, lookup=with_registry_auth)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("services/{}/update", service_id),
             params=params,
@@ -218,7 +215,7 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING
         )
         return True
@@ -291,8 +288,7 @@ class DockerServices:
             TypeError: neither ``stdout`` nor ``stderr`` is True.
             DockerNotFoundError: no such service (raised when the result is awaited or read).
         """
-        return log_text(
-            self.docker,
+        return self._log_text(
             build_path("services/{}/logs", service_id),
             follow=follow,
             is_tty=is_tty,
@@ -311,7 +307,7 @@ class DockerServices:
     ) -> dict[str, str] | None:
         """The ``X-Registry-Auth`` header for ``image``: from ``auth``, or from the config."""
         if auth:
-            return {REGISTRY_AUTH_HEADER: compose_auth_header(auth, registry)}
+            return {AUTH_HEADER: compose_auth_header(auth, registry)}
         if not lookup or not isinstance(image, str):
             return None
         try:
@@ -319,4 +315,4 @@ class DockerServices:
             header = await registry_auth_header(image)
         except ValueError:
             return None  # a malformed reference: the daemon names what is wrong with it
-        return {REGISTRY_AUTH_HEADER: header} if header else None
+        return {AUTH_HEADER: header} if header else None
