@@ -20,7 +20,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
     Iterable,
     Mapping,
     Sequence,
@@ -38,7 +37,6 @@ from ._responses import (
     CompatContent,
     ResponseStream,
     bytes_stream,
-    collect,
     json_stream,
 )
 from ._transport.base import FileBody, Response, file_body
@@ -296,16 +294,6 @@ GET_DEPRECATED: Final = """images.get is deprecated and will be removed in the n
             please use images.inspect instead."""
 
 
-async def _read_all(items: AsyncIterator[Any], seconds: float | None) -> JSONItems:
-    """Read a JSON stream to its end within ``seconds``; close it however that ends."""
-    try:
-        return await asyncio.wait_for(collect(items), seconds)
-    finally:
-        closer = getattr(items, "aclose", None)
-        if closer is not None:
-            await closer()
-
-
 def _is_pull_confirmation(item: Any) -> bool:
     if not isinstance(item, dict):
         return False
@@ -348,18 +336,6 @@ class DockerImages(Resource):
             )
 
         return json_stream(opener)
-
-    def _stream_or_collect(
-        self, items: Items, *, stream: bool, timeout: float | None
-    ) -> Items | Coroutine[Any, Any, JSONItems]:
-        """``items`` itself when ``stream``, else a coroutine reading all of it into a list.
-
-        The coroutine raises TimeoutError after ``timeout`` seconds (None: no
-        limit) and closes ``items`` however the reading ends.
-        """
-        if stream:
-            return items
-        return _read_all(items, timeout)
 
     # --- listing and inspection ------------------------------------------------------
 

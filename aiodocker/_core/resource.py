@@ -34,7 +34,17 @@ async def with_deadline(start: Callable[[], Awaitable[T]], seconds: float | None
         return await start()
 
 
-async def _collect(items: AsyncIterator[T]) -> list[T]:
+async def _collect(items: AsyncIterator[T], seconds: float | None) -> list[T]:
+    """Read ``items`` to the end within ``seconds``; close it however that ends."""
+    try:
+        return await with_deadline(lambda: _read(items), seconds)
+    finally:
+        closer = getattr(items, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+async def _read(items: AsyncIterator[T]) -> list[T]:
     return [item async for item in items]
 
 
@@ -83,8 +93,9 @@ class Resource:
     ) -> Items | Coroutine[Any, Any, list[Any]]:
         """``items`` itself when ``stream``, else a coroutine reading all of it into a list.
 
-        The coroutine raises TimeoutError after ``timeout`` seconds (None: no limit).
+        The coroutine raises TimeoutError after ``timeout`` seconds (None: no
+        limit) and closes ``items`` however the reading ends.
         """
         if stream:
             return items
-        return with_deadline(lambda: _collect(items), timeout)
+        return _collect(items, timeout)
