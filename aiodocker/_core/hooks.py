@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode
@@ -280,6 +280,83 @@ class _ObservedBody:
         return getattr(self._inner, name)
 
 
+class _CountedContent:
+    """aiohttp's ``StreamReader`` (a caller's session), counting the bytes read through it.
+
+    Every reading method of the reader is here (the iterators read through these);
+    anything else is passed through.
+    """
+
+    def __init__(self, inner: Any, exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+
+    def _got(self, data: bytes) -> bytes:
+        exchange = self._exchange
+        exchange.error = None
+        if data:
+            exchange.received += len(data)
+        elif self._inner.at_eof():
+            exchange.at_eof = True
+        return data
+
+    async def _read(self, reading: Any) -> bytes:
+        try:
+            data: bytes = await reading
+        except BaseException as exc:
+            self._exchange.error = exc
+            raise
+        return self._got(data)
+
+    def read(self, n: int = -1) -> Awaitable[bytes]:
+        return self._read(self._inner.read(n))
+
+    def readany(self) -> Awaitable[bytes]:
+        return self._read(self._inner.readany())
+
+    def readline(self) -> Awaitable[bytes]:
+        return self._read(self._inner.readline())
+
+    def readuntil(self, separator: bytes = b"\n") -> Awaitable[bytes]:
+        return self._read(self._inner.readuntil(separator))
+
+    def readexactly(self, n: int) -> Awaitable[bytes]:
+        return self._read(self._inner.readexactly(n))
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        try:
+            data, end_of_chunk = await self._inner.readchunk()
+        except BaseException as exc:
+            self._exchange.error = exc
+            raise
+        return self._got(data), end_of_chunk
+
+    def read_nowait(self, n: int = -1) -> bytes:
+        return self._got(self._inner.read_nowait(n))
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        while data := await self.read(n):
+            yield data
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while data := await self.readany():
+            yield data
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while (chunk := await self.readchunk())[0]:
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class _ObservedChannel:
     """A hijacked stream whose end is reported when it is closed."""
 
@@ -332,7 +409,7 @@ class ObservedResponse(ReadsWholeBody):
         content = self._inner.content
         if isinstance(content, StreamContent):  # our engine's: read it through the counting body
             return StreamContent(cast(Any, self.body))
-        return content  # aiohttp's own reader: bytes read through it are not counted
+        return _CountedContent(content, self._exchange)  # aiohttp's StreamReader
 
     @property
     def content_type(self) -> str:
