@@ -35,7 +35,8 @@ class Pipe(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.peer: Pipe | None = None
-        self.closed = False
+        self.closed = False  # the connection was lost
+        self._closing = False  # close() was called, perhaps before the connection was made
         self._pending = bytearray()
         self._eof = False
         # set by a dialer that must hear of the end (SSHDialer reaps its process)
@@ -66,6 +67,7 @@ class Pipe(asyncio.Protocol):
             transport.write_eof()
 
     def close(self) -> None:
+        self._closing = True
         if self.transport is not None:
             self.transport.close()
 
@@ -73,10 +75,10 @@ class Pipe(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # duck-typed (uvloop, TLSTransport)
-        if self.peer is not None:
+        if self._closing:  # refused, or the relay closed, before the connection was made
+            self.transport.close()
+        elif self.peer is not None:
             self.peer._flush()  # what the peer got before this end was connected
-        elif self.closed:
-            self.transport.close()  # refused before it was connected
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer
@@ -149,15 +151,17 @@ class Relay:
 
     def _accept(self) -> Pipe:
         near = Pipe()
-        if self._dialed:
+        while self._dialed:
             far = self._dialed.popleft()
-            self._pipes.update((near, far))
-            near.join(far)
-        else:  # nobody dialed for it: refuse
-            near.closed = True
+            if not far.closed:  # one left by a cancelled caller may have died since
+                self._pipes.update((near, far))
+                near.join(far)
+                return near
+        near.close()  # nobody dialed for it: refuse
         return near
 
     def drop_closed(self) -> None:
+        """Forget the connections that have ended."""
         self._pipes = {pipe for pipe in self._pipes if not pipe.closed}
 
     def discard(self) -> None:
