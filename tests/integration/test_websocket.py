@@ -273,3 +273,45 @@ def test_websocket_works_in_one_event_loop_after_another(
         asyncio.run(echo(b"second loop\n"))
     finally:
         asyncio.run(clean_up())
+
+
+@pytest.mark.parametrize("transport", ["unix", "ssh"])
+async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behind(
+    transport: str,
+    testenv: dict[str, Any],
+    image: str,
+    make_name: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"unix://{testenv['unix_socket']}"
+    if transport == "ssh":
+        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+        url = f"ssh://{testenv['ssh_host_alias']}"
+    before = relay_dirs()
+    recorder = Recorder()
+    async with aiodocker.Docker(url=f"unix://{testenv['unix_socket']}") as helper:
+        container = await create_container(
+            helper,
+            make_name("ws-close"),
+            {"Image": image, "Cmd": ["cat"], "OpenStdin": True, "Tty": True},
+        )
+        try:
+            with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
+                docker = aiodocker.Docker(url=url, hooks=recorder)
+                ws = await docker.containers.container(container.id).websocket()
+                await ws.send_bytes(b"still open\n")
+                await receive_until(ws, b"still open")
+                await asyncio.wait_for(docker.close(), 30)
+            await receive_to_close(ws)  # the rest of the tty's echo, then the end
+            assert ws.closed
+        finally:
+            await remove_container(container)
+    assert relay_dirs() - before == set()
+    [(_, result)] = recorder.websockets()
+    # the connection ended under the websocket: aiohttp notes that as the peer's close
+    assert result.bytes_sent == len(b"still open\n") and result.end == "eof", result
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
+    started = [m for m in messages if m.startswith("started ssh (pid ")]
+    exited = [m for m in messages if " exited with status " in m]
+    assert len(exited) == len(started) == (2 if transport == "ssh" else 0)
