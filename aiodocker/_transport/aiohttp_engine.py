@@ -219,10 +219,16 @@ class DialedWebSockets:
             connector = aiohttp.UnixConnector(relay.path, force_close=True)
             self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout())
         self._relay.drop_closed()
-        await self._relay.dial()
-        return await connect_websocket(
-            self._session, f"http://{self._host}{target}", self.description
-        )
+        far = await self._relay.dial()
+        try:
+            return await connect_websocket(
+                self._session, f"http://{self._host}{target}", self.description
+            )
+        except DockerConnectionError as exc:
+            if far.diagnose is None:
+                raise
+            # an ssh process that failed says why better than the lost connection does
+            raise DockerConnectionError(await far.diagnose()) from exc
 
     def discard(self) -> None:
         """Forget the session and relay of a previous loop, closing what can be closed."""

@@ -1,7 +1,6 @@
 """A private unix socket whose connections are piped through one of our dialers.
 
-Layer: ``_transport``; imports the stdlib, ``aiodocker.exceptions`` and its
-siblings' types. aiohttp dials its own sockets (a unix path, tcp), so it
+Layer: ``_transport``; imports the stdlib only. aiohttp dials its own sockets (a unix path, tcp), so it
 cannot run over the stdio of an ``ssh`` process or this package's TLS stream.
 The relay listens on a socket in a fresh ``0700`` temporary directory; each
 connection accepted there is joined to a connection the dialer opened before
@@ -88,10 +87,11 @@ class Pipe(asyncio.Protocol):
             peer.transport.write(data)
 
     def eof_received(self) -> bool:
-        if self.peer is None:
-            self._eof = True
+        peer = self.peer
+        if peer is None or peer.transport is None:
+            self._eof = True  # passed on with the pending bytes
         else:
-            self.peer._send_eof()
+            peer._send_eof()
         return True  # the other direction may still carry data
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -138,8 +138,8 @@ class Relay:
             shutil.rmtree(self._directory, ignore_errors=True)
             raise
 
-    async def dial(self) -> None:
-        """Open the connection that the next accepted one will be joined to.
+    async def dial(self) -> Pipe:
+        """Open the connection that the next accepted one will be joined to, and return it.
 
         Raises:
             DockerConnectionError: the dialer could not reach the daemon.
@@ -148,6 +148,7 @@ class Relay:
         self._dialed.append(far)
         if RELAY_LOG.isEnabledFor(logging.DEBUG):
             RELAY_LOG.debug("dialed a relayed connection to %s", self.description)
+        return far
 
     def _accept(self) -> Pipe:
         near = Pipe()

@@ -315,3 +315,12 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     started = [m for m in messages if m.startswith("started ssh (pid ")]
     exited = [m for m in messages if " exited with status " in m]
     assert len(exited) == len(started) == (2 if transport == "ssh" else 0)
+
+
+async def test_a_failing_ssh_websocket_says_why_in_sshs_words() -> None:
+    # nothing listens on port 1: ssh exits at once, and its message is the error
+    before = relay_dirs()
+    async with aiodocker.Docker(url="ssh://nobody@127.0.0.1:1", api_version="v1.41") as docker:
+        with pytest.raises(DockerConnectionError, match=r"ssh exited with status 255: .*refused"):
+            await docker._websocket("containers/x/attach/ws")
+    assert relay_dirs() - before == set()

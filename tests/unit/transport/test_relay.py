@@ -122,24 +122,31 @@ async def test_the_socket_is_private_and_close_removes_it_and_ends_open_connecti
     assert not os.path.exists(directory)
 
 
+class Sink:
+    """A transport that records what is written to it."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.eof = False
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def test_a_pipe_keeps_what_arrives_before_it_is_joined() -> None:
-    class Sink:
-        def __init__(self) -> None:
-            self.data = b""
-            self.eof = False
-
-        def write(self, data: bytes) -> None:
-            self.data += data
-
-        def is_closing(self) -> bool:
-            return False
-
-        def can_write_eof(self) -> bool:
-            return True
-
-        def write_eof(self) -> None:
-            self.eof = True
-
     early, late = Pipe(), Pipe()
     early.data_received(b"hello ")
     early.data_received(b"world")
@@ -148,3 +155,22 @@ def test_a_pipe_keeps_what_arrives_before_it_is_joined() -> None:
     late.connection_made(sink)  # type: ignore[arg-type]
     early.join(late)
     assert (sink.data, sink.eof) == (b"hello world", True)
+
+
+def test_what_arrives_before_the_joined_end_is_connected_waits_for_it() -> None:
+    near, far = Pipe(), Pipe()
+    far.connection_made(Sink())  # type: ignore[arg-type]
+    near.join(far)  # the accepted end: joined before its connection_made
+    far.data_received(b"answer")
+    far.eof_received()
+    sink = Sink()
+    near.connection_made(sink)  # type: ignore[arg-type]
+    assert (sink.data, sink.eof, sink.closed) == (b"answer", True, False)
+
+
+def test_a_pipe_closed_before_its_connection_is_made_closes_it_on_arrival() -> None:
+    pipe = Pipe()
+    pipe.close()
+    sink = Sink()
+    pipe.connection_made(sink)  # type: ignore[arg-type]
+    assert sink.closed
