@@ -26,7 +26,7 @@ from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerConnectionError, DockerNotFoundError
 from aiodocker.hooks import RequestHooks, RequestInfo, RequestResult
 
-TRANSPORTS = ["unix", "tls", "ssh", "aiohttp session"]
+TRANSPORTS = ["unix", "tls", "ssh", "aiohttp session", "aiohttp connector"]
 
 
 class Recorder(RequestHooks):
@@ -81,12 +81,13 @@ async def receive_to_close(ws: aiohttp.ClientWebSocketResponse) -> bytes:
 @pytest.fixture(params=TRANSPORTS)
 async def client_on(
     request: pytest.FixtureRequest, testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[aiodocker.Docker, Recorder, list[str]]]:
-    """A client with a hooks recorder on each transport, and the paths its session traced."""
+) -> AsyncIterator[tuple[aiodocker.Docker, Recorder, list[str] | None]]:
+    """A client with a hooks recorder on each transport, and what a caller's session traced."""
     kind = request.param
     kwargs: dict[str, Any] = {}
-    traced: list[str] = []
+    traced: list[str] | None = None
     session = None
+    connector = None
     url = f"unix://{testenv['unix_socket']}"
     if kind == "tls":
         monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
@@ -96,9 +97,11 @@ async def client_on(
         monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
         url = f"ssh://{testenv['ssh_host_alias']}"
     elif kind == "aiohttp session":
+        seen: list[str] = []
+        traced = seen
 
         async def on_end(_: Any, __: Any, params: aiohttp.TraceRequestEndParams) -> None:
-            traced.append(f"{params.response.status} {params.url.path}")
+            seen.append(f"{params.response.status} {params.url.path}")
 
         trace = aiohttp.TraceConfig()
         trace.on_request_end.append(on_end)
@@ -106,6 +109,9 @@ async def client_on(
             connector=aiohttp.UnixConnector(testenv["unix_socket"]), trace_configs=[trace]
         )
         kwargs["session"] = session
+    elif kind == "aiohttp connector":
+        connector = aiohttp.UnixConnector(testenv["unix_socket"])
+        kwargs["connector"] = connector
     recorder = Recorder()
     try:
         async with aiodocker.Docker(url=url, hooks=recorder, **kwargs) as docker:
@@ -113,10 +119,13 @@ async def client_on(
     finally:
         if session is not None:
             await session.close()
+        if connector is not None:
+            assert not connector.closed  # the caller's: left open
+            await connector.close()
 
 
 async def test_websocket_attach_round_trips_on_every_transport(
-    client_on: tuple[aiodocker.Docker, Recorder, list[str]],
+    client_on: tuple[aiodocker.Docker, Recorder, list[str] | None],
     image: str,
     make_name: Any,
 ) -> None:
@@ -140,7 +149,7 @@ async def test_websocket_attach_round_trips_on_every_transport(
     assert result.bytes_sent == len(b"ping\n")
     assert result.bytes_received >= len(received)
     assert not recorder.errors
-    if traced:  # the caller's session made the handshake: its trace config saw it
+    if traced is not None:  # the caller's session made the handshake: its trace config saw it
         assert f"101 /{docker.api_version}/containers/{container.id}/attach/ws" in traced
 
 
