@@ -25,6 +25,7 @@ __all__ = [
     "ReadsWholeBody",
     "Response",
     "Transport",
+    "WebSocketRefused",
     "file_body",
 ]
 
@@ -190,8 +191,21 @@ class Response(Protocol):
     def detach(self) -> Channel: ...
 
 
+class WebSocketRefused(Exception):
+    """The daemon answered a websocket handshake with ``status`` instead of 101."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+
+
 class Transport(Protocol):
-    """Sends one HTTP request and returns once the response head arrived."""
+    """Sends one HTTP request and returns once the response head arrived.
+
+    ``websocket`` opens a websocket and returns aiohttp's
+    ``ClientWebSocketResponse`` (aiohttp does the protocol on every transport).
+    """
 
     description: str
 
@@ -202,5 +216,7 @@ class Transport(Protocol):
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
     ) -> Response: ...
+
+    async def websocket(self, target: str) -> Any: ...
 
     async def close(self) -> None: ...
