@@ -890,7 +890,7 @@ class DockerContainer(Resource):
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self.docker.core.websocket(self._path("containers/{}/attach/ws"), params)
+        return await self._api.websocket(self._path("containers/{}/attach/ws"), params)
 
     async def exec(
         self,
