@@ -139,7 +139,7 @@ class DockerContainers(Resource):
         if isinstance(params.get("filters"), Mapping):
             params["filters"] = encode_filters(params["filters"])
         data = await self._api.call(
-            "GET", "containers/json", params=params, expect=Shape.OBJECTS
+            "GET", "containers/json", params=params, expect=Shape.OBJECTS, require=("Id",)
         )
         return [DockerContainer._of(self.docker, entry) for entry in data]
 
@@ -233,7 +233,9 @@ class DockerContainers(Resource):
             DockerNotFoundError: no such container.
         """
         path = build_path("containers/{}/json", container_id)
-        data = await self._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
+        data = await self._api.call(
+            "GET", path, params=kwargs, expect=Shape.OBJECT, require=("Id",)
+        )
         return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
@@ -701,12 +703,28 @@ class DockerContainer(Resource):
         ``stream=True`` gives an async iterator of dicts (about one a second),
         ``stream=False`` an awaitable list holding one dict. In-band errors are not
         raised. ``timeout`` bounds the wait for the response head when streaming, else the call.
+
+        Raises:
+            DockerResponseError: with ``stream=False``, the answer is not one JSON object.
         """
-        seconds = self._api.seconds(timeout, long_running=True)
         path = self._path("containers/{}/stats")
-        opener = self._opener(path, {"stream": stream}, timeout=seconds)
+        if not stream:
+            return self._stats_once(path, timeout)
+        seconds = self._api.seconds(timeout, long_running=True)
+        opener = self._opener(path, {"stream": True}, timeout=seconds)
         items: ResponseStream[ContainerStatsResponse] = json_stream(opener, check_errors=False)
-        return self._stream_or_collect(items, stream=stream, timeout=seconds)
+        return items
+
+    async def _stats_once(self, path: str, timeout: TimeoutArg) -> list[ContainerStatsResponse]:
+        data = await self._api.call(
+            "GET",
+            path,
+            params={"stream": False},
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.OBJECT,
+        )
+        return [cast("ContainerStatsResponse", data)]
 
     # --- archives and export -----------------------------------------------------
 

@@ -1,7 +1,8 @@
 """JSON bodies: build request bodies, compare them, and parse response bodies.
 
-Layer: ``_core``; imports the stdlib only. These are the helpers that aiodocker 0.27
-exposes as ``aiodocker.utils``; the package uses them from here.
+Layer: ``_core``; imports the stdlib, ``.request`` and ``aiodocker.exceptions``. These
+are the helpers that aiodocker 0.27 exposes as ``aiodocker.utils``; the package uses
+them from here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ..exceptions import DockerResponseError
+from .request import unexpected
 
 __all__ = (
     "clean_map",
@@ -47,7 +51,14 @@ def parse_content_type(ct: str) -> tuple[str, str, dict[str, str]]:
 async def parse_result(
     response: Any, response_type: str | None = None, *, encoding: str = "utf-8"
 ) -> Any:
-    """Parse a response body by its content type: JSON, tar, text, or ``""`` when empty."""
+    """Parse a response body by its content type: JSON, tar, text, or ``""`` when empty.
+
+    Raises:
+        DockerResponseError: the body is not what its type says (invalid JSON or
+            text in ``encoding``, or no tar archive); also a ``ValueError``, as
+            0.27's ``json.JSONDecodeError`` was.
+        TypeError: the content type is none of those.
+    """
     if response_type is None:
         ct = response.headers.get("content-type")
         if ct is None:
@@ -70,14 +81,33 @@ async def parse_result(
             raise TypeError(f"Unrecognized response type: {ct}")
     data = await response.read()
     if response_type == "json":
-        return json.loads(data) if data.strip() else ""
+        try:
+            return json.loads(data) if data.strip() else ""
+        except UnicodeDecodeError as exc:
+            raise _bad_body(response, "the body is not valid UTF-8", data) from exc
+        except ValueError as exc:  # json.JSONDecodeError
+            raise _bad_body(response, f"the body is not valid JSON ({exc})", data) from exc
     if response_type == "tar":
         import tarfile  # only here: not worth its import on every start
 
-        return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        try:
+            return tarfile.open(mode="r", fileobj=io.BytesIO(data))
+        except tarfile.TarError as exc:
+            raise _bad_body(response, "the body is not a tar archive", data) from exc
     if response_type == "text":
-        return data.decode(encoding, "replace")
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise _bad_body(response, f"the body is not valid {encoding} text", data) from exc
     raise TypeError(f"Unrecognized response type: {response_type}")
+
+
+def _bad_body(response: Any, problem: str, body: bytes) -> DockerResponseError:
+    """The contract error for ``response``, which may be any aiohttp-like response."""
+    url = getattr(response, "url", "")
+    path = str(getattr(url, "path", url))
+    method = str(getattr(response, "method", "GET"))
+    return unexpected(method, path, int(getattr(response, "status", 200)), problem, body)
 
 
 def identical(d1: Any, d2: Any) -> bool:

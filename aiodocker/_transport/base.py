@@ -1,6 +1,6 @@
 """The transport seam: what the layers above may rely on.
 
-Layer: ``_transport``; imports the stdlib only. The core sees a ``Transport``
+Layer: ``_transport``; imports the stdlib and the package's leaf modules only. The core sees a ``Transport``
 (one method that sends a request) and the ``Response`` it returns; it never
 sees sockets, dialers or the HTTP library. Both our own engine
 (:mod:`.http`) and the aiohttp adapter (:mod:`.aiohttp_engine`) satisfy these
@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import IO, Any, Final, Protocol
 
 from .._json import loads
+from ..exceptions import DockerResponseError
 
 __all__ = [
     "BodyReader",
@@ -132,6 +133,8 @@ class ReadsWholeBody:
     """The whole-body readers both response classes share; they provide ``body`` and ``release``."""
 
     body: Any  # a BodyReader; each class narrows it
+    status: int
+    method: str
 
     def release(self) -> None:
         raise NotImplementedError
@@ -148,8 +151,24 @@ class ReadsWholeBody:
         return (await self.read()).decode(encoding, errors)
 
     async def json(self, **_: Any) -> Any:
+        """Read the body as JSON; None when it is empty.
+
+        Raises:
+            DockerResponseError: the body is not valid UTF-8 JSON. (A transport
+                response knows no path, so the message names the method and status;
+                it quotes no body, which needs the core's redaction.)
+        """
         data = await self.read()
-        return loads(data) if data.strip() else None
+        if not data.strip():
+            return None
+        try:
+            return loads(data)
+        except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+            raise DockerResponseError(
+                self.status,
+                f"{self.method}: the body is not valid JSON ({exc}) "
+                f"(HTTP {self.status}, {len(data)} bytes)",
+            ) from exc
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         while chunk := await self.body.read_chunk():
