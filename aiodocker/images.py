@@ -662,12 +662,17 @@ class DockerImages(Resource):
         ``platform`` pushes one platform of a multi-platform image (API >= 1.46).
 
         Raises:
+            ValueError: ``auth`` is given but ``name`` names no registry host (as 0.27).
             DockerAPIVersionError: ``platform`` on an API older than 1.46 (when the
                 push starts, before anything is sent).
             DockerStreamError: the daemon or the registry reported an error mid-stream
                 (a malformed ``name`` goes to the daemon, as in 0.27).
         """
         platform_param = _platform(platform, "platform")
+        if auth is not None and "/" not in name:
+            exc = ValueError("Image should have registry host when auth information is provided")
+            add_note(exc, f"such as 'registry.example.com/{name}'")
+            raise exc
         login = registry_auth.RegistryLogin(name, auth)
 
         async def headers() -> dict[str, str]:

@@ -19,6 +19,7 @@ from ._core.registry_auth import AUTH_HEADER, registry_auth_header
 from ._core.request import Shape, build_path
 from ._responses import ResponseStream
 from ._swarm_objects import MissingFieldError, SwarmLogs
+from .exceptions import add_note
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -30,7 +31,7 @@ def _container_spec(task_template: dict[str, Any]) -> dict[str, Any]:
     """Return the (mutable) ``ContainerSpec`` of a task template that names an image."""
     container_spec = task_template.get("ContainerSpec")
     if not isinstance(container_spec, Mapping) or "Image" not in container_spec:
-        raise MissingFieldError("ContainerSpec.Image is missing from the task template")
+        raise MissingFieldError("Missing mandatory Image key in ContainerSpec")
     if not isinstance(container_spec, dict):
         container_spec = task_template["ContainerSpec"] = dict(container_spec)
     return container_spec
@@ -101,14 +102,14 @@ class DockerServices(SwarmLogs):
         """
         if (task_template is None) == (spec is None):
             raise ValueError("pass either task_template or spec (a whole ServiceSpec)")
-        if auth and registry is None:
-            raise MissingFieldError("auth needs registry: the registry host it is for")
         body: dict[str, Any] = dict(spec) if spec is not None else {}
         if task_template is None:
             task_template = body.get("TaskTemplate")
             if not isinstance(task_template, Mapping):
                 raise MissingFieldError("Missing mandatory TaskTemplate in spec")
         body["TaskTemplate"] = _prepare_task_template(task_template)
+        if auth and registry is None:
+            raise MissingFieldError("When auth is specified you need to specify also the registry")
         body.update(
             clean_map(
                 {
@@ -178,7 +179,9 @@ class DockerServices(SwarmLogs):
                 "spec replaces the whole service: do not combine it with image/rollback"
             )
         if image is None and not rollback and spec is None:
-            raise ValueError("You need to specify an image (or rollback=True, or spec).")
+            exc = ValueError("You need to specify an image.")
+            add_note(exc, "or pass rollback=True, or spec= (a whole ServiceSpec)")
+            raise exc
         params: dict[str, str] = {"version": str(version)}
         headers: dict[str, str] | None = None
         if spec is not None:

@@ -10,9 +10,10 @@ import codecs
 import io
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 __all__ = (
+    "clean_filters",
     "clean_map",
     "clean_networks",
     "format_env",
@@ -24,24 +25,26 @@ __all__ = (
 
 
 def parse_content_type(ct: str) -> tuple[str, str, dict[str, str]]:
-    """Split a Content-Type into (type, subtype, parameters).
+    """Split a Content-Type into (type, subtype, parameters), all lower-cased, as 0.27 does.
 
     Raises:
-        ValueError: there is no subtype, or a parameter is not ``key=value`` (as 0.27).
+        ValueError: the type is not exactly ``type/subtype``, or a parameter is
+            not ``key=value``; with 0.27's messages.
     """
-    head, *raw_params = ct.lower().split(";")
-    main, slash, sub = head.strip().partition("/")
-    if not slash:
-        raise ValueError(f"Invalid content type: {ct!r} (no subtype)")
+    head, *raw_params = ct.split(";")
+    kinds = head.split("/")
+    if len(kinds) != 2:
+        raise ValueError(f'Invalid mime-type component: "{head}"')
     params: dict[str, str] = {}
     for item in raw_params:
-        if not item.strip():
+        option = item.strip()
+        if not option:
             continue
-        key, sep, value = item.strip().partition("=")
+        key, sep, value = option.partition("=")
         if not sep:
-            raise ValueError(f"Invalid content type parameter {item.strip()!r} in {ct!r}")
-        params[key.strip()] = value.strip().strip('"')
-    return main, sub, params
+            raise ValueError(f'Invalid option component: "{option}"')
+        params[key.lower()] = value.lower()
+    return kinds[0].lower(), kinds[1].lower(), params
 
 
 async def parse_result(
@@ -65,7 +68,7 @@ async def parse_result(
             response_type = "tar"
         elif main == "text":
             response_type = "text"
-            encoding = params.get("charset", encoding)
+            encoding = params.get("charset", encoding).strip('"')
         else:
             raise TypeError(f"Unrecognized response type: {ct}")
     data = await response.read()
@@ -95,16 +98,46 @@ def identical(d1: Any, d2: Any) -> bool:
     return bool(d1 == d2)
 
 
+_TRUE_WORDS: Final = frozenset({"true", "yes", "y", "1"})
+_FALSE_WORDS: Final = frozenset({"false", "no", "n", "0"})
+
+
 def human_bool(s: Any) -> bool:
-    """Interpret "1", "true", "yes", "y" (any case) or a truthy value as True."""
+    """Interpret "true", "yes", "y", "1" (any case) as True, their opposites as False.
+
+    Any other value counts by its truth.
+
+    Raises:
+        ValueError: a string that is none of these words (0.27's message).
+    """
     if isinstance(s, str):
         word = s.lower()
-        if word in ("y", "yes", "true", "t", "on", "1"):
+        if word in _TRUE_WORDS:
             return True
-        if word in ("n", "no", "false", "f", "off", "0"):
+        if word in _FALSE_WORDS:
             return False
-        raise ValueError(f"{s!r} is not a recognised boolean")
+        raise ValueError(f"Cannot interpret {s!r} as boolean.")
     return bool(s)
+
+
+def clean_filters(filters: Mapping[str, Any] | None = None) -> str:
+    """Return filters as JSON with every value that is not a list wrapped in one, as 0.27 does.
+
+    Values are not otherwise converted (``{"a": 1}`` gives ``{"a": [1]}``);
+    None gives ``"{}"``. The client's own requests use
+    ``request.encode_filters``, which also turns values into the strings the
+    daemon expects.
+
+    Raises:
+        TypeError: ``filters`` is not a mapping.
+    """
+    if filters is None:
+        return "{}"
+    if not isinstance(filters, Mapping):
+        raise TypeError("filters must be a mapping")
+    return json.dumps(
+        {key: value if isinstance(value, list) else [value] for key, value in filters.items()}
+    )
 
 
 def clean_map(obj: Mapping[Any, Any]) -> dict[Any, Any]:
