@@ -59,9 +59,15 @@ class DockerServices(SwarmLogs):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
-        """List services (``GET /services``); filters: id, label, mode, name."""
-        return await self._list("services", filters=filters or {})
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None, status: bool | None = None
+    ) -> builtins.list[Any]:
+        """List services (``GET /services``); filters: id, label, mode, name.
+
+        ``status=True`` adds each service's ``ServiceStatus`` (running, desired
+        and completed task counts).
+        """
+        return await self._list("services", filters=filters or {}, params={"status": status})
 
     async def create(
         self,
@@ -134,14 +140,22 @@ class DockerServices(SwarmLogs):
         )
         return result
 
-    async def inspect(self, service_id: str) -> dict[str, Any]:
+    async def inspect(
+        self, service_id: str, *, insert_defaults: bool | None = None
+    ) -> dict[str, Any]:
         """Return a service's details (``GET /services/{id}``).
+
+        ``insert_defaults=True`` fills the fields left empty in the spec with
+        the daemon's defaults.
 
         Raises:
             DockerNotFoundError: no such service.
         """
         return await self._api.call(
-            "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
+            "GET",
+            build_path("services/{}", service_id),
+            params={"insertDefaults": insert_defaults},
+            expect=Shape.OBJECT,
         )
 
     async def update(
@@ -153,6 +167,7 @@ class DockerServices(SwarmLogs):
         rollback: bool = False,
         spec: Mapping[str, Any] | None = None,
         with_registry_auth: bool = True,
+        registry_auth_from: Literal["spec", "previous-spec"] | None = None,
     ) -> bool:
         """Update a service (``POST /services/{id}/update``) and return True.
 
@@ -166,6 +181,9 @@ class DockerServices(SwarmLogs):
             version: the ``Version.Index`` the change is based on.
             with_registry_auth: send the credentials found in the docker config for
                 the new image's registry (see :meth:`create`).
+            registry_auth_from: where the daemon takes the registry credentials
+                from when none are sent: the new ``"spec"`` (its default) or the
+                ``"previous-spec"``.
 
         Raises:
             ValueError: none of the three forms, or ``spec`` together with ``image``
@@ -182,7 +200,10 @@ class DockerServices(SwarmLogs):
             exc = ValueError("You need to specify an image.")
             add_note(exc, "or pass rollback=True, or spec= (a whole ServiceSpec)")
             raise exc
-        params: dict[str, str] = {"version": str(version)}
+        params: dict[str, str | None] = {
+            "version": str(version),
+            "registryAuthFrom": registry_auth_from,
+        }
         headers: dict[str, str] | None = None
         if spec is not None:
             body = dict(spec)
