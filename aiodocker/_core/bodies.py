@@ -16,6 +16,7 @@ __all__ = (
     "clean_filters",
     "clean_map",
     "clean_networks",
+    "endpoint_mac_address",
     "format_env",
     "human_bool",
     "identical",
@@ -143,6 +144,43 @@ def clean_filters(filters: Mapping[str, Any] | None = None) -> str:
 def clean_map(obj: Mapping[Any, Any]) -> dict[Any, Any]:
     """Drop the items whose value is None."""
     return {k: v for k, v in obj.items() if v is not None}
+
+
+def endpoint_mac_address(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Move a create body's container-wide ``MacAddress`` to its network's endpoint.
+
+    API 1.52 dropped ``Config.MacAddress`` on ``POST /containers/create``: the
+    address goes in ``NetworkingConfig.EndpointsConfig[network].MacAddress`` of
+    the network the container joins, ``HostConfig.NetworkMode`` (``bridge``
+    when unset or ``default``). The caller's mapping is not modified.
+
+    Raises:
+        ValueError: the network mode gives the container no endpoint of its own
+            (``host``, ``none``, ``container:<id>``), or that endpoint already
+            has another ``MacAddress``.
+    """
+    body = dict(config)
+    mac = body.pop("MacAddress")
+    mode = (body.get("HostConfig") or {}).get("NetworkMode") or "default"
+    network = "bridge" if mode == "default" else mode
+    if network in ("host", "none") or network.startswith("container:"):
+        raise ValueError(
+            f"MacAddress {mac!r} cannot be set with NetworkMode {mode!r}: "
+            "the container has no network endpoint of its own"
+        )
+    networking = dict(body.get("NetworkingConfig") or {})
+    endpoints = dict(networking.get("EndpointsConfig") or {})
+    endpoint = dict(endpoints.get(network) or {})
+    if endpoint.get("MacAddress") not in (None, "", mac):
+        raise ValueError(
+            f"MacAddress {mac!r} differs from the MacAddress {endpoint['MacAddress']!r} "
+            f"of the endpoint of network {network!r}"
+        )
+    endpoint["MacAddress"] = mac
+    endpoints[network] = endpoint
+    networking["EndpointsConfig"] = endpoints
+    body["NetworkingConfig"] = networking
+    return body
 
 
 def format_env(key: str, value: str | bytes | None) -> str:

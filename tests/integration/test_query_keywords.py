@@ -1,12 +1,16 @@
 """images.list's keywords on every engine: sent under the spec's names, or refused
-before sending where the engine's API is older than the keyword."""
+before sending where the engine's API is older than the keyword; and the create body
+that moves a container-wide MacAddress to its endpoint (for API 1.52)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from testenv import Engine
 
 import aiodocker
+from aiodocker._core.bodies import endpoint_mac_address
 from aiodocker.exceptions import DockerAPIVersionError
 
 
@@ -44,3 +48,21 @@ async def test_images_list_manifests_and_identity_gate_or_answer(
         arguments = {"manifests": True, keyword: True}
         listed = await docker.images.list(filters={"reference": [image]}, **arguments)
         assert all("Manifests" in entry for entry in listed)
+
+
+@pytest.mark.engine_difference(
+    ["docker20", "podman"], "an endpoint's own MacAddress on create arrived in API 1.44"
+)
+async def test_mac_address_moved_to_the_endpoint_is_the_containers_address(
+    docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
+) -> None:
+    """The body create sends from API 1.52 on does set the address (on a 1.44+ engine)."""
+    mac = "02:42:ac:11:00:2a"
+    config = endpoint_mac_address({"Image": image, "Cmd": ["sleep", "30"], "MacAddress": mac})
+    container = await docker.containers.create(config, name=make_name("mac"))
+    try:
+        await container.start()
+        networks = (await container.show())["NetworkSettings"]["Networks"]
+        assert networks["bridge"]["MacAddress"] == mac
+    finally:
+        await container.delete(force=True)

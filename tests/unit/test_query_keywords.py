@@ -1,8 +1,11 @@
 """Query parameters as keywords (issue 10): the names that reach the daemon, and the
-version gates that refuse before anything is sent."""
+version gates that refuse before anything is sent; the create body translated for
+API 1.52 (``MacAddress``)."""
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ import aiodocker
 from aiodocker.exceptions import DockerAPIVersionError
 from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, http_response
 
+MAC = "02:42:ac:11:00:04"
+
 
 def handler_for(api_version: str) -> Callable[[Request], bytes]:
     def handler(request: Request) -> bytes:
@@ -22,7 +27,7 @@ def handler_for(api_version: str) -> Callable[[Request], bytes]:
             return http_response(200, {**VERSION_1_41, "ApiVersion": api_version})
         if path.endswith("/images/json") or path.endswith("/services"):
             return http_response(200, [])
-        return http_response(200, {"ID": "x"})
+        return http_response(200, {"ID": "x", "Id": "x"})
 
     return handler
 
@@ -110,3 +115,67 @@ async def test_services_update_sends_registry_auth_from(daemon_of) -> None:
         "svc", 3, spec=spec, registry_auth_from="previous-spec", with_registry_auth=False
     )
     assert last_query(fake) == {"version": ["3"], "registryAuthFrom": ["previous-spec"]}
+
+
+# --- create: the container-wide MacAddress that API 1.52 dropped ----------------------
+
+
+def create_body(fake: FakeDaemon) -> Any:
+    (request,) = [r for r in fake.requests if "/containers/create" in r.target]
+    return json.loads(request.body)
+
+
+@pytest.mark.parametrize(
+    ("config", "endpoints"),
+    [
+        ({}, {"bridge": {"MacAddress": MAC}}),
+        ({"HostConfig": {"NetworkMode": "default"}}, {"bridge": {"MacAddress": MAC}}),
+        (
+            {
+                "HostConfig": {"NetworkMode": "mynet"},
+                "NetworkingConfig": {"EndpointsConfig": {"mynet": {"Aliases": ["a"]}}},
+            },
+            {"mynet": {"Aliases": ["a"], "MacAddress": MAC}},
+        ),
+        (
+            {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"MacAddress": MAC}}}},
+            {"bridge": {"MacAddress": MAC}},
+        ),
+    ],
+)
+async def test_create_moves_mac_address_to_the_endpoint_from_1_52(
+    daemon_of, config: dict[str, Any], endpoints: dict[str, Any]
+) -> None:
+    fake, docker = await daemon_of("1.52")
+    original = copy.deepcopy({"Image": "busybox", "MacAddress": MAC, **config})
+    caller = copy.deepcopy(original)
+    await docker.containers.create(caller)
+    body = create_body(fake)
+    assert "MacAddress" not in body
+    assert body["NetworkingConfig"]["EndpointsConfig"] == endpoints
+    assert caller == original  # the caller's config is not modified
+
+
+async def test_create_sends_mac_address_as_given_before_1_52(daemon_of) -> None:
+    fake, docker = await daemon_of("1.51")
+    config = {"Image": "busybox", "MacAddress": MAC}
+    await docker.containers.create(config)
+    assert create_body(fake) == config
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"HostConfig": {"NetworkMode": "host"}},
+        {"HostConfig": {"NetworkMode": "none"}},
+        {"HostConfig": {"NetworkMode": "container:abc"}},
+        {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"MacAddress": "02:42:ac:11:00:99"}}}},
+    ],
+)
+async def test_create_refuses_a_mac_address_it_cannot_place_from_1_52(
+    daemon_of, config: dict[str, Any]
+) -> None:
+    fake, docker = await daemon_of("1.52")
+    with pytest.raises(ValueError, match="MacAddress"):
+        await docker.containers.create({"Image": "busybox", "MacAddress": MAC, **config})
+    assert sent(fake) == []
