@@ -353,7 +353,8 @@ class DockerImages(Resource):
         """List images (``GET /images/json``).
 
         ``all=True`` includes intermediate images; ``digests=True`` adds
-        ``RepoDigests``; ``shared_size=True`` adds ``SharedSize`` (API >= 1.42);
+        ``RepoDigests``; ``shared_size=True`` computes ``SharedSize`` (API >= 1.42;
+        sent to any daemon, as 0.27 takes it, and an older one ignores it);
         ``manifests=True`` adds the ``Manifests`` of each image (API >= 1.47) and
         ``identity=True`` the ``Identity`` of each manifest (API >= 1.54; the
         daemon wants ``manifests=True`` with it). Other ``params`` are sent as
@@ -361,14 +362,10 @@ class DockerImages(Resource):
         deprecated; pass a mapping.
 
         Raises:
-            DockerAPIVersionError: ``shared_size``, ``manifests`` or ``identity`` on
-                an older API (before anything is sent).
+            DockerAPIVersionError: ``manifests`` or ``identity`` on an older API
+                (before anything is sent).
         """
-        for name, value, since in (
-            ("shared_size", shared_size, "1.42"),
-            ("manifests", manifests, "1.47"),
-            ("identity", identity, "1.54"),
-        ):
+        for name, value, since in (("manifests", manifests, "1.47"), ("identity", identity, "1.54")):
             if value is not None:
                 await self._api.require_version(since, f"the {name} argument of images.list()")
         query = {

@@ -85,7 +85,6 @@ async def test_images_list_still_sends_other_params_as_027(daemon_of) -> None:
     [
         ("1.46", "manifests", "1.47"),
         ("1.53", "identity", "1.54"),
-        ("1.41", "shared_size", "1.42"),
     ],
 )
 async def test_images_list_gates_newer_keywords_before_sending(
@@ -95,6 +94,13 @@ async def test_images_list_gates_newer_keywords_before_sending(
     with pytest.raises(DockerAPIVersionError, match=rf"\b{keyword}\b.*v{needed}"):
         await docker.images.list(**{keyword: True})
     assert sent(fake) == []
+
+
+async def test_images_list_sends_shared_size_to_an_older_daemon_as_027(daemon_of) -> None:
+    """0.27 documents shared_size among the params it sends to any daemon: no new refusal."""
+    fake, docker = await daemon_of("1.41")
+    assert await docker.images.list(shared_size=True) == []
+    assert last_query(fake) == {"shared-size": ["1"]}
 
 
 async def test_services_keywords_reach_the_daemon_under_the_spec_names(daemon_of) -> None:
