@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping, Se
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
-from ._core.bodies import identical
+from ._core.bodies import endpoint_mac_address, identical
 from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
 from ._core.resource import Resource, with_deadline
 from ._responses import (
@@ -178,6 +178,9 @@ class DockerContainers(Resource):
             DockerNotFoundError: the image does not exist locally.
             DockerConflictError: the name is taken.
             DockerAPIVersionError: several networks on an API older than 1.44.
+            ValueError: from API 1.52 on, where a container-wide ``MacAddress`` is
+                moved to the endpoint of the container's network: ``NetworkMode`` is
+                host, none or container:<id>, or the endpoint has another address.
         """
         _check_config(config)
         if name is not None:
@@ -189,11 +192,14 @@ class DockerContainers(Resource):
             await self._api.require_version(
                 "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
             )
+        body = dict(config)
+        if body.get("MacAddress") and await self._api.version_tuple() >= (1, 52):
+            body = endpoint_mac_address(body)  # 1.52 ignores the container-wide field
         data = await self._api.call(
             "POST",
             "containers/create",
             params={"name": name or None, "platform": platform},
-            json_body=dict(config),
+            json_body=body,
             expect=Shape.OBJECT,
             require=("Id",),
         )
