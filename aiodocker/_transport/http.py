@@ -363,9 +363,14 @@ class Response(ReadsWholeBody):
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._upload is not None and not self._upload.done():
-            self._upload.cancel()
-        if connection.reusable and self.body.at_eof and self.body.complete:
+        upload = self._upload
+        upload_cut = upload is not None and not upload.done()
+        if upload is not None and upload_cut:
+            upload.cancel()
+        # an answer can come before the request's body is all sent (a 404 for an
+        # upload): the rest of that body must never precede another request
+        request_sent = not upload_cut and not connection.unsent()
+        if connection.reusable and request_sent and self.body.at_eof and self.body.complete:
             self._engine.put_idle(connection)
         else:
             if POOL_LOG.isEnabledFor(logging.DEBUG):
@@ -374,6 +379,8 @@ class Response(ReadsWholeBody):
                     self._engine.description,
                     "the body was not read to its end"
                     if not (self.body.at_eof and self.body.complete)
+                    else "the request's body was not all sent"
+                    if not request_sent
                     else "it cannot be reused (closed, upgraded or not kept alive)",
                 )
             connection.close()
@@ -591,11 +598,23 @@ class Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.transport.resume_reading()
 
+    def unsent(self) -> int:
+        """How many bytes written to this connection still wait to be sent."""
+        if self.transport is None or self.closed:
+            return 0
+        return self.transport.get_write_buffer_size()
+
     def close(self) -> None:
         self.reusable = False
         if self.transport is not None and not self.closed:
             self.closed = True
-            self.transport.close()
+            if self.transport.get_write_buffer_size():
+                # the queued bytes belong to a request nobody will finish (the daemon
+                # answered early and stopped reading): a graceful close would wait for
+                # them forever, and uvloop then cannot close its loop (EBUSY)
+                self.transport.abort()
+            else:
+                self.transport.close()
 
 
 def encode_head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
