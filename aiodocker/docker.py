@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
@@ -473,7 +474,7 @@ class Docker:
         sent_params = _httpize_or_none(params)
         response = await self._api.request(
             method,
-            str(path),
+            _quote_path(str(path)),
             params=sent_params,
             body=_encode_body(data),
             headers=all_headers,
@@ -563,6 +564,17 @@ class Docker:
             # a refused handshake carries only the status: map it like any other error
             detail = f"websocket {url.path} refused ({exc.status}): {exc.message}"
             raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
+
+
+def _quote_path(path: str) -> str:
+    """Percent-encode what a request target may not hold, as 0.27's URL building (yarl) does.
+
+    Spaces, control characters (CR and LF included: 0.27 dropped them), non-ASCII
+    and the other characters not allowed in a URL are encoded; ``/``, ``?``, ``&``,
+    ``=`` and existing ``%XX`` escapes are kept, so the path still names the endpoint
+    and a query written into it stays a query.
+    """
+    return quote(path, safe="/?&=%:@!$'()*+,;~")
 
 
 def _httpize_or_none(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterable, Mapping
 import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
-from .base import ReadsWholeBody
+from .base import ReadsWholeBody, check_request
 
 WRITE_HIGH_WATER = 64 * 1024
 
@@ -133,6 +133,7 @@ class AiohttpTransport:
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
     ) -> AiohttpResponse:
+        check_request(method, target, headers)
         sent_headers = dict(headers or {})
         if sent_headers.get("Upgrade") == "tcp":
             # aiohttp keeps the bytes after a 101 in a private buffer; without the

@@ -135,3 +135,136 @@ async def test_cli_output_never_shows_credentials(tmp_path, command):
     else:
         assert process.returncode == 0 and json.loads(out)["daemon_api_version"] == "1.41"
     assert PASSWORD not in text and TOKEN not in text and auth not in text
+
+
+# --- request injection: the request head is checked where it is written ---------------
+
+TRANSPORTS = [pytest.param(False, id="engine"), pytest.param(True, id="aiohttp")]
+SMUGGLE = "info HTTP/1.1\r\nX-Evil: 1\r\n\r\nGET /x"
+
+
+def assert_one_clean_request(requests, *, forbidden: str) -> Request:
+    """Exactly one request arrived, and no header or request line came from injected text."""
+    (request,) = requests
+    lines = request.raw_head.split(b"\r\n")
+    assert lines[0].count(b" ") == 2  # METHOD SP target SP HTTP/1.1: nothing else
+    assert forbidden.lower() not in request.headers
+    assert not any(line.lower().startswith(forbidden.lower().encode()) for line in lines)
+    return request
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+async def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(
+    run_case, through_aiohttp
+):
+    outcome = await run_case(
+        lambda request: http_response(200, b'{"stream":"ok"}\n'),
+        lambda docker: docker.images.build(
+            fileobj=b"x" * 10, tag="t", encoding="gzip\r\nX-Injected: 1"
+        ),
+        through_aiohttp=through_aiohttp,
+    )
+    assert isinstance(outcome.error, ValueError)
+    assert "Content-Encoding" in str(outcome.error)
+    assert outcome.requests == []
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X-A": "1\nX-Injected: 1"}, "X-A"),
+        ({"X-A": "1\x00"}, "X-A"),
+        ({"X-A: 1\r\nX-Injected": "1"}, "X-A: 1"),
+        ({"X A": "1"}, "X A"),
+    ],
+)
+async def test_query_headers_that_would_inject_are_refused(run_case, through_aiohttp, headers, named):
+    async def scenario(docker):
+        async with docker._query("info", headers=headers) as response:
+            return response.status
+
+    outcome = await run_case(
+        lambda request: http_response(200, {}), scenario, through_aiohttp=through_aiohttp
+    )
+    assert isinstance(outcome.error, ValueError)
+    assert named in str(outcome.error)
+    assert outcome.requests == []
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+async def test_a_smuggled_second_request_in_a_query_path_stays_one_request(
+    run_case, through_aiohttp
+):
+    outcome = await run_case(
+        lambda request: http_response(404, {"message": "page not found"}),
+        lambda docker: docker._query_json(SMUGGLE),
+        through_aiohttp=through_aiohttp,
+    )
+    assert isinstance(outcome.error, DockerError) and outcome.error.status == 404
+    request = assert_one_clean_request(outcome.requests, forbidden="X-Evil")
+    assert request.target.startswith("/v1.41/info%20HTTP/1.1")
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+@pytest.mark.parametrize("path", ["containers/a b/json", "containers/caf\u00e9/json", "x/a\x00b"])
+async def test_query_paths_are_percent_encoded_as_0_27_did(run_case, through_aiohttp, path):
+    from yarl import URL  # 0.27 built its URLs with yarl: its encoding is the reference
+
+    async def scenario(docker):
+        async with docker._query(path) as response:
+            return response.status
+
+    outcome = await run_case(
+        lambda request: http_response(200, {}), scenario, through_aiohttp=through_aiohttp
+    )
+    assert outcome.value == 200
+    request = assert_one_clean_request(outcome.requests, forbidden="X-Evil")
+    assert request.target == URL(f"http://localhost/v1.41/{path}").raw_path
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("method", "path", "problem"),
+    [
+        ("GET", "containers/a b/json", "request target"),
+        ("GET", "info\r\nX-Evil: 1", "request target"),
+        ("GET", "info\x7f", "request target"),
+        ("GET", "caf\u00e9", "request target"),
+        ("GET /x HTTP/1.1\r\nX-Evil: 1\r\n\r\nGET", "info", "HTTP method"),
+    ],
+)
+async def test_the_transport_refuses_a_target_or_method_that_would_break_the_request_line(
+    run_case, through_aiohttp, method, path, problem
+):
+    outcome = await run_case(
+        lambda request: http_response(200, {}),
+        lambda docker: docker._api.request(method, path),
+        through_aiohttp=through_aiohttp,
+    )
+    assert isinstance(outcome.error, ValueError)
+    assert problem in str(outcome.error)
+    assert outcome.requests == []
+
+
+async def test_a_context_directory_name_with_a_newline_does_not_inject_a_session_header(
+    run_case, tmp_path
+):
+    pytest.importorskip("h2")
+    from aiodocker import buildkit
+
+    context = tmp_path / "ctx\r\nX-Evil: 1"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+
+    def handler(request: Request):
+        return http_response(500, {"message": "no session here"})
+
+    outcome = await run_case(
+        handler,
+        lambda docker: buildkit.build(docker, path=str(context), context_sync=True),
+    )
+    assert isinstance(outcome.error, DockerError)
+    request = assert_one_clean_request(outcome.requests, forbidden="X-Evil")
+    assert request.target == "/v1.41/session"
+    assert request.headers["x-docker-expose-session-name"] == "ctx%0D%0AX-Evil: 1"
