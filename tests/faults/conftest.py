@@ -47,6 +47,7 @@ def run_case(tmp_path):
         *,
         api_version: str = "v1.41",
         through_aiohttp: bool = False,
+        hooks: Any = None,
     ) -> Outcome:
         gc.collect()
         fds_before = open_fds()
@@ -59,7 +60,7 @@ def run_case(tmp_path):
         try:
             connector = aiohttp.UnixConnector(path) if through_aiohttp else None
             docker = aiodocker.Docker(
-                url=f"unix://{path}", api_version=api_version, connector=connector
+                url=f"unix://{path}", api_version=api_version, connector=connector, hooks=hooks
             )
             try:
                 outcome.value = await scenario(docker)
