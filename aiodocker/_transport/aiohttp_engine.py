@@ -16,6 +16,26 @@ from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
 from .base import ReadsWholeBody, check_request
 
 WRITE_HIGH_WATER = 64 * 1024
+# aiohttp resends an idempotent request (PUT and DELETE too) once when its connection
+# dies before the answer; this client resends only GET and HEAD (see ``http.RETRY_METHODS``).
+RESENDABLE = frozenset({"GET", "HEAD"})
+# Client middlewares (aiohttp >= 3.12) run around each attempt: one stops the resend.
+CAN_STOP_RESENDS = hasattr(aiohttp, "ClientMiddlewareType")
+
+
+async def _send_once(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Turn a connection lost before the answer into an error aiohttp does not retry."""
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection was made, so nothing was sent (aiohttp does not retry it)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise DockerConnectionError(
+            f"connection to the daemon was lost ({exc}) before the answer to "
+            f"{request.method} {request.url.path}: the request may or may not have been applied"
+        ) from exc
 
 
 class AiohttpBody:
@@ -141,6 +161,11 @@ class AiohttpTransport:
             # which aiohttp's public StreamReader delivers.
             sent_headers.pop("Upgrade")
             sent_headers.pop("Connection", None)
+        options: dict[str, object] = {}
+        if self._owns_session and CAN_STOP_RESENDS and method not in RESENDABLE:
+            # only on the session made here: a per-request middleware replaces the
+            # session's own, and a caller's session may have some
+            options["middlewares"] = (_send_once,)
         try:
             response = await self.session.request(
                 method,
@@ -150,6 +175,7 @@ class AiohttpTransport:
                 timeout=aiohttp.ClientTimeout(),
                 allow_redirects=False,
                 skip_auto_headers=("Content-Type",) if body is None else (),
+                **options,
             )
         except aiohttp.ClientConnectionError as exc:
             raise DockerConnectionError(
