@@ -35,6 +35,7 @@ FILE_CHUNK_SIZE: Final = 256 * 1024
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # What ends or splits a header line: a value holding one would inject a header.
 _LINE_BREAKERS: Final = ("\r", "\n", "\x00")
+_KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
 
 
 def check_request(method: str, target: str, headers: Mapping[str, str] | None) -> None:
@@ -49,9 +50,9 @@ def check_request(method: str, target: str, headers: Mapping[str, str] | None) -
             control character or a non-ASCII character (percent-encode it); a
             header name is not a token, or a header value holds CR, LF or NUL.
     """
-    if not _TOKEN.fullmatch(method):
+    if method not in _KNOWN_METHODS and not _TOKEN.fullmatch(method):
         raise ValueError(f"invalid HTTP method {method!r}")
-    if not (target.isascii() and target.isprintable()) or " " in target or not target:
+    if not (target.isascii() and target.isprintable() and target) or " " in target:
         bad = next((c for c in target if c.isspace() or not c.isprintable() or not c.isascii()), "")
         raise ValueError(
             f"invalid request target {target.partition('?')[0]!r}: {bad!r} is not allowed "
@@ -59,8 +60,12 @@ def check_request(method: str, target: str, headers: Mapping[str, str] | None) -
         )
     if headers:
         for name, value in headers.items():
-            if not _TOKEN.fullmatch(name):
+            if not (name.isascii() and name.replace("-", "").isalnum()) and not _TOKEN.fullmatch(
+                name
+            ):
                 raise ValueError(f"invalid HTTP header name {name!r}")
+            if value.isprintable():
+                continue  # the common case: no control character at all
             for char in _LINE_BREAKERS:
                 if char in value:
                     raise ValueError(
