@@ -20,11 +20,12 @@ import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, Protocol, TypeVar
 
-from ._core.request import error_from_response
+from ._core.request import error_from_response, unexpected
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._streams.text import FrameText
 from ._transport.base import BodyReader, Response
+from .exceptions import DockerResponseError
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -389,8 +390,26 @@ class CompatResponse:
         return (await self.read()).decode(encoding or "utf-8", errors)
 
     async def json(self, *, loads: Callable[[str], Any] = json.loads, **_: Any) -> Any:
-        data = await self.text()
-        return loads(data) if data.strip() else None
+        """Read the body as JSON; None when it is empty.
+
+        Raises:
+            DockerResponseError: the body is not valid UTF-8, or ``loads`` refuses
+                it (a ``ValueError`` too, as 0.27's ``json.JSONDecodeError`` was).
+        """
+        body = await self.read()
+        try:
+            data = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._bad_body("the body is not valid UTF-8", body) from exc
+        if not data.strip():
+            return None
+        try:
+            return loads(data)
+        except ValueError as exc:
+            raise self._bad_body(f"the body is not valid JSON ({exc})", body) from exc
+
+    def _bad_body(self, problem: str, body: bytes) -> DockerResponseError:
+        return unexpected(self.method, self.url.path, self.status, problem, body)
 
     def release(self) -> None:
         self._response.release()

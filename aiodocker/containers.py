@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping, Se
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
-from ._core.bodies import identical
+from ._core.bodies import endpoint_mac_address, identical
 from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
 from ._core.resource import Resource, with_deadline
 from ._responses import (
@@ -139,7 +139,7 @@ class DockerContainers(Resource):
         if isinstance(params.get("filters"), Mapping):
             params["filters"] = encode_filters(params["filters"])
         data = await self._api.call(
-            "GET", "containers/json", params=params, expect=Shape.OBJECTS
+            "GET", "containers/json", params=params, expect=Shape.OBJECTS, require=("Id",)
         )
         return [DockerContainer._of(self.docker, entry) for entry in data]
 
@@ -178,6 +178,9 @@ class DockerContainers(Resource):
             DockerNotFoundError: the image does not exist locally.
             DockerConflictError: the name is taken.
             DockerAPIVersionError: several networks on an API older than 1.44.
+            ValueError: from API 1.52 on, where a container-wide ``MacAddress`` is
+                moved to the endpoint of the container's network: ``NetworkMode`` is
+                host, none or container:<id>, or the endpoint has another address.
         """
         _check_config(config)
         if name is not None:
@@ -189,11 +192,14 @@ class DockerContainers(Resource):
             await self._api.require_version(
                 "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
             )
+        body = dict(config)
+        if body.get("MacAddress") and await self._api.version_tuple() >= (1, 52):
+            body = endpoint_mac_address(body)  # 1.52 ignores the container-wide field
         data = await self._api.call(
             "POST",
             "containers/create",
             params={"name": name or None, "platform": platform},
-            json_body=dict(config),
+            json_body=body,
             expect=Shape.OBJECT,
             require=("Id",),
         )
@@ -233,7 +239,9 @@ class DockerContainers(Resource):
             DockerNotFoundError: no such container.
         """
         path = build_path("containers/{}/json", container_id)
-        data = await self._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
+        data = await self._api.call(
+            "GET", path, params=kwargs, expect=Shape.OBJECT, require=("Id",)
+        )
         return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
@@ -701,12 +709,28 @@ class DockerContainer(Resource):
         ``stream=True`` gives an async iterator of dicts (about one a second),
         ``stream=False`` an awaitable list holding one dict. In-band errors are not
         raised. ``timeout`` bounds the wait for the response head when streaming, else the call.
+
+        Raises:
+            DockerResponseError: with ``stream=False``, the answer is not one JSON object.
         """
-        seconds = self._api.seconds(timeout, long_running=True)
         path = self._path("containers/{}/stats")
-        opener = self._opener(path, {"stream": stream}, timeout=seconds)
+        if not stream:
+            return self._stats_once(path, timeout)
+        seconds = self._api.seconds(timeout, long_running=True)
+        opener = self._opener(path, {"stream": True}, timeout=seconds)
         items: ResponseStream[ContainerStatsResponse] = json_stream(opener, check_errors=False)
-        return self._stream_or_collect(items, stream=stream, timeout=seconds)
+        return items
+
+    async def _stats_once(self, path: str, timeout: TimeoutArg) -> list[ContainerStatsResponse]:
+        data = await self._api.call(
+            "GET",
+            path,
+            params={"stream": False},
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.OBJECT,
+        )
+        return [cast("ContainerStatsResponse", data)]
 
     # --- archives and export -----------------------------------------------------
 
@@ -890,7 +914,7 @@ class DockerContainer(Resource):
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self.docker._websocket(self._path("containers/{}/attach/ws"), **params)
+        return await self._api.websocket(self._path("containers/{}/attach/ws"), params)
 
     async def exec(
         self,

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
-from ._core.request import Shape, error_from_response, httpize, parse_api_version
+from ._core.request import Shape, httpize, parse_api_version
 from ._responses import CompatResponse
 from ._transport import open_engine
 from ._transport.base import Transport
@@ -543,27 +543,16 @@ class Docker:
             yield response
 
     async def _websocket(self, path: Any, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
-        """Open a websocket to ``path`` through :attr:`session`, as 0.27 does.
+        """Open a websocket to ``path`` through the core (0.27's semi-public helper).
 
         Without params it attaches stdin, stdout and stderr (0.27's default).
 
         Raises:
             DockerError: the daemon refused the handshake (a subclass by status).
         """
-        import aiohttp
-
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        await self._check_version()
-        url = self._canonicalize_url(path).with_query(httpize(params))
-        try:
-            return await self.session.ws_connect(
-                url, protocols=["chat"], origin="http://localhost", autoping=True, autoclose=True
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            # a refused handshake carries only the status: map it like any other error
-            detail = f"websocket {url.path} refused ({exc.status}): {exc.message}"
-            raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
+        return await self._api.websocket(str(path), params)
 
 
 def _quote_path(path: str) -> str:

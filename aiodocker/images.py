@@ -343,23 +343,39 @@ class DockerImages(Resource):
         self,
         *,
         filters: Mapping[str, Any] | str | None = None,
+        all: bool | None = None,
+        digests: bool | None = None,
         shared_size: bool | None = None,
+        manifests: bool | None = None,
+        identity: bool | None = None,
         **params: Any,
     ) -> builtins.list[ImageSummary]:
-        """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
+        """List images (``GET /images/json``).
 
-        A str ``filters`` (already JSON) is deprecated; pass a mapping.
-        ``shared_size=True`` adds ``SharedSize`` to each image (API >= 1.42).
-        ``manifests=True`` (API >= 1.47) and ``identity=True`` (API >= 1.54) go
-        through ``params`` as given, as aiodocker 0.27 sends every param.
+        ``all=True`` includes intermediate images; ``digests=True`` adds
+        ``RepoDigests``; ``shared_size=True`` computes ``SharedSize`` (API >= 1.42;
+        sent to any daemon, as 0.27 takes it, and an older one ignores it);
+        ``manifests=True`` adds the ``Manifests`` of each image (API >= 1.47) and
+        ``identity=True`` the ``Identity`` of each manifest (API >= 1.54; the
+        daemon wants ``manifests=True`` with it). Other ``params`` are sent as
+        given, as aiodocker 0.27 sends them. A str ``filters`` (already JSON) is
+        deprecated; pass a mapping.
 
         Raises:
-            DockerAPIVersionError: ``shared_size`` on an API older than 1.42.
+            DockerAPIVersionError: ``manifests`` or ``identity`` on an older API
+                (before anything is sent).
         """
-        query = dict(params)
-        if shared_size is not None:
-            await self._api.require_version("1.42", "the shared_size argument of images.list()")
-            query["shared-size"] = shared_size
+        for name, value, since in (("manifests", manifests, "1.47"), ("identity", identity, "1.54")):
+            if value is not None:
+                await self._api.require_version(since, f"the {name} argument of images.list()")
+        query = {
+            **params,
+            "all": all,
+            "digests": digests,
+            "shared-size": shared_size,
+            "manifests": manifests,
+            "identity": identity,
+        }
         if isinstance(filters, str):
             warnings.warn(
                 "Passing `filters` as a pre-encoded JSON string is "
@@ -662,12 +678,17 @@ class DockerImages(Resource):
         ``platform`` pushes one platform of a multi-platform image (API >= 1.46).
 
         Raises:
+            ValueError: ``auth`` is given but ``name`` names no registry host (as 0.27).
             DockerAPIVersionError: ``platform`` on an API older than 1.46 (when the
                 push starts, before anything is sent).
             DockerStreamError: the daemon or the registry reported an error mid-stream
                 (a malformed ``name`` goes to the daemon, as in 0.27).
         """
         platform_param = _platform(platform, "platform")
+        if auth is not None and "/" not in name:
+            exc = ValueError("Image should have registry host when auth information is provided")
+            add_note(exc, f"such as 'registry.example.com/{name}'")
+            raise exc
         login = registry_auth.RegistryLogin(name, auth)
 
         async def headers() -> dict[str, str]:

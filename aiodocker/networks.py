@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import Shape, build_path
+from ._core.request import Shape, build_path, unexpected
 from ._core.resource import Resource
 
 if TYPE_CHECKING:
@@ -104,13 +104,20 @@ class DockerNetwork(Resource):
     async def delete(self) -> bool:
         """Delete the network (``DELETE /networks/{id}``); True once it is gone.
 
+        The API answers 204, and aiodocker 0.27 returns ``status == 204``. Another
+        success status breaks the API's contract and raises, rather than returning
+        False for a network that may well be gone.
+
         Raises:
             DockerNotFoundError: the network does not exist.
             DockerError: 403 for a predefined network, or it still has endpoints.
+            DockerResponseError: a success status other than 204.
         """
-        await self._api.call(
-            "DELETE", build_path("networks/{}", self._id), expect=Shape.NOTHING
-        )
+        path = build_path("networks/{}", self._id)
+        response, body = await self._api.raw("DELETE", path)
+        if response.status != 204:
+            shown = f"/{self._api.api_version}/{path}"
+            raise unexpected("DELETE", shown, response.status, "expected 204", body)
         return True
 
     async def connect(self, config: Mapping[str, Any]) -> None:

@@ -13,10 +13,17 @@ if TYPE_CHECKING:
     from .docker import Docker
     from .models import Node
 
-__all__ = ("DockerSwarmNodes",)
+__all__ = ("DockerSwarmNodes", "NodeSpecError")
 
 NODE_ROLES: Final = frozenset({"worker", "manager"})
 NODE_AVAILABILITIES: Final = frozenset({"active", "pause", "drain"})
+
+
+class NodeSpecError(ValueError, AssertionError):
+    """A NodeSpec field has a value the daemon does not know.
+
+    An AssertionError too: 0.27 checks these fields with ``assert``.
+    """
 
 
 class DockerSwarmNodes(Resource):
@@ -48,15 +55,16 @@ class DockerSwarmNodes(Resource):
             the daemon's (empty) answer, ``""``, as aiodocker returns it.
 
         Raises:
-            ValueError: ``Role`` or ``Availability`` has a value the daemon does not know.
+            NodeSpecError: ``Role`` or ``Availability`` has a value the daemon does not
+                know (a ValueError, and an AssertionError as in 0.27).
             DockerError: ``version`` is stale, or the change is refused.
         """
         role = spec.get("Role")
         if role is not None and role not in NODE_ROLES:
-            raise ValueError(f"Role must be one of {sorted(NODE_ROLES)}, got {role!r}")
+            raise NodeSpecError(f"Role must be one of {sorted(NODE_ROLES)}, got {role!r}")
         availability = spec.get("Availability")
         if availability is not None and availability not in NODE_AVAILABILITIES:
-            raise ValueError(
+            raise NodeSpecError(
                 f"Availability must be one of {sorted(NODE_AVAILABILITIES)}, got {availability!r}"
             )
         await self._api.call(

@@ -19,6 +19,7 @@ from ._core.registry_auth import AUTH_HEADER, registry_auth_header
 from ._core.request import Shape, build_path
 from ._responses import ResponseStream
 from ._swarm_objects import MissingFieldError, SwarmLogs
+from .exceptions import add_note
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -30,7 +31,7 @@ def _container_spec(task_template: dict[str, Any]) -> dict[str, Any]:
     """Return the (mutable) ``ContainerSpec`` of a task template that names an image."""
     container_spec = task_template.get("ContainerSpec")
     if not isinstance(container_spec, Mapping) or "Image" not in container_spec:
-        raise MissingFieldError("ContainerSpec.Image is missing from the task template")
+        raise MissingFieldError("Missing mandatory Image key in ContainerSpec")
     if not isinstance(container_spec, dict):
         container_spec = task_template["ContainerSpec"] = dict(container_spec)
     return container_spec
@@ -58,9 +59,15 @@ class DockerServices(SwarmLogs):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
-        """List services (``GET /services``); filters: id, label, mode, name."""
-        return await self._list("services", filters=filters or {})
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None, status: bool | None = None
+    ) -> builtins.list[Any]:
+        """List services (``GET /services``); filters: id, label, mode, name.
+
+        ``status=True`` adds each service's ``ServiceStatus`` (running, desired
+        and completed task counts).
+        """
+        return await self._list("services", filters=filters or {}, params={"status": status})
 
     async def create(
         self,
@@ -101,14 +108,14 @@ class DockerServices(SwarmLogs):
         """
         if (task_template is None) == (spec is None):
             raise ValueError("pass either task_template or spec (a whole ServiceSpec)")
-        if auth and registry is None:
-            raise MissingFieldError("auth needs registry: the registry host it is for")
         body: dict[str, Any] = dict(spec) if spec is not None else {}
         if task_template is None:
             task_template = body.get("TaskTemplate")
             if not isinstance(task_template, Mapping):
                 raise MissingFieldError("Missing mandatory TaskTemplate in spec")
         body["TaskTemplate"] = _prepare_task_template(task_template)
+        if auth and registry is None:
+            raise MissingFieldError("When auth is specified you need to specify also the registry")
         body.update(
             clean_map(
                 {
@@ -133,14 +140,22 @@ class DockerServices(SwarmLogs):
         )
         return result
 
-    async def inspect(self, service_id: str) -> dict[str, Any]:
+    async def inspect(
+        self, service_id: str, *, insert_defaults: bool | None = None
+    ) -> dict[str, Any]:
         """Return a service's details (``GET /services/{id}``).
+
+        ``insert_defaults=True`` fills the fields left empty in the spec with
+        the daemon's defaults.
 
         Raises:
             DockerNotFoundError: no such service.
         """
         return await self._api.call(
-            "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
+            "GET",
+            build_path("services/{}", service_id),
+            params={"insertDefaults": insert_defaults},
+            expect=Shape.OBJECT,
         )
 
     async def update(
@@ -152,6 +167,7 @@ class DockerServices(SwarmLogs):
         rollback: bool = False,
         spec: Mapping[str, Any] | None = None,
         with_registry_auth: bool = True,
+        registry_auth_from: Literal["spec", "previous-spec"] | None = None,
     ) -> bool:
         """Update a service (``POST /services/{id}/update``) and return True.
 
@@ -165,6 +181,9 @@ class DockerServices(SwarmLogs):
             version: the ``Version.Index`` the change is based on.
             with_registry_auth: send the credentials found in the docker config for
                 the new image's registry (see :meth:`create`).
+            registry_auth_from: where the daemon takes the registry credentials
+                from when none are sent: the new ``"spec"`` (its default) or the
+                ``"previous-spec"``.
 
         Raises:
             ValueError: none of the three forms, or ``spec`` together with ``image``
@@ -178,8 +197,13 @@ class DockerServices(SwarmLogs):
                 "spec replaces the whole service: do not combine it with image/rollback"
             )
         if image is None and not rollback and spec is None:
-            raise ValueError("You need to specify an image (or rollback=True, or spec).")
-        params: dict[str, str] = {"version": str(version)}
+            exc = ValueError("You need to specify an image.")
+            add_note(exc, "or pass rollback=True, or spec= (a whole ServiceSpec)")
+            raise exc
+        params: dict[str, str | None] = {
+            "version": str(version),
+            "registryAuthFrom": registry_auth_from,
+        }
         headers: dict[str, str] | None = None
         if spec is not None:
             body = dict(spec)

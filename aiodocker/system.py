@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._core.request import Shape, encode_query
+from ._core.request import Shape, encode_query, unexpected
 from ._core.resource import Resource
 from .types import SENTINEL
 
@@ -53,17 +53,25 @@ class DockerSystem(Resource):
     async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
 
-        Returns the body (``"OK"``); a HEAD request has none and returns ``""``.
-        The call is unversioned, so it never triggers API version negotiation.
+        Returns the body, ``"OK"`` (as Docker and Podman send it); a HEAD request
+        has none and returns ``""``. The call is unversioned, so it never triggers
+        API version negotiation.
 
         Raises:
             DockerConnectionError: the daemon cannot be reached.
             DockerError: the daemon answered with an error status.
+            DockerResponseError: the answer is no ping answer: a status other than
+                200, or a GET body other than ``OK`` (a proxy's page, say).
         """
-        response, body = await self._api.raw(
-            "HEAD" if head else "GET", "_ping", versioned=False, timeout=timeout
-        )
-        return body.decode("utf-8", "replace")
+        method = "HEAD" if head else "GET"
+        response, body = await self._api.raw(method, "_ping", versioned=False, timeout=timeout)
+        if response.status != 200:
+            raise unexpected(method, "/_ping", response.status, "expected 200", body)
+        if head:
+            return ""
+        if body.strip() != b"OK":
+            raise unexpected(method, "/_ping", response.status, 'expected "OK"', body)
+        return body.decode("ascii")
 
     async def ping_headers(self, *, timeout: TimeoutArg = SENTINEL) -> dict[str, str]:
         """Return the headers of ``HEAD /_ping`` (``API-Version``, ``OSType``, ``Swarm``...)."""

@@ -1,7 +1,7 @@
 """Registry credentials looked up the way the docker CLI looks them up.
 
-Layer: ``_core``. Imports only the standard library (credential helpers run as
-asyncio subprocesses); no HTTP.
+Layer: ``_core``. Imports the standard library (credential helpers run as
+asyncio subprocesses) and the ``exceptions`` leaf; no HTTP.
 
 Facts followed (docker CLI config file and credential-helper protocol):
 
@@ -38,6 +38,8 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
+
+from ..exceptions import add_note
 
 __all__ = (
     "AuthConfig",
@@ -269,7 +271,8 @@ def compose_auth_header(
     when that is given. The caller's mapping is never modified.
 
     Raises:
-        ValueError: a str/bytes ``auth`` is not base64 of ``user:password``.
+        binascii.Error: a str/bytes ``auth`` is not base64 (0.27's error).
+        ValueError: it decodes to no ``user:password`` (0.27's unpacking error).
         TypeError: ``auth`` is neither a mapping nor str/bytes.
     """
     if isinstance(auth, Mapping):
@@ -282,10 +285,16 @@ def compose_auth_header(
             if registry_addr:
                 payload["serveraddress"] = registry_addr
     elif isinstance(auth, (str, bytes)):
-        username, password = _decode_user_password(auth)
+        # 0.27's decoding, errors included: binascii.Error for bad base64, the
+        # unpacking ValueError without a colon; the hint goes in a note only.
+        try:
+            username, password = base64.b64decode(auth).split(b":", 1)
+        except ValueError as exc:
+            add_note(exc, "auth must be base64 of 'username:password'")
+            raise
         payload = {
-            "username": username,
-            "password": password,
+            "username": username.decode("utf-8"),
+            "password": password.decode("utf-8"),
             "email": None,
             "serveraddress": registry_addr,
         }
