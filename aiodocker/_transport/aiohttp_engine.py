@@ -205,6 +205,7 @@ class AiohttpTransport:
 
     async def websocket(self, target: str) -> aiohttp.ClientWebSocketResponse[bool]:
         """Open a websocket to ``target`` through the session (its trace configs see it)."""
+        check_request("GET", target, None)
         return await connect_websocket(self.session, self.base_url + target, self.base_url)
 
     async def close(self) -> None:

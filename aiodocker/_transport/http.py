@@ -806,6 +806,7 @@ class HTTPEngine:
         """
         if self._closed:
             raise DockerClientClosedError()
+        check_request("GET", target, None)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             await self._adopt(loop)

@@ -355,3 +355,16 @@ async def test_changes_never_appear_in_logs_hooks_spans_or_errors(
     assert caplog.records and recorder.seen
     for text in texts:
         assert ENV_SECRET not in text and ENV_SECRET not in unquote(text), text
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+async def test_a_websocket_target_that_would_break_the_request_line_is_refused(
+    run_case, through_aiohttp
+):
+    outcome = await run_case(
+        lambda request: http_response(400, {"message": "no"}),
+        lambda docker: docker._api.websocket("containers/a b/attach/ws"),
+        through_aiohttp=through_aiohttp,
+    )
+    assert isinstance(outcome.error, ValueError) and "request target" in str(outcome.error)
+    assert outcome.requests == []
