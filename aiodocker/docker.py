@@ -552,7 +552,7 @@ class Docker:
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self._api.websocket(str(path), params)
+        return await self._api.websocket(_quote_path(str(path)), params)
 
 
 def _quote_path(path: str) -> str:

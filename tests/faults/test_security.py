@@ -378,3 +378,17 @@ async def test_a_websocket_target_that_would_break_the_request_line_is_refused(
     )
     assert isinstance(outcome.error, ValueError) and "request target" in str(outcome.error)
     assert outcome.requests == []
+
+
+@pytest.mark.parametrize("through_aiohttp", TRANSPORTS)
+async def test_the_websocket_helper_percent_encodes_its_path_as_0_27_did(run_case, through_aiohttp):
+    from yarl import URL
+
+    outcome = await run_case(
+        lambda request: http_response(400, {"message": "no websocket here"}),
+        lambda docker: docker._websocket("containers/a b/attach/ws"),
+        through_aiohttp=through_aiohttp,
+    )
+    assert isinstance(outcome.error, DockerError) and outcome.error.status == 400
+    (request,) = outcome.requests
+    assert request.target.partition("?")[0] == URL("http://h/v1.41/containers/a b/attach/ws").raw_path
