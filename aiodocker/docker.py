@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
@@ -473,7 +474,7 @@ class Docker:
         sent_params = _httpize_or_none(params)
         response = await self._api.request(
             method,
-            str(path),
+            _quote_path(str(path)),
             params=sent_params,
             body=_encode_body(data),
             headers=all_headers,
@@ -551,7 +552,18 @@ class Docker:
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self._api.websocket(str(path), params)
+        return await self._api.websocket(_quote_path(str(path)), params)
+
+
+def _quote_path(path: str) -> str:
+    """Percent-encode what a request target may not hold, as 0.27's URL building (yarl) does.
+
+    Spaces, control characters (CR and LF included: 0.27 dropped them), non-ASCII
+    and the other characters not allowed in a URL are encoded; ``/``, ``?``, ``&``,
+    ``=`` and existing ``%XX`` escapes are kept, so the path still names the endpoint
+    and a query written into it stays a query.
+    """
+    return quote(path, safe="/?&=%:@!$'()*+,;~")
 
 
 def _httpize_or_none(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

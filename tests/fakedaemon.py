@@ -29,6 +29,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     connection_id: int
+    raw_head: bytes = b""  # the request line and headers exactly as received
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class FakeDaemon:
                     body = b"".join(parts)
                 elif "content-length" in headers:
                     body = await reader.readexactly(int(headers["content-length"]))
-                request = Request(method, target, headers, body, conn_id)
+                request = Request(method, target, headers, body, conn_id, head)
                 self.requests.append(request)
                 result = self.handler(request)
                 if asyncio.iscoroutine(result):

@@ -31,6 +31,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
+from urllib.parse import quote
 
 from ..exceptions import DockerError
 from .grpc import Call, Handler
@@ -85,12 +86,21 @@ def case_variants(name: str, count: int) -> list[str]:
     return variants
 
 
+def header_safe(name: str) -> str:
+    """``name`` with every character outside printable ASCII percent-encoded.
+
+    The session name is the context directory's name, shown by the daemon and
+    nothing more; a newline in it must not end the header (and start another).
+    """
+    return "".join(c if " " <= c <= "~" else quote(c, safe="") for c in name)
+
+
 def session_headers(session_id: str, name: str, key: str, methods: list[str]) -> dict[str, str]:
     headers = {
         "Upgrade": "h2c",
         "Connection": "Upgrade",
         "X-Docker-Expose-Session-Uuid": session_id,
-        "X-Docker-Expose-Session-Name": name,
+        "X-Docker-Expose-Session-Name": header_safe(name),
         "X-Docker-Expose-Session-Sharedkey": key,
     }
     for header, method in zip(case_variants(_METHOD_HEADER, len(methods)), methods, strict=True):

@@ -35,8 +35,13 @@ REQUEST_LOG: Final = logging.getLogger("aiodocker.request")
 HOOK_LOG: Final = logging.getLogger("aiodocker.hooks")
 
 REDACTED: Final = "REDACTED"
-# query parameters whose values may carry secrets (build args, URLs with credentials)
-SECRET_PARAMS: Final = frozenset({"buildargs", "remote"})
+# Query parameters whose values may carry secrets: build args; a build context URL,
+# which may hold a token; Dockerfile instructions given to commit and image import
+# (``ENV DB_PASSWORD=...``). Credentials in any other URL-valued parameter
+# (``fromSrc``, ...) are redacted by the user-info rule. Checked and kept visible:
+# ``labels``, ``filters``, ``cachefrom``, ``extrahosts``, ``comment``/``message``,
+# ``author``, ``path``, names, tags and platforms, which are public metadata.
+SECRET_PARAMS: Final = frozenset({"buildargs", "remote", "changes"})
 _USERINFO: Final = re.compile(r"(?<=://)[^/@\s]+@")
 
 EOF: Final = "eof"

@@ -13,10 +13,30 @@ from collections.abc import AsyncIterable, Mapping
 import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
-from .base import ReadsWholeBody, WebSocketRefused
+from .base import ReadsWholeBody, WebSocketRefused, check_request
 from .relay import Dial, Relay
 
 WRITE_HIGH_WATER = 64 * 1024
+# aiohttp resends an idempotent request (PUT and DELETE too) once when its connection
+# dies before the answer; this client resends only GET and HEAD (see ``http.RETRY_METHODS``).
+RESENDABLE = frozenset({"GET", "HEAD"})
+# Client middlewares (aiohttp >= 3.12) run around each attempt: one stops the resend.
+CAN_STOP_RESENDS = hasattr(aiohttp, "ClientMiddlewareType")
+
+
+async def _send_once(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Turn a connection lost before the answer into an error aiohttp does not retry."""
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection was made, so nothing was sent (aiohttp does not retry it)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise DockerConnectionError(
+            f"connection to the daemon was lost ({exc}) before the answer to "
+            f"{request.method} {request.url.path}: the request may or may not have been applied"
+        ) from exc
 
 
 async def connect_websocket(
@@ -153,6 +173,7 @@ class AiohttpTransport:
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
     ) -> AiohttpResponse:
+        check_request(method, target, headers)
         sent_headers = dict(headers or {})
         if sent_headers.get("Upgrade") == "tcp":
             # aiohttp keeps the bytes after a 101 in a private buffer; without the
@@ -160,6 +181,11 @@ class AiohttpTransport:
             # which aiohttp's public StreamReader delivers.
             sent_headers.pop("Upgrade")
             sent_headers.pop("Connection", None)
+        options: dict[str, object] = {}
+        if self._owns_session and CAN_STOP_RESENDS and method not in RESENDABLE:
+            # only on the session made here: a per-request middleware replaces the
+            # session's own, and a caller's session may have some
+            options["middlewares"] = (_send_once,)
         try:
             response = await self.session.request(
                 method,
@@ -169,6 +195,7 @@ class AiohttpTransport:
                 timeout=aiohttp.ClientTimeout(),
                 allow_redirects=False,
                 skip_auto_headers=("Content-Type",) if body is None else (),
+                **options,
             )
         except aiohttp.ClientConnectionError as exc:
             raise DockerConnectionError(
@@ -178,6 +205,7 @@ class AiohttpTransport:
 
     async def websocket(self, target: str) -> aiohttp.ClientWebSocketResponse[bool]:
         """Open a websocket to ``target`` through the session (its trace configs see it)."""
+        check_request("GET", target, None)
         return await connect_websocket(self.session, self.base_url + target, self.base_url)
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -27,10 +28,52 @@ __all__ = [
     "Response",
     "Transport",
     "WebSocketRefused",
+    "check_request",
     "file_body",
 ]
 
 FILE_CHUNK_SIZE: Final = 256 * 1024
+# An HTTP token (RFC 9110, 5.6.2): what a method or a header name may be made of.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What ends or splits a header line: a value holding one would inject a header.
+_LINE_BREAKERS: Final = ("\r", "\n", "\x00")
+_KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
+
+
+def check_request(method: str, target: str, headers: Mapping[str, str] | None) -> None:
+    """Refuse a request that would not be one well-formed HTTP/1.1 request head.
+
+    Every transport calls this before it sends: a method, target or header
+    that holds whitespace, a line break or NUL would end the request line or a
+    header early and let the rest be read as more headers, or as a second request.
+
+    Raises:
+        ValueError: the method is not a token; the target holds whitespace, a
+            control character or a non-ASCII character (percent-encode it); a
+            header name is not a token, or a header value holds CR, LF or NUL.
+    """
+    if method not in _KNOWN_METHODS and not _TOKEN.fullmatch(method):
+        raise ValueError(f"invalid HTTP method {method!r}")
+    if not (target.isascii() and target.isprintable() and target) or " " in target:
+        bad = next((c for c in target if c.isspace() or not c.isprintable() or not c.isascii()), "")
+        raise ValueError(
+            f"invalid request target {target.partition('?')[0]!r}: {bad!r} is not allowed "
+            "in a request target (percent-encode whitespace, control and non-ASCII characters)"
+        )
+    if headers:
+        for name, value in headers.items():
+            if not (name.isascii() and name.replace("-", "").isalnum()) and not _TOKEN.fullmatch(
+                name
+            ):
+                raise ValueError(f"invalid HTTP header name {name!r}")
+            if value.isprintable():
+                continue  # the common case: no control character at all
+            for char in _LINE_BREAKERS:
+                if char in value:
+                    raise ValueError(
+                        f"invalid value for HTTP header {name!r}: it holds {char!r}, "
+                        "which would end the header and start another"
+                    )
 
 
 class FileBody:

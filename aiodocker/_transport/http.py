@@ -30,7 +30,7 @@ from ..exceptions import (
     DockerResponseError,
     DockerTruncatedStreamError,
 )
-from .base import FileBody, ReadsWholeBody
+from .base import FileBody, ReadsWholeBody, check_request
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse
@@ -680,6 +680,8 @@ class HTTPEngine:
         sent again on a new connection. Any other request is never resent.
 
         Raises:
+            ValueError: the method, target or a header would not make one
+                well-formed request head (see :func:`.base.check_request`).
             DockerConnectionError: the daemon could not be reached, or the
                 connection died before the answer; for a method other than GET
                 and HEAD the message says the request may or may not have been
@@ -687,6 +689,7 @@ class HTTPEngine:
         """
         if self._closed:
             raise DockerClientClosedError()
+        check_request(method, target, headers)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             await self._adopt(loop)
@@ -822,6 +825,7 @@ class HTTPEngine:
         """
         if self._closed:
             raise DockerClientClosedError()
+        check_request("GET", target, None)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             await self._adopt(loop)

@@ -2,7 +2,8 @@
 
 ``run_case(handler, scenario)`` starts a fault server (tests/fakedaemon.py) on a
 fresh unix socket, runs ``scenario(docker)`` against a client pinned to API 1.41
-(or negotiating, with ``api_version="auto"``), closes everything, and returns what
+(or negotiating, with ``api_version="auto"``; through an aiohttp connector with
+``through_aiohttp=True``), closes everything, and returns what
 the scenario returned or raised. It then asserts that no fd and no asyncio task is
 left over and that peak traced memory grew by less than ``MEMORY_BOUND``.
 """
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import aiohttp
 import pytest
 
 import aiodocker
@@ -44,6 +46,8 @@ def run_case(tmp_path):
         scenario: Callable[[aiodocker.Docker], Awaitable[Any]],
         *,
         api_version: str = "v1.41",
+        through_aiohttp: bool = False,
+        hooks: Any = None,
     ) -> Outcome:
         gc.collect()
         fds_before = open_fds()
@@ -54,13 +58,19 @@ def run_case(tmp_path):
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
         try:
-            docker = aiodocker.Docker(url=f"unix://{path}", api_version=api_version)
+            connector = aiohttp.UnixConnector(path) if through_aiohttp else None
+            docker = aiodocker.Docker(
+                url=f"unix://{path}", api_version=api_version, connector=connector, hooks=hooks
+            )
             try:
                 outcome.value = await scenario(docker)
             except (Exception, asyncio.TimeoutError) as exc:
                 outcome.error = exc
             finally:
                 await docker.close()
+                if connector is not None:
+                    await connector.close()
+                    await asyncio.sleep(0)  # aiohttp's transports close on the next turn
             outcome.peak = tracemalloc.get_traced_memory()[1] - base
         finally:
             tracemalloc.stop()

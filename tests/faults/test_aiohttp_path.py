@@ -6,8 +6,13 @@ import aiohttp
 import pytest
 
 import aiodocker
+from aiodocker._core.request import Shape
 from aiodocker.exceptions import DockerConnectionError, DockerResponseError
 from tests.fakedaemon import FakeDaemon, Request, http_response
+
+# run_case asserts that a case leaves no fd open; on uvloop one fd, open on /dev/null,
+# outlives every case (see tests/faults/test_retries.py).
+NOT_ON_UVLOOP = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
 
 
 async def with_connector(path: str, scenario):
@@ -60,3 +65,49 @@ async def test_post_on_a_dead_kept_alive_aiohttp_connection_is_not_sent_twice(tm
     finally:
         await daemon.stop()
     assert sum(r.method == "POST" for r in daemon.requests) == 1
+
+
+@NOT_ON_UVLOOP
+@pytest.mark.skipif(
+    not hasattr(aiohttp, "ClientMiddlewareType"),
+    reason="aiohttp < 3.12 has no client middlewares: its PUT/DELETE resend cannot be stopped "
+    "(documented in docs/guides/connecting.md)",
+)
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+async def test_put_and_delete_on_a_dead_kept_alive_aiohttp_connection_are_not_resent(
+    run_case, method
+):
+    def handler(request: Request):
+        if request.connection_id == 1 and request.method == method:
+            return None  # the kept-alive connection dies before any answer
+        return http_response(200, {"ok": True})
+
+    async def scenario(docker):
+        await docker.version()
+        await docker._api.call(method, "volumes/v1", expect=Shape.NOTHING)
+
+    outcome = await run_case(handler, scenario, through_aiohttp=True)
+    assert isinstance(outcome.error, DockerConnectionError)
+    assert f"{method} /v1.41/volumes/v1" in str(outcome.error)
+    assert "may or may not have been applied" in str(outcome.error)
+    assert [r.method for r in outcome.requests] == ["GET", method]
+
+
+@NOT_ON_UVLOOP
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_get_and_head_through_aiohttp_are_still_resent_once(run_case, method):
+    def handler(request: Request):
+        if request.target != "/_ping":
+            return http_response(200, {"ok": True})
+        if request.connection_id == 1:
+            return None  # the kept-alive connection dies before any answer
+        return http_response(200, b"")  # no body bytes: the same answer fits a HEAD
+
+    async def scenario(docker):
+        await docker.version()
+        response, _ = await docker._api.raw(method, "_ping", versioned=False)
+        return response.status
+
+    outcome = await run_case(handler, scenario, through_aiohttp=True)
+    assert outcome.value == 200
+    assert [r.connection_id for r in outcome.requests if r.target == "/_ping"] == [1, 2]

@@ -88,6 +88,19 @@ def test_redact_target_hides_build_args_and_url_credentials_and_keeps_the_rest()
     assert redacted.endswith("&fromImage=https%3A%2F%2FREDACTED%40h%2Fx.tar")
 
 
+def test_redact_target_hides_every_changes_value_and_keeps_labels() -> None:
+    target = (
+        "/v1.41/images/create?fromSrc=-&changes=ENV%20DB_PASSWORD%3Dpw1"
+        "&changes=ENV%20API_KEY%3Dk2&labels=%7B%22team%22%3A%22web%22%7D"
+    )
+    redacted = redact_target(target)
+    assert "pw1" not in redacted and "k2" not in redacted
+    assert redacted == (
+        "/v1.41/images/create?fromSrc=-&changes=REDACTED&changes=REDACTED"
+        "&labels=%7B%22team%22%3A%22web%22%7D"
+    )
+
+
 def test_redact_target_leaves_a_target_without_secrets_as_sent() -> None:
     assert redact_target("/v1.41/containers/abc/json") == "/v1.41/containers/abc/json"
     target = "/v1.41/containers/json?all=1&filters=%7B%22name%22%3A%5B%22web%22%5D%7D"
