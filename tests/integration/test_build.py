@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
+from helpers import isolated_docker_config, serve_to_engine, tar_of  # noqa: F401 (autouse)
+from testenv import Engine
 
 from aiodocker import Docker
 from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerStreamError
@@ -220,13 +221,10 @@ async def test_build_with_path_dockerfile_inside_a_tar(
 
 
 @pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
-@pytest.mark.engine_difference(
     "podman", "podman's build does not take a remote Dockerfile URL as its context"
 )
 async def test_build_from_a_remote_dockerfile_url(
-    docker: Docker, image: str, tag: str, cleanup: list[str]
+    docker: Docker, engine: Engine, image: str, tag: str, cleanup: list[str]
 ) -> None:
     cleanup.append(tag)
 
@@ -235,15 +233,8 @@ async def test_build_from_a_remote_dockerfile_url(
 
     app = web.Application()
     app.router.add_get("/Dockerfile", dockerfile)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/Dockerfile"
-        await docker.images.build(remote=url, tag=tag)
-    finally:
-        await runner.cleanup()
+    async with serve_to_engine(engine.netns, app) as url:
+        await docker.images.build(remote=f"{url}/Dockerfile", tag=tag)
     assert (await docker.images.inspect(tag))["Config"]["Labels"] == {"source": "remote"}
 
 

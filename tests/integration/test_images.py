@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from helpers import (
+    isolated_docker_config,  # noqa: F401 (the fixture is autouse)
+    serve_to_engine,
+)
 from helpers import tar_of as shared_tar_of
+from testenv import Engine
 
 from aiodocker import Docker
 from aiodocker.exceptions import (
@@ -265,8 +269,8 @@ async def test_prune_builds_errors(docker: Docker) -> None:
 
 
 @pytest.fixture
-async def v1_index() -> AsyncIterator[tuple[str, list[web.Request]]]:
-    """A minimal v1 search index on loopback (the daemon treats it as insecure: plain HTTP)."""
+async def v1_index(engine: Engine) -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """A minimal v1 search index on the engine's loopback (insecure there: plain HTTP)."""
     seen: list[web.Request] = []
 
     async def ping(request: web.Request) -> web.Response:
@@ -294,20 +298,10 @@ async def v1_index() -> AsyncIterator[tuple[str, list[web.Request]]]:
     app = web.Application()
     app.router.add_get("/v1/_ping", ping)
     app.router.add_get("/v1/search", search)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with serve_to_engine(engine.netns, app) as url:
+        yield url.removeprefix("http://"), seen
 
 
-@pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
 @pytest.mark.engine_difference(
     "podman", "podman's search asks its own registries, not the index of the test"
 )
@@ -527,32 +521,24 @@ async def test_import_from_a_path_and_an_async_iterable(
 
 
 @pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
-@pytest.mark.engine_difference(
     "podman", "podman stores short image names as docker.io/library/NAME"
 )
 async def test_import_from_a_url_the_daemon_downloads(
-    docker: Docker, rootfs_tar: bytes, make_name: Callable[..., str]
+    docker: Docker, engine: Engine, rootfs_tar: bytes, make_name: Callable[..., str]
 ) -> None:
     async def serve(request: web.Request) -> web.Response:
         return web.Response(body=rootfs_tar, content_type="application/x-tar")
 
     app = web.Application()
     app.router.add_get("/rootfs.tar", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     repo = make_name("fromurl")
     try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/rootfs.tar"
-        result = await docker.images.import_from(url, repo=repo, tag="v1")
+        async with serve_to_engine(engine.netns, app) as url:
+            result = await docker.images.import_from(f"{url}/rootfs.tar", repo=repo, tag="v1")
         assert result[-1]["status"].startswith("sha256:")
         code, output = await run_cli("run", "--rm", f"{repo}:v1", "/bin/echo", "url")
         assert code == 0 and output.strip() == "url", output
     finally:
-        await runner.cleanup()
         await remove(docker, f"{repo}:v1")
 
 
