@@ -856,7 +856,10 @@ replace_if_changed() {
 write_podman5_config() {
     local conf=$P5_ROOT/etc/containers changed=0
     # no systemd and cgroup v1 here; containers start only with explicit ulimits
-    # on these machines (as for podman 4.3); the firewall driver is named, not probed
+    # on these machines (as for podman 4.3); the firewall driver is named, not
+    # probed.  Podman 5's forced remove (DELETE ?force) first stops the container
+    # with its stop timeout, where Docker kills at once: the tests remove many
+    # containers whose PID 1 ignores SIGTERM, 10 s each at the default
     cat >"$conf/containers.conf.new" <<EOF
 [containers]
 default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]
@@ -864,6 +867,7 @@ default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+stop_timeout = 2
 
 [network]
 firewall_driver = "iptables"
