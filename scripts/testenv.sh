@@ -805,7 +805,8 @@ start_podman() {
 #
 # Debian 13's podman needs glibc 2.38 and bookworm has 2.36, so it runs in a
 # trixie chroot that debootstrap (variant minbase) makes in $P5_ROOT once; later
-# starts reuse it.  The service runs in netns aiodp5, so that netavark's bridge
+# starts reuse it; it becomes the root of the service's mount namespace (see
+# write_podman5_launcher).  The service runs in netns aiodp5, so that netavark's bridge
 # and firewall rules stay out of the root netns (podman 4.3's CNI bridge uses the
 # same 10.88.0.0/16), and in a mount namespace of its own: the chroot's /proc,
 # /sys, /dev, /run and cgroup mounts vanish with it.  $P5_RUN is bind-mounted into
@@ -881,13 +882,15 @@ EOF
 }
 
 # the service's start inside its mount namespace: mount the chroot's file systems,
-# then exec podman in the chroot
+# make the chroot the namespace's root with pivot_root, then exec podman.  A plain
+# chroot is not enough: crun's pivot_root then leaves the containers on the root
+# of the host's file system.
 write_podman5_launcher() {
     cat >"$P5_DIR/launch.sh" <<EOF
 #!/bin/sh
 set -e
 root=$P5_ROOT
-# the chroot's / must be a mount point: containers/storage makes / private (MS_REC|MS_PRIVATE)
+# pivot_root needs the new root to be a mount point
 mount --bind "\$root" "\$root"
 mount -t proc proc "\$root/proc"
 mount -t sysfs sysfs "\$root/sys"
@@ -895,12 +898,17 @@ mount --rbind /sys/fs/cgroup "\$root/sys/fs/cgroup"
 # crun refuses a hybrid hierarchy whose cgroup2 has controllers: leave it out
 ! mountpoint -q "\$root/sys/fs/cgroup/unified" || umount "\$root/sys/fs/cgroup/unified"
 mount --rbind /dev "\$root/dev"
+# podman's locks live in /dev/shm/libpod_lock: not in podman 4.3's
+mount -t tmpfs -o mode=1777 tmpfs "\$root/dev/shm"
 mount -t tmpfs -o mode=755 tmpfs "\$root/run"
 mount -t tmpfs -o mode=1777 tmpfs "\$root/tmp"
 mkdir -p "\$root$P5_RUN"
 mount --bind "$P5_RUN" "\$root$P5_RUN"
+cd "\$root"
+pivot_root . .
+umount -l .
 cd /
-exec chroot "\$root" /usr/bin/podman system service --time=0 "unix://$P5_SOCKET"
+exec /usr/bin/podman system service --time=0 "unix://$P5_SOCKET"
 EOF
     chmod 755 "$P5_DIR/launch.sh"
 }

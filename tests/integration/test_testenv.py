@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -217,6 +218,20 @@ def test_podman5_runs_a_bridged_container_with_the_ulimits_set(testenv: dict[str
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"10000\ninet 10.88."), result.stdout
+
+
+def test_podman5_containers_write_to_their_own_overlay_not_the_hosts_root(
+    testenv: dict[str, Any],
+) -> None:
+    engine = require("podman5")
+    marker = f"aiodocker-podman5-{uuid.uuid4().hex}"
+    result = run(
+        "docker", "-H", engine["host"], "run", "--rm", engine["image"],
+        "sh", "-c", f"touch /{marker} && grep -c '^overlay / ' /proc/mounts",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"1\n"
+    assert not Path("/", marker).exists()
 
 
 def test_podman5_reaches_the_registry_under_its_usual_name(testenv: dict[str, Any]) -> None:
