@@ -828,13 +828,13 @@ p5_installed() { [ -x "$P5_ROOT/usr/bin/podman" ] && [ -e "$P5_ROOT/.aiodocker-c
 make_podman5_root() {
     p5_installed && return 0
     if ! command -v debootstrap >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap \
-            >"$LOG_DIR/podman5-debootstrap.log" 2>&1 || return 1
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends debootstrap; } >"$LOG_DIR/podman5-debootstrap.log" 2>&1 || return 1
     fi
     log "debootstrap of Debian $P5_SUITE with podman (about a minute)"
     mkdir -p "$P5_DIR"
     local tmp
-    tmp=$(mktemp -d "$P5_DIR/rootfs.XXXXXX") || return 1
+    tmp=$(mktemp -d "$P5_DIR/rootfs.XXXXXX") && chmod 755 "$tmp" || return 1
     if ! debootstrap --variant=minbase --include="$P5_PACKAGES" \
         --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
         "$P5_SUITE" "$tmp" http://deb.debian.org/debian >>"$LOG_DIR/podman5-debootstrap.log" 2>&1; then
