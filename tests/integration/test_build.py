@@ -48,7 +48,7 @@ async def cleanup(docker: Docker) -> AsyncIterator[list[str]]:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_failing_run_raises_stream_error_with_the_daemons_message(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -64,7 +64,7 @@ async def test_failing_run_raises_stream_error_with_the_daemons_message(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_failing_run_in_a_stream_raises_after_the_steps_output(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -160,7 +160,7 @@ async def test_build_from_a_directory_honours_dockerignore(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_from_a_directory_with_another_dockerfile(
     docker: Docker, image: str, tag: str, cleanup: list[str], tmp_path: Path
@@ -174,7 +174,7 @@ async def test_build_from_a_directory_with_another_dockerfile(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_build_from_a_gzip_tar_fileobj_with_encoding(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -195,7 +195,7 @@ async def test_build_from_a_gzip_tar_fileobj_with_encoding(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_with_path_dockerfile_inside_a_tar(
     docker: Docker, image: str, tag: str, cleanup: list[str], tmp_path: Path
@@ -221,7 +221,7 @@ async def test_build_with_path_dockerfile_inside_a_tar(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's build does not take a remote Dockerfile URL as its context"
+    ("podman", "podman5"), "podman's build does not take a remote Dockerfile URL as its context"
 )
 async def test_build_from_a_remote_dockerfile_url(
     docker: Docker, engine: Engine, image: str, tag: str, cleanup: list[str]
@@ -247,7 +247,7 @@ async def test_build_from_an_unreachable_remote_fails(docker: Docker, tag: str) 
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_options_reach_the_builder(
     docker: Docker, image: str, make_name: Callable[..., str], cleanup: list[str]
@@ -288,7 +288,7 @@ async def test_build_options_reach_the_builder(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_quiet_and_cache_from(
     docker: Docker, image: str, make_name: Callable[..., str], cleanup: list[str]
