@@ -22,7 +22,6 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ._core.request import Shape
 from .docker import Docker
 from .exceptions import DockerError
 
@@ -40,7 +39,7 @@ async def diagnose(docker: Docker) -> dict[str, Any]:
         "tried": list(endpoint.tried),
     }
     version = await docker.version()
-    info = await docker._api.call("GET", "info", expect=Shape.OBJECT)
+    info = await docker.system.info()
     report.update(
         {
             "api_version": docker.api_version,

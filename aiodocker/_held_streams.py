@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from ._responses import ResponseStream, collect
+from ._responses import LOG_DECODE_ERRORS, ResponseStream, collect
 from ._streams.frames import FrameDecoder, RawDecoder
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._streams.text import FrameText
@@ -87,7 +87,7 @@ def multiplexed_result_stream(
     """
     if encoding.replace("-", "").replace("_", "").lower() != "utf8":
         raise ValueError(f"only utf-8 output is supported, not {encoding!r}")
-    text = FrameText(RawDecoder() if is_tty else FrameDecoder(), "ignore")
+    text = FrameText(RawDecoder() if is_tty else FrameDecoder(), LOG_DECODE_ERRORS)
 
     async def opener() -> Response:
         return response

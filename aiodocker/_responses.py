@@ -18,12 +18,14 @@ import collections
 import json
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, Protocol, TypeVar
 
-from ._core.request import error_from_response
-from ._streams.frames import Message, decoder_for
+from ._core.request import error_from_response, unexpected
+from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
+from ._streams.text import FrameText
 from ._transport.base import BodyReader, Response
+from .exceptions import DockerResponseError
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -31,6 +33,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 Opener = Callable[[], Awaitable[Response]]
+TtyProbe = Callable[[], Awaitable[bool]]
+"""``async () -> bool``: whether the container has a tty, asked only when needed."""
+
+# Output that is not valid UTF-8 is dropped, as aiodocker's log decoding does.
+LOG_DECODE_ERRORS: Final = "ignore"
 
 
 class Decoder(Protocol[T]):
@@ -173,17 +180,54 @@ def json_stream(opener: Opener, *, check_errors: bool = True) -> ResponseStream[
     )
 
 
-def message_stream(opener: Opener, *, tty: bool | None) -> ResponseStream[Message]:
-    """Stream multiplexed or raw output as ``Message(stream, data)``.
+def output_stream(
+    opener: Opener,
+    make: Callable[[FrameDecoder | RawDecoder], Decoder[T]],
+    tty: bool | TtyProbe,
+) -> ResponseStream[T]:
+    """Stream logs- or attach-style output through ``make(frame decoder)``.
 
     The framing comes from the response Content-Type where it can be trusted,
-    else from the container's Tty setting (see ``decoder_for``).
+    else from ``tty`` (see ``decoder_for``): the container's setting, or a probe
+    awaited only when the Content-Type is not the multiplexed one.
     """
+    known: list[bool | None] = [tty if isinstance(tty, bool) else None]
 
-    def make(response: Response) -> Decoder[Message]:
-        return decoder_for(response.headers.get("content-type"), tty)
+    async def open_framed() -> Response:
+        response = await opener()
+        if isinstance(tty, bool):
+            return response
+        try:
+            media_type = response.headers.get("content-type", "").partition(";")[0]
+            if media_type.strip().lower() != MULTIPLEXED_STREAM_TYPE:
+                known[0] = await tty()
+        except BaseException:
+            response.release()
+            raise
+        return response
 
-    return ResponseStream(opener, make)
+    def decoder(response: Response) -> Decoder[T]:
+        return make(decoder_for(response.headers.get("content-type"), known[0]))
+
+    return ResponseStream(open_framed, decoder)
+
+
+def text_stream(opener: Opener, tty: bool | TtyProbe) -> ResponseStream[str]:
+    """Stream container, service or task output as text: one str per non-empty frame.
+
+    The one frames-to-text log stream: UTF-8 decoded per stream id, invalid bytes
+    dropped (``LOG_DECODE_ERRORS``).
+    """
+    return output_stream(opener, lambda frames: FrameText(frames, LOG_DECODE_ERRORS), tty)
+
+
+def message_stream(opener: Opener, tty: bool | TtyProbe) -> ResponseStream[Message]:
+    """Stream multiplexed or raw output as ``Message(stream, data)``."""
+    return output_stream(opener, _as_messages, tty)
+
+
+def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
+    return frames
 
 
 class _BytesDecoder:
@@ -346,8 +390,26 @@ class CompatResponse:
         return (await self.read()).decode(encoding or "utf-8", errors)
 
     async def json(self, *, loads: Callable[[str], Any] = json.loads, **_: Any) -> Any:
-        data = await self.text()
-        return loads(data) if data.strip() else None
+        """Read the body as JSON; None when it is empty.
+
+        Raises:
+            DockerResponseError: the body is not valid UTF-8, or ``loads`` refuses
+                it (a ``ValueError`` too, as 0.27's ``json.JSONDecodeError`` was).
+        """
+        body = await self.read()
+        try:
+            data = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._bad_body("the body is not valid UTF-8", body) from exc
+        if not data.strip():
+            return None
+        try:
+            return loads(data)
+        except ValueError as exc:
+            raise self._bad_body(f"the body is not valid JSON ({exc})", body) from exc
+
+    def _bad_body(self, problem: str, body: bytes) -> DockerResponseError:
+        return unexpected(self.method, self.url.path, self.status, problem, body)
 
     def release(self) -> None:
         self._response.release()

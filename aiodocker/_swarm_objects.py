@@ -1,6 +1,6 @@
 """What the swarm resource modules share: secret/config stores and task/service logs.
 
-Layer: resource (private). Imports ``_core``, ``_responses`` and ``_streams``; imported by
+Layer: resource (private). Imports ``_core`` and ``_responses``; imported by
 ``configs``, ``secrets``, ``services`` and ``tasks``.
 
 Secrets and configs are the same shape (``Spec`` = name, labels, base64 data,
@@ -16,29 +16,24 @@ import builtins
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._core.request import Shape, build_path, encode_filters
-from ._responses import ResponseStream, collect
-from ._streams.frames import decoder_for
-from ._streams.text import FrameText
+from ._core.request import Shape, build_path
+from ._core.resource import Resource
+from ._responses import ResponseStream, text_stream
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from ._transport.base import Response
     from .docker import Docker
 
 __all__ = (
     "MissingFieldError",
     "ObjectPaths",
+    "SwarmLogs",
     "SwarmObjectStore",
     "encode_data",
-    "log_text",
 )
-
-# Output that is not valid UTF-8 is dropped, as aiodocker's log decoding does.
-LOG_DECODE_ERRORS: Final = "ignore"
 
 
 class MissingFieldError(KeyError, ValueError):
@@ -63,20 +58,19 @@ class ObjectPaths:
     update: str  # POST: update; one ``{}`` for the id
 
 
-class SwarmObjectStore:
+class SwarmObjectStore(Resource):
     """The behaviour shared by ``docker.secrets`` and ``docker.configs``."""
+
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     _paths: ClassVar[ObjectPaths]
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
-
-    async def _list(self, filters: Mapping[str, Any] | None) -> builtins.list[dict[str, Any]]:
+    async def _list_objects(
+        self, filters: Mapping[str, Any] | None
+    ) -> builtins.list[dict[str, Any]]:
         # aiodocker always sends ``filters`` ("{}" when there are none)
-        params = {"filters": encode_filters(filters or {})}
-        return await self.docker._api.call(
-            "GET", self._paths.collection, params=params, expect=Shape.OBJECTS
-        )
+        return await self._list(self._paths.collection, filters=filters or {})
 
     async def _create(
         self,
@@ -95,16 +89,16 @@ class SwarmObjectStore:
         if data is not None:
             body["Data"] = encode_data(data, b64=b64)
         body.update((key, value) for key, value in extra.items() if value is not None)
-        return await self.docker._api.call(
+        return await self._api.call(
             "POST", self._paths.create, json_body=body, expect=Shape.OBJECT
         )
 
     async def _inspect(self, object_id: str) -> dict[str, Any]:
         path = build_path(self._paths.item, object_id)
-        return await self.docker._api.call("GET", path, expect=Shape.OBJECT)
+        return await self._api.call("GET", path, expect=Shape.OBJECT)
 
     async def _delete(self, object_id: str) -> bool:
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE", build_path(self._paths.item, object_id), expect=Shape.NOTHING
         )
         return True
@@ -131,7 +125,7 @@ class SwarmObjectStore:
             spec["Labels"] = dict(labels)
         spec.update((key, value) for key, value in extra.items() if value is not None)
         spec = {key: value for key, value in spec.items() if value is not None}
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path(self._paths.update, object_id),
             params={"version": str(version)},
@@ -144,37 +138,32 @@ class SwarmObjectStore:
 # --- service and task logs ----------------------------------------------------
 
 
-def log_text(
-    docker: Docker,
-    path: str,
-    *,
-    follow: bool,
-    is_tty: bool,
-    stdout: bool,
-    stderr: bool,
-    params: Mapping[str, Any],
-) -> Awaitable[builtins.list[str]] | ResponseStream[str]:
-    """Read service or task logs: a list of str, or an async iterator of str with ``follow``.
+class SwarmLogs(Resource):
+    """The log reading shared by ``docker.services`` and ``docker.tasks``."""
 
-    Service and task logs are multiplexed unless the service has a tty (``is_tty``).
+    if TYPE_CHECKING:
+        docker: Docker
 
-    Raises:
-        TypeError: neither ``stdout`` nor ``stderr`` is requested.
-    """
-    if not stdout and not stderr:
-        raise TypeError("Need one of stdout or stderr")
-    query = {**params, "follow": follow, "stdout": stdout, "stderr": stderr}
-    api = docker._api
+    def _log_text(
+        self,
+        path: str,
+        *,
+        follow: bool,
+        is_tty: bool,
+        stdout: bool,
+        stderr: bool,
+        params: Mapping[str, Any],
+    ) -> Awaitable[builtins.list[str]] | ResponseStream[str]:
+        """Read service or task logs: a list of str, or an async iterator of str with ``follow``.
 
-    def opener() -> Awaitable[Response]:
-        # ``timeout`` bounds only the wait for the response head; the body may take forever
-        return api.request("GET", path, params=query, timeout=api.default_timeout)
+        Service and task logs are multiplexed unless the service has a tty (``is_tty``).
+        The client's timeout bounds only the wait for the response head.
 
-    def make_decoder(response: Response) -> FrameText:
-        frames = decoder_for(response.headers.get("content-type"), is_tty)
-        return FrameText(frames, LOG_DECODE_ERRORS)
-
-    stream: ResponseStream[str] = ResponseStream(opener, make_decoder)
-    if follow:
-        return stream
-    return collect(stream)
+        Raises:
+            TypeError: neither ``stdout`` nor ``stderr`` is requested.
+        """
+        if not stdout and not stderr:
+            raise TypeError("Need one of stdout or stderr")
+        query = {**params, "follow": follow, "stdout": stdout, "stderr": stderr}
+        opener = self._opener(path, query, timeout=self._api.default_timeout)
+        return self._stream_or_collect(text_stream(opener, is_tty), stream=follow, timeout=None)

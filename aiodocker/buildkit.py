@@ -184,7 +184,7 @@ class BuildKitBuild:
         return self._docker.images.build(stream=True, version="2", session_id=session.id, **kwargs)
 
     async def _open_session(self, headers: dict[str, str]) -> Any:
-        api = self._docker._api
+        api = self._docker.core
         response = await api.request(
             "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
         )

@@ -23,7 +23,7 @@ class DockerConfigs(SwarmObjectStore):
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List configs (``GET /configs``); filters: id, label, name, names."""
-        return await self._list(filters)
+        return await self._list_objects(filters)
 
     async def create(
         self,

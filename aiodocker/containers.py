@@ -2,9 +2,9 @@
 
 A public module at aiodocker's import path (``DockerContainers``,
 ``DockerContainer``). Layer: resource module; it calls the daemon through the
-core (``docker._api``), decodes streamed bodies with ``_responses`` and
-``_streams``, and builds the hijacked ``Stream``/``Exec`` objects of
-:mod:`aiodocker.stream` and :mod:`aiodocker.execs`.
+core (``self._api``, from :class:`~aiodocker._core.resource.Resource`), decodes
+streamed bodies with ``_responses`` and ``_streams``, and builds the hijacked
+``Stream``/``Exec`` objects of :mod:`aiodocker.stream` and :mod:`aiodocker.execs`.
 
 Every streamed result here (logs, stats, archives, export) is a
 :class:`~aiodocker._responses.ResponseStream`, never an async generator: leaving
@@ -20,32 +20,24 @@ import binascii
 import io
 import json
 import re
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
-from ._compat import timeout as _deadline
-from ._core.bodies import identical
+from ._core.bodies import endpoint_mac_address, identical
 from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
+from ._core.resource import Resource, with_deadline
 from ._responses import (
-    Decoder,
     ResponseStream,
     bytes_stream,
-    collect,
     json_stream,
+    message_stream,
     spool,
+    text_stream,
 )
-from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
-from ._streams.text import FrameText, LineSplitter
-from ._transport.base import Response, file_body
+from ._streams.frames import Message
+from ._streams.text import LineSplitter
+from ._transport.base import file_body
 from .exceptions import DockerContainerError, DockerError, DockerNotFoundError, add_note
 from .logs import DockerLog
 from .types import SENTINEL, JSONObject, PortInfo
@@ -53,13 +45,21 @@ from .types import SENTINEL, JSONObject, PortInfo
 if TYPE_CHECKING:
     import tarfile
 
+    from ._core.client import TimeoutArg
     from .docker import Docker
     from .execs import Exec
+    from .models import (
+        ContainerInspectResponse,
+        ContainerStatsResponse,
+        ContainerTopResponse,
+        ContainerUpdateResponse,
+        ContainerWaitResponse,
+        FilesystemChange,
+        IDResponse,
+    )
     from .stream import Stream
 
 __all__ = ("DockerContainers", "DockerContainer")
-
-T = TypeVar("T")
 
 PATH_STAT_HEADER: Final = "X-Docker-Container-Path-Stat"
 ARCHIVE_CONTENT_TYPE: Final = "application/x-tar"
@@ -99,25 +99,36 @@ def _check_config(config: object, what: str = "config") -> Mapping[str, Any]:
     return config
 
 
-def _with_deadline(
-    start: Callable[[], Awaitable[T]], seconds: float | None
-) -> Coroutine[Any, Any, T]:
-    """A coroutine that runs ``start()`` and raises TimeoutError after ``seconds``."""
+def _command_args(cmd: str | Sequence[str]) -> list[str]:
+    """An exec command as a list: a str is split like a shell would."""
+    if isinstance(cmd, str):
+        import shlex  # only for a str command
 
-    async def run() -> T:
-        if seconds is None:
-            return await start()
-        async with _deadline(seconds):
-            return await start()
+        args = shlex.split(cmd)
+    else:
+        args = list(cmd)
+    if not all(isinstance(arg, str) for arg in args):
+        raise TypeError("exec() cmd must be a str or a sequence of str")
+    return args
 
-    return run()
+
+def _env_entries(environment: Mapping[str, str] | Sequence[str]) -> list[str]:
+    """An exec environment as ``["K=V", ...]``: a mapping is formatted, a sequence kept."""
+    if isinstance(environment, Mapping):
+        return [f"{key}={value}" for key, value in environment.items()]
+    if isinstance(environment, str):
+        raise TypeError("environment must be a mapping or a sequence of 'KEY=VALUE'")
+    env = list(environment)
+    if not all(isinstance(item, str) for item in env):
+        raise TypeError("environment entries must be 'KEY=VALUE' strings")
+    return env
 
 
-class DockerContainers:
+class DockerContainers(Resource):
     """``docker.containers``: list, create, run and look up containers."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def list(self, **kwargs: Any) -> list[DockerContainer]:
         """List containers (``GET /containers/json``); ``all=True`` includes stopped ones.
@@ -127,8 +138,8 @@ class DockerContainers:
         params = dict(kwargs)
         if isinstance(params.get("filters"), Mapping):
             params["filters"] = encode_filters(params["filters"])
-        data = await self.docker._api.call(
-            "GET", "containers/json", params=params, expect=Shape.OBJECTS
+        data = await self._api.call(
+            "GET", "containers/json", params=params, expect=Shape.OBJECTS, require=("Id",)
         )
         return [DockerContainer._of(self.docker, entry) for entry in data]
 
@@ -167,6 +178,9 @@ class DockerContainers:
             DockerNotFoundError: the image does not exist locally.
             DockerConflictError: the name is taken.
             DockerAPIVersionError: several networks on an API older than 1.44.
+            ValueError: from API 1.52 on, where a container-wide ``MacAddress`` is
+                moved to the endpoint of the container's network: ``NetworkMode`` is
+                host, none or container:<id>, or the endpoint has another address.
         """
         _check_config(config)
         if name is not None:
@@ -175,14 +189,17 @@ class DockerContainers:
             _check_str(platform, "platform")
         networking = config.get("NetworkingConfig") or {}
         if len(networking.get("EndpointsConfig") or {}) > 1:
-            await self.docker._api.require_version(
+            await self._api.require_version(
                 "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
             )
-        data = await self.docker._api.call(
+        body = dict(config)
+        if body.get("MacAddress") and await self._api.version_tuple() >= (1, 52):
+            body = endpoint_mac_address(body)  # 1.52 ignores the container-wide field
+        data = await self._api.call(
             "POST",
             "containers/create",
             params={"name": name or None, "platform": platform},
-            json_body=dict(config),
+            json_body=body,
             expect=Shape.OBJECT,
             require=("Id",),
         )
@@ -222,7 +239,9 @@ class DockerContainers:
             DockerNotFoundError: no such container.
         """
         path = build_path("containers/{}/json", container_id)
-        data = await self.docker._api.call("GET", path, params=kwargs, expect=Shape.OBJECT)
+        data = await self._api.call(
+            "GET", path, params=kwargs, expect=Shape.OBJECT, require=("Id",)
+        )
         return DockerContainer._of(self.docker, data)
 
     def container(self, container_id: str, **kwargs: Any) -> DockerContainer:
@@ -240,18 +259,10 @@ class DockerContainers:
 
         Returns ``{"ContainersDeleted": [...] | None, "SpaceReclaimed": int}``.
         """
-        params = {"filters": encode_filters(filters)}
-        data = await self.docker._api.call(
-            "POST", "containers/prune", params=params, expect=Shape.OBJECT
-        )
-        return data
+        return await self._prune("containers/prune", filters)
 
 
-def _as_messages(frames: FrameDecoder | RawDecoder) -> Decoder[Message]:
-    return frames
-
-
-class DockerContainer:
+class DockerContainer(Resource):
     """One container. ``c[key]`` and ``key in c`` read the last known inspect data.
 
     The id comes from the keyword ``id``, else ``ID``, else ``Id``.
@@ -259,6 +270,9 @@ class DockerContainer:
     Raises:
         ValueError: no id was given.
     """
+
+    if TYPE_CHECKING:
+        docker: Docker
 
     def __init__(self, docker: Docker, **kwargs: Any) -> None:
         self._bind(docker, kwargs)
@@ -271,7 +285,9 @@ class DockerContainer:
         return container
 
     def _bind(self, docker: Docker, data: dict[str, Any]) -> None:
+        # Resource.__init__ inlined: a listing binds hundreds, and super() added 140 ns each
         self.docker = docker
+        self._api = docker.core
         self._container: dict[str, Any] = data
         for key in ("id", "ID", "Id"):
             if key in data:
@@ -310,17 +326,17 @@ class DockerContainer:
 
     # --- inspect and lifecycle ---------------------------------------------------
 
-    async def show(self, **kwargs: Any) -> dict[str, Any]:
+    async def show(self, **kwargs: Any) -> ContainerInspectResponse:
         """Inspect the container (``GET /containers/{id}/json``) and keep the result.
 
         Raises:
             DockerNotFoundError: no such container.
         """
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "GET", self._path("containers/{}/json"), params=kwargs, expect=Shape.OBJECT
         )
         self._container = data
-        return data
+        return cast("ContainerInspectResponse", data)
 
     async def start(self, **kwargs: Any) -> None:
         """Start the container (``POST /containers/{id}/start``).
@@ -328,12 +344,12 @@ class DockerContainer:
         Keyword arguments are sent as the JSON body, as aiodocker does.
         """
         extra: dict[str, Any] = {"json_body": kwargs} if kwargs else {}
-        await self.docker._api.call(
+        await self._api.call(
             "POST", self._path("containers/{}/start"), **extra, expect=Shape.NOTHING
         )
 
     async def stop(
-        self, *, t: int | None = None, signal: str | None = None, timeout: Any = SENTINEL
+        self, *, t: int | None = None, signal: str | None = None, timeout: TimeoutArg = SENTINEL
     ) -> None:
         """Stop the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
 
@@ -343,7 +359,7 @@ class DockerContainer:
         if t is not None:
             _check_int(t, "t", minimum=-1)
         sig = _check_signal(signal)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             self._path("containers/{}/stop"),
             params={"t": t, "signal": sig},
@@ -353,7 +369,7 @@ class DockerContainer:
         )
 
     async def restart(
-        self, *, t: int | None = None, timeout: Any = SENTINEL, signal: str | None = None
+        self, *, t: int | None = None, timeout: TimeoutArg = SENTINEL, signal: str | None = None
     ) -> None:
         """Restart the container: ``signal`` (default SIGTERM), then SIGKILL after ``t`` seconds.
 
@@ -366,8 +382,8 @@ class DockerContainer:
             _check_int(t, "t", minimum=-1)
         sig = _check_signal(signal)
         if sig is not None:
-            await self.docker._api.require_version("1.42", "the signal argument of restart()")
-        await self.docker._api.call(
+            await self._api.require_version("1.42", "the signal argument of restart()")
+        await self._api.call(
             "POST",
             self._path("containers/{}/restart"),
             params={"t": t, "signal": sig},
@@ -376,14 +392,14 @@ class DockerContainer:
             expect=Shape.NOTHING,
         )
 
-    async def kill(self, *, signal: str | None = None, timeout: Any = SENTINEL) -> None:
+    async def kill(self, *, signal: str | None = None, timeout: TimeoutArg = SENTINEL) -> None:
         """Send a signal to the container (SIGKILL by default).
 
         Raises:
             DockerConflictError: the container is not running.
         """
         sig = _check_signal(signal)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             self._path("containers/{}/kill"),
             params={"signal": sig},
@@ -393,15 +409,15 @@ class DockerContainer:
         )
 
     async def wait(
-        self, *, timeout: Any = SENTINEL, condition: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
+        self, *, timeout: TimeoutArg = SENTINEL, condition: str | None = None, **kwargs: Any
+    ) -> ContainerWaitResponse:
         """Block until the container stops; return ``{"StatusCode": int, "Error": ...}``.
 
         Args:
             condition: ``"not-running"`` (default), ``"next-exit"`` or ``"removed"``;
                 the daemon judges any other value (as in 0.27).
         """
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "POST",
             self._path("containers/{}/wait"),
             params={"condition": condition, **kwargs},
@@ -409,14 +425,19 @@ class DockerContainer:
             long_running=True,
             expect=Shape.OBJECT,
         )
-        return data
+        return cast("ContainerWaitResponse", data)
 
     async def delete(
-        self, *, force: bool = False, v: bool = False, link: bool = False, timeout: Any = SENTINEL
+        self,
+        *,
+        force: bool = False,
+        v: bool = False,
+        link: bool = False,
+        timeout: TimeoutArg = SENTINEL,
     ) -> None:
         """Remove the container; ``force`` kills it first, ``v`` removes its anonymous volumes."""
         params = {name: True for name, flag in (("force", force), ("v", v), ("link", link)) if flag}
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE",
             self._path(),
             params=params,
@@ -427,7 +448,7 @@ class DockerContainer:
 
     async def rename(self, newname: str) -> None:
         """Rename the container (``POST /containers/{id}/rename``)."""
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             self._path("containers/{}/rename"),
             params={"name": newname},
@@ -436,29 +457,31 @@ class DockerContainer:
 
     async def pause(self) -> None:
         """Freeze every process of the container."""
-        await self.docker._api.call("POST", self._path("containers/{}/pause"), expect=Shape.NOTHING)
+        await self._api.call("POST", self._path("containers/{}/pause"), expect=Shape.NOTHING)
 
     async def unpause(self) -> None:
         """Resume a paused container."""
-        await self.docker._api.call(
+        await self._api.call(
             "POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING
         )
 
-    async def top(self, *, ps_args: str | None = None) -> dict[str, Any]:
+    async def top(self, *, ps_args: str | None = None) -> ContainerTopResponse:
         """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}, expect=Shape.OBJECT
         )
-        return data
+        return cast("ContainerTopResponse", data)
 
-    async def changes(self) -> list[dict[str, Any]]:
+    async def changes(self) -> list[FilesystemChange]:
         """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "GET", self._path("containers/{}/changes"), expect=Shape.ARRAY
         )
-        return data
+        return cast("list[FilesystemChange]", data)
 
-    async def update(self, config: JSONObject | None = None, **resources: Any) -> dict[str, Any]:
+    async def update(
+        self, config: JSONObject | None = None, **resources: Any
+    ) -> ContainerUpdateResponse:
         """Change resource limits or the restart policy of the container.
 
         Takes the body of ``POST /containers/{id}/update`` as a mapping and/or keyword
@@ -473,16 +496,16 @@ class DockerContainer:
         body.update(resources)
         if not body:
             raise ValueError("update() needs at least one setting to change")
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "POST", self._path("containers/{}/update"), json_body=body, expect=Shape.OBJECT
         )
-        return data
+        return cast("ContainerUpdateResponse", data)
 
     async def resize(self, *, h: int, w: int) -> None:
         """Resize the container's tty to ``h`` rows and ``w`` columns."""
         _check_int(h, "h", minimum=1)
         _check_int(w, "w", minimum=1)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             self._path("containers/{}/resize"),
             params={"h": h, "w": w},
@@ -517,8 +540,8 @@ class DockerContainer:
         changes: str | Sequence[str] | None = None,
         config: dict[str, Any] | None = None,
         pause: bool = True,
-        timeout: Any = SENTINEL,
-    ) -> dict[str, Any]:
+        timeout: TimeoutArg = SENTINEL,
+    ) -> IDResponse:
         """Create an image from the container (``POST /commit``); return ``{"Id": ...}``.
 
         ``changes`` are Dockerfile instructions (a sequence is joined with newlines).
@@ -535,7 +558,7 @@ class DockerContainer:
             "pause": pause,
         }
         extra: dict[str, Any] = {"json_body": config} if config is not None else {}
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "POST",
             "commit",
             params=params,
@@ -544,7 +567,7 @@ class DockerContainer:
             **extra,
             expect=Shape.OBJECT,
         )
-        return data
+        return cast("IDResponse", data)
 
     # --- output: logs and stats --------------------------------------------------
 
@@ -554,34 +577,6 @@ class DockerContainer:
         if not isinstance(config, Mapping) or "Tty" not in config:
             config = (await self.show()).get("Config") or {}
         return bool(config.get("Tty"))
-
-    def _output(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        make: Callable[[FrameDecoder | RawDecoder], Decoder[T]],
-        timeout: Any,
-    ) -> ResponseStream[T]:
-        """A stream of logs/attach-style output, framed by Content-Type, else by Tty."""
-        api = self.docker._api
-        seconds = api.seconds(timeout, long_running=True)
-        tty: list[bool | None] = [None]
-
-        async def opener() -> Response:
-            response = await api.request("GET", path, params=params, timeout=seconds)
-            try:
-                media_type = response.headers.get("content-type", "").partition(";")[0]
-                if media_type.strip().lower() != MULTIPLEXED_STREAM_TYPE:
-                    tty[0] = await self._tty()
-            except BaseException:
-                response.release()
-                raise
-            return response
-
-        def decoder(response: Response) -> Decoder[T]:
-            return make(decoder_for(response.headers.get("content-type"), tty[0]))
-
-        return ResponseStream(opener, decoder)
 
     def _log_params(
         self, stdout: bool, stderr: bool, follow: bool, kwargs: Mapping[str, Any]
@@ -600,7 +595,7 @@ class DockerContainer:
         stdout: bool = ...,
         stderr: bool = ...,
         follow: Literal[False] = ...,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
         **kwargs: Any,
     ) -> Coroutine[Any, Any, list[str]]: ...
 
@@ -611,7 +606,7 @@ class DockerContainer:
         stdout: bool = ...,
         stderr: bool = ...,
         follow: Literal[True],
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
         **kwargs: Any,
     ) -> ResponseStream[str]: ...
 
@@ -622,7 +617,7 @@ class DockerContainer:
         stdout: bool = ...,
         stderr: bool = ...,
         follow: bool,
-        timeout: Any = ...,
+        timeout: TimeoutArg = ...,
         **kwargs: Any,
     ) -> Coroutine[Any, Any, list[str]] | ResponseStream[str]: ...
 
@@ -632,7 +627,7 @@ class DockerContainer:
         stdout: bool = False,
         stderr: bool = False,
         follow: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         **kwargs: Any,
     ) -> Coroutine[Any, Any, list[str]] | ResponseStream[str]:
         """Read the container's output as text, stdout and stderr merged.
@@ -657,11 +652,10 @@ class DockerContainer:
             DockerNotFoundError: no such container.
         """
         params = self._log_params(stdout, stderr, follow, kwargs)
-        stream = self._output(self._path("containers/{}/logs"), params, FrameText, timeout)
-        if follow:
-            return stream
-        return _with_deadline(
-            lambda: collect(stream), self.docker._api.seconds(timeout, long_running=True)
+        seconds = self._api.seconds(timeout, long_running=True)
+        opener = self._opener(self._path("containers/{}/logs"), params, timeout=seconds)
+        return self._stream_or_collect(
+            text_stream(opener, self._tty), stream=follow, timeout=seconds
         )
 
     def log_messages(
@@ -670,7 +664,7 @@ class DockerContainer:
         stdout: bool = True,
         stderr: bool = True,
         follow: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         **kwargs: Any,
     ) -> ResponseStream[Message]:
         """Read the container's output as ``Message(stream, data)``, keeping the stream id.
@@ -686,42 +680,57 @@ class DockerContainer:
             DockerTruncatedStreamError: the stream ended inside a frame.
         """
         params = self._log_params(stdout, stderr, follow, kwargs)
-        return self._output(self._path("containers/{}/logs"), params, _as_messages, timeout)
+        seconds = self._api.seconds(timeout, long_running=True)
+        opener = self._opener(self._path("containers/{}/logs"), params, timeout=seconds)
+        return message_stream(opener, self._tty)
 
     @overload
     def stats(
-        self, *, stream: Literal[True] = ..., timeout: Any = ...
-    ) -> ResponseStream[dict[str, Any]]: ...
+        self, *, stream: Literal[True] = ..., timeout: TimeoutArg = ...
+    ) -> ResponseStream[ContainerStatsResponse]: ...
 
     @overload
     def stats(
-        self, *, stream: Literal[False], timeout: Any = ...
-    ) -> Coroutine[Any, Any, list[dict[str, Any]]]: ...
+        self, *, stream: Literal[False], timeout: TimeoutArg = ...
+    ) -> Coroutine[Any, Any, list[ContainerStatsResponse]]: ...
 
     @overload
     def stats(
-        self, *, stream: bool, timeout: Any = ...
-    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]: ...
+        self, *, stream: bool, timeout: TimeoutArg = ...
+    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[
+        Any, Any, list[ContainerStatsResponse]
+    ]: ...
 
     def stats(
-        self, *, stream: bool = True, timeout: Any = SENTINEL
-    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]:
+        self, *, stream: bool = True, timeout: TimeoutArg = SENTINEL
+    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[Any, Any, list[ContainerStatsResponse]]:
         """Read resource usage statistics (``GET /containers/{id}/stats``).
 
         ``stream=True`` gives an async iterator of dicts (about one a second),
         ``stream=False`` an awaitable list holding one dict. In-band errors are not
         raised. ``timeout`` bounds the wait for the response head when streaming, else the call.
+
+        Raises:
+            DockerResponseError: with ``stream=False``, the answer is not one JSON object.
         """
-        api = self.docker._api
-        seconds = api.seconds(timeout, long_running=True)
         path = self._path("containers/{}/stats")
-        result: ResponseStream[dict[str, Any]] = json_stream(
-            lambda: api.request("GET", path, params={"stream": stream}, timeout=seconds),
-            check_errors=False,
+        if not stream:
+            return self._stats_once(path, timeout)
+        seconds = self._api.seconds(timeout, long_running=True)
+        opener = self._opener(path, {"stream": True}, timeout=seconds)
+        items: ResponseStream[ContainerStatsResponse] = json_stream(opener, check_errors=False)
+        return items
+
+    async def _stats_once(self, path: str, timeout: TimeoutArg) -> list[ContainerStatsResponse]:
+        data = await self._api.call(
+            "GET",
+            path,
+            params={"stream": False},
+            timeout=timeout,
+            long_running=True,
+            expect=Shape.OBJECT,
         )
-        if stream:
-            return result
-        return _with_deadline(lambda: collect(result), seconds)
+        return [cast("ContainerStatsResponse", data)]
 
     # --- archives and export -----------------------------------------------------
 
@@ -741,7 +750,7 @@ class DockerContainer:
 
         _check_str(path, "path")
         target = self._path("containers/{}/archive")
-        response = await self.docker._api.request("GET", target, params={"path": path})
+        response = await self._api.request("GET", target, params={"path": path})
         status = response.status
         file = await spool(response)
         try:
@@ -757,7 +766,7 @@ class DockerContainer:
         weakref.finalize(tar, file.close)  # TarFile never closes a file it was given
         return tar
 
-    def stream_archive(self, path: str, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+    def stream_archive(self, path: str, *, timeout: TimeoutArg = SENTINEL) -> ResponseStream[bytes]:
         """Stream a tar archive of ``path`` as byte chunks, never holding all of it.
 
         The stat of ``path`` is in the ``X-Docker-Container-Path-Stat`` header of
@@ -768,12 +777,9 @@ class DockerContainer:
             DockerNotFoundError: no such container, or no such path in it.
         """
         _check_str(path, "path")
-        api = self.docker._api
+        seconds = self._api.seconds(timeout, long_running=True)
         target = self._path("containers/{}/archive")
-        seconds = api.seconds(timeout, long_running=True)
-        return bytes_stream(
-            lambda: api.request("GET", target, params={"path": path}, timeout=seconds)
-        )
+        return bytes_stream(self._opener(target, {"path": path}, timeout=seconds))
 
     async def stat_archive(self, path: str) -> dict[str, Any]:
         """Describe ``path`` in the container without reading it (``HEAD .../archive``).
@@ -786,7 +792,7 @@ class DockerContainer:
         """
         _check_str(path, "path")
         try:
-            response, _ = await self.docker._api.raw(
+            response, _ = await self._api.raw(
                 "HEAD", self._path("containers/{}/archive"), params={"path": path}
             )
         except DockerNotFoundError as exc:
@@ -812,7 +818,7 @@ class DockerContainer:
         *,
         no_overwrite_dir_non_dir: bool | None = None,
         copy_uid_gid: bool | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> str:
         """Extract a tar archive into directory ``path`` of the container.
 
@@ -845,7 +851,7 @@ class DockerContainer:
             "noOverwriteDirNonDir": no_overwrite_dir_non_dir,
             "copyUIDGID": copy_uid_gid,
         }
-        await self.docker._api.call(
+        await self._api.call(
             "PUT",
             self._path("containers/{}/archive"),
             params=params,
@@ -857,15 +863,13 @@ class DockerContainer:
         )
         return ""
 
-    def export(self, *, timeout: Any = SENTINEL) -> ResponseStream[bytes]:
+    def export(self, *, timeout: TimeoutArg = SENTINEL) -> ResponseStream[bytes]:
         """Stream the container's filesystem as a tar archive, in byte chunks.
 
         ``timeout`` bounds the wait for the response head.
         """
-        api = self.docker._api
-        target = self._path("containers/{}/export")
-        seconds = api.seconds(timeout, long_running=True)
-        return bytes_stream(lambda: api.request("GET", target, timeout=seconds))
+        seconds = self._api.seconds(timeout, long_running=True)
+        return bytes_stream(self._opener(self._path("containers/{}/export"), timeout=seconds))
 
     # --- attach and exec -----------------------------------------------------------
 
@@ -877,7 +881,7 @@ class DockerContainer:
         stdin: bool = False,
         detach_keys: str | None = None,
         logs: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Stream:
         """Attach to the container's stdio over a hijacked connection.
 
@@ -910,7 +914,7 @@ class DockerContainer:
         """
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self.docker._websocket(self._path("containers/{}/attach/ws"), **params)
+        return await self._api.websocket(self._path("containers/{}/attach/ws"), params)
 
     async def exec(
         self,
@@ -937,42 +941,23 @@ class DockerContainer:
         """
         from .execs import Exec
 
-        if isinstance(cmd, str):
-            import shlex  # only for a str command
-
-            args = shlex.split(cmd)
-        else:
-            args = list(cmd)
-        if not all(isinstance(arg, str) for arg in args):
-            raise TypeError("exec() cmd must be a str or a sequence of str")
-        env: list[str] | None
-        if environment is None:
-            env = None
-        elif isinstance(environment, Mapping):
-            env = [f"{key}={value}" for key, value in environment.items()]
-        elif isinstance(environment, str):
-            raise TypeError("environment must be a mapping or a sequence of 'KEY=VALUE'")
-        else:
-            env = list(environment)
-            if not all(isinstance(item, str) for item in env):
-                raise TypeError("environment entries must be 'KEY=VALUE' strings")
         body: dict[str, Any] = {
             "AttachStdin": bool(stdin),
             "AttachStdout": bool(stdout),
             "AttachStderr": bool(stderr),
             "Tty": bool(tty),
             "Privileged": bool(privileged),
-            "Cmd": args,
+            "Cmd": _command_args(cmd),
         }
-        if env is not None:
-            body["Env"] = env
+        if environment is not None:
+            body["Env"] = _env_entries(environment)
         if workdir is not None:
             body["WorkingDir"] = _check_str(workdir, "workdir")
         if detach_keys is not None:
             body["DetachKeys"] = detach_keys
         if user:
             body["User"] = _check_str(user, "user")
-        data = await self.docker._api.call(
+        data = await self._api.call(
             "POST",
             self._path("containers/{}/exec"),
             json_body=body,
@@ -991,7 +976,7 @@ class DockerContainer:
         Raises:
             TimeoutError: it still runs after ``timeout`` seconds (None: no limit).
         """
-        result = await _with_deadline(
+        result = await with_deadline(
             lambda: self.wait(timeout=None, condition="not-running"), timeout
         )
         error = result.get("Error")
@@ -1001,7 +986,7 @@ class DockerContainer:
 
     async def wait_healthy(
         self, *, timeout: float | None = 60.0, interval: float = 0.2
-    ) -> dict[str, Any]:
+    ) -> ContainerInspectResponse:
         """Wait until the container's healthcheck reports ``healthy``; return the inspect data.
 
         Polls the container every ``interval`` seconds.
@@ -1013,9 +998,9 @@ class DockerContainer:
         """
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
-        return await _with_deadline(lambda: self._poll_health(interval), timeout)
+        return await with_deadline(lambda: self._poll_health(interval), timeout)
 
-    async def _poll_health(self, interval: float) -> dict[str, Any]:
+    async def _poll_health(self, interval: float) -> ContainerInspectResponse:
         while True:
             info = await self.show()
             state = info.get("State") or {}
@@ -1070,7 +1055,7 @@ class DockerContainer:
             raise TypeError(f"pattern must be a str or re.Pattern, not {type(pattern).__name__}")
         extra = {"since": since} if since is not None else {}
         stream = self.log_messages(stdout=stdout, stderr=stderr, follow=True, **extra)
-        return await _with_deadline(lambda: self._find_line(stream, regex), timeout)
+        return await with_deadline(lambda: self._find_line(stream, regex), timeout)
 
     async def _find_line(self, stream: ResponseStream[Message], regex: re.Pattern[str]) -> str:
         splitters: dict[int, LineSplitter] = {}

@@ -12,12 +12,12 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._core.bodies import parse_result
-from ._core.client import APIClient, timeout_seconds
+from ._core.client import APIClient, TimeoutArg, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
-from ._core.request import Shape, error_from_response, httpize, parse_api_version
+from ._core.request import Shape, httpize, parse_api_version
 from ._responses import CompatResponse
 from ._transport import open_engine
 from ._transport.base import Transport
@@ -43,6 +43,8 @@ from .volumes import DockerVolume, DockerVolumes
 if TYPE_CHECKING:
     import aiohttp
     from yarl import URL
+
+    from .models import AuthResponse, SystemVersion
 
 __all__ = (
     "Docker",
@@ -378,19 +380,21 @@ class Docker:
 
     # --- calls ------------------------------------------------------------------
 
-    async def auth(self, **credentials: Any) -> dict[str, Any]:
+    async def auth(self, **credentials: Any) -> AuthResponse:
         """Check registry credentials with the daemon (``POST /auth``).
+
+        Returns ``{"Status": ..., "IdentityToken": ...}`` (the token only where the
+        registry issues one).
 
         Raises:
             DockerError: the registry refused the credentials.
         """
         result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
-        return result
+        return cast("AuthResponse", result)
 
-    async def version(self) -> dict[str, Any]:
+    async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
-        result = await self._api.call("GET", "version", expect=Shape.OBJECT)
-        return result
+        return await self.system.version()
 
     # --- semi-public compatibility surface ------------------------------------
 
@@ -414,7 +418,7 @@ class Docker:
         params: Mapping[str, Any] | None = None,
         data: Any = None,
         headers: Mapping[str, Any] | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         chunked: Any = None,
         read_until_eof: bool = True,
         versioned_api: bool = True,
@@ -449,7 +453,7 @@ class Docker:
         params: Mapping[str, Any] | None = None,
         data: Any = None,
         headers: Mapping[str, Any] | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         chunked: Any = None,
         read_until_eof: bool = True,
         versioned_api: bool = True,
@@ -490,7 +494,7 @@ class Docker:
         params: Mapping[str, Any] | None = None,
         data: Any = None,
         headers: Mapping[str, Any] | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         read_until_eof: bool = True,
         versioned_api: bool = True,
     ) -> Any:
@@ -517,7 +521,7 @@ class Docker:
         params: Mapping[str, Any] | None = None,
         data: Any = None,
         headers: Mapping[str, Any] | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         read_until_eof: bool = True,
         versioned_api: bool = True,
     ) -> AsyncIterator[CompatResponse]:
@@ -538,27 +542,16 @@ class Docker:
             yield response
 
     async def _websocket(self, path: Any, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
-        """Open a websocket to ``path`` through :attr:`session`, as 0.27 does.
+        """Open a websocket to ``path`` through the core (0.27's semi-public helper).
 
         Without params it attaches stdin, stdout and stderr (0.27's default).
 
         Raises:
             DockerError: the daemon refused the handshake (a subclass by status).
         """
-        import aiohttp
-
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        await self._check_version()
-        url = self._canonicalize_url(path).with_query(httpize(params))
-        try:
-            return await self.session.ws_connect(
-                url, protocols=["chat"], origin="http://localhost", autoping=True, autoclose=True
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            # a refused handshake carries only the status: map it like any other error
-            detail = f"websocket {url.path} refused ({exc.status}): {exc.message}"
-            raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
+        return await self._api.websocket(str(path), params)
 
 
 def _httpize_or_none(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from ._core.request import encode_filters
+from ._core.resource import Resource
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -116,7 +117,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (asyncio.TimeoutError, OSError))
 
 
-class DockerEvents:
+class DockerEvents(Resource):
     """The daemon's events (``docker.events``).
 
     ``subscribe()`` starts one background request whose events are published to
@@ -129,8 +130,11 @@ class DockerEvents:
         task: the background task started by ``subscribe()``, None when stopped.
     """
 
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
+
     def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self.channel = Channel()
         self.json_stream: ResponseStream[Any] | None = None
         self.task: asyncio.Future[None] | None = None
@@ -162,7 +166,7 @@ class DockerEvents:
             "filters": filters if isinstance(filters, str) else encode_filters(filters),
         }
         query.pop("stream", None)
-        api = self.docker._api
+        api = self._api
         seconds = api.seconds(timeout, long_running=True)
         return json_stream(
             lambda: api.request("GET", "events", params=query, timeout=seconds),
@@ -413,7 +417,7 @@ class EventFollower:
         """Open the stream, retrying with backoff; None if closed meanwhile."""
         first = self._start_since is None and self._last_error is None
         while not self._closed:
-            if self._events.docker._closed:
+            if self._events.docker.closed:
                 raise DockerConnectionError("the Docker client is closed")
             stream = self._events.stream(
                 since=self.resume_since(),
@@ -425,49 +429,57 @@ class EventFollower:
                 response = await stream.open()
             except Exception as exc:
                 await stream.aclose()
-                if not _retryable(exc):
-                    self._closed = True
-                    raise
-                self._failures += 1
-                self._last_error = exc
-                if self._failures > self._retries:
-                    self._closed = True
-                    raise DockerEventsLostError(
-                        f"the event stream could not be resumed after {self._failures} "
-                        f"failed attempts in a row (resuming from {self.resume_since()}): {exc}",
-                        self._failures,
-                        self.resume_since(),
-                    ) from exc
-                delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
-                log.debug(
-                    "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
-                    self._failures,
-                    self._retries + 1,
-                    exc,
-                    delay,
-                )
-                try:  # sleep, but wake up at once when closed
-                    await asyncio.wait_for(self._closing.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
+                await self._back_off(exc)
                 continue
             if self._closed:
                 await stream.aclose()
                 return None
-            if self._start_since is None:
-                self._start_since = _daemon_seconds(response.headers.get("date"))
-            if not first:
-                self.reconnects += 1
-                log.debug(
-                    "event stream reopened (reconnect %d), resuming from %s after: %s",
-                    self.reconnects,
-                    self.resume_since(),
-                    self._last_error,
-                )
-            self._failures = 0
+            self._opened(response.headers.get("date"), first)
             self._stream = stream
             return stream
         return None
+
+    async def _back_off(self, exc: Exception) -> None:
+        """After a failed attempt: raise if it cannot heal or too many failed, else wait."""
+        if not _retryable(exc):
+            self._closed = True
+            raise exc
+        self._failures += 1
+        self._last_error = exc
+        if self._failures > self._retries:
+            self._closed = True
+            raise DockerEventsLostError(
+                f"the event stream could not be resumed after {self._failures} "
+                f"failed attempts in a row (resuming from {self.resume_since()}): {exc}",
+                self._failures,
+                self.resume_since(),
+            ) from exc
+        delay = min(self._backoff * 2 ** (self._failures - 1), self._max_backoff)
+        log.debug(
+            "event stream could not be opened (attempt %d of %d): %s; next try in %.1f s",
+            self._failures,
+            self._retries + 1,
+            exc,
+            delay,
+        )
+        try:  # sleep, but wake up at once when closed
+            await asyncio.wait_for(self._closing.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+
+    def _opened(self, date_header: str | None, first: bool) -> None:
+        """Book a successful connection: the daemon's clock, the reconnect count."""
+        if self._start_since is None:
+            self._start_since = _daemon_seconds(date_header)
+        if not first:
+            self.reconnects += 1
+            log.debug(
+                "event stream reopened (reconnect %d), resuming from %s after: %s",
+                self.reconnects,
+                self.resume_since(),
+                self._last_error,
+            )
+        self._failures = 0
 
     async def _drop_stream(self) -> None:
         stream, self._stream = self._stream, None

@@ -84,11 +84,13 @@ class DockerConflictError(DockerError):
     """The daemon answered 409: the request conflicts with the object's state."""
 
 
-class DockerResponseError(DockerError):
+class DockerResponseError(DockerError, ValueError):
     """The daemon's answer breaks the API contract (wrong status class, body or shape).
 
     ``status`` is the HTTP status of that answer; the message names the request
-    and quotes at most 200 bytes of the body, with credentials redacted.
+    and quotes at most 200 bytes of the body, with credentials redacted. Also a
+    ``ValueError``: in aiodocker 0.27 a body that is not JSON raised
+    ``json.JSONDecodeError``, so ``except ValueError`` around such calls still works.
     """
 
 

@@ -1,7 +1,8 @@
 """``Exec``: one exec instance of a running container.
 
 A resource module: builds paths with ``_core.request.build_path`` and calls the
-daemon through ``docker._api``; the hijacked output is a :class:`Stream`.
+daemon through ``self._api`` (from :class:`~aiodocker._core.resource.Resource`);
+the hijacked output is a :class:`Stream`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._compat import TimeoutError
 from ._core.request import Shape, build_path
+from ._core.resource import Resource
 from .stream import Message, Stream
 from .types import SENTINEL
 
@@ -28,11 +30,14 @@ POLL_INTERVAL_MIN: Final = 0.01
 POLL_INTERVAL_MAX: Final = 0.2
 
 
-class Exec:
+class Exec(Resource):
     """An exec instance (``POST /containers/{id}/exec`` creates one)."""
 
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
+
     def __init__(self, docker: Docker, id: str, tty: bool | None = None) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self._id = id
         self._tty = tty
         # Set when the output of a stream started from here reached its end.
@@ -46,7 +51,7 @@ class Exec:
         return self._id
 
     async def _fetch(self) -> dict[str, Any]:
-        data: dict[str, Any] = await self.docker._api.call(
+        data: dict[str, Any] = await self._api.call(
             "GET", build_path("exec/{}/json", self._id), expect=Shape.OBJECT
         )
         process = data.get("ProcessConfig") or {}
@@ -121,7 +126,7 @@ class Exec:
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("exec/{}/resize", self._id),
             params={"h": h, "w": w},
@@ -174,7 +179,7 @@ class Exec:
 
     async def _start_detached(self, timeout: TimeoutArg) -> bytes:
         body = {"Detach": True, "Tty": bool(self._tty)}
-        _, data = await self.docker._api.raw(
+        _, data = await self._api.raw(
             "POST",
             build_path("exec/{}/start", self._id),
             json_body=body,

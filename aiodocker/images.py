@@ -1,12 +1,11 @@
 """``docker.images``: images, builds, registries, save/load, import and distribution.
 
-Resource module: imports ``_core`` (client, request, credentials, build_context),
-``_responses``, ``_transport.endpoint`` (the config directory rule only),
-``exceptions``, ``types`` and ``utils``.
+Resource module: imports ``_core`` (resource, client, request, credentials,
+registry_auth, build_context), ``_responses``, ``_transport.base`` (request
+bodies), ``exceptions``, ``types`` and ``models`` (annotations only).
 
-Registry credentials follow the docker CLI: when a call gets no ``auth=``, the
-registry of the image is looked up in ``config.json`` of ``DOCKER_CONFIG`` (or
-``~/.docker``), read at call time (``credHelpers``, ``credsStore``, ``auths``).
+Registry credentials (``auth=`` or the docker config, as the CLI finds them)
+are the business of ``_core.registry_auth``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import asyncio
 import builtins
 import inspect
 import os
-import re
 import warnings
 from collections.abc import (
     AsyncIterable,
@@ -27,143 +25,61 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast, overload
 from urllib.parse import quote, urlencode
 
-from ._core import credentials
+from ._core import registry_auth
+from ._core.credentials import split_leniently, split_reference
 from ._core.request import Shape, build_path, encode_filters, encode_value
+from ._core.resource import Resource
 from ._responses import (
     AsyncGeneratorLike,
     CompatContent,
     ResponseStream,
     bytes_stream,
-    collect,
     json_stream,
 )
 from ._transport.base import FileBody, Response, file_body
-from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerNotFoundError, DockerStreamError, add_note
 from .types import SENTINEL
 
 if TYPE_CHECKING:
-    from ._core.client import APIClient
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+    from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
+    from .models import (
+        AttestationStatement,
+        DistributionInspect,
+        ImageDeleteResponseItem,
+        ImageHistoryResponseItem,
+        ImageInspect,
+        ImageSummary,
+    )
 
-__all__ = ("DockerImages", "registry_auth_header")
+__all__ = ("BuildOptions", "DockerImages", "registry_auth_header")
 
-AUTH_HEADER: Final = "X-Registry-Auth"
-REGISTRY_CONFIG_HEADER: Final = "X-Registry-Config"
-# base64url of "{}": an empty AuthConfig. The engine needs some X-Registry-Auth on
-# push; aiodocker sends "placeholder", which old engines decode to the same empty
-# config and newer ones may reject as malformed base64.
-ANONYMOUS_AUTH: Final = "e30="
 TAR_CONTENT_TYPE: Final = "application/x-tar"
 UPLOAD_CHUNK_SIZE: Final = 256 * 1024
 CONTEXT_CHUNK_SIZE: Final = 256 * 1024
 _PULL_CONFIRMATION: Final = "Status: "
-_HUB_HOSTS: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 Body = bytes | AsyncIterable[bytes]
 JSONItems = list[dict[str, Any]]
-
-
-def _config_dir() -> str:
-    """The docker CLI's config directory, read from the environment at call time."""
-    return default_config_dir(os.environ, os.path.expanduser("~"))
-
-
-async def _resolved_auth(registry: str) -> tuple[str | None, str]:
-    """The header from the docker config for ``registry``, and the config file used."""
-    config_dir = _config_dir()
-    auth = await credentials.resolve_auth(registry, config_dir=config_dir)
-    if auth is None:
-        return None, ""
-    return auth.to_header(), os.path.join(config_dir, credentials.CONFIG_FILE_NAME)
-
-
-class _Login:
-    """The ``X-Registry-Auth`` of one call and where it came from (never shown)."""
-
-    def __init__(self, registry: str, auth: Any, *, address: str | None = None) -> None:
-        self.registry = registry
-        self.source = ""
-        self._header: str | None = None
-        self._resolved = False
-        if auth is not None:
-            self._header = _auth_header_for(auth, address or registry)
-            self.source = "auth="
-            self._resolved = True
-
-    def __repr__(self) -> str:
-        return f"<_Login registry={self.registry!r} source={self.source or None!r}>"
-
-    async def header(self) -> str | None:
-        if not self._resolved:
-            self._header, self.source = await _resolved_auth(self.registry)
-            self._resolved = True
-        return self._header
-
-    async def headers(self, *, anonymous: str | None = None) -> dict[str, str]:
-        header = await self.header()
-        if header is None:
-            header = anonymous
-        return {AUTH_HEADER: header} if header else {}
-
-    def explainer(self, action: str, image: str) -> Callable[[DockerError], None]:
-        def explain(exc: DockerError) -> None:
-            _explain_auth(
-                exc, action=action, image=image, registry=self.registry, source=self.source
-            )
-
-        return explain
+Items = TypeVar("Items", bound=AsyncIterator[Any])
 
 
 async def registry_auth_header(docker: Docker, image: str) -> str | None:
     """Return the ``X-Registry-Auth`` value the docker CLI would send for ``image``.
 
     The credentials come from ``config.json`` (credential helpers, store,
-    ``auths``); None means an anonymous attempt.
+    ``auths``); None means an anonymous attempt. ``docker`` is not needed for
+    the lookup; it stays for the callers of this function.
 
     Raises:
         ValueError: ``image`` is not a valid image reference.
     """
-    registry, _repository, _tag, _digest = credentials.split_reference(image)
-    header, _source = await _resolved_auth(registry)
-    return header
-
-
-def _explicit_registry(name: str) -> str | None:
-    """The registry host written in ``name``, or None for an implicit Docker Hub."""
-    first, slash, _rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        return first
-    return None
-
-
-def _search_registry(term: str) -> str:
-    return _explicit_registry(term) or "docker.io"
-
-
-def _split_leniently(ref: str) -> tuple[str, str | None, str | None]:
-    """(registry, tag, digest) of an image reference, without refusing a malformed one.
-
-    aiodocker 0.27 sends any reference as given and lets the daemon judge it;
-    a reference this client cannot parse is split the simple way 0.27 does.
-    """
-    try:
-        registry, _repository, tag, digest = credentials.split_reference(ref)
-    except ValueError:
-        last = ref.rsplit("/", 1)[-1]
-        name, at, digest_part = last.partition("@")
-        _, colon, tag_part = name.partition(":")
-        return _search_registry(ref), tag_part if colon else None, digest_part if at else None
-    return registry, tag, digest
-
-
-def _auth_header_for(auth: Any, registry: str) -> str:
-    if isinstance(auth, credentials.AuthConfig):
-        return auth.to_header()
-    return credentials.compose_auth_header(auth, registry)
+    return await registry_auth.registry_auth_header(image)
 
 
 def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
@@ -225,6 +141,43 @@ def _tag_reference(repo: str, tag: str) -> str:
     if colon > repo.rfind("/"):
         repo = repo[:colon]
     return f"{repo}:{tag}"
+
+
+class BuildOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`DockerImages.build` other than ``stream``.
+
+    The defaults are those of ``build``'s own signature; see it for their meaning.
+    """
+
+    remote: str | None
+    fileobj: Any
+    path_dockerfile: str | None
+    tag: str | Sequence[str] | None
+    quiet: bool
+    nocache: bool
+    buildargs: Mapping[str, str] | None
+    pull: bool
+    rm: bool
+    forcerm: bool
+    labels: Mapping[str, str] | None
+    platform: str | None
+    encoding: str | None
+    timeout: TimeoutArg
+    path: str | os.PathLike[str] | None
+    target: str | None
+    network_mode: str | None
+    extra_hosts: Mapping[str, str] | Sequence[str] | None
+    cache_from: Sequence[str] | None
+    shm_size: int | None
+    memory: int | None
+    memswap: int | None
+    cpu_shares: int | None
+    cpuset_cpus: str | None
+    cpu_period: int | None
+    cpu_quota: int | None
+    squash: bool | None
+    version: Literal["1", "2"] | None
+    session_id: str | None
 
 
 # --- request bodies --------------------------------------------------------------------
@@ -340,36 +293,6 @@ class _ImageStream(AsyncGeneratorLike):
 GET_DEPRECATED: Final = """images.get is deprecated and will be removed in the next release,
             please use images.inspect instead."""
 
-_AUTH_FAILURE: Final = re.compile(
-    r"no basic auth credentials|unauthorized|authentication required|"
-    r"access to the resource is denied|incorrect username or password",
-    re.IGNORECASE,
-)
-
-
-def _explain_auth(
-    exc: DockerError, *, action: str, image: str, registry: str, source: str
-) -> None:
-    """Hint, on a registry's refusal, which registry it was and where credentials came from.
-
-    The hint goes to ``exc.hint`` and a note; ``message`` stays the daemon's.
-    ``source`` is "auth=", a config file path, or "" when none were sent. The
-    text never holds the credentials themselves.
-    """
-    if not _AUTH_FAILURE.search(exc.message):
-        return
-    shown = registry if registry not in _HUB_HOSTS else "Docker Hub (docker.io)"
-    if not source:
-        hint = (
-            f"{action} {image!r}: registry {shown} requires a login and no credentials "
-            f"for it were found; pass auth= or log in with 'docker login {registry}'"
-        )
-    elif source == "auth=":
-        hint = f"{action} {image!r}: registry {shown} refused the credentials passed as auth="
-    else:
-        hint = f"{action} {image!r}: registry {shown} refused the credentials for it in {source}"
-    exc.add_hint(hint)  # the daemon's words stay the message
-
 
 def _is_pull_confirmation(item: Any) -> bool:
     if not isinstance(item, dict):
@@ -378,15 +301,11 @@ def _is_pull_confirmation(item: Any) -> bool:
     return isinstance(status, str) and status.startswith(_PULL_CONFIRMATION)
 
 
-class DockerImages:
+class DockerImages(Resource):
     """The image API: ``docker.images``."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
-
-    @property
-    def _api(self) -> APIClient:
-        return self.docker._api
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -398,37 +317,25 @@ class DockerImages:
         params: Mapping[str, Any] | None = None,
         headers: Callable[[], Awaitable[dict[str, str]]] | dict[str, str] | None = None,
         body: Body | None = None,
-        timeout: Any = SENTINEL,
-        head_timeout: bool = True,
+        timeout: float | None,
         requires: tuple[str, str] | None = None,
     ) -> ResponseStream[Any]:
-        """A stream of the JSON items of a call; ``requires`` is (version, what) to gate it."""
+        """A stream of the JSON items of a call, sent when first read.
+
+        ``timeout`` bounds the wait for the response head (None: no limit);
+        ``requires`` is (API version, what needs it) to check first.
+        """
         api = self._api
-        seconds = api.seconds(timeout, long_running=True) if head_timeout else None
 
         async def opener() -> Response:
             if requires is not None:
                 await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
-                method, path, params=params, headers=all_headers, body=body, timeout=seconds
+                method, path, params=params, headers=all_headers, body=body, timeout=timeout
             )
 
         return json_stream(opener)
-
-    async def _collect(self, stream: AsyncIterator[Any], timeout: Any) -> JSONItems:
-        seconds = self._api.seconds(timeout, long_running=True)
-        try:
-            return await asyncio.wait_for(collect(stream), seconds)
-        finally:
-            closer = getattr(stream, "aclose", None)
-            if closer is not None:
-                await closer()
-
-    def _result(self, stream: AsyncIterator[Any], *, stream_flag: bool, timeout: Any) -> Any:
-        if stream_flag:
-            return stream
-        return self._collect(stream, timeout)
 
     # --- listing and inspection ------------------------------------------------------
 
@@ -436,23 +343,39 @@ class DockerImages:
         self,
         *,
         filters: Mapping[str, Any] | str | None = None,
+        all: bool | None = None,
+        digests: bool | None = None,
         shared_size: bool | None = None,
+        manifests: bool | None = None,
+        identity: bool | None = None,
         **params: Any,
-    ) -> JSONItems:
-        """List images (``GET /images/json``); ``params`` such as ``all=True``, ``digests=True``.
+    ) -> builtins.list[ImageSummary]:
+        """List images (``GET /images/json``).
 
-        A str ``filters`` (already JSON) is deprecated; pass a mapping.
-        ``shared_size=True`` adds ``SharedSize`` to each image (API >= 1.42).
-        ``manifests=True`` (API >= 1.47) and ``identity=True`` (API >= 1.54) go
-        through ``params`` as given, as aiodocker 0.27 sends every param.
+        ``all=True`` includes intermediate images; ``digests=True`` adds
+        ``RepoDigests``; ``shared_size=True`` computes ``SharedSize`` (API >= 1.42;
+        sent to any daemon, as 0.27 takes it, and an older one ignores it);
+        ``manifests=True`` adds the ``Manifests`` of each image (API >= 1.47) and
+        ``identity=True`` the ``Identity`` of each manifest (API >= 1.54; the
+        daemon wants ``manifests=True`` with it). Other ``params`` are sent as
+        given, as aiodocker 0.27 sends them. A str ``filters`` (already JSON) is
+        deprecated; pass a mapping.
 
         Raises:
-            DockerAPIVersionError: ``shared_size`` on an API older than 1.42.
+            DockerAPIVersionError: ``manifests`` or ``identity`` on an older API
+                (before anything is sent).
         """
-        query = dict(params)
-        if shared_size is not None:
-            await self._api.require_version("1.42", "the shared_size argument of images.list()")
-            query["shared-size"] = shared_size
+        for name, value, since in (("manifests", manifests, "1.47"), ("identity", identity, "1.54")):
+            if value is not None:
+                await self._api.require_version(since, f"the {name} argument of images.list()")
+        query = {
+            **params,
+            "all": all,
+            "digests": digests,
+            "shared-size": shared_size,
+            "manifests": manifests,
+            "identity": identity,
+        }
         if isinstance(filters, str):
             warnings.warn(
                 "Passing `filters` as a pre-encoded JSON string is "
@@ -465,11 +388,11 @@ class DockerImages:
         elif filters is not None:
             query["filters"] = encode_filters(filters)
         result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[ImageSummary]", result)
 
     async def inspect(
         self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
-    ) -> dict[str, Any]:
+    ) -> ImageInspect:
         """Return low-level information about an image (``GET /images/{name}/json``).
 
         ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
@@ -490,7 +413,7 @@ class DockerImages:
             params={"manifests": manifests, "platform": platform_param},
             expect=Shape.OBJECT,
         )
-        return result
+        return cast("ImageInspect", result)
 
     async def attestations(
         self,
@@ -499,7 +422,7 @@ class DockerImages:
         platform: Mapping[str, str] | None = None,
         type: str | Iterable[str] | None = None,
         statement: bool | None = None,
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[AttestationStatement]:
         """Return the in-toto attestation statements of an image (API >= 1.55).
 
         ``GET /images/{name}/attestations``; ``platform`` selects the variant
@@ -522,9 +445,9 @@ class DockerImages:
             ],
         )
         result = await self._api.call("GET", path, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[AttestationStatement]", result)
 
-    async def get(self, name: str) -> dict[str, Any]:
+    async def get(self, name: str) -> ImageInspect:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
             GET_DEPRECATED,
@@ -533,7 +456,9 @@ class DockerImages:
         )
         return await self.inspect(name)
 
-    async def history(self, name: str, *, platform: Platform | None = None) -> JSONItems:
+    async def history(
+        self, name: str, *, platform: Platform | None = None
+    ) -> builtins.list[ImageHistoryResponseItem]:
         """Return the layers an image was built from (``GET /images/{name}/history``).
 
         ``platform`` picks one platform of a multi-platform image (API >= 1.48).
@@ -551,7 +476,7 @@ class DockerImages:
             params={"platform": platform_param},
             expect=Shape.OBJECTS,
         )
-        return result
+        return cast("builtins.list[ImageHistoryResponseItem]", result)
 
     async def search(
         self,
@@ -568,7 +493,7 @@ class DockerImages:
         """
         if not isinstance(term, str) or not term:
             raise ValueError(f"search term must be a non-empty str, not {term!r}")
-        login = _Login(_search_registry(term), auth)
+        login = registry_auth.RegistryLogin(term, auth)
         try:
             result = await self._api.call(
                 "GET",
@@ -585,7 +510,7 @@ class DockerImages:
 
     async def inspect_distribution(
         self, name: str, *, auth: Mapping[str, Any] | str | bytes | None = None
-    ) -> dict[str, Any]:
+    ) -> DistributionInspect:
         """Ask the registry for an image's manifest descriptor and platforms.
 
         ``GET /distribution/{name}/json``; credentials as for :meth:`pull`.
@@ -594,8 +519,8 @@ class DockerImages:
             ValueError: ``name`` is not a valid image reference.
             DockerError: the registry refused the request or has no such image.
         """
-        registry, _repo, _tag, _digest = credentials.split_reference(name)
-        login = _Login(registry, auth, address=_explicit_registry(name))
+        split_reference(name)  # a malformed name is refused before any request
+        login = registry_auth.RegistryLogin(name, auth)
         try:
             result = await self._api.call(
                 "GET",
@@ -607,7 +532,7 @@ class DockerImages:
         except DockerError as exc:
             login.explainer("inspecting", name)(exc)
             raise
-        return result
+        return cast("DistributionInspect", result)
 
     distribution_inspect = inspect_distribution
 
@@ -623,7 +548,7 @@ class DockerImages:
         repo: str | None = None,
         platform: str | None = None,
         stream: Literal[False] = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -636,7 +561,7 @@ class DockerImages:
         repo: str | None = None,
         platform: str | None = None,
         stream: Literal[True],
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def pull(
@@ -648,7 +573,7 @@ class DockerImages:
         repo: str | None = None,
         platform: str | None = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Pull an image from a registry (``POST /images/create?fromImage=``).
 
@@ -664,14 +589,14 @@ class DockerImages:
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
-        registry, ref_tag, digest = _split_leniently(from_image)
+        _registry, ref_tag, digest = split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
         if auth is not None and "/" not in from_image:
             exc = ValueError("Image should have registry host when auth information is provided")
             add_note(exc, f"such as 'registry.example.com/{from_image}'")
             raise exc
-        login = _Login(registry, auth, address=_explicit_registry(from_image))
+        login = registry_auth.RegistryLogin(from_image, auth)
 
         params = {
             "fromImage": from_image,
@@ -695,13 +620,13 @@ class DockerImages:
                 f"pulling {target!r} ended without the daemon confirming that the image is there"
             )
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             "images/create",
             params=params,
             headers=login.headers,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
         result = _ImageStream(
             inner,
@@ -709,7 +634,7 @@ class DockerImages:
             confirm=_is_pull_confirmation,
             verify=verify,
         )
-        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(result, stream=stream, timeout=seconds)
 
     @overload
     def push(
@@ -719,7 +644,7 @@ class DockerImages:
         auth: Mapping[str, Any] | str | bytes | None = None,
         tag: str | None = None,
         stream: Literal[False] = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
     ) -> Awaitable[JSONItems]: ...
 
@@ -731,7 +656,7 @@ class DockerImages:
         auth: Mapping[str, Any] | str | bytes | None = None,
         tag: str | None = None,
         stream: Literal[True],
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
@@ -742,7 +667,7 @@ class DockerImages:
         auth: Mapping[str, Any] | str | bytes | None = None,
         tag: str | None = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Push an image to its registry (``POST /images/{name}/push``).
@@ -753,30 +678,34 @@ class DockerImages:
         ``platform`` pushes one platform of a multi-platform image (API >= 1.46).
 
         Raises:
+            ValueError: ``auth`` is given but ``name`` names no registry host (as 0.27).
             DockerAPIVersionError: ``platform`` on an API older than 1.46 (when the
                 push starts, before anything is sent).
             DockerStreamError: the daemon or the registry reported an error mid-stream
                 (a malformed ``name`` goes to the daemon, as in 0.27).
         """
         platform_param = _platform(platform, "platform")
-        registry, _ref_tag, _digest = _split_leniently(name)
-        login = _Login(registry, auth, address=_explicit_registry(name))
+        if auth is not None and "/" not in name:
+            exc = ValueError("Image should have registry host when auth information is provided")
+            add_note(exc, f"such as 'registry.example.com/{name}'")
+            raise exc
+        login = registry_auth.RegistryLogin(name, auth)
 
         async def headers() -> dict[str, str]:
-            return await login.headers(anonymous=ANONYMOUS_AUTH)
+            return await login.headers(anonymous=True)
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             build_path("images/{}/push", name),
             params={"tag": tag or None, "platform": platform_param},
             headers=headers,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
             requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
-        return self._result(result, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(result, stream=stream, timeout=seconds)
 
     # --- local changes ---------------------------------------------------------------
 
@@ -802,7 +731,7 @@ class DockerImages:
         force: bool = False,
         noprune: bool = False,
         platforms: Platform | Iterable[Platform] | None = None,
-    ) -> JSONItems:
+    ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
 
         ``platforms`` removes only the content of those platforms of a
@@ -821,7 +750,7 @@ class DockerImages:
             [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
         result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
-        return result
+        return cast("builtins.list[ImageDeleteResponseItem]", result)
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -883,7 +812,7 @@ class DockerImages:
         message: str | None = None,
         platform: str | None = None,
         stream: Literal[False] = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[JSONItems]: ...
 
     @overload
@@ -897,7 +826,7 @@ class DockerImages:
         message: str | None = None,
         platform: str | None = None,
         stream: Literal[True],
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def import_from(
@@ -910,7 +839,7 @@ class DockerImages:
         message: str | None = None,
         platform: str | None = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Create an image from a root filesystem tarball (``POST /images/create?fromSrc=``).
 
@@ -925,7 +854,7 @@ class DockerImages:
             DockerStreamError: the daemon could not import the tar.
         """
         if repo is not None:
-            credentials.split_reference(repo if not tag else _tag_reference(repo, tag))
+            split_reference(repo if not tag else _tag_reference(repo, tag))
         elif tag:
             raise ValueError("import_from(tag=...) needs repo= as well")
         body: Body | None
@@ -948,20 +877,20 @@ class DockerImages:
             ("platform", platform),
         ]
         pairs += [("changes", change) for change in changes or ()]
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("images/create", pairs),
             headers={"Content-Type": TAR_CONTENT_TYPE} if body is not None else None,
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)
 
     def export_image(
         self,
         name: str,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         *,
         platform: Platform | Iterable[Platform] | None = None,
     ) -> AbstractAsyncContextManager[Any]:
@@ -987,7 +916,7 @@ class DockerImages:
         self,
         names: str | Iterable[str],
         *,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
     ) -> ResponseStream[bytes]:
         """Stream a tar of one or more images (with their tags) as bytes chunks.
@@ -1028,16 +957,16 @@ class DockerImages:
 
     @overload
     def import_image(
-        self, data: Any, stream: Literal[False] = False, timeout: Any = SENTINEL
+        self, data: Any, stream: Literal[False] = False, timeout: TimeoutArg = SENTINEL
     ) -> Awaitable[JSONItems]: ...
 
     @overload
     def import_image(
-        self, data: Any, stream: Literal[True], timeout: Any = SENTINEL
+        self, data: Any, stream: Literal[True], timeout: TimeoutArg = SENTINEL
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def import_image(
-        self, data: Any, stream: bool = False, timeout: Any = SENTINEL
+        self, data: Any, stream: bool = False, timeout: TimeoutArg = SENTINEL
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), as aiodocker does.
 
@@ -1054,7 +983,7 @@ class DockerImages:
         *,
         quiet: bool | None = None,
         stream: Literal[False] = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems]: ...
 
@@ -1065,7 +994,7 @@ class DockerImages:
         *,
         quiet: bool | None = None,
         stream: Literal[True],
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
@@ -1075,7 +1004,7 @@ class DockerImages:
         *,
         quiet: bool | None = None,
         stream: bool = False,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), streaming it.
@@ -1094,89 +1023,27 @@ class DockerImages:
         """
         selected = _platforms(platform, "platform")
         body = _upload_body(data, "data")
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("images/load", [("quiet", quiet), *(("platform", p) for p in selected)]),
             headers={"Content-Type": TAR_CONTENT_TYPE},
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
             requires=_platforms_version(selected, "load()"),
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)
 
     # --- build -----------------------------------------------------------------------
 
     @overload
     def build(
-        self,
-        *,
-        remote: str | None = None,
-        fileobj: Any = None,
-        path_dockerfile: str | None = None,
-        tag: str | Sequence[str] | None = None,
-        quiet: bool = False,
-        nocache: bool = False,
-        buildargs: Mapping[str, str] | None = None,
-        pull: bool = False,
-        rm: bool = True,
-        forcerm: bool = False,
-        labels: Mapping[str, str] | None = None,
-        platform: str | None = None,
-        stream: Literal[False] = False,
-        encoding: str | None = None,
-        timeout: Any = SENTINEL,
-        path: str | os.PathLike[str] | None = None,
-        target: str | None = None,
-        network_mode: str | None = None,
-        extra_hosts: Mapping[str, str] | Sequence[str] | None = None,
-        cache_from: Sequence[str] | None = None,
-        shm_size: int | None = None,
-        memory: int | None = None,
-        memswap: int | None = None,
-        cpu_shares: int | None = None,
-        cpuset_cpus: str | None = None,
-        cpu_period: int | None = None,
-        cpu_quota: int | None = None,
-        squash: bool | None = None,
-        version: Literal["1", "2"] | None = None,
-        session_id: str | None = None,
+        self, *, stream: Literal[False] = False, **options: Unpack[BuildOptions]
     ) -> Awaitable[JSONItems]: ...
 
     @overload
     def build(
-        self,
-        *,
-        remote: str | None = None,
-        fileobj: Any = None,
-        path_dockerfile: str | None = None,
-        tag: str | Sequence[str] | None = None,
-        quiet: bool = False,
-        nocache: bool = False,
-        buildargs: Mapping[str, str] | None = None,
-        pull: bool = False,
-        rm: bool = True,
-        forcerm: bool = False,
-        labels: Mapping[str, str] | None = None,
-        platform: str | None = None,
-        stream: Literal[True],
-        encoding: str | None = None,
-        timeout: Any = SENTINEL,
-        path: str | os.PathLike[str] | None = None,
-        target: str | None = None,
-        network_mode: str | None = None,
-        extra_hosts: Mapping[str, str] | Sequence[str] | None = None,
-        cache_from: Sequence[str] | None = None,
-        shm_size: int | None = None,
-        memory: int | None = None,
-        memswap: int | None = None,
-        cpu_shares: int | None = None,
-        cpuset_cpus: str | None = None,
-        cpu_period: int | None = None,
-        cpu_quota: int | None = None,
-        squash: bool | None = None,
-        version: Literal["1", "2"] | None = None,
-        session_id: str | None = None,
+        self, *, stream: Literal[True], **options: Unpack[BuildOptions]
     ) -> AsyncIterator[dict[str, Any]]: ...
 
     def build(
@@ -1196,7 +1063,7 @@ class DockerImages:
         platform: str | None = None,
         stream: bool = False,
         encoding: str | None = None,
-        timeout: Any = SENTINEL,
+        timeout: TimeoutArg = SENTINEL,
         path: str | os.PathLike[str] | None = None,
         target: str | None = None,
         network_mode: str | None = None,
@@ -1309,20 +1176,17 @@ class DockerImages:
         pairs += [("extrahosts", host) for host in hosts]
 
         async def all_headers() -> dict[str, str]:
-            auths = await credentials.resolve_all_auths(config_dir=_config_dir())
-            if auths:
-                return {
-                    **headers,
-                    REGISTRY_CONFIG_HEADER: credentials.encode_registry_config(auths),
-                }
-            return headers
+            config = await registry_auth.registry_config_header()
+            if config is None:
+                return headers
+            return {**headers, registry_auth.REGISTRY_CONFIG_HEADER: config}
 
+        seconds = self._api.seconds(timeout, long_running=True)
         inner = self._json_stream(
             "POST",
             _query("build", pairs),
             headers=all_headers,
             body=body,
-            timeout=timeout,
-            head_timeout=stream,
+            timeout=seconds if stream else None,
         )
-        return self._result(inner, stream_flag=stream, timeout=timeout)  # type: ignore[no-any-return]
+        return self._stream_or_collect(inner, stream=stream, timeout=seconds)

@@ -1,8 +1,9 @@
 """``container.logs``: follow a container's log and fan it out to subscribers.
 
 A public module at aiodocker's import path (``DockerLog``). Layer: resource
-module; it calls the daemon through the core (``docker._api``) and publishes on
-a ``_streams.channel.Channel``.
+module; it calls the daemon through the core (``self._api``, from
+:class:`~aiodocker._core.resource.Resource`) and publishes on a
+``_streams.channel.Channel``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._core.request import build_path
+from ._core.resource import Resource
 from ._streams.channel import Channel, ChannelSubscriber
 from ._transport.base import Response
 from .exceptions import DockerConnectionError, DockerTruncatedStreamError
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ("DockerLog",)
 
 
-class DockerLog:
+class DockerLog(Resource):
     """Follows one container's log and publishes it on :attr:`channel`.
 
     ``run()`` reads until the container stops (or ``stop()`` is called),
@@ -33,8 +35,11 @@ class DockerLog:
     ``DockerContainer.log_messages(follow=True)`` instead.
     """
 
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
+
     def __init__(self, docker: Docker, container: DockerContainer) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self.channel = Channel()
         self.container = container
         self.response: Response | None = None
@@ -65,7 +70,7 @@ class DockerLog:
         path = build_path("containers/{}/logs", self.container.id)
         response: Response | None = None
         try:
-            response = self.response = await self.docker._api.request("GET", path, params=query)
+            response = self.response = await self._api.request("GET", path, params=query)
             body = response.body
             while line := await body.readline():
                 await self.channel.publish(line)

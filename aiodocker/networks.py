@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._core.request import Shape, build_path, encode_filters
+from ._core.request import Shape, build_path, unexpected
+from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -23,11 +24,11 @@ def _require_mapping(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
-class DockerNetworks:
+class DockerNetworks(Resource):
     """The networks of the daemon (``docker.networks``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[NetworkSummary]:
         """Return the networks as the daemon describes them (``GET /networks``).
@@ -35,9 +36,7 @@ class DockerNetworks:
         Args:
             filters: e.g. ``{"label": ["a=b"], "driver": "bridge"}``; scalars become lists.
         """
-        params = {"filters": encode_filters(filters)}
-        result = await self.docker._api.call("GET", "networks", params=params, expect=Shape.OBJECTS)
-        return cast("list[NetworkSummary]", result)
+        return cast("list[NetworkSummary]", await self._list("networks", filters=filters))
 
     async def create(self, config: Mapping[str, Any]) -> DockerNetwork:
         """Create a network from the ``POST /networks/create`` body (``Name``, ``Driver``...).
@@ -50,7 +49,7 @@ class DockerNetworks:
         _require_mapping(config, "network config")
         if not config.get("Name"):
             raise ValueError("network config needs a non-empty 'Name'")
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "POST", "networks/create", json_body=dict(config), expect=Shape.OBJECT, require=("Id",)
         )
         return DockerNetwork(self.docker, result["Id"])
@@ -61,24 +60,24 @@ class DockerNetworks:
         Raises:
             DockerNotFoundError: no such network.
         """
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET", build_path("networks/{}", net_specs), expect=Shape.OBJECT, require=("Id",)
         )
         return DockerNetwork(self.docker, result["Id"])
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Delete unused networks (``POST /networks/prune``); returns ``NetworksDeleted``."""
-        result = await self.docker._api.call(
-            "POST", "networks/prune", params={"filters": encode_filters(filters)}, expect=Shape.OBJECT
-        )
-        return result
+        return await self._prune("networks/prune", filters)
 
 
-class DockerNetwork:
+class DockerNetwork(Resource):
     """One network, known by its id."""
 
+    if TYPE_CHECKING:
+        docker: Docker
+
     def __init__(self, docker: Docker, id_: str) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self._id = id_
 
     @property
@@ -97,7 +96,7 @@ class DockerNetwork:
             DockerNotFoundError: the network does not exist (any more).
         """
         params = {"verbose": verbose, "scope": scope}
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET", build_path("networks/{}", self._id), params=params, expect=Shape.OBJECT
         )
         return cast("NetworkInspect", result)
@@ -105,13 +104,20 @@ class DockerNetwork:
     async def delete(self) -> bool:
         """Delete the network (``DELETE /networks/{id}``); True once it is gone.
 
+        The API answers 204, and aiodocker 0.27 returns ``status == 204``. Another
+        success status breaks the API's contract and raises, rather than returning
+        False for a network that may well be gone.
+
         Raises:
             DockerNotFoundError: the network does not exist.
             DockerError: 403 for a predefined network, or it still has endpoints.
+            DockerResponseError: a success status other than 204.
         """
-        await self.docker._api.call(
-            "DELETE", build_path("networks/{}", self._id), expect=Shape.NOTHING
-        )
+        path = build_path("networks/{}", self._id)
+        response, body = await self._api.raw("DELETE", path)
+        if response.status != 204:
+            shown = f"/{self._api.api_version}/{path}"
+            raise unexpected("DELETE", shown, response.status, "expected 204", body)
         return True
 
     async def connect(self, config: Mapping[str, Any]) -> None:
@@ -139,4 +145,4 @@ class DockerNetwork:
         if not config.get("Container"):
             raise ValueError(f"{action} config needs a non-empty 'Container'")
         path = build_path("networks/{}/" + action, self._id)
-        await self.docker._api.call("POST", path, json_body=dict(config), expect=Shape.NOTHING)
+        await self._api.call("POST", path, json_body=dict(config), expect=Shape.NOTHING)

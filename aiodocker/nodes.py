@@ -4,39 +4,46 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._core.request import Shape, build_path, encode_filters
+from ._core.request import Shape, build_path
+from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
+    from .models import Node
 
-__all__ = ("DockerSwarmNodes",)
+__all__ = ("DockerSwarmNodes", "NodeSpecError")
 
 NODE_ROLES: Final = frozenset({"worker", "manager"})
 NODE_AVAILABILITIES: Final = frozenset({"active", "pause", "drain"})
 
 
-class DockerSwarmNodes:
+class NodeSpecError(ValueError, AssertionError):
+    """A NodeSpec field has a value the daemon does not know.
+
+    An AssertionError too: 0.27 checks these fields with ``assert``.
+    """
+
+
+class DockerSwarmNodes(Resource):
     """The nodes of the swarm (needs a swarm manager)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Node]:
         """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
-        params = {"filters": encode_filters(filters or {})}
-        return await self.docker._api.call("GET", "nodes", params=params, expect=Shape.OBJECTS)
+        return cast("builtins.list[Node]", await self._list("nodes", filters=filters))
 
-    async def inspect(self, *, node_id: str) -> dict[str, Any]:
+    async def inspect(self, *, node_id: str) -> Node:
         """Return a node's details (``GET /nodes/{id}``).
 
         Raises:
             DockerNotFoundError: no such node.
         """
-        return await self.docker._api.call(
-            "GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT
-        )
+        result = await self._api.call("GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT)
+        return cast("Node", result)
 
     async def update(self, *, node_id: str, version: int | str, spec: Mapping[str, Any]) -> Any:
         """Replace a node's spec (``POST /nodes/{id}/update``).
@@ -48,18 +55,19 @@ class DockerSwarmNodes:
             the daemon's (empty) answer, ``""``, as aiodocker returns it.
 
         Raises:
-            ValueError: ``Role`` or ``Availability`` has a value the daemon does not know.
+            NodeSpecError: ``Role`` or ``Availability`` has a value the daemon does not
+                know (a ValueError, and an AssertionError as in 0.27).
             DockerError: ``version`` is stale, or the change is refused.
         """
         role = spec.get("Role")
         if role is not None and role not in NODE_ROLES:
-            raise ValueError(f"Role must be one of {sorted(NODE_ROLES)}, got {role!r}")
+            raise NodeSpecError(f"Role must be one of {sorted(NODE_ROLES)}, got {role!r}")
         availability = spec.get("Availability")
         if availability is not None and availability not in NODE_AVAILABILITIES:
-            raise ValueError(
+            raise NodeSpecError(
                 f"Availability must be one of {sorted(NODE_AVAILABILITIES)}, got {availability!r}"
             )
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("nodes/{}/update", node_id),
             params={"version": str(version)},
@@ -80,7 +88,7 @@ class DockerSwarmNodes:
             DockerNotFoundError: no such node.
             DockerError: the node is not down and ``force`` is False.
         """
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE", build_path("nodes/{}", node_id), params={"force": force}, expect=Shape.NOTHING
         )
         return ""

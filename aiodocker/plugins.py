@@ -16,26 +16,29 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 from ._core import credentials
-from ._core.request import Shape, build_path, encode_filters
+from ._core.registry_auth import AUTH_HEADER
+from ._core.request import Shape, build_path
+from ._core.resource import Resource
 from ._responses import ResponseStream, collect, json_stream
 from .types import SENTINEL
 
 if TYPE_CHECKING:
     from ._core.client import TimeoutArg
     from .docker import Docker
+    from .models import Plugin, PluginPrivilege
 
 __all__ = ("DockerPlugins",)
 
-REGISTRY_AUTH_HEADER: Final = "X-Registry-Auth"
 TAR_CONTENT_TYPE: Final = "application/x-tar"
 PLUGIN_CONFIG: Final = "config.json"
 PLUGIN_ROOTFS: Final = "rootfs"
 FILE_CHUNK_SIZE: Final = 64 * 1024
 
 _DictList = list[dict[str, Any]]
+_PrivilegeList = list["PluginPrivilege"]
 _Privileges = Sequence[Mapping[str, Any]]
 
 PluginContext = bytes | bytearray | memoryview | str | os.PathLike[str] | Any
@@ -140,11 +143,11 @@ async def _read_tar_file(path: str) -> AsyncIterator[bytes]:
         fileobj.close()
 
 
-class DockerPlugins:
+class DockerPlugins(Resource):
     """Managed plugins (``docker.plugins``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     # --- helpers ---------------------------------------------------------------
 
@@ -155,9 +158,9 @@ class DockerPlugins:
         """
         registry = _registry_of(reference)
         if auth is not None:
-            return {REGISTRY_AUTH_HEADER: credentials.compose_auth_header(auth, registry)}
+            return {AUTH_HEADER: credentials.compose_auth_header(auth, registry)}
         found = await credentials.resolve_auth(registry, config_dir=_config_dir())
-        return {REGISTRY_AUTH_HEADER: found.to_header()} if found is not None else {}
+        return {AUTH_HEADER: found.to_header()} if found is not None else {}
 
     def _progress(
         self,
@@ -171,7 +174,7 @@ class DockerPlugins:
         timeout: TimeoutArg,
     ) -> ResponseStream[dict[str, Any]]:
         """A progress stream; privileges (unless SENTINEL) and auth are resolved on open."""
-        api = self.docker._api
+        api = self._api
         seconds = api.seconds(timeout, long_running=True)
         remote = params.get("remote", reference)
 
@@ -191,17 +194,16 @@ class DockerPlugins:
 
     # --- endpoints -------------------------------------------------------------
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> _DictList:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[Plugin]:
         """Return the installed plugins (``GET /plugins``).
 
         Args:
             filters: ``capability``, ``enabled`` (``"true"``/``"false"``; the API
                 reference says ``enable``, the daemon accepts ``enabled``).
         """
-        params = {"filters": encode_filters(filters)}
-        return await self.docker._api.call("GET", "plugins", params=params, expect=Shape.OBJECTS)
+        return cast("list[Plugin]", await self._list("plugins", filters=filters))
 
-    async def privileges(self, remote: str, *, auth: Any = None) -> _DictList:
+    async def privileges(self, remote: str, *, auth: Any = None) -> _PrivilegeList:
         """Return the privileges the plugin ``remote`` asks for (``GET /plugins/privileges``).
 
         Raises:
@@ -209,14 +211,14 @@ class DockerPlugins:
             DockerError: the registry cannot be reached or has no such plugin.
         """
         headers = await self._auth_headers(remote, auth)
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "GET",
             "plugins/privileges",
             params={"remote": remote},
             headers=headers,
             expect=Shape.OBJECTS,
         )
-        return result
+        return cast("_PrivilegeList", result)
 
     @overload
     def pull(
@@ -281,17 +283,16 @@ class DockerPlugins:
         )
         return progress if stream else collect(progress)
 
-    async def inspect(self, name: str) -> dict[str, Any]:
+    async def inspect(self, name: str) -> Plugin:
         """Return the plugin's details (``GET /plugins/{name}/json``).
 
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        return await self.docker._api.call(
-            "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
-        )
+        result = await self._api.call("GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT)
+        return cast("Plugin", result)
 
-    async def delete(self, name: str, *, force: bool = False) -> dict[str, Any] | None:
+    async def delete(self, name: str, *, force: bool = False) -> Plugin | None:
         """Remove the plugin (``DELETE /plugins/{name}``); return its last details.
 
         The API documents the details as the answer, but Docker 20.10 answers
@@ -301,13 +302,13 @@ class DockerPlugins:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is enabled (without ``force``) or in use.
         """
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "DELETE",
             build_path("plugins/{}", name),
             params={"force": force or None},
             expect=Shape.OBJECT_OR_NOTHING,
         )
-        return result
+        return cast("Plugin | None", result)
 
     async def enable(self, name: str, *, timeout: int = 0) -> None:
         """Enable the plugin (``POST /plugins/{name}/enable``).
@@ -321,7 +322,7 @@ class DockerPlugins:
         """
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
             raise ValueError(f"timeout must be a non-negative int (seconds), not {timeout!r}")
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("plugins/{}/enable", name),
             params={"timeout": timeout},
@@ -336,7 +337,7 @@ class DockerPlugins:
             DockerNotFoundError: no such plugin.
             DockerError: the plugin is not enabled, or in use (without ``force``).
         """
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("plugins/{}/disable", name),
             params={"force": force or None},
@@ -415,7 +416,7 @@ class DockerPlugins:
         """
         _registry_of(name)
         body = _context_body(context)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             "plugins/create",
             params={"name": name},
@@ -472,6 +473,6 @@ class DockerPlugins:
             DockerError: the plugin is enabled, or a setting is not settable.
         """
         body = _settings_body(settings)
-        await self.docker._api.call(
+        await self._api.call(
             "POST", build_path("plugins/{}/set", name), json_body=body, expect=Shape.NOTHING
         )

@@ -23,7 +23,7 @@ class DockerSecrets(SwarmObjectStore):
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List secrets (``GET /secrets``); filters: id, label, name, names."""
-        return await self._list(filters)
+        return await self._list_objects(filters)
 
     async def create(
         self,

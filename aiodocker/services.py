@@ -3,7 +3,7 @@
 Beyond aiodocker: ``create(spec=...)`` and ``update(..., spec=...)`` take a whole
 ServiceSpec, and registry credentials come from the docker config (``config.json``,
 credential helpers) when no ``auth`` is given, found as the docker CLI finds them
-(``images.registry_auth_header``, the lookup pulls and pushes use).
+(``_core.registry_auth``, the lookup pulls and pushes use).
 """
 
 from __future__ import annotations
@@ -15,24 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
 from ._core.credentials import compose_auth_header
-from ._core.request import Shape, build_path, encode_filters
+from ._core.registry_auth import AUTH_HEADER, registry_auth_header
+from ._core.request import Shape, build_path
 from ._responses import ResponseStream
-from ._swarm_objects import MissingFieldError, log_text
-from .images import registry_auth_header
+from ._swarm_objects import MissingFieldError, SwarmLogs
+from .exceptions import add_note
 
 if TYPE_CHECKING:
     from .docker import Docker
 
 __all__ = ("DockerServices",)
 
-REGISTRY_AUTH_HEADER = "X-Registry-Auth"
-
 
 def _container_spec(task_template: dict[str, Any]) -> dict[str, Any]:
     """Return the (mutable) ``ContainerSpec`` of a task template that names an image."""
     container_spec = task_template.get("ContainerSpec")
     if not isinstance(container_spec, Mapping) or "Image" not in container_spec:
-        raise MissingFieldError("ContainerSpec.Image is missing from the task template")
+        raise MissingFieldError("Missing mandatory Image key in ContainerSpec")
     if not isinstance(container_spec, dict):
         container_spec = task_template["ContainerSpec"] = dict(container_spec)
     return container_spec
@@ -54,16 +53,21 @@ def _prepare_task_template(task_template: Mapping[str, Any]) -> dict[str, Any]:
     return template
 
 
-class DockerServices:
+class DockerServices(SwarmLogs):
     """Swarm services (needs a swarm manager)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
-        """List services (``GET /services``); filters: id, label, mode, name."""
-        params = {"filters": encode_filters(filters or {})}
-        return await self.docker._api.call("GET", "services", params=params, expect=Shape.OBJECTS)
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None, status: bool | None = None
+    ) -> builtins.list[Any]:
+        """List services (``GET /services``); filters: id, label, mode, name.
+
+        ``status=True`` adds each service's ``ServiceStatus`` (running, desired
+        and completed task counts).
+        """
+        return await self._list("services", filters=filters or {}, params={"status": status})
 
     async def create(
         self,
@@ -104,14 +108,14 @@ class DockerServices:
         """
         if (task_template is None) == (spec is None):
             raise ValueError("pass either task_template or spec (a whole ServiceSpec)")
-        if auth and registry is None:
-            raise MissingFieldError("auth needs registry: the registry host it is for")
         body: dict[str, Any] = dict(spec) if spec is not None else {}
         if task_template is None:
             task_template = body.get("TaskTemplate")
             if not isinstance(task_template, Mapping):
                 raise MissingFieldError("Missing mandatory TaskTemplate in spec")
         body["TaskTemplate"] = _prepare_task_template(task_template)
+        if auth and registry is None:
+            raise MissingFieldError("When auth is specified you need to specify also the registry")
         body.update(
             clean_map(
                 {
@@ -131,19 +135,27 @@ class DockerServices:
             registry,
             lookup=with_registry_auth,
         )
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "POST", "services/create", json_body=body, headers=headers, expect=Shape.OBJECT
         )
         return result
 
-    async def inspect(self, service_id: str) -> dict[str, Any]:
+    async def inspect(
+        self, service_id: str, *, insert_defaults: bool | None = None
+    ) -> dict[str, Any]:
         """Return a service's details (``GET /services/{id}``).
+
+        ``insert_defaults=True`` fills the fields left empty in the spec with
+        the daemon's defaults.
 
         Raises:
             DockerNotFoundError: no such service.
         """
-        return await self.docker._api.call(
-            "GET", build_path("services/{}", service_id), expect=Shape.OBJECT
+        return await self._api.call(
+            "GET",
+            build_path("services/{}", service_id),
+            params={"insertDefaults": insert_defaults},
+            expect=Shape.OBJECT,
         )
 
     async def update(
@@ -155,6 +167,7 @@ class DockerServices:
         rollback: bool = False,
         spec: Mapping[str, Any] | None = None,
         with_registry_auth: bool = True,
+        registry_auth_from: Literal["spec", "previous-spec"] | None = None,
     ) -> bool:
         """Update a service (``POST /services/{id}/update``) and return True.
 
@@ -168,6 +181,9 @@ class DockerServices:
             version: the ``Version.Index`` the change is based on.
             with_registry_auth: send the credentials found in the docker config for
                 the new image's registry (see :meth:`create`).
+            registry_auth_from: where the daemon takes the registry credentials
+                from when none are sent: the new ``"spec"`` (its default) or the
+                ``"previous-spec"``.
 
         Raises:
             ValueError: none of the three forms, or ``spec`` together with ``image``
@@ -181,8 +197,13 @@ class DockerServices:
                 "spec replaces the whole service: do not combine it with image/rollback"
             )
         if image is None and not rollback and spec is None:
-            raise ValueError("You need to specify an image (or rollback=True, or spec).")
-        params: dict[str, str] = {"version": str(version)}
+            exc = ValueError("You need to specify an image.")
+            add_note(exc, "or pass rollback=True, or spec= (a whole ServiceSpec)")
+            raise exc
+        params: dict[str, str | None] = {
+            "version": str(version),
+            "registryAuthFrom": registry_auth_from,
+        }
         headers: dict[str, str] | None = None
         if spec is not None:
             body = dict(spec)
@@ -202,7 +223,7 @@ class DockerServices:
                 new_image = image
         if new_image is not None:
             headers = await self._auth_headers(new_image, None, None, lookup=with_registry_auth)
-        await self.docker._api.call(
+        await self._api.call(
             "POST",
             build_path("services/{}/update", service_id),
             params=params,
@@ -218,7 +239,7 @@ class DockerServices:
         Raises:
             DockerNotFoundError: no such service.
         """
-        await self.docker._api.call(
+        await self._api.call(
             "DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING
         )
         return True
@@ -291,8 +312,7 @@ class DockerServices:
             TypeError: neither ``stdout`` nor ``stderr`` is True.
             DockerNotFoundError: no such service (raised when the result is awaited or read).
         """
-        return log_text(
-            self.docker,
+        return self._log_text(
             build_path("services/{}/logs", service_id),
             follow=follow,
             is_tty=is_tty,
@@ -311,12 +331,12 @@ class DockerServices:
     ) -> dict[str, str] | None:
         """The ``X-Registry-Auth`` header for ``image``: from ``auth``, or from the config."""
         if auth:
-            return {REGISTRY_AUTH_HEADER: compose_auth_header(auth, registry)}
+            return {AUTH_HEADER: compose_auth_header(auth, registry)}
         if not lookup or not isinstance(image, str):
             return None
         try:
             # the docker CLI's lookup, shared with pulls and pushes
-            header = await registry_auth_header(self.docker, image)
+            header = await registry_auth_header(image)
         except ValueError:
             return None  # a malformed reference: the daemon names what is wrong with it
-        return {REGISTRY_AUTH_HEADER: header} if header else None
+        return {AUTH_HEADER: header} if header else None

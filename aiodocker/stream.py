@@ -1,8 +1,9 @@
 """``Stream``: the hijacked connection of ``attach`` and ``exec start``.
 
 A public module at aiodocker's import path. It builds on the core
-(``docker._api``), the transport seam's ``Channel`` and the frame decoders of
-``_streams.frames``; it knows no socket and no HTTP library.
+(``self._api``, from :class:`~aiodocker._core.resource.Resource`), the transport
+seam's ``Channel`` and the frame decoders of ``_streams.frames``; it knows no
+socket and no HTTP library.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+from ._core.resource import Resource
 from ._streams.frames import FrameDecoder, Message, RawDecoder, decoder_for
 from .exceptions import DockerError
 
@@ -36,7 +38,7 @@ HIJACK_STATUSES: Final = frozenset({101, 200})
 _CLOSED_WRITE: Final = "Cannot write to closed transport"
 
 
-class Stream:
+class Stream(Resource):
     """A bidirectional stream over a hijacked attach or exec connection.
 
     Connects lazily: on ``async with`` or on the first read or write. Output
@@ -52,8 +54,11 @@ class Stream:
             None (no limit), ``SENTINEL`` (no limit) or an ``aiohttp.ClientTimeout``.
     """
 
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
+
     def __init__(self, docker: Docker, setup: StreamSetup, timeout: TimeoutArg = None) -> None:
-        self.docker = docker
+        super().__init__(docker)
         self._setup = setup
         self._timeout = timeout
         self._channel: Channel | None = None
@@ -119,7 +124,7 @@ class Stream:
                 raise RuntimeError(_CLOSED_WRITE)
             if self._channel is not None:
                 return self._channel
-            api = self.docker._api
+            api = self._api
             path, params, body, tty = await self._setup()
             kwargs: dict[str, Any] = {}
             if body is not None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._core.bodies import clean_map
 from ._core.request import Shape
+from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -15,11 +16,11 @@ if TYPE_CHECKING:
 __all__ = ("DockerSwarm",)
 
 
-class DockerSwarm:
+class DockerSwarm(Resource):
     """The swarm the daemon belongs to."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def init(
         self,
@@ -51,7 +52,7 @@ class DockerSwarm:
                 "Spec": None if swarm_spec is None else dict(swarm_spec),
             }
         )
-        result = await self.docker._api.call(
+        result = await self._api.call(
             "POST", "swarm/init", json_body=body, expect=Shape.STRING
         )
         return result
@@ -62,7 +63,7 @@ class DockerSwarm:
         Raises:
             DockerError: the node is not a manager (503).
         """
-        result = await self.docker._api.call("GET", "swarm", expect=Shape.OBJECT)
+        result = await self._api.call("GET", "swarm", expect=Shape.OBJECT)
         return cast("Swarm", result)
 
     async def join(
@@ -94,7 +95,7 @@ class DockerSwarm:
                 "JoinToken": join_token,
             }
         )
-        await self.docker._api.call(
+        await self._api.call(
             "POST", "swarm/join", json_body=body, long_running=True, expect=Shape.NOTHING
         )
         return True
@@ -106,7 +107,7 @@ class DockerSwarm:
             DockerError: the node is not part of a swarm (503), or is a manager and
                 ``force`` is False.
         """
-        await self.docker._api.call(
+        await self._api.call(
             "POST", "swarm/leave", params={"force": force}, long_running=True, expect=Shape.NOTHING
         )
         return True
@@ -142,7 +143,7 @@ class DockerSwarm:
             "rotateManagerToken": rotate_manager_token,
             "rotateManagerUnlockKey": rotate_manager_unlock_key,
         }
-        await self.docker._api.call(
+        await self._api.call(
             "POST", "swarm/update", params=params, json_body=dict(spec), expect=Shape.NOTHING
         )
         return True
@@ -152,7 +153,7 @@ class DockerSwarm:
 
         An empty string means autolock is off.
         """
-        result = await self.docker._api.call("GET", "swarm/unlockkey", expect=Shape.OBJECT)
+        result = await self._api.call("GET", "swarm/unlockkey", expect=Shape.OBJECT)
         return str(result.get("UnlockKey") or "")
 
     async def unlock(self, key: str) -> bool:
@@ -163,7 +164,7 @@ class DockerSwarm:
         """
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty str (the SWMKEY-... unlock key)")
-        await self.docker._api.call(
+        await self._api.call(
             "POST", "swarm/unlock", json_body={"UnlockKey": key}, expect=Shape.NOTHING
         )
         return True

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import quote
 
-from ._core.request import Shape, encode_query
+from ._core.request import Shape, encode_query, unexpected
+from ._core.resource import Resource
 from .types import SENTINEL
 
 if TYPE_CHECKING:
@@ -26,40 +26,56 @@ __all__ = ("DockerSystem",)
 DF_TYPES: Final = frozenset({"container", "image", "volume", "build-cache"})
 
 
-class DockerSystem:
+def _df_types(type: str | Iterable[str]) -> list[str]:
+    types = [type] if isinstance(type, str) else list(type)
+    unknown = sorted(set(types) - DF_TYPES)
+    if unknown or not types:
+        raise ValueError(f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}")
+    return types
+
+
+class DockerSystem(Resource):
     """Daemon-wide calls (``docker.system``)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def info(self) -> SystemInfo:
         """Return system-wide information (``GET /info``)."""
-        return cast("SystemInfo", await self.docker._api.call("GET", "info", expect=Shape.OBJECT))
+        return cast("SystemInfo", await self._api.call("GET", "info", expect=Shape.OBJECT))
 
     async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
         return cast(
-            "SystemVersion", await self.docker._api.call("GET", "version", expect=Shape.OBJECT)
+            "SystemVersion", await self._api.call("GET", "version", expect=Shape.OBJECT)
         )
 
     async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).
 
-        Returns the body (``"OK"``); a HEAD request has none and returns ``""``.
-        The call is unversioned, so it never triggers API version negotiation.
+        Returns the body, ``"OK"`` (as Docker and Podman send it); a HEAD request
+        has none and returns ``""``. The call is unversioned, so it never triggers
+        API version negotiation.
 
         Raises:
             DockerConnectionError: the daemon cannot be reached.
             DockerError: the daemon answered with an error status.
+            DockerResponseError: the answer is no ping answer: a status other than
+                200, or a GET body other than ``OK`` (a proxy's page, say).
         """
-        response, body = await self.docker._api.raw(
-            "HEAD" if head else "GET", "_ping", versioned=False, timeout=timeout
-        )
-        return body.decode("utf-8", "replace")
+        method = "HEAD" if head else "GET"
+        response, body = await self._api.raw(method, "_ping", versioned=False, timeout=timeout)
+        if response.status != 200:
+            raise unexpected(method, "/_ping", response.status, "expected 200", body)
+        if head:
+            return ""
+        if body.strip() != b"OK":
+            raise unexpected(method, "/_ping", response.status, 'expected "OK"', body)
+        return body.decode("ascii")
 
     async def ping_headers(self, *, timeout: TimeoutArg = SENTINEL) -> dict[str, str]:
         """Return the headers of ``HEAD /_ping`` (``API-Version``, ``OSType``, ``Swarm``...)."""
-        response, _ = await self.docker._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
+        response, _ = await self._api.raw("HEAD", "_ping", versioned=False, timeout=timeout)
         return dict(response.headers)
 
     async def df(
@@ -76,29 +92,18 @@ class DockerSystem:
             ValueError: an unknown ``type``.
             DockerAPIVersionError: ``type`` or ``verbose`` on an older API.
         """
-        params: dict[str, Any] = {}
+        pairs: list[tuple[str, Any]] = []
         if type is not None:
-            types = [type] if isinstance(type, str) else list(type)
-            unknown = sorted(set(types) - DF_TYPES)
-            if unknown or not types:
-                raise ValueError(
-                    f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}"
-                )
-            await self.docker._api.require_version("1.42", "GET /system/df?type=")
-            params["type"] = types
+            types = _df_types(type)
+            await self._api.require_version("1.42", "GET /system/df?type=")
+            pairs += [("type", t) for t in types]
         if verbose is not None:
-            await self.docker._api.require_version("1.52", "GET /system/df?verbose=")
-            params["verbose"] = verbose
-        path = "system/df"
-        if "type" in params:
-            # "type" repeats (collectionFormat "multi"), which the core's
-            # mapping-based query encoding cannot express: encode it here
-            pairs = [f"type={quote(t, safe='')}" for t in params.pop("type")]
-            if params:
-                pairs.append(encode_query(params))
-            path = f"{path}?{'&'.join(pairs)}"
-            params = {}
-        return dict(await self.docker._api.call("GET", path, params=params, expect=Shape.OBJECT))
+            await self._api.require_version("1.52", "GET /system/df?verbose=")
+            pairs.append(("verbose", verbose))
+        # "type" repeats (collectionFormat "multi"), which a query mapping cannot express
+        query = "&".join(encode_query({key: value}) for key, value in pairs)
+        path = f"system/df?{query}" if query else "system/df"
+        return await self._api.call("GET", path, expect=Shape.OBJECT)
 
     def events(
         self,

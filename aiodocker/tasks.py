@@ -6,9 +6,9 @@ import builtins
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._core.request import Shape, build_path, encode_filters
+from ._core.request import Shape, build_path
 from ._responses import ResponseStream
-from ._swarm_objects import log_text
+from ._swarm_objects import SwarmLogs
 
 if TYPE_CHECKING:
     from .docker import Docker
@@ -16,19 +16,18 @@ if TYPE_CHECKING:
 __all__ = ("DockerTasks",)
 
 
-class DockerTasks:
+class DockerTasks(SwarmLogs):
     """Tasks: the units a swarm schedules for its services (needs a swarm manager)."""
 
-    def __init__(self, docker: Docker) -> None:
-        self.docker = docker
+    if TYPE_CHECKING:
+        docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
     async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """List tasks (``GET /tasks``).
 
         Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
         """
-        params = {"filters": encode_filters(filters or {})}
-        return await self.docker._api.call("GET", "tasks", params=params, expect=Shape.OBJECTS)
+        return await self._list("tasks", filters=filters or {})
 
     async def inspect(self, task_id: str) -> dict[str, Any]:
         """Return a task's details (``GET /tasks/{id}``).
@@ -36,7 +35,7 @@ class DockerTasks:
         Raises:
             DockerNotFoundError: no such task.
         """
-        return await self.docker._api.call(
+        return await self._api.call(
             "GET", build_path("tasks/{}", task_id), expect=Shape.OBJECT
         )
 
@@ -108,8 +107,7 @@ class DockerTasks:
             TypeError: neither ``stdout`` nor ``stderr`` is True.
             DockerNotFoundError: no such task (raised when the result is awaited or read).
         """
-        return log_text(
-            self.docker,
+        return self._log_text(
             build_path("tasks/{}/logs", task_id),
             follow=follow,
             is_tty=is_tty,

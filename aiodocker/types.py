@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypedDict, TypeVar
-
-if TYPE_CHECKING:
-    from .containers import DockerContainer
+from typing import Any, Final, Protocol, TypeAlias, TypedDict, TypeVar
 
 __all__ = (
     "JSONValue",
@@ -21,6 +18,7 @@ __all__ = (
     "MutableJSONList",
     "SupportsRead",
     "AsyncContainerFactory",
+    "ContainerLike",
     "PortInfo",
     "Sentinel",
     "SENTINEL",
@@ -42,12 +40,36 @@ class SupportsRead(Protocol[_T_co]):
     def read(self, length: int = ..., /) -> _T_co: ...
 
 
+class ContainerLike(Protocol):
+    """What :class:`AsyncContainerFactory` returns; ``DockerContainer`` is one.
+
+    A protocol, not ``DockerContainer`` itself, so that this module stays a leaf:
+    naming the class would make it import ``containers`` (0.27 does so for
+    type checkers only, which still draws ``types`` into the package's import circle).
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    async def show(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def start(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def stop(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def kill(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def wait(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def delete(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
 class AsyncContainerFactory(Protocol):
     """A callable that creates a container (used by test fixtures)."""
 
-    async def __call__(
-        self, config: dict[str, Any], *, name: str
-    ) -> DockerContainer: ...
+    async def __call__(self, config: dict[str, Any], *, name: str) -> ContainerLike: ...
 
 
 class PortInfo(TypedDict):

@@ -6,10 +6,8 @@ The helpers live in ``_core`` (``bodies``, ``request``, ``build_context``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ._core.bodies import (
+    clean_filters,
     clean_map,
     clean_networks,
     format_env,
@@ -20,7 +18,7 @@ from ._core.bodies import (
 )
 from ._core.build_context import mktar_from_dockerfile
 from ._core.credentials import compose_auth_header
-from ._core.request import encode_filters, httpize
+from ._core.request import httpize
 
 __all__ = (
     "clean_filters",
@@ -36,7 +34,3 @@ __all__ = (
     "parse_result",
 )
 
-
-def clean_filters(filters: Mapping[str, Any] | None = None) -> str:
-    """Encode filters as the JSON the daemon wants (``"{}"`` for None), as 0.27 does."""
-    return encode_filters({} if filters is None else filters)

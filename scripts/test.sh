@@ -61,7 +61,8 @@ step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -
     -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
     tests/unit/test_compat_surface.py tests/integration/test_client.py \
     tests/unit/test_dropin_unit.py tests/integration/test_dropin.py \
-    -k "aiohttp or connector or session or compat or surface or websocket"
+    tests/unit/core/test_hooks_aiohttp_content.py tests/integration/test_websocket.py \
+    -k "aiohttp or connector or session or compat or surface or websocket or content"
 # The Python matrix: unit tests and a smoke run against the daemon on 3.10, 3.12, 3.13.
 step "Python matrix (scripts/python_matrix.sh)" bash scripts/python_matrix.sh
 echo "scripts/test.sh: all steps passed"

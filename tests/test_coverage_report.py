@@ -10,7 +10,8 @@ read with PyYAML (the ``test`` extra).
 
 The query parameters of spec 1.55 are compared with the keywords of those methods
 (:func:`query_report`): those without one are reported, and every parameter added
-after 1.41 must have one (or reach the daemon through ``**params`` as in 0.27).
+after 1.41 must have one (``NO_KEYWORD_YET`` names the exceptions, with the reason).
+A ``**params`` catch-all (0.27's way of taking every parameter) is not a keyword.
 """
 
 from __future__ import annotations
@@ -402,6 +403,15 @@ QUERY_KEYWORDS: Final[dict[tuple[str, str, str], str]] = {
 }
 
 
+# Query parameters added after 1.41 that still have no keyword, with the reason.
+NO_KEYWORD_YET: Final[dict[tuple[str, str], tuple[list[str], str]]] = {
+    ("GET", "/containers/{id}/attach/ws"): (
+        ["stdin", "stdout", "stderr"],
+        "DockerContainer.websocket is being rewritten on another branch",
+    ),
+}
+
+
 @cache
 def spec_document(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
@@ -430,7 +440,11 @@ def _snake(name: str) -> str:
 
 
 def query_keyword(endpoint: tuple[str, str], parameter: str, qualified: str) -> str | None:
-    """The keyword of ``qualified`` that sends ``parameter``: a name, ``**params``, or None."""
+    """The keyword of ``qualified`` that sends ``parameter``, or None.
+
+    A ``**params`` catch-all is no keyword: it names no parameter, documents none
+    and gates none, so a parameter reachable only through it is reported.
+    """
     _cls, function = resolve(qualified)
     signature = inspect.signature(function)
     names = [
@@ -441,8 +455,7 @@ def query_keyword(endpoint: tuple[str, str], parameter: str, qualified: str) -> 
     for candidate in (QUERY_KEYWORDS.get((*endpoint, parameter)), parameter, _snake(parameter)):
         if candidate in names:
             return candidate
-    var_keyword = [v.name for v in signature.parameters.values() if v.kind == v.VAR_KEYWORD]
-    return f"**{var_keyword[0]}" if var_keyword else None
+    return None
 
 
 def query_report() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -525,17 +538,31 @@ def test_query_parameters_report(capsys: pytest.CaptureFixture[str]) -> None:
             f"\nquery parameters without a keyword: {sum(map(len, missing.values()))} of {total}"
             + "".join(f"\n  {endpoint}: {', '.join(names)}" for endpoint, names in missing.items())
         )
-    assert missing_newer == {}
+    pending = {describe(e): names for e, (names, _reason) in NO_KEYWORD_YET.items()}
+    unexpected = {
+        endpoint: [name for name in names if name not in pending.get(endpoint, [])]
+        for endpoint, names in missing_newer.items()
+    }
+    assert {e: names for e, names in unexpected.items() if names} == {}
+
+
+def test_parameters_without_a_keyword_yet_are_newer_than_v1_41() -> None:
+    newest = spec_query_parameters(SPEC_NEWEST)
+    oldest = spec_query_parameters(SPEC_V1_41)
+    for endpoint, (names, _reason) in NO_KEYWORD_YET.items():
+        assert set(names) <= set(newest[endpoint]) - set(oldest.get(endpoint, [])), endpoint
 
 
 def test_query_keywords_of_the_issue_are_found() -> None:
-    """The lookup finds renamed keywords, snake_case names and ``**params``, and says None."""
+    """The lookup finds renamed keywords and snake_case names, and says None otherwise."""
     assert query_keyword(("GET", "/images/json"), "shared-size", "images.DockerImages.list") == (
         "shared_size"
     )
     assert query_keyword(("GET", "/images/json"), "manifests", "images.DockerImages.list") == (
-        "**params"
+        "manifests"
     )
+    # images.list has a ``**params`` catch-all: it is not a keyword for any parameter
+    assert query_keyword(("GET", "/images/json"), "no-such", "images.DockerImages.list") is None
     assert query_keyword(
         ("DELETE", "/images/{name}"), "platforms", "images.DockerImages.delete"
     ) == "platforms"

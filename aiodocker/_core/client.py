@@ -13,13 +13,13 @@ import logging
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
 
 from .._compat import timeout as timeout_after
-from .._transport.base import Response, Transport
+from .._transport.base import Response, Transport, WebSocketRefused
 from ..exceptions import DockerAPIVersionError, DockerError, DockerResponseError
 from ..types import SENTINEL, Sentinel
-from .hooks import REQUEST_LOG, RequestHooks, observe_request
+from .hooks import REQUEST_LOG, RequestHooks, observe_request, observe_websocket
 from .request import (
     Shape,
     decode_body,
@@ -28,6 +28,9 @@ from .request import (
     parse_api_version,
     unexpected,
 )
+
+if TYPE_CHECKING:
+    from aiohttp import ClientWebSocketResponse
 
 MAX_API_VERSION: Final = (1, 55)
 MIN_API_VERSION: Final = (1, 24)
@@ -429,6 +432,32 @@ class APIClient:
         async with timeout_after(seconds):
             response = await self.request(method, path, **kwargs)
             return response, await response.read()
+
+    async def websocket(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> ClientWebSocketResponse[bool]:
+        """Open a websocket to ``path`` (``containers/{id}/attach/ws``) through the transport.
+
+        aiohttp's ``ClientWebSocketResponse`` is returned, as in aiodocker 0.27,
+        on every transport: a caller's session opens it itself; the client's
+        own engine opens it over its dialer (unix, tcp, TLS, ssh). Hooks and the
+        request log see its start and, when it closes, its end.
+
+        Raises:
+            DockerError: the daemon refused the handshake (a subclass by status).
+            DockerConnectionError: the daemon could not be reached.
+        """
+        target = await self.target(path, params)
+        try:
+            if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
+                ws = await observe_websocket(self.transport, self.hooks, self.endpoint, target)
+            else:
+                ws = await self.transport.websocket(target)
+        except WebSocketRefused as exc:
+            detail = f"websocket {target.partition('?')[0]} refused ({exc.status}): {exc.reason}"
+            raise error_from_response(exc.status, detail.encode(), "text/plain") from exc
+        websocket: ClientWebSocketResponse[bool] = ws
+        return websocket
 
     async def close(self) -> None:
         await self.transport.close()

@@ -1,7 +1,7 @@
 """Registry credentials looked up the way the docker CLI looks them up.
 
-Layer: ``_core``. Imports only the standard library (credential helpers run as
-asyncio subprocesses); no HTTP.
+Layer: ``_core``. Imports the standard library (credential helpers run as
+asyncio subprocesses) and the ``exceptions`` leaf; no HTTP.
 
 Facts followed (docker CLI config file and credential-helper protocol):
 
@@ -39,20 +39,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+from ..exceptions import add_note
+
 __all__ = (
     "AuthConfig",
     "DOCKER_HUB_AUTH_KEY",
+    "DOCKER_HUB_HOSTS",
     "compose_auth_header",
     "encode_registry_config",
+    "explicit_registry",
     "registry_key",
     "resolve_all_auths",
     "resolve_auth",
+    "split_leniently",
     "split_reference",
 )
 
 DOCKER_HUB_DOMAIN: Final = "docker.io"
 DOCKER_HUB_AUTH_KEY: Final = "https://index.docker.io/v1/"
-_DOCKER_HUB_HOSTS: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+DOCKER_HUB_HOSTS: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _LEGACY_HUB_DOMAIN: Final = "index.docker.io"
 _OFFICIAL_REPO_PREFIX: Final = "library/"
 _LOCALHOST: Final = "localhost"
@@ -90,6 +95,19 @@ _WIRE_FIELDS: Final = (
 )
 
 
+def explicit_registry(name: str) -> str | None:
+    """Return the registry host written in ``name``, or None for an implicit Docker Hub.
+
+    The first path component is a host when it holds ``.`` or ``:``, is
+    ``localhost`` or has an upper-case letter (repository names cannot), as
+    the docker CLI decides; nothing else of ``name`` is checked.
+    """
+    first, slash, _rest = name.partition("/")
+    if slash and (any(c in first for c in ".:") or first == _LOCALHOST or first.lower() != first):
+        return first
+    return None
+
+
 def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
     """Split an image reference into (registry, repository, tag, digest).
 
@@ -111,9 +129,9 @@ def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
     if re.fullmatch(_IDENTIFIER_RE, ref):
         raise bad("a 64-character hexadecimal string is an image ID, not a repository name")
 
-    first, slash, rest = ref.partition("/")
-    if slash and (any(c in first for c in ".:") or first == _LOCALHOST or first.lower() != first):
-        domain, remainder = first, rest
+    explicit = explicit_registry(ref)
+    if explicit is not None:
+        domain, remainder = explicit, ref[len(explicit) + 1 :]
     else:
         domain, remainder = DOCKER_HUB_DOMAIN, ref
     if domain == _LEGACY_HUB_DOMAIN:
@@ -161,6 +179,24 @@ def split_reference(ref: str) -> tuple[str, str, str | None, str | None]:
     return domain, repository, tag_value, digest_value
 
 
+def split_leniently(ref: str) -> tuple[str, str | None, str | None]:
+    """Return (registry, tag, digest) of an image reference, never refusing a malformed one.
+
+    aiodocker 0.27 sends any reference as given and lets the daemon judge it;
+    a reference that :func:`split_reference` refuses is split the simple way
+    0.27 does (registry: the explicit host or ``docker.io``).
+    """
+    try:
+        registry, _repository, tag, digest = split_reference(ref)
+    except ValueError:
+        last = ref.rsplit("/", 1)[-1]
+        name, at, digest_part = last.partition("@")
+        _, colon, tag_part = name.partition(":")
+        registry = explicit_registry(ref) or DOCKER_HUB_DOMAIN
+        return registry, tag_part if colon else None, digest_part if at else None
+    return registry, tag, digest
+
+
 def _host_of(address: str) -> str:
     """Strip a scheme and any path from a registry address, as the CLI does."""
     for scheme in ("http://", "https://"):
@@ -175,7 +211,7 @@ def registry_key(registry: str) -> str:
     if registry == DOCKER_HUB_AUTH_KEY:
         return registry
     host = _host_of(registry)
-    if host in _DOCKER_HUB_HOSTS:
+    if host in DOCKER_HUB_HOSTS:
         return DOCKER_HUB_AUTH_KEY
     return host
 
@@ -235,7 +271,8 @@ def compose_auth_header(
     when that is given. The caller's mapping is never modified.
 
     Raises:
-        ValueError: a str/bytes ``auth`` is not base64 of ``user:password``.
+        binascii.Error: a str/bytes ``auth`` is not base64 (0.27's error).
+        ValueError: it decodes to no ``user:password`` (0.27's unpacking error).
         TypeError: ``auth`` is neither a mapping nor str/bytes.
     """
     if isinstance(auth, Mapping):
@@ -248,10 +285,16 @@ def compose_auth_header(
             if registry_addr:
                 payload["serveraddress"] = registry_addr
     elif isinstance(auth, (str, bytes)):
-        username, password = _decode_user_password(auth)
+        # 0.27's decoding, errors included: binascii.Error for bad base64, the
+        # unpacking ValueError without a colon; the hint goes in a note only.
+        try:
+            username, password = base64.b64decode(auth).split(b":", 1)
+        except ValueError as exc:
+            add_note(exc, "auth must be base64 of 'username:password'")
+            raise
         payload = {
-            "username": username,
-            "password": password,
+            "username": username.decode("utf-8"),
+            "password": password.decode("utf-8"),
             "email": None,
             "serveraddress": registry_addr,
         }
@@ -316,7 +359,7 @@ def _auth_entry(config: _Config, key: str) -> tuple[str, dict[str, Any]] | None:
     hub = key == DOCKER_HUB_AUTH_KEY
     for address, candidate in config.auths.items():
         host = _host_of(address)
-        if host == key or (hub and host in _DOCKER_HUB_HOSTS):
+        if host == key or (hub and host in DOCKER_HUB_HOSTS):
             return address, candidate
     return None
 

@@ -6,6 +6,8 @@ set or the ``aiodocker.request`` logger is enabled for DEBUG; otherwise the
 core calls the transport directly and none of this runs. The response it
 returns reports its end once, when the body was read, the response was
 released or, for a hijacked stream, when the stream is closed.
+:func:`observe_websocket` does the same for a websocket attach: its end is
+reported when the websocket closes, with the message bytes sent and received.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode
 
-from .._transport.base import BodyReader, Channel, ReadsWholeBody, Response, Transport
+from .._transport.base import (
+    BodyReader,
+    Channel,
+    ReadsWholeBody,
+    Response,
+    Transport,
+    WebSocketRefused,
+)
 from .._transport.http import StreamContent
 
 REQUEST_LOG: Final = logging.getLogger("aiodocker.request")
@@ -59,7 +68,10 @@ class RequestResult:
     stream, until the stream ended); ``bytes_sent``/``bytes_received`` count
     body bytes. ``end`` is ``"eof"`` (read to the end), ``"abandoned"``
     (released before the end), ``"cancelled"`` or ``"error"`` (then ``error``
-    is the exception). ``stream`` is true for streamed and hijacked responses.
+    is the exception). ``stream`` is true for streamed and hijacked responses
+    and websockets. A websocket (status 101) ends ``"eof"`` when the daemon
+    closed it (the container's stdio ended), ``"abandoned"`` when the caller
+    closed it first; its bytes are the payloads of its text and binary messages.
     """
 
     status: int
@@ -268,6 +280,83 @@ class _ObservedBody:
         return getattr(self._inner, name)
 
 
+class _CountedContent:
+    """aiohttp's ``StreamReader`` (a caller's session), counting the bytes read through it.
+
+    Every reading method of the reader is here (the iterators read through these);
+    anything else is passed through.
+    """
+
+    def __init__(self, inner: Any, exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+
+    def _got(self, data: bytes) -> bytes:
+        exchange = self._exchange
+        exchange.error = None
+        if data:
+            exchange.received += len(data)
+        elif self._inner.at_eof():
+            exchange.at_eof = True
+        return data
+
+    async def _read(self, reading: Any) -> bytes:
+        try:
+            data: bytes = await reading
+        except BaseException as exc:
+            self._exchange.error = exc
+            raise
+        return self._got(data)
+
+    def read(self, n: int = -1) -> Awaitable[bytes]:
+        return self._read(self._inner.read(n))
+
+    def readany(self) -> Awaitable[bytes]:
+        return self._read(self._inner.readany())
+
+    def readline(self) -> Awaitable[bytes]:
+        return self._read(self._inner.readline())
+
+    def readuntil(self, separator: bytes = b"\n") -> Awaitable[bytes]:
+        return self._read(self._inner.readuntil(separator))
+
+    def readexactly(self, n: int) -> Awaitable[bytes]:
+        return self._read(self._inner.readexactly(n))
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        try:
+            data, end_of_chunk = await self._inner.readchunk()
+        except BaseException as exc:
+            self._exchange.error = exc
+            raise
+        return self._got(data), end_of_chunk
+
+    def read_nowait(self, n: int = -1) -> bytes:
+        return self._got(self._inner.read_nowait(n))
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        while data := await self.read(n):
+            yield data
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while data := await self.readany():
+            yield data
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while (chunk := await self.readchunk())[0]:
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class _ObservedChannel:
     """A hijacked stream whose end is reported when it is closed."""
 
@@ -320,7 +409,7 @@ class ObservedResponse(ReadsWholeBody):
         content = self._inner.content
         if isinstance(content, StreamContent):  # our engine's: read it through the counting body
             return StreamContent(cast(Any, self.body))
-        return content  # aiohttp's own reader: bytes read through it are not counted
+        return _CountedContent(content, self._exchange)  # aiohttp's StreamReader
 
     @property
     def content_type(self) -> str:
@@ -359,6 +448,24 @@ class ObservedResponse(ReadsWholeBody):
         return repr(self._inner)
 
 
+def _report_error(
+    hooks: tuple[RequestHooks, ...], info: RequestInfo, started: float, exc: BaseException
+) -> None:
+    """Report a request that failed before any response arrived."""
+    duration = time.perf_counter() - started
+    if REQUEST_LOG.isEnabledFor(logging.DEBUG):
+        REQUEST_LOG.debug(
+            "%s %s failed after %.1f ms: %s: %s",
+            info.method,
+            info.path,
+            duration * 1e3,
+            type(exc).__name__,
+            exc,
+        )
+    if hooks:
+        _call(hooks, "on_request_error", info, exc, duration)
+
+
 async def observe_request(
     transport: Transport,
     hooks: tuple[RequestHooks, ...],
@@ -384,18 +491,7 @@ async def observe_request(
     try:
         response = await transport.request(method, target, headers, body)
     except BaseException as exc:
-        duration = time.perf_counter() - started
-        if REQUEST_LOG.isEnabledFor(logging.DEBUG):
-            REQUEST_LOG.debug(
-                "%s %s failed after %.1f ms: %s: %s",
-                method,
-                info.path,
-                duration * 1e3,
-                type(exc).__name__,
-                exc,
-            )
-        if hooks:
-            _call(hooks, "on_request_error", info, exc, duration)
+        _report_error(hooks, info, started, exc)
         raise
     exchange = _Exchange(hooks, info, started, sent, upload)
     exchange.status = response.status
@@ -408,3 +504,102 @@ async def observe_request(
                 "%s %s -> %d stream open (%s)", method, info.path, response.status, exchange.kind
             )
     return ObservedResponse(response, exchange)
+
+
+# websocket message types (aiohttp's WSMsgType names; aiohttp is not imported here)
+_DATA_MESSAGES: Final = frozenset({"TEXT", "BINARY"})
+
+
+def _payload_size(data: Any) -> int:
+    if isinstance(data, str):
+        return len(data.encode("utf-8"))
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    return 0
+
+
+def _watch_websocket(ws: Any, exchange: _Exchange) -> None:
+    """Count the payloads ``ws`` sends and receives; report its end when it closes.
+
+    aiohttp's ``ClientWebSocketResponse`` is returned as it is (0.27's type):
+    its sending, receiving and closing methods are wrapped on the instance.
+    Its other methods call these through ``self``, so nothing is counted twice.
+    """
+    receive, close = ws.receive, ws.close
+
+    async def observed_receive(*args: Any, **kwargs: Any) -> Any:
+        try:
+            message = await receive(*args, **kwargs)
+        except BaseException as exc:
+            exchange.error = exc
+            raise
+        kind = getattr(message.type, "name", "")
+        if kind in _DATA_MESSAGES:
+            exchange.error = None
+            exchange.received += _payload_size(message.data)
+        elif kind == "ERROR":
+            exchange.error = ws.exception() or message.data
+            exchange.end()
+        elif ws.closed:
+            exchange.at_eof = exchange.at_eof or exchange.error is None
+            exchange.end()
+        return message
+
+    async def observed_close(*args: Any, **kwargs: Any) -> Any:
+        # aiohttp notes the daemon's close frame (or the lost connection) before closing
+        by_daemon = ws.close_code is not None
+        try:
+            return await close(*args, **kwargs)
+        except BaseException as exc:
+            exchange.error = exc
+            raise
+        finally:
+            exchange.at_eof = exchange.at_eof or (by_daemon and exchange.error is None)
+            exchange.end()
+
+    def counted_send(send: Any, size_of: Any) -> Any:
+        async def observed_send(data: Any, *args: Any, **kwargs: Any) -> None:
+            await send(data, *args, **kwargs)
+            exchange.written += size_of(data)
+
+        return observed_send
+
+    ws.receive = observed_receive
+    ws.close = observed_close
+    ws.send_str = counted_send(ws.send_str, _payload_size)
+    ws.send_bytes = counted_send(ws.send_bytes, _payload_size)
+    if hasattr(ws, "send_frame"):
+        ws.send_frame = counted_send(ws.send_frame, _payload_size)
+
+
+async def observe_websocket(
+    transport: Transport, hooks: tuple[RequestHooks, ...], endpoint: str, target: str
+) -> Any:
+    """Open a websocket through ``transport``, reporting it to ``hooks`` and the request log.
+
+    A refused handshake ends with the daemon's status (``WebSocketRefused`` is
+    raised on); the end of an opened websocket is reported when it closes.
+    """
+    info = RequestInfo("GET", redact_target(target), endpoint)
+    if hooks:
+        _call(hooks, "on_request_start", info)
+    started = time.perf_counter()
+    try:
+        ws = await transport.websocket(target)
+    except WebSocketRefused as exc:
+        refused = _Exchange(hooks, info, started, 0, None)
+        refused.status = exc.status
+        refused.at_eof = True
+        refused.end()
+        raise
+    except BaseException as exc:
+        _report_error(hooks, info, started, exc)
+        raise
+    exchange = _Exchange(hooks, info, started, 0, None)
+    exchange.status = 101
+    exchange.stream = True
+    exchange.kind = "websocket"
+    if REQUEST_LOG.isEnabledFor(logging.DEBUG):
+        REQUEST_LOG.debug("GET %s -> 101 stream open (websocket)", info.path)
+    _watch_websocket(ws, exchange)
+    return ws

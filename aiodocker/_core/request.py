@@ -209,7 +209,8 @@ def decode_body(
 ) -> Any:
     """Return the JSON value of a successful answer if it has the expected shape.
 
-    ``require`` names the fields an object must have (``"Id"`` of a created object).
+    ``require`` names the fields an object must have (``"Id"`` of a created object);
+    with ``Shape.OBJECTS``, every item of the array.
 
     Raises:
         DockerResponseError: no body where one is due, invalid UTF-8 or JSON, or a
@@ -226,9 +227,12 @@ def decode_body(
     except ValueError as exc:  # json.JSONDecodeError, or a body in a UTF-16/32 disguise
         raise unexpected(method, path, status, f"the body is not valid JSON ({exc})", body) from exc
     value = check_shape(value, shape, method=method, path=path, status=status, body=body)
-    missing = [name for name in require if name not in value]
-    if missing:
-        raise unexpected(method, path, status, f"the answer has no {', '.join(missing)}", body)
+    if require:
+        for index, item in enumerate(value if shape is Shape.OBJECTS else [value]):
+            missing = [name for name in require if name not in item]
+            if missing:
+                where = f"item {index} of the answer" if shape is Shape.OBJECTS else "the answer"
+                raise unexpected(method, path, status, f"{where} has no {', '.join(missing)}", body)
     return value
 
 

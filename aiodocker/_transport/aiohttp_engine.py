@@ -1,8 +1,8 @@
-"""Requests through a caller's aiohttp ``ClientSession`` or connector.
+"""Requests through a caller's aiohttp ``ClientSession`` or connector; websockets.
 
 Layer: ``_transport``; imports aiohttp (only this module does, and only when a
-caller brings a session or connector) and the stdlib. Only aiohttp's public
-API is used.
+caller brings a session or connector, or opens a websocket) and the stdlib.
+Only aiohttp's public API is used.
 """
 
 from __future__ import annotations
@@ -13,9 +13,29 @@ from collections.abc import AsyncIterable, Mapping
 import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
-from .base import ReadsWholeBody
+from .base import ReadsWholeBody, WebSocketRefused
+from .relay import Dial, Relay
 
 WRITE_HIGH_WATER = 64 * 1024
+
+
+async def connect_websocket(
+    session: aiohttp.ClientSession, url: str, where: str
+) -> aiohttp.ClientWebSocketResponse[bool]:
+    """Open a websocket through ``session`` with the handshake aiodocker 0.27 makes.
+
+    Raises:
+        WebSocketRefused: the daemon answered the handshake with another status.
+        DockerConnectionError: the daemon could not be reached.
+    """
+    try:
+        return await session.ws_connect(
+            url, protocols=("chat",), origin="http://localhost", autoping=True, autoclose=True
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        raise WebSocketRefused(exc.status, exc.message) from exc
+    except aiohttp.ClientConnectionError as exc:
+        raise DockerConnectionError(f"Cannot connect to Docker Engine via {where} [{exc}]") from exc
 
 
 class AiohttpBody:
@@ -156,6 +176,73 @@ class AiohttpTransport:
             ) from exc
         return AiohttpResponse(response)
 
+    async def websocket(self, target: str) -> aiohttp.ClientWebSocketResponse[bool]:
+        """Open a websocket to ``target`` through the session (its trace configs see it)."""
+        return await connect_websocket(self.session, self.base_url + target, self.base_url)
+
     async def close(self) -> None:
         if self._owns_session:
             await self.session.close()
+
+
+class DialedWebSockets:
+    """Websockets for our own engine: aiohttp speaks the protocol, our dialer carries it.
+
+    aiohttp connects to a :class:`~.relay.Relay` whose connections are joined to
+    ones the engine's dialer opened (unix, tcp, TLS, the stdio of ssh). The
+    session and relay belong to one event loop; on another they are made anew.
+    """
+
+    def __init__(self, dial: Dial, host: str, description: str) -> None:
+        self._dial = dial
+        self._host = host
+        self.description = description
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._relay: Relay | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def connect(self, target: str) -> aiohttp.ClientWebSocketResponse[bool]:
+        """Open a websocket to ``target``.
+
+        Raises:
+            WebSocketRefused: the daemon answered the handshake with another status.
+            DockerConnectionError: the daemon could not be reached.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self.discard()
+        if self._relay is None or self._session is None:
+            relay = Relay(self._dial, self.description)
+            await relay.start()
+            self._relay, self._loop = relay, loop
+            # force_close: a connection never goes back to a pool (each is joined to one dialed)
+            connector = aiohttp.UnixConnector(relay.path, force_close=True)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout())
+        self._relay.drop_closed()
+        far = await self._relay.dial()
+        try:
+            return await connect_websocket(
+                self._session, f"http://{self._host}{target}", self.description
+            )
+        except DockerConnectionError as exc:
+            if far.diagnose is None:
+                raise
+            # an ssh process that failed says why better than the lost connection does
+            raise DockerConnectionError(await far.diagnose()) from exc
+
+    def discard(self) -> None:
+        """Forget the session and relay of a previous loop, closing what can be closed."""
+        relay, self._relay = self._relay, None
+        self._session = None  # its connections are the relay's: closed with them
+        self._loop = None
+        if relay is not None:
+            relay.discard()
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        relay, self._relay = self._relay, None
+        self._loop = None
+        if session is not None:
+            await session.close()
+        if relay is not None:
+            await relay.close()

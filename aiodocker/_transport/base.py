@@ -1,6 +1,6 @@
 """The transport seam: what the layers above may rely on.
 
-Layer: ``_transport``; imports the stdlib only. The core sees a ``Transport``
+Layer: ``_transport``; imports the stdlib and the package's leaf modules only. The core sees a ``Transport``
 (one method that sends a request) and the ``Response`` it returns; it never
 sees sockets, dialers or the HTTP library. Both our own engine
 (:mod:`.http`) and the aiohttp adapter (:mod:`.aiohttp_engine`) satisfy these
@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import IO, Any, Final, Protocol
 
 from .._json import loads
+from ..exceptions import DockerResponseError
 
 __all__ = [
     "BodyReader",
@@ -25,6 +26,7 @@ __all__ = [
     "ReadsWholeBody",
     "Response",
     "Transport",
+    "WebSocketRefused",
     "file_body",
 ]
 
@@ -131,6 +133,8 @@ class ReadsWholeBody:
     """The whole-body readers both response classes share; they provide ``body`` and ``release``."""
 
     body: Any  # a BodyReader; each class narrows it
+    status: int
+    method: str
 
     def release(self) -> None:
         raise NotImplementedError
@@ -147,8 +151,24 @@ class ReadsWholeBody:
         return (await self.read()).decode(encoding, errors)
 
     async def json(self, **_: Any) -> Any:
+        """Read the body as JSON; None when it is empty.
+
+        Raises:
+            DockerResponseError: the body is not valid UTF-8 JSON. (A transport
+                response knows no path, so the message names the method and status;
+                it quotes no body, which needs the core's redaction.)
+        """
         data = await self.read()
-        return loads(data) if data.strip() else None
+        if not data.strip():
+            return None
+        try:
+            return loads(data)
+        except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+            raise DockerResponseError(
+                self.status,
+                f"{self.method}: the body is not valid JSON ({exc}) "
+                f"(HTTP {self.status}, {len(data)} bytes)",
+            ) from exc
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         while chunk := await self.body.read_chunk():
@@ -190,8 +210,21 @@ class Response(Protocol):
     def detach(self) -> Channel: ...
 
 
+class WebSocketRefused(Exception):
+    """The daemon answered a websocket handshake with ``status`` instead of 101."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+
+
 class Transport(Protocol):
-    """Sends one HTTP request and returns once the response head arrived."""
+    """Sends one HTTP request and returns once the response head arrived.
+
+    ``websocket`` opens a websocket and returns aiohttp's
+    ``ClientWebSocketResponse`` (aiohttp does the protocol on every transport).
+    """
 
     description: str
 
@@ -202,5 +235,7 @@ class Transport(Protocol):
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
     ) -> Response: ...
+
+    async def websocket(self, target: str) -> Any: ...
 
     async def close(self) -> None: ...

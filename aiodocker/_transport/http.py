@@ -20,7 +20,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import httptools
 
@@ -31,6 +31,12 @@ from ..exceptions import (
     DockerTruncatedStreamError,
 )
 from .base import FileBody, ReadsWholeBody
+
+if TYPE_CHECKING:
+    from aiohttp import ClientWebSocketResponse
+
+    from .aiohttp_engine import DialedWebSockets
+    from .relay import Dial as RelayDial
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
@@ -619,6 +625,7 @@ class HTTPEngine:
         # registered with it that closes them when the loop shuts down.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_watch: AsyncGenerator[None, None] | None = None
+        self._websockets: DialedWebSockets | None = None  # made on the first websocket
 
     @property
     def closed(self) -> bool:
@@ -787,6 +794,25 @@ class HTTPEngine:
         response._upload = upload
         return response
 
+    async def websocket(self, target: str) -> ClientWebSocketResponse[bool]:
+        """Open a websocket to ``target`` over this engine's dialer (aiohttp does the protocol).
+
+        Raises:
+            WebSocketRefused: the daemon answered the handshake with another status.
+            DockerConnectionError: the daemon could not be reached.
+        """
+        if self._closed:
+            raise DockerClientClosedError()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            await self._adopt(loop)
+        if self._websockets is None:
+            from .aiohttp_engine import DialedWebSockets
+
+            dial = cast("RelayDial", self._dial)  # dialers are generic in the protocol
+            self._websockets = DialedWebSockets(dial, self._host_header, self.description)
+        return await self._websockets.connect(target)
+
     def forget(self, connection: Connection) -> None:
         """Stop tracking a connection that was handed over to an upgraded stream."""
         self._active.discard(connection)
@@ -831,6 +857,9 @@ class HTTPEngine:
 
     async def _close_connections(self) -> None:
         self._discard_connections()
+        websockets, self._websockets = self._websockets, None
+        if websockets is not None:
+            await websockets.close()
         closer = getattr(self._dial, "close", None)
         if closer is not None:
             await closer()

@@ -366,22 +366,91 @@ def stall(head: bytes, first: bytes) -> Any:
     return answer([head, chunked(first, end=False), Hang()])
 
 
+UPGRADE_HEAD = b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+FRAME = b"\x01\x00\x00\x00\x00\x00\x00\x02hi"
+
+
+def hijack_stall(request: Request) -> Any:
+    """Answer an exec inspect, then upgrade any other request and stall after one frame."""
+    if "/exec/" in request.target and request.target.endswith("/json"):
+        return http_response(200, {"ID": "e1", "ProcessConfig": {"tty": False}, "Running": True})
+    return [UPGRADE_HEAD + FRAME, Hang()]
+
+
+def websocket_stall(request: Request) -> Any:
+    """Complete a websocket handshake (RFC 6455), send one text frame, then stall."""
+    import base64
+    import hashlib
+
+    key = request.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    accept = base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()
+    head = (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+    ).encode()
+    return [head + b"\x81\x02hi", Hang()]
+
+
+def buildkit_stall(request: Request) -> Any:
+    """Upgrade POST /session (and never speak HTTP/2 on it); stall the build's progress."""
+    if request.target.endswith("/session"):
+        return [b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", Hang()]
+    return [STREAM_HEAD, chunked(b'{"id": "moby.buildkit.trace", "aux": ""}\n', end=False), Hang()]
+
+
 STREAMS = {
-    "logs-follow": (MUX_HEAD, b"\x01\x00\x00\x00\x00\x00\x00\x02hi"),
-    "pull": (STREAM_HEAD, b'{"status": "a"}\n'),
-    "stats": (STREAM_HEAD, b'{"read": "x"}\n'),
-    "events": (STREAM_HEAD, b'{"Type": "container"}\n'),
-    "stream-archive": (TAR_HEAD, b"\x00" * 512),
-    "export": (TAR_HEAD, b"\x00" * 512),
+    "logs-follow": stall(MUX_HEAD, FRAME),
+    "pull": stall(STREAM_HEAD, b'{"status": "a"}\n'),
+    "push": stall(STREAM_HEAD, b'{"status": "a"}\n'),
+    "build": stall(STREAM_HEAD, b'{"stream": "Step 1/1"}\n'),
+    "import": stall(STREAM_HEAD, b'{"status": "a"}\n'),
+    "load": stall(STREAM_HEAD, b'{"stream": "a"}\n'),
+    "stats": stall(STREAM_HEAD, b'{"read": "x"}\n'),
+    "events": stall(STREAM_HEAD, b'{"Type": "container"}\n'),
+    "stream-archive": stall(TAR_HEAD, b"\x00" * 512),
+    "export": stall(TAR_HEAD, b"\x00" * 512),
+    "exec-hijacked": hijack_stall,
+    "attach-hijacked": hijack_stall,
+    "websocket": websocket_stall,
+    "buildkit-session": buildkit_stall,
 }
 
 
 async def consume(docker, kind):
     container = docker.containers.container("c1", Config={"Tty": False})
+    if kind in ("exec-hijacked", "attach-hijacked"):
+        if kind == "exec-hijacked":
+            hijacked = docker.containers.exec("e1").start(detach=False)
+        else:
+            hijacked = container.attach(stdout=True, stderr=True)
+        async with hijacked:
+            while await hijacked.read_out() is not None:
+                pass
+        return
+    if kind == "websocket":
+        ws = await container.websocket()
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            await ws.close()
+        return
     if kind == "logs-follow":
         stream = container.log_messages(stdout=True, follow=True)
     elif kind == "pull":
         stream = docker.images.pull("busybox", stream=True)
+    elif kind == "push":
+        stream = docker.images.push("127.0.0.1:5000/busybox", stream=True)
+    elif kind == "build":
+        stream = docker.images.build(remote="http://127.0.0.1:9/ctx.tar", stream=True)
+    elif kind == "import":
+        stream = docker.images.import_from("http://127.0.0.1:9/rootfs.tar", stream=True)
+    elif kind == "load":
+        stream = docker.images.load(b"\x00" * 1024, stream=True)
+    elif kind == "buildkit-session":
+        from aiodocker.buildkit import BuildKitBuild, Secret
+
+        stream = BuildKitBuild(docker, remote="http://127.0.0.1:9/ctx.tar", secrets={"s": Secret(env="HOME")})
     elif kind == "stats":
         stream = container.stats(stream=True)
     elif kind == "events":
@@ -399,25 +468,24 @@ async def consume(docker, kind):
 
 @pytest.mark.parametrize("kind", STREAMS)
 async def test_stalled_stream_times_out_and_leaves_nothing(run_case, kind):
-    head, first = STREAMS[kind]
-    outcome = await run_case(stall(head, first), lambda d: asyncio.wait_for(consume(d, kind), 0.3))
+    outcome = await run_case(STREAMS[kind], lambda d: asyncio.wait_for(consume(d, kind), 0.3))
     check_error(outcome, asyncio.TimeoutError)
+    assert outcome.requests, "the stream was never opened"
 
 
 @pytest.mark.parametrize("kind", STREAMS)
 async def test_stalled_stream_cancelled_leaves_nothing(run_case, kind):
-    head, first = STREAMS[kind]
-
     async def scenario(docker):
         task = asyncio.ensure_future(consume(docker, kind))
         await asyncio.sleep(0.2)
+        assert not task.done(), task
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return "cancelled"
 
-    outcome = await run_case(stall(head, first), scenario)
-    assert outcome.value == "cancelled"
+    outcome = await run_case(STREAMS[kind], scenario)
+    assert outcome.value == "cancelled", repr(outcome.error)
 
 
 async def test_call_that_never_answers_times_out(run_case):

@@ -180,12 +180,17 @@ def ssh_agent(tmp_path: Path) -> Iterator[tuple[str, str]]:
         agent.wait(timeout=10)
 
 
-def copy_ssh_add(dest: Path) -> None:
-    """Put the host's ssh-add and the libraries it needs in ``dest`` (run with the copied loader)."""
-    binary = shutil.which("ssh-add")
-    assert binary is not None
-    dest.mkdir()
-    shutil.copy(binary, dest / "ssh-add")
+def copy_program(name: str, dest: Path) -> None:
+    """Put the host's program ``name`` and the libraries it needs in ``dest``.
+
+    The test image is a static busybox without a libc: run the copy with the copied
+    loader, ``dest/ld-linux-x86-64.so.2 --library-path dest dest/NAME``.
+    """
+    binary = shutil.which(name)
+    if binary is None:
+        pytest.skip(f"{name} is not installed")
+    dest.mkdir(exist_ok=True)
+    shutil.copy(binary, dest / name)
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
     for line in ldd.splitlines():
         parts = line.split()
@@ -194,26 +199,90 @@ def copy_ssh_add(dest: Path) -> None:
             shutil.copy(path, dest / os.path.basename(path))
 
 
-async def test_ssh_mount_forwards_the_local_agent(
+@pytest.fixture
+async def sshd_in_netns(
+    tmp_path: Path, ssh_agent: tuple[str, str]
+) -> AsyncIterator[tuple[int, str]]:
+    """A throwaway sshd in the Docker 26 daemon's network namespace: (port, nonce file).
+
+    Only the ssh agent's key may log in; its private key never enters the build.
+    """
+    netns = require("docker26").get("netns")
+    if not netns or shutil.which("nsenter") is None or not os.path.exists("/usr/sbin/sshd"):
+        pytest.skip("needs the docker26 network namespace, nsenter and sshd")
+    home = tmp_path / "sshd"
+    home.mkdir()
+    host_key = home / "host_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True
+    )
+    authorized = home / "authorized_keys"
+    authorized.write_text((tmp_path / "id_ed25519.pub").read_text())
+    authorized.chmod(0o600)
+    port = 20000 + uuid.uuid4().int % 20000
+    config = home / "sshd_config"
+    config.write_text(
+        f"Port {port}\nHostKey {host_key}\nAuthorizedKeysFile {authorized}\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile none\n"
+    )
+    nonce = home / "nonce"
+    nonce.write_text(f"reached-over-ssh-{uuid.uuid4().hex}")
+    nonce.chmod(0o644)
+    process = await asyncio.create_subprocess_exec(
+        "nsenter",
+        f"--net=/run/netns/{netns}",
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-f",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        line = await asyncio.wait_for(process.stderr.readline(), 30)
+        assert b"Server listening" in line, line
+        yield port, str(nonce)
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_ssh_mount_forwards_the_local_agent_to_a_real_ssh_login(
     bk: Docker,
     tmp_path: Path,
     new_tag: Callable[[], str],
     ssh_agent: tuple[str, str],
+    sshd_in_netns: tuple[int, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     socket, comment = ssh_agent
+    port, nonce_file = sshd_in_netns
     monkeypatch.setenv("SSH_AUTH_SOCK", socket)
+    # the build's RUN containers sit on the daemon's bridge: its gateway is the
+    # namespace the sshd listens in
+    bridge = await bk.networks.get("bridge")
+    gateway = (await bridge.show())["IPAM"]["Config"][0]["Gateway"]
     root = tmp_path / "ctx"
     root.mkdir()
-    copy_ssh_add(root / "tools")
+    copy_program("ssh", root / "tools")
+    copy_program("ssh-add", root / "tools")
+    tools = "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools"
+    ssh = (
+        f"{tools}/ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o BatchMode=yes -o IdentitiesOnly=no -p {port} root@{gateway}"
+    )
     (root / "Dockerfile").write_text(
         f"FROM {IMAGE}\n"
         "COPY tools /tools\n"
         f"RUN --mount=type=ssh echo {uuid.uuid4().hex} >/dev/null; "
-        "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools/ssh-add -l\n"
+        f"{tools}/ssh-add -l && {ssh} cat {nonce_file}\n"
     )
     _, events = await run(bk, path=root, tag=new_tag(), ssh={"default": None}, context_sync=True)
-    assert comment in output(events)
+    text = output(events)
+    assert comment in text  # the agent the build sees is ours
+    assert Path(nonce_file).read_text() in text  # and it logged in with it
 
 
 async def test_session_death_fails_the_build_with_a_clear_error(

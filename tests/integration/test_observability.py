@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import collections
+import hashlib
 import json
 import logging
 import re
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import aiohttp
@@ -318,6 +320,27 @@ def test_debug_flag_after_pull_logs_the_pull_stream(testenv, image):
     done = run_cli("-H", f"unix://{testenv['unix_socket']}", "pull", image, "--debug")
     # the test image exists only locally: the pull reaches the daemon and fails there
     assert re.search(r"aiodocker.request DEBUG: POST /v1\.\d+/images/create\?fromImage=", done.stderr)
+
+
+def test_debug_flag_after_build_logs_the_build_and_its_session_but_no_secret(tmp_path):
+    pytest.importorskip("h2", reason="BuildKit sessions need the buildkit extra")
+    docker26 = require("docker26")
+    secret = f"build-secret-{uuid.uuid4().hex}"
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        "FROM aiodocker-test/busybox:latest\n"
+        f"RUN --mount=type=secret,id=s sha256sum /run/secrets/s # {uuid.uuid4().hex}\n"
+    )
+    args = ["-H", docker26["host"], "build", str(root), "--progress", "plain"]
+    args += ["--secret", "id=s,env=OBS_BUILD_SECRET", "--debug"]
+    done = run_cli(*args, env_extra={"OBS_BUILD_SECRET": secret})
+    assert done.returncode == 0, done.stderr
+    assert hashlib.sha256(secret.encode()).hexdigest() in done.stdout  # the secret was served
+    version = docker26["api_version"]
+    assert re.search(rf"aiodocker.request DEBUG: POST /v{version}/session -> 101", done.stderr)
+    assert re.search(rf"aiodocker.request DEBUG: POST /v{version}/build\?\S* -> 200", done.stderr)
+    assert secret not in done.stdout + done.stderr
 
 
 async def test_bytes_read_through_response_content_are_counted(testenv, image):

@@ -1,8 +1,11 @@
-"""Uploads of real files: sendfile over a plain socket; reads over TLS and where the loop has no sendfile."""
+"""Uploads of real files (put_archive, load, import_image, build): sendfile over a plain unix,
+tcp or ssh socketpair; reads over TLS, for file-likes without a fileno and where the loop has none."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -173,3 +176,207 @@ async def test_put_archive_of_a_real_file_through_a_caller_connector(
                 await container.delete(force=True)
     finally:
         await connector.close()  # the caller's connector stays the caller's to close
+
+
+# --- import_image and build contexts: the same body path as put_archive -----------------
+
+
+def build_context_path(tmp_path: Path, image: str) -> Path:
+    """Junk, then a build context whose RUN fails unless ``payload.bin`` arrived intact."""
+    digest = hashlib.md5(PAYLOAD).hexdigest()
+    dockerfile = (
+        f"FROM {image}\nCOPY payload.bin /payload.bin\n"
+        f'RUN test "$(md5sum < /payload.bin)" = "{digest}  -"\n'
+    )
+    path = tmp_path / "context.tar"
+    path.write_bytes(JUNK + tar_of({"Dockerfile": dockerfile.encode(), "payload.bin": PAYLOAD}))
+    return path
+
+
+async def build_from(docker: aiodocker.Docker, fileobj: Any, tag: str) -> None:
+    try:
+        await docker.images.build(fileobj=fileobj, encoding="identity", tag=tag, forcerm=True)
+        assert (await docker.images.inspect(tag))["Id"]
+    finally:
+        try:
+            await docker.images.delete(tag, force=True)
+        except DockerNotFoundError:
+            pass
+
+
+async def saved_image(docker: aiodocker.Docker, image: str, path: Path) -> Path:
+    """``image`` saved to ``path`` after the junk."""
+    with path.open("wb") as out:
+        out.write(JUNK)
+        async for chunk in docker.images.save(image):
+            out.write(chunk)
+    return path
+
+
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
+async def test_import_image_of_a_real_file_goes_by_sendfile_from_its_position(
+    docker: aiodocker.Docker, image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = await saved_image(docker, image, tmp_path / "image.tar")
+    spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+    with saved.open("rb") as file:
+        file.seek(len(JUNK))
+        result = await docker.images.import_image(file)
+    assert spy.counts == [saved.stat().st_size - len(JUNK)]
+    assert any(image in str(item.get("stream", "")) for item in result)
+
+
+@pytest.mark.engine_difference("podman", "podman builds with buildah: RUN output differs")
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
+async def test_build_from_a_real_file_goes_by_sendfile_from_its_position(
+    docker: aiodocker.Docker,
+    image: str,
+    make_name: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = build_context_path(tmp_path, image)
+    spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+    with context.open("rb") as file:
+        file.seek(len(JUNK))
+        await build_from(docker, file, make_name("sendfile-build") + ":v1")
+    assert spy.counts == [context.stat().st_size - len(JUNK)]
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(256 * 1024):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        pass
+
+
+@pytest.fixture
+async def plain_tcp_url(testenv: dict[str, Any]) -> AsyncIterator[str]:
+    """``tcp://127.0.0.1:PORT``: a plain tcp listener that relays to the daemon's unix socket."""
+    tasks: set[asyncio.Task[None]] = set()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_unix_connection(testenv["unix_socket"])
+        writers.extend((writer, up_writer))
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        for w in (writer, up_writer):
+            w.close()
+
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(relay(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"tcp://127.0.0.1:{port}"
+    server.close()
+    for w in writers:
+        w.close()
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.wait_closed()
+
+
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
+async def test_import_image_and_build_over_plain_tcp_go_by_sendfile(
+    plain_tcp_url: str,
+    image: str,
+    make_name: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with aiodocker.Docker(url=plain_tcp_url) as docker:
+        saved = await saved_image(docker, image, tmp_path / "image.tar")
+        context = build_context_path(tmp_path, image)
+        spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+        with saved.open("rb") as file:
+            file.seek(len(JUNK))
+            await docker.images.import_image(file)
+        with context.open("rb") as file:
+            file.seek(len(JUNK))
+            await build_from(docker, file, make_name("tcp-build") + ":v1")
+    assert spy.counts == [
+        saved.stat().st_size - len(JUNK),
+        context.stat().st_size - len(JUNK),
+    ]
+
+
+async def test_import_image_and_build_over_tls_send_by_reads(
+    testenv: dict[str, Any],
+    image: str,
+    make_name: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = Path(testenv["tls_cert_path"])
+    context_tls = make_ssl_context(
+        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
+    )
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context_tls) as docker:
+        saved = await saved_image(docker, image, tmp_path / "image.tar")
+        context = build_context_path(tmp_path, image)
+        spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+        with saved.open("rb") as file:
+            file.seek(len(JUNK))
+            result = await docker.images.import_image(file)
+            assert file.tell() == saved.stat().st_size
+        assert any(image in str(item.get("stream", "")) for item in result)
+        with context.open("rb") as file:
+            file.seek(len(JUNK))
+            await build_from(docker, file, make_name("tls-build") + ":v1")
+    assert spy.counts == []  # TLS cannot take the kernel's copy
+
+
+async def test_import_image_and_build_of_file_likes_without_fileno_send_by_reads(
+    docker: aiodocker.Docker,
+    image: str,
+    make_name: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    saved = await saved_image(docker, image, tmp_path / "image.tar")
+    context = build_context_path(tmp_path, image)
+    spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+    in_memory = io.BytesIO(saved.read_bytes()[len(JUNK) :])
+    result = await docker.images.import_image(in_memory)
+    assert any(image in str(item.get("stream", "")) for item in result)
+    await build_from(
+        docker, io.BytesIO(context.read_bytes()[len(JUNK) :]), make_name("bytesio-build") + ":v1"
+    )
+    assert spy.counts == []
+
+
+@pytest.mark.not_on_uvloop(
+    "uvloop has no loop.sendfile; there files go by reads "
+    "(test_a_loop_without_sendfile_sends_the_file_by_reads)"
+)
+async def test_import_image_of_a_real_file_over_ssh_goes_by_sendfile_into_the_local_socketpair(
+    testenv: dict[str, Any], image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+        saved = await saved_image(docker, image, tmp_path / "image.tar")
+        spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
+        with saved.open("rb") as file:
+            file.seek(len(JUNK))
+            result = await docker.images.import_image(file)
+    # ssh's stdio is one end of a local socketpair, not a pipe: the kernel copies the
+    # file into it and ssh encrypts what it reads; only TLS in this process needs reads
+    assert spy.counts == [saved.stat().st_size - len(JUNK)]
+    assert any(image in str(item.get("stream", "")) for item in result)

@@ -273,9 +273,13 @@ async def test_bad_arguments_raise_before_any_request(make_daemon, client):
     assert daemon.requests == []
 
 
-def test_container_paths_quote_the_id() -> None:
-    container = DockerContainer(None, id="../images/json")  # type: ignore[arg-type]
-    assert container._path("containers/{}/json") == "containers/..%2Fimages%2Fjson/json"
+async def test_container_paths_quote_the_id() -> None:
+    docker = aiodocker.Docker(url="unix:///nonexistent.sock")
+    try:
+        container = DockerContainer(docker, id="../images/json")
+        assert container._path("containers/{}/json") == "containers/..%2Fimages%2Fjson/json"
+    finally:
+        await docker.close()
 
 
 # --- compatibility modules ---------------------------------------------------------------

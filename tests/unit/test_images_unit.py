@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import inspect
 import io
 import json
 import os
@@ -25,7 +26,7 @@ from aiodocker.exceptions import (
     DockerStreamError,
     DockerTruncatedStreamError,
 )
-from aiodocker.images import registry_auth_header
+from aiodocker.images import BuildOptions, DockerImages, registry_auth_header
 from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response
 
 PULL_OK = [
@@ -334,6 +335,20 @@ async def test_push_in_band_error_raises_stream_error(
 
 
 # --- build -------------------------------------------------------------------------------
+
+
+def test_build_options_are_the_keywords_of_build_but_stream_with_their_annotations() -> None:
+    # the typed overloads take **Unpack[BuildOptions]: a keyword added to build() but
+    # not to BuildOptions (or typed differently) would be refused or mistyped by mypy
+    params = inspect.signature(DockerImages.build).parameters
+    keywords = {name: p.annotation for name, p in params.items() if name not in ("self", "stream")}
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values() if p.name != "self")
+    assert BuildOptions.__optional_keys__ == frozenset(keywords)
+    declared = {  # TypedDict keeps string annotations as ForwardRefs
+        name: getattr(annotation, "__forward_arg__", annotation)
+        for name, annotation in BuildOptions.__annotations__.items()
+    }
+    assert declared == keywords
 
 
 async def test_build_argument_errors_raise_value_error_before_any_request(

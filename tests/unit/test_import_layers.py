@@ -3,7 +3,7 @@
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
 - Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``) import
-  nothing from the package; ``types.py`` may do so under ``TYPE_CHECKING`` only.
+  nothing from the package, not even under ``TYPE_CHECKING``.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
 - ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions;
@@ -16,6 +16,12 @@
 - ``_streams/*`` imports only the leaves (and its siblings).
 - Only ``_transport/`` knows the HTTP library: ``_core``/``_streams`` never import aiohttp.
 - ``import aiodocker`` does not import aiohttp (checked in a fresh interpreter).
+- The imports that run (function-level ones included) form no cycle. Imports under
+  ``TYPE_CHECKING`` may close a circle: a resource's ``docker: Docker`` annotation
+  keeps 0.27's type for users without importing ``docker.py`` at run time.
+- No module but ``docker.py`` touches a private attribute of a Docker object
+  (``docker._x``, ``self.docker._x``, ``self._docker._x``): resources use
+  ``docker.core`` (``Resource._api``) and ``docker.closed``.
 
 Package-internal rules count every import, type-only ones included (an arrow pointing
 up is a layering error even when it only serves annotations), except where a rule says
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -231,12 +238,7 @@ def test_scanner_marks_function_level_and_type_checking_imports() -> None:
 @pytest.mark.parametrize("leaf", sorted(LEAVES))
 def test_leaf_imports_nothing_from_the_package(leaf: str) -> None:
     path = PACKAGE_DIR.parent / Path(*leaf.split(".")).with_suffix(".py")
-    allow_type_checking = leaf == "aiodocker.types"
-    bad = [
-        str(i)
-        for i in collect_imports(path)
-        if is_internal(i.target) and not (allow_type_checking and i.type_checking)
-    ]
+    bad = [str(i) for i in collect_imports(path) if is_internal(i.target)]
     assert not bad, "a leaf imports from the package:\n" + "\n".join(bad)
 
 
@@ -375,3 +377,162 @@ def test_the_facade_check_catches_code_and_a_missing_mark() -> None:
 def test_package_code_never_imports_a_facade(path: Path) -> None:
     bad = [str(i) for i in collect_imports(path) if i.target in FACADES]
     assert not bad, "import the real module, not the 0.27 facade:\n" + "\n".join(bad)
+
+
+# --------------------------------------------------------------------------
+# the package's import graph (scripts/import_graph.py prints it)
+
+
+def import_graph(*, runtime: bool) -> dict[str, set[str]]:
+    """Module -> the package modules it imports; ``runtime``: only imports that run."""
+    graph: dict[str, set[str]] = {}
+    for path in ALL_FILES:
+        edges = graph.setdefault(module_name(path), set())
+        for imp in collect_imports(path):
+            if is_package_module(imp.target) and (imp.runs or not runtime):
+                edges.add(imp.target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components that form a cycle, each sorted, biggest first."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:  # Tarjan; the package is small enough for recursion
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in graph.get(node, ()):
+            if succ not in index:
+                connect(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, ()):
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return sorted(found, key=lambda c: (-len(c), c))
+
+
+def cycle_path(graph: dict[str, set[str]], component: list[str]) -> list[str]:
+    """One closed path through ``component``, e.g. ``[a, b, a]``, for the failure message."""
+    members = set(component)
+    start = component[0]
+    previous: dict[str, str] = {}
+    queue = [start]
+    while queue:  # breadth first: the shortest way back to start
+        node = queue.pop(0)
+        for succ in sorted(graph[node] & members):
+            if succ == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return [*reversed(path), start]
+            if succ not in previous:
+                previous[succ] = node
+                queue.append(succ)
+    raise AssertionError(f"no cycle through {start}")
+
+
+def test_cycle_finder_finds_a_cycle_and_its_path() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert cycles(graph) == [["a", "b", "c"], ["e"]]
+    assert cycle_path(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
+    assert cycle_path(graph, ["e"]) == ["e", "e"]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_run_time_import_graph_has_no_cycle() -> None:
+    graph = import_graph(runtime=True)
+    assert "aiodocker.docker" in graph["aiodocker"]  # the scanner sees the package
+    found = [" -> ".join(cycle_path(graph, c)) for c in cycles(graph)]
+    assert not found, "import cycles among imports that run:\n" + "\n".join(found)
+
+
+# --------------------------------------------------------------------------
+# resources use Docker's public surface only
+
+COMPOSITION_ROOT: Final = "aiodocker.docker"
+# The names a Docker object goes by in package code: ``docker``, ``self.docker``, ``self._docker``.
+DOCKER_NAMES: Final = frozenset({"docker", "_docker"})
+
+
+def private_docker_accesses(source: str) -> list[str]:
+    """``docker._x``, ``self.docker._x``, ``self._docker._x``... in ``source``: line and expression."""
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
+            continue
+        if node.attr.startswith("__") and node.attr.endswith("__"):
+            continue  # dunders (``__class__``...) are public
+        owner = node.value
+        name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+        if name in DOCKER_NAMES:
+            found.append((node.lineno, node.col_offset, ast.unparse(node)))
+    return [f"{line}: {text}" for line, _, text in sorted(found)]
+
+
+def test_the_private_access_check_catches_every_spelling() -> None:
+    sample = (
+        "docker._api.call()\n"
+        "self.docker._closed\n"
+        "self._docker._websocket(path)\n"
+        "self._events.docker._api\n"
+        "docker.core\n"
+        "self.docker.closed\n"
+        "self._api.call()\n"
+        "docker.__class__\n"
+    )
+    assert private_docker_accesses(sample) == [
+        "1: docker._api",
+        "2: self.docker._closed",
+        "3: self._docker._websocket",
+        "4: self._events.docker._api",
+    ]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_only_the_composition_root_touches_private_members_of_docker(path: Path) -> None:
+    name = module_name(path)
+    if name == COMPOSITION_ROOT:
+        return
+    found = private_docker_accesses(path.read_text(encoding="utf-8"))
+    assert not found, (
+        f"{file_id(path)} reaches into Docker (use docker.core, docker.closed or a Resource):\n"
+        + "\n".join(found)
+    )
+
+
+def test_import_graph_script_prints_the_structure_the_test_sees() -> None:
+    script = PACKAGE_DIR.parent / "scripts" / "import_graph.py"
+    if not script.is_file():
+        pytest.skip("not a source checkout")
+    completed = subprocess.run(
+        [sys.executable, str(script), "--top", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert f"modules: {len(ALL_FILES)}" in lines
+    run_time = next(line for line in lines if line.startswith("run-time imports:"))
+    assert run_time.endswith(f"{len(cycles(import_graph(runtime=True)))} cycle(s)")
+    sizes = [line for line in lines if re.fullmatch(r" +\d+  aiodocker[\w.]*", line)]
+    assert len(sizes) == 3

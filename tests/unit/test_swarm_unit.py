@@ -25,8 +25,15 @@ def logs_response(body: bytes) -> bytes:
     return head.encode() + chunked(*(body[i : i + 3] for i in range(0, len(body), 3)))
 
 
+def raw_response(body: bytes) -> bytes:
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
 def handler(request: Request) -> bytes:
     path = urlsplit(request.target).path
+    if path.endswith("/tty/logs"):
+        return raw_response("tty \u20ac\n".encode())
     if path.endswith("/logs"):
         return logs_response(FRAMES if "t1" in path else FRAMES[:-2])
     return http_response(200, [])
@@ -72,3 +79,10 @@ async def test_service_logs_cut_inside_a_frame_raise(served) -> None:
     _, docker = served
     with pytest.raises(DockerTruncatedStreamError):
         await docker.services.logs("t2", stdout=True)
+
+
+async def test_logs_of_a_tty_service_are_raw_text_and_a_multiplexed_type_still_wins(served) -> None:
+    _, docker = served
+    assert await docker.services.logs("tty", stdout=True, is_tty=True) == ["tty \u20ac\n"]
+    # the daemon's Content-Type says multiplexed: frames, whatever the caller said
+    assert await docker.tasks.logs("t1", stdout=True, is_tty=True) == ["out ", "err\n", "\u20ac\n"]

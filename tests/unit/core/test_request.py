@@ -65,3 +65,18 @@ def test_redact_hides_authorization_tokens_but_keeps_the_daemons_own_words() -> 
     assert "dXNlcjpwYXNzd29yZA" not in hidden and hidden.endswith("refused")
     assert "abc.def.ghi" not in redact("got Bearer abc.def.ghi")
     assert "s3cret" not in redact('{"password": "s3cret"}')
+
+
+def test_require_checks_every_item_of_an_array_of_objects() -> None:
+    from aiodocker._core.request import Shape, decode_body
+    from aiodocker.exceptions import DockerResponseError
+
+    body = b'[{"Id": "a"}, {"Id": "b", "Names": []}]'
+    assert decode_body("GET", "/x", 200, body, Shape.OBJECTS, ("Id",)) == [
+        {"Id": "a"},
+        {"Id": "b", "Names": []},
+    ]
+    with pytest.raises(DockerResponseError, match="item 1 of the answer has no Id"):
+        decode_body("GET", "/x", 200, b'[{"Id": "a"}, {"Names": []}]', Shape.OBJECTS, ("Id",))
+    with pytest.raises(DockerResponseError, match="the answer has no Id"):
+        decode_body("GET", "/x", 200, b'{"Names": []}', Shape.OBJECT, ("Id",))
