@@ -17,6 +17,8 @@
 #   docker26       Docker 26.1.5 (API 1.45) from Debian trixie in netns aiod26,
 #                  unix:///run/aiodocker-docker26/docker.sock
 #   podman         podman system service, unix:///run/aiodocker-podman/podman.sock
+#   podman5        Podman 5.x from Debian trixie in a debootstrap chroot, in netns aiodp5,
+#                  unix:///run/aiodocker-podman5/podman.sock
 #
 # Exits non-zero when the main daemon, TLS, the image, the registry or ssh failed.
 # The swarm daemons are optional: env.json lists the ones that work.
@@ -799,6 +801,187 @@ start_podman() {
 }
 
 # --------------------------------------------------------------------------
+# podman5: Podman 5.x from Debian trixie, in a chroot, in its own netns
+#
+# Debian 13's podman needs glibc 2.38 and bookworm has 2.36, so it runs in a
+# trixie chroot that debootstrap (variant minbase) makes in $P5_ROOT once; later
+# starts reuse it; it becomes the root of the service's mount namespace (see
+# write_podman5_launcher).  The service runs in netns aiodp5, so that netavark's bridge
+# and firewall rules stay out of the root netns (podman 4.3's CNI bridge uses the
+# same 10.88.0.0/16), and in a mount namespace of its own: the chroot's /proc,
+# /sys, /dev, /run and cgroup mounts vanish with it.  $P5_RUN is bind-mounted into
+# the chroot, so the root netns reaches the socket at the same path.  Images and
+# containers are stored in the chroot ($P5_ROOT/var/lib/containers).  The registry
+# is relayed into the netns as for docker26, so image names stay the same.
+
+P5_NS=aiodp5
+P5_DIR=$STATE_DIR/podman5
+P5_ROOT=$P5_DIR/rootfs
+P5_RUN=/run/aiodocker-podman5
+P5_SOCKET=$P5_RUN/podman.sock
+P5_SUITE=trixie
+P5_PACKAGES=podman,crun,conmon,netavark,aardvark-dns,catatonit,iptables
+P5_IMAGE=localhost/$IMAGE
+
+p5_installed() { [ -x "$P5_ROOT/usr/bin/podman" ] && [ -e "$P5_ROOT/.aiodocker-complete" ]; }
+
+make_podman5_root() {
+    p5_installed && return 0
+    if ! command -v debootstrap >/dev/null; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends debootstrap; } >"$LOG_DIR/podman5-debootstrap.log" 2>&1 || return 1
+    fi
+    log "debootstrap of Debian $P5_SUITE with podman (about a minute)"
+    mkdir -p "$P5_DIR"
+    local tmp
+    tmp=$(mktemp -d "$P5_DIR/rootfs.XXXXXX") && chmod 755 "$tmp" || return 1
+    if ! debootstrap --variant=minbase --include="$P5_PACKAGES" \
+        --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+        "$P5_SUITE" "$tmp" http://deb.debian.org/debian >>"$LOG_DIR/podman5-debootstrap.log" 2>&1; then
+        rm -rf "$tmp"
+        return 1
+    fi
+    touch "$tmp/.aiodocker-complete"
+    rm -rf "$P5_ROOT"
+    mv "$tmp" "$P5_ROOT"
+}
+
+# replace_if_changed FILE: move FILE.new over FILE; true when they differed
+replace_if_changed() {
+    if cmp -s "$1.new" "$1"; then rm -f "$1.new"; return 1; fi
+    mv "$1.new" "$1"
+}
+
+# the chroot's containers.conf and registries; prints "changed" when the running
+# service read another version
+write_podman5_config() {
+    local conf=$P5_ROOT/etc/containers changed=0
+    # no systemd and cgroup v1 here; containers start only with explicit ulimits
+    # on these machines (as for podman 4.3); the firewall driver is named, not
+    # probed.  Podman 5's forced remove (DELETE ?force) first stops the container
+    # with its stop timeout, where Docker kills at once: the tests remove many
+    # containers whose PID 1 ignores SIGTERM, 10 s each at the default
+    cat >"$conf/containers.conf.new" <<EOF
+[containers]
+default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+stop_timeout = 2
+
+[network]
+firewall_driver = "iptables"
+EOF
+    replace_if_changed "$conf/containers.conf" && changed=1
+    # the test registry speaks plain HTTP
+    printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY_ADDR" \
+        >"$conf/registries.conf.d/aiodocker.conf.new"
+    replace_if_changed "$conf/registries.conf.d/aiodocker.conf" && changed=1
+    [ $changed = 0 ] || echo changed
+}
+
+# the service's start inside its mount namespace: mount the chroot's file systems,
+# make the chroot the namespace's root with pivot_root, then exec podman.  A plain
+# chroot is not enough: crun's pivot_root then leaves the containers on the root
+# of the host's file system.
+write_podman5_launcher() {
+    cat >"$P5_DIR/launch.sh" <<EOF
+#!/bin/sh
+set -e
+root=$P5_ROOT
+# pivot_root needs the new root to be a mount point
+mount --bind "\$root" "\$root"
+mount -t proc proc "\$root/proc"
+mount -t sysfs sysfs "\$root/sys"
+mount --rbind /sys/fs/cgroup "\$root/sys/fs/cgroup"
+# crun refuses a hybrid hierarchy whose cgroup2 has controllers: leave it out
+! mountpoint -q "\$root/sys/fs/cgroup/unified" || umount "\$root/sys/fs/cgroup/unified"
+mount --rbind /dev "\$root/dev"
+# podman's locks live in /dev/shm/libpod_lock: not in podman 4.3's
+mount -t tmpfs -o mode=1777 tmpfs "\$root/dev/shm"
+mount -t tmpfs -o mode=755 tmpfs "\$root/run"
+mount -t tmpfs -o mode=1777 tmpfs "\$root/tmp"
+mkdir -p "\$root$P5_RUN"
+mount --bind "$P5_RUN" "\$root$P5_RUN"
+cd "\$root"
+pivot_root . .
+umount -l .
+cd /
+exec /usr/bin/podman system service --time=0 "unix://$P5_SOCKET"
+EOF
+    chmod 755 "$P5_DIR/launch.sh"
+}
+
+# the two halves of the registry relay: root netns tcp <- unix socket <- netns tcp
+start_podman5_registry_relay() {
+    local outer=$P5_RUN/registry-outer.pid inner=$P5_RUN/registry-inner.pid
+    pid_alive "$(pid_from "$outer")" \
+        || spawn "$LOG_DIR/podman5-relay.log" "$outer" socat \
+            "UNIX-LISTEN:$P5_RUN/registry.sock,fork,unlink-early,mode=600" "TCP:$REGISTRY_ADDR" \
+        || return 1
+    pid_alive "$(pid_from "$inner")" \
+        || spawn "$LOG_DIR/podman5-relay.log" "$inner" nsenter --net="/run/netns/$P5_NS" socat \
+            "TCP-LISTEN:${REGISTRY_ADDR##*:},bind=${REGISTRY_ADDR%%:*},fork,reuseaddr" \
+            "UNIX-CONNECT:$P5_RUN/registry.sock" \
+        || return 1
+    wait_for 10 p5_registry_answers
+}
+
+p5_registry_answers() {
+    [ "$(nsenter --net="/run/netns/$P5_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+        "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]
+}
+
+P5_STARTED=0
+
+start_podman5() {
+    make_podman5_root || { echo "debootstrap of $P5_SUITE failed (see $LOG_DIR/podman5-debootstrap.log)" >&2; return 1; }
+    [ -e "/run/netns/$P5_NS" ] || ip netns add "$P5_NS" || return 1
+    ip -n "$P5_NS" link set lo up
+    mkdir -p "$P5_RUN"
+    write_podman5_launcher
+    local changed pid
+    changed=$(write_podman5_config) || return 1
+    pid=$(pid_from "$P5_RUN/service.pid")
+    if [ "$changed" = changed ] && pid_alive "$pid"; then
+        log "restarting podman 5 ($P5_ROOT/etc/containers changed)"
+        stop_pid "$pid"
+    fi
+    ping_unix "$P5_SOCKET" && return 0
+    if pid_alive "$pid"; then
+        wait_for 20 ping_unix "$P5_SOCKET" && return 0
+        stop_pid "$pid"
+    fi
+    rm -f "$P5_SOCKET"
+    log "starting podman 5 system service in netns $P5_NS"
+    spawn "$LOG_DIR/podman5.log" "$P5_RUN/service.pid" \
+        nsenter --net="/run/netns/$P5_NS" unshare --mount --propagation private "$P5_DIR/launch.sh" \
+        || return 1
+    P5_STARTED=1
+}
+
+check_podman5() {
+    if ! wait_up 60 "$P5_RUN/service.pid" ping_unix "$P5_SOCKET"; then
+        echo "podman 5 does not answer on $P5_SOCKET" >&2
+        tail -n 10 "$LOG_DIR/podman5.log" >&2
+        return 1
+    fi
+    local new_image=0 out
+    if ! docker -H "unix://$P5_SOCKET" image inspect "$P5_IMAGE" >/dev/null 2>&1; then
+        log "loading $IMAGE into podman 5"
+        docker -H "unix://$MAIN_SOCKET" save "$IMAGE" | docker -H "unix://$P5_SOCKET" load >/dev/null \
+            || return 1
+        new_image=1
+    fi
+    start_podman5_registry_relay || { echo "registry relay into netns $P5_NS does not answer" >&2; return 1; }
+    if [ $P5_STARTED = 1 ] || [ $new_image = 1 ]; then
+        out=$(docker -H "unix://$P5_SOCKET" run --rm "$P5_IMAGE" sh -c 'ip -4 addr show eth0 | grep -q inet && echo ok' 2>&1)
+        [ "$out" = ok ] || { echo "podman 5 cannot run a bridged container: $out" >&2; return 1; }
+    fi
+}
+
+# --------------------------------------------------------------------------
 # env.json
 
 write_env_json() {
@@ -808,10 +991,13 @@ write_env_json() {
     local podman_api_version=""
     [ "$PODMAN_OK" = 1 ] && podman_api_version=$(curl -sf --max-time 5 --unix-socket "$PODMAN_SOCKET" \
         http://localhost/version 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
+    local p5_api_version=""
+    [ "$P5_OK" = 1 ] && p5_api_version=$(curl -sf --max-time 5 --unix-socket "$P5_SOCKET" \
+        http://localhost/version 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])' 2>/dev/null)
     for entry in "${SWARM_OK[@]}"; do
         swarm_json+="${swarm_json:+,}${entry}"
     done
-    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" python3 - "$STATE_DIR/env.json" <<EOF
+    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" P5="$P5_OK" P5_API_VERSION="$p5_api_version" python3 - "$STATE_DIR/env.json" <<EOF
 import json, os, sys
 env = {
     "unix_socket": "$MAIN_SOCKET",
@@ -839,6 +1025,14 @@ env = {
         "netns": "$D26_NS",
         "log": "$LOG_DIR/docker26.log",
     } if os.environ["D26"] == "1" else None,
+    "podman5": {
+        "host": "unix://$P5_SOCKET",
+        "socket": "$P5_SOCKET",
+        "image": "$P5_IMAGE",
+        "api_version": os.environ["P5_API_VERSION"],
+        "netns": "$P5_NS",
+        "log": "$LOG_DIR/podman5.log",
+    } if os.environ["P5"] == "1" else None,
 }
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
@@ -901,6 +1095,7 @@ if [ $MAIN_OK = 1 ]; then
         note "swarm: network namespaces/bridge could not be set up"
     fi
     start_docker26 || fail docker26 "docker $D26_VERSION could not be started"
+    start_podman5 || fail podman5 "podman 5 could not be started"
 fi
 
 if [ $MAIN_OK = 1 ]; then
@@ -964,6 +1159,15 @@ if [ $MAIN_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
     fi
 fi
 
+P5_OK=0
+if [ $MAIN_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ] && [[ " ${FAILED[*]} " != *" podman5 "* ]]; then
+    if check_podman5; then
+        P5_OK=1
+    else
+        fail podman5 "podman 5 is not usable (see $LOG_DIR/podman5.log)"
+    fi
+fi
+
 [ $MAIN_OK = 1 ] && write_env_json || { fail env.json "not written"; rm -f "$STATE_DIR/env.json"; }
 
 # --------------------------------------------------------------------------
@@ -978,7 +1182,8 @@ printf '  %-9s %s\n' \
     ssh "ssh://root@127.0.0.1:$SSH_PORT (ssh -F $SSH_DIR/ssh_config $SSH_ALIAS)" \
     swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons" \
     docker26 "unix://$D26_SOCKET (Docker $D26_VERSION, $([ $D26_OK = 1 ] && echo up || echo down))" \
-    podman "unix://$PODMAN_SOCKET ($([ $PODMAN_OK = 1 ] && echo up || echo down))"
+    podman "unix://$PODMAN_SOCKET ($([ $PODMAN_OK = 1 ] && echo up || echo down))" \
+    podman5 "unix://$P5_SOCKET ($([ $P5_OK = 1 ] && echo up || echo down))"
 for n in "${NOTES[@]}"; do echo "  note: $n"; done
 if [ ${#FAILED[@]} -gt 0 ]; then
     echo "FAILED: ${FAILED[*]}" >&2

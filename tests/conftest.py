@@ -15,7 +15,8 @@ remove each other's objects.
 
 The engine matrix: a test that uses the ``engine`` fixture (the ``docker`` client
 does) runs once per engine of ``testenv.ENGINES``: Docker 20.10 (``docker20``,
-the main daemon), Docker 26 (``docker26``) and podman.  A real difference is
+the main daemon), Docker 26 (``docker26``), podman 4.3 (``podman``) and podman 5
+(``podman5``).  A real difference is
 marked on the test with ``@pytest.mark.engine_difference(engines, reason)``,
 which skips it on those engines with the reason.  ``AIODOCKER_TEST_ENGINES``
 (comma-separated names) narrows the matrix.
@@ -248,6 +249,9 @@ def docker_cleanup() -> Iterator[None]:
         remove_test_objects(docker26["host"])
     if env.get("podman_socket"):
         remove_test_objects(f"unix://{env['podman_socket']}")
+    podman5 = env.get("podman5")
+    if podman5:
+        remove_test_objects(podman5["host"])
 
 
 # --------------------------------------------------------------------------

@@ -87,17 +87,22 @@ def require(component: str) -> Any:
 # --------------------------------------------------------------------------
 # engines
 
-ENGINES: Final = ("docker20", "docker26", "podman")
+ENGINES: Final = ("docker20", "docker26", "podman", "podman5")
 
 
 @dataclass(frozen=True)
 class Engine:
-    """One engine of the test environment: ``name`` is one of ENGINES."""
+    """One engine of the test environment: ``name`` is one of ENGINES.
+
+    ``netns`` names the network namespace the engine runs in (None: the test
+    process's own), whose 127.0.0.1 is not the test process's.
+    """
 
     name: str
     host: str
     image: str
     api_version: str
+    netns: str | None = None
 
 
 def engine_named(name: str) -> Engine:
@@ -108,7 +113,9 @@ def engine_named(name: str) -> Engine:
         )
     if name == "docker26":
         entry = require("docker26")
-        return Engine(name, entry["host"], require("image"), entry["api_version"])
+        return Engine(
+            name, entry["host"], require("image"), entry["api_version"], entry.get("netns")
+        )
     if name == "podman":
         return Engine(
             name,
@@ -116,4 +123,7 @@ def engine_named(name: str) -> Engine:
             require("podman_image"),
             require("podman_api_version"),
         )
+    if name == "podman5":
+        entry = require("podman5")
+        return Engine(name, entry["host"], entry["image"], entry["api_version"], entry.get("netns"))
     raise pytest.UsageError(f"unknown engine {name!r}")

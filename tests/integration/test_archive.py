@@ -166,7 +166,7 @@ async def test_archive_calls_on_a_missing_container_raise_not_found_naming_it(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers the archive of a missing path without an error"
+    ("podman", "podman5"), "podman answers the archive of a missing path without an error"
 )
 async def test_archive_of_a_missing_path_raises_not_found(container: DockerContainer) -> None:
     with pytest.raises(DockerNotFoundError):

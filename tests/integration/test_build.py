@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
+from helpers import isolated_docker_config, serve_to_engine, tar_of  # noqa: F401 (autouse)
+from testenv import Engine
 
 from aiodocker import Docker
 from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerStreamError
@@ -47,7 +48,7 @@ async def cleanup(docker: Docker) -> AsyncIterator[list[str]]:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_failing_run_raises_stream_error_with_the_daemons_message(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -63,7 +64,7 @@ async def test_failing_run_raises_stream_error_with_the_daemons_message(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_failing_run_in_a_stream_raises_after_the_steps_output(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -159,7 +160,7 @@ async def test_build_from_a_directory_honours_dockerignore(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_from_a_directory_with_another_dockerfile(
     docker: Docker, image: str, tag: str, cleanup: list[str], tmp_path: Path
@@ -173,7 +174,7 @@ async def test_build_from_a_directory_with_another_dockerfile(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_build_from_a_gzip_tar_fileobj_with_encoding(
     docker: Docker, image: str, tag: str, cleanup: list[str]
@@ -194,7 +195,7 @@ async def test_build_from_a_gzip_tar_fileobj_with_encoding(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_with_path_dockerfile_inside_a_tar(
     docker: Docker, image: str, tag: str, cleanup: list[str], tmp_path: Path
@@ -220,13 +221,10 @@ async def test_build_with_path_dockerfile_inside_a_tar(
 
 
 @pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
-@pytest.mark.engine_difference(
-    "podman", "podman's build does not take a remote Dockerfile URL as its context"
+    ("podman", "podman5"), "podman's build does not take a remote Dockerfile URL as its context"
 )
 async def test_build_from_a_remote_dockerfile_url(
-    docker: Docker, image: str, tag: str, cleanup: list[str]
+    docker: Docker, engine: Engine, image: str, tag: str, cleanup: list[str]
 ) -> None:
     cleanup.append(tag)
 
@@ -235,15 +233,8 @@ async def test_build_from_a_remote_dockerfile_url(
 
     app = web.Application()
     app.router.add_get("/Dockerfile", dockerfile)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/Dockerfile"
-        await docker.images.build(remote=url, tag=tag)
-    finally:
-        await runner.cleanup()
+    async with serve_to_engine(engine.netns, app) as url:
+        await docker.images.build(remote=f"{url}/Dockerfile", tag=tag)
     assert (await docker.images.inspect(tag))["Config"]["Labels"] == {"source": "remote"}
 
 
@@ -256,7 +247,7 @@ async def test_build_from_an_unreachable_remote_fails(docker: Docker, tag: str) 
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_options_reach_the_builder(
     docker: Docker, image: str, make_name: Callable[..., str], cleanup: list[str]
@@ -297,7 +288,7 @@ async def test_build_options_reach_the_builder(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman builds with buildah: other messages, labels and options"
+    ("podman", "podman5"), "podman builds with buildah: other messages, labels and options"
 )
 async def test_build_quiet_and_cache_from(
     docker: Docker, image: str, make_name: Callable[..., str], cleanup: list[str]

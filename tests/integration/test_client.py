@@ -211,7 +211,7 @@ async def test_ssh_refuses_an_unknown_host_key(testenv, tmp_path, monkeypatch):
 
 
 @pytest.mark.engine_difference(
-    "podman",
+    ("podman", "podman5"),
     "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
 )
 async def test_auth_succeeds_with_good_credentials(docker, testenv):

@@ -111,7 +111,7 @@ async def test_create_rejects_bad_arguments_before_any_request(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_create_with_a_taken_name_raises_conflict(
     docker: aiodocker.Docker, image: str, make_container: MakeContainer
@@ -135,7 +135,7 @@ async def test_list_returns_containers_built_from_list_entries(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_list_with_an_invalid_filter_raises(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as exc:
@@ -268,7 +268,7 @@ async def test_prune_removes_only_stopped_containers_with_the_label(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_prune_with_an_invalid_filter_raises(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as exc:
@@ -287,7 +287,7 @@ async def test_show_refreshes_the_known_data(make_container: MakeContainer) -> N
     assert container._container is info and "SizeRootFs" in info
 
 
-@pytest.mark.engine_difference("podman", "podman's 404 bodies do not name the missing object")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's 404 bodies do not name the missing object")
 async def test_lifecycle_calls_on_a_missing_container_raise_not_found_naming_it(
     missing: DockerContainer,
 ) -> None:
@@ -386,7 +386,7 @@ async def test_delete_removes_the_container(make_container: MakeContainer) -> No
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_delete_of_a_running_container_without_force_raises_conflict(
     make_container: MakeContainer,
@@ -432,7 +432,7 @@ async def test_pause_and_unpause_freeze_and_resume(make_container: MakeContainer
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_pause_of_a_stopped_container_raises_conflict(
     make_container: MakeContainer,
@@ -453,6 +453,7 @@ async def test_top_lists_processes_with_ps_args(make_container: MakeContainer) -
 
 
 @pytest.mark.engine_difference("podman", "podman's top of a stopped container succeeds")
+@pytest.mark.engine_difference("podman5", "podman 5 refuses top of a stopped container with 500, not 409")
 async def test_top_of_a_stopped_container_raises_conflict(make_container: MakeContainer) -> None:
     container = await make_container(start=False)
     with pytest.raises(DockerConflictError):
@@ -551,6 +552,9 @@ async def test_update_rejects_bad_arguments(
 
 @pytest.mark.engine_difference(
     "podman", "podman's commit wants a JSON body (Decode(): EOF without one)"
+)
+@pytest.mark.engine_difference(
+    "podman5", "podman 5's commit answers the image ID without 'sha256:', its inspect with it"
 )
 async def test_commit_creates_an_image(
     docker: aiodocker.Docker, make_container: MakeContainer, make_name: Callable[..., str]
@@ -662,7 +666,7 @@ async def test_exec_rejects_wrong_types_and_leaves_values_to_the_daemon(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_exec_in_a_stopped_container_raises_conflict(make_container: MakeContainer) -> None:
     container = await make_container(start=False)
@@ -670,7 +674,7 @@ async def test_exec_in_a_stopped_container_raises_conflict(make_container: MakeC
         await container.exec(["true"])
 
 
-@pytest.mark.engine_difference("podman", "podman has no GET /containers/{id}/attach/ws")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman has no GET /containers/{id}/attach/ws")
 async def test_websocket_attaches_stdio(make_container: MakeContainer) -> None:
     container = await make_container(["cat"], OpenStdin=True, Tty=True)
     ws = await container.websocket()
@@ -716,7 +720,7 @@ HEALTHCHECK = {"Interval": 100_000_000, "Timeout": 1_000_000_000, "Retries": 1}
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman runs healthchecks from systemd timers, absent here"
+    ("podman", "podman5"), "podman runs healthchecks from systemd timers, absent here"
 )
 async def test_wait_healthy_returns_once_healthy(make_container: MakeContainer) -> None:
     container = await make_container(
@@ -728,7 +732,7 @@ async def test_wait_healthy_returns_once_healthy(make_container: MakeContainer) 
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman runs healthchecks from systemd timers, absent here"
+    ("podman", "podman5"), "podman runs healthchecks from systemd timers, absent here"
 )
 async def test_wait_healthy_raises_when_unhealthy(make_container: MakeContainer) -> None:
     container = await make_container(

@@ -57,7 +57,7 @@ def tls_context(testenv: dict[str, Any]) -> Any:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman makes up a new /info ID on every call"
+    ("podman", "podman5"), "podman makes up a new /info ID on every call"
 )
 async def test_raw_session_reaches_the_daemon_over_unix(docker: aiodocker.Docker) -> None:
     info = await docker.system.info()
@@ -173,7 +173,7 @@ async def test_canonicalize_url_is_a_yarl_url_under_docker_host(docker: aiodocke
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman has no attach/ws endpoint"
+    ("podman", "podman5"), "podman has no attach/ws endpoint"
 )
 async def test_websocket_with_default_params_attaches_stdio(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
@@ -226,7 +226,7 @@ async def transport_client(
 
 
 @pytest.mark.engine_difference(
-    ("docker26", "podman"), "the unix, TLS and ssh clients of transport_client reach the main daemon only"
+    ("docker26", "podman", "podman5"), "the unix, TLS and ssh clients of transport_client reach the main daemon only"
 )
 async def test_resp_connection_transport_write_eof_half_closes_stdin_of_cat(
     transport_client: aiodocker.Docker, sleeper: DockerContainer
@@ -254,7 +254,7 @@ async def test_resp_connection_transport_write_eof_half_closes_stdin_of_cat(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman does not deliver filtered events"
+    ("podman", "podman5"), "podman does not deliver filtered events"
 )
 async def test_events_listen_then_filtered_run_delivers_only_matching_events(
     docker: aiodocker.Docker, make_name: Callable[..., str]
@@ -304,7 +304,7 @@ async def test_pull_of_a_malformed_digest_ref_is_judged_by_the_daemon(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman has no POST /build/prune"
+    ("podman", "podman5"), "podman has no POST /build/prune"
 )
 async def test_prune_builds_sends_the_newer_options_to_a_141_daemon(
     docker: aiodocker.Docker,

@@ -68,7 +68,7 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = EVENT_TIMEOUT
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's /events does not deliver these filtered container/volume events"
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container/volume events"
 )
 async def test_subscribe_sees_create_start_and_destroy_of_a_container(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
@@ -146,7 +146,7 @@ async def test_subscribe_starts_one_task_and_a_new_one_after_stop(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's /events does not deliver these filtered container/volume events"
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container/volume events"
 )
 async def test_run_publishes_events_then_none_when_until_is_reached(
     docker: aiodocker.Docker, make_name: Callable[..., str]
@@ -203,7 +203,7 @@ async def test_run_raises_the_daemons_error_and_still_ends_subscribers(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's /events does not deliver these filtered container/volume events"
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container/volume events"
 )
 async def test_follow_delivers_new_events_and_closing_releases_the_connection(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
@@ -294,7 +294,7 @@ class CuttableProxy:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's /events does not deliver these filtered container/volume events"
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container/volume events"
 )
 async def test_follow_resumes_after_a_dropped_connection_without_duplicates(
     docker: aiodocker.Docker,
@@ -331,7 +331,7 @@ async def test_follow_resumes_after_a_dropped_connection_without_duplicates(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's /events does not deliver these filtered container/volume events"
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container/volume events"
 )
 async def test_follow_gives_up_with_a_typed_error_when_the_daemon_stays_away(
     docker: aiodocker.Docker, tmp_path: Path

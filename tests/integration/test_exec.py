@@ -114,7 +114,7 @@ async def round_trip(exe: Exec, payload: bytes) -> list[Message]:
 
 
 @pytest.mark.engine_difference(
-    ("docker26", "podman"), "the TLS and ssh endpoints of transport_client reach the main daemon only"
+    ("docker26", "podman", "podman5"), "the TLS and ssh endpoints of transport_client reach the main daemon only"
 )
 async def test_exec_cat_returns_10_mib_of_random_bytes_unchanged_and_exits_0(
     transport_client: aiodocker.Docker, sleeper: DockerContainer
@@ -199,7 +199,7 @@ async def test_exec_resize_sets_the_tty_size(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's hijacked exec/attach stream carries a stray newline before the frames"
+    ("podman", "podman5"), "podman's hijacked exec/attach stream carries a stray newline before the frames"
 )
 async def test_exec_start_detached_returns_empty_bytes_and_wait_gives_exit_code(
     docker: aiodocker.Docker, sleeper: DockerContainer
@@ -228,7 +228,7 @@ async def test_exec_stream_iterates_messages(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_exec_create_on_a_stopped_container_raises_409(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
@@ -279,7 +279,7 @@ async def test_exec_inspect_and_resize_of_a_missing_exec_raise_404(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's hijacked exec/attach stream carries a stray newline before the frames"
+    ("podman", "podman5"), "podman's hijacked exec/attach stream carries a stray newline before the frames"
 )
 async def test_exec_started_twice_raises_409(
     docker: aiodocker.Docker, sleeper: DockerContainer

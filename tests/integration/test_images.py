@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from helpers import (
+    isolated_docker_config,  # noqa: F401 (the fixture is autouse)
+    serve_to_engine,
+)
 from helpers import tar_of as shared_tar_of
+from testenv import Engine
 
 from aiodocker import Docker
 from aiodocker.exceptions import (
@@ -88,7 +92,7 @@ async def own_image(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_list_with_a_reference_filter_finds_the_image(docker: Docker, own_image: str) -> None:
     listed = await docker.images.list(filters={"reference": own_image})
@@ -106,7 +110,7 @@ async def test_list_with_str_filters_is_deprecated_but_works(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_list_with_an_unknown_filter_is_rejected(docker: Docker) -> None:
     with pytest.raises(DockerError) as info:
@@ -116,7 +120,7 @@ async def test_list_with_an_unknown_filter_is_rejected(docker: Docker) -> None:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_inspect_and_history_describe_the_image(docker: Docker, own_image: str) -> None:
     info = await docker.images.inspect(own_image)
@@ -128,7 +132,7 @@ async def test_inspect_and_history_describe_the_image(docker: Docker, own_image:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_get_is_a_deprecated_alias_of_inspect(docker: Docker, own_image: str) -> None:
     with pytest.warns(DeprecationWarning):
@@ -166,7 +170,7 @@ async def test_tag_returns_true_and_delete_untags(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman words a bad reference differently (repository name must be lowercase, HTTP 500)"
+    ("podman", "podman5"), "podman words a bad reference differently (repository name must be lowercase, HTTP 500)"
 )
 async def test_tag_errors_missing_image_and_bad_reference(
     docker: Docker, own_image: str, make_name: Callable[..., str]
@@ -184,7 +188,7 @@ async def test_tag_errors_missing_image_and_bad_reference(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_delete_removes_the_image_and_reports_deleted_layers(
     docker: Docker, image: str, make_name: Callable[..., str]
@@ -222,7 +226,7 @@ async def test_delete_of_an_image_used_by_a_container_conflicts(
 # --- prune -------------------------------------------------------------------------------
 
 
-@pytest.mark.engine_difference("podman", "podman refuses two values of the dangling filter")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman refuses two values of the dangling filter")
 async def test_prune_scoped_by_a_unique_label_removes_only_that_image(
     docker: Docker, image: str, own_image: str, make_name: Callable[..., str]
 ) -> None:
@@ -248,14 +252,14 @@ async def test_prune_with_an_unknown_filter_is_rejected(docker: Docker) -> None:
     assert "no-such-filter" in info.value.message
 
 
-@pytest.mark.engine_difference("podman", "podman has no POST /build/prune")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman has no POST /build/prune")
 async def test_prune_builds_scoped_to_a_missing_id_reclaims_nothing(docker: Docker) -> None:
     result = await docker.images.prune_builds(filters={"id": f"aiodocker-test-{uuid.uuid4().hex}"})
     assert result["SpaceReclaimed"] == 0
     assert not result["CachesDeleted"]
 
 
-@pytest.mark.engine_difference("podman", "podman has no POST /build/prune")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman has no POST /build/prune")
 async def test_prune_builds_errors(docker: Docker) -> None:
     with pytest.raises(DockerError, match="no-such-filter"):
         await docker.images.prune_builds(filters={"no-such-filter": "x"})
@@ -265,8 +269,8 @@ async def test_prune_builds_errors(docker: Docker) -> None:
 
 
 @pytest.fixture
-async def v1_index() -> AsyncIterator[tuple[str, list[web.Request]]]:
-    """A minimal v1 search index on loopback (the daemon treats it as insecure: plain HTTP)."""
+async def v1_index(engine: Engine) -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """A minimal v1 search index on the engine's loopback (insecure there: plain HTTP)."""
     seen: list[web.Request] = []
 
     async def ping(request: web.Request) -> web.Response:
@@ -294,22 +298,12 @@ async def v1_index() -> AsyncIterator[tuple[str, list[web.Request]]]:
     app = web.Application()
     app.router.add_get("/v1/_ping", ping)
     app.router.add_get("/v1/search", search)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with serve_to_engine(engine.netns, app) as url:
+        yield url.removeprefix("http://"), seen
 
 
 @pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
-@pytest.mark.engine_difference(
-    "podman", "podman's search asks its own registries, not the index of the test"
+    ("podman", "podman5"), "podman's search asks its own registries, not the index of the test"
 )
 async def test_search_queries_the_index_of_the_term_with_limit_and_auth(
     docker: Docker, v1_index: tuple[str, list[web.Request]]
@@ -344,7 +338,7 @@ def tar_members(data: bytes) -> dict[str, bytes]:
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_save_delete_load_round_trips_an_image(
     docker: Docker, image: str, make_name: Callable[..., str], tmp_path: Path
@@ -372,7 +366,7 @@ async def test_save_delete_load_round_trips_an_image(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_save_of_several_images_holds_every_tag(
     docker: Docker, image: str, own_image: str, make_name: Callable[..., str]
@@ -399,7 +393,7 @@ async def test_save_of_a_missing_image_raises_not_found(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman stores short image names as docker.io/library/NAME"
+    ("podman", "podman5"), "podman stores short image names as docker.io/library/NAME"
 )
 async def test_export_image_and_import_image_are_the_compatible_save_and_load(
     docker: Docker, image: str, make_name: Callable[..., str]
@@ -418,7 +412,7 @@ async def test_export_image_and_import_image_are_the_compatible_save_and_load(
         await remove(docker, ref)
 
 
-@pytest.mark.engine_difference("podman", "podman's load reports no per-layer progress")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's load reports no per-layer progress")
 async def test_load_with_progress_ends_at_100_percent(
     docker: Docker, image: str, make_name: Callable[..., str]
 ) -> None:
@@ -446,7 +440,7 @@ async def test_load_with_progress_ends_at_100_percent(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers a broken tar with an HTTP error, not an error in the stream"
+    ("podman", "podman5"), "podman answers a broken tar with an HTTP error, not an error in the stream"
 )
 async def test_load_of_a_broken_tar_raises_a_stream_error(docker: Docker) -> None:
     with pytest.raises(DockerStreamError) as info:
@@ -527,32 +521,24 @@ async def test_import_from_a_path_and_an_async_iterable(
 
 
 @pytest.mark.engine_difference(
-    "docker26", "runs in its own netns: 127.0.0.1 of the test process is not its 127.0.0.1"
-)
-@pytest.mark.engine_difference(
     "podman", "podman stores short image names as docker.io/library/NAME"
 )
 async def test_import_from_a_url_the_daemon_downloads(
-    docker: Docker, rootfs_tar: bytes, make_name: Callable[..., str]
+    docker: Docker, engine: Engine, rootfs_tar: bytes, make_name: Callable[..., str]
 ) -> None:
     async def serve(request: web.Request) -> web.Response:
         return web.Response(body=rootfs_tar, content_type="application/x-tar")
 
     app = web.Application()
     app.router.add_get("/rootfs.tar", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     repo = make_name("fromurl")
     try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/rootfs.tar"
-        result = await docker.images.import_from(url, repo=repo, tag="v1")
+        async with serve_to_engine(engine.netns, app) as url:
+            result = await docker.images.import_from(f"{url}/rootfs.tar", repo=repo, tag="v1")
         assert result[-1]["status"].startswith("sha256:")
         code, output = await run_cli("run", "--rm", f"{repo}:v1", "/bin/echo", "url")
         assert code == 0 and output.strip() == "url", output
     finally:
-        await runner.cleanup()
         await remove(docker, f"{repo}:v1")
 
 

@@ -119,7 +119,7 @@ async def test_log_of_a_tty_container_is_raw_text(make_container: MakeContainer)
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman does not know the log driver settings of this test"
+    ("podman", "podman5"), "podman does not know the log driver settings of this test"
 )
 async def test_log_decodes_a_character_split_across_frames(
     make_container: MakeContainer,

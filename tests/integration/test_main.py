@@ -89,7 +89,7 @@ async def _push_private_image(docker, testenv, name: str) -> str:
     return ref
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_pull_command_prints_progress_lines_and_uses_config_credentials(
     docker, engine, testenv, make_name, tmp_path, monkeypatch
 ):

@@ -82,7 +82,7 @@ async def test_create_rejects_bad_configs_locally_and_on_the_daemon(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_list_filters_by_label_and_rejects_bad_filters(
     docker: aiodocker.Docker, make_network: MakeNetwork, make_name: Callable[..., str]
@@ -114,7 +114,7 @@ async def test_get_finds_a_network_by_name_and_raises_not_found_for_a_missing_on
         await docker.networks.get("")
 
 
-@pytest.mark.engine_difference("podman", "podman ignores scope when showing a network")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman ignores scope when showing a network")
 async def test_show_accepts_verbose_and_scope_and_fails_for_a_missing_network(
     docker: aiodocker.Docker, make_network: MakeNetwork, make_name: Callable[..., str]
 ) -> None:
@@ -128,7 +128,7 @@ async def test_show_accepts_verbose_and_scope_and_fails_for_a_missing_network(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 404, not 403, for deleting a predefined network"
+    ("podman", "podman5"), "podman answers 404, not 403, for deleting a predefined network"
 )
 async def test_delete_removes_the_network_and_fails_when_it_is_gone_or_predefined(
     docker: aiodocker.Docker, make_network: MakeNetwork
@@ -194,7 +194,7 @@ async def test_prune_removes_only_unused_networks_with_the_label(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_prune_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:

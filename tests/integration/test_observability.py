@@ -104,7 +104,7 @@ async def test_a_container_run_logs_each_request_at_debug_and_never_the_env_valu
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman's POST /auth pings the plain-http test registry over https"
+    ("podman", "podman5"), "podman's POST /auth pings the plain-http test registry over https"
 )
 async def test_registry_credentials_never_appear_in_any_record(docker, image, make_name, caplog):
     registry = require("registry")

@@ -1,5 +1,7 @@
 """The same client against podman's Docker-compatible service (``podman system service``).
 
+Each test runs on podman 4.3 (the system's) and Podman 5 (the trixie chroot's).
+
 Podman's socket is one of the auto-detected paths; these tests make sure what
 users do most works there too: version negotiation, run/wait/logs with stream
 ids, exec with stdin half-closed, archives, and clean errors.
@@ -9,22 +11,26 @@ from __future__ import annotations
 
 import pytest
 from helpers import tar_of
-from testenv import require
+from testenv import Engine, engine_named
 
 import aiodocker
 from aiodocker.exceptions import DockerNotFoundError
 
 
+@pytest.fixture(params=["podman", "podman5"])
+def podman_engine(request: pytest.FixtureRequest, testenv) -> Engine:
+    return engine_named(request.param)
+
+
 @pytest.fixture
-async def podman():
-    socket = require("podman_socket")
-    async with aiodocker.Docker(url=f"unix://{socket}") as client:
+async def podman(podman_engine: Engine):
+    async with aiodocker.Docker(url=podman_engine.host) as client:
         yield client
 
 
 @pytest.fixture
-def podman_image(testenv) -> str:
-    return str(testenv["podman_image"])
+def podman_image(podman_engine: Engine) -> str:
+    return podman_engine.image
 
 
 async def test_podman_negotiates_a_docker_api_version(podman):

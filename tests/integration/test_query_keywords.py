@@ -28,7 +28,7 @@ async def test_images_list_all_includes_the_default_listing(
 
 
 @pytest.mark.engine_difference(
-    ["podman"], "podman 4.3 answers GET /images/json?digests=1 with 200 and an empty body"
+    ["podman", "podman5"], "podman (4.3 and 5.4) answers GET /images/json?digests=1 with 200 and an empty body"
 )
 async def test_images_list_digests_reports_repo_digests(
     docker: aiodocker.Docker, image: str
@@ -51,7 +51,7 @@ async def test_images_list_manifests_and_identity_gate_or_answer(
 
 
 @pytest.mark.engine_difference(
-    ["docker20", "podman"], "an endpoint's own MacAddress on create arrived in API 1.44"
+    ["docker20", "podman", "podman5"], "an endpoint's own MacAddress on create arrived in API 1.44"
 )
 async def test_mac_address_moved_to_the_endpoint_is_the_containers_address(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]

@@ -170,7 +170,7 @@ def _helper_script(log: Path, auth: dict[str, str]) -> str:
 # --- push and pull with each source of credentials ---------------------------------------
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_push_and_pull_with_explicit_dict_auth(
     docker: Docker, pushed: str, auth: dict[str, str]
 ) -> None:
@@ -188,7 +188,7 @@ async def test_pull_with_base64_user_password_auth(
     assert await image_exists(docker, pushed)
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_push_and_pull_with_auths_in_config_json(
     docker: Docker,
     image: str,
@@ -257,7 +257,7 @@ async def test_pull_with_a_wrong_password_names_the_registry_and_hides_the_passw
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman words a push without credentials differently (authentication required)"
+    ("podman", "podman5"), "podman words a push without credentials differently (authentication required)"
 )
 async def test_push_without_credentials_fails_with_a_stream_error(
     docker: Docker,
@@ -279,7 +279,7 @@ async def test_push_without_credentials_fails_with_a_stream_error(
         await remove_local(docker, ref)
 
 
-@pytest.mark.engine_difference("podman", "podman's message for pushing a missing image differs")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's message for pushing a missing image differs")
 async def test_push_of_a_missing_local_image_fails(
     docker: Docker, make_name: Callable[..., str], registry: str, auth: dict[str, str]
 ) -> None:
@@ -289,7 +289,7 @@ async def test_push_of_a_missing_local_image_fails(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman reports a missing remote image in the stream, not as 404"
+    ("podman", "podman5"), "podman reports a missing remote image in the stream, not as 404"
 )
 async def test_pull_of_a_missing_image_is_not_found_and_names_it(
     docker: Docker, make_name: Callable[..., str], registry: str, auth: dict[str, str]
@@ -315,7 +315,7 @@ async def test_malformed_references_are_judged_by_the_daemon_as_in_027(
     with pytest.raises(DockerError) as info:
         await docker.images.push("127.0.0.1:5000/x:bad tag")
     assert not isinstance(info.value, ValueError)
-    if engine.name != "podman":  # podman words it differently (it checks the image source first)
+    if engine.name not in ("podman", "podman5"):  # podman checks the image source first
         assert info.value.message == "invalid reference format"
 
 
@@ -323,7 +323,7 @@ async def test_malformed_references_are_judged_by_the_daemon_as_in_027(
 
 
 @pytest.mark.engine_difference(
-    "podman",
+    ("podman", "podman5"),
     "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
 )
 async def test_auth_accepts_good_credentials(docker: Docker, auth: dict[str, str]) -> None:
@@ -332,7 +332,7 @@ async def test_auth_accepts_good_credentials(docker: Docker, auth: dict[str, str
 
 
 @pytest.mark.engine_difference(
-    "podman",
+    ("podman", "podman5"),
     "podman's /auth ignores registries.conf and tries HTTPS against the plain-HTTP test registry",
 )
 async def test_auth_rejects_bad_credentials_without_showing_the_password(
@@ -349,7 +349,7 @@ async def test_auth_rejects_bad_credentials_without_showing_the_password(
 # --- progress ----------------------------------------------------------------------------
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_pull_progress_is_monotonic_and_ends_at_100_percent(
     docker: Docker, pushed: str, auth: dict[str, str]
 ) -> None:
@@ -369,7 +369,7 @@ async def test_pull_progress_is_monotonic_and_ends_at_100_percent(
     assert progress.bytes_done == progress.bytes_total
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_push_progress_ends_at_100_percent_with_layer_states(
     docker: Docker,
     image: str,
@@ -398,7 +398,7 @@ async def test_push_progress_ends_at_100_percent_with_layer_states(
         await remove_local(docker, ref)
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_pull_command_line_prints_layer_states_with_config_credentials(
     docker: Docker, pushed: str, registry: str, auth: dict[str, str], docker_config: Path
 ) -> None:
@@ -426,7 +426,7 @@ async def test_pull_command_line_reports_a_refused_pull(
 # --- distribution inspect ----------------------------------------------------------------
 
 
-@pytest.mark.engine_difference("podman", "podman has no GET /distribution/{name}/json")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman has no GET /distribution/{name}/json")
 async def test_inspect_distribution_returns_descriptor_and_platforms(
     docker: Docker, pushed: str, auth: dict[str, str], docker_config: Path, registry: str
 ) -> None:
@@ -483,7 +483,7 @@ async def test_build_sends_config_credentials_for_a_private_base_image(
 # --- interruption ------------------------------------------------------------------------
 
 
-@pytest.mark.engine_difference("podman", "podman's pull/push progress lines differ from Docker's")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
 async def test_interrupted_pull_leaves_no_tag(
     docker: Docker,
     image: str,

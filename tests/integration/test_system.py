@@ -80,7 +80,7 @@ async def test_ping_of_an_unreachable_daemon_raises_connection_error(
         await unreachable.system.ping_headers()
 
 
-@pytest.mark.engine_difference("podman", "podman's /system/df has no build cache")
+@pytest.mark.engine_difference(("podman", "podman5"), "podman's /system/df has no build cache")
 async def test_df_reports_usage_of_every_kind(docker: aiodocker.Docker) -> None:
     usage = await docker.system.df()
     assert {"LayersSize", "Images", "Containers", "Volumes"} <= set(usage)
@@ -110,6 +110,9 @@ async def test_df_type_and_verbose_need_newer_apis_and_validate_locally(
             await docker.system.df(verbose=True)
 
 
+@pytest.mark.engine_difference(
+    "podman5", "podman 5 names a removed container's event 'remove', not 'destroy'"
+)
 @pytest.mark.engine_difference(
     "podman", "podman's /events does not deliver these filtered container/volume events"
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ ENV_KEYS = {
     "podman_image",
     "podman_api_version",
     "docker26",
+    "podman5",
 }
 
 
@@ -188,6 +190,52 @@ def test_docker26_runs_a_bridged_container(testenv: dict[str, Any], image: str) 
 
 def test_docker26_reaches_the_registry_under_its_usual_name(testenv: dict[str, Any]) -> None:
     engine = require("docker26")
+    require("registry")
+    result = run(
+        "nsenter", f"--net=/run/netns/{engine['netns']}",
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+        "-u", f"{testenv['registry_user']}:{testenv['registry_password']}",
+        f"http://{testenv['registry']}/v2/",
+    )  # fmt: skip
+    assert result.stdout == b"200", result.stderr
+
+
+def test_podman5_is_podman_5_from_the_chroot(testenv: dict[str, Any]) -> None:
+    engine = require("podman5")
+    result = run("curl", "-sf", "--unix-socket", engine["socket"], "http://localhost/version")
+    assert result.returncode == 0, result.stderr
+    version = json.loads(result.stdout)
+    assert version["Version"].startswith("5.")
+    assert version["ApiVersion"] == engine["api_version"]
+    assert engine["host"] == f"unix://{engine['socket']}"
+
+
+def test_podman5_runs_a_bridged_container_with_the_ulimits_set(testenv: dict[str, Any]) -> None:
+    engine = require("podman5")
+    result = run(
+        "docker", "-H", engine["host"], "run", "--rm", engine["image"],
+        "sh", "-c", "ulimit -n; ip -4 addr show eth0 | grep -o 'inet [0-9.]*'",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"10000\ninet 10.88."), result.stdout
+
+
+def test_podman5_containers_write_to_their_own_overlay_not_the_hosts_root(
+    testenv: dict[str, Any],
+) -> None:
+    engine = require("podman5")
+    marker = f"aiodocker-podman5-{uuid.uuid4().hex}"
+    result = run(
+        "docker", "-H", engine["host"], "run", "--rm", engine["image"],
+        "sh", "-c", f"touch /{marker} && grep -c '^overlay / ' /proc/mounts",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"1\n"
+    assert not Path("/", marker).exists()
+
+
+def test_podman5_reaches_the_registry_under_its_usual_name(testenv: dict[str, Any]) -> None:
+    engine = require("podman5")
     require("registry")
     result = run(
         "nsenter", f"--net=/run/netns/{engine['netns']}",

@@ -63,7 +63,7 @@ async def test_create_without_a_name_makes_an_anonymous_volume(docker: aiodocker
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_create_rejects_bad_configs_locally_and_on_the_daemon(
     docker: aiodocker.Docker, make_name: Callable[..., str]
@@ -87,7 +87,7 @@ async def test_list_returns_the_raw_answer_filtered_by_label(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_list_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:
@@ -168,7 +168,7 @@ async def test_prune_removes_only_unused_volumes_with_the_label(
 
 
 @pytest.mark.engine_difference(
-    "podman", "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
+    ("podman", "podman5"), "podman answers 500, not 400/409, for bad arguments, taken names and wrong states"
 )
 async def test_prune_rejects_bad_filters(docker: aiodocker.Docker) -> None:
     with pytest.raises(DockerError) as info:

@@ -43,7 +43,7 @@ def test_a_test_using_the_engine_runs_on_every_engine(monkeypatch: pytest.Monkey
     pytest_generate_tests(metafunc)  # type: ignore[arg-type]
     [(argnames, params, indirect)] = metafunc.calls
     assert (argnames, indirect) == ("engine", True)
-    assert skips(params) == {"docker20": None, "docker26": None, "podman": None}
+    assert skips(params) == {"docker20": None, "docker26": None, "podman": None, "podman5": None}
 
 
 def test_a_difference_skips_only_its_engines_with_the_reason(
@@ -62,6 +62,7 @@ def test_a_difference_skips_only_its_engines_with_the_reason(
         "docker20": None,
         "docker26": "docker26: own netns",
         "podman": "podman: no plugin API",
+        "podman5": None,
     }
 
 
