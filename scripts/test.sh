@@ -62,6 +62,7 @@ step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -
     tests/unit/test_compat_surface.py tests/integration/test_client.py \
     tests/unit/test_dropin_unit.py tests/integration/test_dropin.py \
     tests/unit/core/test_hooks_aiohttp_content.py tests/integration/test_websocket.py \
+    tests/faults/test_aiohttp_path.py \
     -k "aiohttp or connector or session or compat or surface or websocket or content"
 # The Python matrix: unit tests and a smoke run against the daemon on 3.10, 3.12, 3.13.
 step "Python matrix (scripts/python_matrix.sh)" bash scripts/python_matrix.sh
