@@ -907,11 +907,32 @@ class DockerContainer(Resource):
 
         return Stream(self.docker, setup, timeout=timeout)
 
-    async def websocket(self, **params: Any) -> Any:
+    async def websocket(
+        self,
+        *,
+        stdin: bool | None = None,
+        stdout: bool | None = None,
+        stderr: bool | None = None,
+        logs: bool | None = None,
+        stream: bool | None = None,
+        detach_keys: str | None = None,
+        **params: Any,
+    ) -> Any:
         """Attach over a websocket (``GET .../attach/ws``); an aiohttp ``ClientWebSocketResponse``.
 
-        With no params, stdin, stdout, stderr and stream are all attached.
+        With no arguments, stdin, stdout, stderr and stream are all attached (as
+        0.27 does). ``logs`` replays the output so far; ``detach_keys`` overrides
+        the key sequence that detaches. Other ``params`` are sent as given.
         """
+        named = {
+            "stdin": stdin,
+            "stdout": stdout,
+            "stderr": stderr,
+            "logs": logs,
+            "stream": stream,
+            "detachKeys": detach_keys,
+        }
+        params.update((key, value) for key, value in named.items() if value is not None)
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
         return await self._api.websocket(self._path("containers/{}/attach/ws"), params)

@@ -404,12 +404,7 @@ QUERY_KEYWORDS: Final[dict[tuple[str, str, str], str]] = {
 
 
 # Query parameters added after 1.41 that still have no keyword, with the reason.
-NO_KEYWORD_YET: Final[dict[tuple[str, str], tuple[list[str], str]]] = {
-    ("GET", "/containers/{id}/attach/ws"): (
-        ["stdin", "stdout", "stderr"],
-        "DockerContainer.websocket is being rewritten on another branch",
-    ),
-}
+NO_KEYWORD_YET: Final[dict[tuple[str, str], tuple[list[str], str]]] = {}
 
 
 @cache

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 import aiodocker
@@ -689,6 +690,30 @@ async def test_websocket_attaches_stdio(make_container: MakeContainer) -> None:
         assert b"ping" in received
     finally:
         await ws.close()
+
+
+@pytest.mark.engine_difference(("podman", "podman5"), "podman has no GET /containers/{id}/attach/ws")
+async def test_websocket_keywords_replay_the_logs_and_end_without_stream(
+    make_container: MakeContainer,
+) -> None:
+    container = await make_container(["sh", "-c", "echo early-output; sleep 60"])
+    for _ in range(200):
+        if "early-output" in "".join(await container.log(stdout=True)):
+            break
+        await asyncio.sleep(0.05)
+    # logs=True replays what was printed before; stream=False ends the websocket after it
+    ws = await container.websocket(stdout=True, logs=True, stream=False)
+    received = b""
+    try:
+        while True:
+            message = await asyncio.wait_for(ws.receive(), 10)
+            if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                break
+            data = message.data
+            received += data if isinstance(data, bytes) else str(data).encode()
+    finally:
+        await ws.close()
+    assert b"early-output" in received
 
 
 async def test_websocket_to_a_missing_container_raises_not_found(
