@@ -25,7 +25,8 @@ class TLSTransport(asyncio.Transport):
         super().__init__()
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self._ssl = context.wrap_bio(
+        # None once the socket is gone, see _raw_lost.
+        self._ssl: ssl.SSLObject | None = context.wrap_bio(
             self._incoming, self._outgoing, server_side=False, server_hostname=server_hostname
         )
         self._app = app
@@ -46,6 +47,8 @@ class TLSTransport(asyncio.Transport):
         await self._handshake
 
     def _do_handshake(self) -> None:
+        if self._ssl is None:
+            return
         try:
             self._ssl.do_handshake()
         except ssl.SSLWantReadError:
@@ -72,7 +75,7 @@ class TLSTransport(asyncio.Transport):
         self._read_plain()
 
     def _read_plain(self) -> None:
-        while not self._eof_received:
+        while not self._eof_received and self._ssl is not None:
             try:
                 data = self._ssl.read(READ_SIZE)
             except ssl.SSLWantReadError:
@@ -106,6 +109,12 @@ class TLSTransport(asyncio.Transport):
         self._on_eof()
 
     def _raw_lost(self, exc: Exception | None) -> None:
+        # Free OpenSSL's state now. The app and this transport refer to each other,
+        # so otherwise it waits for the cyclic GC, whose thresholds count Python
+        # objects and not OpenSSL's buffers: under load RSS grew by 20 % a minute.
+        self._ssl = None
+        self._raw = None
+        self._closing = True
         if not self._handshake.done():
             self._handshake.set_exception(exc or ConnectionResetError("connection lost"))
             return
@@ -121,6 +130,8 @@ class TLSTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._eof_sent:
             raise RuntimeError("cannot write after write_eof()")
+        if self._ssl is None:
+            return  # the socket is gone; the app has been told
         view = memoryview(data)
         while view:
             written = self._ssl.write(view)
@@ -135,6 +146,8 @@ class TLSTransport(asyncio.Transport):
         if self._eof_sent:
             return
         self._eof_sent = True
+        if self._ssl is None:
+            return
         try:
             self._ssl.unwrap()
         except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
