@@ -34,6 +34,7 @@ CONNECT_TIMEOUT: Final = 30.0
 SSH_STDERR_LIMIT: Final = 4096
 SSH_SESSIONS_PER_MASTER: Final = 8
 SSH_MASTER_PERSIST: Final = 60
+SSH_PARALLEL_HANDSHAKES: Final = 4  # well under sshd's default MaxStartups of 10
 
 
 def _connect_error(address: str, exc: BaseException) -> DockerConnectionError:
@@ -138,7 +139,7 @@ class SSHDialer:
     and runs each ``dial-stdio`` as a multiplexed session of one of them, at
     most ``SSH_SESSIONS_PER_MASTER`` per master (under sshd's default
     ``MaxSessions`` of 10). So 200 concurrent connections cost 25 ssh
-    handshakes, not 200 (which also hit sshd's ``MaxStartups``). ``close()``
+    handshakes, not 200, at most ``SSH_PARALLEL_HANDSHAKES`` at a time. ``close()``
     stops the masters and removes the directory; a master left behind by a
     process that died without ``close()`` exits ``SSH_MASTER_PERSIST`` seconds
     after its last session.
@@ -166,7 +167,7 @@ class SSHDialer:
         self._masters: list[_Master] = []
         self._started_masters = 0
         self._session_master: dict[asyncio.subprocess.Process, _Master] = {}
-        self._master_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._handshakes: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
     def address(self) -> str:
@@ -247,9 +248,9 @@ class SSHDialer:
         master = self._free_master()
         if master is None:
             loop = asyncio.get_running_loop()
-            if self._master_lock is None or self._master_lock[0] is not loop:
-                self._master_lock = (loop, asyncio.Lock())  # a lock serves one loop
-            async with self._master_lock[1]:  # one handshake at a time
+            if self._handshakes is None or self._handshakes[0] is not loop:
+                self._handshakes = (loop, asyncio.Semaphore(SSH_PARALLEL_HANDSHAKES))  # one loop's
+            async with self._handshakes[1]:
                 master = self._free_master()
                 if master is None:
                     master = await self._start_master()

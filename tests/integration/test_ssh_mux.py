@@ -13,7 +13,7 @@ import pytest
 
 import aiodocker
 from aiodocker._core.request import Shape
-from aiodocker._transport.dialers import SSH_SESSIONS_PER_MASTER
+from aiodocker._transport.dialers import SSH_PARALLEL_HANDSHAKES, SSH_SESSIONS_PER_MASTER
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ async def test_concurrent_connections_share_few_ssh_connections(ssh_docker, test
         sessions = len(dialer._processes)  # one per pooled connection (one may have been reused)
         assert sessions > 2 * SSH_SESSIONS_PER_MASTER
         masters = list(dialer._masters)
-        assert len(masters) == math.ceil(sessions / SSH_SESSIONS_PER_MASTER)
+        needed = math.ceil(sessions / SSH_SESSIONS_PER_MASTER)
+        # Handshakes run SSH_PARALLEL_HANDSHAKES at a time, so the last ones may overshoot.
+        assert needed <= len(masters) < needed + SSH_PARALLEL_HANDSHAKES
         assert sum(m.sessions for m in masters) == sessions
         assert all(m.sessions <= SSH_SESSIONS_PER_MASTER for m in masters)
         pids = [master_pid(testenv, m.path) for m in masters]
