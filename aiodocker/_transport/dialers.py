@@ -176,9 +176,9 @@ class SSHDialer:
         return f"ssh://{user}{self.host}{port}"
 
     def _ssh(self, control: Sequence[str]) -> list[str]:
-        """ssh and its options; ``control`` comes first, so it wins over the user's options."""
-        argv = [self.ssh_command, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}"]
-        argv += control
+        """ssh and its options. ssh takes the first value of an option, so ``control``
+        and BatchMode win over the user's options, and the user's ConnectTimeout wins."""
+        argv = [self.ssh_command, "-o", "BatchMode=yes", *control]
         if not self.strict_host_keys:
             argv += ["-o", "StrictHostKeyChecking=no"]
         argv += list(self.options)
@@ -188,7 +188,7 @@ class SSHDialer:
             argv += ["-p", str(self.port)]
         extra = os.environ.get("AIODOCKER_SSH_OPTS", "")
         argv += shlex.split(extra)
-        return argv + ["-T"]
+        return argv + ["-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}", "-T"]
 
     def argv(self, control_path: str | None = None) -> list[str]:
         """The command line of one session, multiplexed over the master at ``control_path``."""
