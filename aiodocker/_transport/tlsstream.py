@@ -23,9 +23,9 @@ class TLSTransport(asyncio.Transport):
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None, app: asyncio.Protocol):
         super().__init__()
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        # None once the socket is gone, see _raw_lost.
+        # All three are None once the socket is gone, see _raw_lost.
+        self._incoming: ssl.MemoryBIO | None = ssl.MemoryBIO()
+        self._outgoing: ssl.MemoryBIO | None = ssl.MemoryBIO()
         self._ssl: ssl.SSLObject | None = context.wrap_bio(
             self._incoming, self._outgoing, server_side=False, server_hostname=server_hostname
         )
@@ -67,6 +67,8 @@ class TLSTransport(asyncio.Transport):
             self._app.connection_made(self)
 
     def _raw_data(self, data: bytes) -> None:
+        if self._incoming is None:
+            return
         self._incoming.write(data)
         if not self._handshake.done():
             self._do_handshake()
@@ -113,6 +115,7 @@ class TLSTransport(asyncio.Transport):
         # so otherwise it waits for the cyclic GC, whose thresholds count Python
         # objects and not OpenSSL's buffers: under load RSS grew by 20 % a minute.
         self._ssl = None
+        self._incoming = self._outgoing = None  # their buffers keep their largest size
         self._raw = None
         self._closing = True
         if not self._handshake.done():
@@ -121,6 +124,8 @@ class TLSTransport(asyncio.Transport):
         self._app.connection_lost(exc)
 
     def _flush(self) -> None:
+        if self._outgoing is None:
+            return
         data = self._outgoing.read()
         if data and self._raw is not None and not self._raw.is_closing():
             self._raw.write(data)
