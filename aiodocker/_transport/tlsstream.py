@@ -113,7 +113,8 @@ class TLSTransport(asyncio.Transport):
     def _raw_lost(self, exc: Exception | None) -> None:
         # Free OpenSSL's state now. The app and this transport refer to each other,
         # so otherwise it waits for the cyclic GC, whose thresholds count Python
-        # objects and not OpenSSL's buffers: under load RSS grew by 20 % a minute.
+        # objects and not OpenSSL's buffers: in the soak benchmark 481 SSLObjects were
+        # alive after 60 s with 200 connections open.
         self._ssl = None
         self._incoming = self._outgoing = None  # their buffers keep their largest size
         self._raw = None

@@ -3,7 +3,8 @@
 The connection and its TLS transport refer to each other. Were the OpenSSL state
 left to the cyclic GC, which counts Python objects and not OpenSSL's buffers, a
 client that opens and drops many TLS connections (exec, abandoned log follows)
-would grow its RSS (the soak benchmark measured 20 % a minute at concurrency 200).
+would keep many dead SSLObjects alive (the soak benchmark counted 481 with 200
+connections open, after 60 s at concurrency 200).
 """
 
 from __future__ import annotations
