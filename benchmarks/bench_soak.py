@@ -5,7 +5,10 @@ Runs, per transport (unix, TLS, ssh, from the test environment's env.json), ``--
 follow-and-abandon logs, an exec round trip, put and get archive, and a short events
 window. Every ``--interval`` seconds (default 10) it prints ops/s, errors, open fds,
 pooled connections, RSS and the asyncio task count. Target: zero errors, and fds, RSS
-and tasks flat after warm-up (the last sample within 5 % of the first).
+and tasks flat after warm-up (the last sample within 5 % of the first one taken at or
+after ``--warmup`` seconds, default 30: the pool fills and the interpreter's heap and
+generational GC settle in that time). The table gives that first sample, the last, and
+the change of fds, RSS and tasks between them.
 
     python benchmarks/bench_soak.py --seconds 60 --transports unix,tls,ssh
 """
@@ -155,6 +158,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="per transport")
     parser.add_argument("--interval", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=30.0, help="seconds before the first sample compared")
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--transports", default="unix,tls,ssh")
     args = parser.parse_args()
@@ -162,8 +166,9 @@ async def main() -> None:
     table = []
     for transport in args.transports.split(","):
         samples = await soak(transport, env, args.seconds, args.interval, args.concurrency)
-        if samples:
-            table.append((samples[0], samples[-1]))
+        warm = [sample for sample in samples if sample["t"] >= args.warmup] or samples[-1:]
+        if warm:
+            table.append((warm[0], warm[-1]))
     print("\ntransport  sample  t(s)  ops/s  errors  fds  pooled  rss_mib  tasks")
     for first, last in table:
         for label, sample in (("first", first), ("last", last)):
@@ -172,6 +177,9 @@ async def main() -> None:
                 f"{sample['errors']:>7} {sample['fds']:>4} {sample['pooled']:>7} "
                 f"{sample['rss_mib']:>8} {sample['tasks']:>6}"
             )
+        change = {key: 100 * (last[key] - first[key]) / first[key] for key in ("fds", "rss_mib", "tasks")}
+        print(f"{'':<10} change fds {change['fds']:+.1f} %, RSS {change['rss_mib']:+.1f} %, "
+              f"tasks {change['tasks']:+.1f} %")
 
 
 if __name__ == "__main__":

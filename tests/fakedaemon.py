@@ -121,6 +121,11 @@ class FakeDaemon:
         finally:
             self.open_writers.discard(writer)
             writer.close()
+            # The handler ends once the socket is closed: uvloop closes it a loop turn later.
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
 
 
 async def _play(

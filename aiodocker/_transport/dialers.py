@@ -12,11 +12,13 @@ import asyncio
 import logging
 import os
 import shlex
+import shutil
 import socket
 import ssl
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar, cast
+from typing import BinaryIO, Final, TypeVar, cast
 
 from .._compat import TimeoutError
 from .._compat import timeout as timeout_after
@@ -30,6 +32,9 @@ SSH_LOG: Final = logging.getLogger("aiodocker.ssh")
 
 CONNECT_TIMEOUT: Final = 30.0
 SSH_STDERR_LIMIT: Final = 4096
+SSH_SESSIONS_PER_MASTER: Final = 8
+SSH_MASTER_PERSIST: Final = 60
+SSH_PARALLEL_HANDSHAKES: Final = 4  # well under sshd's default MaxStartups of 10
 
 
 def _connect_error(address: str, exc: BaseException) -> DockerConnectionError:
@@ -103,6 +108,24 @@ def _set_keepalive(protocol: asyncio.Protocol) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
+def _exists(path: str) -> bool:
+    """Whether a file in the dialer's private directory exists (local, does not block)."""
+    return os.path.exists(path)
+
+
+def _open_log(path: str) -> BinaryIO:
+    """Create a log file in the dialer's private directory (local, does not block)."""
+    return open(path, "wb+")
+
+
+class _Master:
+    """One ssh ``ControlMaster`` connection and how many of our sessions run over it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sessions = 0
+
+
 class SSHDialer:
     """Run ``ssh [user@]host -- docker system dial-stdio`` per connection.
 
@@ -110,6 +133,16 @@ class SSHDialer:
     sees an ordinary socket (with half-close) and reuses it for keep-alive;
     the user's ssh config, agent and known_hosts apply as for any ``ssh``.
     ``BatchMode`` makes an unknown host key or a password prompt fail at once.
+
+    The sessions share ssh connections: the dialer starts OpenSSH
+    ``ControlMaster`` processes on sockets in a private temporary directory
+    and runs each ``dial-stdio`` as a multiplexed session of one of them, at
+    most ``SSH_SESSIONS_PER_MASTER`` per master (under sshd's default
+    ``MaxSessions`` of 10). So 200 concurrent connections cost 25 ssh
+    handshakes, not 200, at most ``SSH_PARALLEL_HANDSHAKES`` at a time. ``close()``
+    stops the masters and removes the directory; a master left behind by a
+    process that died without ``close()`` exits ``SSH_MASTER_PERSIST`` seconds
+    after its last session.
     """
 
     def __init__(
@@ -130,6 +163,11 @@ class SSHDialer:
         self.strict_host_keys = strict_host_keys
         self._processes: set[asyncio.subprocess.Process] = set()
         self._reapers: set[asyncio.Task[None]] = set()
+        self._directory: str | None = None
+        self._masters: list[_Master] = []
+        self._started_masters = 0
+        self._session_master: dict[asyncio.subprocess.Process, _Master] = {}
+        self._handshakes: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
     def address(self) -> str:
@@ -137,8 +175,10 @@ class SSHDialer:
         port = f":{self.port}" if self.port else ""
         return f"ssh://{user}{self.host}{port}"
 
-    def argv(self) -> list[str]:
-        argv = [self.ssh_command, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}"]
+    def _ssh(self, control: Sequence[str]) -> list[str]:
+        """ssh and its options. ssh takes the first value of an option, so ``control``
+        and BatchMode win over the user's options, and the user's ConnectTimeout wins."""
+        argv = [self.ssh_command, "-o", "BatchMode=yes", *control]
         if not self.strict_host_keys:
             argv += ["-o", "StrictHostKeyChecking=no"]
         argv += list(self.options)
@@ -148,15 +188,84 @@ class SSHDialer:
             argv += ["-p", str(self.port)]
         extra = os.environ.get("AIODOCKER_SSH_OPTS", "")
         argv += shlex.split(extra)
-        argv += ["-T", "--", self.host, "docker", "system", "dial-stdio"]
-        return argv
+        return argv + ["-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}", "-T"]
+
+    def argv(self, control_path: str | None = None) -> list[str]:
+        """The command line of one session, multiplexed over the master at ``control_path``."""
+        control = ["-o", "ControlMaster=no", "-o", f"ControlPath={control_path}"] if control_path else []
+        return self._ssh(control) + ["--", self.host, "docker", "system", "dial-stdio"]
+
+    def _master_ssh(self, path: str) -> list[str]:
+        control = ["-o", "ControlMaster=yes", "-o", f"ControlPath={path}"]
+        return self._ssh(control + ["-o", f"ControlPersist={SSH_MASTER_PERSIST}"])
+
+    async def _start_master(self) -> _Master:
+        if self._directory is None:
+            self._directory = tempfile.mkdtemp(prefix="aiodocker-ssh-")
+        self._started_masters += 1
+        path = os.path.join(self._directory, f"m{self._started_masters}")
+        # ssh goes to the background once the control socket listens.
+        argv = self._master_ssh(path) + ["-f", "-N", "--", self.host]
+        # ssh's stderr goes to a file: the master it leaves in the background keeps it open.
+        with _open_log(f"{path}.log") as log:
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise _connect_error(self.address, exc) from exc
+            try:
+                async with timeout_after(CONNECT_TIMEOUT + 5):
+                    status = await process.wait()
+            except BaseException:
+                process.kill()
+                await process.wait()
+                raise
+            if status != 0 or not _exists(path):
+                log.seek(0)
+                message = log.read(SSH_STDERR_LIMIT).decode("utf-8", "replace").strip()
+                raise DockerConnectionError(
+                    f"Cannot connect to Docker Engine via {self.address}: ssh exited with "
+                    f"status {status}: {message or 'no message'}"
+                )
+        SSH_LOG.debug("started an ssh master to %s: %s", self.address, shlex.join(argv))
+        return _Master(path)
+
+    def _free_master(self) -> _Master | None:
+        for master in list(self._masters):
+            if not _exists(master.path):  # it exited: idle too long, or the server went away
+                if master.sessions == 0:
+                    self._masters.remove(master)
+            elif master.sessions < SSH_SESSIONS_PER_MASTER:
+                return master
+        return None
+
+    async def _reserve_session(self) -> _Master:
+        master = self._free_master()
+        if master is None:
+            loop = asyncio.get_running_loop()
+            if self._handshakes is None or self._handshakes[0] is not loop:
+                self._handshakes = (loop, asyncio.Semaphore(SSH_PARALLEL_HANDSHAKES))  # one loop's
+            async with self._handshakes[1]:
+                master = self._free_master()
+                if master is None:
+                    master = await self._start_master()
+                    self._masters.append(master)
+        master.sessions += 1
+        return master
 
     async def __call__(self, factory: Callable[[], P]) -> P:
         loop = asyncio.get_running_loop()
+        master = await self._reserve_session()
+        argv = self.argv(master.path)
         ours, theirs = socket.socketpair()
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.argv(),
+                *argv,
                 stdin=theirs.fileno(),
                 stdout=theirs.fileno(),
                 stderr=asyncio.subprocess.PIPE,
@@ -164,13 +273,14 @@ class SSHDialer:
             )
         except OSError as exc:
             ours.close()
+            master.sessions -= 1
             raise _connect_error(self.address, exc) from exc
         finally:
             theirs.close()
         if SSH_LOG.isEnabledFor(logging.DEBUG):
-            argv = shlex.join(self.argv())
-            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, argv)
+            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, shlex.join(argv))
         self._processes.add(process)
+        self._session_master[process] = master
         try:
             _, protocol = await loop.create_unix_connection(factory, sock=ours)
         except BaseException:
@@ -216,6 +326,7 @@ class SSHDialer:
         finally:
             if process in self._processes:  # the first of concurrent reapers says it
                 self._processes.discard(process)
+                self._session_master.pop(process).sessions -= 1
                 SSH_LOG.debug(
                     "ssh (pid %d) to %s exited with status %s",
                     process.pid,
@@ -234,6 +345,29 @@ class SSHDialer:
         await asyncio.gather(*(self._reap(p) for p in list(self._processes)), return_exceptions=True)
         while self._reapers:
             await asyncio.gather(*list(self._reapers), return_exceptions=True)
+        masters, self._masters = self._masters, []
+        await asyncio.gather(*(self._stop_master(m) for m in masters), return_exceptions=True)
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    async def _stop_master(self, master: _Master) -> None:
+        if not _exists(master.path):
+            return
+        argv = self._ssh(["-o", "ControlMaster=no", "-o", f"ControlPath={master.path}"])
+        argv += ["-O", "exit", "--", self.host]
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            await asyncio.wait_for(process.wait(), 5.0)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 class NamedPipeDialer:

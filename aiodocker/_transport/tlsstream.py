@@ -23,9 +23,10 @@ class TLSTransport(asyncio.Transport):
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None, app: asyncio.Protocol):
         super().__init__()
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self._ssl = context.wrap_bio(
+        # All three are None once the socket is gone, see _raw_lost.
+        self._incoming: ssl.MemoryBIO | None = ssl.MemoryBIO()
+        self._outgoing: ssl.MemoryBIO | None = ssl.MemoryBIO()
+        self._ssl: ssl.SSLObject | None = context.wrap_bio(
             self._incoming, self._outgoing, server_side=False, server_hostname=server_hostname
         )
         self._app = app
@@ -46,6 +47,8 @@ class TLSTransport(asyncio.Transport):
         await self._handshake
 
     def _do_handshake(self) -> None:
+        if self._ssl is None:
+            return
         try:
             self._ssl.do_handshake()
         except ssl.SSLWantReadError:
@@ -64,6 +67,8 @@ class TLSTransport(asyncio.Transport):
             self._app.connection_made(self)
 
     def _raw_data(self, data: bytes) -> None:
+        if self._incoming is None:
+            return
         self._incoming.write(data)
         if not self._handshake.done():
             self._do_handshake()
@@ -72,7 +77,7 @@ class TLSTransport(asyncio.Transport):
         self._read_plain()
 
     def _read_plain(self) -> None:
-        while not self._eof_received:
+        while not self._eof_received and self._ssl is not None:
             try:
                 data = self._ssl.read(READ_SIZE)
             except ssl.SSLWantReadError:
@@ -106,12 +111,22 @@ class TLSTransport(asyncio.Transport):
         self._on_eof()
 
     def _raw_lost(self, exc: Exception | None) -> None:
+        # Free OpenSSL's state now. The app and this transport refer to each other,
+        # so otherwise it waits for the cyclic GC, whose thresholds count Python
+        # objects and not OpenSSL's buffers: in the soak benchmark 481 SSLObjects were
+        # alive after 60 s with 200 connections open.
+        self._ssl = None
+        self._incoming = self._outgoing = None  # their buffers keep their largest size
+        self._raw = None
+        self._closing = True
         if not self._handshake.done():
             self._handshake.set_exception(exc or ConnectionResetError("connection lost"))
             return
         self._app.connection_lost(exc)
 
     def _flush(self) -> None:
+        if self._outgoing is None:
+            return
         data = self._outgoing.read()
         if data and self._raw is not None and not self._raw.is_closing():
             self._raw.write(data)
@@ -121,6 +136,8 @@ class TLSTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._eof_sent:
             raise RuntimeError("cannot write after write_eof()")
+        if self._ssl is None:
+            return  # the socket is gone; the app has been told
         view = memoryview(data)
         while view:
             written = self._ssl.write(view)
@@ -135,6 +152,8 @@ class TLSTransport(asyncio.Transport):
         if self._eof_sent:
             return
         self._eof_sent = True
+        if self._ssl is None:
+            return
         try:
             self._ssl.unwrap()
         except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):

@@ -50,10 +50,12 @@ def run_case(tmp_path):
         hooks: Any = None,
     ) -> Outcome:
         gc.collect()
-        fds_before = open_fds()
         tasks_before = asyncio.all_tasks()
         path = str(tmp_path / "fault.sock")
         daemon = await FakeDaemon(path, handler).start()
+        # Taken once the fake daemon listens: on uvloop a loop's first listen opens
+        # libuv's reserve fd for EMFILE (on /dev/null), which lives until the loop closes.
+        fds_before = open_fds()
         outcome = Outcome()
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]

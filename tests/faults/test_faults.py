@@ -37,11 +37,6 @@ from tests.fakedaemon import (
     http_response,
 )
 
-# run_case asserts that a case leaves no fd open. On uvloop one fd, open on
-# /dev/null, outlives every case; its cause is not found yet (uvloop opens
-# /dev/null only for subprocess stdio, and these cases start no process).
-pytestmark = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
-
 VERSION_JSON = json.dumps(VERSION_1_41).encode()
 JSON_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"

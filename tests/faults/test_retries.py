@@ -8,11 +8,6 @@ from aiodocker._core.request import Shape
 from aiodocker.exceptions import DockerConnectionError
 from tests.fakedaemon import Close, Request, http_response
 
-# run_case asserts that a case leaves no fd open. On uvloop one fd, open on
-# /dev/null, outlives every case; its cause is not found yet (uvloop opens
-# /dev/null only for subprocess stdio, and these cases start no process).
-pytestmark = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
-
 
 def stale_after_first(request: Request):
     """Answer the first request, then close every reused connection without answering."""

@@ -17,11 +17,6 @@ from aiodocker.exceptions import DockerError
 from aiodocker.hooks import RequestHooks, RequestInfo, RequestResult
 from tests.fakedaemon import Request, http_response
 
-# run_case asserts that a case leaves no fd open. On uvloop one fd, open on
-# /dev/null, outlives every case; its cause is not found yet (uvloop opens
-# /dev/null only for subprocess stdio, and these cases start no process).
-pytestmark = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
-
 PASSWORD = "hunter2-s3cret"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig"
 

@@ -1,0 +1,94 @@
+"""ssh:// connections share ssh connections (OpenSSH ControlMaster) and close() stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+import aiodocker
+from aiodocker._core.request import Shape
+from aiodocker._transport.dialers import SSH_PARALLEL_HANDSHAKES, SSH_SESSIONS_PER_MASTER
+
+
+@pytest.fixture
+def ssh_docker(testenv, monkeypatch):
+    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+    return aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}")
+
+
+def master_pid(testenv, control_path: str) -> int:
+    """Ask the master itself (``ssh -O check``) for its pid."""
+    completed = subprocess.run(
+        ["ssh", "-F", testenv["ssh_config"], "-o", f"ControlPath={control_path}",
+         "-O", "check", "--", testenv["ssh_host_alias"]],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    match = re.search(r"pid=(\d+)", completed.stderr + completed.stdout)
+    assert match, completed
+    return int(match.group(1))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_concurrent_connections_share_few_ssh_connections(ssh_docker, testenv):
+    concurrency = 3 * SSH_SESSIONS_PER_MASTER + 1
+    dialer = ssh_docker._api.transport._dial  # type: ignore[attr-defined]
+    try:
+        # Started together, each finds no idle connection and dials its own dial-stdio session.
+        infos = await asyncio.gather(
+            *(ssh_docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(concurrency))
+        )
+        assert {info["ID"] for info in infos} == {infos[0]["ID"]}
+        sessions = len(dialer._processes)  # one per pooled connection (one may have been reused)
+        assert sessions > 2 * SSH_SESSIONS_PER_MASTER
+        masters = list(dialer._masters)
+        needed = math.ceil(sessions / SSH_SESSIONS_PER_MASTER)
+        # Handshakes run SSH_PARALLEL_HANDSHAKES at a time, so the last ones may overshoot.
+        assert needed <= len(masters) < needed + SSH_PARALLEL_HANDSHAKES
+        assert sum(m.sessions for m in masters) == sessions
+        assert all(m.sessions <= SSH_SESSIONS_PER_MASTER for m in masters)
+        pids = [master_pid(testenv, m.path) for m in masters]
+        assert len(set(pids)) == len(masters) and all(alive(pid) for pid in pids)
+        directory = dialer._directory
+        assert directory is not None and os.stat(directory).st_mode & 0o777 == 0o700
+    finally:
+        await ssh_docker.close()
+    assert not os.path.exists(directory)
+    for _ in range(50):  # ssh -O exit returns once the master has agreed to exit
+        if not any(alive(pid) for pid in pids):
+            break
+        await asyncio.sleep(0.1)
+    assert not any(alive(pid) for pid in pids)
+    assert not dialer._processes
+
+
+async def test_a_master_that_went_away_is_replaced(ssh_docker, testenv):
+    dialer = ssh_docker._api.transport._dial  # type: ignore[attr-defined]
+    try:
+        await ssh_docker.version()
+        [master] = dialer._masters
+        pid = master_pid(testenv, master.path)
+        os.kill(pid, signal.SIGTERM)  # the master goes away behind the client's back
+        for _ in range(100):  # its socket, and the session of the pooled connection, end with it
+            if not os.path.exists(master.path) and not dialer._processes:
+                break
+            await asyncio.sleep(0.1)
+        assert not os.path.exists(master.path) and not dialer._processes
+        assert (await ssh_docker._api.call("GET", "info", expect=Shape.OBJECT))["ID"]
+        [replacement] = dialer._masters
+        assert replacement.path != master.path
+        assert master_pid(testenv, replacement.path) != pid
+    finally:
+        await ssh_docker.close()

@@ -1,0 +1,71 @@
+"""TLS connections give OpenSSL's memory back as soon as their socket is gone.
+
+The connection and its TLS transport refer to each other. Were the OpenSSL state
+left to the cyclic GC, which counts Python objects and not OpenSSL's buffers, a
+client that opens and drops many TLS connections (exec, abandoned log follows)
+would keep many dead SSLObjects alive (the soak benchmark counted 481 with 200
+connections open, after 60 s at concurrency 200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import ssl
+import weakref
+from pathlib import Path
+
+import aiodocker
+from aiodocker._core.request import Shape
+from aiodocker._transport.endpoint import TLSConfig
+from aiodocker._transport.tls import make_ssl_context
+
+
+def tls_client(testenv) -> aiodocker.Docker:
+    base = Path(testenv["tls_cert_path"])
+    context = make_ssl_context(
+        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
+    )
+    return aiodocker.Docker(url=testenv["tls_url"], ssl_context=context, api_version="v1.41")
+
+
+async def test_closed_tls_connections_free_their_ssl_state_without_the_cyclic_gc(testenv):
+    gc.collect()
+    gc.disable()
+    try:
+        docker = tls_client(testenv)
+        # Concurrent calls: each on its own connection, all pooled afterwards.
+        await asyncio.gather(*(docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
+        idle = list(docker._api.transport._idle)  # type: ignore[attr-defined]
+        assert idle
+        objects = [weakref.ref(c.transport.get_extra_info("ssl_object")) for c in idle]
+        assert all(isinstance(ref(), ssl.SSLObject) for ref in objects)
+        del idle
+        await docker.close()
+        for _ in range(100):  # close() returns once the sockets are closed
+            if all(ref() is None for ref in objects):
+                break
+            await asyncio.sleep(0.01)
+        assert all(ref() is None for ref in objects), "an SSLObject waits for the cyclic GC"
+    finally:
+        gc.enable()
+
+
+async def test_a_connection_the_daemon_closed_frees_its_ssl_state(testenv):
+    gc.collect()
+    gc.disable()
+    try:
+        async with tls_client(testenv) as docker:
+            await docker._api.call("GET", "info", expect=Shape.OBJECT)
+            [connection] = docker._api.transport._idle  # type: ignore[attr-defined]
+            ref = weakref.ref(connection.transport.get_extra_info("ssl_object"))
+            connection.transport._raw.abort()  # the socket dies under the pooled connection
+            del connection
+            for _ in range(100):
+                if ref() is None:
+                    break
+                await asyncio.sleep(0.01)
+            assert ref() is None
+            assert (await docker.version())["ApiVersion"]  # the pool dials a new one
+    finally:
+        gc.enable()
