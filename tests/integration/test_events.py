@@ -340,7 +340,9 @@ async def test_follow_gives_up_with_a_typed_error_when_the_daemon_stays_away(
 
     proxy = await CuttableProxy(str(tmp_path / "p.sock"), require("unix_socket")).start()
     async with aiodocker.Docker(url=f"unix://{proxy.path}") as via_proxy:
-        follower = via_proxy.events.follow(retries=2, backoff=0.05)
+        # a label nothing carries: an event of another test must not end the wait early
+        nothing = {"label": [f"aiodocker-never-{os.getpid()}-{id(proxy)}"]}
+        follower = via_proxy.events.follow(filters=nothing, retries=2, backoff=0.05)
         pending = asyncio.ensure_future(follower.__anext__())
         await wait_for(lambda: follower._stream is not None)
         await proxy.stop()  # the daemon "goes away": no listener any more
