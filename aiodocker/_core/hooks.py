@@ -28,7 +28,7 @@ HOOK_LOG: Final = logging.getLogger("aiodocker.hooks")
 REDACTED: Final = "REDACTED"
 # query parameters whose values may carry secrets (build args, URLs with credentials)
 SECRET_PARAMS: Final = frozenset({"buildargs", "remote"})
-_USERINFO: Final = re.compile(r"(?<=://)[^/@\s]+@")
+_USERINFO: Final = r"(?<=://)[^/@\s]+@"  # compiled on first use (re caches it)
 
 EOF: Final = "eof"
 ABANDONED: Final = "abandoned"
@@ -112,7 +112,7 @@ def redact_target(target: str) -> str:
         return target
     pairs = parse_qsl(query, keep_blank_values=True)
     redacted = [
-        (name, REDACTED if name.lower() in SECRET_PARAMS else _USERINFO.sub(REDACTED + "@", value))
+        (name, REDACTED if name.lower() in SECRET_PARAMS else re.sub(_USERINFO, REDACTED + "@", value))
         for name, value in pairs
     ]
     if redacted == pairs:
