@@ -6,18 +6,10 @@ trusted where it agrees: it turns integers beyond 64 bits into floats (so a body
 with a 19-digit number goes to ``json``), and anything it refuses (NaN, lone
 surrogates, a BOM, invalid JSON) is decided by ``json``, which also raises the
 error a caller would get without orjson.
-
-The cyclic garbage collector is paused while a document is decoded. Decoding
-allocates one container per JSON object or array (ten thousand for a listing of
-200 containers), which would set off a collection every 700 allocations; none
-can find garbage, since a decoded document holds no cycle and nothing is freed
-meanwhile. That is a quarter of ``json.loads``' time on a listing. A collector
-that the program turned off stays off.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable
 from typing import Any, Final
@@ -75,10 +67,4 @@ def loads(data: bytes | bytearray | str) -> Any:
     decode = _decode
     if decode is None:
         decode = _decode = _choose()
-    if not gc.isenabled():
-        return decode(data)
-    gc.disable()
-    try:
-        return decode(data)
-    finally:
-        gc.enable()
+    return decode(data)

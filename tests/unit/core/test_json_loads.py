@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -99,42 +98,3 @@ def test_any_document_decodes_as_the_stdlib_does(value: Any, ascii_only: bool) -
             _json.loads(data)
         return
     assert _same(_json.loads(data), expected)
-
-
-@pytest.fixture
-def collector() -> Iterator[None]:
-    """Leave the cyclic garbage collector as the test found it."""
-    was_enabled = gc.isenabled()
-    try:
-        yield
-    finally:
-        (gc.enable if was_enabled else gc.disable)()
-
-
-def test_the_collector_pauses_during_a_decode_and_resumes_after_it(
-    collector: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[bool] = []
-
-    def spy(data: Any) -> Any:
-        seen.append(gc.isenabled())
-        return json.loads(data)
-
-    monkeypatch.setattr(_json, "_decode", spy)
-    gc.enable()
-    assert _json.loads(b"[1]") == [1]
-    assert seen == [False]
-    assert gc.isenabled()
-
-
-def test_the_collector_resumes_after_a_failed_decode(decoder: str, collector: None) -> None:
-    gc.enable()
-    with pytest.raises(ValueError):
-        _json.loads(b"{")
-    assert gc.isenabled()
-
-
-def test_a_collector_the_program_turned_off_stays_off(decoder: str, collector: None) -> None:
-    gc.disable()
-    assert _json.loads(b'{"a": [1, 2]}') == {"a": [1, 2]}
-    assert not gc.isenabled()
