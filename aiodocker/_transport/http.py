@@ -405,7 +405,7 @@ class Connection(asyncio.Protocol):
         self.diagnose: Callable[[], Awaitable[str]] | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, Headers]] | None = None
-        self._head_buf: bytearray | None = None
+        self._head_buf: bytes | bytearray | None = None
         self._head_size = 0
         self.answered = False  # a byte of the answer to the current request arrived
         self._waiting = False
@@ -430,8 +430,14 @@ class Connection(asyncio.Protocol):
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
         self.answered = True
-        if self._head_buf is not None:  # the head is still coming: keep its raw bytes
-            self._head_buf += data
+        head_buf = self._head_buf
+        if head_buf is not None:  # the head is still coming: keep its raw bytes
+            if not head_buf:
+                self._head_buf = data  # the usual case, the head in one read: no copy of it
+            else:  # the head came in pieces: gather them in place
+                if type(head_buf) is bytes:
+                    head_buf = self._head_buf = bytearray(head_buf)
+                head_buf += data
             self._head_size += len(data)
         try:
             parser.feed_data(data)
@@ -508,7 +514,7 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._head is not None
         status = self._parser.get_status_code()
-        raw = self._head_buf if self._head_buf is not None else bytearray()
+        raw = self._head_buf if self._head_buf is not None else b""
         end = raw.find(b"\r\n\r\n")
         if 100 <= status < 200 and status != 101:
             self._head_buf = raw[end + 4 :]  # informational: the real head follows
@@ -552,7 +558,7 @@ class Connection(asyncio.Protocol):
         self._method = method
         self.reusable = False
         self.body = Body(self)
-        self._head_buf = bytearray()
+        self._head_buf = b""
         self._head_size = 0
         self.answered = False
         self._waiting = True
