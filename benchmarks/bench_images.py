@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
+ROOT: Final = Path(__file__).resolve().parent.parent
 RSS_LIMIT_MB: Final = 64
 CHUNK: Final = 1024 * 1024
 CONTEXT_FILE_MB: Final = 25
@@ -316,6 +317,7 @@ def make_context(base: str, size_mb: int, directory: Path) -> None:
 def worker(case: str, args: list[str]) -> None:
     function = CASES[case]
     if "client" in case:
+        sys.path.insert(0, str(ROOT))  # this repository's client, not whichever is installed
         import aiodocker.images  # noqa: F401  (import time is not part of the case)
     result = measure(lambda: function(*args))
     print(json.dumps(result))

@@ -388,15 +388,17 @@ def main() -> int:
         json_variants = ["client", "client (json)"]
     compat = compat_python() if options.compat else None
     rows: list[Row] = []
-    if "core" in options.only:
-        rows += core_rows(options, json_variants)
-    if "api" in options.only:
-        rows += api_rows(options, json_variants, compat)
-    if "streams" in options.only:
-        rows += stream_rows(options)
-    if "images" in options.only:
-        rows += image_rows(options)
-    print(report(rows, options, json_variants, compat is not None))
+    try:
+        if "core" in options.only:
+            rows += core_rows(options, json_variants)
+        if "api" in options.only:
+            rows += api_rows(options, json_variants, compat)
+        if "streams" in options.only:
+            rows += stream_rows(options)
+        if "images" in options.only:
+            rows += image_rows(options)
+    finally:  # a failing section still leaves the table of the sections before it
+        print(report(rows, options, json_variants, compat is not None), flush=True)
     return 0 if all(row.check is None or row.check(row) for row in rows) else 1
 
 

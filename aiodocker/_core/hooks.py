@@ -42,7 +42,7 @@ REDACTED: Final = "REDACTED"
 # ``labels``, ``filters``, ``cachefrom``, ``extrahosts``, ``comment``/``message``,
 # ``author``, ``path``, names, tags and platforms, which are public metadata.
 SECRET_PARAMS: Final = frozenset({"buildargs", "remote", "changes"})
-_USERINFO: Final = re.compile(r"(?<=://)[^/@\s]+@")
+_USERINFO: Final = r"(?<=://)[^/@\s]+@"  # compiled on first use (re caches it)
 
 EOF: Final = "eof"
 ABANDONED: Final = "abandoned"
@@ -129,7 +129,7 @@ def redact_target(target: str) -> str:
         return target
     pairs = parse_qsl(query, keep_blank_values=True)
     redacted = [
-        (name, REDACTED if name.lower() in SECRET_PARAMS else _USERINFO.sub(REDACTED + "@", value))
+        (name, REDACTED if name.lower() in SECRET_PARAMS else re.sub(_USERINFO, REDACTED + "@", value))
         for name, value in pairs
     ]
     if redacted == pairs:

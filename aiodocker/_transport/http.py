@@ -22,8 +22,6 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Final, cast
 
-import httptools
-
 from ..exceptions import (
     DockerClientClosedError,
     DockerConnectionError,
@@ -37,6 +35,9 @@ if TYPE_CHECKING:
 
     from .aiohttp_engine import DialedWebSockets
     from .relay import Dial as RelayDial
+
+if TYPE_CHECKING:
+    import httptools
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
@@ -417,7 +418,7 @@ class Connection(asyncio.Protocol):
         self.diagnose: Callable[[], Awaitable[str]] | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self._head: asyncio.Future[tuple[int, Headers]] | None = None
-        self._head_buf: bytearray | None = None
+        self._head_buf: bytes | bytearray | None = None
         self._head_size = 0
         self.answered = False  # a byte of the answer to the current request arrived
         self._waiting = False
@@ -442,20 +443,31 @@ class Connection(asyncio.Protocol):
             self._fail(DockerConnectionError("daemon sent data without a request"))
             return
         self.answered = True
-        if self._head_buf is not None:  # the head is still coming: keep its raw bytes
-            self._head_buf += data
+        head_buf = self._head_buf
+        if head_buf is not None:  # the head is still coming: keep its raw bytes
+            if not head_buf:
+                self._head_buf = data  # the usual case, the head in one read: no copy of it
+            else:  # the head came in pieces: gather them in place
+                if type(head_buf) is bytes:
+                    head_buf = self._head_buf = bytearray(head_buf)
+                head_buf += data
             self._head_size += len(data)
         try:
             parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            self.upgraded = True
-            self.reusable = False
-            rest = data[exc.args[0] :]
-            if rest:
-                self.body.feed(rest)
-        except httptools.HttpParserError as exc:
-            self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
-            return
+        except Exception as exc:  # httptools' own classes: the module is loaded, as a parser exists
+            import httptools
+
+            if isinstance(exc, httptools.HttpParserUpgrade):
+                self.upgraded = True
+                self.reusable = False
+                rest = data[exc.args[0] :]
+                if rest:
+                    self.body.feed(rest)
+            elif isinstance(exc, httptools.HttpParserError):
+                self._fail(DockerConnectionError(f"malformed HTTP response from daemon: {exc}"))
+                return
+            else:
+                raise
         if self._head_buf is not None and self._head_size > MAX_HEAD_BYTES:
             self._head_buf = None
             self._fail(
@@ -515,7 +527,7 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self._parser is not None and self._head is not None
         status = self._parser.get_status_code()
-        raw = self._head_buf if self._head_buf is not None else bytearray()
+        raw = self._head_buf if self._head_buf is not None else b""
         end = raw.find(b"\r\n\r\n")
         if 100 <= status < 200 and status != 101:
             self._head_buf = raw[end + 4 :]  # informational: the real head follows
@@ -559,11 +571,14 @@ class Connection(asyncio.Protocol):
         self._method = method
         self.reusable = False
         self.body = Body(self)
-        self._head_buf = bytearray()
+        self._head_buf = b""
         self._head_size = 0
         self.answered = False
         self._waiting = True
         if self._parser is None:  # kept across keep-alive responses
+            # imported with the first parser: 1.3 ms that a bare `import aiodocker` need not pay
+            import httptools
+
             self._parser = httptools.HttpResponseParser(self)
         self._head = asyncio.get_running_loop().create_future()
         return self._head

@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each costs milliseconds at start-up and serves one feature only: __version__,
-# the Date header of the event follower, archives and build contexts, session=/connector=.
-HEAVY = ("importlib.metadata", "email", "tarfile", "aiohttp")
+# the Date header of the event follower, archives and build contexts, session=/connector=,
+# the response parser of the first request.
+HEAVY = ("importlib.metadata", "email", "tarfile", "aiohttp", "httptools")
 
 
 def _loaded_after(code: str) -> dict[str, bool]:
@@ -36,6 +37,11 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
         ("import aiodocker; aiodocker.__version__", "importlib.metadata"),
         ("from aiodocker.events import _daemon_seconds; _daemon_seconds('Mon, 02 Jan 2006 15:04:05 GMT')", "email"),
         ("from aiodocker.utils import mktar_from_dockerfile; mktar_from_dockerfile('FROM scratch').close()", "tarfile"),
+        (
+            "import asyncio\nfrom aiodocker._transport.http import Connection\n"
+            "async def first_request(): Connection().begin('GET')\nasyncio.run(first_request())",
+            "httptools",
+        ),
     ],
 )
 def test_the_feature_that_needs_a_heavy_module_still_loads_it(code: str, module: str) -> None:
