@@ -134,7 +134,7 @@ class Body:
     """
 
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+        self._connection: Connection | None = connection  # None once the connection is lost
         self._chunks: collections.deque[bytes] = collections.deque()
         self._size = 0
         self._eof = False
@@ -153,7 +153,7 @@ class Body:
     def feed(self, data: bytes) -> None:
         self._chunks.append(data)
         self._size += len(data)
-        if self._size > HIGH_WATER and not self._paused:
+        if self._size > HIGH_WATER and not self._paused and self._connection is not None:
             self._paused = True
             self._connection.pause_reading()
         self._wake()
@@ -184,7 +184,8 @@ class Body:
         self._size -= size
         if self._paused and self._size < LOW_WATER:
             self._paused = False
-            self._connection.resume_reading()
+            if self._connection is not None:
+                self._connection.resume_reading()
 
     async def read_chunk(self) -> bytes:
         """Return everything received so far (waiting for some), ``b""`` at the end.
@@ -512,6 +513,12 @@ class Connection(asyncio.Protocol):
             waiter.set_exception(error)
         if self.on_lost is not None:
             self.on_lost()
+        # Nothing arrives any more: let go of the parser and the transport, which
+        # both refer back to this protocol, so a dropped connection is freed at once
+        # instead of waiting for a full garbage collection (RSS grew between them).
+        self._parser = None
+        self.transport = None
+        self.body._connection = None
 
     def pause_writing(self) -> None:
         self._write_paused = True

@@ -10,10 +10,6 @@ from aiodocker._core.request import Shape
 from aiodocker.exceptions import DockerConnectionError, DockerResponseError
 from tests.fakedaemon import FakeDaemon, Request, http_response
 
-# run_case asserts that a case leaves no fd open; on uvloop one fd, open on /dev/null,
-# outlives every case (see tests/faults/test_retries.py).
-NOT_ON_UVLOOP = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
-
 
 async def with_connector(path: str, scenario):
     connector = aiohttp.UnixConnector(path)
@@ -67,7 +63,6 @@ async def test_post_on_a_dead_kept_alive_aiohttp_connection_is_not_sent_twice(tm
     assert sum(r.method == "POST" for r in daemon.requests) == 1
 
 
-@NOT_ON_UVLOOP
 @pytest.mark.skipif(
     not hasattr(aiohttp, "ClientMiddlewareType"),
     reason="aiohttp < 3.12 has no client middlewares: its PUT/DELETE resend cannot be stopped "
@@ -93,7 +88,6 @@ async def test_put_and_delete_on_a_dead_kept_alive_aiohttp_connection_are_not_re
     assert [r.method for r in outcome.requests] == ["GET", method]
 
 
-@NOT_ON_UVLOOP
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 async def test_get_and_head_through_aiohttp_are_still_resent_once(run_case, method):
     def handler(request: Request):

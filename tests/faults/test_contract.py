@@ -19,8 +19,6 @@ from aiodocker.exceptions import DockerNotFoundError, DockerResponseError
 from aiodocker.networks import DockerNetwork
 from tests.fakedaemon import http_response
 
-pytestmark = pytest.mark.not_on_uvloop("run_case's fd check: a /dev/null fd outlives each case")
-
 
 def answer(data: Any) -> Any:
     return lambda request: data
