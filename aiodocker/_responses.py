@@ -24,7 +24,7 @@ from ._core.request import error_from_response, unexpected
 from ._streams.frames import MULTIPLEXED_STREAM_TYPE, FrameDecoder, Message, RawDecoder, decoder_for
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
 from ._streams.text import FrameText
-from ._transport.base import BodyReader, Response
+from ._transport.base import BodyReader, ContentIteration, Response
 from .exceptions import DockerResponseError
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ async def collect(stream: AsyncIterator[T]) -> list[T]:
     return [item async for item in stream]
 
 
-class CompatContent:
+class CompatContent(ContentIteration):
     """``aiohttp.StreamReader``'s reading API over a response body.
 
     Handed out where aiodocker 0.27 hands out ``response.content`` (``_query``
@@ -313,24 +313,6 @@ class CompatContent:
             return head
         return head + self._got(await self._body.readexactly(n - len(head)))
 
-    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
-        while data := await self.read(n):
-            yield data
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        while data := await self.readany():
-            yield data
-
-    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
-        while (chunk := await self.readchunk())[0]:
-            yield chunk
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines()
-
-    async def _lines(self) -> AsyncIterator[bytes]:
-        while line := await self.readline():
-            yield line
 
 
 class CompatResponse:

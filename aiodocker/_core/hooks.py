@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from .._transport.base import (
     BodyReader,
     Channel,
+    ContentIteration,
     ReadsWholeBody,
     Response,
     Transport,
@@ -285,7 +286,7 @@ class _ObservedBody:
         return getattr(self._inner, name)
 
 
-class _CountedContent:
+class _CountedContent(ContentIteration):
     """aiohttp's ``StreamReader`` (a caller's session), counting the bytes read through it.
 
     Every reading method of the reader is here (the iterators read through these);
@@ -339,24 +340,6 @@ class _CountedContent:
     def read_nowait(self, n: int = -1) -> bytes:
         return self._got(self._inner.read_nowait(n))
 
-    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
-        while data := await self.read(n):
-            yield data
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        while data := await self.readany():
-            yield data
-
-    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
-        while (chunk := await self.readchunk())[0]:
-            yield chunk
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines()
-
-    async def _lines(self) -> AsyncIterator[bytes]:
-        while line := await self.readline():
-            yield line
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -13,7 +13,7 @@ import asyncio
 import os
 import re
 import stat
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import IO, Any, Final, Protocol
 
@@ -21,6 +21,7 @@ from .._json import loads
 from ..exceptions import DockerResponseError
 
 __all__ = [
+    "ContentIteration",
     "BodyReader",
     "Channel",
     "FileBody",
@@ -170,6 +171,45 @@ class Channel(Protocol):
     def write_eof(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class ContentIteration:
+    """The iterators of aiohttp's ``StreamReader``, built on its reading methods.
+
+    For the classes that hand out a ``StreamReader``-like ``content``: they define
+    ``read``, ``readany``, ``readchunk`` and ``readline``; this adds the rest.
+    """
+
+    def read(self, n: int = -1) -> Awaitable[bytes]:
+        raise NotImplementedError
+
+    def readany(self) -> Awaitable[bytes]:
+        raise NotImplementedError
+
+    def readchunk(self) -> Awaitable[tuple[bytes, bool]]:
+        raise NotImplementedError
+
+    def readline(self) -> Awaitable[bytes]:
+        raise NotImplementedError
+
+    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        while data := await self.read(n):
+            yield data
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while data := await self.readany():
+            yield data
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while (chunk := await self.readchunk())[0]:
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
 
 
 class ReadsWholeBody:
