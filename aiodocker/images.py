@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast,
 from urllib.parse import quote, urlencode
 
 from ._core import registry_auth
-from ._core.credentials import split_leniently, split_reference
 from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._core.resource import Resource
 from ._responses import (
@@ -519,6 +518,8 @@ class DockerImages(Resource):
             ValueError: ``name`` is not a valid image reference.
             DockerError: the registry refused the request or has no such image.
         """
+        from ._core.credentials import split_reference
+
         split_reference(name)  # a malformed name is refused before any request
         login = registry_auth.RegistryLogin(name, auth)
         try:
@@ -589,6 +590,8 @@ class DockerImages(Resource):
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
+        from ._core.credentials import split_leniently
+
         _registry, ref_tag, digest = split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
@@ -854,6 +857,8 @@ class DockerImages(Resource):
             DockerStreamError: the daemon could not import the tar.
         """
         if repo is not None:
+            from ._core.credentials import split_reference
+
             split_reference(repo if not tag else _tag_reference(repo, tag))
         elif tag:
             raise ValueError("import_from(tag=...) needs repo= as well")

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
-from ._core.credentials import compose_auth_header
 from ._core.registry_auth import AUTH_HEADER, registry_auth_header
 from ._core.request import Shape, build_path
 from ._responses import ResponseStream
@@ -331,6 +330,8 @@ class DockerServices(SwarmLogs):
     ) -> dict[str, str] | None:
         """The ``X-Registry-Auth`` header for ``image``: from ``auth``, or from the config."""
         if auth:
+            from ._core.credentials import compose_auth_header
+
             return {AUTH_HEADER: compose_auth_header(auth, registry)}
         if not lookup or not isinstance(image, str):
             return None

@@ -13,8 +13,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Each costs milliseconds at start-up and serves one feature only: __version__,
 # the Date header of the event follower, archives and build contexts, session=/connector=,
-# the response parser of the first request.
-HEAVY = ("importlib.metadata", "email", "tarfile", "aiohttp", "httptools")
+# the response parser of the first request, registry references and credentials.
+HEAVY = (
+    "importlib.metadata",
+    "email",
+    "tarfile",
+    "aiohttp",
+    "httptools",
+    "aiodocker._core.credentials",
+)
 
 
 def _loaded_after(code: str) -> dict[str, bool]:
@@ -41,6 +48,10 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "import asyncio\nfrom aiodocker._transport.http import Connection\n"
             "async def first_request(): Connection().begin('GET')\nasyncio.run(first_request())",
             "httptools",
+        ),
+        (
+            "from aiodocker._core.registry_auth import RegistryLogin; RegistryLogin('alpine', None)",
+            "aiodocker._core.credentials",
         ),
     ],
 )
