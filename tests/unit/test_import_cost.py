@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Each costs milliseconds at start-up and serves one feature only: __version__,
 # the Date header of the event follower, archives and build contexts, session=/connector=,
-# the response parser of the first request, registry references and credentials.
+# the response parser of the first request, registry references and credentials;
+# dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create).
 HEAVY = (
     "importlib.metadata",
     "email",
@@ -21,6 +22,7 @@ HEAVY = (
     "aiohttp",
     "httptools",
     "aiodocker._core.credentials",
+    "dataclasses",
 )
 
 
