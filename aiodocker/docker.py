@@ -114,7 +114,7 @@ class DockerContextEndpoint:
         return vars(self) == vars(other)
 
 
-_API_VERSION = re.compile(r"^v\d+\.\d+$")
+_API_VERSION = r"^v\d+\.\d+$"  # compiled on first use (re caches it), not at import
 
 
 def _compat_host(endpoint: Endpoint, raw_host: str | None, tls: bool) -> str:
@@ -156,7 +156,7 @@ class Docker:
     ) -> None:
         request_hooks = normalize_hooks(hooks)
         if api_version != "auto":
-            if _API_VERSION.match(api_version) is None:
+            if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
         elif os.environ.get("DOCKER_API_VERSION"):
             pinned = os.environ["DOCKER_API_VERSION"]
