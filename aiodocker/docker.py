@@ -23,7 +23,6 @@ from ._responses import CompatResponse
 from ._transport import open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
-from ._transport.tls import make_ssl_context
 from .configs import DockerConfigs
 from .containers import DockerContainer, DockerContainers
 from .events import DockerEvents
@@ -232,6 +231,8 @@ class Docker:
             return ssl_context
         if endpoint.tls is None:
             return None
+        from ._transport.tls import make_ssl_context  # TLS endpoints only
+
         return make_ssl_context(endpoint.tls, context_name=endpoint.context_name)
 
     def _aiohttp_transport(

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each costs milliseconds at start-up and serves one feature only: __version__,
 # the Date header of the event follower, archives and build contexts, session=/connector=,
 # the response parser of the first request, registry references and credentials;
-# dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create).
+# dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create);
+# ssh's command line, TLS contexts and the TLS stream.
 HEAVY = (
     "importlib.metadata",
     "email",
@@ -23,6 +24,9 @@ HEAVY = (
     "httptools",
     "aiodocker._core.credentials",
     "dataclasses",
+    "shlex",
+    "aiodocker._transport.tls",
+    "aiodocker._transport.tlsstream",
 )
 
 
@@ -54,6 +58,17 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
         (
             "from aiodocker._core.registry_auth import RegistryLogin; RegistryLogin('alpine', None)",
             "aiodocker._core.credentials",
+        ),
+        (
+            "from aiodocker._transport.dialers import SSHDialer; SSHDialer('host', user='u').argv()",
+            "shlex",
+        ),
+        (
+            "from aiodocker.docker import Docker\n"
+            "from aiodocker._transport.endpoint import Endpoint, TLSConfig\n"
+            "tls = TLSConfig(None, None, None, verify=False)\n"
+            "Docker._ssl_for(Endpoint('tcp', 'h:2376', 'tcp://h:2376', tls, 'url'), None)",
+            "aiodocker._transport.tls",
         ),
     ],
 )
