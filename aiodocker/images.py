@@ -25,7 +25,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast, overload
 from urllib.parse import quote, urlencode
 
 from ._core import registry_auth
@@ -45,6 +45,7 @@ from .types import SENTINEL
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
+    from ._build_options import BuildOptions
     from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
     from .models import (
@@ -66,6 +67,16 @@ _PULL_CONFIRMATION: Final = "Status: "
 Body = bytes | AsyncIterable[bytes]
 JSONItems = list[dict[str, Any]]
 Items = TypeVar("Items", bound=AsyncIterator[Any])
+
+
+def __getattr__(name: str) -> Any:
+    # BuildOptions is created on first access: it serves type checkers, and building
+    # the TypedDict costs more than a millisecond of every import.
+    if name == "BuildOptions":
+        from ._build_options import BuildOptions
+
+        return BuildOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def registry_auth_header(docker: Docker, image: str) -> str | None:
@@ -140,43 +151,6 @@ def _tag_reference(repo: str, tag: str) -> str:
     if colon > repo.rfind("/"):
         repo = repo[:colon]
     return f"{repo}:{tag}"
-
-
-class BuildOptions(TypedDict, total=False):
-    """The keyword arguments of :meth:`DockerImages.build` other than ``stream``.
-
-    The defaults are those of ``build``'s own signature; see it for their meaning.
-    """
-
-    remote: str | None
-    fileobj: Any
-    path_dockerfile: str | None
-    tag: str | Sequence[str] | None
-    quiet: bool
-    nocache: bool
-    buildargs: Mapping[str, str] | None
-    pull: bool
-    rm: bool
-    forcerm: bool
-    labels: Mapping[str, str] | None
-    platform: str | None
-    encoding: str | None
-    timeout: TimeoutArg
-    path: str | os.PathLike[str] | None
-    target: str | None
-    network_mode: str | None
-    extra_hosts: Mapping[str, str] | Sequence[str] | None
-    cache_from: Sequence[str] | None
-    shm_size: int | None
-    memory: int | None
-    memswap: int | None
-    cpu_shares: int | None
-    cpuset_cpus: str | None
-    cpu_period: int | None
-    cpu_quota: int | None
-    squash: bool | None
-    version: Literal["1", "2"] | None
-    session_id: str | None
 
 
 # --- request bodies --------------------------------------------------------------------

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the Date header of the event follower, archives and build contexts, session=/connector=,
 # the response parser of the first request, registry references and credentials;
 # dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create);
-# ssh's command line, TLS contexts and the TLS stream.
+# ssh's command line, TLS contexts and the TLS stream; the TypedDict of build's keywords.
 HEAVY = (
     "importlib.metadata",
     "email",
@@ -27,6 +27,7 @@ HEAVY = (
     "shlex",
     "aiodocker._transport.tls",
     "aiodocker._transport.tlsstream",
+    "aiodocker._build_options",
 )
 
 
@@ -70,6 +71,7 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "Docker._ssl_for(Endpoint('tcp', 'h:2376', 'tcp://h:2376', tls, 'url'), None)",
             "aiodocker._transport.tls",
         ),
+        ("from aiodocker.images import BuildOptions", "aiodocker._build_options"),
     ],
 )
 def test_the_feature_that_needs_a_heavy_module_still_loads_it(code: str, module: str) -> None:
