@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -119,7 +118,9 @@ class SwarmObjectStore(Resource):
     ) -> bool:
         # The daemon replaces the whole spec: start from the current one, apply overrides.
         current = await self._inspect(object_id)
-        spec: dict[str, Any] = copy.deepcopy(current.get("Spec") or {})
+        from copy import deepcopy  # on first use: a bare import does not load copy
+
+        spec: dict[str, Any] = deepcopy(current.get("Spec") or {})
         if name is not None:
             spec["Name"] = name
         if data is not None:

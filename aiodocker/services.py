@@ -9,7 +9,6 @@ credential helpers) when no ``auth`` is given, found as the docker CLI finds the
 from __future__ import annotations
 
 import builtins
-import copy
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -44,7 +43,9 @@ def _prepare_task_template(task_template: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         MissingFieldError (a KeyError and a ValueError): ``ContainerSpec.Image`` is missing.
     """
-    template: dict[str, Any] = copy.deepcopy(dict(task_template))
+    from copy import deepcopy  # on first use: a bare import does not load copy
+
+    template: dict[str, Any] = deepcopy(dict(task_template))
     container_spec = _container_spec(template)
     env = container_spec.get("Env")
     if isinstance(env, Mapping):
@@ -213,7 +214,9 @@ class DockerServices(SwarmLogs):
             new_image: str | None = body["TaskTemplate"]["ContainerSpec"]["Image"]
         else:
             current = await self.inspect(service_id)
-            body = copy.deepcopy(current.get("Spec") or {})
+            from copy import deepcopy
+
+            body = deepcopy(current.get("Spec") or {})
             new_image = None
             if rollback:
                 params["rollback"] = "previous"

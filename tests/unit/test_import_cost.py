@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # the Date header of the event follower, archives and build contexts, session=/connector=,
 # the response parser of the first request, registry references and credentials;
 # dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create);
-# ssh's command line, TLS contexts and the TLS stream; the TypedDict of build's keywords.
+# ssh's command line, TLS contexts and the TLS stream; the TypedDict of build's keywords;
+# copy, for the deep copy of a service or secret spec being updated.
 HEAVY = (
     "importlib.metadata",
     "email",
@@ -28,6 +29,7 @@ HEAVY = (
     "aiodocker._transport.tls",
     "aiodocker._transport.tlsstream",
     "aiodocker._build_options",
+    "copy",
 )
 
 
@@ -72,6 +74,11 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "aiodocker._transport.tls",
         ),
         ("from aiodocker.images import BuildOptions", "aiodocker._build_options"),
+        (
+            "from aiodocker.services import _prepare_task_template\n"
+            "_prepare_task_template({'ContainerSpec': {'Image': 'alpine'}})",
+            "copy",
+        ),
     ],
 )
 def test_the_feature_that_needs_a_heavy_module_still_loads_it(code: str, module: str) -> None:
