@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import base64
 import builtins
-import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._core.request import Shape, build_path
 from ._core.resource import Resource
+from ._record import Record
 from ._responses import ResponseStream, text_stream
 
 if TYPE_CHECKING:
@@ -48,14 +47,17 @@ def encode_data(data: str | bytes, *, b64: bool) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-@dataclass(frozen=True)
-class ObjectPaths:
+class ObjectPaths(Record):
     """The endpoint table of one kind of swarm object."""
 
+    __slots__ = ("collection", "create", "item", "update")
     collection: str  # GET: list
     create: str  # POST: create
     item: str  # GET: inspect, DELETE: delete; one ``{}`` for the id
     update: str  # POST: update; one ``{}`` for the id
+
+    def __init__(self, *, collection: str, create: str, item: str, update: str) -> None:
+        super().__init__(collection=collection, create=create, item=item, update=update)
 
 
 class SwarmObjectStore(Resource):
@@ -116,7 +118,9 @@ class SwarmObjectStore(Resource):
     ) -> bool:
         # The daemon replaces the whole spec: start from the current one, apply overrides.
         current = await self._inspect(object_id)
-        spec: dict[str, Any] = copy.deepcopy(current.get("Spec") or {})
+        from copy import deepcopy  # on first use: a bare import does not load copy
+
+        spec: dict[str, Any] = deepcopy(current.get("Spec") or {})
         if name is not None:
             spec["Name"] = name
         if data is not None:

@@ -23,7 +23,6 @@ from ._responses import CompatResponse
 from ._transport import open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
-from ._transport.tls import make_ssl_context
 from .configs import DockerConfigs
 from .containers import DockerContainer, DockerContainers
 from .events import DockerEvents
@@ -114,7 +113,7 @@ class DockerContextEndpoint:
         return vars(self) == vars(other)
 
 
-_API_VERSION = re.compile(r"^v\d+\.\d+$")
+_API_VERSION = r"^v\d+\.\d+$"  # compiled on first use (re caches it), not at import
 
 
 def _compat_host(endpoint: Endpoint, raw_host: str | None, tls: bool) -> str:
@@ -156,7 +155,7 @@ class Docker:
     ) -> None:
         request_hooks = normalize_hooks(hooks)
         if api_version != "auto":
-            if _API_VERSION.match(api_version) is None:
+            if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
         elif os.environ.get("DOCKER_API_VERSION"):
             pinned = os.environ["DOCKER_API_VERSION"]
@@ -232,6 +231,8 @@ class Docker:
             return ssl_context
         if endpoint.tls is None:
             return None
+        from ._transport.tls import make_ssl_context  # TLS endpoints only
+
         return make_ssl_context(endpoint.tls, context_name=endpoint.context_name)
 
     def _aiohttp_transport(

@@ -25,11 +25,10 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast, overload
 from urllib.parse import quote, urlencode
 
 from ._core import registry_auth
-from ._core.credentials import split_leniently, split_reference
 from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._core.resource import Resource
 from ._responses import (
@@ -46,6 +45,7 @@ from .types import SENTINEL
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
+    from ._build_options import BuildOptions
     from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
     from .models import (
@@ -67,6 +67,16 @@ _PULL_CONFIRMATION: Final = "Status: "
 Body = bytes | AsyncIterable[bytes]
 JSONItems = list[dict[str, Any]]
 Items = TypeVar("Items", bound=AsyncIterator[Any])
+
+
+def __getattr__(name: str) -> Any:
+    # BuildOptions is created on first access: it serves type checkers, and building
+    # the TypedDict costs more than a millisecond of every import.
+    if name == "BuildOptions":
+        from ._build_options import BuildOptions
+
+        return BuildOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def registry_auth_header(docker: Docker, image: str) -> str | None:
@@ -141,43 +151,6 @@ def _tag_reference(repo: str, tag: str) -> str:
     if colon > repo.rfind("/"):
         repo = repo[:colon]
     return f"{repo}:{tag}"
-
-
-class BuildOptions(TypedDict, total=False):
-    """The keyword arguments of :meth:`DockerImages.build` other than ``stream``.
-
-    The defaults are those of ``build``'s own signature; see it for their meaning.
-    """
-
-    remote: str | None
-    fileobj: Any
-    path_dockerfile: str | None
-    tag: str | Sequence[str] | None
-    quiet: bool
-    nocache: bool
-    buildargs: Mapping[str, str] | None
-    pull: bool
-    rm: bool
-    forcerm: bool
-    labels: Mapping[str, str] | None
-    platform: str | None
-    encoding: str | None
-    timeout: TimeoutArg
-    path: str | os.PathLike[str] | None
-    target: str | None
-    network_mode: str | None
-    extra_hosts: Mapping[str, str] | Sequence[str] | None
-    cache_from: Sequence[str] | None
-    shm_size: int | None
-    memory: int | None
-    memswap: int | None
-    cpu_shares: int | None
-    cpuset_cpus: str | None
-    cpu_period: int | None
-    cpu_quota: int | None
-    squash: bool | None
-    version: Literal["1", "2"] | None
-    session_id: str | None
 
 
 # --- request bodies --------------------------------------------------------------------
@@ -519,6 +492,8 @@ class DockerImages(Resource):
             ValueError: ``name`` is not a valid image reference.
             DockerError: the registry refused the request or has no such image.
         """
+        from ._core.credentials import split_reference
+
         split_reference(name)  # a malformed name is refused before any request
         login = registry_auth.RegistryLogin(name, auth)
         try:
@@ -589,6 +564,8 @@ class DockerImages(Resource):
             DockerStreamError: the daemon reported an error mid-stream, or the
                 stream ended without the image being there.
         """
+        from ._core.credentials import split_leniently
+
         _registry, ref_tag, digest = split_leniently(from_image)
         if tag is None and ref_tag is None and digest is None:
             tag = "latest"
@@ -854,6 +831,8 @@ class DockerImages(Resource):
             DockerStreamError: the daemon could not import the tar.
         """
         if repo is not None:
+            from ._core.credentials import split_reference
+
             split_reference(repo if not tag else _tag_reference(repo, tag))
         elif tag:
             raise ValueError("import_from(tag=...) needs repo= as well")

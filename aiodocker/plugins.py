@@ -18,7 +18,6 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
-from ._core import credentials
 from ._core.registry_auth import AUTH_HEADER
 from ._core.request import Shape, build_path
 from ._core.resource import Resource
@@ -55,7 +54,9 @@ def _registry_of(reference: str) -> str:
     Raises:
         ValueError: the reference is malformed.
     """
-    return credentials.split_reference(reference)[0]
+    from ._core.credentials import split_reference
+
+    return split_reference(reference)[0]
 
 
 def _privileges_body(privileges: Any) -> list[dict[str, Any]]:
@@ -156,6 +157,8 @@ class DockerPlugins(Resource):
 
         ``auth`` as in ``images.pull``; None looks the credentials up like the CLI.
         """
+        from ._core import credentials
+
         registry = _registry_of(reference)
         if auth is not None:
             return {AUTH_HEADER: credentials.compose_auth_header(auth, registry)}

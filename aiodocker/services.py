@@ -9,12 +9,10 @@ credential helpers) when no ``auth`` is given, found as the docker CLI finds the
 from __future__ import annotations
 
 import builtins
-import copy
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
-from ._core.credentials import compose_auth_header
 from ._core.registry_auth import AUTH_HEADER, registry_auth_header
 from ._core.request import Shape, build_path
 from ._responses import ResponseStream
@@ -45,7 +43,9 @@ def _prepare_task_template(task_template: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         MissingFieldError (a KeyError and a ValueError): ``ContainerSpec.Image`` is missing.
     """
-    template: dict[str, Any] = copy.deepcopy(dict(task_template))
+    from copy import deepcopy  # on first use: a bare import does not load copy
+
+    template: dict[str, Any] = deepcopy(dict(task_template))
     container_spec = _container_spec(template)
     env = container_spec.get("Env")
     if isinstance(env, Mapping):
@@ -214,7 +214,9 @@ class DockerServices(SwarmLogs):
             new_image: str | None = body["TaskTemplate"]["ContainerSpec"]["Image"]
         else:
             current = await self.inspect(service_id)
-            body = copy.deepcopy(current.get("Spec") or {})
+            from copy import deepcopy
+
+            body = deepcopy(current.get("Spec") or {})
             new_image = None
             if rollback:
                 params["rollback"] = "previous"
@@ -331,6 +333,8 @@ class DockerServices(SwarmLogs):
     ) -> dict[str, str] | None:
         """The ``X-Registry-Auth`` header for ``image``: from ``auth``, or from the config."""
         if auth:
+            from ._core.credentials import compose_auth_header
+
             return {AUTH_HEADER: compose_auth_header(auth, registry)}
         if not lookup or not isinstance(image, str):
             return None

@@ -17,10 +17,10 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode
 
+from .._record import Record
 from .._transport.base import (
     BodyReader,
     Channel,
@@ -51,7 +51,6 @@ CANCELLED: Final = "cancelled"
 ERROR: Final = "error"
 
 
-@dataclass(eq=False)
 class RequestInfo:
     """One request as hooks see it.
 
@@ -60,14 +59,22 @@ class RequestInfo:
     keep per-request state (a span, a start mark) in ``context``.
     """
 
-    method: str
-    path: str
-    endpoint: str
-    context: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self, method: str, path: str, endpoint: str, context: dict[str, Any] | None = None
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.endpoint = endpoint
+        self.context: dict[str, Any] = {} if context is None else context
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestInfo(method={self.method!r}, path={self.path!r}, "
+            f"endpoint={self.endpoint!r}, context={self.context!r})"
+        )
 
 
-@dataclass(frozen=True)
-class RequestResult:
+class RequestResult(Record):
     """How a request that got a response ended.
 
     ``duration`` runs from the start until the response body ended (for a
@@ -80,13 +87,34 @@ class RequestResult:
     closed it first; its bytes are the payloads of its text and binary messages.
     """
 
+    __slots__ = ("status", "duration", "bytes_sent", "bytes_received", "end", "stream", "error")
     status: int
     duration: float
     bytes_sent: int
     bytes_received: int
     end: str
     stream: bool
-    error: BaseException | None = None
+    error: BaseException | None
+
+    def __init__(
+        self,
+        status: int,
+        duration: float,
+        bytes_sent: int,
+        bytes_received: int,
+        end: str,
+        stream: bool,
+        error: BaseException | None = None,
+    ) -> None:
+        super().__init__(
+            status=status,
+            duration=duration,
+            bytes_sent=bytes_sent,
+            bytes_received=bytes_received,
+            end=end,
+            stream=stream,
+            error=error,
+        )
 
 
 class RequestHooks:

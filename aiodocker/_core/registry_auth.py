@@ -18,11 +18,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._transport.endpoint import default_config_dir
 from ..exceptions import DockerError
-from . import credentials
+
+if TYPE_CHECKING:
+    from .credentials import AuthConfig
+
+    AuthArg = Mapping[str, Any] | str | bytes | AuthConfig
+    """What ``auth=`` takes: 0.27's mapping or base64 ``user:password``, or an ``AuthConfig``."""
+
+# ``credentials`` (the reference grammar, config.json, credential helpers) is imported
+# by the calls that need it: a program that never names a registry does not load it.
 
 __all__ = (
     "AUTH_HEADER",
@@ -39,14 +47,12 @@ REGISTRY_CONFIG_HEADER: Final = "X-Registry-Config"
 # config and newer ones may reject as malformed base64.
 ANONYMOUS_AUTH: Final = "e30="
 
-_AUTH_FAILURE: Final = re.compile(
+# A pattern, compiled (and cached by re) on the first refusal, not at import.
+_AUTH_FAILURE: Final = (
     r"no basic auth credentials|unauthorized|authentication required|"
-    r"access to the resource is denied|incorrect username or password",
-    re.IGNORECASE,
+    r"access to the resource is denied|incorrect username or password"
 )
 
-AuthArg = Mapping[str, Any] | str | bytes | credentials.AuthConfig
-"""What ``auth=`` takes: 0.27's mapping or base64 ``user:password``, or an ``AuthConfig``."""
 
 
 def _config_dir() -> str:
@@ -56,6 +62,8 @@ def _config_dir() -> str:
 
 async def _configured_auth(registry: str) -> tuple[str | None, str]:
     """The header from the docker config for ``registry``, and the config file it came from."""
+    from . import credentials
+
     config_dir = _config_dir()
     auth = await credentials.resolve_auth(registry, config_dir=config_dir)
     if auth is None:
@@ -72,6 +80,8 @@ async def registry_auth_header(image: str) -> str | None:
     Raises:
         ValueError: ``image`` is not a valid image reference.
     """
+    from . import credentials
+
     registry, _repository, _tag, _digest = credentials.split_reference(image)
     header, _source = await _configured_auth(registry)
     return header
@@ -82,6 +92,8 @@ async def registry_config_header() -> str | None:
 
     None when the config holds none.
     """
+    from . import credentials
+
     auths = await credentials.resolve_all_auths(config_dir=_config_dir())
     return credentials.encode_registry_config(auths) if auths else None
 
@@ -96,6 +108,8 @@ class RegistryLogin:
     """
 
     def __init__(self, reference: str, auth: AuthArg | None) -> None:
+        from . import credentials
+
         registry, _tag, _digest = credentials.split_leniently(reference)
         self.registry = registry
         self.source = ""
@@ -142,8 +156,10 @@ class RegistryLogin:
         The hint goes to ``exc.hint`` and a note; ``message`` stays the daemon's.
         Other errors are left alone.
         """
-        if not _AUTH_FAILURE.search(exc.message):
+        if not re.search(_AUTH_FAILURE, exc.message, re.IGNORECASE):
             return
+        from . import credentials
+
         registry = self.registry
         hub = registry in credentials.DOCKER_HUB_HOSTS
         shown = "Docker Hub (docker.io)" if hub else registry

@@ -37,15 +37,19 @@ _QUOTE: Final = 0x22
 _BACKSLASH: Final = 0x5C
 _OPENERS: Final = frozenset(b"{[")
 
+# Patterns, not compiled ones: re compiles (and caches) each on its first use, so an
+# import that never decodes a stream does not pay for them; a decoding call looks its
+# compiled patterns up once, not per value.
 # Inside a container: the next byte that changes depth or opens a string.
-_STRUCTURAL: Final = re.compile(rb'[{}\[\]"]')
+_STRUCTURAL: Final = rb'[{}\[\]"]'
 # At top level: the next byte that starts a value.
-_NON_WHITESPACE: Final = re.compile(rb"[^ \t\r\n]")
+_NON_WHITESPACE: Final = rb"[^ \t\r\n]"
 # After the first byte of a bare top-level scalar (number, true, false, null): its end.
-_SCALAR_END: Final = re.compile(rb'[ \t\r\n{}\[\]",:]')
-_WHITESPACE: Final = re.compile(r"[ \t\r\n]*")
+_SCALAR_END: Final = rb'[ \t\r\n{}\[\]",:]'
+# Always matches (maybe empty).
+_WHITESPACE: Final = r"[ \t\r\n]*"
 # A bare scalar that some more bytes would have made valid (true, -1.5e+3, ...).
-_PARTIAL_SCALAR: Final = re.compile(
+_PARTIAL_SCALAR: Final = (
     rb"t|tr|tru|f|fa|fal|fals|n|nu|nul|-|-?(?:0|[1-9][0-9]*)(?:\.|(?:\.[0-9]+)?[eE][+-]?)"
 )
 
@@ -142,7 +146,7 @@ class JSONSeqDecoder:
                 pass
             if self._in_scalar:
                 scalar = bytes(buffer[self._start :])
-                if _PARTIAL_SCALAR.fullmatch(scalar):
+                if re.fullmatch(_PARTIAL_SCALAR, scalar):
                     raise DockerTruncatedStreamError(
                         f"JSON stream ended inside a value: {scalar!r} is cut short"
                     )
@@ -168,7 +172,8 @@ class JSONSeqDecoder:
             text = _decode_utf8(lines)
         size = len(text)
         decode = self._decoder.raw_decode
-        pos = _skip_whitespace(text, 0)
+        whitespace = re.compile(_WHITESPACE)
+        pos = _skip_whitespace(whitespace, text, 0)
         while pos < size:
             try:
                 value, pos = decode(text, pos)
@@ -183,7 +188,7 @@ class JSONSeqDecoder:
             values.append(value)
             if pos < size and text[pos] == "\n":
                 pos += 1  # the usual case: one value per line
-            pos = _skip_whitespace(text, pos)
+            pos = _skip_whitespace(whitespace, text, pos)
         self._reset(end)
 
     def _scan(self, values: list[Any]) -> bool:
@@ -192,6 +197,9 @@ class JSONSeqDecoder:
         Returns True when it stopped right after a value that spanned a newline.
         """
         buffer = self._buffer
+        structural = re.compile(_STRUCTURAL).search
+        scalar_end = re.compile(_SCALAR_END).search
+        non_whitespace = re.compile(_NON_WHITESPACE).search
         size = len(buffer)
         pos = self._pos
         start = self._start
@@ -215,7 +223,7 @@ class JSONSeqDecoder:
                 if depth:
                     continue
             elif depth:
-                match = _STRUCTURAL.search(buffer, pos)
+                match = structural(buffer, pos)
                 if match is None:
                     pos = size
                     break
@@ -231,14 +239,14 @@ class JSONSeqDecoder:
                 if depth:
                     continue
             elif self._in_scalar:
-                match = _SCALAR_END.search(buffer, pos)
+                match = scalar_end(buffer, pos)
                 if match is None:
                     pos = size
                     break
                 pos = match.start()
                 self._in_scalar = False
             else:
-                match = _NON_WHITESPACE.search(buffer, pos)
+                match = non_whitespace(buffer, pos)
                 if match is None:
                     pos = size
                     break
@@ -296,8 +304,8 @@ class JSONSeqDecoder:
         self._multiline = False
 
 
-def _skip_whitespace(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
+def _skip_whitespace(whitespace: re.Pattern[str], text: str, pos: int) -> int:
+    match = whitespace.match(text, pos)
     return match.end() if match is not None else pos
 
 

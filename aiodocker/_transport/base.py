@@ -35,7 +35,8 @@ __all__ = [
 
 FILE_CHUNK_SIZE: Final = 256 * 1024
 # An HTTP token (RFC 9110, 5.6.2): what a method or a header name may be made of.
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# compiled on first use (re caches it): most requests never need it
+_TOKEN: Final = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # What ends or splits a header line: a value holding one would inject a header.
 _LINE_BREAKERS: Final = ("\r", "\n", "\x00")
 _KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
@@ -53,7 +54,7 @@ def check_request(method: str, target: str, headers: Mapping[str, str] | None) -
             control character or a non-ASCII character (percent-encode it); a
             header name is not a token, or a header value holds CR, LF or NUL.
     """
-    if method not in _KNOWN_METHODS and not _TOKEN.fullmatch(method):
+    if method not in _KNOWN_METHODS and not re.fullmatch(_TOKEN, method):
         raise ValueError(f"invalid HTTP method {method!r}")
     if not (target.isascii() and target.isprintable() and target) or " " in target:
         bad = next((c for c in target if c.isspace() or not c.isprintable() or not c.isascii()), "")
@@ -63,8 +64,8 @@ def check_request(method: str, target: str, headers: Mapping[str, str] | None) -
         )
     if headers:
         for name, value in headers.items():
-            if not (name.isascii() and name.replace("-", "").isalnum()) and not _TOKEN.fullmatch(
-                name
+            if not (name.isascii() and name.replace("-", "").isalnum()) and not re.fullmatch(
+                _TOKEN, name
             ):
                 raise ValueError(f"invalid HTTP header name {name!r}")
             if value.isprintable():

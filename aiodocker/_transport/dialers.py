@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shlex
 import shutil
 import socket
 import ssl
@@ -23,7 +22,6 @@ from typing import BinaryIO, Final, TypeVar, cast
 from .._compat import TimeoutError
 from .._compat import timeout as timeout_after
 from ..exceptions import DockerConnectionError
-from .tlsstream import TLSTransport
 
 P = TypeVar("P", bound=asyncio.Protocol)
 
@@ -74,6 +72,8 @@ class TCPDialer:
                     _, protocol = await loop.create_connection(factory, self.host, self.port)
                     _set_keepalive(protocol)
                     return protocol
+                from .tlsstream import TLSTransport  # loaded by the first TLS dial only
+
                 app = factory()
                 tls = TLSTransport(self.ssl_context, self.host, app)
                 raw, _ = await loop.create_connection(tls.protocol, self.host, self.port)
@@ -186,6 +186,8 @@ class SSHDialer:
             argv += ["-l", self.user]
         if self.port:
             argv += ["-p", str(self.port)]
+        import shlex  # ssh endpoints only
+
         extra = os.environ.get("AIODOCKER_SSH_OPTS", "")
         argv += shlex.split(extra)
         return argv + ["-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}", "-T"]
@@ -232,6 +234,8 @@ class SSHDialer:
                     f"Cannot connect to Docker Engine via {self.address}: ssh exited with "
                     f"status {status}: {message or 'no message'}"
                 )
+        import shlex
+
         SSH_LOG.debug("started an ssh master to %s: %s", self.address, shlex.join(argv))
         return _Master(path)
 
@@ -278,6 +282,8 @@ class SSHDialer:
         finally:
             theirs.close()
         if SSH_LOG.isEnabledFor(logging.DEBUG):
+            import shlex
+
             SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, shlex.join(argv))
         self._processes.add(process)
         self._session_master[process] = master

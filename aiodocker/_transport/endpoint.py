@@ -33,10 +33,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Final, Literal
 from urllib.parse import SplitResult, urlsplit
 
+from aiodocker._record import Record
 from aiodocker.exceptions import DockerContextInvalidError, DockerContextTLSError, add_note
 
 __all__ = (
@@ -84,8 +84,7 @@ _SOURCES: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class TLSConfig:
+class TLSConfig(Record):
     """Paths of the TLS material for a tcp endpoint (never the material itself).
 
     ``ca`` is None to use the system trust store. ``verify`` is False when the
@@ -93,14 +92,17 @@ class TLSConfig:
     TLS turned on by ``DOCKER_TLS`` without ``DOCKER_TLS_VERIFY``.
     """
 
+    __slots__ = ("ca", "cert", "key", "verify")
     ca: str | None
     cert: str | None
     key: str | None
-    verify: bool = True
+    verify: bool
+
+    def __init__(self, ca: str | None, cert: str | None, key: str | None, verify: bool = True) -> None:
+        super().__init__(ca=ca, cert=cert, key=key, verify=verify)
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Record):
     """Where the daemon is and how to reach it.
 
     ``address`` is the socket path (unix), ``"host:port"`` (tcp, IPv6 in
@@ -108,13 +110,34 @@ class Endpoint:
     canonical display form. ``source`` names the precedence rule that chose it.
     """
 
+    __slots__ = ("scheme", "address", "url", "tls", "source", "context_name", "tried")
     scheme: Scheme
     address: str
     url: str
     tls: TLSConfig | None
     source: str
-    context_name: str | None = None
-    tried: tuple[str, ...] = ()
+    context_name: str | None
+    tried: tuple[str, ...]
+
+    def __init__(
+        self,
+        scheme: Scheme,
+        address: str,
+        url: str,
+        tls: TLSConfig | None,
+        source: str,
+        context_name: str | None = None,
+        tried: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(
+            scheme=scheme,
+            address=address,
+            url=url,
+            tls=tls,
+            source=source,
+            context_name=context_name,
+            tried=tried,
+        )
 
     @property
     def host(self) -> str | None:
@@ -470,7 +493,7 @@ def _auto_detect(
         tried.append(path)
         if exists(path):
             make = _npipe_endpoint if platform == "win32" else _unix_endpoint
-            return replace(make(path, "auto-detect", None), tried=tuple(tried))
+            return make(path, "auto-detect", None).replace(tried=tuple(tried))
     raise ValueError(
         "cannot find a Docker daemon socket; tried: "
         + ", ".join(tried)

@@ -13,8 +13,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Each costs milliseconds at start-up and serves one feature only: __version__,
 # the Date header of the event follower, archives and build contexts, session=/connector=,
-# the response parser of the first request.
-HEAVY = ("importlib.metadata", "email", "tarfile", "aiohttp", "httptools")
+# the response parser of the first request, registry references and credentials;
+# dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create);
+# ssh's command line, TLS contexts and the TLS stream; the TypedDict of build's keywords;
+# copy, for the deep copy of a service or secret spec being updated.
+HEAVY = (
+    "importlib.metadata",
+    "email",
+    "tarfile",
+    "aiohttp",
+    "httptools",
+    "aiodocker._core.credentials",
+    "dataclasses",
+    "shlex",
+    "aiodocker._transport.tls",
+    "aiodocker._transport.tlsstream",
+    "aiodocker._build_options",
+    "copy",
+)
 
 
 def _loaded_after(code: str) -> dict[str, bool]:
@@ -41,6 +57,27 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "import asyncio\nfrom aiodocker._transport.http import Connection\n"
             "async def first_request(): Connection().begin('GET')\nasyncio.run(first_request())",
             "httptools",
+        ),
+        (
+            "from aiodocker._core.registry_auth import RegistryLogin; RegistryLogin('alpine', None)",
+            "aiodocker._core.credentials",
+        ),
+        (
+            "from aiodocker._transport.dialers import SSHDialer; SSHDialer('host', user='u').argv()",
+            "shlex",
+        ),
+        (
+            "from aiodocker.docker import Docker\n"
+            "from aiodocker._transport.endpoint import Endpoint, TLSConfig\n"
+            "tls = TLSConfig(None, None, None, verify=False)\n"
+            "Docker._ssl_for(Endpoint('tcp', 'h:2376', 'tcp://h:2376', tls, 'url'), None)",
+            "aiodocker._transport.tls",
+        ),
+        ("from aiodocker.images import BuildOptions", "aiodocker._build_options"),
+        (
+            "from aiodocker.services import _prepare_task_template\n"
+            "_prepare_task_template({'ContainerSpec': {'Image': 'alpine'}})",
+            "copy",
         ),
     ],
 )

@@ -2,8 +2,8 @@
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
-- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``) import
-  nothing from the package, not even under ``TYPE_CHECKING``.
+- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``,
+  ``_record.py``) import nothing from the package, not even under ``TYPE_CHECKING``.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
 - ``aiohttp_engine.py`` is imported by nobody at module level: only inside functions;
@@ -54,7 +54,7 @@ PACKAGE_DIR: Final = package_dir()
 
 LEAVES: Final = frozenset(
     {"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat", "aiodocker.models",
-     "aiodocker._json"}
+     "aiodocker._json", "aiodocker._record"}
 )
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
 AIOHTTP_ENGINE: Final = "aiodocker._transport.aiohttp_engine"
