@@ -27,7 +27,7 @@ from tests.plugin_fixture import (
 )
 from tests.testenv import require, unavailable
 
-pytestmark = pytest.mark.engine_difference("podman", "podman has no plugin API")
+pytestmark = pytest.mark.engine_difference(("podman", "podman5"), "podman has no plugin API")
 
 
 @pytest.fixture(scope="module")
