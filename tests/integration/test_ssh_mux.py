@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -45,14 +46,25 @@ def alive(pid: int) -> bool:
 async def test_concurrent_connections_share_few_ssh_connections(ssh_docker, testenv):
     concurrency = 3 * SSH_SESSIONS_PER_MASTER + 1
     dialer = ssh_docker._api.transport._dial  # type: ignore[attr-defined]
-    try:
-        # Started together, each finds no idle connection and dials its own dial-stdio session.
-        infos = await asyncio.gather(
-            *(ssh_docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(concurrency))
+    now = int(time.time())
+    # Each request holds its connection (an event stream that runs for two minutes), so
+    # none can be reused: every one dials its own dial-stdio session.
+    held = [
+        asyncio.ensure_future(
+            ssh_docker._api.call(
+                "GET", "events", params={"since": now, "until": now + 120}, expect=Shape.NOTHING
+            )
         )
-        assert {info["ID"] for info in infos} == {infos[0]["ID"]}
-        sessions = len(dialer._processes)  # one per pooled connection (one may have been reused)
-        assert sessions > 2 * SSH_SESSIONS_PER_MASTER
+        for _ in range(concurrency)
+    ]
+    try:
+        for _ in range(1200):
+            if len(dialer._processes) >= concurrency or any(task.done() for task in held):
+                break
+            await asyncio.sleep(0.1)
+        assert not any(task.done() for task in held), [t.exception() for t in held if t.done()]
+        sessions = len(dialer._processes)
+        assert sessions == concurrency
         masters = list(dialer._masters)
         needed = math.ceil(sessions / SSH_SESSIONS_PER_MASTER)
         # Handshakes run SSH_PARALLEL_HANDSHAKES at a time, so the last ones may overshoot.
@@ -64,6 +76,9 @@ async def test_concurrent_connections_share_few_ssh_connections(ssh_docker, test
         directory = dialer._directory
         assert directory is not None and os.stat(directory).st_mode & 0o777 == 0o700
     finally:
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
         await ssh_docker.close()
     assert not os.path.exists(directory)
     for _ in range(50):  # ssh -O exit returns once the master has agreed to exit
