@@ -3,7 +3,7 @@
 #
 # Idempotent: every component is checked first and only what is missing or
 # broken is (re)started.  The main daemon comes first, then the image, the
-# registry, sshd and the two swarm daemons.  Everything lives below
+# registry, sshd and the swarm daemons.  Everything lives below
 # $STATE_DIR; a description for the tests is written to $STATE_DIR/env.json.
 #
 # Components:
@@ -12,8 +12,9 @@
 #   registry       127.0.0.1:5000, htpasswd auth (testuser/testpassword)
 #   sshd           127.0.0.1:2222, key-only root login; host alias "aiodocker-test" in the
 #                  client config $STATE_DIR/ssh/ssh_config (used with ssh -F)
-#   swarm daemons  two dockerd in their own network namespaces on a private bridge
-#                  (swarm NOT initialised: the tests init/join/leave themselves)
+#   swarm daemons  four dockerd in their own network namespaces on a private bridge:
+#                  1 and 2 are Docker 20.10, 3 and 4 Docker 26.1.5 (a two-node swarm
+#                  per engine; swarm NOT initialised: the tests init/join/leave themselves)
 #   docker26       Docker 26.1.5 (API 1.45) from Debian trixie in netns aiod26,
 #                  unix:///run/aiodocker-docker26/docker.sock
 #   podman         podman system service, unix:///run/aiodocker-podman/podman.sock
@@ -46,7 +47,7 @@ IMAGE=aiodocker-test/busybox:latest
 SWARM_BRIDGE=aiodsw0
 SWARM_BRIDGE_ADDR=10.231.0.1
 SWARM_PREFIX=24
-SWARM_COUNT=2
+SWARM_COUNT=4  # swarm_engine() says which engine each runs
 
 START_TIME=$(date +%s)
 FAILED=()          # fatal components that failed
@@ -544,6 +545,8 @@ check_ssh() {
 
 swarm_socket() { echo "/run/aiodocker-swarm$1/docker.sock"; }
 swarm_addr() { echo "10.231.0.$(($1 + 1))"; }
+# the engine of swarm daemon N, as tests/testenv.py names engines
+swarm_engine() { if [ "$1" -le 2 ]; then echo docker20; else echo docker26; fi; }
 
 setup_swarm_network() {
     local i ns veth
@@ -577,7 +580,7 @@ setup_swarm_network() {
 # start_swarm_daemon N: start dockerd N inside its namespace (if not running)
 start_swarm_daemon() {
     local i=$1 ns=aiodocker-swarm$1 run=/run/aiodocker-swarm$1 data=/var/lib/aiodocker-swarm$1
-    local sock config_changed
+    local sock config_changed path=$PATH
     sock=$(swarm_socket "$i")
     config_changed=$(debug_config "$STATE_DIR/swarm$i.json" true) || return 1
     if ping_unix "$sock"; then
@@ -590,14 +593,19 @@ start_swarm_daemon() {
         wait_for 20 ping_unix "$sock" && return 0
         stop_pid "$pid"
     fi
+    if [ "$(swarm_engine "$i")" = docker26 ]; then
+        fetch_docker26 || { echo "cannot fetch docker.io $D26_VERSION (see $LOG_DIR/docker26-apt.log)" >&2; return 1; }
+        # its dockerd, docker-proxy and docker-init first; runc and containerd are the system's
+        path=$D26_ROOT/usr/sbin:$D26_ROOT/usr/bin:$PATH
+    fi
     mkdir -p "$run" "$data"
-    log "starting swarm daemon $i in netns $ns ($(swarm_addr "$i"))"
+    log "starting swarm daemon $i ($(swarm_engine "$i")) in netns $ns ($(swarm_addr "$i"))"
     # nsenter --net, not "ip netns exec": the latter also makes a private mount
     # namespace with a fresh /sys, which hides the cgroup mounts dockerd needs.
     # The containerd namespaces keep the daemons apart should they share a system
     # containerd; without one each supervises its own below its exec-root.
     # Its own UTS namespace gives each node its own hostname (node names in swarm).
-    spawn "$LOG_DIR/swarm$i.log" "$run/launcher.pid" nsenter --net="/run/netns/$ns" \
+    PATH=$path spawn "$LOG_DIR/swarm$i.log" "$run/launcher.pid" nsenter --net="/run/netns/$ns" \
         unshare --uts sh -c 'hostname "$0" && exec dockerd "$@"' "aiodocker-swarm$i" \
         --config-file "$STATE_DIR/swarm$i.json" \
         -H "unix://$sock" \
@@ -1134,7 +1142,7 @@ fi
 if [ $MAIN_OK = 1 ] && [ $SWARM_NET_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ]; then
     for i in $(seq "$SWARM_COUNT"); do
         if check_swarm_daemon "$i"; then
-            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\", \"log\": \"$LOG_DIR/swarm$i.log\"}")
+            SWARM_OK+=("{\"socket\": \"$(swarm_socket "$i")\", \"addr\": \"$(swarm_addr "$i")\", \"engine\": \"$(swarm_engine "$i")\", \"log\": \"$LOG_DIR/swarm$i.log\"}")
         else
             note "swarm daemon $i is not usable (see $LOG_DIR/swarm$i.log)"
         fi

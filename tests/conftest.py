@@ -20,6 +20,10 @@ the main daemon), Docker 26 (``docker26``), podman 4.3 (``podman``) and podman 5
 marked on the test with ``@pytest.mark.engine_difference(engines, reason)``,
 which skips it on those engines with the reason.  ``AIODOCKER_TEST_ENGINES``
 (comma-separated names) narrows the matrix.
+
+The swarm tests (the ``swarm`` fixture of tests/swarm_fixtures.py) run the same
+way, once per engine, on a two-node swarm of that engine; Podman has no swarm
+mode, so they are skipped there with that reason.
 """
 
 from __future__ import annotations
@@ -119,18 +123,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"event loop: {config.getoption('loop')}"
 
 
+# engines without a swarm mode, and why: the swarm tests skip on them
+NO_SWARM: Final = {name: "Podman has no swarm mode" for name in ("podman", "podman5")}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that uses the ``engine`` fixture (``docker`` does) on each engine."""
-    if "engine" not in metafunc.fixturenames:
-        return
-    differences: dict[str, str] = {}
+    """Run every test that uses the ``engine`` fixture (``docker`` does) on each engine.
+
+    A test of the ``swarm`` fixture runs on each engine's swarm; that fixture is
+    session-scoped, so pytest sets up one swarm per engine and groups the tests by it.
+    """
+    for argname, scope, lacking in (("engine", None, {}), ("swarm", "session", NO_SWARM)):
+        if argname in metafunc.fixturenames:
+            params = engine_params(metafunc, lacking)
+            metafunc.parametrize(argname, params, indirect=True, scope=scope)
+
+
+def engine_params(metafunc: pytest.Metafunc, lacking: dict[str, str]) -> list[Any]:
+    """The selected engines as parameters, skipped where the test is marked not to hold."""
+    differences = dict(lacking)
     for mark in metafunc.definition.iter_markers("engine_difference"):
         engines, reason = mark.args
         for name in (engines,) if isinstance(engines, str) else engines:
             if name not in ENGINES:
                 raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown engine {name!r}")
             differences.setdefault(name, reason)
-    params = [
+    return [
         pytest.param(
             name,
             id=name,
@@ -140,7 +158,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         for name in selected_engines()
     ]
-    metafunc.parametrize("engine", params, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

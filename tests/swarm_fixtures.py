@@ -4,7 +4,8 @@ Test modules load this with ``pytest_plugins = ["swarm_fixtures"]`` (one plugin,
 the session fixture is set up once for all of them) and run in the session's event
 loop (``pytestmark = pytest.mark.asyncio(loop_scope="session")``).
 
-The ``swarm`` fixture takes the daemons listed under ``swarm_daemons`` in env.json
+The ``swarm`` fixture runs once per engine (tests/conftest.py parametrizes it): it
+takes the two daemons of that engine listed under ``swarm_daemons`` in env.json
 (never the main daemon), makes the first a manager and joins the second as a
 worker, and at the end makes both leave, so the next run starts clean. A swarm left
 behind by a crashed run is left at the start. A lock file keeps two test sessions on
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+import pytest
 import pytest_asyncio
 from testenv import require, unavailable
 
@@ -162,12 +164,15 @@ async def untag_image(docker: Docker, reference: str) -> None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def swarm() -> AsyncIterator[SwarmCluster]:
-    """A manager and a worker in a fresh swarm (the two swarm daemons of env.json)."""
-    daemons = require("swarm")
+async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[SwarmCluster]:
+    """A manager and a worker in a fresh swarm of the engine the test runs on."""
+    engine: str = request.param
+    daemons = [daemon for daemon in require("swarm") if daemon.get("engine") == engine]
     image: str = require("image")
     if len(daemons) < 2:
-        unavailable("swarm", f"two swarm daemons are needed, env.json lists {len(daemons)}")
+        unavailable(
+            "swarm", f"two {engine} swarm daemons are needed, env.json lists {len(daemons)}"
+        )
     first, second = daemons[0], daemons[1]
     async with exclusive_lock(LOCK_PATH, LOCK_TIMEOUT):
         manager = Docker(url=f"unix://{first['socket']}")

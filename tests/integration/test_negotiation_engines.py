@@ -56,7 +56,8 @@ async def test_auto_speaks_1_45_to_docker_26(monkeypatch: pytest.MonkeyPatch) ->
 
 
 async def test_auto_speaks_1_41_to_docker_20_10(monkeypatch: pytest.MonkeyPatch) -> None:
-    daemon = require("swarm_daemons")[0]  # the same dockerd 20.10 as the main daemon
+    # a dockerd 20.10 like the main daemon, which logs the requests it serves
+    daemon = next(d for d in require("swarm_daemons") if d["engine"] == "docker20")
     monkeypatch.delenv("DOCKER_API_VERSION", raising=False)
     assert await spoken_versions(f"unix://{daemon['socket']}", daemon["log"]) == (
         "v1.41",

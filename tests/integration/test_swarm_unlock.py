@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 import subprocess
 from pathlib import Path
 
@@ -35,7 +36,9 @@ async def test_a_locked_manager_is_unlocked_with_its_key(swarm) -> None:  # type
     await manager.swarm.update(spec=spec, version=info["Version"]["Index"])
     key = await manager.swarm.get_unlock_key()
     socket = manager.endpoint.address
-    index = "1" if "swarm1" in socket else "2"
+    daemon = re.search(r"swarm(\d+)", socket)
+    assert daemon is not None, socket
+    index = daemon.group(1)
     try:
         restarted = await asyncio.to_thread(
             subprocess.run,

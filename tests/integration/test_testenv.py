@@ -159,10 +159,13 @@ def test_ssh_url_with_identity_and_known_hosts_reaches_host(testenv: dict[str, A
 
 def test_swarm_daemons_run_the_test_image(testenv: dict[str, Any], image: str) -> None:
     daemons = require("swarm_daemons")
-    assert len(daemons) == 2
-    assert len({daemon["addr"] for daemon in daemons}) == 2
+    # two per swarm engine, each at its own address
+    assert sorted(daemon["engine"] for daemon in daemons) == ["docker20"] * 2 + ["docker26"] * 2
+    assert len({daemon["addr"] for daemon in daemons}) == 4
     for daemon in daemons:
         host = f"unix://{daemon['socket']}"
+        result = run("docker", "-H", host, "version", "--format", "{{.Server.APIVersion}}")
+        assert result.stdout == {"docker20": b"1.41\n", "docker26": b"1.45\n"}[daemon["engine"]]
         result = run("docker", "-H", host, "run", "--rm", image, "echo", "ok")
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"ok\n"
