@@ -363,6 +363,31 @@ registry_status() {
 
 registry_answers() { [ "$(registry_status)" = 401 ]; }
 
+# registry_answers_in NETNS: the registry answers at its address inside NETNS too
+registry_answers_in() {
+    [ "$(nsenter --net="/run/netns/$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+        "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]
+}
+
+# start_registry_relay NAME RUN_DIR NETNS: serve the registry at its own address
+# inside NETNS, for an engine there, so that image names stay the same.  Two socat
+# halves joined by a unix socket in RUN_DIR: root netns tcp <- unix socket <- netns
+# tcp.  Logs go to $LOG_DIR/NAME-relay.log.
+start_registry_relay() {
+    local name=$1 run=$2 ns=$3
+    local outer=$run/registry-outer.pid inner=$run/registry-inner.pid
+    pid_alive "$(pid_from "$outer")" \
+        || spawn "$LOG_DIR/$name-relay.log" "$outer" socat \
+            "UNIX-LISTEN:$run/registry.sock,fork,unlink-early,mode=600" "TCP:$REGISTRY_ADDR" \
+        || return 1
+    pid_alive "$(pid_from "$inner")" \
+        || spawn "$LOG_DIR/$name-relay.log" "$inner" nsenter --net="/run/netns/$ns" socat \
+            "TCP-LISTEN:${REGISTRY_ADDR##*:},bind=${REGISTRY_ADDR%%:*},fork,reuseaddr" \
+            "UNIX-CONNECT:$run/registry.sock" \
+        || return 1
+    wait_for 10 registry_answers_in "$ns"
+}
+
 start_registry() {
     mkdir -p "$REGISTRY_DIR/data"
     if [ ! -s "$REGISTRY_DIR/htpasswd" ] \
@@ -702,26 +727,6 @@ setup_docker26_network() {
     ip -n "$D26_NS" link set lo up
 }
 
-# the two halves of the registry relay: root netns tcp <- unix socket <- netns tcp
-start_docker26_registry_relay() {
-    local outer=$D26_RUN/registry-outer.pid inner=$D26_RUN/registry-inner.pid
-    pid_alive "$(pid_from "$outer")" \
-        || spawn "$LOG_DIR/docker26-relay.log" "$outer" socat \
-            "UNIX-LISTEN:$D26_RUN/registry.sock,fork,unlink-early,mode=600" "TCP:$REGISTRY_ADDR" \
-        || return 1
-    pid_alive "$(pid_from "$inner")" \
-        || spawn "$LOG_DIR/docker26-relay.log" "$inner" nsenter --net="/run/netns/$D26_NS" socat \
-            "TCP-LISTEN:${REGISTRY_ADDR##*:},bind=${REGISTRY_ADDR%%:*},fork,reuseaddr" \
-            "UNIX-CONNECT:$D26_RUN/registry.sock" \
-        || return 1
-    wait_for 10 d26_registry_answers
-}
-
-d26_registry_answers() {
-    [ "$(nsenter --net="/run/netns/$D26_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
-        "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]
-}
-
 D26_STARTED=0
 
 start_docker26() {
@@ -763,7 +768,7 @@ check_docker26() {
             || return 1
         new_image=1
     fi
-    start_docker26_registry_relay || { echo "registry relay into netns $D26_NS does not answer" >&2; return 1; }
+    start_registry_relay docker26 "$D26_RUN" "$D26_NS" || { echo "registry relay into netns $D26_NS does not answer" >&2; return 1; }
     if [ $D26_STARTED = 1 ] || [ $new_image = 1 ]; then
         out=$(docker -H "unix://$D26_SOCKET" run --rm "$IMAGE" sh -c 'ip -4 addr show eth0 | grep -q inet && echo ok' 2>&1)
         [ "$out" = ok ] || { echo "docker $D26_VERSION cannot run a bridged container: $out" >&2; return 1; }
@@ -921,26 +926,6 @@ EOF
     chmod 755 "$P5_DIR/launch.sh"
 }
 
-# the two halves of the registry relay: root netns tcp <- unix socket <- netns tcp
-start_podman5_registry_relay() {
-    local outer=$P5_RUN/registry-outer.pid inner=$P5_RUN/registry-inner.pid
-    pid_alive "$(pid_from "$outer")" \
-        || spawn "$LOG_DIR/podman5-relay.log" "$outer" socat \
-            "UNIX-LISTEN:$P5_RUN/registry.sock,fork,unlink-early,mode=600" "TCP:$REGISTRY_ADDR" \
-        || return 1
-    pid_alive "$(pid_from "$inner")" \
-        || spawn "$LOG_DIR/podman5-relay.log" "$inner" nsenter --net="/run/netns/$P5_NS" socat \
-            "TCP-LISTEN:${REGISTRY_ADDR##*:},bind=${REGISTRY_ADDR%%:*},fork,reuseaddr" \
-            "UNIX-CONNECT:$P5_RUN/registry.sock" \
-        || return 1
-    wait_for 10 p5_registry_answers
-}
-
-p5_registry_answers() {
-    [ "$(nsenter --net="/run/netns/$P5_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
-        "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]
-}
-
 P5_STARTED=0
 
 start_podman5() {
@@ -982,7 +967,7 @@ check_podman5() {
             || return 1
         new_image=1
     fi
-    start_podman5_registry_relay || { echo "registry relay into netns $P5_NS does not answer" >&2; return 1; }
+    start_registry_relay podman5 "$P5_RUN" "$P5_NS" || { echo "registry relay into netns $P5_NS does not answer" >&2; return 1; }
     if [ $P5_STARTED = 1 ] || [ $new_image = 1 ]; then
         out=$(docker -H "unix://$P5_SOCKET" run --rm "$P5_IMAGE" sh -c 'ip -4 addr show eth0 | grep -q inet && echo ok' 2>&1)
         [ "$out" = ok ] || { echo "podman 5 cannot run a bridged container: $out" >&2; return 1; }
