@@ -170,6 +170,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if on_uvloop and marker is not None:
             reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
             item.add_marker(pytest.mark.skip(reason=f"not on uvloop: {reason}"))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            for argname in ("engine", "swarm"):
+                if argname in callspec.params:
+                    config.stash.setdefault(_ENGINE_OF, {})[item.nodeid] = callspec.params[argname]
+
+
+_ENGINE_OF: Final = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the outcomes per engine of the matrix (tests outside it are not counted)."""
+    engine_of = config.stash.get(_ENGINE_OF, {})
+    if not engine_of:
+        return
+    outcomes: dict[str, dict[str, set[str]]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            engine = engine_of.get(getattr(report, "nodeid", ""))
+            if engine is not None and (outcome != "passed" or report.when == "call"):
+                outcomes.setdefault(engine, {}).setdefault(outcome, set()).add(report.nodeid)
+    terminalreporter.write_sep("=", "engine matrix")
+    for engine in ENGINES:
+        if engine in outcomes:
+            counts = ", ".join(
+                f"{len(ids)} {outcome}" for outcome, ids in sorted(outcomes[engine].items())
+            )
+            terminalreporter.write_line(f"{engine}: {counts}")
 
 
 # --------------------------------------------------------------------------
