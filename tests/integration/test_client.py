@@ -9,6 +9,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+from helpers import tls_context, tls_files
 
 import aiodocker
 from aiodocker._core.request import Shape
@@ -24,11 +25,6 @@ ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY
 def _clean_env(monkeypatch):
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-def tls_files(testenv) -> dict[str, str]:
-    base = Path(testenv["tls_cert_path"])
-    return {"ca": str(base / "ca.pem"), "cert": str(base / "cert.pem"), "key": str(base / "key.pem")}
 
 
 def write_context(config_dir: Path, name: str, host: str, tls: dict[str, str] | None = None) -> None:
@@ -144,9 +140,7 @@ async def test_mutual_tls_via_a_context(tmp_path, monkeypatch, testenv):
 
 
 async def test_mutual_tls_via_a_caller_ssl_context(testenv):
-    files = tls_files(testenv)
-    context = make_ssl_context(TLSConfig(ca=files["ca"], cert=files["cert"], key=files["key"]))
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context) as docker:
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
         assert (await docker.version())["ApiVersion"]
 
 

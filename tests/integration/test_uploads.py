@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tar_of
+from helpers import tar_of, tls_context, use_ssh_config
 
 import aiodocker
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerNotFoundError
 
@@ -120,12 +118,8 @@ async def test_put_archive_of_a_real_file_over_tls_sends_by_reads(
     tar_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base = Path(testenv["tls_cert_path"])
-    context = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
     spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context) as docker:
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
         container = await make_container(docker, image, make_name("upload-tls"))
         try:
             with tar_path.open("rb") as file:
@@ -324,11 +318,7 @@ async def test_import_image_and_build_over_tls_send_by_reads(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base = Path(testenv["tls_cert_path"])
-    context_tls = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context_tls) as docker:
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
         saved = await saved_image(docker, image, tmp_path / "image.tar")
         context = build_context_path(tmp_path, image)
         spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
@@ -369,8 +359,7 @@ async def test_import_image_and_build_of_file_likes_without_fileno_send_by_reads
 async def test_import_image_of_a_real_file_over_ssh_goes_by_sendfile_into_the_local_socketpair(
     testenv: dict[str, Any], image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         saved = await saved_image(docker, image, tmp_path / "image.tar")
         spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
         with saved.open("rb") as file:
