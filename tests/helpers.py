@@ -61,6 +61,14 @@ def tls_context(testenv: dict[str, Any]) -> ssl.SSLContext:
     return make_ssl_context(TLSConfig(ca=files["ca"], cert=files["cert"], key=files["key"]))
 
 
+def use_tls_env(testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point DOCKER_TLS_VERIFY and DOCKER_CERT_PATH at the client material; return the TLS URL."""
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", testenv["tls_cert_path"])
+    url: str = testenv["tls_url"]
+    return url
+
+
 def use_ssh_config(testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
     """Let ssh read the test environment's ssh config; return the URL of its host alias.
 

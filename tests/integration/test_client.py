@@ -9,7 +9,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from helpers import tls_context, tls_files
+from helpers import tls_context, tls_files, use_ssh_config
 
 import aiodocker
 from aiodocker._core.request import Shape
@@ -173,16 +173,14 @@ async def test_wrong_ca_is_refused(tmp_path, testenv):
 
 
 async def test_ssh_reaches_the_daemon_through_the_ssh_config(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         assert (await docker.version())["ApiVersion"]
         infos = [await docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)]
         assert all(i["ID"] == infos[0]["ID"] for i in infos)
 
 
 async def test_ssh_reuses_connections_instead_of_one_process_per_request(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         for _ in range(10):
             await docker._api.call("GET", "info", expect=Shape.OBJECT)
         dialer = docker._api.transport._dial  # type: ignore[attr-defined]
@@ -234,8 +232,7 @@ async def test_version_over_unix_reports_the_daemon(docker):
 
 
 async def test_close_leaves_no_ssh_process_behind(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    docker = aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}")
+    docker = aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch))
     await docker.version()
     dialer = docker._api.transport._dial  # type: ignore[attr-defined]
     processes = list(dialer._processes)
