@@ -49,6 +49,27 @@ def isolated_docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return config_dir
 
 
+CLIENT_ENV_VARS = (
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS",
+    "DOCKER_API_VERSION",
+    "AIODOCKER_SSH_OPTS",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset the variables that choose and configure the daemon (not DOCKER_CONFIG).
+
+    Autouse in every module that imports it; a test sets what it is about.
+    """
+    for name in CLIENT_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
 def tls_files(testenv: dict[str, Any]) -> dict[str, str]:
     """The paths of the test environment's TLS client material: ``ca``, ``cert``, ``key``."""
     base = Path(testenv["tls_cert_path"])

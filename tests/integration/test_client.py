@@ -9,22 +9,19 @@ import ssl
 from pathlib import Path
 
 import pytest
-from helpers import tls_context, tls_files, use_ssh_config
+from helpers import (  # noqa: F401 (the two fixtures are autouse)
+    clean_client_env,
+    isolated_docker_config,
+    tls_context,
+    tls_files,
+    use_ssh_config,
+)
 
 import aiodocker
 from aiodocker._core.request import Shape
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
 from aiodocker.exceptions import DockerConnectionError, DockerError
-
-ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
-            "DOCKER_CERT_PATH", "DOCKER_TLS", "DOCKER_API_VERSION", "AIODOCKER_SSH_OPTS")
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 def write_context(config_dir: Path, name: str, host: str, tls: dict[str, str] | None = None) -> None:
@@ -51,15 +48,13 @@ async def answers(docker: aiodocker.Docker) -> str:
 
 
 @pytest.fixture
-def layered(tmp_path, monkeypatch, testenv):
+def layered(docker_config, monkeypatch, testenv):
     """Every source set, each pointing at a different address; only some are alive."""
-    config = tmp_path / "docker-config"
-    config.mkdir()
+    config = docker_config  # DOCKER_CONFIG points at it
     write_context(config, "tls-ctx", testenv["tls_url"], tls_files(testenv))
     write_context(config, "env-ctx", "unix:///nonexistent/env-ctx.sock")
     write_context(config, "current-ctx", "unix:///nonexistent/current-ctx.sock")
     (config / "config.json").write_text(json.dumps({"currentContext": "current-ctx"}))
-    monkeypatch.setenv("DOCKER_CONFIG", str(config))
     monkeypatch.setenv("DOCKER_CONTEXT", "env-ctx")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker-host.sock")
     return config

@@ -19,29 +19,20 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from helpers import client_over, create_container, remove_container, tar_of, tls_context
+from helpers import (  # noqa: F401 (clean_client_env is autouse)
+    clean_client_env,
+    client_over,
+    create_container,
+    remove_container,
+    tar_of,
+    tls_context,
+)
 from yarl import URL
 
 import aiodocker
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 from aiodocker.types import SENTINEL
-
-ENV_VARS = (
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_CERT_PATH",
-    "DOCKER_API_VERSION",
-    "AIODOCKER_SSH_OPTS",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 # --- the raw session reaches the same daemon ---------------------------------------
 

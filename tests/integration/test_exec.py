@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from helpers import client_over, create_container, remove_container
+from helpers import (  # noqa: F401 (clean_client_env is autouse)
+    clean_client_env,
+    client_over,
+    create_container,
+    remove_container,
+)
 
 import aiodocker
 from aiodocker.containers import DockerContainer
@@ -19,21 +24,6 @@ from aiodocker.stream import Message
 PAYLOAD_SIZE = 10 * 1024 * 1024
 WRITE_CHUNK = 64 * 1024
 TRANSFER_TIMEOUT = 120.0
-ENV_VARS = (
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_CERT_PATH",
-    "DOCKER_TLS",
-    "DOCKER_API_VERSION",
-    "AIODOCKER_SSH_OPTS",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 # --- helpers ----------------------------------------------------------------------

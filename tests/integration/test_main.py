@@ -9,14 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import clean_client_env  # noqa: F401 (the fixture is autouse)
 
 from aiodocker.__main__ import main
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run_main(*argv: str) -> tuple[int, str, str]:
