@@ -60,6 +60,18 @@ async def read_back(container: DockerContainer) -> bytes:
         return member.read()
 
 
+async def put_and_read_back(docker: aiodocker.Docker, image: str, name: str, tar_path: Path) -> bytes:
+    """Put the tar, from past its junk, into a new container ``name``; return what arrived."""
+    container = await make_container(docker, image, name)
+    try:
+        with tar_path.open("rb") as file:
+            file.seek(len(JUNK))
+            await container.put_archive("/tmp", file)
+        return await read_back(container)
+    finally:
+        await container.delete(force=True)
+
+
 @pytest.fixture
 async def container(
     docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
@@ -120,14 +132,7 @@ async def test_put_archive_of_a_real_file_over_tls_sends_by_reads(
 ) -> None:
     spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
     async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
-        container = await make_container(docker, image, make_name("upload-tls"))
-        try:
-            with tar_path.open("rb") as file:
-                file.seek(len(JUNK))
-                await container.put_archive("/tmp", file)
-            assert await read_back(container) == PAYLOAD
-        finally:
-            await container.delete(force=True)
+        assert await put_and_read_back(docker, image, make_name("upload-tls"), tar_path) == PAYLOAD
     assert spy.counts == []  # TLS cannot take the kernel's copy
 
 
@@ -160,14 +165,7 @@ async def test_put_archive_of_a_real_file_through_a_caller_connector(
         async with aiodocker.Docker(
             url=f"unix://{testenv['unix_socket']}", connector=connector
         ) as docker:
-            container = await make_container(docker, image, make_name("upload-aiohttp"))
-            try:
-                with tar_path.open("rb") as file:
-                    file.seek(len(JUNK))
-                    await container.put_archive("/tmp", file)
-                assert await read_back(container) == PAYLOAD
-            finally:
-                await container.delete(force=True)
+            assert await put_and_read_back(docker, image, make_name("upload-aiohttp"), tar_path) == PAYLOAD
     finally:
         await connector.close()  # the caller's connector stays the caller's to close
 
