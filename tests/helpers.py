@@ -128,6 +128,15 @@ async def create_container(
     return container
 
 
+async def remove_images(docker: aiodocker.Docker, *refs: str) -> None:
+    """Remove the images ``refs`` (forced); one that is not there is no error."""
+    for ref in refs:
+        try:
+            await docker.images.delete(ref, force=True)
+        except DockerNotFoundError:
+            pass
+
+
 async def remove_container(container: DockerContainer) -> None:
     try:
         await container.delete(force=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tar_of, tls_context, use_ssh_config
+from helpers import remove_images, tar_of, tls_context, use_ssh_config
 
 import aiodocker
 from aiodocker.containers import DockerContainer
@@ -190,10 +190,7 @@ async def build_from(docker: aiodocker.Docker, fileobj: Any, tag: str) -> None:
         await docker.images.build(fileobj=fileobj, encoding="identity", tag=tag, forcerm=True)
         assert (await docker.images.inspect(tag))["Id"]
     finally:
-        try:
-            await docker.images.delete(tag, force=True)
-        except DockerNotFoundError:
-            pass
+        await remove_images(docker, tag)
 
 
 async def saved_image(docker: aiodocker.Docker, image: str, path: Path) -> Path:
