@@ -86,13 +86,7 @@ class FakeDaemon:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
+                method, target, headers = parse_head(head)
                 body = b""
                 if headers.get("transfer-encoding") == "chunked":
                     parts = []
@@ -128,6 +122,18 @@ class FakeDaemon:
                 await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
+
+
+def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Return the method, target and headers (names in lower case) of a request head."""
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return method, target, headers
 
 
 async def _play(
