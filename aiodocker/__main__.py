@@ -92,11 +92,18 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _run_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _client(args: argparse.Namespace, err: TextIO) -> Docker | None:
+    """Return a client of the daemon ``-H``/``-c`` choose; None when none can be chosen (said on err)."""
     try:
-        docker = Docker(url=args.host, context=args.context)
+        return Docker(url=args.host, context=args.context)
     except (ValueError, DockerError) as exc:
         print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+        return None
+
+
+async def _run_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    docker = _client(args, err)
+    if docker is None:
         return 1
     async with docker:
         try:
@@ -119,10 +126,8 @@ async def _run_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 async def _run_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .progress import run_pull_cli
 
-    try:
-        docker = Docker(url=args.host, context=args.context)
-    except (ValueError, DockerError) as exc:
-        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+    docker = _client(args, err)
+    if docker is None:
         return 1
     async with docker:
         try:
@@ -161,10 +166,8 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"error: --secret takes id=ID,src=PATH or id=ID,env=VAR: {exc}", file=err)
         return 2
     ssh = {name: path or None for name, _, path in (spec.partition("=") for spec in args.ssh)}
-    try:
-        docker = Docker(url=args.host, context=args.context)
-    except (ValueError, DockerError) as exc:
-        print(f"error: cannot choose a Docker daemon: {exc}", file=err)
+    docker = _client(args, err)
+    if docker is None:
         return 1
     async with docker:
         return await run_build_cli(

@@ -47,17 +47,13 @@ def encode_data(data: str | bytes, *, b64: bool) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-class ObjectPaths(Record):
+class ObjectPaths(Record, kw_only=True):
     """The endpoint table of one kind of swarm object."""
 
-    __slots__ = ("collection", "create", "item", "update")
     collection: str  # GET: list
     create: str  # POST: create
     item: str  # GET: inspect, DELETE: delete; one ``{}`` for the id
     update: str  # POST: update; one ``{}`` for the id
-
-    def __init__(self, *, collection: str, create: str, item: str, update: str) -> None:
-        super().__init__(collection=collection, create=create, item=item, update=update)
 
 
 class SwarmObjectStore(Resource):

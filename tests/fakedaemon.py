@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -55,12 +56,13 @@ class Close:
 
 Action = bytes | Pause | Repeat | Hang | Close
 Answer = bytes | list[Action] | None
+Handler = Callable[[Request], Awaitable[Answer] | Answer]
 
 
 @dataclass
 class FakeDaemon:
     path: str
-    handler: Callable[[Request], Awaitable[Answer] | Answer]
+    handler: Handler
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     server: asyncio.AbstractServer | None = None
@@ -84,13 +86,7 @@ class FakeDaemon:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
+                method, target, headers = parse_head(head)
                 body = b""
                 if headers.get("transfer-encoding") == "chunked":
                     parts = []
@@ -126,6 +122,18 @@ class FakeDaemon:
                 await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
+
+
+def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Return the method, target and headers (names in lower case) of a request head."""
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return method, target, headers
 
 
 async def _play(
@@ -170,6 +178,22 @@ def http_response(
         f"{k}: {v}\r\n" for k, v in all_headers.items()
     )
     return head.encode() + b"\r\n" + body
+
+
+def routed(routes: Mapping[str, Handler]) -> Handler:
+    """A handler: ``/version`` says API 1.41, a path ending in a key of ``routes`` goes to its
+    handler (looked up on each request, so a test may add routes later), anything else is 404."""
+
+    def handler(request: Request) -> Awaitable[Answer] | Answer:
+        path = urlsplit(request.target).path
+        if path.endswith("/version"):
+            return http_response(200, VERSION_1_41)
+        for suffix, route in routes.items():
+            if path.endswith(suffix):
+                return route(request)
+        return http_response(404, {"message": f"no route for {path}"}, reason="Not Found")
+
+    return handler
 
 
 def chunked(*chunks: bytes, end: bool = True) -> bytes:

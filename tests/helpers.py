@@ -7,6 +7,7 @@ import ctypes
 import io
 import os
 import socket
+import ssl
 import tarfile
 import threading
 from collections.abc import AsyncIterator
@@ -15,8 +16,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from testenv import require
 
 import aiodocker
+from aiodocker._transport.endpoint import TLSConfig
+from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerNotFoundError
 
@@ -45,6 +49,76 @@ def isolated_docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return config_dir
 
 
+CLIENT_ENV_VARS = (
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS",
+    "DOCKER_API_VERSION",
+    "AIODOCKER_SSH_OPTS",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset the variables that choose and configure the daemon (not DOCKER_CONFIG).
+
+    Autouse in every module that imports it; a test sets what it is about.
+    """
+    for name in CLIENT_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def tls_files(testenv: dict[str, Any]) -> dict[str, str]:
+    """The paths of the test environment's TLS client material: ``ca``, ``cert``, ``key``."""
+    base = Path(testenv["tls_cert_path"])
+    return {"ca": str(base / "ca.pem"), "cert": str(base / "cert.pem"), "key": str(base / "key.pem")}
+
+
+def tls_context(testenv: dict[str, Any]) -> ssl.SSLContext:
+    """A caller's SSL context for the TLS daemon: its CA, the client certificate and key."""
+    files = tls_files(testenv)
+    return make_ssl_context(TLSConfig(ca=files["ca"], cert=files["cert"], key=files["key"]))
+
+
+def use_tls_env(testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point DOCKER_TLS_VERIFY and DOCKER_CERT_PATH at the client material; return the TLS URL."""
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", testenv["tls_cert_path"])
+    url: str = testenv["tls_url"]
+    return url
+
+
+def use_ssh_config(testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Let ssh read the test environment's ssh config; return the URL of its host alias.
+
+    The config also covers ``testenv["ssh_url"]`` (user, host and port spelled out).
+    """
+    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+    return f"ssh://{testenv['ssh_host_alias']}"
+
+
+def client_over(
+    transport: str, testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> aiodocker.Docker:
+    """A client of the main daemon over ``transport``: ``unix``, ``tls`` or ``ssh``."""
+    if transport == "unix":
+        return aiodocker.Docker(url=f"unix://{testenv['unix_socket']}")
+    if transport == "tls":
+        return aiodocker.Docker(url=require("tls"), ssl_context=tls_context(testenv))
+    use_ssh_config(testenv, monkeypatch)
+    return aiodocker.Docker(url=require("ssh"))
+
+
+def ssh_processes(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]:
+    """The ``aiodocker.ssh`` records of ssh processes started, and of those that exited."""
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
+    started = [m for m in messages if m.startswith("started ssh (pid ")]
+    exited = [m for m in messages if " exited with status " in m]
+    return started, exited
+
+
 async def create_container(
     docker: aiodocker.Docker, name: str, config: dict[str, Any], *, start: bool = True
 ) -> DockerContainer:
@@ -52,6 +126,15 @@ async def create_container(
     if start:
         await container.start()
     return container
+
+
+async def remove_images(docker: aiodocker.Docker, *refs: str) -> None:
+    """Remove the images ``refs`` (forced); one that is not there is no error."""
+    for ref in refs:
+        try:
+            await docker.images.delete(ref, force=True)
+        except DockerNotFoundError:
+            pass
 
 
 async def remove_container(container: DockerContainer) -> None:

@@ -87,34 +87,13 @@ class RequestResult(Record):
     closed it first; its bytes are the payloads of its text and binary messages.
     """
 
-    __slots__ = ("status", "duration", "bytes_sent", "bytes_received", "end", "stream", "error")
     status: int
     duration: float
     bytes_sent: int
     bytes_received: int
     end: str
     stream: bool
-    error: BaseException | None
-
-    def __init__(
-        self,
-        status: int,
-        duration: float,
-        bytes_sent: int,
-        bytes_received: int,
-        end: str,
-        stream: bool,
-        error: BaseException | None = None,
-    ) -> None:
-        super().__init__(
-            status=status,
-            duration=duration,
-            bytes_sent=bytes_sent,
-            bytes_received=bytes_received,
-            end=end,
-            stream=stream,
-            error=error,
-        )
+    error: BaseException | None = None
 
 
 class RequestHooks:

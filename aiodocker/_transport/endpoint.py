@@ -92,14 +92,10 @@ class TLSConfig(Record):
     TLS turned on by ``DOCKER_TLS`` without ``DOCKER_TLS_VERIFY``.
     """
 
-    __slots__ = ("ca", "cert", "key", "verify")
     ca: str | None
     cert: str | None
     key: str | None
-    verify: bool
-
-    def __init__(self, ca: str | None, cert: str | None, key: str | None, verify: bool = True) -> None:
-        super().__init__(ca=ca, cert=cert, key=key, verify=verify)
+    verify: bool = True
 
 
 class Endpoint(Record):
@@ -110,34 +106,13 @@ class Endpoint(Record):
     canonical display form. ``source`` names the precedence rule that chose it.
     """
 
-    __slots__ = ("scheme", "address", "url", "tls", "source", "context_name", "tried")
     scheme: Scheme
     address: str
     url: str
     tls: TLSConfig | None
     source: str
-    context_name: str | None
-    tried: tuple[str, ...]
-
-    def __init__(
-        self,
-        scheme: Scheme,
-        address: str,
-        url: str,
-        tls: TLSConfig | None,
-        source: str,
-        context_name: str | None = None,
-        tried: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(
-            scheme=scheme,
-            address=address,
-            url=url,
-            tls=tls,
-            source=source,
-            context_name=context_name,
-            tried=tried,
-        )
+    context_name: str | None = None
+    tried: tuple[str, ...] = ()
 
     @property
     def host(self) -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from aiodocker.docker import Docker
+from aiodocker.hooks import RequestResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = (
@@ -105,10 +106,23 @@ def test_an_api_page_shows_the_docstrings_of_docker(site: Path, tmp_path: Path) 
         assert summary.replace("``", "") in text, summary
 
 
+def test_a_record_is_documented_with_its_fields_as_the_constructor(site: Path) -> None:
+    # Record makes __init__ at run time; scripts/griffe_records.py shows griffe the signature
+    page = (site / "reference" / "observability.html").read_text(encoding="utf-8")
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    fields = [
+        f"{name}: {annotation}" + (f" = {RequestResult._defaults[name]!r}" if name in RequestResult._defaults else "")
+        for name, annotation in RequestResult.__annotations__.items()
+    ]
+    assert f"RequestResult( {', '.join(fields)}, )" in text
+
+
 def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "docs", project / "docs")
     shutil.copy(REPO_ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    (project / "scripts").mkdir()  # the griffe extension mkdocs.yml names
+    shutil.copy(REPO_ROOT / "scripts" / "griffe_records.py", project / "scripts")
     (project / "docs" / "index.md").write_text("# x\n\n[gone](no-such-page.md)\n", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "out")],

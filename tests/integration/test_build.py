@@ -11,25 +11,22 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import isolated_docker_config, serve_to_engine, tar_of  # noqa: F401 (autouse)
+from helpers import (  # noqa: F401 (isolated_docker_config is autouse)
+    isolated_docker_config,
+    remove_images,
+    serve_to_engine,
+    tar_of,
+)
 from testenv import Engine
 
 from aiodocker import Docker
-from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerStreamError
+from aiodocker.exceptions import DockerError, DockerStreamError
 
 # --- helpers -----------------------------------------------------------------------------
 
 
 def output_of(items: list[dict[str, object]]) -> str:
     return "".join(str(item.get("stream", "")) for item in items)
-
-
-async def remove(docker: Docker, *refs: str) -> None:
-    for ref in refs:
-        try:
-            await docker.images.delete(ref, force=True)
-        except DockerNotFoundError:
-            pass
 
 
 @pytest.fixture
@@ -41,7 +38,7 @@ def tag(make_name: Callable[..., str]) -> str:
 async def cleanup(docker: Docker) -> AsyncIterator[list[str]]:
     refs: list[str] = []
     yield refs
-    await remove(docker, *refs)
+    await remove_images(docker, *refs)
 
 
 # --- failures ----------------------------------------------------------------------------

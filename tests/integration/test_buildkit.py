@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
+from helpers import isolated_docker_config, remove_images, tar_of  # noqa: F401 (autouse)
 from testenv import require
 
 from aiodocker import Docker, buildkit
@@ -43,11 +43,7 @@ async def tags(bk: Docker, make_name: Callable[..., str]) -> AsyncIterator[list[
     """Tags the test builds; the images are removed afterwards."""
     made: list[str] = []
     yield made
-    for tag in made:
-        try:
-            await bk.images.delete(tag, force=True)
-        except DockerNotFoundError:
-            pass
+    await remove_images(bk, *made)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import isolated_docker_config  # noqa: F401 (the fixture is autouse)
+from helpers import isolated_docker_config, remove_images  # noqa: F401 (autouse)
 from testenv import in_ci, require
 
 try:
@@ -24,7 +24,7 @@ except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up
     pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
 
 from aiodocker import Docker, buildkit  # noqa: E402
-from aiodocker.exceptions import DockerNotFoundError, DockerStreamError  # noqa: E402
+from aiodocker.exceptions import DockerStreamError  # noqa: E402
 
 IMAGE = "aiodocker-test/busybox:latest"
 
@@ -47,11 +47,7 @@ async def new_tag(bk: Docker, make_name: Callable[..., str]) -> AsyncIterator[Ca
         return made[-1]
 
     yield make
-    for tag in made:
-        try:
-            await bk.images.delete(tag, force=True)
-        except DockerNotFoundError:
-            pass
+    await remove_images(bk, *made)
 
 
 def output(events: list[buildkit.BuildEvent]) -> str:

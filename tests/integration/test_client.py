@@ -9,26 +9,19 @@ import ssl
 from pathlib import Path
 
 import pytest
+from helpers import (  # noqa: F401 (the two fixtures are autouse)
+    clean_client_env,
+    isolated_docker_config,
+    tls_context,
+    tls_files,
+    use_ssh_config,
+)
 
 import aiodocker
 from aiodocker._core.request import Shape
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
 from aiodocker.exceptions import DockerConnectionError, DockerError
-
-ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
-            "DOCKER_CERT_PATH", "DOCKER_TLS", "DOCKER_API_VERSION", "AIODOCKER_SSH_OPTS")
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-def tls_files(testenv) -> dict[str, str]:
-    base = Path(testenv["tls_cert_path"])
-    return {"ca": str(base / "ca.pem"), "cert": str(base / "cert.pem"), "key": str(base / "key.pem")}
 
 
 def write_context(config_dir: Path, name: str, host: str, tls: dict[str, str] | None = None) -> None:
@@ -55,15 +48,13 @@ async def answers(docker: aiodocker.Docker) -> str:
 
 
 @pytest.fixture
-def layered(tmp_path, monkeypatch, testenv):
+def layered(docker_config, monkeypatch, testenv):
     """Every source set, each pointing at a different address; only some are alive."""
-    config = tmp_path / "docker-config"
-    config.mkdir()
+    config = docker_config  # DOCKER_CONFIG points at it
     write_context(config, "tls-ctx", testenv["tls_url"], tls_files(testenv))
     write_context(config, "env-ctx", "unix:///nonexistent/env-ctx.sock")
     write_context(config, "current-ctx", "unix:///nonexistent/current-ctx.sock")
     (config / "config.json").write_text(json.dumps({"currentContext": "current-ctx"}))
-    monkeypatch.setenv("DOCKER_CONFIG", str(config))
     monkeypatch.setenv("DOCKER_CONTEXT", "env-ctx")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker-host.sock")
     return config
@@ -144,9 +135,7 @@ async def test_mutual_tls_via_a_context(tmp_path, monkeypatch, testenv):
 
 
 async def test_mutual_tls_via_a_caller_ssl_context(testenv):
-    files = tls_files(testenv)
-    context = make_ssl_context(TLSConfig(ca=files["ca"], cert=files["cert"], key=files["key"]))
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context) as docker:
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
         assert (await docker.version())["ApiVersion"]
 
 
@@ -179,16 +168,14 @@ async def test_wrong_ca_is_refused(tmp_path, testenv):
 
 
 async def test_ssh_reaches_the_daemon_through_the_ssh_config(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         assert (await docker.version())["ApiVersion"]
         infos = [await docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)]
         assert all(i["ID"] == infos[0]["ID"] for i in infos)
 
 
 async def test_ssh_reuses_connections_instead_of_one_process_per_request(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         for _ in range(10):
             await docker._api.call("GET", "info", expect=Shape.OBJECT)
         dialer = docker._api.transport._dial  # type: ignore[attr-defined]
@@ -240,8 +227,7 @@ async def test_version_over_unix_reports_the_daemon(docker):
 
 
 async def test_close_leaves_no_ssh_process_behind(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    docker = aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}")
+    docker = aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch))
     await docker.version()
     dialer = docker._api.transport._dial  # type: ignore[attr-defined]
     processes = list(dialer._processes)

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import tempfile
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -98,6 +98,28 @@ async def run_busybox(docker: aiodocker.Docker, script: str) -> aiodocker.docker
     return await docker.containers.run({"Image": IMAGE, "Cmd": ["sh", "-c", script]})
 
 
+async def follow_ticks_and_kill(
+    docker: aiodocker.Docker, kill: Callable[[], None]
+) -> tuple[aiodocker.docker.DockerContainer, DockerError]:
+    """Follow the log of a container that ticks every 0.1 s and ``kill`` at the third line.
+
+    Returns the container and the DockerError the follow raised (within DEADLINE).
+    """
+    container = await run_busybox(docker, "while true; do echo tick; sleep 0.1; done")
+    lines: list[str] = []
+
+    async def follow() -> None:
+        async for line in container.log(stdout=True, follow=True):
+            lines.append(line)
+            if len(lines) == 3:
+                await asyncio.to_thread(kill)
+
+    with pytest.raises(DockerError) as info:
+        await asyncio.wait_for(follow(), DEADLINE)
+    assert lines[:3] == ["tick\n"] * 3
+    return container, info.value
+
+
 async def back_again(docker: aiodocker.Docker, daemon: KillableDaemon) -> None:
     await daemon.restart()
     assert (await docker.version())["ApiVersion"]
@@ -105,19 +127,8 @@ async def back_again(docker: aiodocker.Docker, daemon: KillableDaemon) -> None:
 
 async def test_followed_log_raises_when_dockerd_is_killed(daemon: KillableDaemon) -> None:
     async with aiodocker.Docker(url=daemon.url) as docker:
-        container = await run_busybox(docker, "while true; do echo tick; sleep 0.1; done")
-        lines: list[str] = []
-
-        async def follow() -> None:
-            async for line in container.log(stdout=True, follow=True):
-                lines.append(line)
-                if len(lines) == 3:
-                    await asyncio.to_thread(daemon.kill)
-
-        with pytest.raises(DockerError) as info:
-            await asyncio.wait_for(follow(), DEADLINE)
-        assert isinstance(info.value, (DockerTruncatedStreamError, aiodocker.exceptions.DockerConnectionError))
-        assert lines[:3] == ["tick\n"] * 3
+        container, error = await follow_ticks_and_kill(docker, daemon.kill)
+        assert isinstance(error, (DockerTruncatedStreamError, aiodocker.exceptions.DockerConnectionError))
         await back_again(docker, daemon)
         await container.delete(force=True)
 
@@ -265,18 +276,7 @@ async def test_followed_log_over_ssh_raises_when_sshd_is_killed(
             "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
         )
         async with aiodocker.Docker(url=f"ssh://root@127.0.0.1:{sshd.port}") as docker:
-            container = await run_busybox(docker, "while true; do echo tick; sleep 0.1; done")
-            lines: list[str] = []
-
-            async def follow() -> None:
-                async for line in container.log(stdout=True, follow=True):
-                    lines.append(line)
-                    if len(lines) == 3:
-                        await asyncio.to_thread(sshd.kill)
-
-            with pytest.raises(DockerError):
-                await asyncio.wait_for(follow(), DEADLINE)
-            assert lines[:3] == ["tick\n"] * 3
+            container, _ = await follow_ticks_and_kill(docker, sshd.kill)
             sshd.start()
             await sshd.wait_ready()
             await container.delete(force=True)  # the same client, over a new ssh process

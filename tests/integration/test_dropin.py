@@ -16,42 +16,23 @@ import io
 import tarfile
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import create_container, remove_container, tar_of
+from helpers import (  # noqa: F401 (clean_client_env is autouse)
+    clean_client_env,
+    client_over,
+    create_container,
+    remove_container,
+    tar_of,
+    tls_context,
+)
 from yarl import URL
 
 import aiodocker
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 from aiodocker.types import SENTINEL
-
-ENV_VARS = (
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_CERT_PATH",
-    "DOCKER_API_VERSION",
-    "AIODOCKER_SSH_OPTS",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-def tls_context(testenv: dict[str, Any]) -> Any:
-    base = Path(testenv["tls_cert_path"])
-    return make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
-
 
 # --- the raw session reaches the same daemon ---------------------------------------
 
@@ -207,18 +188,7 @@ async def test_websocket_with_default_params_attaches_stdio(
 async def transport_client(
     request: pytest.FixtureRequest, testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[aiodocker.Docker]:
-    kind = request.param
-    if kind == "unix":
-        client = aiodocker.Docker(url=f"unix://{testenv['unix_socket']}")
-    elif kind == "tls":
-        if not testenv.get("tls_url"):
-            pytest.skip("no TLS endpoint in the test environment")
-        client = aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv))
-    else:
-        if not testenv.get("ssh_url"):
-            pytest.skip("no ssh endpoint in the test environment")
-        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-        client = aiodocker.Docker(url=testenv["ssh_url"])
+    client = client_over(request.param, testenv, monkeypatch)
     try:
         yield client
     finally:

@@ -12,15 +12,12 @@ import asyncio
 import gc
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from helpers import remove_container
+from helpers import client_over, remove_container
 
 import aiodocker
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 
 T = TypeVar("T")
@@ -38,19 +35,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def idle_connections(docker: aiodocker.Docker) -> int:
     return len(docker._api.transport._idle)  # type: ignore[attr-defined]
-
-
-def make_client(kind: str, testenv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> aiodocker.Docker:
-    if kind == "unix":
-        return aiodocker.Docker(url=f"unix://{testenv['unix_socket']}")
-    if kind == "tls":
-        base = Path(testenv["tls_cert_path"])
-        context = make_ssl_context(
-            TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-        )
-        return aiodocker.Docker(url=testenv["tls_url"], ssl_context=context)
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    return aiodocker.Docker(url=testenv["ssh_url"])
 
 
 @pytest.fixture
@@ -79,7 +63,7 @@ def test_a_client_made_outside_a_loop_serves_one_asyncio_run_after_another(
     monkeypatch: pytest.MonkeyPatch,
     no_resource_warnings: None,
 ) -> None:
-    docker = make_client(kind, testenv, monkeypatch)
+    docker = client_over(kind, testenv, monkeypatch)
     try:
         first = run(docker.version())
         # the first loop's shutdown closed its connections: none is kept for a dead loop

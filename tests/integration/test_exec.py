@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import create_container, remove_container
+from helpers import (  # noqa: F401 (clean_client_env is autouse)
+    clean_client_env,
+    client_over,
+    create_container,
+    remove_container,
+)
 
 import aiodocker
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerConflictError, DockerError, DockerNotFoundError
 from aiodocker.execs import Exec, Stream
@@ -22,21 +24,6 @@ from aiodocker.stream import Message
 PAYLOAD_SIZE = 10 * 1024 * 1024
 WRITE_CHUNK = 64 * 1024
 TRANSFER_TIMEOUT = 120.0
-ENV_VARS = (
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_CERT_PATH",
-    "DOCKER_TLS",
-    "DOCKER_API_VERSION",
-    "AIODOCKER_SSH_OPTS",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -56,14 +43,6 @@ def joined(messages: list[Message], stream_id: int = 1) -> bytes:
     return b"".join(m.data for m in messages if m.stream == stream_id)
 
 
-def tls_client(testenv: dict[str, Any]) -> aiodocker.Docker:
-    base = Path(testenv["tls_cert_path"])
-    context = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
-    return aiodocker.Docker(url=testenv["tls_url"], ssl_context=context)
-
-
 @pytest.fixture(params=["unix", "tls", "ssh"])
 async def transport_client(
     request: pytest.FixtureRequest,
@@ -71,18 +50,7 @@ async def transport_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[aiodocker.Docker]:
     """A client of the main daemon over each transport: unix socket, tcp+TLS, ssh."""
-    kind = request.param
-    if kind == "unix":
-        client = aiodocker.Docker(url=f"unix://{testenv['unix_socket']}")
-    elif kind == "tls":
-        if not testenv.get("tls_url"):
-            pytest.skip("no TLS endpoint in the test environment")
-        client = tls_client(testenv)
-    else:
-        if not testenv.get("ssh_url"):
-            pytest.skip("no ssh endpoint in the test environment")
-        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-        client = aiodocker.Docker(url=testenv["ssh_url"])
+    client = client_over(request.param, testenv, monkeypatch)
     try:
         yield client
     finally:

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from helpers import (
     isolated_docker_config,  # noqa: F401 (the fixture is autouse)
+    remove_images,
     serve_to_engine,
 )
 from helpers import tar_of as shared_tar_of
@@ -49,14 +50,6 @@ async def build_image(
     await docker.images.build(fileobj=context, encoding="identity", tag=tag)
 
 
-async def remove(docker: Docker, *refs: str) -> None:
-    for ref in refs:
-        try:
-            await docker.images.delete(ref, force=True)
-        except DockerNotFoundError:
-            pass
-
-
 async def exists(docker: Docker, ref: str) -> bool:
     try:
         await docker.images.inspect(ref)
@@ -85,7 +78,7 @@ async def own_image(
     ref = f"{make_name('img')}:v1"
     await build_image(docker, image, ref)
     yield ref
-    await remove(docker, ref)
+    await remove_images(docker, ref)
 
 
 # --- list, inspect, history, get ---------------------------------------------------------
@@ -166,7 +159,7 @@ async def test_tag_returns_true_and_delete_untags(
         assert deleted == [{"Untagged": f"{repo}:t1"}]
         assert await exists(docker, own_image)
     finally:
-        await remove(docker, f"{repo}:t1")
+        await remove_images(docker, f"{repo}:t1")
 
 
 @pytest.mark.engine_difference(
@@ -243,7 +236,7 @@ async def test_prune_scoped_by_a_unique_label_removes_only_that_image(
         again = await docker.images.prune(filters={"label": [label], "dangling": False})
         assert not again["ImagesDeleted"]
     finally:
-        await remove(docker, ref)
+        await remove_images(docker, ref)
 
 
 async def test_prune_with_an_unknown_filter_is_rejected(docker: Docker) -> None:
@@ -362,7 +355,7 @@ async def test_save_delete_load_round_trips_an_image(
         code, output = await run_cli("run", "--rm", ref, "wc", "-c", "/blob")
         assert code == 0 and output.split()[0] == "2000000", output
     finally:
-        await remove(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.mark.engine_difference(
@@ -379,7 +372,7 @@ async def test_save_of_several_images_holds_every_tag(
         tags = {tag for entry in manifest for tag in entry["RepoTags"]}
         assert tags == {own_image, other}
     finally:
-        await remove(docker, other)
+        await remove_images(docker, other)
 
 
 async def test_save_of_a_missing_image_raises_not_found(
@@ -409,7 +402,7 @@ async def test_export_image_and_import_image_are_the_compatible_save_and_load(
         assert result[-1] == {"stream": f"Loaded image: {ref}\n"}
         assert await exists(docker, ref)
     finally:
-        await remove(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.mark.engine_difference(("podman", "podman5"), "podman's load reports no per-layer progress")
@@ -436,7 +429,7 @@ async def test_load_with_progress_ends_at_100_percent(
         assert any(layer.status == "Loading layer" for layer in progress.layers.values())
         assert await exists(docker, ref)
     finally:
-        await remove(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.mark.engine_difference(
@@ -489,7 +482,7 @@ async def test_import_from_bytes_makes_a_runnable_image(
         code, output = await run_cli("run", "--rm", f"{repo}:v1")
         assert code == 0 and output.strip() == "hello from import", output
     finally:
-        await remove(docker, f"{repo}:v1")
+        await remove_images(docker, f"{repo}:v1")
 
 
 @pytest.mark.engine_difference(
@@ -517,7 +510,7 @@ async def test_import_from_a_path_and_an_async_iterable(
         assert code == 0 and output.strip() == "ok", output
         assert await exists(docker, f"{repo}:path")
     finally:
-        await remove(docker, f"{repo}:path", f"{repo}:it")
+        await remove_images(docker, f"{repo}:path", f"{repo}:it")
 
 
 @pytest.mark.engine_difference(
@@ -539,7 +532,7 @@ async def test_import_from_a_url_the_daemon_downloads(
         code, output = await run_cli("run", "--rm", f"{repo}:v1", "/bin/echo", "url")
         assert code == 0 and output.strip() == "url", output
     finally:
-        await remove(docker, f"{repo}:v1")
+        await remove_images(docker, f"{repo}:v1")
 
 
 async def test_import_from_errors(docker: Docker, make_name: Callable[..., str]) -> None:

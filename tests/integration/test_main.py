@@ -9,14 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import clean_client_env  # noqa: F401 (the fixture is autouse)
 
 from aiodocker.__main__ import main
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run_main(*argv: str) -> tuple[int, str, str]:
@@ -57,10 +52,12 @@ def test_unreachable_daemon_exits_one_naming_the_address_and_rule(tmp_path):
     assert str(missing) in err and "chosen by url" in err
 
 
-def test_a_missing_context_is_reported_not_replaced(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", [[], ["pull", "alpine"], ["build", "."]])
+def test_a_missing_context_is_reported_not_replaced(tmp_path, monkeypatch, command):
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
-    code, _, err = run_main("--context", "nowhere")
-    assert code == 1 and "nowhere" in err
+    code, out, err = run_main("--context", "nowhere", *command)
+    assert code == 1 and out == ""
+    assert err.startswith("error: cannot choose a Docker daemon: ") and "nowhere" in err
 
 
 def test_module_runs_as_a_script(testenv):

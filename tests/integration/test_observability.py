@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers import ssh_processes, use_ssh_config, use_tls_env
 
 import aiodocker
 from aiodocker.exceptions import DockerError
@@ -207,12 +208,9 @@ async def test_hooks_work_the_same_on_every_transport(transport, testenv, monkey
     if transport == "unix":
         url = f"unix://{testenv['unix_socket']}"
     elif transport == "tls":
-        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
-        monkeypatch.setenv("DOCKER_CERT_PATH", testenv["tls_cert_path"])
-        url = testenv["tls_url"]
+        url = use_tls_env(testenv, monkeypatch)
     elif transport == "ssh":
-        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-        url = f"ssh://{testenv['ssh_host_alias']}"
+        url = use_ssh_config(testenv, monkeypatch)
     else:
         url = f"unix://{testenv['unix_socket']}"
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(testenv["unix_socket"]))
@@ -262,10 +260,9 @@ async def test_a_callers_aiohttp_session_keeps_its_trace_configs(testenv):
 
 
 async def test_tls_handshake_and_pool_events_are_logged(testenv, monkeypatch, caplog):
-    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
-    monkeypatch.setenv("DOCKER_CERT_PATH", testenv["tls_cert_path"])
+    url = use_tls_env(testenv, monkeypatch)
     with caplog.at_level(logging.DEBUG, logger="aiodocker"):
-        async with aiodocker.Docker(url=testenv["tls_url"]) as docker:
+        async with aiodocker.Docker(url=url) as docker:
             await docker.version()
             await docker.version()
     transport = [r.getMessage() for r in caplog.records if r.name == "aiodocker.transport"]
@@ -277,13 +274,10 @@ async def test_tls_handshake_and_pool_events_are_logged(testenv, monkeypatch, ca
 
 
 async def test_ssh_process_start_and_exit_are_logged(testenv, monkeypatch, caplog):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
-        async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+        async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
             await docker.version()
-    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
-    started = [m for m in messages if m.startswith("started ssh (pid ")]
-    exited = [m for m in messages if " exited with status " in m]
+    started, exited = ssh_processes(caplog)
     assert started and "docker system dial-stdio" in started[0]
     assert len(exited) == len(started)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from helpers import isolated_docker_config, tar_of  # noqa: F401 (the fixture is autouse)
+from helpers import isolated_docker_config, remove_images, tar_of  # noqa: F401 (autouse)
 from testenv import Engine, require
 
 from aiodocker import Docker
@@ -54,13 +54,6 @@ def b64(text: str) -> str:
 
 def write_config(config_dir: Path, config: dict[str, Any]) -> None:
     (config_dir / "config.json").write_text(json.dumps(config))
-
-
-async def remove_local(docker: Docker, ref: str) -> None:
-    try:
-        await docker.images.delete(ref, force=True)
-    except DockerNotFoundError:
-        pass
 
 
 async def image_exists(docker: Docker, ref: str) -> bool:
@@ -126,7 +119,7 @@ async def pushed(
         await docker.images.delete(ref)
         yield ref
     finally:
-        await remove_local(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.fixture
@@ -212,7 +205,7 @@ async def test_push_and_pull_with_auths_in_config_json(
         await docker.images.pull(ref)
         assert await image_exists(docker, ref)
     finally:
-        await remove_local(docker, ref)
+        await remove_images(docker, ref)
 
 
 async def test_pull_with_a_credential_helper_on_path(
@@ -276,7 +269,7 @@ async def test_push_without_credentials_fails_with_a_stream_error(
         assert registry in (info.value.hint or "")
         assert info.value.error_detail.get("message")
     finally:
-        await remove_local(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.mark.engine_difference(("podman", "podman5"), "podman's message for pushing a missing image differs")
@@ -395,7 +388,7 @@ async def test_push_progress_ends_at_100_percent_with_layer_states(
             )
         assert len(progress.layers) >= 2
     finally:
-        await remove_local(docker, ref)
+        await remove_images(docker, ref)
 
 
 @pytest.mark.engine_difference(("podman", "podman5"), "podman's pull/push progress lines differ from Docker's")
@@ -476,8 +469,8 @@ async def test_build_sends_config_credentials_for_a_private_base_image(
         await docker.images.build(fileobj=context, encoding="identity", tag=tag, pull=True)
         assert await image_exists(docker, tag)
     finally:
-        await remove_local(docker, tag)
-        await remove_local(docker, pushed)
+        await remove_images(docker, tag)
+        await remove_images(docker, pushed)
 
 
 # --- interruption ------------------------------------------------------------------------
@@ -506,4 +499,4 @@ async def test_interrupted_pull_leaves_no_tag(
         await asyncio.sleep(1.0)
         assert not await image_exists(docker, ref)
     finally:
-        await remove_local(docker, ref)
+        await remove_images(docker, ref)

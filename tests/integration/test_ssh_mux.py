@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from helpers import use_ssh_config
 
 import aiodocker
 from aiodocker._core.request import Shape
@@ -19,8 +20,7 @@ from aiodocker._transport.dialers import SSH_PARALLEL_HANDSHAKES, SSH_SESSIONS_P
 
 @pytest.fixture
 def ssh_docker(testenv, monkeypatch):
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    return aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}")
+    return aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch))
 
 
 def master_pid(testenv, control_path: str) -> int:

@@ -13,20 +13,15 @@ import asyncio
 import gc
 import ssl
 import weakref
-from pathlib import Path
+
+from helpers import tls_context
 
 import aiodocker
 from aiodocker._core.request import Shape
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 
 
 def tls_client(testenv) -> aiodocker.Docker:
-    base = Path(testenv["tls_cert_path"])
-    context = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
-    return aiodocker.Docker(url=testenv["tls_url"], ssl_context=context, api_version="v1.41")
+    return aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv), api_version="v1.41")
 
 
 async def test_closed_tls_connections_free_their_ssl_state_without_the_cyclic_gc(testenv):

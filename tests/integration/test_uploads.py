@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tar_of
+from helpers import remove_images, tar_of, tls_context, use_ssh_config
 
 import aiodocker
-from aiodocker._transport.endpoint import TLSConfig
-from aiodocker._transport.tls import make_ssl_context
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerNotFoundError
 
@@ -60,6 +58,18 @@ async def read_back(container: DockerContainer) -> bytes:
         member = tar.extractfile("payload.bin")
         assert member is not None
         return member.read()
+
+
+async def put_and_read_back(docker: aiodocker.Docker, image: str, name: str, tar_path: Path) -> bytes:
+    """Put the tar, from past its junk, into a new container ``name``; return what arrived."""
+    container = await make_container(docker, image, name)
+    try:
+        with tar_path.open("rb") as file:
+            file.seek(len(JUNK))
+            await container.put_archive("/tmp", file)
+        return await read_back(container)
+    finally:
+        await container.delete(force=True)
 
 
 @pytest.fixture
@@ -120,20 +130,9 @@ async def test_put_archive_of_a_real_file_over_tls_sends_by_reads(
     tar_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base = Path(testenv["tls_cert_path"])
-    context = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
     spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context) as docker:
-        container = await make_container(docker, image, make_name("upload-tls"))
-        try:
-            with tar_path.open("rb") as file:
-                file.seek(len(JUNK))
-                await container.put_archive("/tmp", file)
-            assert await read_back(container) == PAYLOAD
-        finally:
-            await container.delete(force=True)
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
+        assert await put_and_read_back(docker, image, make_name("upload-tls"), tar_path) == PAYLOAD
     assert spy.counts == []  # TLS cannot take the kernel's copy
 
 
@@ -166,14 +165,7 @@ async def test_put_archive_of_a_real_file_through_a_caller_connector(
         async with aiodocker.Docker(
             url=f"unix://{testenv['unix_socket']}", connector=connector
         ) as docker:
-            container = await make_container(docker, image, make_name("upload-aiohttp"))
-            try:
-                with tar_path.open("rb") as file:
-                    file.seek(len(JUNK))
-                    await container.put_archive("/tmp", file)
-                assert await read_back(container) == PAYLOAD
-            finally:
-                await container.delete(force=True)
+            assert await put_and_read_back(docker, image, make_name("upload-aiohttp"), tar_path) == PAYLOAD
     finally:
         await connector.close()  # the caller's connector stays the caller's to close
 
@@ -198,10 +190,7 @@ async def build_from(docker: aiodocker.Docker, fileobj: Any, tag: str) -> None:
         await docker.images.build(fileobj=fileobj, encoding="identity", tag=tag, forcerm=True)
         assert (await docker.images.inspect(tag))["Id"]
     finally:
-        try:
-            await docker.images.delete(tag, force=True)
-        except DockerNotFoundError:
-            pass
+        await remove_images(docker, tag)
 
 
 async def saved_image(docker: aiodocker.Docker, image: str, path: Path) -> Path:
@@ -324,11 +313,7 @@ async def test_import_image_and_build_over_tls_send_by_reads(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base = Path(testenv["tls_cert_path"])
-    context_tls = make_ssl_context(
-        TLSConfig(ca=str(base / "ca.pem"), cert=str(base / "cert.pem"), key=str(base / "key.pem"))
-    )
-    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=context_tls) as docker:
+    async with aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv)) as docker:
         saved = await saved_image(docker, image, tmp_path / "image.tar")
         context = build_context_path(tmp_path, image)
         spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
@@ -369,8 +354,7 @@ async def test_import_image_and_build_of_file_likes_without_fileno_send_by_reads
 async def test_import_image_of_a_real_file_over_ssh_goes_by_sendfile_into_the_local_socketpair(
     testenv: dict[str, Any], image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-    async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+    async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
         saved = await saved_image(docker, image, tmp_path / "image.tar")
         spy = SendfileSpy(asyncio.get_running_loop(), monkeypatch)
         with saved.open("rb") as file:

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from helpers import create_container, remove_container
+from helpers import create_container, remove_container, ssh_processes, use_ssh_config, use_tls_env
 
 import aiodocker
 from aiodocker.containers import DockerContainer
@@ -90,12 +90,9 @@ async def client_on(
     connector = None
     url = f"unix://{testenv['unix_socket']}"
     if kind == "tls":
-        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
-        monkeypatch.setenv("DOCKER_CERT_PATH", testenv["tls_cert_path"])
-        url = testenv["tls_url"]
+        url = use_tls_env(testenv, monkeypatch)
     elif kind == "ssh":
-        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-        url = f"ssh://{testenv['ssh_host_alias']}"
+        url = use_ssh_config(testenv, monkeypatch)
     elif kind == "aiohttp session":
         seen: list[str] = []
         traced = seen
@@ -226,10 +223,10 @@ async def test_ssh_websocket_leaves_no_process_and_no_relay_socket_behind(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+    url = use_ssh_config(testenv, monkeypatch)
     before = relay_dirs()
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
-        async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+        async with aiodocker.Docker(url=url) as docker:
             container = await create_container(
                 docker,
                 make_name("ws-ssh"),
@@ -245,9 +242,7 @@ async def test_ssh_websocket_leaves_no_process_and_no_relay_socket_behind(
             finally:
                 await remove_container(container)
     assert relay_dirs() - before == set()
-    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
-    started = [m for m in messages if m.startswith("started ssh (pid ")]
-    exited = [m for m in messages if " exited with status " in m]
+    started, exited = ssh_processes(caplog)
     assert len(started) >= 3 and len(exited) == len(started)  # requests, plus one per websocket
 
 
@@ -295,8 +290,7 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
 ) -> None:
     url = f"unix://{testenv['unix_socket']}"
     if transport == "ssh":
-        monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
-        url = f"ssh://{testenv['ssh_host_alias']}"
+        url = use_ssh_config(testenv, monkeypatch)
     before = relay_dirs()
     recorder = Recorder()
     async with aiodocker.Docker(url=f"unix://{testenv['unix_socket']}") as helper:
@@ -320,9 +314,7 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     [(_, result)] = recorder.websockets()
     # the connection ended under the websocket: aiohttp notes that as the peer's close
     assert result.bytes_sent == len(b"still open\n") and result.end == "eof", result
-    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
-    started = [m for m in messages if m.startswith("started ssh (pid ")]
-    exited = [m for m in messages if " exited with status " in m]
+    started, exited = ssh_processes(caplog)
     assert len(exited) == len(started) == (2 if transport == "ssh" else 0)
 
 

@@ -33,7 +33,7 @@ from aiodocker.exceptions import (
 )
 from aiodocker.ssh import SSHConnector
 from aiodocker.utils import parse_content_type
-from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response
+from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response, routed
 
 Route = Callable[[Request], "bytes | None | Awaitable[bytes | None]"]
 
@@ -62,16 +62,7 @@ def routes() -> dict[str, Route]:
 
 @pytest.fixture
 async def daemon(tmp_path: Path, routes: dict[str, Route]) -> AsyncIterator[FakeDaemon]:
-    def handler(request: Request) -> bytes | None | Awaitable[bytes | None]:
-        path = urlsplit(request.target).path
-        if path.endswith("/version"):
-            return http_response(200, VERSION_1_41)
-        for suffix, route in routes.items():
-            if path.endswith(suffix):
-                return route(request)
-        return http_response(404, {"message": f"no route for {path}"}, reason="Not Found")
-
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), handler).start()
+    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
     yield fake
     await fake.stop()
 

@@ -27,7 +27,7 @@ from aiodocker.exceptions import (
     DockerTruncatedStreamError,
 )
 from aiodocker.images import BuildOptions, DockerImages, registry_auth_header
-from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response
+from tests.fakedaemon import FakeDaemon, Request, chunked, http_response, routed
 
 PULL_OK = [
     {"status": "Pulling from x", "id": "latest"},
@@ -78,16 +78,7 @@ def routes() -> dict[str, Handler]:
 
 @pytest.fixture
 async def daemon(tmp_path: Path, routes: dict[str, Handler]) -> AsyncIterator[FakeDaemon]:
-    def handler(request: Request) -> bytes | None:
-        path = path_of(request)
-        if path == "/version":
-            return http_response(200, VERSION_1_41)
-        for suffix, route in routes.items():
-            if path.endswith(suffix):
-                return route(request)
-        return http_response(404, {"message": f"no route for {path}"}, reason="Not Found")
-
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), handler).start()
+    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
     yield fake
     await fake.stop()
 

@@ -22,6 +22,7 @@ from aiodocker._streams.frames import encode_frame
 from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerTruncatedStreamError
 from aiodocker.execs import Exec
 from aiodocker.stream import Message, Stream
+from tests.fakedaemon import http_response, parse_head
 
 UPGRADE_HEAD = (
     b"HTTP/1.1 101 UPGRADED\r\n"
@@ -64,13 +65,7 @@ class RawDaemon:
                 except asyncio.IncompleteReadError:
                     self.client_eof.set()
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
+                method, target, headers = parse_head(head)
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 request = Request(method, target, headers, body)
                 self.requests.append(request)
@@ -84,14 +79,6 @@ class RawDaemon:
         finally:
             writer.close()
             self.finished.set()
-
-
-def json_response(status: int, payload: object) -> bytes:
-    body = json.dumps(payload).encode()
-    return (
-        f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
 
 
 @pytest.fixture
@@ -294,7 +281,7 @@ async def test_stream_connects_lazily_on_first_read(serve) -> None:
 
 async def test_stream_error_status_raises_and_releases_the_connection(serve) -> None:
     async def handler(request: Request, reader, writer) -> bool:
-        writer.write(json_response(404, {"message": "No such exec instance: abc"}))
+        writer.write(http_response(404, {"message": "No such exec instance: abc"}, reason="Not Found"))
         return True
 
     docker, _ = await serve(handler)
@@ -372,7 +359,7 @@ async def test_exec_inspect_after_output_end_waits_until_not_running(serve) -> N
             "ExitCode": None if running else 3,
             "ProcessConfig": {"tty": False},
         }
-        writer.write(json_response(200, state))
+        writer.write(http_response(200, state))
         return True
 
     docker, _ = await serve(handler)
@@ -387,7 +374,7 @@ async def test_exec_inspect_after_output_end_waits_until_not_running(serve) -> N
 async def test_exec_inspect_before_output_end_does_not_wait(serve) -> None:
     async def handler(request: Request, reader, writer) -> bool:
         writer.write(
-            json_response(200, {"Running": True, "ExitCode": None, "ProcessConfig": {"tty": True}})
+            http_response(200, {"Running": True, "ExitCode": None, "ProcessConfig": {"tty": True}})
         )
         return True
 
@@ -402,7 +389,7 @@ async def test_exec_inspect_before_output_end_does_not_wait(serve) -> None:
 async def test_exec_start_without_known_tty_inspects_first(serve) -> None:
     async def handler(request: Request, reader, writer) -> bool:
         if request.target.endswith("/json"):
-            writer.write(json_response(200, {"Running": True, "ProcessConfig": {"tty": True}}))
+            writer.write(http_response(200, {"Running": True, "ProcessConfig": {"tty": True}}))
             return True
         writer.write(UPGRADE_HEAD + b"\x02\x00\x00\x00raw")
         return False
@@ -426,7 +413,7 @@ async def test_exec_start_detached_returns_bytes(serve) -> None:
 
 async def test_exec_wait_times_out_while_running(serve) -> None:
     async def handler(request: Request, reader, writer) -> bool:
-        writer.write(json_response(200, {"Running": True, "ExitCode": None}))
+        writer.write(http_response(200, {"Running": True, "ExitCode": None}))
         return True
 
     docker, _ = await serve(handler)
