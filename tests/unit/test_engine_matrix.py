@@ -24,9 +24,13 @@ class FakeMetafunc:
         self.fixturenames = fixturenames
         self.definition = FakeDefinition(marks)
         self.calls: list[tuple[str, list[Any], bool]] = []
+        self.scopes: list[str | None] = []
 
-    def parametrize(self, argnames: str, params: list[Any], *, indirect: bool) -> None:
+    def parametrize(
+        self, argnames: str, params: list[Any], *, indirect: bool, scope: str | None = None
+    ) -> None:
         self.calls.append((argnames, params, indirect))
+        self.scopes.append(scope)
 
 
 def skips(params: list[Any]) -> dict[str, str | None]:
@@ -44,6 +48,25 @@ def test_a_test_using_the_engine_runs_on_every_engine(monkeypatch: pytest.Monkey
     [(argnames, params, indirect)] = metafunc.calls
     assert (argnames, indirect) == ("engine", True)
     assert skips(params) == {"docker20": None, "docker26": None, "podman": None, "podman5": None}
+
+
+def test_a_swarm_test_runs_once_per_docker_swarm_and_skips_on_podman(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENGINES_VARIABLE, raising=False)
+    metafunc = FakeMetafunc(
+        ["swarm"], [pytest.mark.engine_difference("docker26", "a 26 difference")]
+    )
+    pytest_generate_tests(metafunc)  # type: ignore[arg-type]
+    [(argnames, params, indirect)] = metafunc.calls
+    # one swarm per engine for the whole session, not one per test
+    assert (argnames, indirect, metafunc.scopes) == ("swarm", True, ["session"])
+    assert skips(params) == {
+        "docker20": None,
+        "docker26": "docker26: a 26 difference",
+        "podman": "podman: Podman has no swarm mode",
+        "podman5": "podman5: Podman has no swarm mode",
+    }
 
 
 def test_a_difference_skips_only_its_engines_with_the_reason(
