@@ -91,7 +91,8 @@ class TLSTransport(asyncio.Transport):
                     self._raw.close()
                 self._app.connection_lost(exc)
                 return
-            if not data:
+            if not data:  # the peer's close_notify (read() raises only once we sent ours)
+                self._on_eof()
                 break
             self._app.data_received(data)
         self._flush()

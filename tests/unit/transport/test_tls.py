@@ -6,12 +6,14 @@ import asyncio
 import shutil
 import ssl
 import subprocess
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aiodocker._transport.dialers import TCPDialer
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
 from aiodocker.exceptions import DockerContextTLSError
@@ -351,3 +353,60 @@ async def test_strict_x509_checks_would_reject_the_docker_recipe_material(
     client.verify_flags |= ssl.VERIFY_X509_STRICT
     with pytest.raises(ssl.SSLCertVerificationError, match="key usage"):
         await handshake(material, client)
+
+
+class Received(asyncio.Protocol):
+    """Counts (or keeps) what a TLS connection delivers, until the server closes."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.size = 0
+        self.chunks: list[bytes] = []
+        self.ended = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.keep:
+            self.chunks.append(data)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+async def serve_tls(
+    material: Material, send: Callable[[asyncio.StreamWriter], Awaitable[None]]
+) -> tuple[asyncio.Server, int]:
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(material.server_cert), str(material.server_key))
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await send(writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_the_peers_close_notify_ends_the_stream(material: Material) -> None:
+    """A peer that closes TLS and waits for our close_notify (asyncio's server waits 30 s)
+    is seen to end at once: the stream does not wait for the peer's socket to close."""
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"last words")
+        await writer.drain()
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        received = await dialer(lambda: Received(keep=True))
+        await asyncio.wait_for(received.ended, 5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert received.chunks == [b"last words"]
