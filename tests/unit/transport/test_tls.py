@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import ssl
 import subprocess
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,6 +379,11 @@ class Received(asyncio.Protocol):
             self.ended.set_result(None)
 
 
+async def arrival(received: Received, size: int) -> None:
+    while received.size < size:
+        await asyncio.sleep(0.005)
+
+
 async def serve_tls(
     material: Material, send: Callable[[asyncio.StreamWriter], Awaitable[None]]
 ) -> tuple[asyncio.Server, int]:
@@ -410,3 +417,75 @@ async def test_the_peers_close_notify_ends_the_stream(material: Material) -> Non
         server.close()
         await server.wait_closed()
     assert received.chunks == [b"last words"]
+
+
+async def test_tls_reads_allocate_only_what_arrived(material: Material) -> None:
+    """Reading a record costs its size, not a read buffer's: a 256 KiB allocation per
+    read, shrunk to the few bytes that came, fragmented the heap (the TLS soak's RSS
+    grew 35 % in two minutes while the bytes in use stayed flat)."""
+    connected = asyncio.Event()
+    go = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        connected.set()
+        await go.wait()
+        for _ in range(200):
+            writer.write(b"x" * 100)
+            await writer.drain()
+            await asyncio.sleep(0)
+        await finish.wait()  # the server's own shutdown reads are not ours to count
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        received = await dialer(lambda: Received(keep=False))
+        await connected.wait()
+        await asyncio.sleep(0.05)  # TLS 1.3 session tickets come after the handshake
+        tracemalloc.start()
+        try:
+            go.set()
+            await asyncio.wait_for(arrival(received, 200 * 100), 10)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            finish.set()
+        await asyncio.wait_for(received.ended, 10)
+    finally:
+        finish.set()
+        server.close()
+        await server.wait_closed()
+    assert received.size == 200 * 100
+    assert peak < 64 * 1024, f"{peak} bytes allocated at the peak to receive 200 records of 100 bytes"
+
+
+async def test_concurrent_tls_connections_each_receive_exactly_their_bytes(material: Material) -> None:
+    """The read buffers are shared by a thread's connections: what each delivers is its own."""
+    payloads = [bytes([65 + n]) * 300_000 + random.randbytes(700_000) for n in range(4)]
+    served: list[int] = []
+    go = asyncio.Event()
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        payload = payloads[len(served)]  # the n-th connection the server accepts
+        served.append(len(served))
+        await go.wait()
+        for start in range(0, len(payload), 50_000):  # interleaved with the other connections
+            writer.write(payload[start : start + 50_000])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        connections = []
+        for _ in payloads:  # one by one, so the server's n-th connection is our n-th
+            connections.append(await dialer(lambda: Received(keep=True)))
+            while len(served) < len(connections):
+                await asyncio.sleep(0.01)
+        go.set()
+        await asyncio.wait_for(asyncio.gather(*(c.ended for c in connections)), 30)
+    finally:
+        server.close()
+        await server.wait_closed()
+    for payload, connection in zip(payloads, connections, strict=True):
+        assert b"".join(connection.chunks) == payload
