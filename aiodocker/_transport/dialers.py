@@ -23,7 +23,7 @@ from .._compat import TimeoutError
 from .._compat import timeout as timeout_after
 from ..exceptions import DockerConnectionError
 
-P = TypeVar("P", bound=asyncio.Protocol)
+P = TypeVar("P", bound=asyncio.BaseProtocol)
 
 TLS_LOG: Final = logging.getLogger("aiodocker.transport")
 SSH_LOG: Final = logging.getLogger("aiodocker.ssh")
@@ -75,7 +75,9 @@ class TCPDialer:
                 from .tlsstream import TLSTransport  # loaded by the first TLS dial only
 
                 app = factory()
-                tls = TLSTransport(self.ssl_context, self.host, app)
+                # TLS hands the app decrypted bytes by data_received, which http.Connection
+                # takes besides the buffered reads the loop uses on a plain socket
+                tls = TLSTransport(self.ssl_context, self.host, cast(asyncio.Protocol, app))
                 raw, _ = await loop.create_connection(tls.protocol, self.host, self.port)
                 try:
                     await tls.handshake()
@@ -101,7 +103,7 @@ class TCPDialer:
             raise _connect_error(self.address, exc) from exc
 
 
-def _set_keepalive(protocol: asyncio.Protocol) -> None:
+def _set_keepalive(protocol: asyncio.BaseProtocol) -> None:
     transport = getattr(protocol, "transport", None)
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is not None:
