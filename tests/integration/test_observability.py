@@ -280,12 +280,25 @@ async def test_ssh_process_start_and_exit_are_logged(testenv, monkeypatch, caplo
     monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
         async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+            docker._api.transport._dial.forward = False  # type: ignore[attr-defined]
             await docker.version()
     messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
     started = [m for m in messages if m.startswith("started ssh (pid ")]
     exited = [m for m in messages if " exited with status " in m]
     assert started and "docker system dial-stdio" in started[0]
     assert len(exited) == len(started)
+
+
+async def test_the_ssh_master_and_its_forwarded_socket_are_logged(testenv, monkeypatch, caplog):
+    monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
+    with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
+        async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+            await docker.version()
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
+    assert any(m.startswith("started an ssh master to ssh://") for m in messages)
+    [forwarding] = [m for m in messages if m.startswith("forwarding ")]
+    assert forwarding.endswith(f"to {testenv['unix_socket']} on ssh://{testenv['ssh_host_alias']}")
+    assert not [m for m in messages if m.startswith("started ssh (pid ")]
 
 
 # --- python -m aiodocker --debug --------------------------------------------------------

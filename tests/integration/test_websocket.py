@@ -230,6 +230,7 @@ async def test_ssh_websocket_leaves_no_process_and_no_relay_socket_behind(
     before = relay_dirs()
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
         async with aiodocker.Docker(url=f"ssh://{testenv['ssh_host_alias']}") as docker:
+            docker._api.transport._dial.forward = False  # type: ignore[attr-defined]  # dial-stdio: processes to count
             container = await create_container(
                 docker,
                 make_name("ws-ssh"),
@@ -284,7 +285,7 @@ def test_websocket_works_in_one_event_loop_after_another(
         asyncio.run(clean_up())
 
 
-@pytest.mark.parametrize("transport", ["unix", "ssh"])
+@pytest.mark.parametrize("transport", ["unix", "ssh", "ssh dial-stdio"])
 async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behind(
     transport: str,
     testenv: dict[str, Any],
@@ -294,7 +295,7 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"unix://{testenv['unix_socket']}"
-    if transport == "ssh":
+    if transport.startswith("ssh"):
         monkeypatch.setenv("AIODOCKER_SSH_OPTS", f"-F {testenv['ssh_config']}")
         url = f"ssh://{testenv['ssh_host_alias']}"
     before = relay_dirs()
@@ -308,6 +309,9 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
         try:
             with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
                 docker = aiodocker.Docker(url=url, hooks=recorder)
+                dialer = docker._api.transport._dial  # type: ignore[attr-defined]
+                if transport == "ssh dial-stdio":
+                    dialer.forward = False
                 ws = await docker.containers.container(container.id).websocket()
                 await ws.send_bytes(b"still open\n")
                 await receive_until(ws, b"still open")
@@ -323,7 +327,10 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
     started = [m for m in messages if m.startswith("started ssh (pid ")]
     exited = [m for m in messages if " exited with status " in m]
-    assert len(exited) == len(started) == (2 if transport == "ssh" else 0)
+    assert len(exited) == len(started) == (2 if transport == "ssh dial-stdio" else 0)
+    if transport == "ssh":  # one channel of the forwarding master, stopped by close()
+        assert any(m.startswith("forwarding ") for m in messages)
+        assert not dialer._masters and dialer._directory is None
 
 
 async def test_a_failing_ssh_websocket_says_why_in_sshs_words() -> None:
