@@ -10,6 +10,15 @@ after ``--warmup`` seconds, default 30: the pool fills and the interpreter's hea
 generational GC settle in that time). The table gives that first sample, the last, and
 the change of fds, RSS and tasks between them.
 
+Each sample also gives glibc's heap figures (``mallinfo2``): ``heap_used_mib``, the
+bytes malloc has handed out and not had back, and ``heap_free_mib``, the free bytes
+it keeps inside its arenas. A leak grows the first; fragmentation grows the second
+while the first stays flat. Diagnostics, for finding where memory goes:
+``--malloc-trim`` gives free heap pages back to the kernel (``malloc_trim(0)``)
+before each sample, ``--objects`` prints the Python object types whose count grew
+most between the first sample after warm-up and the last, and ``--tracemalloc``
+the source lines whose allocations grew most between them (slow).
+
     python benchmarks/bench_soak.py --seconds 60 --transports unix,tls,ssh
 """
 
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import gc
 import io
 import json
 import os
@@ -24,7 +35,9 @@ import random
 import ssl
 import sys
 import tarfile
+import threading
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -102,7 +115,46 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-async def soak(transport: str, env: dict[str, Any], seconds: float, interval: float, concurrency: int) -> list[dict[str, Any]]:
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+        )
+    ]
+
+
+LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+if LIBC is not None and hasattr(LIBC, "mallinfo2"):
+    LIBC.mallinfo2.restype = _MallInfo2
+
+
+def heap_mib() -> dict[str, float]:
+    """glibc's bytes in use (mmapped chunks included) and free bytes kept in its arenas."""
+    if LIBC is None or not hasattr(LIBC, "mallinfo2"):
+        return {}
+    info = LIBC.mallinfo2()
+    return {
+        "heap_used_mib": round((info.uordblks + info.hblkhd) / 2**20, 1),
+        "heap_free_mib": round(info.fordblks / 2**20, 1),
+    }
+
+
+def type_counts() -> Counter[str]:
+    return Counter(type(obj).__qualname__ for obj in gc.get_objects())
+
+
+def print_growth(title: str, before: Counter[str], after: Counter[str]) -> None:
+    grown = Counter(after)
+    grown.subtract(before)
+    print(f"  {title}:", flush=True)
+    for name, count in grown.most_common(10):
+        if count > 0:
+            print(f"    {count:+8d}  {name}", flush=True)
+
+
+async def soak(transport: str, env: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    seconds, interval, concurrency = args.seconds, args.interval, args.concurrency
     docker = client(transport, env)
     container = await docker.containers.run(
         {"Image": env["image"], "Cmd": ["sh", "-c", "while true; do echo tick; sleep 1; done"]},
@@ -125,10 +177,16 @@ async def soak(transport: str, env: dict[str, Any], seconds: float, interval: fl
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     start = last = time.monotonic()
     last_ops = 0
+    first_types: Counter[str] | None = None
+    first_snapshot: tracemalloc.Snapshot | None = None
+    if args.tracemalloc:
+        tracemalloc.start(8)
     try:
         while time.monotonic() < deadline:
             await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             now = time.monotonic()
+            if args.malloc_trim and LIBC is not None:
+                LIBC.malloc_trim(0)
             sample = {
                 "transport": transport,
                 "t": round(now - start),
@@ -138,11 +196,33 @@ async def soak(transport: str, env: dict[str, Any], seconds: float, interval: fl
                 "pooled": pooled(docker),
                 "rss_mib": round(rss_mib(), 1),
                 "tasks": len(asyncio.all_tasks()),
+                "threads": threading.active_count(),
+                **heap_mib(),
             }
             last, last_ops = now, counts["ops"]
             samples.append(sample)
             print(json.dumps(sample), flush=True)
+            if sample["t"] >= args.warmup:
+                if args.objects:
+                    types = type_counts()
+                    if first_types is None:
+                        first_types = types
+                    last_types = types
+                if args.tracemalloc:
+                    snapshot = tracemalloc.take_snapshot()
+                    if first_snapshot is None:
+                        first_snapshot = snapshot
+                    last_snapshot = snapshot
         await asyncio.gather(*workers)
+        if first_types is not None:
+            print_growth("object types grown since the first sample after warm-up", first_types, last_types)
+        if first_snapshot is not None:
+            print("  allocations grown since the first sample after warm-up:", flush=True)
+            for stat in last_snapshot.compare_to(first_snapshot, "traceback")[:10]:
+                print(f"    {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks", flush=True)
+                for line in stat.traceback.format()[-6:]:
+                    print(f"      {line}", flush=True)
+            tracemalloc.stop()
     finally:
         for task in workers:
             task.cancel()
@@ -161,11 +241,14 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds before the first sample compared")
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--transports", default="unix,tls,ssh")
+    parser.add_argument("--malloc-trim", action="store_true", help="malloc_trim(0) before each sample")
+    parser.add_argument("--objects", action="store_true", help="print the object types that grew")
+    parser.add_argument("--tracemalloc", action="store_true", help="print the allocations that grew (slow)")
     args = parser.parse_args()
     env = json.loads(ENV_JSON.read_text())
     table = []
     for transport in args.transports.split(","):
-        samples = await soak(transport, env, args.seconds, args.interval, args.concurrency)
+        samples = await soak(transport, env, args)
         warm = [sample for sample in samples if sample["t"] >= args.warmup] or samples[-1:]
         if warm:
             table.append((warm[0], warm[-1]))

@@ -13,9 +13,34 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from typing import Any, Final, cast
 
-READ_SIZE: Final = 256 * 1024
+# The most ciphertext taken from the socket per read, and the most plaintext asked of
+# OpenSSL per read (it hands out one TLS record at most, whose plaintext is 16 KiB).
+RAW_READ_SIZE: Final = 256 * 1024
+PLAIN_READ_SIZE: Final = 16 * 1024
+
+
+class _Scratch(threading.local):
+    """One thread's read buffers, shared by its TLS connections.
+
+    Reading into a new ``bytes`` of the largest size and shrinking it to what came
+    (``socket.recv``, ``SSLObject.read`` without a buffer) cost a 256 KiB malloc per
+    read: the TLS soak's heap kept a growing amount of free, fragmented memory
+    (RSS +35 % in two minutes with the bytes in use flat). Reading into one buffer
+    per thread and copying out what came allocates only that. A buffer is used from
+    a read until its bytes are copied, with no other code of the thread in between.
+    """
+
+    def __init__(self) -> None:
+        self.raw = bytearray(RAW_READ_SIZE)
+        self.raw_view = memoryview(self.raw)
+        self.plain = bytearray(PLAIN_READ_SIZE)
+        self.plain_view = memoryview(self.plain)
+
+
+_scratch: Final = _Scratch()
 
 
 class TLSTransport(asyncio.Transport):
@@ -66,7 +91,7 @@ class TLSTransport(asyncio.Transport):
             self._handshake.set_result(None)
             self._app.connection_made(self)
 
-    def _raw_data(self, data: bytes) -> None:
+    def _raw_data(self, data: bytes | memoryview) -> None:
         if self._incoming is None:
             return
         self._incoming.write(data)
@@ -77,9 +102,11 @@ class TLSTransport(asyncio.Transport):
         self._read_plain()
 
     def _read_plain(self) -> None:
+        scratch = _scratch
         while not self._eof_received and self._ssl is not None:
             try:
-                data = self._ssl.read(READ_SIZE)
+                # with a buffer, read() returns the count (typeshed says bytes)
+                size = cast(int, self._ssl.read(PLAIN_READ_SIZE, scratch.plain))
             except ssl.SSLWantReadError:
                 break
             except ssl.SSLZeroReturnError:
@@ -91,9 +118,10 @@ class TLSTransport(asyncio.Transport):
                     self._raw.close()
                 self._app.connection_lost(exc)
                 return
-            if not data:
+            if not size:  # the peer's close_notify (read() raises only once we sent ours)
+                self._on_eof()
                 break
-            self._app.data_received(data)
+            self._app.data_received(bytes(scratch.plain_view[:size]))
         self._flush()
 
     def _on_eof(self) -> None:
@@ -201,7 +229,9 @@ class TLSTransport(asyncio.Transport):
         return self._raw.get_write_buffer_size() if self._raw is not None else 0
 
 
-class _RawProtocol(asyncio.Protocol):
+class _RawProtocol(asyncio.BufferedProtocol):
+    """The socket's protocol: the loop reads into the thread's scratch buffer (see _Scratch)."""
+
     def __init__(self, tls: TLSTransport) -> None:
         self._tls = tls
 
@@ -209,8 +239,11 @@ class _RawProtocol(asyncio.Protocol):
         # Duck-typed, as in http.Connection: uvloop's transports are not asyncio.Transport.
         self._tls._raw = cast(asyncio.Transport, transport)
 
-    def data_received(self, data: bytes) -> None:
-        self._tls._raw_data(data)
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return _scratch.raw
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._tls._raw_data(_scratch.raw_view[:nbytes])
 
     def eof_received(self) -> bool:
         self._tls._raw_eof()

@@ -174,12 +174,17 @@ async def test_ssh_reaches_the_daemon_through_the_ssh_config(testenv, monkeypatc
         assert all(i["ID"] == infos[0]["ID"] for i in infos)
 
 
-async def test_ssh_reuses_connections_instead_of_one_process_per_request(testenv, monkeypatch):
+@pytest.mark.parametrize("forward", [True, False], ids=["forwarded-socket", "dial-stdio"])
+async def test_ssh_reuses_connections_instead_of_one_process_per_request(testenv, monkeypatch, forward):
     async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
+        dialer = docker._api.transport._dial  # type: ignore[attr-defined]
+        dialer.forward = forward
+        connections = set()
         for _ in range(10):
             await docker._api.call("GET", "info", expect=Shape.OBJECT)
-        dialer = docker._api.transport._dial  # type: ignore[attr-defined]
-        assert len(dialer._processes) == 1
+            connections.update(docker._api.transport._idle)  # type: ignore[attr-defined]
+        assert len(connections) == 1
+        assert len(dialer._processes) == (0 if forward else 1)
 
 
 async def test_ssh_refuses_an_unknown_host_key(testenv, tmp_path, monkeypatch):
@@ -227,9 +232,11 @@ async def test_version_over_unix_reports_the_daemon(docker):
 
 
 async def test_close_leaves_no_ssh_process_behind(testenv, monkeypatch):
+    """dial-stdio sessions end with close(); the forwarding master's end is in test_ssh_mux."""
     docker = aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch))
-    await docker.version()
     dialer = docker._api.transport._dial  # type: ignore[attr-defined]
+    dialer.forward = False
+    await docker.version()
     processes = list(dialer._processes)
     await docker.close()
     assert processes and all(p.returncode is not None for p in processes)

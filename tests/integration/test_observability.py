@@ -276,10 +276,23 @@ async def test_tls_handshake_and_pool_events_are_logged(testenv, monkeypatch, ca
 async def test_ssh_process_start_and_exit_are_logged(testenv, monkeypatch, caplog):
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
         async with aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch)) as docker:
+            docker._api.transport._dial.forward = False  # type: ignore[attr-defined]
             await docker.version()
     started, exited = ssh_processes(caplog)
     assert started and "docker system dial-stdio" in started[0]
     assert len(exited) == len(started)
+
+
+async def test_the_ssh_master_and_its_forwarded_socket_are_logged(testenv, monkeypatch, caplog):
+    url = use_ssh_config(testenv, monkeypatch)
+    with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
+        async with aiodocker.Docker(url=url) as docker:
+            await docker.version()
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
+    assert any(m.startswith("started an ssh master to ssh://") for m in messages)
+    [forwarding] = [m for m in messages if m.startswith("forwarding ")]
+    assert forwarding.endswith(f"to {testenv['unix_socket']} on {url}")
+    assert not [m for m in messages if m.startswith("started ssh (pid ")]
 
 
 # --- python -m aiodocker --debug --------------------------------------------------------

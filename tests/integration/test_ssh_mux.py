@@ -1,4 +1,9 @@
-"""ssh:// connections share ssh connections (OpenSSH ControlMaster) and close() stops them."""
+"""ssh:// connections share ssh connections (OpenSSH ControlMaster) and close() stops them.
+
+By default every connection is a channel to a socket the master forwards to the
+daemon's; where that cannot work, each is a ``docker system dial-stdio`` session
+multiplexed over a few masters (the ``ssh_docker`` fixture asks for that mode).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,34 @@ from aiodocker._transport.dialers import SSH_PARALLEL_HANDSHAKES, SSH_SESSIONS_P
 
 
 @pytest.fixture
-def ssh_docker(testenv, monkeypatch):
+def forward_docker(testenv, monkeypatch):
     return aiodocker.Docker(url=use_ssh_config(testenv, monkeypatch))
+
+
+@pytest.fixture
+def ssh_docker(forward_docker):
+    """A client whose connections are dial-stdio sessions."""
+    forward_docker._api.transport._dial.forward = False  # type: ignore[attr-defined]
+    return forward_docker
+
+
+async def hold_connections(docker: aiodocker.Docker, count: int) -> list[asyncio.Future[object]]:
+    """Start ``count`` requests that each hold a connection (a two-minute event stream)."""
+    now = int(time.time())
+    return [
+        asyncio.ensure_future(
+            docker._api.call(
+                "GET", "events", params={"since": now, "until": now + 120}, expect=Shape.NOTHING
+            )
+        )
+        for _ in range(count)
+    ]
+
+
+async def release(held: list[asyncio.Future[object]]) -> None:
+    for task in held:
+        task.cancel()
+    await asyncio.gather(*held, return_exceptions=True)
 
 
 def master_pid(testenv, control_path: str) -> int:
@@ -107,3 +138,68 @@ async def test_a_master_that_went_away_is_replaced(ssh_docker, testenv):
         assert master_pid(testenv, replacement.path) != pid
     finally:
         await ssh_docker.close()
+
+
+async def test_connections_are_channels_of_one_forwarding_master_without_a_process_each(
+    forward_docker, testenv
+):
+    dialer = forward_docker._api.transport._dial  # type: ignore[attr-defined]
+    concurrency = 3 * SSH_SESSIONS_PER_MASTER + 1  # more than one master takes as sessions
+    held = await hold_connections(forward_docker, concurrency)
+    try:
+        transport = forward_docker._api.transport  # type: ignore[attr-defined]
+        for _ in range(600):
+            if len(transport._active) >= concurrency or any(task.done() for task in held):
+                break
+            await asyncio.sleep(0.05)
+        assert not any(task.done() for task in held), [t.exception() for t in held if t.done()]
+        assert len(transport._active) == concurrency
+        assert dialer.forward and not dialer._processes  # no ssh process per connection
+        [master] = dialer._masters
+        assert dialer._forward == (master, f"{master.path}.sock")
+        pid = master_pid(testenv, master.path)
+        directory = dialer._directory
+        # a request that needs a new connection meanwhile: one more channel
+        assert (await forward_docker._api.call("GET", "info", expect=Shape.OBJECT))["ID"]
+    finally:
+        await release(held)
+        await forward_docker.close()
+    assert directory is not None and not os.path.exists(directory)
+    for _ in range(50):
+        if not alive(pid):
+            break
+        await asyncio.sleep(0.1)
+    assert not alive(pid)
+
+
+async def test_a_forwarding_master_that_went_away_is_replaced(forward_docker, testenv):
+    dialer = forward_docker._api.transport._dial  # type: ignore[attr-defined]
+    try:
+        await forward_docker.version()
+        master, _ = dialer._forward
+        pid = master_pid(testenv, master.path)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not os.path.exists(master.path):
+                break
+            await asyncio.sleep(0.1)
+        assert not os.path.exists(master.path)
+        assert (await forward_docker._api.call("GET", "info", expect=Shape.OBJECT))["ID"]
+        replacement, _ = dialer._forward
+        assert replacement.path != master.path and master_pid(testenv, replacement.path) != pid
+        assert dialer._masters == [replacement] and not dialer._processes
+    finally:
+        await forward_docker.close()
+
+
+async def test_a_forward_that_reaches_no_daemon_falls_back_to_dial_stdio(forward_docker):
+    dialer = forward_docker._api.transport._dial  # type: ignore[attr-defined]
+    # as when sshd refuses to forward: the channel to the remote socket never opens
+    dialer._remote_socket = "/nonexistent/docker.sock"
+    try:
+        assert (await forward_docker.version())["ApiVersion"]
+        assert dialer.forward is False and dialer._forward is None
+        assert len(dialer._processes) == 1  # the pooled connection is a dial-stdio session
+        assert (await forward_docker._api.call("GET", "info", expect=Shape.OBJECT))["ID"]
+    finally:
+        await forward_docker.close()

@@ -227,6 +227,7 @@ async def test_ssh_websocket_leaves_no_process_and_no_relay_socket_behind(
     before = relay_dirs()
     with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
         async with aiodocker.Docker(url=url) as docker:
+            docker._api.transport._dial.forward = False  # type: ignore[attr-defined]  # dial-stdio: processes to count
             container = await create_container(
                 docker,
                 make_name("ws-ssh"),
@@ -279,7 +280,7 @@ def test_websocket_works_in_one_event_loop_after_another(
         asyncio.run(clean_up())
 
 
-@pytest.mark.parametrize("transport", ["unix", "ssh"])
+@pytest.mark.parametrize("transport", ["unix", "ssh", "ssh dial-stdio"])
 async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behind(
     transport: str,
     testenv: dict[str, Any],
@@ -289,7 +290,7 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"unix://{testenv['unix_socket']}"
-    if transport == "ssh":
+    if transport.startswith("ssh"):
         url = use_ssh_config(testenv, monkeypatch)
     before = relay_dirs()
     recorder = Recorder()
@@ -302,6 +303,9 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
         try:
             with caplog.at_level(logging.DEBUG, logger="aiodocker.ssh"):
                 docker = aiodocker.Docker(url=url, hooks=recorder)
+                dialer = docker._api.transport._dial  # type: ignore[attr-defined]
+                if transport == "ssh dial-stdio":
+                    dialer.forward = False
                 ws = await docker.containers.container(container.id).websocket()
                 await ws.send_bytes(b"still open\n")
                 await receive_until(ws, b"still open")
@@ -315,7 +319,11 @@ async def test_closing_the_client_ends_an_open_websocket_and_leaves_nothing_behi
     # the connection ended under the websocket: aiohttp notes that as the peer's close
     assert result.bytes_sent == len(b"still open\n") and result.end == "eof", result
     started, exited = ssh_processes(caplog)
-    assert len(exited) == len(started) == (2 if transport == "ssh" else 0)
+    assert len(exited) == len(started) == (2 if transport == "ssh dial-stdio" else 0)
+    if transport == "ssh":  # one channel of the forwarding master, stopped by close()
+        messages = [r.getMessage() for r in caplog.records if r.name == "aiodocker.ssh"]
+        assert any(m.startswith("forwarding ") for m in messages)
+        assert not dialer._masters and dialer._directory is None
 
 
 async def test_a_failing_ssh_websocket_says_why_in_sshs_words() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tracemalloc
 
 import pytest
 
@@ -293,3 +294,42 @@ async def test_an_empty_file_body_is_sent_as_content_length_zero(socket_path, tm
     finally:
         await engine.close()
         await daemon.stop()
+
+
+async def test_reading_allocates_what_arrived_not_a_read_buffer_per_read(socket_path):
+    """A read costs the bytes that came: asyncio's socket.recv(256 KiB) allocated the
+    whole size per read and shrank it, which fragmented the heap (the soak's RSS grew
+    while the bytes in use stayed flat)."""
+    go = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        await go.wait()
+        for _ in range(200):
+            writer.write(b"64\r\n" + b"x" * 100 + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    server = await asyncio.start_unix_server(serve, socket_path)
+    engine = HTTPEngine(UnixDialer(socket_path))
+    try:
+        response = await engine.request("GET", "/logs")
+        received = 0
+        tracemalloc.start()
+        try:
+            go.set()
+            while chunk := await response.body.read_chunk():
+                received += len(chunk)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        response.release()
+    finally:
+        await engine.close()
+        server.close()
+        await server.wait_closed()
+    assert received == 200 * 100
+    assert peak < 64 * 1024, f"{peak} bytes allocated at the peak to receive 200 chunks of 100 bytes"

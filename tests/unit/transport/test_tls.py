@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import ssl
 import subprocess
+import tracemalloc
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aiodocker._transport.dialers import TCPDialer
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
 from aiodocker.exceptions import DockerContextTLSError
@@ -351,3 +355,137 @@ async def test_strict_x509_checks_would_reject_the_docker_recipe_material(
     client.verify_flags |= ssl.VERIFY_X509_STRICT
     with pytest.raises(ssl.SSLCertVerificationError, match="key usage"):
         await handshake(material, client)
+
+
+class Received(asyncio.Protocol):
+    """Counts (or keeps) what a TLS connection delivers, until the server closes."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.size = 0
+        self.chunks: list[bytes] = []
+        self.ended = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.keep:
+            self.chunks.append(data)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+async def arrival(received: Received, size: int) -> None:
+    while received.size < size:
+        await asyncio.sleep(0.005)
+
+
+async def serve_tls(
+    material: Material, send: Callable[[asyncio.StreamWriter], Awaitable[None]]
+) -> tuple[asyncio.Server, int]:
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(material.server_cert), str(material.server_key))
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await send(writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_the_peers_close_notify_ends_the_stream(material: Material) -> None:
+    """A peer that closes TLS and waits for our close_notify (asyncio's server waits 30 s)
+    is seen to end at once: the stream does not wait for the peer's socket to close."""
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"last words")
+        await writer.drain()
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        received = await dialer(lambda: Received(keep=True))
+        await asyncio.wait_for(received.ended, 5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert received.chunks == [b"last words"]
+
+
+async def test_tls_reads_allocate_only_what_arrived(material: Material) -> None:
+    """Reading a record costs its size, not a read buffer's: a 256 KiB allocation per
+    read, shrunk to the few bytes that came, fragmented the heap (the TLS soak's RSS
+    grew 35 % in two minutes while the bytes in use stayed flat)."""
+    connected = asyncio.Event()
+    go = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        connected.set()
+        await go.wait()
+        for _ in range(200):
+            writer.write(b"x" * 100)
+            await writer.drain()
+            await asyncio.sleep(0)
+        await finish.wait()  # the server's own shutdown reads are not ours to count
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        received = await dialer(lambda: Received(keep=False))
+        await connected.wait()
+        await asyncio.sleep(0.05)  # TLS 1.3 session tickets come after the handshake
+        tracemalloc.start()
+        try:
+            go.set()
+            await asyncio.wait_for(arrival(received, 200 * 100), 10)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            finish.set()
+        await asyncio.wait_for(received.ended, 10)
+    finally:
+        finish.set()
+        server.close()
+        await server.wait_closed()
+    assert received.size == 200 * 100
+    assert peak < 64 * 1024, f"{peak} bytes allocated at the peak to receive 200 records of 100 bytes"
+
+
+async def test_concurrent_tls_connections_each_receive_exactly_their_bytes(material: Material) -> None:
+    """The read buffers are shared by a thread's connections: what each delivers is its own."""
+    payloads = [bytes([65 + n]) * 300_000 + random.randbytes(700_000) for n in range(4)]
+    served: list[int] = []
+    go = asyncio.Event()
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        payload = payloads[len(served)]  # the n-th connection the server accepts
+        served.append(len(served))
+        await go.wait()
+        for start in range(0, len(payload), 50_000):  # interleaved with the other connections
+            writer.write(payload[start : start + 50_000])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    server, port = await serve_tls(material, send)
+    try:
+        dialer = TCPDialer("127.0.0.1", port, make_ssl_context(config(ca=material.ca)))
+        connections = []
+        for _ in payloads:  # one by one, so the server's n-th connection is our n-th
+            connections.append(await dialer(lambda: Received(keep=True)))
+            while len(served) < len(connections):
+                await asyncio.sleep(0.01)
+        go.set()
+        await asyncio.wait_for(asyncio.gather(*(c.ended for c in connections)), 30)
+    finally:
+        server.close()
+        await server.wait_closed()
+    for payload, connection in zip(payloads, connections, strict=True):
+        assert b"".join(connection.chunks) == payload
