@@ -737,7 +737,7 @@ class DockerContainer(Resource):
     async def get_archive(self, path: str) -> tarfile.TarFile:
         """Return a tar archive of ``path`` in the container, as aiodocker does.
 
-        The archive is spooled: up to 1 MiB in memory, beyond that in an unnamed
+        The archive is spooled: up to 512 KiB in memory, beyond that in an unnamed
         temporary file, so memory stays flat on any size. The file is removed when
         the ``TarFile`` is garbage-collected. See :meth:`stream_archive` to process
         the tar as it arrives, without a temporary file.
