@@ -67,7 +67,7 @@ def _reset_peak() -> bool:
 # --- the raw-socket baseline ----------------------------------------------------------------
 
 
-async def raw_get(socket_path: str, target: str, on_data: Callable[[bytes], None]) -> None:
+async def raw_get(socket_path: str, target: str, on_data: Callable[[bytes], object]) -> None:
     """GET ``target`` over a fresh unix connection; feed the decoded body to ``on_data``."""
     reader, writer = await asyncio.open_unix_connection(socket_path, limit=READ_SIZE * 4)
     try:
@@ -100,7 +100,7 @@ async def raw_get(socket_path: str, target: str, on_data: Callable[[bytes], None
         await writer.wait_closed()
 
 
-async def _read_chunked(reader: asyncio.StreamReader, on_data: Callable[[bytes], None]) -> None:
+async def _read_chunked(reader: asyncio.StreamReader, on_data: Callable[[bytes], object]) -> None:
     """Decode chunked transfer coding from large reads; one ``on_data`` call per read."""
     buffer = b""
     remaining = 0  # payload bytes still due in the current chunk
@@ -224,6 +224,23 @@ async def case_raw_archive(socket_path: str, container_id: str) -> int:
     return total
 
 
+async def case_raw_archive_file(socket_path: str, container_id: str) -> int:
+    """The raw client's ``get_archive``: the body written to an unnamed temp file, read as a tar.
+
+    The same end result as the client's: a tar the caller can read, with flat memory.
+    Each decoded piece is written where it arrives, in the loop, as a minimal client would.
+    """
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryFile() as file:
+        target = f"/{API}/containers/{container_id}/archive?path=/big"
+        await raw_get(socket_path, target, file.write)
+        file.seek(0)
+        with tarfile.open(mode="r", fileobj=file) as tar:
+            return sum(member.size for member in tar.getmembers())
+
+
 CASES: Final[dict[str, tuple[str, Callable[[str, str], Awaitable[int]]]]] = {
     "logs/client log_messages()": ("logs", case_client_log_messages),
     "logs/client log(follow=True) text": ("logs", case_client_log_text),
@@ -231,10 +248,15 @@ CASES: Final[dict[str, tuple[str, Callable[[str, str], Awaitable[int]]]]] = {
     "logs/client log() (compat, a list)": ("logs", case_client_log_list),
     "archive/client stream_archive()": ("archive", case_client_stream_archive),
     "archive/raw socket baseline": ("archive", case_raw_archive),
+    "archive/raw socket to a temp file": ("archive", case_raw_archive_file),
     "archive/client get_archive() (compat, spooled)": ("archive", case_client_get_archive),
 }
 COMPAT_ONLY: Final = frozenset(
-    {"archive/client get_archive() (compat, spooled)", "logs/client log() (compat, a list)"}
+    {
+        "archive/client get_archive() (compat, spooled)",
+        "archive/raw socket to a temp file",
+        "logs/client log() (compat, a list)",
+    }
 )
 
 

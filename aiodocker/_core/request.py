@@ -231,12 +231,30 @@ def decode_body(
         raise unexpected(method, path, status, f"the body is not valid JSON ({exc})", body) from exc
     value = check_shape(value, shape, method=method, path=path, status=status, body=body)
     if require:
-        for index, item in enumerate(value if shape is Shape.OBJECTS else [value]):
-            missing = [name for name in require if name not in item]
-            if missing:
-                where = f"item {index} of the answer" if shape is Shape.OBJECTS else "the answer"
-                raise unexpected(method, path, status, f"{where} has no {', '.join(missing)}", body)
+        items = value if shape is Shape.OBJECTS else [value]
+        for name in require:  # plain loops, no frame per item: a listing has hundreds
+            for item in items:
+                if name not in item:
+                    raise _lacking(method, path, status, body, shape, items, require)
     return value
+
+
+def _lacking(
+    method: str,
+    path: str,
+    status: int,
+    body: bytes,
+    shape: Shape,
+    items: list[dict[str, Any]],
+    require: tuple[str, ...],
+) -> DockerResponseError:
+    """The error naming the first item that lacks fields of ``require``, and which."""
+    index, item = next(
+        (i, item) for i, item in enumerate(items) if not all(name in item for name in require)
+    )
+    missing = ", ".join(name for name in require if name not in item)
+    where = f"item {index} of the answer" if shape is Shape.OBJECTS else "the answer"
+    return unexpected(method, path, status, f"{where} has no {missing}", body)
 
 
 _TYPES: Final = {

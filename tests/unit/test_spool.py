@@ -1,0 +1,126 @@
+"""spool(): a whole body into a spooled temporary file, written beside the reading."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from typing import Any
+
+import pytest
+
+from aiodocker import _responses
+from aiodocker._responses import SPOOL_MEMORY_LIMIT, spool
+from aiodocker.exceptions import DockerTruncatedStreamError
+
+
+class FakeBody:
+    """Hands out the given chunks, then ``b""``; ``end`` replaces that end (an error, a wait)."""
+
+    def __init__(self, chunks: list[bytes], end: BaseException | asyncio.Event | None = None):
+        self.chunks = list(chunks)
+        self.end = end
+
+    async def read_chunk(self) -> bytes:
+        await asyncio.sleep(0)
+        if self.chunks:
+            return self.chunks.pop(0)
+        if isinstance(self.end, BaseException):
+            raise self.end
+        if isinstance(self.end, asyncio.Event):
+            await self.end.wait()
+        return b""
+
+
+class FakeResponse:
+    def __init__(self, body: FakeBody) -> None:
+        self.body = body
+        self.released = False
+
+    def release(self) -> None:
+        self.released = True
+
+
+@pytest.fixture
+def files(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every spooled file spool() makes, to see whether it was closed."""
+    made: list[Any] = []
+
+    class Recorded(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recorded)
+    return made
+
+
+async def closed(file: Any) -> None:
+    for _ in range(500):
+        if file.closed:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the spooled file was never closed")
+
+
+def pieces(total: int, size: int) -> list[bytes]:
+    """``total`` bytes that say where they came from, cut into ``size``-byte chunks."""
+    data = b"".join(i.to_bytes(4, "big") for i in range(total // 4))
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+async def test_a_small_body_is_kept_whole_in_memory_and_rewound(files):
+    chunks = pieces(64 * 1024, 1000)
+    response = FakeResponse(FakeBody(chunks))
+    file = await spool(response)  # type: ignore[arg-type]
+    assert file.read() == b"".join(chunks)
+    assert response.released
+    assert not files[0]._rolled  # never touched the disk
+    file.close()
+
+
+@pytest.mark.parametrize("size", [4093, 32 * 1024, SPOOL_MEMORY_LIMIT + 17])
+async def test_a_body_past_the_memory_limit_goes_to_disk_whole_and_in_order(files, size):
+    chunks = pieces(3 * SPOOL_MEMORY_LIMIT + 5 * SPOOL_MEMORY_LIMIT // 7, size)
+    response = FakeResponse(FakeBody(chunks))
+    file = await spool(response)  # type: ignore[arg-type]
+    assert file.read() == b"".join(chunks)
+    assert files[0]._rolled
+    assert response.released
+    file.close()
+
+
+async def test_a_body_that_breaks_off_closes_the_file_and_raises(files):
+    cut = DockerTruncatedStreamError("connection closed before the response body was complete")
+    response = FakeResponse(FakeBody(pieces(3 * SPOOL_MEMORY_LIMIT, 64 * 1024), end=cut))
+    with pytest.raises(DockerTruncatedStreamError):
+        await spool(response)  # type: ignore[arg-type]
+    assert response.released
+    await closed(files[0])  # at once, or when a batch being written is done
+
+
+async def test_cancelling_closes_the_file_once_the_worker_thread_let_go_of_it(
+    files, monkeypatch
+):
+    started = asyncio.Event()
+    release_writer = threading.Event()
+    loop = asyncio.get_running_loop()
+    real_write = _responses._write_to_disk
+
+    def slow_write(file: Any, batch: list[bytes]) -> None:
+        loop.call_soon_threadsafe(started.set)
+        release_writer.wait(10)
+        real_write(file, batch)
+
+    monkeypatch.setattr(_responses, "_write_to_disk", slow_write)
+    never = asyncio.Event()
+    response = FakeResponse(FakeBody(pieces(2 * SPOOL_MEMORY_LIMIT, 64 * 1024), end=never))
+    task = asyncio.create_task(spool(response))  # type: ignore[arg-type]
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert response.released
+    assert not files[0].closed  # the worker still writes to it: closing now would race
+    release_writer.set()
+    await closed(files[0])
