@@ -303,15 +303,19 @@ async def test_reading_allocates_what_arrived_not_a_read_buffer_per_read(socket_
     go = asyncio.Event()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        await go.wait()
-        for _ in range(200):
-            writer.write(b"64\r\n" + b"x" * 100 + b"\r\n")
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            await go.wait()
+            for _ in range(200):
+                writer.write(b"64\r\n" + b"x" * 100 + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0)
+            writer.write(b"0\r\n\r\n")
             await writer.drain()
-            await asyncio.sleep(0)
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
+            await reader.read()  # until the client hangs up
+        finally:
+            writer.close()
 
     server = await asyncio.start_unix_server(serve, socket_path)
     engine = HTTPEngine(UnixDialer(socket_path))
