@@ -334,7 +334,7 @@ class SSHDialer:
 
     async def _forward_over(self, master: _Master) -> str | None:
         """Forward a local socket to the daemon's over ``master``; None if that cannot work."""
-        control = self._ssh(["-o", "ControlMaster=no", "-o", f"ControlPath={master.path}"])
+        control = self._control(master)
         if self._remote_socket is None:
             inspect = ["docker", "context", "inspect", "--format", "'{{.Endpoints.docker.Host}}'"]
             status, output = await _run(control + ["--", self.host, *inspect])
@@ -463,20 +463,11 @@ class SSHDialer:
     async def _stop_master(self, master: _Master) -> None:
         if not _exists(master.path):
             return
-        argv = self._ssh(["-o", "ControlMaster=no", "-o", f"ControlPath={master.path}"])
-        argv += ["-O", "exit", "--", self.host]
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            await asyncio.wait_for(process.wait(), 5.0)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await _run([*self._control(master), "-O", "exit", "--", self.host], timeout=5.0)
+
+    def _control(self, master: _Master) -> list[str]:
+        """The ssh command line that sends a control command to ``master``."""
+        return self._ssh(["-o", "ControlMaster=no", "-o", f"ControlPath={master.path}"])
 
 
 async def _connect_unix(factory: Callable[[], P], path: str) -> P:
@@ -485,7 +476,7 @@ async def _connect_unix(factory: Callable[[], P], path: str) -> P:
     return protocol
 
 
-async def _run(argv: Sequence[str]) -> tuple[int | None, str]:
+async def _run(argv: Sequence[str], timeout: float = CONNECT_TIMEOUT) -> tuple[int | None, str]:
     """Run a short ssh command; its exit status (None if it timed out) and its output."""
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -495,7 +486,7 @@ async def _run(argv: Sequence[str]) -> tuple[int | None, str]:
         start_new_session=True,
     )
     try:
-        async with timeout_after(CONNECT_TIMEOUT):
+        async with timeout_after(timeout):
             output, _ = await process.communicate()
     except TimeoutError:
         process.kill()
