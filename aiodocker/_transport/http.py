@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import threading
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -29,7 +28,7 @@ from ..exceptions import (
     DockerResponseError,
     DockerTruncatedStreamError,
 )
-from .base import FileBody, ReadsWholeBody, check_request
+from .base import FileBody, ReadsWholeBody, check_request, socket_read_buffer
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     import httptools
 
 HIGH_WATER: Final = 256 * 1024
-READ_SIZE: Final = 256 * 1024  # the most taken from the socket per read
 LOW_WATER: Final = 64 * 1024
 MAX_IDLE: Final = 100
 NO_BODY_STATUSES: Final = frozenset({204, 304})
@@ -408,24 +406,6 @@ class Response(ReadsWholeBody):
         self.release()
 
 
-class _ReadBuffer(threading.local):
-    """One thread's socket read buffer, shared by its connections.
-
-    asyncio's own reads (``socket.recv(256 KiB)``) allocate the whole size and shrink
-    it to what came: glibc's heap then keeps more and more free, fragmented memory
-    (in the soak, RSS grew while the bytes in use stayed flat). The loop reads into
-    this buffer instead and :meth:`Connection.buffer_updated` copies out what came,
-    before any other code of the thread runs.
-    """
-
-    def __init__(self) -> None:
-        self.data = bytearray(READ_SIZE)
-        self.view = memoryview(self.data)
-
-
-_read_buffer: Final = _ReadBuffer()
-
-
 class Connection(asyncio.BufferedProtocol):
     """One socket speaking HTTP/1.1; switches to raw bytes after an upgrade."""
 
@@ -456,10 +436,10 @@ class Connection(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def get_buffer(self, sizehint: int) -> bytearray:
-        return _read_buffer.data
+        return socket_read_buffer.data
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(_read_buffer.view[:nbytes]))
+        self.data_received(bytes(socket_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         """Take bytes from the socket (see buffer_updated) or from a TLS transport."""

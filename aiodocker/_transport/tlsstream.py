@@ -1,6 +1,6 @@
 """TLS over a plain transport, with a real half-close.
 
-Layer: ``_transport``; imports the stdlib only.
+Layer: ``_transport``; imports the stdlib and ``base`` only.
 
 asyncio's own SSL transport cannot ``write_eof()``, but attach and exec need
 to close stdin while output keeps flowing. Sending TLS ``close_notify`` is
@@ -16,26 +16,24 @@ import ssl
 import threading
 from typing import Any, Final, cast
 
-# The most ciphertext taken from the socket per read, and the most plaintext asked of
-# OpenSSL per read (it hands out one TLS record at most, whose plaintext is 16 KiB).
-RAW_READ_SIZE: Final = 256 * 1024
+from .base import socket_read_buffer
+
+# The most plaintext asked of OpenSSL per read (it hands out one TLS record at most,
+# whose plaintext is 16 KiB); ciphertext comes through base.socket_read_buffer.
 PLAIN_READ_SIZE: Final = 16 * 1024
 
 
 class _Scratch(threading.local):
-    """One thread's read buffers, shared by its TLS connections.
+    """One thread's plaintext read buffer, shared by its TLS connections.
 
-    Reading into a new ``bytes`` of the largest size and shrinking it to what came
-    (``socket.recv``, ``SSLObject.read`` without a buffer) cost a 256 KiB malloc per
-    read: the TLS soak's heap kept a growing amount of free, fragmented memory
-    (RSS +35 % in two minutes with the bytes in use flat). Reading into one buffer
-    per thread and copying out what came allocates only that. A buffer is used from
-    a read until its bytes are copied, with no other code of the thread in between.
+    ``SSLObject.read(n)`` without a buffer allocates ``n`` bytes per read and shrinks
+    them to what came, which fragments the heap as ``socket.recv`` does (see
+    base.SocketReadBuffer): reading into one buffer per thread and copying out what
+    came allocates only that. It is used from a read until its bytes are copied,
+    with no other code of the thread in between.
     """
 
     def __init__(self) -> None:
-        self.raw = bytearray(RAW_READ_SIZE)
-        self.raw_view = memoryview(self.raw)
         self.plain = bytearray(PLAIN_READ_SIZE)
         self.plain_view = memoryview(self.plain)
 
@@ -230,7 +228,7 @@ class TLSTransport(asyncio.Transport):
 
 
 class _RawProtocol(asyncio.BufferedProtocol):
-    """The socket's protocol: the loop reads into the thread's scratch buffer (see _Scratch)."""
+    """The socket's protocol: the loop reads into the thread's socket buffer (see base)."""
 
     def __init__(self, tls: TLSTransport) -> None:
         self._tls = tls
@@ -240,10 +238,10 @@ class _RawProtocol(asyncio.BufferedProtocol):
         self._tls._raw = cast(asyncio.Transport, transport)
 
     def get_buffer(self, sizehint: int) -> bytearray:
-        return _scratch.raw
+        return socket_read_buffer.data
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._tls._raw_data(_scratch.raw_view[:nbytes])
+        self._tls._raw_data(socket_read_buffer.view[:nbytes])
 
     def eof_received(self) -> bool:
         self._tls._raw_eof()
