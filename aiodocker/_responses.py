@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import os
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, Protocol, TypeVar
@@ -412,6 +413,7 @@ class CompatResponse:
 # A body that ends within this many bytes stays in memory; past it, the spool moves to
 # disk and is written in batches of this size.
 SPOOL_MEMORY_LIMIT = 512 * 1024
+_IOV_MAX = 1024  # pieces per writev: POSIX's smallest IOV_MAX on Linux and the BSDs
 
 
 async def spool(response: Response) -> IO[bytes]:
@@ -423,6 +425,7 @@ async def spool(response: Response) -> IO[bytes]:
     loop goes on reading: a write blocking the loop leaves the socket unread, its
     buffer fills and the daemon stalls (0.91x a raw client's speed on 500 MB with
     the writes in the loop, 0.95x-1.1x with them beside the reads).
+    The pieces of a batch go to the file as they came, in one ``writev``.
     """
     import tempfile  # only the collect-everything paths need it
 
@@ -445,7 +448,9 @@ async def spool(response: Response) -> IO[bytes]:
                 size = 0
         if writing is not None:
             await asyncio.shield(writing)
-        file.write(b"".join(batch))
+            _write_to_disk(file, batch)  # the rest, at most one batch: no thread for it
+        else:
+            file.write(b"".join(batch))
         file.seek(0)
     except BaseException:
         if writing is not None and not writing.done():
@@ -460,8 +465,28 @@ async def spool(response: Response) -> IO[bytes]:
 
 
 def _write_to_disk(file: tempfile.SpooledTemporaryFile[bytes], batch: list[bytes]) -> None:
-    """Write ``batch`` (emptied on the way) to the spool's file on disk, in a worker thread."""
+    """Append ``batch`` (emptied on the way) to the spool's file on disk, in a worker thread.
+
+    The pieces go to the file's descriptor in one ``writev``, not joined first: a
+    500 MB body is copied once less. Only the spool writes to the file, and only
+    through here once it is on disk, so its position is the end of what is written.
+    """
     file.rollover()  # past the memory limit: straight to disk, no BytesIO first
-    data = b"".join(batch)
-    batch.clear()  # the pieces go now, not when the next batch is made
-    file.write(data)
+    writev = getattr(os, "writev", None)
+    if writev is None:  # Windows: join and write
+        file.write(b"".join(batch))
+        batch.clear()
+        return
+    file.flush()
+    fd = file.fileno()
+    pieces: list[bytes | memoryview] = list(batch)
+    batch.clear()  # the pieces go once written, not when the next batch is made
+    while pieces:
+        written = writev(fd, pieces[:_IOV_MAX])
+        done = 0
+        while done < len(pieces) and written >= len(pieces[done]):
+            written -= len(pieces[done])
+            done += 1
+        del pieces[:done]
+        if written:  # a short write ended inside this piece
+            pieces[0] = memoryview(pieces[0])[written:]

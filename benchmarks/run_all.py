@@ -6,7 +6,9 @@
 Each scenario runs this client and the raw-socket baseline written in its script
 (``bench_core``, ``bench_api``, ``bench_logs_archive``, ``bench_images``), every
 client in a fresh interpreter, taking turns within each round so noise on the
-shared machine hits them alike. A ratio is taken within a round (client against
+shared machine hits them alike; the order rotates by one place each round, so
+that no client always runs in the same place (right after the same other one,
+in the daemon state it left). A ratio is taken within a round (client against
 the baseline of the same round) and the median over rounds is shown: speed is
 the baseline's wall time over the client's (above 1 is faster than raw), CPU is
 the client's process CPU over the baseline's (below 1 is cheaper than raw).
@@ -104,6 +106,17 @@ def wait_for_daemon(socket_path: str, limit: float = 600) -> None:
     raise RuntimeError(f"the daemon at {socket_path} did not come back within {limit:.0f} s")
 
 
+def turns(clients: list[str], round_index: int) -> list[str]:
+    """The order the clients run in round ``round_index``: rotated by one each round.
+
+    Over the rounds every client takes every place, so a cost that falls on one place
+    (the daemon collecting the garbage of the run before, caches warmed by it) does
+    not fall on one client only.
+    """
+    shift = round_index % len(clients)
+    return clients[shift:] + clients[:shift]
+
+
 def retrying(run: Callable[[], T], socket_path: str, attempts: int = 3) -> T:
     """Run ``run`` (one whole round, so pairs stay paired); redo it if the daemon went away."""
     for attempt in range(attempts):
@@ -129,13 +142,13 @@ def core_rows(options: argparse.Namespace, json_variants: list[str]) -> list[Row
         lambda row: row.cpu("client") <= 1.15,
     )
     try:
-        for _ in range(options.rounds):
+        for round_index in range(options.rounds):
             for row, case in ((ping, "ping"), (inspect, "inspect")):
                 count = bench_core.PING_COUNT if case == "ping" else bench_core.INSPECT_COUNT
 
-                def one_round(case: str = case, count: int = count) -> dict[str, Measure]:
+                def one_round(case: str = case, count: int = count, index: int = round_index) -> dict[str, Measure]:
                     measures = {}
-                    for client in ["raw", *json_variants]:
+                    for client in turns(["raw", *json_variants], index):
                         env = NO_ORJSON if client.endswith("(json)") else None
                         name = "raw" if client == "raw" else "aiodocker"
                         result = bench_core.spawn(
@@ -194,11 +207,13 @@ def api_rows(options: argparse.Namespace, json_variants: list[str], compat: str 
             (put, "put", f"{target},{tar_path}", ["raw", "raw sendfile", "client", *compat_clients]),
         ]
         for row, case, arg, clients in cases:
-            for _ in range(options.rounds):
+            for round_index in range(options.rounds):
 
-                def one_round(case: str = case, arg: str = arg, clients: list[str] = clients) -> dict[str, Measure]:
+                def one_round(
+                    case: str = case, arg: str = arg, clients: list[str] = clients, index: int = round_index
+                ) -> dict[str, Measure]:
                     measures = {}
-                    for client in clients:
+                    for client in turns(clients, index):
                         env = NO_ORJSON if client.endswith("(json)") else None
                         name = "client" if client.startswith("client") else client
                         measures[client] = bench_api.spawn(
@@ -259,11 +274,14 @@ def stream_rows(options: argparse.Namespace) -> list[Row]:
     ]
     try:
         for row, container, cases in plan:
-            for _ in range(options.rounds):
+            for round_index in range(options.rounds):
 
-                def one_round(cases: dict[str, str] = cases, container: str = container) -> dict[str, Measure]:
+                def one_round(
+                    cases: dict[str, str] = cases, container: str = container, index: int = round_index
+                ) -> dict[str, Measure]:
                     measures = {}
-                    for client, case in cases.items():
+                    for client in turns(list(cases), index):
+                        case = cases[client]
                         r = bench_logs_archive.run_case(case, options.socket, container)
                         measures[client] = {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]}
                     return measures
@@ -305,11 +323,12 @@ def image_rows(options: argparse.Namespace) -> list[Row]:
             ),
         }
         for kind, (names, args) in cases.items():
-            for _ in range(options.rounds):
+            for round_index in range(options.rounds):
 
-                def one_round(names: dict[str, str] = names, args: Any = args) -> dict[str, Measure]:
+                def one_round(names: dict[str, str] = names, args: Any = args, index: int = round_index) -> dict[str, Measure]:
                     measures = {}
-                    for client, case in names.items():
+                    for client in turns(list(names), index):
+                        case = names[client]
                         r = bench_images.run_case(case, args(client))
                         measures[client] = {"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss_growth_mb"]}
                     return measures

@@ -124,3 +124,47 @@ async def test_cancelling_closes_the_file_once_the_worker_thread_let_go_of_it(
     assert not files[0].closed  # the worker still writes to it: closing now would race
     release_writer.set()
     await closed(files[0])
+
+
+async def test_short_writes_resume_where_they_stopped(files, monkeypatch):
+    """writev may write less than asked (a signal, a full pipe of a FUSE file): nothing is lost."""
+    real_writev = _responses.os.writev
+    calls = []
+
+    def short_writev(fd: int, buffers: list[Any]) -> int:
+        data = b"".join(bytes(b) for b in buffers)
+        calls.append(len(buffers))
+        return real_writev(fd, [data[: max(1, len(data) // 3 - 5)]])  # cuts inside a piece
+
+    monkeypatch.setattr(_responses.os, "writev", short_writev)
+    chunks = pieces(3 * SPOOL_MEMORY_LIMIT + 1234, 4093)
+    file = await spool(FakeResponse(FakeBody(chunks)))  # type: ignore[arg-type]
+    assert file.read() == b"".join(chunks)
+    assert len(calls) > 3 * 3  # every batch took several calls
+    file.close()
+
+
+async def test_without_writev_the_batches_are_joined_and_written(files, monkeypatch):
+    monkeypatch.delattr(_responses.os, "writev")
+    chunks = pieces(2 * SPOOL_MEMORY_LIMIT + 99, 32 * 1024)
+    file = await spool(FakeResponse(FakeBody(chunks)))  # type: ignore[arg-type]
+    assert file.read() == b"".join(chunks)
+    assert files[0]._rolled
+    file.close()
+
+
+async def test_batches_reach_the_file_as_pieces_not_joined(files, monkeypatch):
+    """The pieces of a batch go to writev as they came: no 512 KiB join per batch."""
+    real_writev = _responses.os.writev
+    seen: list[int] = []
+
+    def counting_writev(fd: int, buffers: list[Any]) -> int:
+        seen.append(len(buffers))
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(_responses.os, "writev", counting_writev)
+    chunks = pieces(2 * SPOOL_MEMORY_LIMIT, 64 * 1024)
+    file = await spool(FakeResponse(FakeBody(chunks)))  # type: ignore[arg-type]
+    assert file.read() == b"".join(chunks)
+    assert seen and all(n == SPOOL_MEMORY_LIMIT // (64 * 1024) for n in seen)
+    file.close()
