@@ -25,8 +25,9 @@ PLAIN_READ_SIZE: Final = 16 * 1024
 # The most bytes moved through a MemoryBIO at once: ciphertext fed in or taken out,
 # plaintext handed to SSLObject.write. A BIO's buffer grows to the most it held and
 # a read out of it allocates all it holds, so unbounded pieces (a 256 KiB socket read,
-# a 256 KiB upload chunk) make transient allocations above glibc's 128 KiB mmap
-# threshold; freeing one raises that threshold and later ones fragment the heap.
+# a bytes body written at once: 200 MB for a put_archive of 200 MB) make transient
+# copies as large, above glibc's 128 KiB mmap threshold; freeing one raises that
+# threshold and later ones fragment the heap.
 BIO_PIECE: Final = 64 * 1024
 
 
