@@ -15,9 +15,11 @@ bytes malloc has handed out and not had back, and ``heap_free_mib``, the free by
 it keeps inside its arenas. A leak grows the first; fragmentation grows the second
 while the first stays flat. Diagnostics, for finding where memory goes:
 ``--malloc-trim`` gives free heap pages back to the kernel (``malloc_trim(0)``)
-before each sample, ``--objects`` prints the Python object types whose count grew
-most between the first sample after warm-up and the last, and ``--tracemalloc``
-the source lines whose allocations grew most between them (slow).
+before each sample, ``--gc-every N`` runs a full ``gc.collect()`` every N seconds
+(cyclic garbage otherwise waits for the rare full collection; it adds a task),
+``--objects`` prints the Python object types whose count grew most between the
+first sample after warm-up and the last, and ``--tracemalloc`` the source lines
+whose allocations grew most between them (slow).
 
     python benchmarks/bench_soak.py --seconds 60 --transports unix,tls,ssh
 """
@@ -173,8 +175,14 @@ async def soak(transport: str, env: dict[str, Any], args: argparse.Namespace) ->
             except Exception as exc:  # counted and shown: the target is zero
                 errors[f"{kind}: {type(exc).__name__}: {str(exc)[:80]}"] += 1
 
+    async def collector() -> None:
+        while True:
+            await asyncio.sleep(args.gc_every)
+            gc.collect()
+
     samples: list[dict[str, Any]] = []
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    collecting = asyncio.create_task(collector()) if args.gc_every else None
     start = last = time.monotonic()
     last_ops = 0
     first_types: Counter[str] | None = None
@@ -226,6 +234,8 @@ async def soak(transport: str, env: dict[str, Any], args: argparse.Namespace) ->
     finally:
         for task in workers:
             task.cancel()
+        if collecting is not None:
+            collecting.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         await container.delete(force=True)
         await docker.close()
@@ -242,6 +252,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--transports", default="unix,tls,ssh")
     parser.add_argument("--malloc-trim", action="store_true", help="malloc_trim(0) before each sample")
+    parser.add_argument("--gc-every", type=float, default=0.0, help="full gc.collect() every N seconds")
     parser.add_argument("--objects", action="store_true", help="print the object types that grew")
     parser.add_argument("--tracemalloc", action="store_true", help="print the allocations that grew (slow)")
     args = parser.parse_args()

@@ -22,6 +22,14 @@ from .base import socket_read_buffer
 # whose plaintext is 16 KiB); ciphertext comes through base.socket_read_buffer.
 PLAIN_READ_SIZE: Final = 16 * 1024
 
+# The most bytes moved through a MemoryBIO at once: ciphertext fed in or taken out,
+# plaintext handed to SSLObject.write. A BIO's buffer grows to the most it held and
+# a read out of it allocates all it holds, so unbounded pieces (a 256 KiB socket read,
+# a bytes body written at once: 200 MB for a put_archive of 200 MB) make transient
+# copies as large, above glibc's 128 KiB mmap threshold; freeing one raises that
+# threshold and later ones fragment the heap.
+BIO_PIECE: Final = 64 * 1024
+
 
 class _Scratch(threading.local):
     """One thread's plaintext read buffer, shared by its TLS connections.
@@ -90,14 +98,15 @@ class TLSTransport(asyncio.Transport):
             self._app.connection_made(self)
 
     def _raw_data(self, data: bytes | memoryview) -> None:
-        if self._incoming is None:
-            return
-        self._incoming.write(data)
-        if not self._handshake.done():
-            self._do_handshake()
+        view = memoryview(data)
+        while view and self._incoming is not None:
+            self._incoming.write(view[:BIO_PIECE])
+            view = view[BIO_PIECE:]
             if not self._handshake.done():
-                return
-        self._read_plain()
+                self._do_handshake()
+                if not self._handshake.done():
+                    continue
+            self._read_plain()
 
     def _read_plain(self) -> None:
         scratch = _scratch
@@ -151,11 +160,10 @@ class TLSTransport(asyncio.Transport):
         self._app.connection_lost(exc)
 
     def _flush(self) -> None:
-        if self._outgoing is None:
-            return
-        data = self._outgoing.read()
-        if data and self._raw is not None and not self._raw.is_closing():
-            self._raw.write(data)
+        while self._outgoing is not None and self._outgoing.pending:
+            data = self._outgoing.read(BIO_PIECE)
+            if self._raw is not None and not self._raw.is_closing():
+                self._raw.write(data)
 
     # --- the application side (we are its transport) -------------------------
 
@@ -165,10 +173,10 @@ class TLSTransport(asyncio.Transport):
         if self._ssl is None:
             return  # the socket is gone; the app has been told
         view = memoryview(data)
-        while view:
-            written = self._ssl.write(view)
-            view = view[written:]
-        self._flush()
+        while view and self._ssl is not None:
+            # a piece of at most BIO_PIECE plaintext is a little more ciphertext
+            view = view[self._ssl.write(view[:BIO_PIECE]) :]
+            self._flush()
 
     def can_write_eof(self) -> bool:
         return True
@@ -248,7 +256,14 @@ class _RawProtocol(asyncio.BufferedProtocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        raw = self._tls._raw
         self._tls._raw_lost(exc)
+        # asyncio's selector transport keeps a bound method of itself until Python 3.12
+        # (CPython gh-100348), so each closed one and its socket wait for the cyclic GC,
+        # whose full collections are rare: in the TLS soak about 12 connections a second
+        # piled up that way. The loop calls nothing of a transport after this.
+        if getattr(raw, "_read_ready_cb", None) is not None:
+            cast(Any, raw)._read_ready_cb = None
 
     def pause_writing(self) -> None:
         self._tls._app.pause_writing()

@@ -64,3 +64,26 @@ async def test_a_connection_the_daemon_closed_frees_its_ssl_state(testenv):
             assert (await docker.version())["ApiVersion"]  # the pool dials a new one
     finally:
         gc.enable()
+
+
+async def test_closed_tls_connections_free_their_socket_transport_without_the_cyclic_gc(testenv):
+    """asyncio's selector transport refers to itself before Python 3.12 (CPython gh-100348):
+    unless the TLS layer breaks that, each closed connection's socket transport waits for
+    the cyclic GC (the TLS soak left about 12 a second to it)."""
+    gc.collect()
+    gc.disable()
+    try:
+        docker = tls_client(testenv)
+        await asyncio.gather(*(docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
+        idle = list(docker._api.transport._idle)  # type: ignore[attr-defined]
+        assert idle
+        transports = [weakref.ref(c.transport._raw) for c in idle]
+        del idle
+        await docker.close()
+        for _ in range(100):
+            if all(ref() is None for ref in transports):
+                break
+            await asyncio.sleep(0.01)
+        assert all(ref() is None for ref in transports), "a socket transport waits for the cyclic GC"
+    finally:
+        gc.enable()

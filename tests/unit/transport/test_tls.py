@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import shutil
 import ssl
@@ -18,6 +19,7 @@ import pytest
 from aiodocker._transport.dialers import TCPDialer
 from aiodocker._transport.endpoint import TLSConfig
 from aiodocker._transport.tls import make_ssl_context
+from aiodocker._transport.tlsstream import BIO_PIECE, TLSTransport
 from aiodocker.exceptions import DockerContextTLSError
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
@@ -489,3 +491,87 @@ async def test_concurrent_tls_connections_each_receive_exactly_their_bytes(mater
         await server.wait_closed()
     for payload, connection in zip(payloads, connections, strict=True):
         assert b"".join(connection.chunks) == payload
+
+
+class Wire:
+    """The socket under a TLSTransport, in memory: what the client writes goes to a
+    server-side SSLObject, and the size of each piece written is kept."""
+
+    def __init__(self, material: Material) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(material.server_cert), str(material.server_key))
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.server = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.sizes: list[int] = []
+
+    def write(self, data: bytes) -> None:
+        self.sizes.append(len(data))
+        self.incoming.write(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class CountingBIO:
+    """Stands in for a TLSTransport's incoming BIO and keeps the size of each write.
+
+    The SSLObject holds the real BIO; only the transport's own writes pass here."""
+
+    def __init__(self, bio: ssl.MemoryBIO) -> None:
+        self.bio = bio
+        self.sizes: list[int] = []
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.sizes.append(len(data))
+        return self.bio.write(data)
+
+
+def deliver(raw: asyncio.BufferedProtocol, data: bytes) -> None:
+    """Hand ciphertext to the transport as the loop does: full socket-buffer reads."""
+    buffer = raw.get_buffer(-1)
+    for start in range(0, len(data), len(buffer)):
+        piece = data[start : start + len(buffer)]
+        buffer[: len(piece)] = piece
+        raw.buffer_updated(len(piece))
+
+
+async def test_tls_moves_bounded_pieces_through_its_bios(material: Material) -> None:
+    """A 1 MiB write reaches the socket and 256 KiB socket reads reach OpenSSL in
+    pieces of at most 64 KiB. Whole pieces made allocations above glibc's 128 KiB
+    mmap threshold (the BIOs' buffers and the ciphertext read out of them); freeing
+    such a chunk raises the threshold, and later transient buffers of that size then
+    come from the heap and fragment it."""
+    wire = Wire(material)
+    received = Received(keep=True)
+    tls = TLSTransport(make_ssl_context(config(ca=material.ca)), "127.0.0.1", received)
+    raw = tls.protocol()
+    raw.connection_made(wire)  # type: ignore[arg-type]
+    handshake = asyncio.ensure_future(tls.handshake())
+    await asyncio.sleep(0)
+    while not handshake.done():
+        with contextlib.suppress(ssl.SSLWantReadError):
+            wire.server.do_handshake()
+        deliver(raw, wire.outgoing.read())
+        await asyncio.sleep(0)
+    await handshake
+
+    upload = random.randbytes(2**20)
+    wire.sizes.clear()
+    tls.write(upload)
+    assert max(wire.sizes) <= BIO_PIECE, f"ciphertext written in pieces of {sorted(set(wire.sizes))}"
+    plain = bytearray()
+    with contextlib.suppress(ssl.SSLWantReadError):
+        while chunk := wire.server.read(2**20):
+            plain += chunk
+    assert plain == upload
+
+    download = random.randbytes(2**20)
+    counting = CountingBIO(tls._incoming)  # type: ignore[arg-type]
+    tls._incoming = counting  # type: ignore[assignment]
+    assert wire.server.write(download) == len(download)
+    deliver(raw, wire.outgoing.read())
+    assert max(counting.sizes) <= BIO_PIECE, f"ciphertext fed in pieces of {sorted(set(counting.sizes))}"
+    assert b"".join(received.chunks) == download
