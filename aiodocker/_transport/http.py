@@ -28,7 +28,13 @@ from ..exceptions import (
     DockerResponseError,
     DockerTruncatedStreamError,
 )
-from .base import FileBody, ReadsWholeBody, check_request, socket_read_buffer
+from .base import (
+    FileBody,
+    ReadsWholeBody,
+    check_request,
+    release_closed_transport,
+    socket_read_buffer,
+)
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse
@@ -501,6 +507,7 @@ class Connection(asyncio.BufferedProtocol):
         self.closed = True
         self.reusable = False
         self._lost_exc = exc
+        release_closed_transport(self.transport)
         error = DockerConnectionError(
             "connection to the daemon was lost" + (f": {exc}" if exc else "")
         )

@@ -1,4 +1,4 @@
-"""TLS connections give OpenSSL's memory back as soon as their socket is gone.
+"""Closed connections give their memory back at once: OpenSSL's state, socket transports.
 
 The connection and its TLS transport refer to each other. Were the OpenSSL state
 left to the cyclic GC, which counts Python objects and not OpenSSL's buffers, a
@@ -80,6 +80,27 @@ async def test_closed_tls_connections_free_their_socket_transport_without_the_cy
         transports = [weakref.ref(c.transport._raw) for c in idle]
         del idle
         await docker.close()
+        for _ in range(100):
+            if all(ref() is None for ref in transports):
+                break
+            await asyncio.sleep(0.01)
+        assert all(ref() is None for ref in transports), "a socket transport waits for the cyclic GC"
+    finally:
+        gc.enable()
+
+
+async def test_closed_unix_connections_free_their_socket_transport_without_the_cyclic_gc(engine):
+    """The same self-reference on a plain unix socket: the HTTP connection breaks it."""
+    gc.collect()
+    gc.disable()
+    try:
+        client = aiodocker.Docker(url=engine.host)
+        await asyncio.gather(*(client._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
+        idle = list(client._api.transport._idle)  # type: ignore[attr-defined]
+        assert idle
+        transports = [weakref.ref(c.transport) for c in idle]
+        del idle
+        await client.close()
         for _ in range(100):
             if all(ref() is None for ref in transports):
                 break
