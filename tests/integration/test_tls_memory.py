@@ -24,23 +24,34 @@ def tls_client(testenv) -> aiodocker.Docker:
     return aiodocker.Docker(url=testenv["tls_url"], ssl_context=tls_context(testenv), api_version="v1.41")
 
 
+async def pooled_then_closed(client: aiodocker.Docker, pick) -> list[weakref.ref]:
+    """Pool a few connections of ``client``, take a weak reference to ``pick(connection)``
+    of each, close the client and give the loop time to drop them: the references come
+    back, to be checked dead. Call it with the cyclic GC off."""
+    # Concurrent calls: each on its own connection, all pooled afterwards.
+    await asyncio.gather(*(client._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
+    idle = list(client._api.transport._idle)  # type: ignore[attr-defined]
+    assert idle
+    refs = [weakref.ref(pick(c)) for c in idle]
+    del idle
+    await client.close()
+    for _ in range(100):  # close() returns once the sockets are closed
+        if all(ref() is None for ref in refs):
+            break
+        await asyncio.sleep(0.01)
+    return refs
+
+
 async def test_closed_tls_connections_free_their_ssl_state_without_the_cyclic_gc(testenv):
     gc.collect()
     gc.disable()
     try:
-        docker = tls_client(testenv)
-        # Concurrent calls: each on its own connection, all pooled afterwards.
-        await asyncio.gather(*(docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
-        idle = list(docker._api.transport._idle)  # type: ignore[attr-defined]
-        assert idle
-        objects = [weakref.ref(c.transport.get_extra_info("ssl_object")) for c in idle]
-        assert all(isinstance(ref(), ssl.SSLObject) for ref in objects)
-        del idle
-        await docker.close()
-        for _ in range(100):  # close() returns once the sockets are closed
-            if all(ref() is None for ref in objects):
-                break
-            await asyncio.sleep(0.01)
+        def ssl_object(connection):
+            found = connection.transport.get_extra_info("ssl_object")
+            assert isinstance(found, ssl.SSLObject)
+            return found
+
+        objects = await pooled_then_closed(tls_client(testenv), ssl_object)
         assert all(ref() is None for ref in objects), "an SSLObject waits for the cyclic GC"
     finally:
         gc.enable()
@@ -73,17 +84,7 @@ async def test_closed_tls_connections_free_their_socket_transport_without_the_cy
     gc.collect()
     gc.disable()
     try:
-        docker = tls_client(testenv)
-        await asyncio.gather(*(docker._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
-        idle = list(docker._api.transport._idle)  # type: ignore[attr-defined]
-        assert idle
-        transports = [weakref.ref(c.transport._raw) for c in idle]
-        del idle
-        await docker.close()
-        for _ in range(100):
-            if all(ref() is None for ref in transports):
-                break
-            await asyncio.sleep(0.01)
+        transports = await pooled_then_closed(tls_client(testenv), lambda c: c.transport._raw)
         assert all(ref() is None for ref in transports), "a socket transport waits for the cyclic GC"
     finally:
         gc.enable()
@@ -94,17 +95,7 @@ async def test_closed_unix_connections_free_their_socket_transport_without_the_c
     gc.collect()
     gc.disable()
     try:
-        client = aiodocker.Docker(url=engine.host)
-        await asyncio.gather(*(client._api.call("GET", "info", expect=Shape.OBJECT) for _ in range(5)))
-        idle = list(client._api.transport._idle)  # type: ignore[attr-defined]
-        assert idle
-        transports = [weakref.ref(c.transport) for c in idle]
-        del idle
-        await client.close()
-        for _ in range(100):
-            if all(ref() is None for ref in transports):
-                break
-            await asyncio.sleep(0.01)
+        transports = await pooled_then_closed(aiodocker.Docker(url=engine.host), lambda c: c.transport)
         assert all(ref() is None for ref in transports), "a socket transport waits for the cyclic GC"
     finally:
         gc.enable()
