@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -9,42 +10,42 @@ import re
 import ssl
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
 from urllib.parse import quote
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
 from ._core.request import Shape, httpize, parse_api_version
-from ._responses import CompatResponse
 from ._transport import open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
-from .configs import DockerConfigs
-from .containers import DockerContainer, DockerContainers
-from .events import DockerEvents
 from .exceptions import DockerClientClosedError
-from .images import DockerImages
-from .logs import DockerLog
-from .networks import DockerNetwork, DockerNetworks
-from .nodes import DockerSwarmNodes
-from .plugins import DockerPlugins
-from .secrets import DockerSecrets
-from .services import DockerServices
-from .swarm import DockerSwarm
-from .system import DockerSystem
-from .tasks import DockerTasks
 from .types import SENTINEL
-from .volumes import DockerVolume, DockerVolumes
 
 if TYPE_CHECKING:
     import aiohttp
     from yarl import URL
 
+    from ._responses import CompatResponse
+    from .configs import DockerConfigs
+    from .containers import DockerContainer, DockerContainers
+    from .events import DockerEvents
+    from .images import DockerImages
+    from .logs import DockerLog
     from .models import AuthResponse, SystemVersion
+    from .networks import DockerNetwork, DockerNetworks
+    from .nodes import DockerSwarmNodes
+    from .plugins import DockerPlugins
+    from .secrets import DockerSecrets
+    from .services import DockerServices
+    from .swarm import DockerSwarm
+    from .system import DockerSystem
+    from .tasks import DockerTasks
+    from .volumes import DockerVolume, DockerVolumes
 
 __all__ = (
     "Docker",
@@ -69,6 +70,67 @@ __all__ = (
 
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+class _OnFirstUse(Generic[_T]):
+    """An attribute of ``Docker`` made by ``make(docker)`` on first access, then kept.
+
+    A non-data descriptor: the value is stored in the instance's ``__dict__`` under the
+    same name, so later reads never reach the descriptor and a caller may assign it.
+    """
+
+    def __init__(self, make: Callable[[Docker], _T]) -> None:
+        self._make = make
+        self._name = make.__name__
+
+    def __set_name__(self, owner: type[Docker], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, docker: None, owner: type[Docker]) -> _OnFirstUse[_T]: ...
+
+    @overload
+    def __get__(self, docker: Docker, owner: type[Docker]) -> _T: ...
+
+    def __get__(self, docker: Docker | None, owner: type[Docker]) -> _T | _OnFirstUse[_T]:
+        if docker is None:
+            return self
+        value = docker.__dict__[self._name] = self._make(docker)
+        return value
+
+
+# The classes this module re-exports as 0.27's did, each imported from its resource
+# module on first use (``from aiodocker.docker import DockerContainer``).
+_REEXPORTED: Final = {
+    "DockerConfigs": "configs",
+    "DockerContainer": "containers",
+    "DockerContainers": "containers",
+    "DockerEvents": "events",
+    "DockerImages": "images",
+    "DockerLog": "logs",
+    "DockerNetwork": "networks",
+    "DockerNetworks": "networks",
+    "DockerSecrets": "secrets",
+    "DockerServices": "services",
+    "DockerSwarm": "swarm",
+    "DockerSwarmNodes": "nodes",
+    "DockerSystem": "system",
+    "DockerTasks": "tasks",
+    "DockerVolume": "volumes",
+    "DockerVolumes": "volumes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _REEXPORTED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __package__), name)
+    globals()[name] = value
+    return value
 
 
 def _warn_unclosed(description: str) -> None:
@@ -206,22 +268,92 @@ class Docker:
                 api_version,
             )
 
-        self.events = DockerEvents(self)
-        self.containers = DockerContainers(self)
-        self.swarm = DockerSwarm(self)
-        self.services = DockerServices(self)
-        self.configs = DockerConfigs(self)
-        self.secrets = DockerSecrets(self)
-        self.tasks = DockerTasks(self)
-        self.images = DockerImages(self)
-        self.volumes = DockerVolumes(self)
-        self.networks = DockerNetworks(self)
-        self.nodes = DockerSwarmNodes(self)
-        self.system = DockerSystem(self)
-        self.plugins = DockerPlugins(self)
-        # legacy aliases
-        self.pull = self.images.pull
-        self.push = self.images.push
+
+    # The sub-APIs are made on first access, and only then is their module imported: the
+    # resource modules are most of the package's import time. After that each is a plain
+    # instance attribute, as in 0.27.
+
+    @_OnFirstUse
+    def events(self) -> DockerEvents:
+        from .events import DockerEvents
+
+        return DockerEvents(self)
+
+    @_OnFirstUse
+    def containers(self) -> DockerContainers:
+        from .containers import DockerContainers
+
+        return DockerContainers(self)
+
+    @_OnFirstUse
+    def swarm(self) -> DockerSwarm:
+        from .swarm import DockerSwarm
+
+        return DockerSwarm(self)
+
+    @_OnFirstUse
+    def services(self) -> DockerServices:
+        from .services import DockerServices
+
+        return DockerServices(self)
+
+    @_OnFirstUse
+    def configs(self) -> DockerConfigs:
+        from .configs import DockerConfigs
+
+        return DockerConfigs(self)
+
+    @_OnFirstUse
+    def secrets(self) -> DockerSecrets:
+        from .secrets import DockerSecrets
+
+        return DockerSecrets(self)
+
+    @_OnFirstUse
+    def tasks(self) -> DockerTasks:
+        from .tasks import DockerTasks
+
+        return DockerTasks(self)
+
+    @_OnFirstUse
+    def images(self) -> DockerImages:
+        from .images import DockerImages
+
+        return DockerImages(self)
+
+    @_OnFirstUse
+    def volumes(self) -> DockerVolumes:
+        from .volumes import DockerVolumes
+
+        return DockerVolumes(self)
+
+    @_OnFirstUse
+    def networks(self) -> DockerNetworks:
+        from .networks import DockerNetworks
+
+        return DockerNetworks(self)
+
+    @_OnFirstUse
+    def nodes(self) -> DockerSwarmNodes:
+        from .nodes import DockerSwarmNodes
+
+        return DockerSwarmNodes(self)
+
+    @_OnFirstUse
+    def system(self) -> DockerSystem:
+        from .system import DockerSystem
+
+        return DockerSystem(self)
+
+    @_OnFirstUse
+    def plugins(self) -> DockerPlugins:
+        from .plugins import DockerPlugins
+
+        return DockerPlugins(self)
+
+    # legacy aliases of 0.27
+    pull = _OnFirstUse(lambda docker: docker.images.pull)
+    push = _OnFirstUse(lambda docker: docker.images.push)
 
     @staticmethod
     def _ssl_for(endpoint: Endpoint, ssl_context: ssl.SSLContext | None) -> ssl.SSLContext | None:
@@ -366,7 +498,8 @@ class Docker:
         self._closed = True
         self._unclosed.detach()
         try:
-            await self.events.stop()
+            if "events" in self.__dict__:  # made, so perhaps running
+                await self.events.stop()
         finally:
             await self._api.close()
             session, self._own_session = self._own_session, None
@@ -486,6 +619,8 @@ class Docker:
         url = self._canonicalize_url(str(path).lstrip("/"), versioned_api=versioned_api)
         if sent_params:
             url = url.with_query(sent_params)
+        from ._responses import CompatResponse  # with the resource modules, not at import
+
         return CompatResponse(response, url)
 
     async def _query_json(

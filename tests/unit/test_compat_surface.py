@@ -775,6 +775,36 @@ async def test_docker_pull_and_push_are_image_aliases(offline_docker: Any) -> No
     assert offline_docker.push == offline_docker.images.push
 
 
+async def test_sub_apis_are_made_once_and_are_plain_attributes_after(offline_docker: Any) -> None:
+    # made on first access (their modules load lazily), then the same object every time
+    containers = offline_docker.containers
+    assert offline_docker.containers is containers
+    assert vars(offline_docker)["containers"] is containers
+    assert offline_docker.containers.docker is offline_docker
+    # as with 0.27's plain attributes, a caller (or a subclass) may replace one
+    offline_docker.images = replacement = object()
+    assert offline_docker.images is replacement
+    other = type(offline_docker)(url=OFFLINE_URL)
+    try:
+        assert other.containers is not containers  # per instance, not per class
+    finally:
+        await other.close()
+
+
+def test_docker_module_reexports_the_resource_classes_of_0_27() -> None:
+    import aiodocker.containers
+    import aiodocker.docker
+    import aiodocker.logs
+
+    assert aiodocker.docker.DockerContainer is aiodocker.containers.DockerContainer
+    assert aiodocker.docker.DockerLog is aiodocker.logs.DockerLog
+    namespace: dict[str, Any] = {}
+    exec("from aiodocker.docker import *", namespace)  # noqa: S102 - the star import itself
+    assert set(aiodocker.docker.__all__) <= set(namespace)
+    with pytest.raises(AttributeError, match="DockerNothing"):
+        aiodocker.docker.DockerNothing  # noqa: B018
+
+
 async def test_docker_is_an_async_context_manager_returning_itself() -> None:
     from aiodocker import Docker
 

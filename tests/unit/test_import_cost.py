@@ -16,8 +16,28 @@ ROOT = Path(__file__).resolve().parents[2]
 # the response parser of the first request, registry references and credentials;
 # dataclasses is replaced by _record.Record (a dataclass costs ~1 ms to create);
 # ssh's command line, TLS contexts and the TLS stream; the TypedDict of build's keywords;
-# copy, for the deep copy of a service or secret spec being updated.
+# copy, for the deep copy of a service or secret spec being updated; the resource
+# modules (most of the package's own import time) and the 0.27 response object, until a
+# sub-API such as docker.containers is first used.
+RESOURCE_MODULES = (
+    "aiodocker.configs",
+    "aiodocker.containers",
+    "aiodocker.events",
+    "aiodocker.images",
+    "aiodocker.logs",
+    "aiodocker.networks",
+    "aiodocker.nodes",
+    "aiodocker.plugins",
+    "aiodocker.secrets",
+    "aiodocker.services",
+    "aiodocker.swarm",
+    "aiodocker.system",
+    "aiodocker.tasks",
+    "aiodocker.volumes",
+    "aiodocker._responses",
+)
 HEAVY = (
+    *RESOURCE_MODULES,
     "importlib.metadata",
     "email",
     "tarfile",
@@ -74,6 +94,12 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "aiodocker._transport.tls",
         ),
         ("from aiodocker.images import BuildOptions", "aiodocker._build_options"),
+        *(  # each sub-API's module, on its first use
+            (f"import aiodocker\naiodocker.Docker(url='unix:///none').{module[10:]}", module)
+            for module in RESOURCE_MODULES
+            if module not in ("aiodocker.logs", "aiodocker._responses")
+        ),
+        ("from aiodocker.docker import DockerLog", "aiodocker.logs"),
         (
             "from aiodocker.services import _prepare_task_template\n"
             "_prepare_task_template({'ContainerSpec': {'Image': 'alpine'}})",
