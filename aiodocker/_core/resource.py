@@ -59,6 +59,7 @@ class Resource:
     """A group of endpoints bound to one ``Docker`` client."""
 
     def __init__(self, docker: DockerLike) -> None:
+        # DockerContainer._of sets these two directly, hundreds at a time: keep them in step
         self.docker = docker
         self._api: APIClient = docker.core
 

@@ -333,3 +333,27 @@ async def test_a_listed_container_is_freed_without_the_cycle_collector() -> None
     finally:
         gc.enable()
         await docker.close()
+
+
+async def test_listed_containers_keep_the_daemons_dicts_and_0_27s_id_precedence(
+    make_daemon, client
+):
+    answer = [
+        {"Id": "a1", "Names": ["/one"], "State": "running"},
+        {"ID": "b2", "Id": "ignored-b"},  # 0.27 takes id, then ID, then Id
+        {"id": "c3", "ID": "ignored-c", "Id": "ignored-c"},
+    ]
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/json"): lambda r: http_response(200, answer),
+            ("GET", "containers/a1/json"): lambda r: http_response(200, answer[0]),
+        }
+    )
+    docker = client(daemon)
+    listed = await docker.containers.list(all=True)
+    assert [c.id for c in listed] == ["a1", "b2", "c3"]
+    assert [c["Names"] for c in listed[:1]] == [["/one"]]
+    assert all(c.docker is docker and isinstance(c, DockerContainer) for c in listed)
+    assert (await listed[0].show())["State"] == "running"  # bound to the client's core
+    got = await docker.containers.get("a1")
+    assert got.id == "a1" and got["Names"] == ["/one"]
