@@ -410,8 +410,12 @@ class CompatResponse:
     async def __aexit__(self, *exc: object) -> None:
         self.release()
 # A body that ends within this many bytes stays in memory; past it, the spool moves to
-# disk and is written in batches of this size.
+# disk and is written from then on in batches of SPOOL_BATCH: small enough that the
+# pieces are still in the CPU's cache when the kernel copies them (500 MB, in one
+# process against a raw client writing each piece as it came: 1.53-1.68 s CPU with
+# 512 KiB batches, 1.10-1.23 s with 128 KiB, 1.21-1.29 s with 32 KiB; raw 1.15-1.42 s).
 SPOOL_MEMORY_LIMIT = 512 * 1024
+SPOOL_BATCH = 128 * 1024
 _IOV_MAX = 1024  # pieces per writev: POSIX's smallest IOV_MAX on Linux and the BSDs
 
 
@@ -420,7 +424,7 @@ async def spool(response: Response) -> IO[bytes]:
 
     A body of up to ``SPOOL_MEMORY_LIMIT`` bytes stays in memory; a longer one goes
     to an unnamed temporary file, so a body of any size costs flat memory. It is
-    written in batches of ``SPOOL_MEMORY_LIMIT`` bytes, each one ``writev`` of the
+    written in batches of ``SPOOL_BATCH`` bytes, each one ``writev`` of the
     pieces as they came (no join), in the loop: a write into the page cache takes
     a fraction of a millisecond, and handing batches to a worker thread cost more
     than it saved (500 MB, against a raw client that only counts the bytes:
@@ -438,7 +442,7 @@ async def spool(response: Response) -> IO[bytes]:
         while chunk := await read_chunk():
             batch.append(chunk)
             size += len(chunk)
-            if size >= SPOOL_MEMORY_LIMIT:
+            if size >= (SPOOL_BATCH if on_disk else SPOOL_MEMORY_LIMIT):
                 _write_to_disk(file, batch)
                 size = 0
                 on_disk = True
