@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import aiodocker  # noqa: E402
+import aiodocker.containers  # noqa: E402, F401  (loaded on first use; import time is not part of a case)
 
 IMAGE: Final = "aiodocker-test/busybox:latest"
 API: Final = "v1.41"

@@ -189,6 +189,11 @@ def api_rows(options: argparse.Namespace, json_variants: list[str], compat: str 
         "time <= 1.2x",
         lambda row: 1 / row.speed("client") <= 1.2,
     )
+    imports_all = Row(
+        '`python -c "from aiodocker.docker import *"` (every resource module; 0.27 and docker-py: their import)',
+        "",
+        None,
+    )
     python = {"raw": sys.executable, "raw sendfile": sys.executable}
     python.update(dict.fromkeys(json_variants, sys.executable))
     compat_clients = list(bench_api.COMPAT_CLIENTS) if compat else []
@@ -224,14 +229,15 @@ def api_rows(options: argparse.Namespace, json_variants: list[str], compat: str 
                 for client, measure in retrying(one_round, options.socket).items():
                     row.add(client, measure)
             print(f"  {row.name}: done", file=sys.stderr, flush=True)
-        for client, runs in bench_api.measure_imports(compat, options.rounds).items():
-            for run in runs:
-                imports.add(client, run)
+        for row, codes in ((imports, bench_api.IMPORTS), (imports_all, bench_api.IMPORTS_ALL)):
+            for client, runs in bench_api.measure_imports(compat, options.rounds, codes).items():
+                for run in runs:
+                    row.add(client, run)
     finally:
         wait_for_daemon(options.socket)
         asyncio.run(bench_api.remove_labelled(options.socket))
         shutil.rmtree(workdir, ignore_errors=True)
-    return [listing, lifecycle, put, imports]
+    return [listing, lifecycle, put, imports, imports_all]
 
 
 async def _sleeper(socket: str, image: str) -> str:
