@@ -8,7 +8,7 @@ Run it against a local daemon (a script, not a test)::
 Cases (each client in a fresh interpreter per round; clients take turns within
 a round, so machine noise hits them alike):
 
-  list       ``containers.list(all=True)`` with ``--containers`` containers, 150 times
+  list       ``containers.list(all=True)`` with ``--containers`` containers, 300 times
   lifecycle  40 create/start/wait/delete of busybox ``true`` at concurrency 8
   put        ``put_archive`` of a ``--put-mb`` MB tar from a file on disk
   import     ``python -c "import <client>"`` (whole process, bytecode cached)
@@ -42,7 +42,7 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 IMAGE: Final = "aiodocker-test/busybox:latest"
 API: Final = "v1.41"
-LIST_CALLS: Final = 150  # a listing takes dockerd 10-20 ms: enough calls that its jitter averages out
+LIST_CALLS: Final = 300  # a listing takes dockerd 13-25 ms, and the clients differ by 1-2 % of that
 LIFECYCLES: Final = 40
 LIFECYCLE_CONCURRENCY: Final = 8
 LABEL: Final = "aiodocker-bench"
