@@ -301,7 +301,7 @@ class DockerContainer(Resource):
         return made
 
     def _bind(self, docker: Docker, data: dict[str, Any]) -> None:
-        # a listing binds hundreds: no super() lookup, no loop over the id keys
+        # DockerContainer(...) and _of's id/ID entries: no super() lookup, no loop over the id keys
         Resource.__init__(self, docker)
         self._container: dict[str, Any] = data
         if "id" in data:
