@@ -66,6 +66,8 @@ ARCHIVE_CONTENT_TYPE: Final = "application/x-tar"
 # Container states in which a container will never become healthy by itself.
 _FINAL_STATES: Final = frozenset({"exited", "dead", "removing"})
 _FILE_CHUNK: Final = 256 * 1024
+# How long wait_for_log gives a followed log to end after the container stopped.
+_FOLLOW_END_GRACE: Final = 2.0
 
 
 def _check_str(value: object, what: str) -> str:
@@ -1091,29 +1093,76 @@ class DockerContainer(Resource):
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         if not isinstance(regex, re.Pattern):
             raise TypeError(f"pattern must be a str or re.Pattern, not {type(pattern).__name__}")
-        extra = {"since": since} if since is not None else {}
-        stream = self.log_messages(stdout=stdout, stderr=stderr, follow=True, **extra)
-        return await with_deadline(lambda: self._find_line(stream, regex), timeout)
+        options: dict[str, Any] = {"stdout": stdout, "stderr": stderr}
+        if since is not None:
+            options["since"] = since
+        return await with_deadline(lambda: self._find_line(regex, options), timeout)
 
-    async def _find_line(self, stream: ResponseStream[Message], regex: re.Pattern[str]) -> str:
-        splitters: dict[int, LineSplitter] = {}
-        async with stream:
-            async for message in stream:
-                splitter = splitters.setdefault(message.stream, LineSplitter())
-                for raw in splitter.feed(message.data):
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                    if regex.search(line):
-                        return line
-        for splitter in splitters.values():
-            for raw in splitter.flush():
+    async def _find_line(self, regex: re.Pattern[str], options: dict[str, Any]) -> str:
+        follow = asyncio.ensure_future(_search(self.log_messages(follow=True, **options), regex))
+        try:
+            line = await self._follow_until_stopped(follow, regex, options)
+        finally:
+            await _cancelled(follow)
+        if line is None:
+            raise DockerContainerError(
+                0,
+                f"container {self._id[:12]} stopped and no output line matched {regex.pattern!r}",
+                self._id,
+            )
+        return line
+
+    async def _follow_until_stopped(
+        self, follow: asyncio.Future[str | None], regex: re.Pattern[str], options: dict[str, Any]
+    ) -> str | None:
+        # A followed log ends when the container stops, but Podman 4.3 can miss an exit
+        # that races the follow's start and follow forever. So a wait runs beside it;
+        # once the container stopped, the follow has _FOLLOW_END_GRACE seconds to end,
+        # and then the whole log is read again without follow: that sees every line
+        # the follow would have.
+        while not follow.done():
+            stopped = asyncio.ensure_future(self.wait())
+            try:
+                await asyncio.wait((follow, stopped), return_when=asyncio.FIRST_COMPLETED)
+                if not follow.done():
+                    await asyncio.wait((follow,), timeout=_FOLLOW_END_GRACE)
+            finally:
+                await _cancelled(stopped)
+            if follow.done():
+                break
+            stopped.result()  # the wait's own error, if it failed
+            state = (await self.show()).get("State") or {}
+            if not (state.get("Running") or state.get("Restarting")):
+                await _cancelled(follow)
+                return await _search(self.log_messages(follow=False, **options), regex)
+        return follow.result()
+
+
+async def _search(stream: ResponseStream[Message], regex: re.Pattern[str]) -> str | None:
+    """The first line of ``stream`` that ``regex`` matches, or None once the stream ended."""
+    splitters: dict[int, LineSplitter] = {}
+    async with stream:
+        async for message in stream:
+            splitter = splitters.setdefault(message.stream, LineSplitter())
+            for raw in splitter.feed(message.data):
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 if regex.search(line):
                     return line
-        raise DockerContainerError(
-            0,
-            f"container {self._id[:12]} stopped and no output line matched {regex.pattern!r}",
-            self._id,
-        )
+    for splitter in splitters.values():
+        for raw in splitter.flush():
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if regex.search(line):
+                return line
+    return None
+
+
+async def _cancelled(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` unless it is done and wait until it ended (and let go of its
+    connection). Its error counts as seen: a caller that wants it reads ``result()``."""
+    task.cancel()
+    await asyncio.wait((task,))
+    if not task.cancelled():
+        task.exception()
 
 
 async def _read_file(fileobj: Any) -> AsyncIterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -12,18 +13,24 @@ import pytest
 
 import aiodocker
 from aiodocker import channel as compat_channel
+from aiodocker import containers as containers_module
 from aiodocker import jsonstream, multiplexed
 from aiodocker._streams import channel as core_channel
 from aiodocker._streams.frames import encode_frame
 from aiodocker.containers import DockerContainer
-from aiodocker.exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
+from aiodocker.exceptions import (
+    DockerContainerError,
+    DockerError,
+    DockerStreamError,
+    DockerTruncatedStreamError,
+)
 from aiodocker.stream import Message
-from tests.fakedaemon import FakeDaemon, Request, chunked, http_response
+from tests.fakedaemon import Answer, FakeDaemon, Hang, Pause, Request, chunked, http_response
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 FRAMES = encode_frame(1, b"out \xe2\x82") + encode_frame(2, b"err\n") + encode_frame(1, b"\xac\n")
 
-Routes = dict[tuple[str, str], Callable[[Request], bytes]]
+Routes = dict[tuple[str, str], Callable[[Request], Answer]]
 
 
 def streamed(body: bytes, content_type: str | None = None, *, end: bool = True) -> bytes:
@@ -66,7 +73,7 @@ async def make_daemon(tmp_path: object) -> AsyncIterator[Callable[[Routes], Daem
     fakes: list[FakeDaemon] = []
 
     async def start(routes: Routes) -> Daemon:
-        def handler(request: Request) -> bytes:
+        def handler(request: Request) -> Answer:
             key = (request.method, _path(request))
             if key in routes:
                 return routes[key](request)
@@ -145,6 +152,166 @@ async def test_a_log_stream_cut_inside_a_frame_raises(make_daemon, client):
     container = client(daemon).containers.container("abc")
     with pytest.raises(DockerTruncatedStreamError):
         await container.log(stdout=True)
+
+
+# --- wait_for_log when a follow does not end ------------------------------------------
+# Podman 4.3 can miss an exit that races the follow's start and then follows for ever;
+# wait_for_log must still answer once the container stopped.
+
+
+def follow_for_ever(*lines: bytes) -> Callable[[Request], Answer]:
+    """A logs route: with follow=1 it sends ``lines`` and never ends; without, it sends all
+    of them and ends."""
+
+    def route(request: Request) -> Answer:
+        frames = b"".join(encode_frame(1, line) for line in lines)
+        if parse_qs(urlsplit(request.target).query)["follow"] == ["1"]:
+            return [streamed(frames, MULTIPLEXED, end=False), Hang()]
+        return streamed(frames, MULTIPLEXED)
+
+    return route
+
+
+def state(running: bool) -> Callable[[Request], Answer]:
+    return lambda r: http_response(200, {"Id": "abc", "State": {"Running": running}})
+
+
+WAITED = http_response(200, {"StatusCode": 0, "Error": None})
+
+
+@pytest.fixture
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(containers_module, "_FOLLOW_END_GRACE", 0.2)
+
+
+async def test_wait_for_log_reads_the_log_again_when_the_follow_outlives_the_exit(
+    make_daemon, client, short_grace
+):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): follow_for_ever(b"booting\n", b"ready\n"),
+            ("POST", "containers/abc/wait"): lambda r: WAITED,
+            ("GET", "containers/abc/json"): state(running=False),
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    # The follow sent only what the reread sees too; a pattern it already matched
+    # never reaches the reread.
+    assert await asyncio.wait_for(container.wait_for_log("^ready$", timeout=None), 5) == "ready"
+    reads = [daemon.query(i)["follow"] for i, r in enumerate(daemon.requests) if "logs" in r.target]
+    assert reads == [["1"]]
+    with pytest.raises(DockerContainerError, match="no output line matched 'never'"):
+        await asyncio.wait_for(container.wait_for_log("never", timeout=None), 5)
+    reads = [daemon.query(i)["follow"] for i, r in enumerate(daemon.requests) if "logs" in r.target]
+    assert reads == [["1"], ["1"], ["0"]]
+    assert daemon.calls()[-3:] == [
+        ("POST", "containers/abc/wait"),
+        ("GET", "containers/abc/json"),
+        ("GET", "containers/abc/logs"),
+    ]
+
+
+async def test_wait_for_log_finds_in_the_reread_a_line_the_follow_never_sent(
+    make_daemon, client, short_grace
+):
+    lines = iter([(b"booting\n",), (b"booting\n", b"ready at last\n")])
+
+    def logs(request: Request) -> Answer:
+        return follow_for_ever(*next(lines))(request)
+
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): logs,
+            ("POST", "containers/abc/wait"): lambda r: WAITED,
+            ("GET", "containers/abc/json"): state(running=False),
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    line = await asyncio.wait_for(container.wait_for_log("ready", timeout=None, since=7), 5)
+    assert line == "ready at last"
+    sent = [daemon.query(i) for i, r in enumerate(daemon.requests) if "logs" in r.target]
+    assert [q["follow"] for q in sent] == [["1"], ["0"]]
+    assert all(q["since"] == ["7"] and q["stdout"] == q["stderr"] == ["1"] for q in sent)
+
+
+async def test_wait_for_log_keeps_following_a_container_that_runs_again(
+    make_daemon, client, short_grace
+):
+    waits = iter([WAITED])
+
+    def wait(request: Request) -> Answer:
+        return next(waits, [Hang()])  # the second wait lasts until it is cancelled
+
+    def logs(request: Request) -> Answer:
+        head = streamed(b"", MULTIPLEXED, end=False)
+        return [head, Pause(0.6), chunked(encode_frame(1, b"ready\n"), end=False), Hang()]
+
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): logs,
+            ("POST", "containers/abc/wait"): wait,
+            ("GET", "containers/abc/json"): state(running=True),  # restarted
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    assert await asyncio.wait_for(container.wait_for_log("ready", timeout=None), 5) == "ready"
+    assert daemon.calls().count(("GET", "containers/abc/logs")) == 1
+    assert daemon.calls().count(("POST", "containers/abc/wait")) == 2
+
+
+async def test_wait_for_log_does_not_wait_for_the_grace_when_the_follow_ends(
+    make_daemon, client, monkeypatch
+):
+    monkeypatch.setattr(containers_module, "_FOLLOW_END_GRACE", 60)
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): lambda r: streamed(
+                encode_frame(1, b"no newline at the end"), MULTIPLEXED
+            ),
+            ("POST", "containers/abc/wait"): lambda r: WAITED,
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    assert await asyncio.wait_for(container.wait_for_log("newline", timeout=None), 5) == (
+        "no newline at the end"
+    )
+    with pytest.raises(DockerContainerError, match="stopped and no output line matched"):
+        await asyncio.wait_for(container.wait_for_log("ready", timeout=None), 5)
+
+
+async def test_wait_for_log_raises_the_waits_error_when_the_follow_does_not_end(
+    make_daemon, client, short_grace
+):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): follow_for_ever(b"booting\n"),
+            ("POST", "containers/abc/wait"): lambda r: http_response(
+                500, {"message": "wait broke"}, reason="Internal Server Error"
+            ),
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    with pytest.raises(DockerError, match="wait broke") as caught:
+        await asyncio.wait_for(container.wait_for_log("ready", timeout=None), 5)
+    assert caught.value.status == 500
+
+
+async def test_wait_for_log_times_out_while_both_hang(make_daemon, client):
+    daemon = await make_daemon(
+        {
+            ("GET", "containers/abc/logs"): follow_for_ever(b"booting\n"),
+            ("POST", "containers/abc/wait"): lambda r: [Hang()],
+        }
+    )
+    container = client(daemon).containers.container("abc")
+    with pytest.raises(TimeoutError):
+        await container.wait_for_log("ready", timeout=0.3)
+    # Both connections were let go: the daemon sees them closed.
+    for _ in range(100):
+        if not daemon.fake.open_writers:
+            break
+        await asyncio.sleep(0.01)
+    assert not daemon.fake.open_writers
 
 
 # --- query and body encoding ----------------------------------------------------------
