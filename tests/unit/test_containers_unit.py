@@ -304,7 +304,7 @@ async def test_wait_for_log_times_out_while_both_hang(make_daemon, client):
         }
     )
     container = client(daemon).containers.container("abc")
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # the builtin TimeoutError from 3.11 on
         await container.wait_for_log("ready", timeout=0.3)
     # Both connections were let go: the daemon sees them closed.
     for _ in range(100):
