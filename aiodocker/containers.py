@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 from ._core.bodies import endpoint_mac_address, identical
 from ._core.request import EXCERPT_BYTES, Shape, build_path, encode_filters, unexpected
-from ._core.resource import Resource, with_deadline
+from ._core.resource import Resource, cancel_and_wait, with_deadline
 from ._responses import (
     ResponseStream,
     bytes_stream,
@@ -1103,7 +1103,7 @@ class DockerContainer(Resource):
         try:
             line = await self._follow_until_stopped(follow, regex, options)
         finally:
-            await _cancelled(follow)
+            await cancel_and_wait(follow)
         if line is None:
             raise DockerContainerError(
                 0,
@@ -1127,13 +1127,13 @@ class DockerContainer(Resource):
                 if not follow.done():
                     await asyncio.wait((follow,), timeout=_FOLLOW_END_GRACE)
             finally:
-                await _cancelled(stopped)
+                await cancel_and_wait(stopped)
             if follow.done():
                 break
             stopped.result()  # the wait's own error, if it failed
             state = (await self.show()).get("State") or {}
             if not (state.get("Running") or state.get("Restarting")):
-                await _cancelled(follow)
+                await cancel_and_wait(follow)
                 return await _search(self.log_messages(follow=False, **options), regex)
         return follow.result()
 
@@ -1154,15 +1154,6 @@ async def _search(stream: ResponseStream[Message], regex: re.Pattern[str]) -> st
             if regex.search(line):
                 return line
     return None
-
-
-async def _cancelled(task: asyncio.Future[Any]) -> None:
-    """Cancel ``task`` unless it is done and wait until it ended (and let go of its
-    connection). Its error counts as seen: a caller that wants it reads ``result()``."""
-    task.cancel()
-    await asyncio.wait((task,))
-    if not task.cancelled():
-        task.exception()
 
 
 async def _read_file(fileobj: Any) -> AsyncIterator[bytes]:

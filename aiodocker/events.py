@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from ._core.request import encode_filters
-from ._core.resource import Resource
+from ._core.resource import Resource, cancel_and_wait
 from ._responses import ResponseStream, json_stream
 from ._streams.channel import Channel, ChannelSubscriber
 from .exceptions import (
@@ -241,13 +241,8 @@ class DockerEvents(Resource):
             await stream.aclose()
         if task is None:
             return
-        if not task.done():
-            task.cancel()
-            # wait() lets the caller's own cancellation through, not the task's
-            await asyncio.wait({task})
-        if not task.cancelled():
-            task.exception()  # retrieved: the end was asked for
-        elif task not in self._entered:
+        await cancel_and_wait(task)  # its error is retrieved: the end was asked for
+        if task.cancelled() and task not in self._entered:
             # cancelled before it ran: run() never got to tell the subscribers
             await self.channel.publish(None)
 

@@ -12,6 +12,7 @@ Layer: _core; imports _core and the package's leaf modules only.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -20,7 +21,7 @@ from .._transport.base import Response
 from .client import APIClient
 from .request import Shape, encode_filters
 
-__all__ = ("DockerLike", "Resource", "with_deadline")
+__all__ = ("DockerLike", "Resource", "cancel_and_wait", "with_deadline")
 
 T = TypeVar("T")
 Items = TypeVar("Items", bound=AsyncIterator[Any])
@@ -32,6 +33,17 @@ async def with_deadline(start: Callable[[], Awaitable[T]], seconds: float | None
         return await start()
     async with _deadline(seconds):
         return await start()
+
+
+async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` unless it is done and wait until it ended (so it let go of what it
+    held). The caller's own cancellation gets through, the task's does not; the task's
+    error counts as retrieved: a caller that wants it reads ``result()``."""
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()
 
 
 async def _collect(items: AsyncIterator[T], seconds: float | None) -> list[T]:
