@@ -113,17 +113,19 @@ def string_list(value: Any) -> list[str]:
     return [string(value)]
 
 
-def key_value_map(value: Any, ctx: Context, path: str, *, resolve: bool = False, keep_null: bool = True) -> dict[str, Any]:
-    """``[A=1, B]`` or ``{A: 1, B: null}`` as ``{A: "1", B: None}``."""
+def key_value_map(
+    value: Any, ctx: Context, path: str, *, resolve: bool = False, keep_null: bool = True, empty: Any = None
+) -> dict[str, Any]:
+    """``[A=1, B]`` or ``{A: 1, B: null}`` as ``{A: "1", B: empty}``."""
     result: dict[str, Any] = {}
     if isinstance(value, dict):
         for key, item in value.items():
-            result[str(key)] = None if item is None else string(item)
+            result[str(key)] = empty if item is None else string(item)
     elif isinstance(value, list):
         for entry in value:
             text = string(entry)
             key, sep, item = text.partition("=")
-            result[key] = item if sep else None
+            result[key] = item if sep else empty
     elif value is not None:
         raise ctx.fail(path, "must be a mapping or a list")
     if resolve:
@@ -290,7 +292,10 @@ def long_volume(spec: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]
     if isinstance(volume.get("bind"), dict):
         bind = dict(volume["bind"])
         if "create_host_path" in bind:
-            bind["create_host_path"] = to_bool(bind["create_host_path"], ctx, f"{path}.bind.create_host_path")
+            if to_bool(bind["create_host_path"], ctx, f"{path}.bind.create_host_path"):
+                bind["create_host_path"] = True
+            else:
+                del bind["create_host_path"]
         volume["bind"] = bind
     if isinstance(volume.get("tmpfs"), dict):
         tmpfs = dict(volume["tmpfs"])
@@ -304,7 +309,7 @@ def long_volume(spec: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]
         if "nocopy" in named:
             named["nocopy"] = to_bool(named["nocopy"], ctx, f"{path}.volume.nocopy")
         if "labels" in named:
-            named["labels"] = key_value_map(named["labels"], ctx, f"{path}.volume.labels")
+            named["labels"] = key_value_map(named["labels"], ctx, f"{path}.volume.labels", empty="")
         volume["volume"] = named
     return volume
 
@@ -394,7 +399,7 @@ def build(value: Any, ctx: Context, path: str) -> dict[str, Any]:
         spec["args"] = key_value_map(spec["args"], ctx, f"{path}.args", resolve=True, keep_null=False)
     for key in ("labels", "additional_contexts"):
         if key in spec:
-            spec[key] = key_value_map(spec[key], ctx, f"{path}.{key}")
+            spec[key] = key_value_map(spec[key], ctx, f"{path}.{key}", empty="")
     if "additional_contexts" in spec:
         for name, where in spec["additional_contexts"].items():
             if where and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", where):
@@ -416,12 +421,52 @@ def build(value: Any, ctx: Context, path: str) -> dict[str, Any]:
     return spec
 
 
+def _nonzero_duration(table: dict[str, Any], key: str, ctx: Context, path: str) -> None:
+    text = duration(table[key], ctx, path)
+    if text == "0s":
+        del table[key]  # Compose leaves zero durations out of deploy's settings
+    else:
+        table[key] = text
+
+
+def blkio(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
+    """``blkio_config``: Compose prints its device entries with Go's field names."""
+    spec = dict(value)
+    if "weight_device" in spec:
+        spec["weight_device"] = [{"Path": d.get("path"), "Weight": to_int(d.get("weight"), ctx, path)}
+                                 for d in spec["weight_device"] or []]
+    for key in ("device_read_bps", "device_write_bps"):
+        if key in spec:
+            spec[key] = [{"Path": d.get("path"), "Rate": size(d.get("rate"), ctx, f"{path}.{key}")}
+                         for d in spec[key] or []]
+    for key in ("device_read_iops", "device_write_iops"):
+        if key in spec:
+            spec[key] = [{"Path": d.get("path"), "Rate": str(to_int(d.get("rate"), ctx, f"{path}.{key}"))}
+                         for d in spec[key] or []]
+    if "weight" in spec:
+        spec["weight"] = to_int(spec["weight"], ctx, f"{path}.weight")
+    return spec
+
+
+def hook(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
+    """A ``post_start``/``pre_stop`` hook: command split, environment as a map."""
+    spec = dict(value)
+    if "command" in spec:
+        spec["command"] = shell_words(spec["command"], ctx, f"{path}.command")
+    if "environment" in spec:
+        spec["environment"] = key_value_map(spec["environment"], ctx, f"{path}.environment", resolve=True)
+    if "privileged" in spec:
+        spec["privileged"] = to_bool(spec["privileged"], ctx, f"{path}.privileged")
+    return spec
+
+
 def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     spec = dict(value)
+    spec.setdefault("resources", {})
     if "replicas" in spec and spec["replicas"] is not None:
         spec["replicas"] = to_int(spec["replicas"], ctx, f"{path}.replicas")
     if "labels" in spec:
-        spec["labels"] = key_value_map(spec["labels"], ctx, f"{path}.labels")
+        spec["labels"] = key_value_map(spec["labels"], ctx, f"{path}.labels", empty="")
     resources = spec.get("resources")
     if isinstance(resources, dict):
         resources = dict(resources)
@@ -442,7 +487,7 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
         policy = dict(policy)
         for key in ("delay", "window"):
             if key in policy:
-                policy[key] = duration(policy[key], ctx, f"{path}.restart_policy.{key}")
+                _nonzero_duration(policy, key, ctx, f"{path}.restart_policy.{key}")
         if "max_attempts" in policy:
             policy["max_attempts"] = to_int(policy["max_attempts"], ctx, f"{path}.restart_policy.max_attempts")
         spec["restart_policy"] = policy
@@ -452,7 +497,7 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
             update = dict(update)
             for item in ("delay", "monitor"):
                 if item in update:
-                    update[item] = duration(update[item], ctx, f"{path}.{key}.{item}")
+                    _nonzero_duration(update, item, ctx, f"{path}.{key}.{item}")
             if "parallelism" in update:
                 update["parallelism"] = to_int(update["parallelism"], ctx, f"{path}.{key}.parallelism")
             if "max_failure_ratio" in update:
@@ -461,11 +506,11 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     return spec
 
 
-_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota", "mem_swappiness",
+_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota",
              "oom_score_adj", "pids_limit", "scale")
-_BOOL_KEYS = ("attach", "init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty",
-              "use_api_socket")
-_SIZE_KEYS = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
+_BOOL_KEYS = ("attach", "init")  # kept when false
+_FLAG_KEYS = ("oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "use_api_socket")
+_SIZE_KEYS = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size", "mem_swappiness")
 _LIST_KEYS = ("cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "tmpfs", "external_links",
               "links", "security_opt", "volumes_from", "device_cgroup_rules", "group_add", "profiles")
 
@@ -484,8 +529,10 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
         if item is None and key not in ("command", "entrypoint"):
             out[key] = None
             continue
-        if key in ("environment", "labels", "annotations", "sysctls", "storage_opt"):
-            out[key] = key_value_map(item, ctx, where, resolve=key == "environment")
+        if key == "environment":
+            out[key] = key_value_map(item, ctx, where, resolve=True)
+        elif key in ("labels", "annotations", "sysctls", "storage_opt"):
+            out[key] = key_value_map(item, ctx, where, empty="")
         elif key in ("command", "entrypoint"):
             out[key] = shell_words(item, ctx, where)
         elif key == "ports":
@@ -565,6 +612,9 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
             out[key] = to_int(item, ctx, where)
         elif key in _BOOL_KEYS:
             out[key] = to_bool(item, ctx, where)
+        elif key in _FLAG_KEYS:
+            if to_bool(item, ctx, where):  # false is the default, which Compose leaves out
+                out[key] = True
         elif key in _SIZE_KEYS:
             out[key] = size(item, ctx, where)
         elif key == "cpus":
@@ -576,6 +626,24 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
             if "options" in logging and logging["options"] is not None:
                 logging["options"] = {str(k): None if v is None else string(v) for k, v in logging["options"].items()}
             out[key] = logging
+        elif key == "blkio_config":
+            out[key] = blkio(item, ctx, where)
+        elif key in ("post_start", "pre_stop"):
+            out[key] = [hook(h, ctx, f"{where}[{i}]") for i, h in enumerate(item)]
+        elif key == "develop":
+            develop = dict(item)
+            if isinstance(develop.get("watch"), list):
+                watches = []
+                for watch in develop["watch"]:
+                    watch = dict(watch)
+                    if isinstance(watch.get("path"), str):
+                        watch["path"] = ctx.abspath(watch["path"])
+                    exec_ = dict(watch.get("exec") or {})
+                    exec_["command"] = shell_words(exec_.get("command"), ctx, where)
+                    watch["exec"] = exec_
+                    watches.append(watch)
+                develop["watch"] = watches
+            out[key] = develop
         elif key == "extends":
             out[key] = {"service": item} if isinstance(item, str) else dict(item)
         elif key == "devices":
@@ -606,7 +674,7 @@ def named_resources(kind: str, value: Any, ctx: Context) -> dict[str, Any]:
             continue
         spec = dict(spec or {})
         if "labels" in spec:
-            spec["labels"] = key_value_map(spec["labels"], ctx, f"{where}.labels")
+            spec["labels"] = key_value_map(spec["labels"], ctx, f"{where}.labels", empty="")
         if "driver_opts" in spec and spec["driver_opts"] is not None:
             spec["driver_opts"] = {str(k): string(v) for k, v in spec["driver_opts"].items()}
         if "external" in spec:

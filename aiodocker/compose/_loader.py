@@ -258,6 +258,7 @@ def load_project(
             raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
     from ._normalize import finish
 
+    model = strip_markers(model)
     return finish(model, name=name, working_dir=working_dir, environment=environment,
                   config_files=paths, profiles=list(profiles), lookup=loader.lookup)
 

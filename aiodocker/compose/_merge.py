@@ -141,10 +141,12 @@ def merge_document(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]
                 elif name in services and isinstance(spec, dict) and not isinstance(spec, Override):
                     services[name] = merge_service(services[name], spec)
                 else:
-                    services[name] = strip_markers(spec)
+                    services[name] = spec
             result[key] = services
         elif isinstance(result.get(key), dict) and isinstance(value, dict) and not key.startswith("x-"):
             result[key] = _merge_map(result[key], value, key)
+        elif key not in result:
+            result[key] = value  # markers kept: a later file may still be merged over it
         else:
             result[key] = strip_markers(value)
     return result

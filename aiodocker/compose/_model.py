@@ -92,6 +92,15 @@ def _escape(value: Any) -> Any:
     return value
 
 
+def _without_extensions(value: Any) -> Any:
+    """A service without its ``x-*`` keys, which ``docker compose config`` does not print."""
+    if isinstance(value, dict):
+        return {k: _without_extensions(v) for k, v in value.items() if not str(k).startswith("x-")}
+    if isinstance(value, list):
+        return [_without_extensions(v) for v in value]
+    return value
+
+
 class Project:
     """A compose project, loaded, merged, validated and normalised.
 
@@ -159,7 +168,7 @@ class Project:
             if json_form:
                 service.setdefault("command", None)
                 service.setdefault("entrypoint", None)
-            services[key] = dict(sorted(service.items()))
+            services[key] = _without_extensions(dict(sorted(service.items())))
         out["services"] = services
         for key, table in (
             ("networks", self.networks),

@@ -44,6 +44,8 @@ def finish(
     models = dict(model.get("models") or {})
     uses_default = False
     for key, spec in services.items():
+        _implicit_dependencies(spec)
+    for key, spec in services.items():
         _check_service(key, spec, services, disabled, networks, volumes, secrets, configs)
         if "network_mode" not in spec and not spec.get("networks"):
             spec["networks"] = {"default": None}
@@ -58,6 +60,20 @@ def finish(
     _check_cycles(services)
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
+    # as Compose does, only the resources the enabled services use are kept
+    used_networks = {n for spec in services.values() for n in (spec.get("networks") or {})}
+    used_volumes = {
+        m.get("source") for spec in services.values() for m in spec.get("volumes") or [] if m.get("type") == "volume"
+    }
+    used_secrets = {r.get("source") for spec in services.values() for r in spec.get("secrets") or []}
+    used_secrets |= {
+        r.get("source") for spec in services.values() for r in (spec.get("build") or {}).get("secrets") or []
+    }
+    used_configs = {r.get("source") for spec in services.values() for r in spec.get("configs") or []}
+    networks = {k: v for k, v in networks.items() if k in used_networks}
+    volumes = {k: v for k, v in volumes.items() if k in used_volumes}
+    secrets = {k: v for k, v in secrets.items() if k in used_secrets}
+    configs = {k: v for k, v in configs.items() if k in used_configs}
     for table in (networks, volumes, secrets, configs):
         for key, spec in list(table.items()):
             spec = dict(spec or {})
@@ -83,6 +99,26 @@ def finish(
         config_files=config_files,
         profiles=profiles,
     )
+
+
+def _implicit_dependencies(spec: Service) -> None:
+    """``links``, ``volumes_from`` and ``network_mode: service:x`` depend on x, as in Compose."""
+    names: list[str] = []
+    for link in spec.get("links") or []:  # type: ignore[typeddict-item]
+        names.append(link.split(":", 1)[0])
+    for source in spec.get("volumes_from") or []:  # type: ignore[typeddict-item]
+        if not source.startswith("container:"):
+            names.append(source.split(":", 1)[0])
+    mode = spec.get("network_mode") or ""
+    if mode.startswith("service:"):
+        names.append(mode[8:])
+    if not names:
+        return
+    deps = dict(spec.get("depends_on") or {})
+    for name in names:
+        if name not in deps:
+            deps[name] = {"condition": "service_started", "restart": True, "required": True}
+    spec["depends_on"] = deps
 
 
 def _env_files(key: str, spec: dict[str, Any], environment: dict[str, str]) -> None:
