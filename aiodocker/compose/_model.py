@@ -101,6 +101,15 @@ def _without_extensions(value: Any) -> Any:
     return value
 
 
+def _without_empty_mappings(value: Any) -> Any:
+    """The YAML form leaves out empty settings blocks (``ipam: {}``, ``volume: {}``)."""
+    if isinstance(value, dict):
+        return {k: _without_empty_mappings(v) for k, v in value.items() if v != {}}
+    if isinstance(value, list):
+        return [_without_empty_mappings(v) for v in value]
+    return value
+
+
 class Project:
     """A compose project, loaded, merged, validated and normalised.
 
@@ -164,7 +173,11 @@ class Project:
         out: dict[str, Any] = {"name": self.name}
         services: dict[str, Any] = {}
         for key in sorted(self.services):
-            service = dict(self.services[key])
+            service = {  # empty settings are left out, as Compose leaves them out
+                k: v
+                for k, v in self.services[key].items()
+                if v not in ({}, []) or k in ("command", "entrypoint")
+            }
             if json_form:
                 service.setdefault("command", None)
                 service.setdefault("entrypoint", None)
@@ -192,7 +205,7 @@ class Project:
         """The YAML text ``docker compose config`` prints for this project."""
         from ._yaml import dump
 
-        return dump(self.to_dict(json_form=False))
+        return dump(_without_empty_mappings(self.to_dict(json_form=False)))
 
     def service_names(self) -> list[str]:
         """The enabled services' names, dependencies first (then by name)."""

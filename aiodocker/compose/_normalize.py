@@ -81,8 +81,7 @@ def finish(
                 spec["name"] = key if spec.get("external") else f"{name}_{key}"
             table[key] = spec
     for spec in networks.values():
-        if not spec.get("external"):
-            spec.setdefault("ipam", {})
+        spec.setdefault("ipam", {})
     extensions = {k: v for k, v in model.items() if k.startswith("x-")}
     return Project(
         name=name,
@@ -193,6 +192,18 @@ def _check_service(
         raise ComposeError(
             f"mem_limit ({mem}) and deploy.resources.limits.memory ({limit['memory']}) differ",
             path=f"{where}.mem_limit",
+        )
+    reservation = spec.get("mem_reservation")  # type: ignore[typeddict-item]
+    reserved = ((spec.get("deploy") or {}).get("resources") or {}).get("reservations", {}) or {}
+    if (
+        reservation is not None
+        and reserved.get("memory") is not None
+        and parse_bytes(reservation) != parse_bytes(reserved["memory"])
+    ):
+        raise ComposeError(
+            f"mem_reservation ({reservation}) and deploy.resources.reservations.memory"
+            f" ({reserved['memory']}) differ",
+            path=f"{where}.mem_reservation",
         )
     mode = spec.get("network_mode") or ""
     if mode.startswith("service:") and mode[8:] not in services:
