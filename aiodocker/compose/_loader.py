@@ -14,7 +14,7 @@ from ._interpolate import interpolate_tree, mapping_lookup
 from ._merge import merge_document, merge_service, strip_markers
 from ._model import Project, Service
 from ._schema import validate
-from ._yaml import load_documents
+from ._yaml import load_documents, markers_read
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -70,7 +70,7 @@ class _Loader:
         if not isinstance(document, dict):
             raise ComposeError("top-level object must be a mapping", file=path)
         document = interpolate_tree(document, self.lookup, "")
-        plain = strip_markers(document)
+        plain = strip_markers(document) if markers_read() else document
         if check:
             try:
                 validate(plain, path)
@@ -258,7 +258,8 @@ def load_project(
             raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
     from ._normalize import finish
 
-    model = strip_markers(model)
+    if markers_read():
+        model = strip_markers(model)
     return finish(model, name=name, working_dir=working_dir, environment=environment,
                   config_files=paths, profiles=list(profiles), lookup=loader.lookup)
 

@@ -107,11 +107,22 @@ def _mapping(loader: Any, node: Any) -> dict[Any, Any]:
     return mapping
 
 
+class _Seen:
+    markers = 0  # how many !reset/!override tags were read so far (lets loading skip a pass)
+
+
+def markers_read() -> int:
+    """How many ``!reset``/``!override`` tags this process has read so far."""
+    return _Seen.markers
+
+
 def _reset(loader: Any, node: Any) -> Reset:
+    _Seen.markers += 1
     return RESET
 
 
 def _override(loader: Any, node: Any) -> Override:
+    _Seen.markers += 1
     if isinstance(node, yaml.MappingNode):
         return Override(_mapping(loader, node))
     if isinstance(node, yaml.SequenceNode):
