@@ -6,11 +6,11 @@ import os
 from collections.abc import Callable
 from typing import Any, cast
 
-from ._units import parse_bytes
 from ._dotenv import read_dotenv
 from ._errors import ComposeError
 from ._interpolate import mapping_lookup
 from ._model import Project, Service
+from ._units import parse_bytes
 
 
 def _active(spec: dict[str, Any], profiles: list[str]) -> bool:
