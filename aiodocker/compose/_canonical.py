@@ -506,7 +506,7 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     return spec
 
 
-_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota",
+_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime",
              "oom_score_adj", "pids_limit", "scale")
 _BOOL_KEYS = ("attach", "init")  # kept when false
 _FLAG_KEYS = ("oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "use_api_socket")
@@ -626,6 +626,20 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
             if "options" in logging and logging["options"] is not None:
                 logging["options"] = {str(k): None if v is None else string(v) for k, v in logging["options"].items()}
             out[key] = logging
+        elif key == "gpus":
+            out[key] = [{"count": -1}] if item == "all" else [dict(g) for g in item]
+        elif key == "models":
+            out[key] = {str(m): None for m in item} if isinstance(item, list) else dict(item)
+        elif key == "provider":
+            provider = dict(item)
+            if isinstance(provider.get("options"), dict):
+                provider["options"] = {
+                    str(k): [string(x) for x in v] if isinstance(v, list) else [string(v)]
+                    for k, v in provider["options"].items()
+                }
+            out[key] = provider
+        elif key == "pull_refresh_after":
+            continue  # Compose 2.40.3 validates it but does not keep it
         elif key == "blkio_config":
             out[key] = blkio(item, ctx, where)
         elif key in ("post_start", "pre_stop"):

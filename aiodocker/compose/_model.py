@@ -101,10 +101,17 @@ def _without_extensions(value: Any) -> Any:
     return value
 
 
+_OMITTED_WHEN_EMPTY = frozenset({"ipam", "placement", "resources"})
+
+
 def _without_empty_mappings(value: Any) -> Any:
-    """The YAML form leaves out empty settings blocks (``ipam: {}``, ``volume: {}``)."""
+    """The YAML form leaves out the empty blocks Compose omits (``ipam: {}``, ``placement: {}``)."""
     if isinstance(value, dict):
-        return {k: _without_empty_mappings(v) for k, v in value.items() if v != {}}
+        return {
+            k: _without_empty_mappings(v)
+            for k, v in value.items()
+            if not (v == {} and k in _OMITTED_WHEN_EMPTY)
+        }
     if isinstance(value, list):
         return [_without_empty_mappings(v) for v in value]
     return value
@@ -188,8 +195,7 @@ class Project:
             ("volumes", self.volumes),
             ("secrets", self.secrets),
             ("configs", self.configs),
-            ("models", self.models),
-        ):
+        ):  # Compose 2.40.3's config does not print the top-level models
             if table:
                 out[key] = dict(sorted(table.items()))
         for key in sorted(self.extensions):

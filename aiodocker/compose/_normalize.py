@@ -47,7 +47,7 @@ def finish(
         _implicit_dependencies(spec)
     for key, spec in services.items():
         _check_service(key, spec, services, disabled, networks, volumes, secrets, configs)
-        if "network_mode" not in spec and not spec.get("networks"):
+        if "network_mode" not in spec and not spec.get("networks") and "provider" not in spec:
             spec["networks"] = {"default": None}
         if "default" in (spec.get("networks") or {}):
             uses_default = True
