@@ -183,7 +183,7 @@ class Project:
             service = {  # empty settings are left out, as Compose leaves them out
                 k: v
                 for k, v in self.services[key].items()
-                if v not in ({}, []) or k in ("command", "entrypoint")
+                if v not in ({}, [], "") or k in ("command", "entrypoint")
             }
             if json_form:
                 service.setdefault("command", None)
