@@ -72,6 +72,8 @@ def main(
     except ComposeError as exc:
         err.write(f"{exc}\n")
         return 1
+    for warning in project.warnings:
+        err.write(f"WARN: {warning}\n")
     if args.quiet:
         return 0
     lines: list[str] | None = None

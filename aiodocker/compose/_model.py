@@ -134,6 +134,7 @@ class Project:
         environment: the variables interpolation saw (process environment over the env files).
         config_files: the compose files read, in order.
         profiles: the enabled profiles.
+        warnings: what Compose would warn about while loading (unset variables).
     """
 
     def __init__(
@@ -166,6 +167,7 @@ class Project:
         self.environment = environment
         self.config_files = config_files
         self.profiles = profiles
+        self.warnings: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Project {self.name!r} services={sorted(self.services)}>"

@@ -120,3 +120,30 @@ def test_module_json_equals_reference_json() -> None:
     assert json.loads(ours_.stdout) == json.loads(ref.stdout)
     code, out, _ = ours(case, args, env)
     assert code == 0 and json.loads(out) == json.loads(ref.stdout)
+
+
+def test_compose_file_from_stdin() -> None:
+    import json
+
+    case = CORPUS / "volumes-short-and-long"
+    text = (case / "compose.yaml").read_text()
+    env = {"HOME": "/home/corpus", "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    mine = subprocess.run([sys.executable, "-m", "aiodocker", "compose", "-f", "-", "config", "--format", "json"],
+                          cwd=case, env=env, input=text, capture_output=True, text=True, timeout=60, check=False)
+    ref = subprocess.run([require("compose_bin"), "-f", "-", "config", "--format", "json"], cwd=case,
+                         env={"HOME": "/home/corpus"}, input=text, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert mine.returncode == ref.returncode == 0, (mine.stderr, ref.stderr)
+    assert json.loads(mine.stdout) == json.loads(ref.stdout)
+
+
+def test_unset_variable_is_warned_about_like_compose() -> None:
+    case = CORPUS / "interpolation-edge-cases"
+    mine = run_module(case, "config", "-q")
+    ref = reference(case, [], {"HOME": "/home/corpus"}, "config", "-q")
+    assert mine.returncode == ref.returncode == 0
+    for name in ("SET", "SET_1x"):  # unset here: the case's env file is not used
+        assert f'The \\"{name}\\" variable is not set' in ref.stderr  # logrus quotes the quotes
+        assert f'The "{name}" variable is not set' in mine.stderr
+    for output in (ref.stderr, mine.stderr):  # a default silences the warning
+        assert '"lower"' not in output and '"UNSET"' not in output
