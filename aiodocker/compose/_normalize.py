@@ -54,10 +54,15 @@ def finish(
         build = spec.get("build")
         if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
             build["dockerfile"] = "Dockerfile"
+        if isinstance(build, dict) and isinstance(build.get("args"), dict):
+            build["args"] = {k: v for k, v in build["args"].items() if v is not None}
+            if not build["args"]:
+                del build["args"]
         deploy = spec.get("deploy")
         if isinstance(deploy, dict):
             deploy.setdefault("placement", {})
     _check_cycles(services)
+    _check_container_names(services)
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
     # as Compose does, only the resources the enabled services use are kept
@@ -229,6 +234,24 @@ def _check_against_deploy(key: str, spec: dict[str, Any]) -> None:
             deploy["replicas"] = scale
         elif deploy["replicas"] != scale:
             raise ComposeError("can't set distinct values on 'scale' and 'deploy.replicas'", path=f"services.{key}")
+
+
+def _check_container_names(services: dict[str, dict[str, Any]]) -> None:
+    """A ``container_name`` is one container: unique, and not on a scaled service."""
+    owners: dict[str, str] = {}
+    for key in sorted(services):
+        spec = services[key]
+        name = spec.get("container_name")
+        if not name:
+            continue
+        if name in owners:
+            raise ComposeError(f"container name {name!r} is already in use by service {owners[name]!r}",
+                               path=f"services.{key}.container_name")
+        owners[name] = key
+        replicas = (spec.get("deploy") or {}).get("replicas", spec.get("scale"))
+        if replicas is not None and replicas > 1:
+            raise ComposeError(f"can't set container_name and scale {key} to {replicas}: container names must be unique",
+                               path=f"services.{key}.container_name")
 
 
 def _check_cycles(services: dict[str, dict[str, Any]]) -> None:

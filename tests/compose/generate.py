@@ -49,9 +49,27 @@ VARIANTS: dict[str, list[Any]] = {
     "deploy": [{"replicas": 2}, {"resources": {"limits": {"memory": "1g", "cpus": "0.5"}}},
                {"restart_policy": {"condition": "any", "delay": "5s"}}],
     "build": [".", {"context": "./ctx", "args": ["A=1", "B"]}, {"context": ".", "dockerfile": "Other", "target": "t"}],
+    "networks": [["front"], {"front": {"aliases": ["a"]}, "back": None}, {"back": {"ipv4_address": "10.5.0.9"}}],
+    "secrets": [["token"], [{"source": "token", "target": "/t", "mode": 0o400}]],
+    "configs": [["conf"], [{"source": "conf", "target": "/etc/c"}]],
+    "env_file": ["app.env", [{"path": "app.env"}, {"path": "missing.env", "required": False}]],
+    "group_add": [["audio", 1001]],
+    "security_opt": [["no-new-privileges"]],
+    "stop_signal": ["SIGINT"],
+    "hostname": ["h-${TAG}"],
+    "container_name": ["c_${UNSET-x}"],
+    "annotations": [["a=1"], {"b": 2}],
+    "devices": [["/dev/null:/dev/n"]],
+    "stdin_open": [True, "false"],
+    "oom_score_adj": [-100, "5"],
+    "platform": ["linux/arm64"],
+    "pull_policy": ["always", "never", "missing"],
+    "ipc": ["host", "private"],
+    "x-meta": [{"owner": "me"}],
 }
 OVERRIDABLE = ["image", "command", "environment", "ports", "volumes", "labels", "restart", "dns", "tmpfs",
-               "expose", "cap_add", "logging", "ulimits", "healthcheck", "build"]
+               "expose", "cap_add", "logging", "ulimits", "healthcheck", "build", "networks", "secrets",
+               "configs", "env_file", "annotations", "extra_hosts", "sysctls", "deploy"]
 
 
 def project(seed: int) -> dict[str, str]:
@@ -74,8 +92,22 @@ def project(seed: int) -> dict[str, str]:
         services[name] = spec
     document: dict[str, Any] = {"services": services}
     if any("cache:" in str(s.get("volumes")) for s in services.values()):
-        document["volumes"] = {"cache": {}}
-    files = {"compose.yaml": yaml.safe_dump(document, sort_keys=False), ".env": "TAG=7\n"}
+        document["volumes"] = {"cache": rng.choice([{}, {"name": "shared-${TAG}"}, {"external": True}])}
+    document["networks"] = {
+        "front": rng.choice([{}, {"driver": "bridge", "labels": ["a=b"]}, {"external": True, "name": "fr"}]),
+        "back": rng.choice([{}, {"internal": True, "ipam": {"config": [{"subnet": "10.5.0.0/16"}]}}]),
+    }
+    document["secrets"] = {"token": rng.choice([{"file": "./token.txt"}, {"environment": "TAG"}])}
+    document["configs"] = {"conf": rng.choice([{"content": "x=${TAG}"}, {"file": "conf/app.conf"}])}
+    if rng.random() < 0.3:
+        document["name"] = "generated-${TAG}"
+    if rng.random() < 0.3:
+        document["x-top"] = {"a": [1, "${TAG}"]}
+    files = {
+        "compose.yaml": yaml.safe_dump(document, sort_keys=False),
+        ".env": "TAG=7\n",
+        "app.env": "APP=1\nREF=${TAG}\n",
+    }
     if rng.random() < 0.6:
         override: dict[str, Any] = {}
         for name in rng.sample(names, rng.randint(1, len(names))):
