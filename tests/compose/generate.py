@@ -103,7 +103,30 @@ def project(seed: int) -> dict[str, str]:
         document["name"] = "generated-${TAG}"
     if rng.random() < 0.3:
         document["x-top"] = {"a": [1, "${TAG}"]}
+    extra: dict[str, str] = {}
+    if rng.random() < 0.4:  # extends, from this file and from another one
+        child: dict[str, Any] = {"extends": rng.choice(["s0", {"service": "s0"}])}
+        for key in rng.sample(OVERRIDABLE, rng.randint(1, 3)):
+            child[key] = rng.choice(VARIANTS[key])
+        child.pop("networks", None)
+        services["child"] = child
+        base: dict[str, Any] = {"image": "base"}
+        for key in rng.sample(sorted(VARIANTS), 3):
+            if key not in ("networks", "secrets", "configs", "depends_on", "profiles", "volumes"):
+                base[key] = rng.choice(VARIANTS[key])
+        base["volumes"] = ["./lib-data:/lib"]
+        extra["lib/common.yaml"] = yaml.safe_dump({"services": {"base": base}}, sort_keys=False)
+        extra["lib/app.env"] = "LIB=1\n"
+        services["fromlib"] = {"extends": {"file": "lib/common.yaml", "service": "base"},
+                               "environment": ["OWN=1"]}
+    if rng.random() < 0.3:  # include a sub-project with its own relative paths
+        document["include"] = [rng.choice(["inc/compose.yaml", {"path": "inc/compose.yaml", "env_file": "inc/inc.env"}])]
+        extra["inc/compose.yaml"] = yaml.safe_dump({"services": {"included": {
+            "image": "inc:${INC_TAG:-none}", "volumes": ["./inc-data:/d"], "env_file": "local.env"}}})
+        extra["inc/local.env"] = "LOCAL=1\n"
+        extra["inc/inc.env"] = "INC_TAG=9\n"
     files = {
+        **extra,
         "compose.yaml": yaml.safe_dump(document, sort_keys=False),
         ".env": "TAG=7\n",
         "app.env": "APP=1\nREF=${TAG}\n",
@@ -121,4 +144,6 @@ def project(seed: int) -> dict[str, str]:
 
 def write(directory: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
-        (directory / name).write_text(text)
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
