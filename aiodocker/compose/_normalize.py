@@ -137,8 +137,7 @@ def _env_files(key: str, spec: dict[str, Any], environment: dict[str, str]) -> N
             if entry.get("required", True):
                 raise ComposeError(f"env file {path} not found", path=f"services.{key}.env_file")
             continue
-        raw = entry.get("format") == "raw"
-        values.update(read_dotenv(path, lookup, interpolate=not raw))
+        values.update(read_dotenv(path, lookup, raw=entry.get("format") == "raw"))
     values.update(spec.get("environment") or {})
     spec["environment"] = values
 
