@@ -206,8 +206,17 @@ class Project:
         return escaped
 
     def to_json(self) -> str:
-        """The JSON text ``docker compose config --format json`` prints for this project."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        """The JSON text ``docker compose config --format json`` prints for this project.
+
+        orjson writes it when installed (the ``orjson`` extra); the text is the same JSON.
+        """
+        data = self.to_dict()
+        try:
+            import orjson
+        except ImportError:
+            return json.dumps(data, indent=2, ensure_ascii=False)
+        text: str = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+        return text
 
     def to_yaml(self) -> str:
         """The YAML text ``docker compose config`` prints for this project."""
