@@ -16,10 +16,11 @@ VARIANTS: dict[str, list[Any]] = {
     "image": ["busybox", "nginx:${TAG:-1.25}", "registry.example:5000/team/app@sha256:" + "a" * 64, "x:$TAG"],
     "command": ["echo hi", ["sh", "-c", "echo 'a b'"], "sh -c \"x=1; echo $$x\"", [], None],
     "entrypoint": ["/bin/sh -c", ["/init"], "tini --"],
-    "environment": [["A=1", "B", "C=${TAG}"], {"A": 1, "B": None, "C": True, "D": 1.5}, {"E": "${UNSET:-def}"}],
-    "ports": [["80"], ["8080:80", "443:443/udp"], [{"target": 80, "published": "8000-8001"}], ["127.0.0.1:53:53/udp"],
+    "environment": [["A=1", "B", "C=${TAG}"], {"P": "a$$b", "Q": "${TAG:+set}${UNSET:-}"}, {"A": 1, "B": None, "C": True, "D": 1.5}, {"E": "${UNSET:-def}"}],
+    "ports": [["80"], ["8080:80", "443:443/udp"], ["0.0.0.0:81:81", "[::1]:90:90/tcp"], [{"target": 80, "published": "8000-8001"}], ["127.0.0.1:53:53/udp"],
               ["9000-9002:9000-9002"], [8080]],
-    "volumes": [["./data:/data"], ["cache:/cache:ro"], [{"type": "tmpfs", "target": "/t"}],
+    "volumes": [["./data:/data"], ["cache:/cache:ro"], [{"type": "tmpfs", "target": "/t"}], ["/anon", "/x"],
+                [{"type": "volume", "target": "/lv", "volume": {"nocopy": True}}],
                 ["/abs/path:/abs:z"], [{"type": "bind", "source": "../up", "target": "/up/"}]],
     "labels": [["a=b", "c"], {"x": 1, "y": "z"}],
     "restart": ["always", "no", "on-failure:2", "unless-stopped"],
@@ -139,6 +140,11 @@ def project(seed: int) -> dict[str, str]:
                 spec[key] = rng.choice(VARIANTS[key])
             override[name] = spec
         files["compose.override.yaml"] = yaml.safe_dump({"services": override}, sort_keys=False)
+        if rng.random() < 0.4:  # a third file, named by COMPOSE_FILE in .env
+            last = {name: {key: rng.choice(VARIANTS[key]) for key in rng.sample(OVERRIDABLE, 2)}
+                    for name in rng.sample(names, 1)}
+            files["extra.yaml"] = yaml.safe_dump({"services": last}, sort_keys=False)
+            files[".env"] += "COMPOSE_FILE=compose.yaml:compose.override.yaml:extra.yaml\n"
     return files
 
 
