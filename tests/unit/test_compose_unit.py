@@ -130,8 +130,9 @@ def test_cycle_and_unknown_dependency(tmp_path: Path) -> None:
     with pytest.raises(ComposeError, match="cycle"):
         load_project(cwd=str(tmp_path), environ={})
     (tmp_path / "compose.yaml").write_text("services:\n  a: {image: x, depends_on: [ghost]}\n")
-    with pytest.raises(ComposeError, match="undefined service 'ghost'"):
+    with pytest.raises(ComposeError, match="undefined service 'ghost'") as caught:
         load_project(cwd=str(tmp_path), environ={})
+    assert (caught.value.file, caught.value.path) == (str(tmp_path / "compose.yaml"), "services.a.depends_on")
 
 
 def test_service_order_puts_dependencies_first(tmp_path: Path) -> None:
