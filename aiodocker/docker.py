@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from .events import DockerEvents
     from .images import DockerImages
     from .logs import DockerLog
-    from .models import AuthResponse, SystemVersion
     from .networks import DockerNetwork, DockerNetworks
     from .nodes import DockerSwarmNodes
     from .plugins import DockerPlugins
@@ -576,7 +575,7 @@ class Docker:
 
     # --- calls ------------------------------------------------------------------
 
-    async def auth(self, **credentials: Any) -> AuthResponse:
+    async def auth(self, **credentials: Any) -> dict[str, Any]:
         """Check registry credentials with the daemon (``POST /auth``).
 
         Returns ``{"Status": ..., "IdentityToken": ...}`` (the token only where the
@@ -586,11 +585,11 @@ class Docker:
             DockerError: the registry refused the credentials.
         """
         result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
-        return cast("AuthResponse", result)
+        return result
 
-    async def version(self) -> SystemVersion:
+    async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        return await self.system.version()
+        return dict(await self.system.version())
 
     # --- semi-public compatibility surface ------------------------------------
 
