@@ -45,6 +45,8 @@ from .types import SENTINEL, JSONObject, PortInfo
 if TYPE_CHECKING:
     import tarfile
 
+    import aiohttp  # the websocket's type, as 0.27 declares it; annotations only
+
     from ._core.client import TimeoutArg
     from .docker import Docker
     from .execs import Exec
@@ -926,7 +928,7 @@ class DockerContainer(Resource):
         stream: bool | None = None,
         detach_keys: str | None = None,
         **params: Any,
-    ) -> Any:
+    ) -> aiohttp.ClientWebSocketResponse:
         """Attach over a websocket (``GET .../attach/ws``); an aiohttp ``ClientWebSocketResponse``.
 
         With no arguments, stdin, stdout, stderr and stream are all attached (as
@@ -944,7 +946,9 @@ class DockerContainer(Resource):
         params.update((key, value) for key, value in named.items() if value is not None)
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self._api.websocket(self._path("containers/{}/attach/ws"), params)
+        ws = await self._api.websocket(self._path("containers/{}/attach/ws"), params)
+        # text frames decoded (aiohttp's default), the type 0.27 declares
+        return cast("aiohttp.ClientWebSocketResponse", ws)
 
     async def exec(
         self,

@@ -938,6 +938,11 @@ class DockerImages(Resource):
         self, data: Any, stream: Literal[True], timeout: TimeoutArg = SENTINEL
     ) -> AsyncIterator[dict[str, Any]]: ...
 
+    @overload
+    def import_image(
+        self, data: Any, stream: bool, timeout: TimeoutArg = SENTINEL
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]: ...
+
     def import_image(
         self, data: Any, stream: bool = False, timeout: TimeoutArg = SENTINEL
     ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:

@@ -12,7 +12,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python=${1:?usage: typing_027.sh PYTHON}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+"$python" -c 'import aiodocker, importlib.metadata as m; assert m.version("aiodocker") == "0.27.0"'
+# the generated part must be what 0.27's signatures give today
+aiod027=$(cd "$work" && "$python" -c 'import aiodocker, os; print(os.path.dirname(aiodocker.__file__))')
+"$python" scripts/gen_typing_027_calls.py "$aiod027" > "$work/generated.py"
+if ! diff -u tests/typing/compat_signatures.py "$work/generated.py"; then
+    echo "scripts/typing_027.sh: tests/typing/compat_signatures.py is stale; regenerate it" >&2
+    exit 1
+fi
+rm "$work/generated.py"
 cp tests/typing/compat_*.py "$work/"
 cd "$work"
-"$python" -c 'import aiodocker, importlib.metadata as m; assert m.version("aiodocker") == "0.27.0"'
 "$python" -m mypy --strict --allow-untyped-calls --no-incremental .

@@ -109,6 +109,7 @@ def test_the_corpus_covers_the_0_27_areas() -> None:
         "compat_exec_events_logs.py",
         "compat_images.py",
         "compat_networks_volumes_system.py",
+        "compat_signatures.py",
         "compat_swarm.py",
         "typed_models.py",
     }
