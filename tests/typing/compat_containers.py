@@ -11,10 +11,12 @@ import tarfile
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import aiohttp
+
 import aiodocker
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerContainerError, DockerError
-from aiodocker.types import JSONObject, PortInfo
+from aiodocker.types import JSONObject, PortInfo, Sentinel
 
 
 async def container_state(container: DockerContainer) -> str:
@@ -143,3 +145,25 @@ async def guarded(docker: aiodocker.Docker) -> dict[str, Any] | None:
             return None
         raise
     return await container.show(size=True)
+
+
+async def overloads_with_027_parameter_types(
+    container: DockerContainer,
+    timeout: float | aiohttp.ClientTimeout | Sentinel | None,
+    attach_timeout: aiohttp.ClientTimeout | Sentinel | None,
+) -> list[str]:
+    lines: list[str] = await container.log(
+        stdout=True, stderr=False, follow=False, timeout=timeout, since=0, timestamps=True
+    )
+    async for line in container.log(stdout=True, follow=True, timeout=timeout, tail="10"):
+        lines.append(line)
+    samples: list[dict[str, Any]] = await container.stats(stream=False, timeout=timeout)
+    async for sample in container.stats(stream=True, timeout=timeout):
+        samples.append(sample)
+    execution = await container.exec("true")
+    output: bytes = await execution.start(detach=True, timeout=timeout)
+    async with execution.start(detach=False, timeout=timeout) as stream:
+        await stream.read_out()
+    async with container.attach(stdout=True, timeout=attach_timeout):
+        pass
+    return lines + [str(samples), output.decode()]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
+
+import aiohttp
 
 import aiodocker
 from aiodocker.exceptions import DockerStreamError
+from aiodocker.types import JSONObject, Sentinel, SupportsRead
 
 
 async def image_ids(docker: aiodocker.Docker) -> list[str]:
@@ -77,3 +80,50 @@ async def export(docker: aiodocker.Docker, name: str) -> bytes:
 
 async def load(docker: aiodocker.Docker, data: bytes) -> Any:
     return await docker.images.import_image(data)
+
+
+async def pull_with_every_027_parameter(
+    docker: aiodocker.Docker,
+    auth: JSONObject | str | bytes | None,
+    tag: str | None,
+    repo: str | None,
+    platform: str | None,
+    timeout: float | Sentinel | None,
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = await docker.images.pull(
+        "busybox", auth=auth, tag=tag, repo=repo, platform=platform, stream=False, timeout=timeout
+    )
+    async for item in docker.images.pull(
+        "busybox", auth=auth, tag=tag, repo=repo, platform=platform, stream=True, timeout=timeout
+    ):
+        items.append(item)
+    pushed: list[dict[str, Any]] = await docker.images.push(
+        "busybox", auth=auth, tag=tag, stream=False, timeout=timeout
+    )
+    return items + pushed
+
+
+async def build_with_every_027_parameter(
+    docker: aiodocker.Docker,
+    fileobj: SupportsRead[bytes] | None,
+    buildargs: Mapping[str, str] | None,
+    labels: Mapping[str, str] | None,
+    timeout: float | aiohttp.ClientTimeout | Sentinel | None,
+) -> list[dict[str, Any]]:
+    return await docker.images.build(
+        remote=None,
+        fileobj=fileobj,
+        path_dockerfile="Dockerfile",
+        tag="corpus",
+        quiet=False,
+        nocache=True,
+        buildargs=buildargs,
+        pull=False,
+        rm=True,
+        forcerm=False,
+        labels=labels,
+        platform="linux/amd64",
+        stream=False,
+        encoding="gzip",
+        timeout=timeout,
+    )
