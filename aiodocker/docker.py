@@ -253,6 +253,10 @@ class Docker:
     The daemon is chosen by the documented precedence: ``url``, ``context``,
     ``DOCKER_HOST``, ``DOCKER_CONTEXT``, ``currentContext`` of config.json,
     then socket auto-detection.
+
+    Raises:
+        TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``.
+        ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``.
     """
 
     def __init__(
