@@ -74,6 +74,7 @@ step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -
     -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
     tests/unit/test_compat_surface.py tests/integration/test_client.py \
     tests/unit/test_dropin_unit.py tests/integration/test_dropin.py \
+    tests/unit/test_dropin_027_semantics.py \
     tests/unit/core/test_hooks_aiohttp_content.py tests/integration/test_websocket.py \
     tests/faults/test_aiohttp_path.py \
     -k "aiohttp or connector or session or compat or surface or websocket or content"
