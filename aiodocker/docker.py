@@ -10,10 +10,10 @@ import re
 import ssl
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
 from urllib.parse import quote
 
 from ._core.bodies import parse_result
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from .events import DockerEvents
     from .images import DockerImages
     from .logs import DockerLog
-    from .models import AuthResponse, SystemVersion
     from .networks import DockerNetwork, DockerNetworks
     from .nodes import DockerSwarmNodes
     from .plugins import DockerPlugins
@@ -133,6 +132,59 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+class _ClosedRequest:
+    """A request on a closed session: awaiting it or entering it raises, as aiohttp does."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, NoReturn]:
+        raise DockerClientClosedError()
+        yield  # pragma: no cover - makes this a generator, as __await__ must be
+
+    async def __aenter__(self) -> NoReturn:
+        raise DockerClientClosedError()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+class _ClosedSession:
+    """``docker.session`` after ``close()`` when the client never made one.
+
+    aiodocker 0.27 always has a session, so after ``close()`` it hands back a closed
+    one; code checks ``docker.session.closed`` to decide whether to make a new client.
+    This stand-in answers ``closed`` with True, closes again quietly, and every
+    request on it raises ``RuntimeError('Session is closed')`` (as
+    :class:`~aiodocker.exceptions.DockerClientClosedError`), as a closed
+    ``aiohttp.ClientSession`` does. Nothing is opened to make it.
+    """
+
+    __slots__ = ()
+
+    closed: Final = True
+    connector: Final = None
+
+    def __repr__(self) -> str:
+        return "<closed aiodocker session>"
+
+    def request(self, *args: Any, **kwargs: Any) -> _ClosedRequest:
+        return _ClosedRequest()
+
+    get = post = put = patch = delete = head = options = ws_connect = request
+
+    async def close(self) -> None:
+        return None
+
+    def detach(self) -> None:
+        return None
+
+    async def __aenter__(self) -> _ClosedSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
 def _warn_unclosed(description: str) -> None:
     log.warning(
         "a Docker client for %s was never closed; use `async with Docker()` or `await docker.close()`",
@@ -201,6 +253,10 @@ class Docker:
     The daemon is chosen by the documented precedence: ``url``, ``context``,
     ``DOCKER_HOST``, ``DOCKER_CONTEXT``, ``currentContext`` of config.json,
     then socket auto-detection.
+
+    Raises:
+        TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``.
+        ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``.
     """
 
     def __init__(
@@ -216,6 +272,11 @@ class Docker:
         hooks: RequestHooks | Iterable[RequestHooks] | None = None,
     ) -> None:
         request_hooks = normalize_hooks(hooks)
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            # 0.27 fails in aiohttp's TCPConnector with a TypeError; fail so for any daemon
+            raise TypeError(
+                f"ssl_context should be an ssl.SSLContext or None, got {ssl_context!r} instead"
+            )
         if api_version != "auto":
             if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -431,11 +492,14 @@ class Docker:
 
         ``docker.session.get(f"{docker.docker_host}/v1.41/info")`` reaches the same
         daemon as the client, TLS included. ``close()`` closes it only if the client
-        made it.
+        made it. After ``close()`` it is a closed session, as in aiodocker 0.27
+        (``docker.session.closed`` is True): the one made before, or a closed stand-in
+        whose requests raise ``RuntimeError('Session is closed')``.
         """
         if self._session is None:
             if self._closed:
-                raise DockerClientClosedError()  # nothing new after close(): it would leak
+                # 0.27 gives its closed session; making one now would leak a connector
+                return cast("aiohttp.ClientSession", _ClosedSession())
             import aiohttp
 
             if self.timeout is None or isinstance(self.timeout, aiohttp.ClientTimeout):
@@ -515,7 +579,7 @@ class Docker:
 
     # --- calls ------------------------------------------------------------------
 
-    async def auth(self, **credentials: Any) -> AuthResponse:
+    async def auth(self, **credentials: Any) -> dict[str, Any]:
         """Check registry credentials with the daemon (``POST /auth``).
 
         Returns ``{"Status": ..., "IdentityToken": ...}`` (the token only where the
@@ -525,11 +589,11 @@ class Docker:
             DockerError: the registry refused the credentials.
         """
         result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
-        return cast("AuthResponse", result)
+        return result
 
-    async def version(self) -> SystemVersion:
+    async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        return await self.system.version()
+        return dict(await self.system.version())
 
     # --- semi-public compatibility surface ------------------------------------
 

@@ -20,6 +20,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Mapping,
     Sequence,
@@ -48,14 +49,7 @@ if TYPE_CHECKING:
     from ._build_options import BuildOptions
     from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
-    from .models import (
-        AttestationStatement,
-        DistributionInspect,
-        ImageDeleteResponseItem,
-        ImageHistoryResponseItem,
-        ImageInspect,
-        ImageSummary,
-    )
+    from .models import AttestationStatement, DistributionInspect
 
 __all__ = ("BuildOptions", "DockerImages", "registry_auth_header")
 
@@ -322,7 +316,7 @@ class DockerImages(Resource):
         manifests: bool | None = None,
         identity: bool | None = None,
         **params: Any,
-    ) -> builtins.list[ImageSummary]:
+    ) -> builtins.list[Any]:
         """List images (``GET /images/json``).
 
         ``all=True`` includes intermediate images; ``digests=True`` adds
@@ -361,11 +355,11 @@ class DockerImages(Resource):
         elif filters is not None:
             query["filters"] = encode_filters(filters)
         result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
-        return cast("builtins.list[ImageSummary]", result)
+        return result
 
     async def inspect(
         self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
-    ) -> ImageInspect:
+    ) -> dict[str, Any]:
         """Return low-level information about an image (``GET /images/{name}/json``).
 
         ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
@@ -386,7 +380,7 @@ class DockerImages(Resource):
             params={"manifests": manifests, "platform": platform_param},
             expect=Shape.OBJECT,
         )
-        return cast("ImageInspect", result)
+        return result
 
     async def attestations(
         self,
@@ -420,7 +414,7 @@ class DockerImages(Resource):
         result = await self._api.call("GET", path, expect=Shape.OBJECTS)
         return cast("builtins.list[AttestationStatement]", result)
 
-    async def get(self, name: str) -> ImageInspect:
+    async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
             GET_DEPRECATED,
@@ -431,7 +425,7 @@ class DockerImages(Resource):
 
     async def history(
         self, name: str, *, platform: Platform | None = None
-    ) -> builtins.list[ImageHistoryResponseItem]:
+    ) -> builtins.list[dict[str, Any]]:
         """Return the layers an image was built from (``GET /images/{name}/history``).
 
         ``platform`` picks one platform of a multi-platform image (API >= 1.48).
@@ -449,7 +443,7 @@ class DockerImages(Resource):
             params={"platform": platform_param},
             expect=Shape.OBJECTS,
         )
-        return cast("builtins.list[ImageHistoryResponseItem]", result)
+        return result
 
     async def search(
         self,
@@ -524,7 +518,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def pull(
@@ -549,7 +543,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Pull an image from a registry (``POST /images/create?fromImage=``).
 
         ``tag`` defaults to ``"latest"`` unless ``from_image`` carries a tag or
@@ -623,7 +617,7 @@ class DockerImages(Resource):
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def push(
@@ -646,7 +640,7 @@ class DockerImages(Resource):
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Push an image to its registry (``POST /images/{name}/push``).
 
         Without ``tag`` (and no tag in ``name``) every tag of the repository
@@ -708,7 +702,7 @@ class DockerImages(Resource):
         force: bool = False,
         noprune: bool = False,
         platforms: Platform | Iterable[Platform] | None = None,
-    ) -> builtins.list[ImageDeleteResponseItem]:
+    ) -> builtins.list[Any]:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
 
         ``platforms`` removes only the content of those platforms of a
@@ -727,7 +721,7 @@ class DockerImages(Resource):
             [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
         result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
-        return cast("builtins.list[ImageDeleteResponseItem]", result)
+        return result
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -790,7 +784,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def import_from(
@@ -817,7 +811,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Create an image from a root filesystem tarball (``POST /images/create?fromSrc=``).
 
         ``source`` is an ``http(s)://`` URL the daemon downloads, or the tar
@@ -937,16 +931,21 @@ class DockerImages(Resource):
     @overload
     def import_image(
         self, data: Any, stream: Literal[False] = False, timeout: TimeoutArg = SENTINEL
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def import_image(
         self, data: Any, stream: Literal[True], timeout: TimeoutArg = SENTINEL
     ) -> AsyncIterator[dict[str, Any]]: ...
 
+    @overload
+    def import_image(
+        self, data: Any, stream: bool, timeout: TimeoutArg = SENTINEL
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]: ...
+
     def import_image(
         self, data: Any, stream: bool = False, timeout: TimeoutArg = SENTINEL
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), as aiodocker does.
 
         Same as :meth:`load` with the engine's default (quiet) output.
@@ -964,7 +963,7 @@ class DockerImages(Resource):
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def load(
@@ -985,7 +984,7 @@ class DockerImages(Resource):
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), streaming it.
 
         ``data`` is bytes, a binary file, a path (``os.PathLike``) or an async
@@ -1018,7 +1017,7 @@ class DockerImages(Resource):
     @overload
     def build(
         self, *, stream: Literal[False] = False, **options: Unpack[BuildOptions]
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def build(
@@ -1058,7 +1057,7 @@ class DockerImages(Resource):
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
         session_id: str | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
         * ``fileobj``: a tar of the context (bytes, a binary file or an async
