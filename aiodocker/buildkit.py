@@ -35,17 +35,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from ._buildkit.render import PlainRenderer, TtyDisplay
 from ._buildkit.services import Secret
 from ._buildkit.session import BuildKitSessionError, Session, shared_key
+from ._buildkit.sshagent import check_ssh_sources
 from ._buildkit.trace import (
     BuildEvent,
     BuildTrace,
@@ -111,9 +111,9 @@ class BuildKitBuild:
         self,
         docker: Docker,
         *,
-        context_sync: bool = False,
+        context_sync: bool | None = None,
         secrets: Mapping[str, Secret] | None = None,
-        ssh: Mapping[str, str | None] | None = None,
+        ssh: Mapping[str, str | Sequence[str] | None] | None = None,
         **build_kwargs: Any,
     ) -> None:
         for reserved in ("stream", "version", "session_id"):
@@ -121,12 +121,8 @@ class BuildKitBuild:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
         if context_sync and build_kwargs.get("path") is None:
             raise ValueError("context_sync=True needs path=")
-        if (context_sync or secrets or ssh) and importlib.util.find_spec("h2") is None:
-            raise ImportError(
-                "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
-                "pip install 'aiodocker[buildkit]'"
-            )
-        if (context_sync or secrets or ssh) and docker.through_aiohttp:
+        explicit = bool(context_sync or secrets or ssh)
+        if explicit and docker.through_aiohttp:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
                 "connector= requests go through aiohttp, which cannot hand over the HTTP/2 "
@@ -134,20 +130,24 @@ class BuildKitBuild:
             )
         self._docker = docker
         self._kwargs = build_kwargs
-        self._context_sync = context_sync
+        # what the build needs of a session; without one (an engine without
+        # POST /session) the build can still run when nothing here was asked for
+        self._session_required = explicit
+        self._session_wanted = not docker.through_aiohttp
         self._secrets = dict(secrets or {})
-        self._ssh = {name: _agent_socket(name, path) for name, path in (ssh or {}).items()}
+        self._ssh = check_ssh_sources(ssh or {})
         self._config_dir = default_config_dir(os.environ, os.path.expanduser("~"))
         self._sync_dirs: dict[str, str] = {}
-        if context_sync:
-            context = prepare_context(
-                os.fspath(build_kwargs.pop("path")),
-                build_kwargs.pop("path_dockerfile", None) or "Dockerfile",
-            )
-            dockerfile = os.path.join(context.root, context.dockerfile)
-            self._sync_dirs = {"context": context.root, "dockerfile": os.path.dirname(dockerfile)}
-            build_kwargs.update(
-                remote="client-session", path_dockerfile=os.path.basename(dockerfile)
+        self._tar_kwargs = build_kwargs
+        sync = context_sync if context_sync is not None else self._session_wanted
+        if sync and build_kwargs.get("path") is not None:
+            self._sync_dirs, self._kwargs, outside = _sync_layout(build_kwargs)
+            # a Dockerfile outside the context needs the file sync: no tar fallback
+            self._session_required = self._session_required or outside
+        elif build_kwargs.get("path") is not None:
+            prepare_context(  # the tar upload's checks, before anything is sent
+                os.fspath(build_kwargs["path"]),
+                build_kwargs.get("path_dockerfile") or "Dockerfile",
             )
         self._stream: AsyncIterator[dict[str, Any]] | None = None
         self._pending: deque[BuildEvent] = deque()
@@ -158,12 +158,12 @@ class BuildKitBuild:
 
     @property
     def uses_session(self) -> bool:
-        return bool(self._context_sync or self._secrets or self._ssh)
+        """Whether the build serves a BuildKit session (every build on the client's own engine)."""
+        return self._session_wanted
 
     async def _start(self) -> AsyncIterator[dict[str, Any]]:
-        kwargs = dict(self._kwargs)
-        if not self.uses_session:
-            return self._docker.images.build(stream=True, version="2", **kwargs)
+        if not self._session_wanted:
+            return self._docker.images.build(stream=True, version="2", **self._tar_kwargs)
         from ._buildkit import filesync, services
 
         table = services.handlers(
@@ -175,26 +175,58 @@ class BuildKitBuild:
         if self._sync_dirs:
             root = self._sync_dirs["context"]
             name, key = os.path.basename(root), shared_key(root)
-        if self._sync_dirs:
             self.file_sync = filesync.FileSyncService(self._sync_dirs)
             table[filesync.DIFF_COPY] = self.file_sync.diff_copy
         session = Session(table, name=name, key=key)
+        channel = await self._open_session(session.headers())
+        if channel is None:  # the engine has no sessions (Podman): the tar upload
+            self.file_sync = None
+            self._session_wanted = False
+            return self._docker.images.build(stream=True, version="2", **self._tar_kwargs)
         self.session = session
-        session.start(await self._open_session(session.headers()))
-        return self._docker.images.build(stream=True, version="2", session_id=session.id, **kwargs)
+        session.start(channel)
+        return self._docker.images.build(
+            stream=True, version="2", session_id=session.id, **self._kwargs
+        )
 
     async def _open_session(self, headers: dict[str, str]) -> Any:
+        """The upgraded connection of ``POST /session``; None when the engine has no sessions."""
         api = self._docker.core
         response = await api.request(
             "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
         )
         if response.status != 101:
             response.release()
+            if response.status in (400, 404, 405) and not self._session_required:
+                return None
             raise DockerError(
                 response.status,
-                f"POST /session was not upgraded to HTTP/2 (status {response.status})",
+                f"POST /session was not upgraded to HTTP/2 (status {response.status}): "
+                "this engine serves no BuildKit sessions, which "
+                + (
+                    "the context's file sync, secrets and ssh need"
+                    if self._session_required
+                    else "the build needs"
+                ),
             )
         return response.detach()
+
+    async def items(self) -> AsyncIterator[dict[str, Any]]:
+        """The build's raw JSON items (as ``images.build(stream=True)``), its session served.
+
+        The session is closed when the items end, fail or are left.
+        """
+        try:
+            stream = await self._start()
+            self._stream = stream
+            while True:
+                try:
+                    item = await self._next_item(stream)
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            await self.aclose()
 
     async def _next_item(self, stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
         session = self.session
@@ -352,13 +384,25 @@ async def run_build_cli(
     return 0
 
 
-def _agent_socket(name: str, path: str | None) -> str:
-    if path:
-        return path
-    socket: str | None = os.environ.get("SSH_AUTH_SOCK")
-    if not socket:
-        raise ValueError(f"ssh id {name!r}: no socket given and SSH_AUTH_SOCK is not set")
-    return socket
+def _sync_layout(kwargs: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], bool]:
+    """The directories a file-sync build serves, its build keywords, and whether the
+    Dockerfile lies outside the context (then only the file sync can send it)."""
+    rest = dict(kwargs)
+    root = os.fspath(rest.pop("path"))
+    dockerfile = os.fspath(rest.pop("path_dockerfile", None) or "Dockerfile")
+    if os.path.isabs(dockerfile):
+        real_root, real_file = os.path.realpath(root), os.path.realpath(dockerfile)
+        if os.path.commonpath([real_root, real_file]) != real_root:
+            if not os.path.isdir(real_root):
+                raise ValueError(f"build context directory {root!r} does not exist")
+            if not os.path.isfile(real_file):
+                raise ValueError(f"Dockerfile {dockerfile!r} does not exist")
+            rest.update(remote="client-session", path_dockerfile=os.path.basename(real_file))
+            return {"context": real_root, "dockerfile": os.path.dirname(real_file)}, rest, True
+    context = prepare_context(root, dockerfile)
+    full = os.path.join(context.root, context.dockerfile)
+    rest.update(remote="client-session", path_dockerfile=os.path.basename(full))
+    return {"context": context.root, "dockerfile": os.path.dirname(full)}, rest, False
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -338,7 +338,10 @@ class DockerImages(Resource):
             DockerAPIVersionError: ``manifests`` or ``identity`` on an older API
                 (before anything is sent).
         """
-        for name, value, since in (("manifests", manifests, "1.47"), ("identity", identity, "1.54")):
+        for name, value, since in (
+            ("manifests", manifests, "1.47"),
+            ("identity", identity, "1.54"),
+        ):
             if value is not None:
                 await self._api.require_version(since, f"the {name} argument of images.list()")
         query = {
@@ -678,7 +681,9 @@ class DockerImages(Resource):
             params={"tag": tag or None, "platform": platform_param},
             headers=headers,
             timeout=seconds if stream else None,
-            requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
+            requires=None
+            if platform_param is None
+            else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
@@ -922,9 +927,7 @@ class DockerImages(Resource):
         if len(name_list) == 1:
             path = _query(build_path("images/{}/get", name_list[0]), platform_pairs)
         else:
-            path = _query(
-                "images/get", [*(("names", name) for name in name_list), *platform_pairs]
-            )
+            path = _query("images/get", [*(("names", name) for name in name_list), *platform_pairs])
         api = self._api
         seconds = api.seconds(timeout, long_running=True)
 
@@ -1098,6 +1101,50 @@ class DockerImages(Resource):
             raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
         if fileobj is not None and not encoding:
             raise ValueError("You need to specify an encoding")
+        if (
+            version == "2"
+            and session_id is None
+            and not getattr(self.docker, "through_aiohttp", True)
+        ):
+            # BuildKit asks the client for registry credentials, optional secrets
+            # and ssh, and (from path=) the context's files through a session
+            from .buildkit import BuildKitBuild  # imports the session code on first use
+
+            running = BuildKitBuild(
+                self.docker,
+                remote=remote,
+                fileobj=fileobj,
+                path_dockerfile=path_dockerfile,
+                tag=tag,
+                quiet=quiet,
+                nocache=nocache,
+                buildargs=buildargs,
+                pull=pull,
+                rm=rm,
+                forcerm=forcerm,
+                labels=labels,
+                platform=platform,
+                encoding=encoding,
+                timeout=timeout,
+                path=path,
+                target=target,
+                network_mode=network_mode,
+                extra_hosts=extra_hosts,
+                cache_from=cache_from,
+                shm_size=shm_size,
+                memory=memory,
+                memswap=memswap,
+                cpu_shares=cpu_shares,
+                cpuset_cpus=cpuset_cpus,
+                cpu_period=cpu_period,
+                cpu_quota=cpu_quota,
+                squash=squash,
+            )
+            return self._stream_or_collect(
+                running.items(),
+                stream=stream,
+                timeout=self._api.seconds(timeout, long_running=True),
+            )
 
         tags = [tag] if isinstance(tag, str) else list(tag or ())
         headers: dict[str, str] = {}
