@@ -14,17 +14,10 @@ from typing import Any
 
 import pytest
 from helpers import isolated_docker_config, remove_images  # noqa: F401 (autouse)
-from testenv import in_ci, require
+from testenv import require
 
-try:
-    import h2  # noqa: F401
-except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up in CI
-    if in_ci():
-        raise
-    pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
-
-from aiodocker import Docker, buildkit  # noqa: E402
-from aiodocker.exceptions import DockerStreamError  # noqa: E402
+from aiodocker import Docker, buildkit
+from aiodocker.exceptions import DockerStreamError
 
 IMAGE = "aiodocker-test/busybox:latest"
 
@@ -209,9 +202,7 @@ async def sshd_in_netns(
     home = tmp_path / "sshd"
     home.mkdir()
     host_key = home / "host_key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     authorized = home / "authorized_keys"
     authorized.write_text((tmp_path / "id_ed25519.pub").read_text())
     authorized.chmod(0o600)
@@ -508,3 +499,130 @@ def test_cli_build_with_context_sync_and_an_env_secret(
     assert main(argv, out=out, err=err) == 0, err.getvalue()
     assert hashlib.sha256(value.encode()).hexdigest() in out.getvalue()
     assert value not in out.getvalue() + err.getvalue()
+
+
+# --- a session on every build: no flag needed --------------------------------------------
+
+
+def login_config(docker_config: Path, registry: str) -> None:
+    import base64
+    import json
+
+    login = base64.b64encode(
+        f"{require('registry_user')}:{require('registry_password')}".encode()
+    ).decode()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {registry: {"auth": login}}}))
+
+
+def private_base_context(tmp_path: Path, registry: str, image: str) -> tuple[Path, str]:
+    marker = f"private-base-{uuid.uuid4().hex}"
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {registry}/{image}\nRUN echo {marker}\n")
+    return root, marker
+
+
+async def test_a_plain_build_pulls_a_private_base_image_with_no_session_flag(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    running, events = await run(bk, path=root, tag=new_tag())  # no context_sync, no secrets
+    assert marker in output(events)
+    assert running.session is not None and running.file_sync is not None
+    assert running.file_sync.files_sent >= 1  # the context went by file sync, not a tar
+    assert require("registry_password") not in repr(events)
+
+
+async def test_images_build_with_version_2_serves_a_session_for_a_private_base_image(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    tasks_before = asyncio.all_tasks()
+    items = await bk.images.build(path=str(root), tag=new_tag(), version="2")  # 0.27's call
+    assert any(item.get("id") == "moby.image.id" for item in items)
+    assert marker in output(_decode(items))
+    await asyncio.sleep(0)
+    # the session is closed (the registry forwarder's own tasks aside)
+    left = [t for t in asyncio.all_tasks() - tasks_before if "/aiodocker/" in repr(t)]
+    assert left == []
+
+
+def _decode(items: list[dict[str, Any]]) -> list[buildkit.BuildEvent]:
+    from aiodocker._buildkit.trace import BuildTrace
+
+    trace = BuildTrace()
+    events: list[buildkit.BuildEvent] = []
+    for item in items:
+        events.extend(trace.feed(item))
+    return events
+
+
+async def test_the_cli_builds_from_a_private_base_image_with_no_flag(
+    bk: Docker,
+    tmp_path: Path,
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+    new_tag: Callable[[], str],
+) -> None:
+    import io
+
+    from aiodocker.__main__ import main
+
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", require("docker26")["host"], "build", str(root), "--progress", "plain"]
+    argv += ["-t", new_tag()]
+    status = await asyncio.to_thread(main, argv, out, err)
+    assert status == 0, err.getvalue()
+    assert marker in out.getvalue()
+
+
+OPTIONAL_MOUNTS = (
+    f"FROM {IMAGE}\n"
+    "RUN --mount=type=secret,id=maybe,required=false --mount=type=ssh,required=false "
+    "test ! -e /run/secrets/maybe && echo optional-mounts-{nonce}\n"
+)
+
+
+async def test_optional_secret_and_ssh_mounts_build_with_nothing_given_as_buildx_does(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce))
+    _, events = await run(bk, path=root, tag=new_tag())
+    assert f"optional-mounts-{nonce}" in output(events)
+    # the 0.27 call with version="2" too (a fresh nonce: not from the cache)
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce + "b"))
+    items = await bk.images.build(path=str(root), tag=new_tag(), version="2")
+    assert f"optional-mounts-{nonce}b" in output(_decode(items))
+    # the oracle builds the same Dockerfile
+    buildx = require("buildx_bin")
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce + "c"))
+    env = {**os.environ, "DOCKER_HOST": require("docker26")["host"]}
+    env.pop("SSH_AUTH_SOCK", None)
+    done = subprocess.run(
+        [buildx, "build", "--progress", "plain", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"optional-mounts-{nonce}c" in done.stderr
