@@ -341,13 +341,18 @@ async def run_build_cli(
     out: TextIO,
     err: TextIO | None = None,
     progress: str = "auto",
+    iidfile: str | None = None,
+    metadata_file: str | None = None,
     **build_kwargs: Any,
 ) -> int:
-    """Build showing progress on ``out`` (``progress``: auto, plain or tty); return the exit status.
+    """Build showing progress on ``out``; return the exit status.
 
-    ``auto`` redraws a compact view when ``out`` is a terminal and prints
-    buildx-style plain lines otherwise. The image id is printed at the end;
-    errors go to ``err`` (default ``sys.stderr``) and give status 1.
+    ``progress``: ``auto`` redraws a compact view when ``out`` is a terminal
+    and prints buildx-style plain lines otherwise; ``plain``, ``tty``;
+    ``rawjson`` prints each status update as a JSON line; ``quiet`` prints
+    nothing but the image id. The image id is printed at the end (and written
+    to ``iidfile``; ``metadata_file`` gets the result as JSON); errors go to
+    ``err`` (default ``sys.stderr``) and give status 1.
     """
     error_out = err if err is not None else sys.stderr
     interactive = progress == "tty" or (progress == "auto" and _isatty(out))
@@ -357,7 +362,13 @@ async def run_build_cli(
     failed: BaseException | None = None
     try:
         async with BuildKitBuild(docker, **build_kwargs) as running:
+            if progress == "rawjson":
+                from ._buildkit.rawjson import status_line
+
+                running.trace.listener = lambda response: out.write(status_line(response) + "\n")
             async for event in running:
+                if progress in ("quiet", "rawjson"):
+                    continue
                 if interactive:
                     display.update(event)
                     now = time.monotonic()
@@ -370,6 +381,7 @@ async def run_build_cli(
                     out.write(line + "\n")
                 out.flush()
             image_id = await running.wait()
+        _write_results(image_id, build_kwargs.get("tag"), iidfile, metadata_file)
     except (DockerError, ValueError, OSError, ImportError) as exc:
         failed = exc
     if interactive:
@@ -382,6 +394,27 @@ async def run_build_cli(
     out.write(f"{image_id}\n")
     out.flush()
     return 0
+
+
+def _write_results(
+    image_id: str, tag: str | Sequence[str] | None, iidfile: str | None, metadata: str | None
+) -> None:
+    """``--iidfile`` and ``--metadata-file`` as buildx writes them for the engine's image store."""
+    if iidfile:
+        with open(iidfile, "w", encoding="utf-8") as file:
+            file.write(image_id)
+    if metadata:
+        import json
+
+        tags = [tag] if isinstance(tag, str) else list(tag or ())
+        document: dict[str, str] = {
+            "containerimage.config.digest": image_id,
+            "containerimage.digest": image_id,
+        }
+        if tags:
+            document["image.name"] = ",".join(tags)
+        with open(metadata, "w", encoding="utf-8") as file:
+            json.dump(document, file, indent=2)
 
 
 def _sync_layout(kwargs: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], bool]:

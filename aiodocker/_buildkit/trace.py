@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from ..exceptions import DockerStreamError
-from .control import decode_status_response
+from .control import StatusResponse, decode_status_response
 from .wire import WireError
 
 TRACE_ID: Final = "moby.buildkit.trace"
@@ -156,6 +157,8 @@ class BuildTrace:
         self._vertexes: dict[str, _VertexState] = {}
         self._failed: list[str] = []
         self.image_id: str | None = None
+        # called with every decoded StatusResponse (the CLI's rawjson progress)
+        self.listener: Callable[[StatusResponse], object] | None = None
 
     def vertex_name(self, digest: str) -> str:
         state = self._vertexes.get(digest)
@@ -187,6 +190,8 @@ class BuildTrace:
             response = decode_status_response(base64.b64decode(aux, validate=True))
         except (ValueError, binascii.Error, WireError) as exc:
             raise DockerStreamError(f"undecodable BuildKit trace item: {exc}") from exc
+        if self.listener is not None:
+            self.listener(response)
         events: list[BuildEvent] = []
         for vertex in response.vertexes:
             state = self._vertexes.get(vertex.digest)
