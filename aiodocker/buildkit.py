@@ -412,7 +412,14 @@ def _write_results(
             "containerimage.digest": image_id,
         }
         if tags:
-            document["image.name"] = ",".join(tags)
+            from ._core.credentials import split_reference
+
+            names = []
+            for name in tags:  # buildx names them in full: docker.io/library/app:latest
+                registry, repository, tag_part, digest = split_reference(name)
+                full = f"{registry}/{repository}:{tag_part or 'latest'}"
+                names.append(f"{full}@{digest}" if digest else full)
+            document["image.name"] = ",".join(names)
         with open(metadata, "w", encoding="utf-8") as file:
             json.dump(document, file, indent=2)
 

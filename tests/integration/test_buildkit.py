@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -305,3 +308,108 @@ def test_cli_build_on_a_terminal_redraws_a_step_view(
     assert "[+] Building" in text and "\x1b[" in text
     assert " => [2/2] RUN echo tty-" in text
     assert text.rstrip().splitlines()[-1].startswith("sha256:")
+
+
+# --- buildx's flags, side by side with the buildx 0.13.1 oracle ----------------------------
+
+FLAGS_DOCKERFILE = (
+    "FROM {image} AS base\n"
+    "ARG GREETING\n"
+    'RUN echo "greeting=$GREETING" && grep -c flagged-host /etc/hosts # {nonce}\n'
+    "FROM base AS final\n"
+    "RUN echo never-built-{nonce}\n"
+)
+
+
+def flag_args(root: Path, dockerfile: Path, tags: list[str], out_dir: Path) -> list[str]:
+    args = ["-f", str(dockerfile), "--target", "base", "--build-arg", "GREETING=hello-flags"]
+    args += ["--label", "org.example.flag=yes", "--platform", "linux/amd64", "--network", "none"]
+    args += ["--add-host", "flagged-host:10.9.8.7", "--no-cache", "--progress", "plain"]
+    args += ["--iidfile", str(out_dir / "iid"), "--metadata-file", str(out_dir / "meta.json")]
+    for tag in tags:
+        args += ["-t", tag]
+    return [*args, str(root)]
+
+
+async def test_cli_flags_build_the_same_image_as_buildx(
+    bk: Docker, bk_host: str, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    import json
+
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"  # the Dockerfile lies outside the context
+    elsewhere.mkdir()
+    dockerfile = elsewhere / "Build.dockerfile"
+    dockerfile.write_text(FLAGS_DOCKERFILE.format(image=IMAGE, nonce=nonce))
+    results = {}
+    for who in ("aiodocker", "buildx"):
+        out_dir = tmp_path / who
+        out_dir.mkdir()
+        tags = [new_tag(), new_tag()]
+        args = flag_args(root, dockerfile, tags, out_dir)
+        if who == "aiodocker":
+            out, err = io.StringIO(), io.StringIO()
+            status = await asyncio.to_thread(main, ["-H", bk_host, "build", *args], out, err)
+            text = out.getvalue() + err.getvalue()
+        else:
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [require("buildx_bin"), "build", *args],
+                env={**os.environ, "DOCKER_HOST": bk_host},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            status, text = done.returncode, done.stdout + done.stderr
+        assert status == 0, text
+        assert "greeting=hello-flags" in text and f"never-built-{nonce}" not in text
+        image_id = (out_dir / "iid").read_text().strip()
+        info = await bk.images.inspect(tags[1])
+        assert info["Id"] == image_id
+        assert (await bk.images.inspect(tags[0]))["Id"] == image_id
+        meta = json.loads((out_dir / "meta.json").read_text())
+        results[who] = (info["Config"]["Labels"], info["Architecture"], meta, tags)
+    ours, theirs = results["aiodocker"], results["buildx"]
+    assert ours[0] == theirs[0] and ours[0]["org.example.flag"] == "yes"
+    assert ours[1] == theirs[1] == "amd64"
+    for meta, tags in ((ours[2], ours[3]), (theirs[2], theirs[3])):
+        assert meta["containerimage.config.digest"].startswith("sha256:")
+        assert set(meta["image.name"].split(",")) == {f"docker.io/library/{t}" for t in tags}
+
+
+def test_cli_quiet_prints_only_the_id_and_rawjson_prints_status_lines(
+    bk_host: str, tmp_path: Path
+) -> None:
+    import json
+
+    nonce = uuid.uuid4().hex
+    root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN echo raw-{nonce}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["-H", bk_host, "build", "-q", str(root)], out=out, err=err) == 0, err.getvalue()
+    assert out.getvalue().strip().startswith("sha256:") and len(out.getvalue().splitlines()) == 1
+    out = io.StringIO()
+    argv = ["-H", bk_host, "build", "--progress", "rawjson", "--no-cache", str(root)]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    documents = [json.loads(line) for line in lines[:-1]]
+    names = [v.get("name", "") for d in documents for v in d.get("vertexes", [])]
+    assert any(name.endswith(f"RUN echo raw-{nonce}") for name in names)
+    logs = [base64.b64decode(log["data"]) for d in documents for log in d.get("logs", [])]
+    assert f"raw-{nonce}\n".encode() in logs
+    assert lines[-1].startswith("sha256:")
+
+
+def test_cli_refuses_named_contexts_and_a_bad_ssh_socket_before_building(
+    bk_host: str, tmp_path: Path
+) -> None:
+    root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN --mount=type=ssh true\n")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", bk_host, "build", "--build-context", f"extra={tmp_path}", str(root)]
+    assert main(argv, out=out, err=err) == 2
+    assert "--build-context" in err.getvalue()
+    err = io.StringIO()
+    argv = ["-H", bk_host, "build", "--ssh", f"default={tmp_path / 'no-agent.sock'}", str(root)]
+    assert main(argv, out=out, err=err) == 1
+    assert "no-agent.sock" in err.getvalue() and "#1" not in out.getvalue()  # nothing ran
