@@ -164,6 +164,7 @@ def load_key(path: str) -> AgentKey:
         ImportError: ``cryptography`` is not installed.
     """
     try:
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives import serialization
     except ImportError as exc:
         raise ImportError(
@@ -187,6 +188,9 @@ def load_key(path: str) -> AgentKey:
             key = loader(data, None)
         except TypeError:  # a password is needed
             problem = "encrypted with a passphrase (load it into an ssh-agent instead)"
+            break
+        except UnsupportedAlgorithm as exc:
+            problem = f"unsupported ({exc})"
             break
         except (ValueError, NotImplementedError):
             continue

@@ -272,6 +272,40 @@ async def test_ssh_mount_forwards_the_local_agent_to_a_real_ssh_login(
     assert Path(nonce_file).read_text() in text  # and it logged in with it
 
 
+async def test_ssh_mount_from_a_key_file_logs_in_through_the_in_process_agent(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    sshd_in_netns: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port, nonce_file = sshd_in_netns
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent: the key file only
+    key = tmp_path / "id_ed25519"  # the key sshd_in_netns authorizes
+    bridge = await bk.networks.get("bridge")
+    gateway = (await bridge.show())["IPAM"]["Config"][0]["Gateway"]
+    root = tmp_path / "ctx"
+    root.mkdir()
+    copy_program("ssh", root / "tools")
+    copy_program("ssh-add", root / "tools")
+    tools = "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools"
+    ssh = (
+        f"{tools}/ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o BatchMode=yes -o IdentitiesOnly=no -p {port} root@{gateway}"
+    )
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "COPY tools /tools\n"
+        f"RUN --mount=type=ssh,id=deploy echo {uuid.uuid4().hex} >/dev/null; "
+        f"{tools}/ssh-add -l && {ssh} cat {nonce_file}\n"
+    )
+    running, events = await run(bk, path=root, tag=new_tag(), ssh={"deploy": [str(key)]})
+    text = output(events)
+    assert str(key) in text  # ssh-add -l lists the key file (our agent's comment)
+    assert Path(nonce_file).read_text() in text  # and the login signed with it
+    assert "PRIVATE KEY" not in text + repr(running.trace.__dict__)
+
+
 async def test_session_death_fails_the_build_with_a_clear_error(
     bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
 ) -> None:
