@@ -149,12 +149,27 @@ class BuildKitBuild:
                 os.fspath(build_kwargs["path"]),
                 build_kwargs.get("path_dockerfile") or "Dockerfile",
             )
+        self._dockerfile = _local_dockerfile(build_kwargs)
         self._stream: AsyncIterator[dict[str, Any]] | None = None
         self._pending: deque[BuildEvent] = deque()
         self._closed = False
         self.session: Session | None = None
         self.file_sync: FileSyncService | None = None
         self.trace = BuildTrace()
+
+    def _source_lines(self, vertex_name: str) -> str:
+        """The local Dockerfile's lines that the failed vertex ran ("" when unknown)."""
+        from ._buildkit.sourcelines import source_lines
+
+        path = self._dockerfile
+        if path is None:
+            return ""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                text = file.read(1 << 20)
+        except OSError:
+            return ""
+        return source_lines(os.path.basename(path), text, vertex_name)
 
     @property
     def uses_session(self) -> bool:
@@ -274,7 +289,7 @@ class BuildKitBuild:
                 raise
             except DockerStreamError as exc:
                 await self.aclose()
-                raise self.trace.explain(exc) from exc
+                raise self.trace.explain(exc, self._source_lines) from exc
             except BaseException:
                 await self.aclose()
                 raise
@@ -422,6 +437,18 @@ def _write_results(
             document["image.name"] = ",".join(names)
         with open(metadata, "w", encoding="utf-8") as file:
             json.dump(document, file, indent=2)
+
+
+def _local_dockerfile(kwargs: Mapping[str, Any]) -> str | None:
+    """The Dockerfile's path on disk when the context is a local directory."""
+    if kwargs.get("path") is None:
+        return None
+    root = os.fspath(kwargs["path"])
+    name = os.fspath(kwargs.get("path_dockerfile") or "Dockerfile")
+    path = name if os.path.isabs(name) else os.path.join(root, name)
+    if name == "Dockerfile" and not os.path.exists(path):
+        path = os.path.join(root, "dockerfile")
+    return path
 
 
 def _sync_layout(kwargs: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], bool]:

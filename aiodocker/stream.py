@@ -289,7 +289,6 @@ class Stream(Resource):
             pass
 
 
-
 class _HijackedTransport:
     """The ``asyncio.Transport`` calls 0.27 code makes on ``stream._resp.connection.transport``."""
 

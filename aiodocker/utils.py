@@ -33,4 +33,3 @@ __all__ = (
     "parse_content_type",
     "parse_result",
 )
-

@@ -263,13 +263,22 @@ class BuildTrace:
         state = self._vertexes[culprit]
         return state.name, state.error, state.last_lines()
 
-    def explain(self, exc: DockerStreamError) -> DockerStreamError:
-        """Return the daemon's build error with the failed step's name and last output."""
+    def explain(
+        self, exc: DockerStreamError, source: Callable[[str], str] | None = None
+    ) -> DockerStreamError:
+        """Return the daemon's build error with the failed step's name and last output.
+
+        ``source`` turns the failed vertex's name into the Dockerfile lines it
+        ran (buildx's layout), or "" when it cannot tell; they follow the first line.
+        """
         failed = self.failed_step()
         if failed is None:
             return exc
         name, _, lines = failed
         message = f'build step "{name}" failed: {exc.message}'
+        snippet = source(name) if source is not None else ""
+        if snippet:
+            message += "\n" + snippet
         if lines:
             message += "\nlast output of the step:\n" + "\n".join(f"  {line}" for line in lines)
         return DockerStreamError(message, error_detail=exc.error_detail, status=exc.status)

@@ -413,3 +413,42 @@ def test_cli_refuses_named_contexts_and_a_bad_ssh_socket_before_building(
     argv = ["-H", bk_host, "build", "--ssh", f"default={tmp_path / 'no-agent.sock'}", str(root)]
     assert main(argv, out=out, err=err) == 1
     assert "no-agent.sock" in err.getvalue() and "#1" not in out.getvalue()  # nothing ran
+
+
+def source_block(text: str) -> str:
+    """The ``Dockerfile:N`` block (header and the two rules) of an error output."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Dockerfile:"))
+    end = lines.index("--------------------", start + 2)
+    return "\n".join(lines[start : end + 1])
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # one-line step in the only stage, a comment above it
+        "FROM {image}\n# a comment\nRUN echo a-{nonce}\nRUN exit 5\nRUN echo b\nRUN echo c\n",
+        # a continued step in a named stage of a multi-stage build, ENV not counted
+        "FROM {image} AS build\nENV A=1\nRUN echo one-{nonce}\n\nRUN echo two && \\\n"
+        "    exit 3\nRUN echo three\nFROM {image}\nCOPY --from=build /etc/hostname /x\n",
+    ],
+    ids=["one-line", "continued-in-stage"],
+)
+async def test_failing_step_shows_its_dockerfile_lines_as_buildx_does(
+    bk: Docker, bk_host: str, tmp_path: Path, dockerfile: str
+) -> None:
+    text = dockerfile.format(image=IMAGE, nonce=uuid.uuid4().hex)
+    root = context_dir(tmp_path, text)
+    with pytest.raises(DockerStreamError) as caught:
+        await buildkit.build(bk, path=root)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [require("buildx_bin"), "build", "--progress", "plain", str(root)],
+        env={**os.environ, "DOCKER_HOST": bk_host},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert source_block(caught.value.message) == source_block(done.stderr)
+    assert ">>>" in source_block(caught.value.message)
