@@ -220,13 +220,6 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return 2
-    if contexts:
-        print(
-            "error: --build-context is not served: the Engine API's POST /build passes no "
-            "named contexts to BuildKit's frontend",
-            file=err,
-        )
-        return 2
     docker = _client(args, err)
     if docker is None:
         return 1
@@ -252,6 +245,7 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             context_sync=True if args.context_sync else None,
             secrets=secrets or None,
             ssh=ssh or None,
+            build_contexts=contexts or None,
         )
 
 

@@ -114,6 +114,7 @@ class BuildKitBuild:
         context_sync: bool | None = None,
         secrets: Mapping[str, Secret] | None = None,
         ssh: Mapping[str, str | Sequence[str] | None] | None = None,
+        build_contexts: Mapping[str, str | os.PathLike[str]] | None = None,
         **build_kwargs: Any,
     ) -> None:
         for reserved in ("stream", "version", "session_id"):
@@ -121,7 +122,11 @@ class BuildKitBuild:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
         if context_sync and build_kwargs.get("path") is None:
             raise ValueError("context_sync=True needs path=")
-        explicit = bool(context_sync or secrets or ssh)
+        if build_contexts and build_kwargs.get("path") is None:
+            raise ValueError("build_contexts= needs a local context directory (path=)")
+        if build_contexts and context_sync is False:
+            raise ValueError("build_contexts= are sent by file sync: not with context_sync=False")
+        explicit = bool(context_sync or secrets or ssh or build_contexts)
         if explicit and docker.through_aiohttp:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
@@ -139,6 +144,8 @@ class BuildKitBuild:
         self._config_dir = default_config_dir(os.environ, os.path.expanduser("~"))
         self._sync_dirs: dict[str, str] = {}
         self._tar_kwargs = build_kwargs
+        self._contexts: dict[str, str] = {}
+        self._grpc: Any = None
         sync = context_sync if context_sync is not None else self._session_wanted
         if sync and build_kwargs.get("path") is not None:
             self._sync_dirs, self._kwargs, outside = _sync_layout(build_kwargs)
@@ -150,6 +157,10 @@ class BuildKitBuild:
                 build_kwargs.get("path_dockerfile") or "Dockerfile",
             )
         self._dockerfile = _local_dockerfile(build_kwargs)
+        if build_contexts:
+            for name, value in build_contexts.items():
+                self._contexts[name] = _named_context(name, value, self._sync_dirs)
+            self._frontend_attrs, self._exporter_attrs = _solve_attrs(self._kwargs)
         self._stream: AsyncIterator[dict[str, Any]] | None = None
         self._pending: deque[BuildEvent] = deque()
         self._closed = False
@@ -200,9 +211,34 @@ class BuildKitBuild:
             return self._docker.images.build(stream=True, version="2", **self._tar_kwargs)
         self.session = session
         session.start(channel)
+        if self._contexts:  # POST /build cannot name contexts: BuildKit's Solve can
+            return await self._solve(session)
         return self._docker.images.build(
             stream=True, version="2", session_id=session.id, **self._kwargs
         )
+
+    async def _solve(self, session: Session) -> AsyncIterator[dict[str, Any]]:
+        from ._buildkit.solve import GrpcClient, solve_items
+
+        api = self._docker.core
+        response = await api.request(
+            "POST",
+            "grpc",
+            headers={"Upgrade": "h2c", "Connection": "Upgrade"},
+            timeout=api.seconds(None, long_running=True),
+        )
+        if response.status != 101:
+            response.release()
+            raise DockerError(
+                response.status,
+                f"POST /grpc was not upgraded to HTTP/2 (status {response.status}): this "
+                "engine does not serve BuildKit's control API, which named contexts need",
+            )
+        self._grpc = GrpcClient(response.detach())
+        attrs = dict(self._frontend_attrs)
+        for name, value in self._contexts.items():
+            attrs[f"context:{name}"] = value
+        return solve_items(self._grpc, session.id, attrs, self._exporter_attrs)
 
     async def _open_session(self, headers: dict[str, str]) -> Any:
         """The upgraded connection of ``POST /session``; None when the engine has no sessions."""
@@ -289,7 +325,9 @@ class BuildKitBuild:
                 raise
             except DockerStreamError as exc:
                 await self.aclose()
-                raise self.trace.explain(exc, self._source_lines) from exc
+                known = getattr(exc, "source", "")  # the daemon's own (a Solve's error)
+                source = _constant(known) if known else self._source_lines
+                raise self.trace.explain(exc, source) from exc
             except BaseException:
                 await self.aclose()
                 raise
@@ -318,6 +356,9 @@ class BuildKitBuild:
             if closer is not None:
                 await closer()
         finally:
+            grpc, self._grpc = self._grpc, None
+            if grpc is not None:
+                await grpc.close()
             if session is not None:
                 await session.close()
 
@@ -449,6 +490,63 @@ def _local_dockerfile(kwargs: Mapping[str, Any]) -> str | None:
     if name == "Dockerfile" and not os.path.exists(path):
         path = os.path.join(root, "dockerfile")
     return path
+
+
+_CONTEXT_SCHEMES: Final = ("docker-image://", "oci-layout://", "target:", "https://", "http://")
+_SOLVE_KEYWORDS: Final = frozenset(
+    {"path", "path_dockerfile", "remote", "tag", "buildargs", "labels", "target", "nocache"}
+    | {"pull", "platform", "network_mode", "extra_hosts", "rm", "forcerm", "quiet", "timeout"}
+)
+
+
+def _constant(text: str) -> Callable[[str], str]:
+    return lambda _name: text
+
+
+def _named_context(name: str, value: str | os.PathLike[str], dirs: dict[str, str]) -> str:
+    """The frontend's ``context:NAME`` value; a directory joins the synced ``dirs``."""
+    if not name or "=" in name or name in ("context", "dockerfile"):
+        raise ValueError(f"build context name {name!r} is not usable")
+    text = os.fspath(value)
+    if text.startswith(_CONTEXT_SCHEMES) or text.startswith("git@"):
+        return text
+    if not os.path.isdir(text):
+        raise ValueError(f"build context {name!r}: {text!r} is not a directory")
+    dirs[name] = os.path.realpath(text)
+    return f"local:{name}"
+
+
+def _solve_attrs(kwargs: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Frontend and exporter attributes of a Solve, from ``images.build``'s keywords."""
+    unserved = sorted(
+        k for k, v in kwargs.items() if v not in (None, False) and k not in _SOLVE_KEYWORDS
+    )
+    if unserved:
+        raise ValueError(f"with build_contexts=, {', '.join(unserved)} cannot be passed")
+    attrs: dict[str, str] = {"filename": kwargs.get("path_dockerfile") or "Dockerfile"}
+    if kwargs.get("target"):
+        attrs["target"] = kwargs["target"]
+    for key, value in (kwargs.get("buildargs") or {}).items():
+        attrs[f"build-arg:{key}"] = value
+    for key, value in (kwargs.get("labels") or {}).items():
+        attrs[f"label:{key}"] = value
+    if kwargs.get("nocache"):
+        attrs["no-cache"] = ""
+    attrs["image-resolve-mode"] = "pull" if kwargs.get("pull") else "default"
+    if kwargs.get("platform"):
+        attrs["platform"] = kwargs["platform"]
+    network = kwargs.get("network_mode")
+    if network in ("host", "none"):
+        attrs["force-network-mode"] = network
+    elif network not in (None, "", "default"):
+        raise ValueError(f"network mode {network!r} is not supported by BuildKit")
+    hosts = kwargs.get("extra_hosts")
+    if hosts:
+        pairs = hosts.items() if isinstance(hosts, Mapping) else (h.split(":", 1) for h in hosts)
+        attrs["add-hosts"] = ",".join(f"{host}={address}" for host, address in pairs)
+    tag = kwargs.get("tag")
+    tags = [tag] if isinstance(tag, str) else list(tag or ())
+    return attrs, ({"name": ",".join(tags)} if tags else {})
 
 
 def _sync_layout(kwargs: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], bool]:

@@ -401,18 +401,70 @@ def test_cli_quiet_prints_only_the_id_and_rawjson_prints_status_lines(
     assert lines[-1].startswith("sha256:")
 
 
-def test_cli_refuses_named_contexts_and_a_bad_ssh_socket_before_building(
-    bk_host: str, tmp_path: Path
-) -> None:
+def test_cli_refuses_a_bad_ssh_socket_before_building(bk_host: str, tmp_path: Path) -> None:
     root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN --mount=type=ssh true\n")
     out, err = io.StringIO(), io.StringIO()
-    argv = ["-H", bk_host, "build", "--build-context", f"extra={tmp_path}", str(root)]
-    assert main(argv, out=out, err=err) == 2
-    assert "--build-context" in err.getvalue()
-    err = io.StringIO()
     argv = ["-H", bk_host, "build", "--ssh", f"default={tmp_path / 'no-agent.sock'}", str(root)]
     assert main(argv, out=out, err=err) == 1
     assert "no-agent.sock" in err.getvalue() and "#1" not in out.getvalue()  # nothing ran
+
+
+NAMED = "FROM base\nCOPY --from=extra hello.txt /hello.txt\nRUN cat /hello.txt && echo {nonce}\n"
+
+
+async def test_named_contexts_resolve_copy_from_and_from_as_with_buildx(
+    bk: Docker, bk_host: str, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    nonce = uuid.uuid4().hex
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "hello.txt").write_text(f"from-the-extra-context-{nonce}\n")
+    root = context_dir(tmp_path, NAMED.format(nonce=nonce))
+    contexts = ["--build-context", f"extra={extra}"]
+    contexts += ["--build-context", f"base=docker-image://{IMAGE}"]
+    tag = new_tag()
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", bk_host, "build", "--progress", "plain", "-t", tag, *contexts, str(root)]
+    assert await asyncio.to_thread(main, argv, out, err) == 0, err.getvalue()
+    assert f"from-the-extra-context-{nonce}" in out.getvalue()
+    assert (await bk.images.inspect(tag))["Id"] == out.getvalue().split()[-1]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [require("buildx_bin"), "build", "--progress", "plain", *contexts, str(root)],
+        env={**os.environ, "DOCKER_HOST": bk_host},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    # buildx reuses our steps from the cache: the same definition with the same inputs
+    run_step = next(
+        line.split()[0] for line in done.stderr.splitlines() if f"&& echo {nonce}" in line
+    )
+    assert f"{run_step} CACHED" in done.stderr
+    assert f"writing image {out.getvalue().split()[-1]}" in done.stderr
+    # through the API: a failing step's lines come from the daemon's own error source
+    (root / "Dockerfile").write_text(
+        f"FROM base\nCOPY --from=extra hello.txt /h\nRUN echo {nonce} && \\\n  exit 6\n"
+    )
+    with pytest.raises(DockerStreamError) as caught:
+        await buildkit.build(
+            bk, path=root, build_contexts={"extra": extra, "base": f"docker-image://{IMAGE}"}
+        )
+    assert "exit code: 6" in caught.value.message
+    cause = caught.value.__cause__
+    assert cause is not None and ">>>   exit 6" in getattr(cause, "source", "")
+    assert source_block(caught.value.message) == getattr(cause, "source", "")
+
+
+async def test_named_context_must_be_a_directory_or_a_known_scheme(
+    bk: Docker, tmp_path: Path
+) -> None:
+    root = context_dir(tmp_path, f"FROM {IMAGE}\n")
+    with pytest.raises(ValueError, match="'extra'.*not a directory"):
+        buildkit.BuildKitBuild(bk, path=root, build_contexts={"extra": tmp_path / "missing"})
+    with pytest.raises(ValueError, match="needs a local context"):
+        buildkit.BuildKitBuild(bk, remote="http://x/ctx.tar", build_contexts={"e": tmp_path})
 
 
 def source_block(text: str) -> str:
