@@ -88,6 +88,7 @@ __all__ = [
 ]
 
 _REDRAW_INTERVAL: Final = 0.1
+_NO_SESSIONS: Final = (400, 404, 405)  # how engines without BuildKit answer POST /session
 
 
 class BuildKitBuild:
@@ -189,7 +190,9 @@ class BuildKitBuild:
 
     async def _start(self) -> AsyncIterator[dict[str, Any]]:
         if not self._session_wanted:
-            return self._docker.images.build(stream=True, version="2", **self._tar_kwargs)
+            return self._docker.images.build(
+                stream=True, version="2", session_id="", **self._tar_kwargs
+            )
         from ._buildkit import filesync, services
 
         table = services.handlers(
@@ -208,7 +211,9 @@ class BuildKitBuild:
         if channel is None:  # the engine has no sessions (Podman): the tar upload
             self.file_sync = None
             self._session_wanted = False
-            return self._docker.images.build(stream=True, version="2", **self._tar_kwargs)
+            return self._docker.images.build(
+                stream=True, version="2", session_id="", **self._tar_kwargs
+            )
         self.session = session
         session.start(channel)
         if self._contexts:  # POST /build cannot name contexts: BuildKit's Solve can
@@ -243,12 +248,17 @@ class BuildKitBuild:
     async def _open_session(self, headers: dict[str, str]) -> Any:
         """The upgraded connection of ``POST /session``; None when the engine has no sessions."""
         api = self._docker.core
-        response = await api.request(
-            "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
-        )
+        try:
+            response = await api.request(
+                "POST", "session", headers=headers, timeout=api.seconds(None, long_running=True)
+            )
+        except DockerError as exc:
+            if exc.status in _NO_SESSIONS and not self._session_required:
+                return None
+            raise
         if response.status != 101:
             response.release()
-            if response.status in (400, 404, 405) and not self._session_required:
+            if response.status in _NO_SESSIONS and not self._session_required:
                 return None
             raise DockerError(
                 response.status,

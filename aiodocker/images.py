@@ -1073,8 +1073,12 @@ class DockerImages(Resource):
 
         ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
         None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
-        and serves the BuildKit session that ``session_id`` names.
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
+        A BuildKit build serves a session (registry credentials, optional
+        secret and ssh mounts, and with ``path`` the context by file sync) on
+        the client's own HTTP engine, on engines that have sessions;
+        ``session_id`` names a session served elsewhere instead, and
+        ``session_id=""`` builds without one.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1197,7 +1201,7 @@ class DockerImages(Resource):
             ("cpuquota", cpu_quota),
             ("squash", squash),
             ("version", version),
-            ("session", session_id),
+            ("session", session_id or None),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 

@@ -660,3 +660,27 @@ async def test_optional_secret_and_ssh_mounts_build_with_nothing_given_as_buildx
     )
     assert done.returncode == 0, done.stderr
     assert f"optional-mounts-{nonce}c" in done.stderr
+
+
+async def test_version_2_builds_serve_a_session_on_docker_and_fall_back_to_tar_on_podman(
+    docker: Docker, engine: Any, image: str, tmp_path: Path, make_name: Callable[..., str]
+) -> None:
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {image}\nRUN echo engine-{nonce}\n")
+    tag = f"{make_name('bkengine')}:v1"
+    try:
+        items = await docker.images.build(path=str(root), tag=tag, version="2")
+        streamed = "".join(str(item.get("stream", "")) for item in items)
+        assert f"engine-{nonce}" in output(_decode(items)) + streamed
+        if engine.name.startswith("docker"):  # BuildKit: the session sent the context
+            (root / "Dockerfile").write_text(f"FROM {image}\nRUN echo engine-{nonce}-again\n")
+            running, events = await run(docker, path=root, tag=tag)
+            assert f"engine-{nonce}-again" in output(events)
+            assert running.session is not None and running.file_sync is not None
+            assert running.file_sync.files_sent >= 1
+        else:  # Podman answers POST /session with 404: the tar upload, no session
+            assert not any(item.get("id") == "moby.buildkit.trace" for item in items)
+    finally:
+        await remove_images(docker, tag)
