@@ -15,20 +15,29 @@ Layer: resource module (beside ``images.py``, which it drives); imports
 
 The keyword arguments are those of :meth:`DockerImages.build` (``path``,
 ``fileobj`` + ``encoding``, ``remote``, ``tag``, ``buildargs``, ``target``,
-``nocache``, ...), without ``stream``, ``version`` and ``session_id``, plus
-what needs a BuildKit session (the ``aiodocker[buildkit]`` extra, for ``h2``):
+``nocache``, ...), without ``stream``, ``version`` and ``session_id``.
 
-* ``context_sync=True`` (with ``path``): the daemon pulls the context through
-  BuildKit's file sync instead of a tar upload; on a rebuild only changed
-  files cross, and ``.dockerignore`` applies as with the upload;
+Every build serves a BuildKit session (on the client's own HTTP engine, on
+engines that have sessions; Podman's 404 means the tar upload): registry
+credentials from the docker config, optional secret and ssh mounts, and:
+
+* ``context_sync`` (default: wherever a session runs): with ``path``, the
+  daemon pulls the context through BuildKit's file sync instead of a tar
+  upload; on a rebuild only changed files cross, and ``.dockerignore`` applies
+  as with the upload. ``True`` requires it, ``False`` sends the tar;
 * ``secrets={"id": Secret(file=...) | Secret(env=...)}`` for
   ``RUN --mount=type=secret,id=...``;
 * ``ssh={"default": None}`` for ``RUN --mount=type=ssh``: each id maps to an
-  agent socket, None meaning ``SSH_AUTH_SOCK``.
+  agent socket (None meaning ``SSH_AUTH_SOCK``) or to key files, which an
+  in-process agent serves; every source is checked before the build starts;
+* ``build_contexts={"name": DIR | "docker-image://REF"}`` for
+  ``COPY --from=name`` and ``FROM name``: solved through the daemon's BuildKit
+  control API (``POST /grpc``), since ``POST /build`` cannot name contexts;
+* ``path_dockerfile`` may be an absolute path outside the context.
 
-A session also answers the daemon's registry credential requests from the
-docker config (as ``pull`` does). If the session dies during the build, the
-build fails with :class:`BuildKitSessionError`.
+If the session dies during the build, the build fails with
+:class:`BuildKitSessionError`. A failed step's error shows its Dockerfile
+lines as buildx prints them.
 """
 
 from __future__ import annotations
@@ -98,14 +107,18 @@ class BuildKitBuild:
     event, :attr:`image_id` holds the built image's id.
 
     Raises:
-        ValueError: ``context_sync`` without ``path``; a session with a client
-            that uses aiohttp (``session=``/``connector=``).
-        ImportError: a session is needed and ``h2`` is not installed.
+        ValueError: ``context_sync`` or ``build_contexts`` without ``path``; a
+            session asked for with a client that uses aiohttp
+            (``session=``/``connector=``); a missing context directory or
+            Dockerfile; an ssh source that cannot be used (a socket that does
+            not answer, a missing, unreadable or passphrase-protected key).
+        ImportError: ssh key files without ``cryptography``.
 
     Raises (while iterating):
         DockerStreamError: the build failed; the message names the failed
-            step and ends with its last output lines.
+            step, shows its Dockerfile lines and ends with its last output lines.
         BuildKitSessionError: the session's connection ended during the build.
+        DockerError: the engine has no sessions but the build needs one.
     """
 
     def __init__(
