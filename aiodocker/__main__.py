@@ -250,9 +250,7 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m aiodocker", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
     parser.add_argument("-c", "--context", help="Docker context name")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")

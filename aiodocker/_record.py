@@ -56,9 +56,7 @@ def _wrong_arguments(cls: type[Record], args: tuple[Any, ...], kwargs: dict[str,
     if args and cls._kw_only:
         return TypeError(f"{name}() takes its fields by keyword only")
     if len(args) > len(fields):
-        return TypeError(
-            f"{name}() takes {len(fields)} positional arguments but {len(args)} were given"
-        )
+        return TypeError(f"{name}() takes {len(fields)} positional arguments but {len(args)} were given")
     for field in fields[: len(args)]:
         if field in kwargs:
             return TypeError(f"{name}() got multiple values for argument {field!r}")

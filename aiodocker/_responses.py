@@ -317,6 +317,7 @@ class CompatContent(ContentIteration):
         return head + self._got(await self._body.readexactly(n - len(head)))
 
 
+
 class CompatResponse:
     """The ``aiohttp.ClientResponse`` look-alike of 0.27's ``Docker._query``.
 
@@ -408,8 +409,6 @@ class CompatResponse:
 
     async def __aexit__(self, *exc: object) -> None:
         self.release()
-
-
 # A body that ends within this many bytes stays in memory; past it, the spool moves to
 # disk and is written from then on in batches of SPOOL_BATCH: small enough that the
 # pieces are still in the CPU's cache when the kernel copies them (500 MB, in one

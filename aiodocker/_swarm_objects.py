@@ -87,7 +87,9 @@ class SwarmObjectStore(Resource):
         if data is not None:
             body["Data"] = encode_data(data, b64=b64)
         body.update((key, value) for key, value in extra.items() if value is not None)
-        return await self._api.call("POST", self._paths.create, json_body=body, expect=Shape.OBJECT)
+        return await self._api.call(
+            "POST", self._paths.create, json_body=body, expect=Shape.OBJECT
+        )
 
     async def _inspect(self, object_id: str) -> dict[str, Any]:
         path = build_path(self._paths.item, object_id)

@@ -192,8 +192,7 @@ class DockerContainers(Resource):
         networking = config.get("NetworkingConfig") or {}
         if len(networking.get("EndpointsConfig") or {}) > 1:
             await self._api.require_version(
-                "1.44",
-                "creating a container on several networks (NetworkingConfig.EndpointsConfig)",
+                "1.44", "creating a container on several networks (NetworkingConfig.EndpointsConfig)"
             )
         body = dict(config)
         if body.get("MacAddress") and await self._api.version_tuple() >= (1, 52):
@@ -481,7 +480,9 @@ class DockerContainer(Resource):
 
     async def unpause(self) -> None:
         """Resume a paused container."""
-        await self._api.call("POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING)
+        await self._api.call(
+            "POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING
+        )
 
     async def top(self, *, ps_args: str | None = None) -> ContainerTopResponse:
         """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
@@ -492,7 +493,9 @@ class DockerContainer(Resource):
 
     async def changes(self) -> list[FilesystemChange]:
         """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
-        data = await self._api.call("GET", self._path("containers/{}/changes"), expect=Shape.ARRAY)
+        data = await self._api.call(
+            "GET", self._path("containers/{}/changes"), expect=Shape.ARRAY
+        )
         return cast("list[FilesystemChange]", data)
 
     async def update(
@@ -713,9 +716,9 @@ class DockerContainer(Resource):
     @overload
     def stats(
         self, *, stream: bool, timeout: TimeoutArg = ...
-    ) -> (
-        ResponseStream[ContainerStatsResponse] | Coroutine[Any, Any, list[ContainerStatsResponse]]
-    ): ...
+    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[
+        Any, Any, list[ContainerStatsResponse]
+    ]: ...
 
     def stats(
         self, *, stream: bool = True, timeout: TimeoutArg = SENTINEL

@@ -230,7 +230,9 @@ class Docker:
         self._own_connector: aiohttp.BaseConnector | None = None
         self._own_session: aiohttp.ClientSession | None = None
         self.timeout = timeout
-        self.endpoint = resolve_endpoint(url, context, env=os.environ, home=os.path.expanduser("~"))
+        self.endpoint = resolve_endpoint(
+            url, context, env=os.environ, home=os.path.expanduser("~")
+        )
         self.ssl_context = self._ssl_for(self.endpoint, ssl_context)
         raw_host = {"url": url, "DOCKER_HOST": os.environ.get("DOCKER_HOST")}.get(
             self.endpoint.source
@@ -265,6 +267,7 @@ class Docker:
                 transport.description,
                 api_version,
             )
+
 
     # The sub-APIs are made on first access, and only then is their module imported: the
     # resource modules are most of the package's import time. After that each is a plain
@@ -734,3 +737,4 @@ def _as_async_iterable(data: Any) -> Any:
 
 async def _single(data: bytes) -> AsyncIterator[bytes]:
     yield data
+

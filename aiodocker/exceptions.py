@@ -157,7 +157,9 @@ class DockerContainerError(DockerError):
         return f"[{self.status}] {self.message} (container: {self.container_id})"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.status!r}, {self.message!r}, {self.container_id!r})"
+        return (
+            f"{type(self).__name__}({self.status!r}, {self.message!r}, {self.container_id!r})"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.status, self.message, self.container_id, *self._extra))

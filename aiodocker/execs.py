@@ -100,7 +100,9 @@ class Exec(Resource):
             if not data.get("Running") and data.get("ExitCode") is not None:
                 return int(data["ExitCode"])
             if deadline is not None and loop.time() + interval > deadline:
-                raise TimeoutError(f"exec {self._id} still running after {timeout} s")
+                raise TimeoutError(
+                    f"exec {self._id} still running after {timeout} s"
+                )
             await asyncio.sleep(interval)
             interval = min(interval * 2, POLL_INTERVAL_MAX)
 

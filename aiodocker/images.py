@@ -338,10 +338,7 @@ class DockerImages(Resource):
             DockerAPIVersionError: ``manifests`` or ``identity`` on an older API
                 (before anything is sent).
         """
-        for name, value, since in (
-            ("manifests", manifests, "1.47"),
-            ("identity", identity, "1.54"),
-        ):
+        for name, value, since in (("manifests", manifests, "1.47"), ("identity", identity, "1.54")):
             if value is not None:
                 await self._api.require_version(since, f"the {name} argument of images.list()")
         query = {
@@ -681,9 +678,7 @@ class DockerImages(Resource):
             params={"tag": tag or None, "platform": platform_param},
             headers=headers,
             timeout=seconds if stream else None,
-            requires=None
-            if platform_param is None
-            else ("1.46", "the platform argument of push()"),
+            requires=None if platform_param is None else ("1.46", "the platform argument of push()"),
         )
         pushed = _tag_reference(name, tag) if tag else name
         result = _ImageStream(inner, explain=login.explainer("pushing", pushed))
@@ -927,7 +922,9 @@ class DockerImages(Resource):
         if len(name_list) == 1:
             path = _query(build_path("images/{}/get", name_list[0]), platform_pairs)
         else:
-            path = _query("images/get", [*(("names", name) for name in name_list), *platform_pairs])
+            path = _query(
+                "images/get", [*(("names", name) for name in name_list), *platform_pairs]
+            )
         api = self._api
         seconds = api.seconds(timeout, long_running=True)
 

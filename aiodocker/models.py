@@ -1478,13 +1478,13 @@ class OCIDescriptor(TypedDict, total=False):
 
 # Describes the platform which the image in the manifest runs on, as defined in the [OCI Image Index Specification](https://github.com/opencontainers/image-spec/blob/v1.0.1/image-index.md).
 OCIPlatform = TypedDict(
-    "OCIPlatform",
+    'OCIPlatform',
     {
-        "architecture": "str",
-        "os": "str",
-        "os.version": "str",
-        "os.features": "list[str]",
-        "variant": "str",
+        'architecture': 'str',
+        'os': 'str',
+        'os.version': 'str',
+        'os.features': 'list[str]',
+        'variant': 'str',
     },
     total=False,
 )
@@ -2477,8 +2477,6 @@ NetworkSummary: TypeAlias = "Network"  # Network list response item
 NodeState: TypeAlias = "str"  # NodeState represents the state of a node.
 PortMap: TypeAlias = "dict[str, list[PortBinding] | None]"  # PortMap describes the mapping of container ports to host ports, using the container's port-number and protocol as key in the format `<port>/<protocol>`, for example, `80/udp`.
 Reachability: TypeAlias = "str"  # Reachability represents the reachability of a node.
-SignatureTimestampType: TypeAlias = (
-    "str"  # SignatureTimestampType is the type of timestamp used in the signature.
-)
+SignatureTimestampType: TypeAlias = "str"  # SignatureTimestampType is the type of timestamp used in the signature.
 SignatureType: TypeAlias = "str"  # SignatureType is the type of signature format.
 TaskState: TypeAlias = "str"

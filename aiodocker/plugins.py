@@ -292,9 +292,7 @@ class DockerPlugins(Resource):
         Raises:
             DockerNotFoundError: no such plugin.
         """
-        result = await self._api.call(
-            "GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT
-        )
+        result = await self._api.call("GET", build_path("plugins/{}/json", name), expect=Shape.OBJECT)
         return cast("Plugin", result)
 
     async def delete(self, name: str, *, force: bool = False) -> Plugin | None:
@@ -405,9 +403,7 @@ class DockerPlugins(Resource):
         )
         return progress if stream else collect(progress)
 
-    async def create(
-        self, name: str, context: PluginContext, *, timeout: TimeoutArg = SENTINEL
-    ) -> None:
+    async def create(self, name: str, context: PluginContext, *, timeout: TimeoutArg = SENTINEL) -> None:
         """Create a plugin from a tar of ``config.json`` and ``rootfs/`` (``POST /plugins/create``).
 
         Args:

@@ -241,7 +241,9 @@ class DockerServices(SwarmLogs):
         Raises:
             DockerNotFoundError: no such service.
         """
-        await self._api.call("DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING)
+        await self._api.call(
+            "DELETE", build_path("services/{}", service_id), expect=Shape.NOTHING
+        )
         return True
 
     @overload

@@ -289,6 +289,7 @@ class Stream(Resource):
             pass
 
 
+
 class _HijackedTransport:
     """The ``asyncio.Transport`` calls 0.27 code makes on ``stream._resp.connection.transport``."""
 

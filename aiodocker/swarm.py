@@ -52,7 +52,9 @@ class DockerSwarm(Resource):
                 "Spec": None if swarm_spec is None else dict(swarm_spec),
             }
         )
-        result = await self._api.call("POST", "swarm/init", json_body=body, expect=Shape.STRING)
+        result = await self._api.call(
+            "POST", "swarm/init", json_body=body, expect=Shape.STRING
+        )
         return result
 
     async def inspect(self) -> Swarm:

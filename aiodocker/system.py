@@ -30,9 +30,7 @@ def _df_types(type: str | Iterable[str]) -> list[str]:
     types = [type] if isinstance(type, str) else list(type)
     unknown = sorted(set(types) - DF_TYPES)
     if unknown or not types:
-        raise ValueError(
-            f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}"
-        )
+        raise ValueError(f"df type must be one or more of {sorted(DF_TYPES)}, got {unknown or types}")
     return types
 
 
@@ -48,7 +46,9 @@ class DockerSystem(Resource):
 
     async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""
-        return cast("SystemVersion", await self._api.call("GET", "version", expect=Shape.OBJECT))
+        return cast(
+            "SystemVersion", await self._api.call("GET", "version", expect=Shape.OBJECT)
+        )
 
     async def ping(self, *, head: bool = False, timeout: TimeoutArg = SENTINEL) -> str:
         """Check that the daemon answers (``GET /_ping``, or ``HEAD /_ping`` with ``head``).

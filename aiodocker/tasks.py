@@ -35,7 +35,9 @@ class DockerTasks(SwarmLogs):
         Raises:
             DockerNotFoundError: no such task.
         """
-        return await self._api.call("GET", build_path("tasks/{}", task_id), expect=Shape.OBJECT)
+        return await self._api.call(
+            "GET", build_path("tasks/{}", task_id), expect=Shape.OBJECT
+        )
 
     @overload
     def logs(

@@ -27,9 +27,7 @@ __all__ = (
 JSONValue: TypeAlias = "str | int | float | bool | None | JSONObject | JSONList"
 JSONObject: TypeAlias = Mapping[str, Any]
 JSONList: TypeAlias = Sequence[Any]
-MutableJSONValue: TypeAlias = (
-    "str | int | float | bool | None | MutableJSONObject | MutableJSONList"
-)
+MutableJSONValue: TypeAlias = "str | int | float | bool | None | MutableJSONObject | MutableJSONList"
 MutableJSONObject: TypeAlias = MutableMapping[str, Any]
 MutableJSONList: TypeAlias = MutableSequence[Any]
 

@@ -33,3 +33,4 @@ __all__ = (
     "parse_content_type",
     "parse_result",
 )
+

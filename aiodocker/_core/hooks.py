@@ -115,9 +115,7 @@ class RequestHooks:
         """The request failed before any response arrived (connection error, cancellation)."""
 
 
-def normalize_hooks(
-    hooks: RequestHooks | Iterable[RequestHooks] | None,
-) -> tuple[RequestHooks, ...]:
+def normalize_hooks(hooks: RequestHooks | Iterable[RequestHooks] | None) -> tuple[RequestHooks, ...]:
     """Accept one hooks object, several, or None.
 
     Raises:
@@ -139,10 +137,7 @@ def redact_target(target: str) -> str:
         return target
     pairs = parse_qsl(query, keep_blank_values=True)
     redacted = [
-        (
-            name,
-            REDACTED if name.lower() in SECRET_PARAMS else re.sub(_USERINFO, REDACTED + "@", value),
-        )
+        (name, REDACTED if name.lower() in SECRET_PARAMS else re.sub(_USERINFO, REDACTED + "@", value))
         for name, value in pairs
     ]
     if redacted == pairs:
@@ -351,6 +346,7 @@ class _CountedContent(ContentIteration):
 
     def read_nowait(self, n: int = -1) -> bytes:
         return self._got(self._inner.read_nowait(n))
+
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

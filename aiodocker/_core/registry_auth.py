@@ -54,6 +54,7 @@ _AUTH_FAILURE: Final = (
 )
 
 
+
 def _config_dir() -> str:
     """The docker CLI's config directory, read from the environment at call time."""
     return default_config_dir(os.environ, os.path.expanduser("~"))

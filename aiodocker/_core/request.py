@@ -135,7 +135,9 @@ def parse_api_version(value: str) -> tuple[int, int]:
 EXCERPT_BYTES: Final = 200
 
 # "password": "...", "identitytoken": "...", "auth": "..." and the like, in any JSON body.
-_SECRET_FIELD: Final = r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
+_SECRET_FIELD: Final = (
+    r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
+)
 # Authorization-style values: "Basic dXNlcjpwYXNz", "Bearer eyJ...".
 # the schemes as they stand in an Authorization header (capitalised), followed by a
 # token of 6+ characters: the daemon's own "no basic auth credentials" is left alone

@@ -160,9 +160,7 @@ class AiohttpResponse(ReadsWholeBody):
 class AiohttpTransport:
     """Sends requests through an aiohttp session to ``base_url``."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, *, owns_session: bool
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, *, owns_session: bool) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.description = f"aiohttp session to {self.base_url}"
@@ -247,9 +245,7 @@ class DialedWebSockets:
             self._relay, self._loop = relay, loop
             # force_close: a connection never goes back to a pool (each is joined to one dialed)
             connector = aiohttp.UnixConnector(relay.path, force_close=True)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout()
-            )
+            self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout())
         self._relay.drop_closed()
         far = await self._relay.dial()
         try:

@@ -54,7 +54,6 @@ def release_closed_transport(transport: object) -> None:
     if getattr(transport, "_read_ready_cb", None) is not None:
         cast(Any, transport)._read_ready_cb = None
 
-
 __all__ = [
     "ContentIteration",
     "BodyReader",

@@ -214,9 +214,7 @@ class SSHDialer:
 
     def argv(self, control_path: str | None = None) -> list[str]:
         """The command line of one session, multiplexed over the master at ``control_path``."""
-        control = (
-            ["-o", "ControlMaster=no", "-o", f"ControlPath={control_path}"] if control_path else []
-        )
+        control = ["-o", "ControlMaster=no", "-o", f"ControlPath={control_path}"] if control_path else []
         return self._ssh(control) + ["--", self.host, "docker", "system", "dial-stdio"]
 
     def _master_ssh(self, path: str) -> list[str]:
@@ -388,9 +386,7 @@ class SSHDialer:
         if SSH_LOG.isEnabledFor(logging.DEBUG):
             import shlex
 
-            SSH_LOG.debug(
-                "started ssh (pid %d) to %s: %s", process.pid, self.address, shlex.join(argv)
-            )
+            SSH_LOG.debug("started ssh (pid %d) to %s: %s", process.pid, self.address, shlex.join(argv))
         self._processes.add(process)
         self._session_master[process] = master
         try:
@@ -403,9 +399,7 @@ class SSHDialer:
         protocol.diagnose = lambda: self._diagnose(process)  # type: ignore[attr-defined]
         return protocol
 
-    def _reap_later(
-        self, loop: asyncio.AbstractEventLoop, process: asyncio.subprocess.Process
-    ) -> None:
+    def _reap_later(self, loop: asyncio.AbstractEventLoop, process: asyncio.subprocess.Process) -> None:
         task = loop.create_task(self._reap(process))
         self._reapers.add(task)
         task.add_done_callback(self._reapers.discard)
@@ -456,9 +450,7 @@ class SSHDialer:
                     process.terminate()
                 except ProcessLookupError:
                     pass
-        await asyncio.gather(
-            *(self._reap(p) for p in list(self._processes)), return_exceptions=True
-        )
+        await asyncio.gather(*(self._reap(p) for p in list(self._processes)), return_exceptions=True)
         while self._reapers:
             await asyncio.gather(*list(self._reapers), return_exceptions=True)
         self._forward = None

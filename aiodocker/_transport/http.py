@@ -248,7 +248,9 @@ class Body:
             chunk = await self.read(missing)
             if not chunk:
                 got = n - missing
-                raise DockerTruncatedStreamError(f"stream ended after {got} of {n} expected bytes")
+                raise DockerTruncatedStreamError(
+                    f"stream ended after {got} of {n} expected bytes"
+                )
             parts.append(chunk)
             missing -= len(chunk)
         return b"".join(parts)
@@ -483,7 +485,9 @@ class Connection(asyncio.BufferedProtocol):
         if self._head_buf is not None and self._head_size > MAX_HEAD_BYTES:
             self._head_buf = None
             self._fail(
-                DockerResponseError(0, f"the daemon's response head exceeds {MAX_HEAD_BYTES} bytes")
+                DockerResponseError(
+                    0, f"the daemon's response head exceeds {MAX_HEAD_BYTES} bytes"
+                )
             )
 
     def eof_received(self) -> bool:
@@ -492,13 +496,7 @@ class Connection(asyncio.BufferedProtocol):
             self.body.feed_eof()
             return True  # keep our write side open: stdin may still flow
         head = self._head
-        if (
-            head is not None
-            and head.done()
-            and not head.cancelled()
-            and head.exception() is None
-            and not self.body._eof
-        ):
+        if head is not None and head.done() and not head.cancelled() and head.exception() is None and not self.body._eof:
             headers = head.result()[1]
             sized = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
             if not sized:  # a body with neither length nor chunking runs to EOF
@@ -702,6 +700,7 @@ class HTTPEngine:
             connection.close()
         else:
             self._idle.append(connection)
+
 
     async def request(
         self,

@@ -141,9 +141,7 @@ class TLSTransport(asyncio.Transport):
 
     def _raw_eof(self) -> None:
         if not self._handshake.done():
-            self._handshake.set_exception(
-                ConnectionResetError("connection closed during TLS handshake")
-            )
+            self._handshake.set_exception(ConnectionResetError("connection closed during TLS handshake"))
             return
         self._on_eof()
 
