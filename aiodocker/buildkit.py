@@ -428,7 +428,7 @@ async def run_build_cli(
 
     ``progress``: ``auto`` redraws a compact view when ``out`` is a terminal
     and prints buildx-style plain lines otherwise; ``plain``, ``tty``;
-    ``rawjson`` prints each status update as a JSON line; ``quiet`` prints
+    ``rawjson`` prints each status update as an indented JSON document; ``quiet`` prints
     nothing but the image id. The image id is printed at the end (and written
     to ``iidfile``; ``metadata_file`` gets the result as JSON); errors go to
     ``err`` (default ``sys.stderr``) and give status 1.
@@ -442,9 +442,9 @@ async def run_build_cli(
     try:
         async with BuildKitBuild(docker, **build_kwargs) as running:
             if progress == "rawjson":
-                from ._buildkit.rawjson import status_line
+                from ._buildkit.rawjson import status_text
 
-                running.trace.listener = lambda response: out.write(status_line(response) + "\n")
+                running.trace.listener = lambda response: out.write(status_text(response) + "\n")
             async for event in running:
                 if progress in ("quiet", "rawjson"):
                     continue

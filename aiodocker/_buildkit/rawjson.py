@@ -1,10 +1,10 @@
-"""``--progress rawjson``: each ``StatusResponse`` as one JSON line, in buildx's shape.
+"""``--progress rawjson``: each ``StatusResponse`` as a JSON document, in buildx's shape.
 
 Layer: ``_buildkit``; imports the stdlib and :mod:`.control`.
 
 buildx prints BuildKit's ``SolveStatus`` as JSON: ``vertexes``, ``statuses``,
 ``logs`` (``data`` base64) and ``warnings``, times as RFC 3339 strings, empty
-fields left out.
+fields left out (``current`` always written), each document indented by two spaces.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ def _time(value: float | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _compact(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value not in (None, "", 0, [], False)}
+def _compact(values: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in values.items()
+        if key in keep or value not in (None, "", 0, [], False)
+    }
 
 
 def status_json(response: StatusResponse) -> dict[str, Any]:
@@ -58,7 +62,8 @@ def status_json(response: StatusResponse) -> dict[str, Any]:
                     "timestamp": _time(s.timestamp),
                     "started": _time(s.started),
                     "completed": _time(s.completed),
-                }
+                },
+                keep=("current",),  # buildx always writes it
             )
             for s in response.statuses
         ]
@@ -90,5 +95,6 @@ def status_json(response: StatusResponse) -> dict[str, Any]:
     return document
 
 
-def status_line(response: StatusResponse) -> str:
-    return json.dumps(status_json(response), separators=(",", ":"))
+def status_text(response: StatusResponse) -> str:
+    """One status update as buildx prints it: indented JSON."""
+    return json.dumps(status_json(response), indent=2)

@@ -392,13 +392,20 @@ def test_cli_quiet_prints_only_the_id_and_rawjson_prints_status_lines(
     out = io.StringIO()
     argv = ["-H", bk_host, "build", "--progress", "rawjson", "--no-cache", str(root)]
     assert main(argv, out=out, err=err) == 0, err.getvalue()
-    lines = out.getvalue().splitlines()
-    documents = [json.loads(line) for line in lines[:-1]]
+    text, _, image_id = out.getvalue().rstrip("\n").rpartition("\n")
+    decoder, position, documents = json.JSONDecoder(), 0, []
+    while text[position:].strip():  # buildx's layout: indented documents, one after another
+        while text[position].isspace():
+            position += 1
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
     names = [v.get("name", "") for d in documents for v in d.get("vertexes", [])]
     assert any(name.endswith(f"RUN echo raw-{nonce}") for name in names)
     logs = [base64.b64decode(log["data"]) for d in documents for log in d.get("logs", [])]
     assert f"raw-{nonce}\n".encode() in logs
-    assert lines[-1].startswith("sha256:")
+    assert image_id.startswith("sha256:")
+    statuses = [s for d in documents for s in d.get("statuses", [])]
+    assert all("current" in s for s in statuses)
 
 
 def test_cli_refuses_a_bad_ssh_socket_before_building(bk_host: str, tmp_path: Path) -> None:
