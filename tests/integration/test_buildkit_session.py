@@ -684,3 +684,38 @@ async def test_version_2_builds_serve_a_session_on_docker_and_fall_back_to_tar_o
             assert not any(item.get("id") == "moby.buildkit.trace" for item in items)
     finally:
         await remove_images(docker, tag)
+
+
+async def test_cancelling_a_named_context_build_releases_its_grpc_connection_and_session(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "f").write_text("x")
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nCOPY --from=extra f /f\nRUN echo go-{uuid.uuid4().hex}; sleep 60\n"
+    )
+    await bk.version()
+    fds_before = open_fds()
+    tasks_before = asyncio.all_tasks()
+    started = asyncio.Event()
+
+    async def build() -> None:
+        async with buildkit.BuildKitBuild(
+            bk, path=root, tag=new_tag(), build_contexts={"extra": extra}
+        ) as running:
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    started.set()
+
+    task = asyncio.create_task(build())
+    await asyncio.wait_for(started.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert asyncio.all_tasks() - tasks_before == set()
+    assert open_fds() <= fds_before + 1
+    assert (await bk.version())["ApiVersion"]
