@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import shutil
@@ -719,3 +720,46 @@ async def test_cancelling_a_named_context_build_releases_its_grpc_connection_and
     assert asyncio.all_tasks() - tasks_before == set()
     assert open_fds() <= fds_before + 1
     assert (await bk.version())["ApiVersion"]
+
+
+async def test_docker_20_buildkit_build_pulls_a_private_base_image_with_no_flag(
+    tmp_path: Path, make_name: Callable[..., str], docker_config: Path, testenv: dict[str, Any]
+) -> None:
+    """Docker 20.10's BuildKit (version=2) asks the session for credentials as Docker 26's does."""
+    import aiohttp
+
+    registry: str = require("registry")  # the host daemon reaches it directly
+    auth = {
+        "username": require("registry_user"),
+        "password": require("registry_password"),
+        "serveraddress": registry,
+    }
+    repository = f"{registry}/{make_name('bk20private')}"
+    tag = f"{make_name('bk20')}:v1"
+    async with Docker(url=f"unix://{require('unix_socket')}") as d20:
+        await d20.images.tag(IMAGE, repository, tag="v1")
+        try:
+            await d20.images.push(f"{repository}:v1", auth=auth)
+        finally:
+            await d20.images.delete(f"{repository}:v1")
+        root, marker = private_base_context(
+            tmp_path, registry, repository.partition("/")[2] + ":v1"
+        )
+        try:
+            with pytest.raises(DockerStreamError):  # no credentials: refused
+                await run(d20, path=root, tag=tag)
+            login_config(docker_config, registry)
+            running, events = await run(d20, path=root, tag=tag)
+            assert marker in output(events)
+            assert running.session is not None and running.file_sync is not None
+        finally:
+            await remove_images(d20, tag)
+            login = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+            url = f"http://{registry}/v2/{repository.partition('/')[2]}/manifests"
+            accept = "application/vnd.docker.distribution.manifest.v2+json"
+            async with aiohttp.ClientSession(headers={"Authorization": f"Basic {login}"}) as http:
+                async with http.head(f"{url}/v1", headers={"Accept": accept}) as head:
+                    digest = head.headers.get("Docker-Content-Digest")
+                if digest:
+                    async with http.delete(f"{url}/{digest}"):
+                        pass
