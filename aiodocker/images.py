@@ -1069,8 +1069,12 @@ class DockerImages(Resource):
 
         ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
         None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
-        and serves the BuildKit session that ``session_id`` names.
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
+        A BuildKit build serves a session (registry credentials, optional
+        secret and ssh mounts, and with ``path`` the context by file sync) on
+        the client's own HTTP engine, on engines that have sessions;
+        ``session_id`` names a session served elsewhere instead, and
+        ``session_id=""`` builds without one.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1097,6 +1101,50 @@ class DockerImages(Resource):
             raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
         if fileobj is not None and not encoding:
             raise ValueError("You need to specify an encoding")
+        if (
+            version == "2"
+            and session_id is None
+            and not getattr(self.docker, "through_aiohttp", True)
+        ):
+            # BuildKit asks the client for registry credentials, optional secrets
+            # and ssh, and (from path=) the context's files through a session
+            from .buildkit import BuildKitBuild  # imports the session code on first use
+
+            running = BuildKitBuild(
+                self.docker,
+                remote=remote,
+                fileobj=fileobj,
+                path_dockerfile=path_dockerfile,
+                tag=tag,
+                quiet=quiet,
+                nocache=nocache,
+                buildargs=buildargs,
+                pull=pull,
+                rm=rm,
+                forcerm=forcerm,
+                labels=labels,
+                platform=platform,
+                encoding=encoding,
+                timeout=timeout,
+                path=path,
+                target=target,
+                network_mode=network_mode,
+                extra_hosts=extra_hosts,
+                cache_from=cache_from,
+                shm_size=shm_size,
+                memory=memory,
+                memswap=memswap,
+                cpu_shares=cpu_shares,
+                cpuset_cpus=cpuset_cpus,
+                cpu_period=cpu_period,
+                cpu_quota=cpu_quota,
+                squash=squash,
+            )
+            return self._stream_or_collect(
+                running.items(),
+                stream=stream,
+                timeout=self._api.seconds(timeout, long_running=True),
+            )
 
         tags = [tag] if isinstance(tag, str) else list(tag or ())
         headers: dict[str, str] = {}
@@ -1149,7 +1197,7 @@ class DockerImages(Resource):
             ("cpuquota", cpu_quota),
             ("squash", squash),
             ("version", version),
-            ("session", session_id),
+            ("session", session_id or None),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 

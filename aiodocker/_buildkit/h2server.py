@@ -1,7 +1,7 @@
 """The HTTP/2 side of a BuildKit session: serve gRPC calls with the ``h2`` library.
 
-Layer: ``_buildkit``; imports the stdlib, ``h2`` (the ``aiodocker[buildkit]``
-extra) and :mod:`.grpc`. Flow control is honoured in both directions.
+Layer: ``_buildkit``; imports the stdlib, ``h2`` and :mod:`.grpc`. Flow control is
+honoured in both directions.
 """
 
 from __future__ import annotations
