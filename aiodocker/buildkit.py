@@ -24,7 +24,20 @@ what needs a BuildKit session (the ``aiodocker[buildkit]`` extra, for ``h2``):
 * ``secrets={"id": Secret(file=...) | Secret(env=...)}`` for
   ``RUN --mount=type=secret,id=...``;
 * ``ssh={"default": None}`` for ``RUN --mount=type=ssh``: each id maps to an
-  agent socket, None meaning ``SSH_AUTH_SOCK``.
+  agent socket, None meaning ``SSH_AUTH_SOCK``;
+* ``outputs=["type=local,dest=DIR"]`` (or ``type=tar,dest=FILE``, a mapping,
+  a bare directory): the result is written locally, streamed through the
+  session, instead of (``local``, ``tar``) or besides the image; ``oci`` and
+  ``docker`` tarballs need the engine's containerd image store;
+* ``push=True``: each ``tag`` is pushed once the build succeeded, with the
+  docker config's credentials;
+* ``cache_from=["REF" | "type=registry,ref=REF"]`` and
+  ``cache_to=["type=inline"]``.
+
+What the engine's embedded builder cannot do (several outputs, a cache
+backend other than inline, oci/docker tarballs or several platforms without
+the containerd image store) raises :class:`UnsupportedByEngineError` (a
+``DockerError`` and a ``ValueError``) before anything is sent.
 
 A session also answers the daemon's registry credential requests from the
 docker config (as ``pull`` does). If the session dies during the build, the
@@ -40,9 +53,19 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from ._buildkit.exporters import (
+    LocalReceiver,
+    Output,
+    TarReceiver,
+    UnsupportedByEngineError,
+    check_outputs,
+    parse_output,
+    plan_cache,
+    uses_containerd_store,
+)
 from ._buildkit.render import PlainRenderer, TtyDisplay
 from ._buildkit.services import Secret
 from ._buildkit.session import BuildKitSessionError, Session, shared_key
@@ -79,6 +102,7 @@ __all__ = [
     "PlainRenderer",
     "StatusChanged",
     "TtyDisplay",
+    "UnsupportedByEngineError",
     "VertexCached",
     "VertexCompleted",
     "VertexFailed",
@@ -114,6 +138,9 @@ class BuildKitBuild:
         context_sync: bool = False,
         secrets: Mapping[str, Secret] | None = None,
         ssh: Mapping[str, str | None] | None = None,
+        outputs: Sequence[str | Mapping[str, str]] | None = None,
+        push: bool = False,
+        cache_to: Sequence[str] | None = None,
         **build_kwargs: Any,
     ) -> None:
         for reserved in ("stream", "version", "session_id"):
@@ -121,12 +148,34 @@ class BuildKitBuild:
                 raise TypeError(f"BuildKitBuild sets {reserved}= itself")
         if context_sync and build_kwargs.get("path") is None:
             raise ValueError("context_sync=True needs path=")
-        if (context_sync or secrets or ssh) and importlib.util.find_spec("h2") is None:
+        if isinstance(outputs, str | Mapping):
+            outputs = [outputs]
+        self._outputs: list[Output] = [parse_output(spec) for spec in outputs or ()]
+        check_outputs(self._outputs, containerd_store=True)  # the engine-free checks, now
+        cache = plan_cache(build_kwargs.pop("cache_from", None), cache_to)
+        if cache.cache_from:
+            build_kwargs["cache_from"] = cache.cache_from
+        if cache.inline:
+            build_kwargs["buildargs"] = {
+                **(build_kwargs.get("buildargs") or {}),
+                "BUILDKIT_INLINE_CACHE": "1",
+            }
+        self._push = push or any(
+            o.type == "image" and o.attrs.get("push", "").lower() in ("1", "true")
+            for o in self._outputs
+        )
+        tags = build_kwargs.get("tag")
+        self._tags = [tags] if isinstance(tags, str) else list(tags or ())
+        if self._push and not self._tags:
+            raise ValueError("push=True needs tag= (the names to push)")
+        self._export = next((o for o in self._outputs if o.needs_session), None)
+        needs_session = bool(context_sync or secrets or ssh or self._export)
+        if needs_session and importlib.util.find_spec("h2") is None:
             raise ImportError(
                 "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
                 "pip install 'aiodocker[buildkit]'"
             )
-        if (context_sync or secrets or ssh) and docker.through_aiohttp:
+        if needs_session and docker.through_aiohttp:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
                 "connector= requests go through aiohttp, which cannot hand over the HTTP/2 "
@@ -154,14 +203,59 @@ class BuildKitBuild:
         self._closed = False
         self.session: Session | None = None
         self.file_sync: FileSyncService | None = None
+        self.exporter: LocalReceiver | TarReceiver | None = None
+        self.pushed: list[str] = []
         self.trace = BuildTrace()
 
     @property
     def uses_session(self) -> bool:
-        return bool(self._context_sync or self._secrets or self._ssh)
+        return bool(self._context_sync or self._secrets or self._ssh or self._export)
+
+    async def _check_engine(self) -> None:
+        """Refuse what needs the containerd image store when the engine lacks it."""
+        platform = str(self._kwargs.get("platform") or "")
+        platforms = [p for p in platform.split(",") if p.strip()]
+        needs_store = len(platforms) > 1 or any(
+            o.type in ("oci", "docker", "registry") for o in self._outputs
+        )
+        if needs_store:
+            info = await self._docker.system.info()
+            check_outputs(
+                self._outputs, containerd_store=uses_containerd_store(info), platforms=platforms
+            )
+
+    def _api_outputs(self) -> list[dict[str, Any]] | None:
+        entries = []
+        for output in self._outputs:
+            if output.type == "image" or (output.type == "docker" and output.dest is None):
+                continue  # the default: the image goes to the engine's store
+            entries.append(output.api_entry())
+        return entries or None
+
+    def _add_exporter(self, table: dict[str, Any]) -> None:
+        export = self._export
+        if export is None:
+            return
+        from ._buildkit.exporters import FILE_SEND
+
+        assert export.dest is not None
+        if export.type == "local":
+            self.exporter = LocalReceiver(export.dest)
+        else:
+            self.exporter = TarReceiver(sys.stdout.buffer if export.dest == "-" else export.dest)
+        table[FILE_SEND] = self.exporter.diff_copy
+
+    async def _push_tags(self) -> None:
+        for name in self._tags:
+            await self._docker.images.push(name)
+            self.pushed.append(name)
 
     async def _start(self) -> AsyncIterator[dict[str, Any]]:
+        await self._check_engine()
         kwargs = dict(self._kwargs)
+        outputs = self._api_outputs()
+        if outputs:
+            kwargs["outputs"] = outputs
         if not self.uses_session:
             return self._docker.images.build(stream=True, version="2", **kwargs)
         from ._buildkit import filesync, services
@@ -178,6 +272,7 @@ class BuildKitBuild:
         if self._sync_dirs:
             self.file_sync = filesync.FileSyncService(self._sync_dirs)
             table[filesync.DIFF_COPY] = self.file_sync.diff_copy
+        self._add_exporter(table)
         session = Session(table, name=name, key=key)
         self.session = session
         session.start(await self._open_session(session.headers()))
@@ -236,6 +331,8 @@ class BuildKitBuild:
                 item = await self._next_item(self._stream)
             except StopAsyncIteration:
                 await self.aclose()
+                if self._push and not self.pushed and self.image_id is not None:
+                    await self._push_tags()
                 raise
             except DockerTruncatedStreamError:
                 await self.aclose()
@@ -249,15 +346,20 @@ class BuildKitBuild:
             self._pending.extend(self.trace.feed(item))
         return self._pending.popleft()
 
-    async def wait(self) -> str:
-        """Run the build to its end and return the image id.
+    @property
+    def makes_image(self) -> bool:
+        """Whether the build ends in an image (False when ``outputs`` export elsewhere only)."""
+        return not self._outputs or self._api_outputs() is None
+
+    async def wait(self) -> str | None:
+        """Run the build to its end and return the image id (None for a local/tar export).
 
         Raises:
-            DockerStreamError: the build failed, or ended without an image id.
+            DockerStreamError: the build failed, or made an image but reported no id.
         """
         async for _ in self:
             pass
-        if self.image_id is None:
+        if self.image_id is None and self.makes_image:
             raise DockerStreamError("the BuildKit build ended without reporting an image id")
         return self.image_id
 
@@ -286,8 +388,11 @@ async def build(
     *,
     progress: Callable[[BuildEvent], object] | None = None,
     **build_kwargs: Any,
-) -> str:
-    """Build an image with BuildKit and return its id; ``progress`` sees every event.
+) -> str | None:
+    """Build with BuildKit and return the image id; ``progress`` sees every event.
+
+    The id is None when ``outputs`` exported the result elsewhere only
+    (``type=local``, ``type=tar``): no image was made.
 
     Raises:
         DockerStreamError: the build failed (naming the failed step, with its
@@ -347,7 +452,8 @@ async def run_build_cli(
         error_out.write(f"ERROR: {getattr(failed, 'message', None) or failed}\n")
         error_out.flush()
         return 1
-    out.write(f"{image_id}\n")
+    if image_id is not None:
+        out.write(f"{image_id}\n")
     out.flush()
     return 0
 

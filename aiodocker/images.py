@@ -1058,6 +1058,7 @@ class DockerImages(Resource):
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
         session_id: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] | None = None,
     ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1072,6 +1073,10 @@ class DockerImages(Resource):
         None: the daemon's default). BuildKit's progress arrives as
         ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
         and serves the BuildKit session that ``session_id`` names.
+
+        ``outputs`` is the ``outputs`` parameter as the API takes it (API >= 1.40,
+        BuildKit only): ``[{"Type": "local", "Attrs": {...}}]``; an export
+        other than the image needs the session :mod:`aiodocker.buildkit` serves.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1151,6 +1156,7 @@ class DockerImages(Resource):
             ("squash", squash),
             ("version", version),
             ("session", session_id),
+            ("outputs", [dict(entry) for entry in outputs] if outputs else None),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 
