@@ -4,7 +4,8 @@
 rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
-``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
+``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress
+(``-o type=local,dest=OUT`` / ``type=tar,dest=F`` export, ``--push``, ``--cache-from``/``--cache-to``).
 ``--debug`` (before or after the command) logs what the client does, at DEBUG,
 to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
@@ -184,6 +185,10 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             context_sync=args.context_sync,
             secrets=secrets or None,
             ssh=ssh or None,
+            outputs=args.output or None,
+            push=args.push,
+            cache_from=args.cache_from or None,
+            cache_to=args.cache_to or None,
         )
 
 
@@ -211,6 +216,17 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     )
     build.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH|env=VAR")
     build.add_argument("--ssh", action="append", default=[], metavar="ID[=SOCKET]")
+    build.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="type=local,dest=DIR|type=tar,dest=FILE|DIR",
+        help="export the result (local directory, tar file, ...) instead of the image store",
+    )
+    build.add_argument("--push", action="store_true", help="push the tags once built")
+    build.add_argument("--cache-from", action="append", default=[], metavar="REF|type=registry,ref=REF")
+    build.add_argument("--cache-to", action="append", default=[], metavar="type=inline")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     args = parser.parse_args(argv)
     with debug_logging(err) if args.debug else contextlib.nullcontext():
