@@ -189,8 +189,8 @@ def check_outputs(
     """
     if len(outputs) > 1:
         raise UnsupportedByEngineError(
-            f"{len(outputs)} outputs given: the engine's embedded builder exports one output "
-            "per build"
+            f"{len(outputs)} outputs given: POST /build takes one output per build (the "
+            "engine answers 'multiple outputs not supported')"
         )
     if len(platforms) > 1 and not containerd_store:
         raise UnsupportedByEngineError(
