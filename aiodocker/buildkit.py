@@ -122,7 +122,10 @@ class BuildKitBuild:
 
     Raises:
         ValueError: ``context_sync`` without ``path``; a session with a client
-            that uses aiohttp (``session=``/``connector=``).
+            that uses aiohttp (``session=``/``connector=``); a malformed
+            output or cache spec; ``push=True`` without ``tag``.
+        UnsupportedByEngineError: what the engine cannot do (see the module
+            docstring), here or before the build is sent.
         ImportError: a session is needed and ``h2`` is not installed.
 
     Raises (while iterating):
