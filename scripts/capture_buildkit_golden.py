@@ -50,6 +50,68 @@ async def recording_recv(self: grpc.Call) -> bytes | None:
     return message
 
 
+_FORWARDER = """
+import asyncio, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+async def pump(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+async def handle(reader, writer):
+    up_reader, up_writer = await asyncio.open_unix_connection(path)
+    await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer), return_exceptions=True)
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+async def capture_credentials_request(docker: Docker, tmp: str) -> None:
+    """FROM an image of the test registry (htpasswd): the daemon asks the session for credentials.
+
+    The registry (127.0.0.1:5000 here) is relayed into the Docker 26 daemon's network
+    namespace (aiod26) through a unix socket; the build itself fails (no credentials).
+    """
+    sock = os.path.join(tmp, "registry.sock")
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 5000)
+
+        async def pump(a: asyncio.StreamReader, b: asyncio.StreamWriter) -> None:
+            while data := await a.read(65536):
+                b.write(data)
+                await b.drain()
+            b.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer), return_exceptions=True)
+
+    server = await asyncio.start_unix_server(relay, sock)
+    forwarder = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", "aiod26", sys.executable, "-c", _FORWARDER, "25999", sock,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert forwarder.stdout is not None
+    await forwarder.stdout.readline()
+    ctx = os.path.join(tmp, "private")
+    os.mkdir(ctx)
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write("FROM 127.0.0.1:25999/golden/private:v1\nRUN true\n")
+    try:
+        await buildkit.build(docker, path=ctx, context_sync=True)
+    except Exception as exc:  # no credentials: refused, as intended
+        print("private build failed as expected:", str(exc)[:100])
+    finally:
+        forwarder.terminate()
+        await forwarder.wait()
+        server.close()
+
+
 async def main(host: str, out: str) -> None:
     grpc.Call.recv = recording_recv  # type: ignore[method-assign]
     from aiodocker._buildkit import exporters
@@ -74,7 +136,7 @@ async def main(host: str, out: str) -> None:
                 "COPY data.txt /data.txt\n"
                 "RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c\n"
                 "RUN --mount=type=ssh ls -l $SSH_AUTH_SOCK\n"
-                "RUN echo golden >&2; echo warn-free\n"
+                "RUN echo golden >&2; echo warn-free; sleep 7\n"
             )
         with open(os.path.join(ctx, "data.txt"), "w") as f:
             f.write("golden data\n")
@@ -111,6 +173,7 @@ async def main(host: str, out: str) -> None:
                         ssh={"default": os.path.join(tmp, "agent.sock")},
                         outputs=outputs,
                     )
+                await capture_credentials_request(docker, tmp)
                 # the first StatusResponse holding each part (vertex, status, log)
                 from aiodocker._buildkit.control import decode_status_response
 

@@ -314,6 +314,8 @@ def check_against_spec(data: bytes, message: str) -> None:
 GOLDEN_MESSAGE = {
     "/moby.buildkit.secrets.v1.Secrets/GetSecret": "moby.buildkit.secrets.v1.GetSecretRequest",
     "/moby.sshforward.v1.SSH/CheckAgent": "moby.sshforward.v1.CheckAgentRequest",
+    "/moby.filesync.v1.Auth/Credentials": "moby.filesync.v1.CredentialsRequest",
+    "/grpc.health.v1.Health/Check": "grpc.health.v1.HealthCheckRequest",
     "moby.filesync.v1.BytesMessage (tar export)": "moby.filesync.v1.BytesMessage",
 }
 
@@ -365,6 +367,11 @@ def test_golden_session_requests_decode() -> None:
     secret = _golden("/moby.buildkit.secrets.v1.Secrets/GetSecret")
     assert services._string_field(secret, 1) == "token"
     assert _golden("/moby.sshforward.v1.SSH/CheckAgent") == b""  # ID "" = the default agent
+    host = messages.FIELDS["moby.filesync.v1.CredentialsRequest"]["Host"][0]
+    assert services._string_field(_golden("/moby.filesync.v1.Auth/Credentials"), host) == (
+        "127.0.0.1:25999"
+    )
+    assert _golden("/grpc.health.v1.Health/Check") == b""  # service "" = the whole server
     (number, wire, chunk), = iter_fields(_golden("moby.filesync.v1.BytesMessage (tar export)"))
     assert (number, wire) == (1, LENGTH)
     header = as_bytes(chunk)[:512]
