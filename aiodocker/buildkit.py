@@ -169,6 +169,12 @@ class BuildKitBuild:
         )
         tags = build_kwargs.get("tag")
         self._tags = [tags] if isinstance(tags, str) else list(tags or ())
+        for output in self._outputs:  # type=image,name=a,b: more names, as buildx takes them
+            if output.type == "image" and output.attrs.get("name"):
+                names = [n.strip() for n in output.attrs["name"].split(",") if n.strip()]
+                self._tags += [n for n in names if n not in self._tags]
+        if self._tags:
+            build_kwargs["tag"] = self._tags
         if self._push and not self._tags:
             raise ValueError("push=True needs tag= (the names to push)")
         self._export = next((o for o in self._outputs if o.needs_session), None)
