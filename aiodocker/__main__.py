@@ -170,10 +170,12 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     docker = _client(args, err)
     if docker is None:
         return 1
+    # "-o -" (or dest=-) writes the tar to standard output: the progress goes to stderr
+    to_stdout = any(spec == "-" or "dest=-" in spec.split(",") for spec in args.output)
     async with docker:
         return await run_build_cli(
             docker,
-            out=out,
+            out=err if to_stdout else out,
             err=err,
             progress=args.progress,
             path=args.path,

@@ -16,6 +16,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import tarfile
 import tracemalloc
 import uuid
@@ -347,3 +348,28 @@ def test_cli_output_flag_writes_the_tar_buildx_writes(
     argv = ["-H", host, "build", str(context), "--cache-to", "type=local,dest=x"]
     assert main(argv, out=io.StringIO(), err=err) == 1
     assert "inline only" in err.getvalue()
+
+
+def test_cli_output_dash_streams_the_tar_to_stdout_as_buildx_does(
+    context: Path, tmp_path: Path, docker_config: Path
+) -> None:
+    """``-o -``: the tar on standard output, the progress on standard error."""
+    host = require("docker26")["host"]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "DOCKER_CONFIG": str(docker_config)}
+    ours = subprocess.run(
+        [sys.executable, "-m", "aiodocker", "-H", host, "build", str(context), "-o", "-",
+         "--progress", "plain"],
+        env=env, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert ours.returncode == 0, ours.stderr.decode()
+    assert b"DONE" in ours.stderr
+    env["DOCKER_HOST"] = host
+    theirs = subprocess.run(
+        [require("buildx_bin"), "build", "--progress", "plain", "-o", "-", str(context)],
+        env=env, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert theirs.returncode == 0, theirs.stderr.decode()
+    (tmp_path / "ours.tar").write_bytes(ours.stdout)
+    (tmp_path / "theirs.tar").write_bytes(theirs.stdout)
+    assert members(tmp_path / "ours.tar") == members(tmp_path / "theirs.tar")
