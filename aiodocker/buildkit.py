@@ -178,10 +178,13 @@ class BuildKitBuild:
         if self._push and not self._tags:
             raise ValueError("push=True needs tag= (the names to push)")
         self._export = next((o for o in self._outputs if o.needs_session), None)
-        needs_session = bool(context_sync or secrets or ssh or self._export)
+        # a cache import reads a registry: the daemon asks the session for its credentials
+        self._cache_import = bool(cache.cache_from)
+        needs_session = bool(context_sync or secrets or ssh or self._export or self._cache_import)
         if needs_session and importlib.util.find_spec("h2") is None:
             raise ImportError(
-                "a BuildKit session (context_sync, secrets, ssh) needs the h2 package: "
+                "a BuildKit session (context_sync, secrets, ssh, outputs, cache_from) needs "
+                "the h2 package: "
                 "pip install 'aiodocker[buildkit]'"
             )
         if needs_session and docker.through_aiohttp:
@@ -218,7 +221,9 @@ class BuildKitBuild:
 
     @property
     def uses_session(self) -> bool:
-        return bool(self._context_sync or self._secrets or self._ssh or self._export)
+        return bool(
+            self._context_sync or self._secrets or self._ssh or self._export or self._cache_import
+        )
 
     async def _check_engine(self) -> None:
         """Refuse what needs the containerd image store when the engine lacks it."""

@@ -373,3 +373,64 @@ def test_cli_output_dash_streams_the_tar_to_stdout_as_buildx_does(
     (tmp_path / "ours.tar").write_bytes(ours.stdout)
     (tmp_path / "theirs.tar").write_bytes(theirs.stdout)
     assert members(tmp_path / "ours.tar") == members(tmp_path / "theirs.tar")
+
+
+async def test_inline_cache_pushed_to_a_registry_is_imported_with_cache_from(
+    bk: Docker,
+    tmp_path: Path,
+    docker_config: Path,
+    registry_in_netns: str,
+    make_name: Callable[..., str],
+) -> None:
+    """Build with ``cache_to=["type=inline"]`` and push; drop the local cache records of
+    the step (only those); build with ``cache_from`` the pushed reference: the step is
+    cached, and it is not without ``cache_from`` (the session gives the import the
+    registry's credentials)."""
+    import aiohttp
+
+    registry = require("registry")
+    login = base64.b64encode(
+        f"{require('registry_user')}:{require('registry_password')}".encode()
+    ).decode()
+    (docker_config / "config.json").write_text(
+        json.dumps({"auths": {registry_in_netns: {"auth": login}}})
+    )
+    root = tmp_path / "ctx"
+    root.mkdir()
+    marker = uuid.uuid4().hex
+    (root / "Dockerfile").write_text(f"FROM {IMAGE}\nRUN echo {marker} > /marker\n")
+    repository = make_name("bkinline")
+    pushed = f"{registry_in_netns}/{repository}:cache"
+    local = f"{make_name('bkinline')}:v1"
+
+    async def drop_step_cache() -> None:
+        usage = await bk.system.df(type="build-cache")
+        ids = [r["ID"] for r in usage.get("BuildCache") or () if marker in r.get("Description", "")]
+        assert ids, "the step left no cache record"
+        await bk.images.prune_builds(filters={"id": ids})
+
+    async def step_cached(**kwargs: Any) -> bool:
+        events: list[buildkit.BuildEvent] = []
+        await buildkit.build(bk, path=root, tag=local, progress=events.append, **kwargs)
+        await remove_images(bk, local)
+        return any(
+            isinstance(e, buildkit.VertexCached) and marker in e.name for e in events
+        )
+
+    try:
+        await run(bk, path=root, tag=pushed, cache_to=["type=inline"], push=True)
+        await remove_images(bk, pushed)
+        await drop_step_cache()
+        assert not await step_cached()
+        await drop_step_cache()
+        assert await step_cached(cache_from=[pushed])
+    finally:
+        await remove_images(bk, pushed, local)
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {login}"}) as http:
+            url = f"http://{registry}/v2/{repository}/manifests/cache"
+            accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+            async with http.head(url, headers=accept) as head:
+                digest = head.headers.get("Docker-Content-Digest")
+            if digest:
+                async with http.delete(f"http://{registry}/v2/{repository}/manifests/{digest}"):
+                    pass
