@@ -31,8 +31,8 @@ what needs a BuildKit session (the ``aiodocker[buildkit]`` extra, for ``h2``):
   ``docker`` tarballs need the engine's containerd image store;
 * ``push=True``: each ``tag`` is pushed once the build succeeded, with the
   docker config's credentials;
-* ``cache_from=["REF" | "type=registry,ref=REF"]`` and
-  ``cache_to=["type=inline"]``.
+* ``cache_from=["REF" | "type=registry,ref=REF"]`` (a session answers the
+  registry's credential requests) and ``cache_to=["type=inline"]``.
 
 What the engine's embedded builder cannot do (several outputs, a cache
 backend other than inline, oci/docker tarballs or several platforms without
