@@ -223,8 +223,9 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
         "--output",
         action="append",
         default=[],
-        metavar="type=local,dest=DIR|type=tar,dest=FILE|DIR",
-        help="export the result (local directory, tar file, ...) instead of the image store",
+        metavar="SPEC",
+        help="export the result instead of the image store: type=local,dest=DIR, "
+        "type=tar,dest=FILE, DIR, or - (a tar on stdout)",
     )
     build.add_argument("--push", action="store_true", help="push the tags once built")
     build.add_argument("--cache-from", action="append", default=[], metavar="REF|type=registry,ref=REF")
