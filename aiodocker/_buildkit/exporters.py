@@ -198,6 +198,12 @@ def check_outputs(
             "containerd image store, which this engine does not use"
         )
     for output in outputs:
+        if output.type == "cacheonly":
+            raise UnsupportedByEngineError(
+                "output type=cacheonly: POST /build has no cache-only export (Docker 26 "
+                "answers 'exporter \"\" could not be found'); buildx reaches it through "
+                "POST /grpc"
+            )
         if output.type in CONTAINERD_ONLY and not containerd_store:
             raise UnsupportedByEngineError(
                 f"output type={output.type}: the {output.type} exporter needs the engine's "

@@ -302,8 +302,9 @@ async def test_cache_from_a_registry_reference_reaches_the_daemon(
         ({"outputs": ["type=local,dest={tmp}/a", "type=tar,dest={tmp}/b.tar"]},
          ["-o", "type=local,dest={tmp}/c", "-o", "type=tar,dest={tmp}/d.tar"],
          "one output per build"),
+        ({"outputs": ["type=cacheonly"]}, ["-o", "type=cacheonly"], "no cache-only export"),
     ],
-    ids=["oci", "docker", "cache-registry", "multi-platform", "two-outputs"],
+    ids=["oci", "docker", "cache-registry", "multi-platform", "two-outputs", "cacheonly"],
 )  # fmt: skip
 async def test_what_the_engine_cannot_do_is_refused_before_anything_runs(
     bk: Docker,
@@ -325,9 +326,10 @@ async def test_what_the_engine_cannot_do_is_refused_before_anything_runs(
         assert running.session is None  # no session opened, no build sent
     assert set(tmp_path.iterdir()) == before
     result = buildx(*(arg.replace("{tmp}", str(tmp_path)) for arg in theirs), str(context))
-    if limit == "one output per build":
+    if limit in ("one output per build", "no cache-only export"):
         # buildx drives the engine's BuildKit through POST /grpc, which takes several
-        # exporters; POST /build answers "multiple outputs not supported"
+        # exporters and none; POST /build answers "multiple outputs not supported" and
+        # 'exporter "" could not be found'
         assert result.returncode == 0, result.stderr
     else:
         assert result.returncode != 0 and "not supported" in result.stderr

@@ -84,6 +84,8 @@ def test_engine_limits_are_named() -> None:
         check_outputs([local, parse_output("type=tar,dest=t")], containerd_store=True)
     with pytest.raises(UnsupportedByEngineError, match="containerd image store"):
         check_outputs([oci], containerd_store=False)
+    with pytest.raises(UnsupportedByEngineError, match="no cache-only export"):
+        check_outputs([parse_output("type=cacheonly")], containerd_store=True)
     with pytest.raises(UnsupportedByEngineError, match="multi-platform build needs"):
         check_outputs([], containerd_store=False, platforms=["linux/amd64", "linux/arm64"])
     assert uses_containerd_store({"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]})
