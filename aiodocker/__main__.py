@@ -4,7 +4,8 @@
 rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
-``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
+``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress
+(``-o type=local,dest=OUT`` / ``type=tar,dest=F`` export, ``--push``, ``--cache-from``/``--cache-to``).
 ``--debug`` (before or after the command) logs what the client does, at DEBUG,
 to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
@@ -223,10 +224,12 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     docker = _client(args, err)
     if docker is None:
         return 1
+    # "-o -" (or dest=-) writes the tar to standard output: the progress goes to stderr
+    to_stdout = any(spec == "-" or "dest=-" in spec.split(",") for spec in args.output)
     async with docker:
         return await run_build_cli(
             docker,
-            out=out,
+            out=err if to_stdout else out,
             err=err,
             progress="quiet" if args.quiet else args.progress,
             iidfile=args.iidfile,
@@ -246,6 +249,10 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             secrets=secrets or None,
             ssh=ssh or None,
             build_contexts=contexts or None,
+            outputs=args.output or None,
+            push=args.push,
+            cache_from=args.cache_from or None,
+            cache_to=args.cache_to or None,
         )
 
 
@@ -282,6 +289,18 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     build.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH|env=VAR")
     build.add_argument("--ssh", action="append", default=[], metavar="ID[=SOCKET|KEY[,KEY]]")
     build.add_argument("--build-context", action="append", default=[], metavar="NAME=VALUE")
+    build.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="export the result instead of the image store: type=local,dest=DIR, "
+        "type=tar,dest=FILE, DIR, or - (a tar on stdout)",
+    )
+    build.add_argument("--push", action="store_true", help="push the tags once built")
+    build.add_argument("--cache-from", action="append", default=[], metavar="REF|type=registry,ref=REF")
+    build.add_argument("--cache-to", action="append", default=[], metavar="type=inline")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     args = parser.parse_args(argv)
     with debug_logging(err) if args.debug else contextlib.nullcontext():

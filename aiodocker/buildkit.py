@@ -34,6 +34,19 @@ credentials from the docker config, optional secret and ssh mounts, and:
   ``COPY --from=name`` and ``FROM name``: solved through the daemon's BuildKit
   control API (``POST /grpc``), since ``POST /build`` cannot name contexts;
 * ``path_dockerfile`` may be an absolute path outside the context.
+* ``outputs=["type=local,dest=DIR"]`` (or ``type=tar,dest=FILE``, a mapping,
+  a bare directory): the result is written locally, streamed through the
+  session, instead of (``local``, ``tar``) or besides the image; ``oci`` and
+  ``docker`` tarballs need the engine's containerd image store;
+* ``push=True``: each ``tag`` is pushed once the build succeeded, with the
+  docker config's credentials;
+* ``cache_from=["REF" | "type=registry,ref=REF"]`` (a session answers the
+  registry's credential requests) and ``cache_to=["type=inline"]``.
+
+What the engine's embedded builder cannot do (several outputs, a cache
+backend other than inline, oci/docker tarballs or several platforms without
+the containerd image store) raises :class:`UnsupportedByEngineError` (a
+``DockerError`` and a ``ValueError``) before anything is sent.
 
 If the session dies during the build, the build fails with
 :class:`BuildKitSessionError`. A failed step's error shows its Dockerfile
@@ -51,6 +64,16 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from ._buildkit.exporters import (
+    LocalReceiver,
+    Output,
+    TarReceiver,
+    UnsupportedByEngineError,
+    check_outputs,
+    parse_output,
+    plan_cache,
+    uses_containerd_store,
+)
 from ._buildkit.render import PlainRenderer, TtyDisplay
 from ._buildkit.services import Secret
 from ._buildkit.session import BuildKitSessionError, Session, shared_key
@@ -88,6 +111,7 @@ __all__ = [
     "PlainRenderer",
     "StatusChanged",
     "TtyDisplay",
+    "UnsupportedByEngineError",
     "VertexCached",
     "VertexCompleted",
     "VertexFailed",
@@ -111,7 +135,11 @@ class BuildKitBuild:
             session asked for with a client that uses aiohttp
             (``session=``/``connector=``); a missing context directory or
             Dockerfile; an ssh source that cannot be used (a socket that does
-            not answer, a missing, unreadable or passphrase-protected key).
+            not answer, a missing, unreadable or passphrase-protected key); a
+            malformed output or cache spec; ``push=True`` without ``tag``;
+            ``outputs=`` together with ``build_contexts=``.
+        UnsupportedByEngineError: what the engine cannot do (see the module
+            docstring), here or before the build is sent.
         ImportError: ssh key files without ``cryptography``.
 
     Raises (while iterating):
@@ -129,6 +157,9 @@ class BuildKitBuild:
         secrets: Mapping[str, Secret] | None = None,
         ssh: Mapping[str, str | Sequence[str] | None] | None = None,
         build_contexts: Mapping[str, str | os.PathLike[str]] | None = None,
+        outputs: Sequence[str | Mapping[str, str]] | None = None,
+        push: bool = False,
+        cache_to: Sequence[str] | None = None,
         **build_kwargs: Any,
     ) -> None:
         for reserved in ("stream", "version", "session_id"):
@@ -140,7 +171,39 @@ class BuildKitBuild:
             raise ValueError("build_contexts= needs a local context directory (path=)")
         if build_contexts and context_sync is False:
             raise ValueError("build_contexts= are sent by file sync: not with context_sync=False")
-        explicit = bool(context_sync or secrets or ssh or build_contexts)
+        if isinstance(outputs, str | Mapping):
+            outputs = [outputs]
+        self._outputs: list[Output] = [parse_output(spec) for spec in outputs or ()]
+        check_outputs(self._outputs, containerd_store=True)  # the engine-free checks, now
+        cache = plan_cache(build_kwargs.pop("cache_from", None), cache_to)
+        if cache.cache_from:
+            build_kwargs["cache_from"] = cache.cache_from
+        if cache.inline:
+            build_kwargs["buildargs"] = {
+                **(build_kwargs.get("buildargs") or {}),
+                "BUILDKIT_INLINE_CACHE": "1",
+            }
+        self._push = push or any(
+            o.type == "image" and o.attrs.get("push", "").lower() in ("1", "true")
+            for o in self._outputs
+        )
+        tags = build_kwargs.get("tag")
+        self._tags = [tags] if isinstance(tags, str) else list(tags or ())
+        for output in self._outputs:  # type=image,name=a,b: more names, as buildx takes them
+            if output.type == "image" and output.attrs.get("name"):
+                names = [n.strip() for n in output.attrs["name"].split(",") if n.strip()]
+                self._tags += [n for n in names if n not in self._tags]
+        if self._tags:
+            build_kwargs["tag"] = self._tags
+        if self._push and not self._tags:
+            raise ValueError("push=True needs tag= (the names to push)")
+        self._export = next((o for o in self._outputs if o.needs_session), None)
+        if build_contexts and self._outputs:
+            raise ValueError(
+                "outputs= with build_contexts= is not supported: named contexts are solved "
+                "through POST /grpc, whose exporters this client does not drive yet"
+            )
+        explicit = bool(context_sync or secrets or ssh or build_contexts or self._export)
         if explicit and docker.through_aiohttp:
             raise ValueError(
                 "a BuildKit session needs the client's own HTTP engine: with session= or "
@@ -180,6 +243,8 @@ class BuildKitBuild:
         self._closed = False
         self.session: Session | None = None
         self.file_sync: FileSyncService | None = None
+        self.exporter: LocalReceiver | TarReceiver | None = None
+        self.pushed: list[str] = []
         self.trace = BuildTrace()
 
     def _source_lines(self, vertex_name: str) -> str:
@@ -201,7 +266,52 @@ class BuildKitBuild:
         """Whether the build serves a BuildKit session (every build on the client's own engine)."""
         return self._session_wanted
 
+
+    async def _check_engine(self) -> None:
+        """Refuse what needs the containerd image store when the engine lacks it."""
+        platform = str(self._kwargs.get("platform") or "")
+        platforms = [p for p in platform.split(",") if p.strip()]
+        needs_store = len(platforms) > 1 or any(
+            o.type in ("oci", "docker", "registry") for o in self._outputs
+        )
+        if needs_store:
+            info = await self._docker.system.info()
+            check_outputs(
+                self._outputs, containerd_store=uses_containerd_store(info), platforms=platforms
+            )
+
+    def _api_outputs(self) -> list[dict[str, Any]] | None:
+        entries = []
+        for output in self._outputs:
+            if output.type == "image" or (output.type == "docker" and output.dest is None):
+                continue  # the default: the image goes to the engine's store
+            entries.append(output.api_entry())
+        return entries or None
+
+    def _add_exporter(self, table: dict[str, Any]) -> None:
+        export = self._export
+        if export is None:
+            return
+        from ._buildkit.exporters import FILE_SEND
+
+        assert export.dest is not None
+        if export.type == "local":
+            self.exporter = LocalReceiver(export.dest)
+        else:
+            self.exporter = TarReceiver(sys.stdout.buffer if export.dest == "-" else export.dest)
+        table[FILE_SEND] = self.exporter.diff_copy
+
+    async def _push_tags(self) -> None:
+        for name in self._tags:
+            await self._docker.images.push(name)
+            self.pushed.append(name)
+
     async def _start(self) -> AsyncIterator[dict[str, Any]]:
+        await self._check_engine()
+        outputs = self._api_outputs()
+        if outputs:
+            self._kwargs = {**self._kwargs, "outputs": outputs}
+            self._tar_kwargs = {**self._tar_kwargs, "outputs": outputs}
         if not self._session_wanted:
             return self._docker.images.build(
                 stream=True, version="2", session_id="", **self._tar_kwargs
@@ -219,6 +329,7 @@ class BuildKitBuild:
             name, key = os.path.basename(root), shared_key(root)
             self.file_sync = filesync.FileSyncService(self._sync_dirs)
             table[filesync.DIFF_COPY] = self.file_sync.diff_copy
+        self._add_exporter(table)
         session = Session(table, name=name, key=key)
         channel = await self._open_session(session.headers())
         if channel is None:  # the engine has no sessions (Podman): the tar upload
@@ -342,6 +453,8 @@ class BuildKitBuild:
                 item = await self._next_item(self._stream)
             except StopAsyncIteration:
                 await self.aclose()
+                if self._push and not self.pushed and self.image_id is not None:
+                    await self._push_tags()
                 raise
             except DockerTruncatedStreamError:
                 await self.aclose()
@@ -357,15 +470,20 @@ class BuildKitBuild:
             self._pending.extend(self.trace.feed(item))
         return self._pending.popleft()
 
-    async def wait(self) -> str:
-        """Run the build to its end and return the image id.
+    @property
+    def makes_image(self) -> bool:
+        """Whether the build ends in an image (False when ``outputs`` export elsewhere only)."""
+        return not self._outputs or self._api_outputs() is None
+
+    async def wait(self) -> str | None:
+        """Run the build to its end and return the image id (None for a local/tar export).
 
         Raises:
-            DockerStreamError: the build failed, or ended without an image id.
+            DockerStreamError: the build failed, or made an image but reported no id.
         """
         async for _ in self:
             pass
-        if self.image_id is None:
+        if self.image_id is None and self.makes_image:
             raise DockerStreamError("the BuildKit build ended without reporting an image id")
         return self.image_id
 
@@ -397,8 +515,11 @@ async def build(
     *,
     progress: Callable[[BuildEvent], object] | None = None,
     **build_kwargs: Any,
-) -> str:
-    """Build an image with BuildKit and return its id; ``progress`` sees every event.
+) -> str | None:
+    """Build with BuildKit and return the image id; ``progress`` sees every event.
+
+    The id is None when ``outputs`` exported the result elsewhere only
+    (``type=local``, ``type=tar``): no image was made.
 
     Raises:
         DockerStreamError: the build failed (naming the failed step, with its
@@ -460,7 +581,8 @@ async def run_build_cli(
                     out.write(line + "\n")
                 out.flush()
             image_id = await running.wait()
-        _write_results(image_id, build_kwargs.get("tag"), iidfile, metadata_file)
+        if image_id is not None:  # an export-only build made no image to name
+            _write_results(image_id, build_kwargs.get("tag"), iidfile, metadata_file)
     except (DockerError, ValueError, OSError, ImportError) as exc:
         failed = exc
     if interactive:
@@ -470,7 +592,8 @@ async def run_build_cli(
         error_out.write(f"ERROR: {getattr(failed, 'message', None) or failed}\n")
         error_out.flush()
         return 1
-    out.write(f"{image_id}\n")
+    if image_id is not None:
+        out.write(f"{image_id}\n")
     out.flush()
     return 0
 

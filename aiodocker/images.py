@@ -1057,6 +1057,7 @@ class DockerImages(Resource):
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
         session_id: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] | None = None,
     ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
@@ -1075,6 +1076,10 @@ class DockerImages(Resource):
         the client's own HTTP engine, on engines that have sessions;
         ``session_id`` names a session served elsewhere instead, and
         ``session_id=""`` builds without one.
+
+        ``outputs`` is the ``outputs`` parameter as the API takes it (API >= 1.40,
+        BuildKit only): ``[{"Type": "local", "Attrs": {...}}]``; an export
+        other than the image needs the session :mod:`aiodocker.buildkit` serves.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1198,6 +1203,7 @@ class DockerImages(Resource):
             ("squash", squash),
             ("version", version),
             ("session", session_id or None),
+            ("outputs", [dict(entry) for entry in outputs] if outputs else None),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 
