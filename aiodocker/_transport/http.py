@@ -12,6 +12,8 @@ import asyncio
 import collections
 import errno
 import logging
+import os
+import socket
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -447,6 +449,7 @@ class Connection(asyncio.BufferedProtocol):
         # (given back when it goes idle, closes or is lost), and since when it is idle.
         self.slot: Slots | None = None
         self.idle_since = 0.0
+        self.peer_eof = False  # the daemon closed its side of an upgraded stream
 
     def free_slot(self) -> None:
         """Give the engine's slot back, once (idle, closed or lost: whichever comes first)."""
@@ -513,6 +516,7 @@ class Connection(asyncio.BufferedProtocol):
     def eof_received(self) -> bool:
         self.reusable = False
         if self.upgraded:
+            self.peer_eof = True
             self.body.feed_eof()
             return True  # keep our write side open: stdin may still flow
         head = self._head
@@ -641,6 +645,20 @@ class Connection(asyncio.BufferedProtocol):
                 "cannot write: the connection to the daemon was lost while sending "
                 "(the daemon closed or reset it)"
             )
+        if self.peer_eof:
+            # The daemon closed its side: half-closed, it still reads; gone, its kernel
+            # answers our bytes with a reset, which the socket holds as its error
+            # (on a tcp connection the send itself succeeds).
+            sock = transport.get_extra_info("socket")
+            try:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if sock else 0
+            except (OSError, AttributeError):
+                error = 0
+            if error:
+                self.close()
+                raise DockerConnectionError(
+                    f"cannot write: the daemon reset the connection ({os.strerror(error)})"
+                )
 
     def write(self, data: bytes) -> None:
         self._check_writable()

@@ -359,12 +359,27 @@ def exec_then_die(request: Request) -> Answer:
     return [UPGRADE_HEAD + FRAME, Pause(0.01), Close()]
 
 
-async def test_the_first_write_to_a_stream_whose_daemon_is_gone_raises(tmp_path) -> None:
-    async with serving(tmp_path, exec_then_die) as (daemon, docker):
+@pytest.mark.parametrize("over", ["unix", "tcp"])
+async def test_the_first_write_to_a_stream_whose_daemon_is_gone_raises(tmp_path, over) -> None:
+    daemon = await FakeDaemon(str(tmp_path / "load.sock"), exec_then_die).start()
+    server = None
+    url = f"unix://{daemon.path}"
+    if over == "tcp":  # the same fake daemon behind a tcp port: the peer's death comes as an RST
+        server = await asyncio.start_server(daemon._serve, "127.0.0.1", 0)
+        url = f"tcp://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    docker = aiodocker.Docker(url=url, api_version="v1.41")
+    try:
         stream = docker.containers.exec("e1").start(detach=False)
         async with stream:
             message = await stream.read_out()
             assert message is not None and message.data == b"hi"
             assert await stream.read_out() is None  # the daemon closed the connection
+            await asyncio.sleep(0.05)
             with pytest.raises(DockerConnectionError, match="cannot write"):
                 await stream.write_in(b"lost?")
+    finally:
+        await docker.close()
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        await daemon.stop()
