@@ -954,7 +954,8 @@ class HTTPEngine:
                 all_headers["Content-Length"] = "0"
             head_bytes = encode_head(method, target, all_headers)
         slots = self._long if long_lived else self._short
-        await slots.acquire()
+        if not slots.try_acquire():
+            await slots.acquire()
         try:
             return await self._send(slots, method, target, head_bytes, body, streamed)
         except BaseException:

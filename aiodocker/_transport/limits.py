@@ -32,11 +32,18 @@ class Slots:
         """How many callers wait for a slot (cancelled ones may still be counted)."""
         return sum(1 for waiter in self._waiters if not waiter.done())
 
-    async def acquire(self) -> None:
-        """Take a slot, waiting behind earlier callers when all are in use."""
+    def try_acquire(self) -> bool:
+        """Take a free slot if there is one (no coroutine: the common case stays cheap)."""
         if self.size == 0 or self.used < self.size:
             self.used += 1
-            self._waiters.clear()  # only cancelled waiters can be left (see the invariant)
+            if self._waiters:
+                self._waiters.clear()  # only cancelled waiters can be left (see the invariant)
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting behind earlier callers when all are in use."""
+        if self.try_acquire():
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
