@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -138,3 +139,39 @@ async def test_idle_connections_close_after_the_keepalive_timeout(
         await asyncio.sleep(1.0)
         assert open_sockets() - before <= 0  # all closed after 0.5 s idle
         assert (await target.show())["Id"] == container.id
+
+
+LOW_LIMIT_CHILD = """
+import asyncio, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+if sys.argv[3] == "uvloop":
+    import uvloop
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+import aiodocker
+
+async def main():
+    async with aiodocker.Docker(url=sys.argv[1]) as docker:
+        target = docker.containers.container(sys.argv[2])
+        results = await asyncio.gather(*(target.show() for _ in range(2000)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        print(len(results) - len(errors), repr(errors[:1]))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_burst_of_2000_under_ulimit_256_all_succeeds(
+    engine: Engine, container: DockerContainer
+) -> None:
+    """The issue's case: without a limit, a burst opened a socket per call and failed with EMFILE."""
+    policy = type(asyncio.get_event_loop_policy()).__module__
+    loop = "uvloop" if policy.startswith("uvloop") else "asyncio"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": root}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LOW_LIMIT_CHILD, engine.host, container.id, loop,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert out.decode().split()[0] == "2000", out.decode()
