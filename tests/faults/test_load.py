@@ -145,6 +145,32 @@ async def test_open_follows_do_not_starve_short_calls(tmp_path) -> None:
             await stream.aclose()
 
 
+def exec_then_hold(request: Request) -> Answer:
+    """Answer inspects; upgrade an exec start, send one frame and keep the stream open."""
+    if "/exec/" in request.target and request.target.endswith("/json"):
+        return http_response(200, {"ID": "e1", "ProcessConfig": {"tty": False}, "Running": True})
+    if request.target.endswith("/start"):
+        return [UPGRADE_HEAD + FRAME, Hang()]
+    return http_response(200, INSPECT)
+
+
+async def test_an_upgraded_stream_counts_apart_from_short_calls(tmp_path) -> None:
+    async with serving(tmp_path, exec_then_hold, limit=1) as (daemon, docker):
+        held = docker.containers.exec("e1").start(detach=False)
+        async with held:
+            assert (await held.read_out()).data == b"hi"  # type: ignore[union-attr]
+            # the one stream slot is the exec's; the one short slot still serves calls
+            assert [r["Id"] for r in await asyncio.gather(show(docker), show(docker))] == ["c1"] * 2
+            second = docker.containers.exec("e1").start(detach=False)
+            waiting = asyncio.create_task(second.read_out())
+            await asyncio.sleep(0.1)
+            assert not waiting.done()  # a second upgrade waits for the stream slot
+        message = await asyncio.wait_for(waiting, 5)  # given back when the first closed
+        assert message is not None and message.data == b"hi"
+        await second.close()
+        assert daemon.peak == 2
+
+
 async def test_limit_zero_means_no_limit(tmp_path) -> None:
     async with serving(tmp_path, inspect_after(0.05), limit=0) as (daemon, docker):
         await asyncio.gather(*(show(docker) for _ in range(150)))
