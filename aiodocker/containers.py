@@ -436,6 +436,7 @@ class DockerContainer(Resource):
             params={"condition": condition, **kwargs},
             timeout=timeout,
             long_running=True,
+            long_lived=True,  # a long poll: it must not hold up short requests
             expect=Shape.OBJECT,
         )
         return data

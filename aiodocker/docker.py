@@ -20,7 +20,7 @@ from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
 from ._core.request import Shape, httpize, parse_api_version
-from ._transport import open_engine
+from ._transport import DEFAULT_LIMIT, KEEPALIVE_TIMEOUT, open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
 from .exceptions import DockerClientClosedError
@@ -247,6 +247,28 @@ def _compat_host(endpoint: Endpoint, raw_host: str | None, tls: bool) -> str:
     return f"tcp://{endpoint.address}"
 
 
+def _check_pool_options(limit: object, keepalive_timeout: object) -> None:
+    """Refuse a ``limit`` or ``keepalive_timeout`` the connection pool cannot use.
+
+    Raises:
+        TypeError: ``limit`` is not an int, or ``keepalive_timeout`` not a number or None.
+        ValueError: either is negative.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit must be an int (0 for no limit), not {type(limit).__name__}")
+    if limit < 0:
+        raise ValueError(f"limit must be 0 (no limit) or more, not {limit}")
+    if keepalive_timeout is None:
+        return
+    if isinstance(keepalive_timeout, bool) or not isinstance(keepalive_timeout, (int, float)):
+        raise TypeError(
+            "keepalive_timeout must be a number of seconds or None, "
+            f"not {type(keepalive_timeout).__name__}"
+        )
+    if keepalive_timeout < 0:
+        raise ValueError(f"keepalive_timeout must be 0 or more seconds, not {keepalive_timeout}")
+
+
 class Docker:
     """The Docker client: entry point to the sub-APIs (``containers``, ``images``, ...).
 
@@ -254,9 +276,25 @@ class Docker:
     ``DOCKER_HOST``, ``DOCKER_CONTEXT``, ``currentContext`` of config.json,
     then socket auto-detection.
 
+    Args:
+        limit: The most connections the client opens to the daemon for short
+            requests, as aiohttp's ``limit`` (default 100; 0 means no limit).
+            Calls beyond it wait for a free connection in the order they came.
+            Long-lived streams (followed logs, events, stats, attach, exec,
+            ``wait()``, pulls and builds, BuildKit sessions) are counted apart,
+            with the same limit, so streams held open never hold up short calls:
+            the client opens at most ``2 * limit`` sockets. Ignored when
+            ``connector`` or ``session`` is given: those keep their own limits.
+        keepalive_timeout: Seconds an idle keep-alive connection stays open,
+            as aiohttp's ``keepalive_timeout`` (default 15). ``0`` closes every
+            connection after its request; ``None`` keeps idle ones until
+            ``close()``. Ignored with ``connector`` or ``session``.
+
     Raises:
-        TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``.
-        ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``.
+        TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``;
+            ``limit`` is not an int or ``keepalive_timeout`` not a number.
+        ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``;
+            ``limit`` is negative or ``keepalive_timeout`` negative.
     """
 
     def __init__(
@@ -270,6 +308,8 @@ class Docker:
         context: str | None = None,
         *,
         hooks: RequestHooks | Iterable[RequestHooks] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        keepalive_timeout: float | None = KEEPALIVE_TIMEOUT,
     ) -> None:
         request_hooks = normalize_hooks(hooks)
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
@@ -277,6 +317,7 @@ class Docker:
             raise TypeError(
                 f"ssl_context should be an ssl.SSLContext or None, got {ssl_context!r} instead"
             )
+        _check_pool_options(limit, keepalive_timeout)
         if api_version != "auto":
             if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -309,6 +350,8 @@ class Docker:
                 self.endpoint.address,
                 ssl_context=self.ssl_context,
                 description=self.endpoint.url,
+                limit=limit,
+                keepalive_timeout=keepalive_timeout,
             )
         self._api = APIClient(
             transport,

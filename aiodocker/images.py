@@ -299,7 +299,13 @@ class DockerImages(Resource):
                 await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
-                method, path, params=params, headers=all_headers, body=body, timeout=timeout
+                method,
+                path,
+                params=params,
+                headers=all_headers,
+                body=body,
+                timeout=timeout,
+                long_lived=True,
             )
 
         return json_stream(opener)
@@ -924,7 +930,7 @@ class DockerImages(Resource):
 
         async def opener() -> Response:
             await _require_platforms(api, selected, "save()")
-            return await api.request("GET", path, timeout=seconds)
+            return await api.request("GET", path, timeout=seconds, long_lived=True)
 
         return bytes_stream(opener)
 
