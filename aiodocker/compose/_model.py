@@ -159,12 +159,18 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def _without_extensions(value: Any) -> Any:
-    """A service without its ``x-*`` keys, which ``docker compose config`` does not print."""
+def _escape_service(value: Any) -> Any:
+    """:func:`_escape` that also drops ``x-*`` keys, which ``docker compose config`` does not print."""
+    if isinstance(value, str):
+        return value.replace("$", "$$") if "$" in value else value
     if isinstance(value, dict):
-        return {k: _without_extensions(v) for k, v in value.items() if not str(k).startswith("x-")}
+        return {
+            (k.replace("$", "$$") if "$" in k else k): _escape_service(v)
+            for k, v in value.items()
+            if not k.startswith("x-")
+        }
     if isinstance(value, list):
-        return [_without_extensions(v) for v in value]
+        return [_escape_service(v) for v in value]
     return value
 
 
@@ -257,7 +263,7 @@ class Project:
             if json_form:
                 service.setdefault("command", None)
                 service.setdefault("entrypoint", None)
-            services[key] = _without_extensions(dict(sorted(service.items())))
+            services[key] = _escape_service(dict(sorted(service.items())))
         out["services"] = services
         for key, table in (
             ("networks", self.networks),
@@ -267,10 +273,11 @@ class Project:
         ):  # Compose 2.40.3's config does not print the top-level models
             if table:
                 out[key] = dict(sorted(table.items()))
+                out[key] = _escape(out[key])
         for key in sorted(self.extensions):
-            out[key] = self.extensions[key]
-        escaped: dict[str, Any] = _escape(out)
-        return escaped
+            out[key] = _escape(self.extensions[key])
+        out["name"] = _escape(self.name)
+        return out
 
     def to_json(self) -> str:
         """The JSON text ``docker compose config --format json`` prints for this project.
