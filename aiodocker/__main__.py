@@ -5,6 +5,8 @@ rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
 ``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
+``python -m aiodocker stack deploy|ls|ps|services|rm`` manages Swarm stacks as
+``docker stack`` does.
 ``--debug`` (before or after the command) logs what the client does, at DEBUG,
 to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
@@ -187,6 +189,16 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
 
 
+async def _run_stack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .compose import _stack_cli
+
+    docker = _client(args, err)
+    if docker is None:
+        return 1
+    async with docker:
+        return await _stack_cli.run(docker, args, out, err)
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
@@ -212,12 +224,17 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     build.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH|env=VAR")
     build.add_argument("--ssh", action="append", default=[], metavar="ID[=SOCKET]")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    from .compose import _stack_cli
+
+    _stack_cli.add_parser(sub)
     args = parser.parse_args(argv)
     with debug_logging(err) if args.debug else contextlib.nullcontext():
         if args.command == "pull":
             return asyncio.run(_run_pull(args, out, err))
         if args.command == "build":
             return asyncio.run(_run_build(args, out, err))
+        if args.command == "stack":
+            return asyncio.run(_run_stack(args, out, err))
         return asyncio.run(_run_info(args, out, err))
 
 

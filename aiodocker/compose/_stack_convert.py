@@ -170,7 +170,7 @@ def duration_ns(value: Any, where: str) -> int:
         return int(Fraction(str(value)) * 1_000_000_000)
     text = str(value).strip()
     sign = 1
-    if text[:1] in "+-":
+    if text[:1] in ("+", "-"):
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
     if text == "0":
@@ -264,6 +264,8 @@ def convert(project: Mapping[str, Any], namespace: str) -> StackPlan:
             namespace, entry
         )
 
+    # the CLI creates every secret and config the file declares; Compose's normalised
+    # form has dropped the unused ones already
     plan.secrets = [
         _file_object(namespace, project, key, entry, "secrets")
         for key, entry in secrets.items()

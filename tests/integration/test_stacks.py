@@ -260,7 +260,16 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
     front, back = f"{name}_front", f"{name}_back"
     directory = STACKS / "02-replicated"
     try:
-        first = await deploy_stack(swarm.manager, load_project(directory, stack_env(swarm)), name, resolve_image="never")
+        # detach=False: once the tasks run, the allocator no longer touches the services
+        # (it bumps their version once after creation)
+        first = await deploy_stack(
+            swarm.manager,
+            load_project(directory, stack_env(swarm)),
+            name,
+            resolve_image="never",
+            detach=False,
+            timeout=120,
+        )
         assert sorted(first.created) == [back, front]
         before = await versions(swarm, name)
         same = await deploy_stack(swarm.manager, load_project(directory, stack_env(swarm)), name, resolve_image="never")
