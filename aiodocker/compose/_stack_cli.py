@@ -34,24 +34,43 @@ def add_parser(sub: Any) -> None:
     commands = stack.add_subparsers(dest="stack_command", required=True)
     deploy = commands.add_parser("deploy", help="deploy a new stack or update an existing one")
     deploy.add_argument(
-        "-c", "--compose-file", action="append", required=True, metavar="FILE", help="compose file (repeatable)"
+        "-c",
+        "--compose-file",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="compose file (repeatable)",
     )
-    deploy.add_argument("--prune", action="store_true", help="remove services no longer in the file")
     deploy.add_argument(
-        "--with-registry-auth", action="store_true", help="send registry credentials to the swarm agents"
+        "--prune", action="store_true", help="remove services no longer in the file"
     )
     deploy.add_argument(
-        "--resolve-image", choices=("always", "changed", "never"), default="always",
+        "--with-registry-auth",
+        action="store_true",
+        help="send registry credentials to the swarm agents",
+    )
+    deploy.add_argument(
+        "--resolve-image",
+        choices=("always", "changed", "never"),
+        default="always",
         help="query the registry to pin image digests",
     )
     deploy.add_argument(
-        "-d", "--detach", type=_bool, nargs="?", const=True, default=True,
+        "-d",
+        "--detach",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=True,
         help="--detach=false waits until the services converged",
     )
     deploy.add_argument("name", metavar="STACK")
     ls = commands.add_parser("ls", help="list stacks")
     ls.add_argument("--format", choices=("table", "json"), default="table")
-    for command, text in (("ps", "list the tasks of a stack"), ("services", "list the services of a stack")):
+    for command, text in (
+        ("ps", "list the tasks of a stack"),
+        ("services", "list the services of a stack"),
+    ):
         parser = commands.add_parser(command, help=text)
         parser.add_argument("--format", choices=("table", "json"), default="table")
         parser.add_argument("name", metavar="STACK")
@@ -64,7 +83,9 @@ def load_files(files: list[str]) -> Any:
     compose = importlib.import_module("aiodocker.compose")
     loader = getattr(compose, "load_project", None)
     if loader is None:
-        raise StackConvertError("the compose loader (aiodocker.compose.load_project) is not available")
+        raise StackConvertError(
+            "the compose loader (aiodocker.compose.load_project) is not available"
+        )
     return loader(files)
 
 
@@ -125,7 +146,10 @@ async def _rm(docker: Docker, names: list[str], out: TextIO, err: TextIO) -> int
 def _table(rows: list[list[str]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
+        print(
+            "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
 
 
 def _print_stacks(stacks: list[Any], fmt: str, out: TextIO) -> int:
@@ -145,9 +169,15 @@ def _mode_and_replicas(service: Mapping[str, Any]) -> tuple[str, str]:
         return "global", f"{running}/{status.get('DesiredTasks', 0)}"
     if "ReplicatedJob" in mode:
         total = (mode["ReplicatedJob"] or {}).get("TotalCompletions", 1)
-        return "replicated job", f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)}/{total} completed)"
+        return (
+            "replicated job",
+            f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)}/{total} completed)",
+        )
     if "GlobalJob" in mode:
-        return "global job", f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)} completed)"
+        return (
+            "global job",
+            f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)} completed)",
+        )
     replicas = (mode.get("Replicated") or {}).get("Replicas", 1)
     return "replicated", f"{running}/{replicas}"
 
@@ -161,11 +191,13 @@ def _print_services(services: list[dict[str, Any]], fmt: str, out: TextIO) -> in
             for port in (service.get("Endpoint") or {}).get("Ports") or []
         )
         image = str(service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Image", "")).split("@")[0]
-        rows.append([str(service["ID"])[:12], service["Spec"]["Name"], mode, replicas, image, ports])
+        rows.append(
+            [str(service["ID"])[:12], service["Spec"]["Name"], mode, replicas, image, ports]
+        )
     if fmt == "json":
         keys = ("ID", "Name", "Mode", "Replicas", "Image", "Ports")
         for row in rows:
-            print(_json(dict(zip(keys, row))), file=out)
+            print(_json(dict(zip(keys, row, strict=True))), file=out)
         return 0
     _table([["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"], *rows], out)
     return 0
@@ -173,12 +205,20 @@ def _print_services(services: list[dict[str, Any]], fmt: str, out: TextIO) -> in
 
 def _print_tasks(tasks: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
     rows = []
-    for task in sorted(tasks, key=lambda task: (str(task.get("ServiceID")), task.get("Slot") or 0, str(task.get("CreatedAt")))):
+    for task in sorted(
+        tasks,
+        key=lambda task: (
+            str(task.get("ServiceID")),
+            task.get("Slot") or 0,
+            str(task.get("CreatedAt")),
+        ),
+    ):
         status = task.get("Status") or {}
         rows.append(
             [
                 str(task["ID"])[:12],
-                str(task.get("ServiceID", ""))[:12] + (f".{task['Slot']}" if task.get("Slot") else ""),
+                str(task.get("ServiceID", ""))[:12]
+                + (f".{task['Slot']}" if task.get("Slot") else ""),
                 str(task["Spec"]["ContainerSpec"].get("Image", "")).split("@")[0],
                 str(task.get("NodeID", ""))[:12],
                 str(task.get("DesiredState", "")),
@@ -189,9 +229,12 @@ def _print_tasks(tasks: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
     if fmt == "json":
         keys = ("ID", "Task", "Image", "Node", "DesiredState", "CurrentState", "Error")
         for row in rows:
-            print(_json(dict(zip(keys, row))), file=out)
+            print(_json(dict(zip(keys, row, strict=True))), file=out)
         return 0
-    _table([["ID", "SERVICE.SLOT", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR"], *rows], out)
+    _table(
+        [["ID", "SERVICE.SLOT", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR"], *rows],
+        out,
+    )
     return 0
 
 

@@ -157,7 +157,9 @@ def scope(namespace: str, name: str) -> str:
 
 
 def with_stack_label(namespace: str, labels: Mapping[str, Any] | None) -> dict[str, str]:
-    result = {str(key): "" if value is None else str(value) for key, value in (labels or {}).items()}
+    result = {
+        str(key): "" if value is None else str(value) for key, value in (labels or {}).items()
+    }
     result[LABEL_NAMESPACE] = namespace
     return result
 
@@ -246,7 +248,6 @@ def convert(project: Mapping[str, Any], namespace: str) -> StackPlan:
         raise StackConvertError("services: not a mapping")
     _warn_unsupported(services, plan.warnings)
     networks = project.get("networks") or {}
-    volumes = project.get("volumes") or {}
     secrets = project.get("secrets") or {}
     configs = project.get("configs") or {}
 
@@ -357,9 +358,7 @@ def _file_object(
             if entry.get("driver")
             else None
         ),
-        templating=(
-            {"Name": entry["template_driver"]} if entry.get("template_driver") else None
-        ),
+        templating=({"Name": entry["template_driver"]} if entry.get("template_driver") else None),
     )
 
 
@@ -458,7 +457,11 @@ def _service_spec(
         "Mode": _mode(deploy, where),
         "EndpointSpec": _endpoint(deploy.get("endpoint_mode"), service.get("ports")),
     }
-    _put(spec, "UpdateConfig", _update_config(deploy.get("update_config"), f"{where}.deploy.update_config"))
+    _put(
+        spec,
+        "UpdateConfig",
+        _update_config(deploy.get("update_config"), f"{where}.deploy.update_config"),
+    )
     _put(
         spec,
         "RollbackConfig",
@@ -512,7 +515,9 @@ def _healthcheck(value: Any, where: str) -> dict[str, Any] | None:
         return None
     if value.get("disable"):
         if value.get("test") and value["test"] != ["NONE"]:
-            raise StackConvertError(f"{where}.healthcheck: test and disable can't be set at the same time")
+            raise StackConvertError(
+                f"{where}.healthcheck: test and disable can't be set at the same time"
+            )
         return {"Test": ["NONE"]}
     test = value.get("test")
     if isinstance(test, str):
@@ -621,7 +626,7 @@ def _references(
             raise StackConvertError(f"{where}.{kind}[{index}]: undefined {kind[:-1]} {source!r}")
         target = str(ref.get("target") or source)
         if kind == "secrets" and target.startswith(default_dir):
-            target = target[len(default_dir):]
+            target = target[len(default_dir) :]
         elif kind == "configs" and target == default_dir + source:
             target = source
         mode = ref.get("mode")
@@ -631,7 +636,9 @@ def _references(
                     "Name": target,
                     "UID": str(ref.get("uid") or "0"),
                     "GID": str(ref.get("gid") or "0"),
-                    "Mode": 0o444 if mode is None else _file_mode(mode, f"{where}.{kind}[{index}].mode"),
+                    "Mode": 0o444
+                    if mode is None
+                    else _file_mode(mode, f"{where}.{kind}[{index}].mode"),
                 },
                 name_key: _object_name(namespace, project, source, defined[source] or {}),
             }
@@ -668,7 +675,12 @@ def _resources(value: Mapping[str, Any], where: str) -> dict[str, Any]:
             spec = item.get("discrete_resource_spec")
             if spec:
                 generic.append(
-                    {"DiscreteResourceSpec": {"Kind": spec.get("kind", ""), "Value": int(spec.get("value", 0))}}
+                    {
+                        "DiscreteResourceSpec": {
+                            "Kind": spec.get("kind", ""),
+                            "Value": int(spec.get("value", 0)),
+                        }
+                    }
                 )
         _put(reserve, "GenericResources", generic)
         result["Reservations"] = reserve

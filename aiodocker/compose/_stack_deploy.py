@@ -46,7 +46,7 @@ class StackDeployError(DockerError):
     """A stack deploy step failed; the message names the object and the step."""
 
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(status, {"message": message})
+        super().__init__(status, message)
 
 
 @dataclass
@@ -94,10 +94,18 @@ async def apply(
             await docker.services.delete(existing.pop(name)["ID"])
             result.removed.append(name)
     network_ids = await _networks(docker, plan, result, progress)
-    secret_ids = await _file_objects(docker, "secret", plan.secrets, result.secrets_created, progress)
-    config_ids = await _file_objects(docker, "config", plan.configs, result.configs_created, progress)
-    secret_ids.update(await _ids_by_name(docker, "secret", _referenced(plan, "Secrets", "SecretName")))
-    config_ids.update(await _ids_by_name(docker, "config", _referenced(plan, "Configs", "ConfigName")))
+    secret_ids = await _file_objects(
+        docker, "secret", plan.secrets, result.secrets_created, progress
+    )
+    config_ids = await _file_objects(
+        docker, "config", plan.configs, result.configs_created, progress
+    )
+    secret_ids.update(
+        await _ids_by_name(docker, "secret", _referenced(plan, "Secrets", "SecretName"))
+    )
+    config_ids.update(
+        await _ids_by_name(docker, "config", _referenced(plan, "Configs", "ConfigName"))
+    )
 
     changed_ids: list[tuple[str, str]] = []
     for name in sorted(plan.services):
@@ -164,10 +172,12 @@ async def _networks(
         progress(f"Creating network {name}")
         body = {"Name": name, **plan.networks[name]}
         try:
-            network = await docker.networks.create(body)
+            created = await docker.networks.create(body)
         except DockerError as exc:
-            raise StackDeployError(f"failed to create network {name}: {exc.message}", exc.status) from exc
-        ids[name] = network.id
+            raise StackDeployError(
+                f"failed to create network {name}: {exc.message}", exc.status
+            ) from exc
+        ids[name] = created.id
         result.networks_created.append(name)
     for name in plan.external_networks:
         found = [
@@ -206,7 +216,11 @@ async def _file_objects(
     store: Any = docker.secrets if kind == "secret" else docker.configs
     ids: dict[str, str] = {}
     for obj in objects:
-        found = [item for item in await store.list(filters={"name": [obj.name]}) if item["Spec"]["Name"] == obj.name]
+        found = [
+            item
+            for item in await store.list(filters={"name": [obj.name]})
+            if item["Spec"]["Name"] == obj.name
+        ]
         extra: dict[str, Any] = {"templating": obj.templating}
         if kind == "secret":
             extra["driver"] = obj.driver
@@ -219,7 +233,11 @@ async def _file_objects(
         current = found[0]
         try:
             await store.update(
-                current["ID"], current["Version"]["Index"], data=obj.data, labels=obj.labels, **extra
+                current["ID"],
+                current["Version"]["Index"],
+                data=obj.data,
+                labels=obj.labels,
+                **extra,
             )
         except DockerError as exc:
             if exc.status == 400 and "only updates to Labels" in exc.message:
@@ -285,7 +303,12 @@ async def _pin_image(
     if digest:
         template["ContainerSpec"]["Image"] = f"{image}@{digest}"
     platforms = [
-        {"Architecture": "" if str(item.get("architecture", "")).lower() == "arm" else item.get("architecture", ""), "OS": item.get("os", "")}
+        {
+            "Architecture": ""
+            if str(item.get("architecture", "")).lower() == "arm"
+            else item.get("architecture", ""),
+            "OS": item.get("os", ""),
+        }
         for item in found.get("Platforms") or []
     ]
     if platforms:
@@ -314,7 +337,9 @@ def comparable(spec: Mapping[str, Any]) -> Any:
 def _drop_empty(value: Any) -> Any:
     if isinstance(value, Mapping):
         items = {key: _drop_empty(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item not in (None, {}, [], "", 0, False)}
+        return {
+            key: item for key, item in items.items() if item not in (None, {}, [], "", 0, False)
+        }
     if isinstance(value, list):
         return [_drop_empty(item) for item in value]
     return value
@@ -361,7 +386,9 @@ async def _convergence(docker: Docker, service_id: str) -> tuple[str, bool]:
     tasks = await docker.tasks.list(filters={"service": [service_id]})
     version = service["Version"]["Index"]
     current = [
-        task for task in tasks if task.get("DesiredState") != "shutdown" and task.get("Spec") is not None
+        task
+        for task in tasks
+        if task.get("DesiredState") != "shutdown" and task.get("Spec") is not None
     ]
     if "ReplicatedJob" in mode or "GlobalJob" in mode:
         complete = sum(1 for task in current if task["Status"]["State"] == "complete")
@@ -369,7 +396,11 @@ async def _convergence(docker: Docker, service_id: str) -> tuple[str, bool]:
         if failed:
             message = failed[0]["Status"].get("Err") or failed[0]["Status"]["State"]
             raise StackDeployError(f"job {spec['Name']} failed: {message}", 500)
-        total = (mode.get("ReplicatedJob") or {}).get("TotalCompletions", 1) if "ReplicatedJob" in mode else len(current)
+        total = (
+            (mode.get("ReplicatedJob") or {}).get("TotalCompletions", 1)
+            if "ReplicatedJob" in mode
+            else len(current)
+        )
         return f"{complete}/{total} complete", complete >= total and bool(current or total == 0)
     running = sum(1 for task in current if task["Status"]["State"] == "running")
     if "Global" in mode:

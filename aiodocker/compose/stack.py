@@ -173,16 +173,19 @@ class Stack:
 
     async def services(self) -> builtins.list[dict[str, Any]]:
         """The stack's services with their task counts (``docker stack services``)."""
-        services = await self.docker.services.list(
-            filters=namespace_filter(self.name), status=True
-        )
+        services = await self.docker.services.list(filters=namespace_filter(self.name), status=True)
         return sorted(services, key=lambda service: str(service["Spec"]["Name"]))
 
-    async def ps(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[dict[str, Any]]:
+    async def ps(
+        self, *, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """The stack's tasks (``docker stack ps``); ``filters`` as for ``docker.tasks.list``."""
         combined: dict[str, Any] = dict(filters or {})
         labels = combined.get("label") or []
-        combined["label"] = [*([labels] if isinstance(labels, str) else labels), *namespace_filter(self.name)["label"]]
+        combined["label"] = [
+            *([labels] if isinstance(labels, str) else labels),
+            *namespace_filter(self.name)["label"],
+        ]
         return await self.docker.tasks.list(filters=combined)
 
     async def rm(self) -> RemoveResult:

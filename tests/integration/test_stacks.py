@@ -51,7 +51,9 @@ def docker_cli(version: str) -> str:
 
 def stack_env(swarm: SwarmCluster, **extra: str) -> dict[str, str]:
     env = {
-        key: value for key, value in os.environ.items() if key not in ("DOCKER_HOST", "DOCKER_CONTEXT")
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DOCKER_HOST", "DOCKER_CONTEXT")
     }
     env.update(STACK_IMAGE=swarm.image, STACK_PREFIX=f"{swarm.name('pfx')}", **extra)
     return env
@@ -77,7 +79,9 @@ class Cli:
         self.binary = binary
         self.config_dir = config_dir
 
-    async def run(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> tuple[str, str]:
+    async def run(
+        self, *args: str, env: dict[str, str] | None = None, check: bool = True
+    ) -> tuple[str, str]:
         environ = dict(env or stack_env(self.swarm))
         environ["DOCKER_CONFIG"] = str(self.config_dir)
         process = await asyncio.create_subprocess_exec(
@@ -109,19 +113,33 @@ async def snapshot(swarm: SwarmCluster, name: str) -> dict[str, Any]:
     services = {s["Spec"]["Name"]: s["Spec"] for s in await docker.services.list(filters=label)}
     networks = sorted(
         (
-            {key: net.get(key) for key in ("Name", "Driver", "Scope", "Internal", "Attachable", "Labels")}
-            | {"Options": {k: v for k, v in (net.get("Options") or {}).items() if "vxlanid" not in k}}
+            {
+                key: net.get(key)
+                for key in ("Name", "Driver", "Scope", "Internal", "Attachable", "Labels")
+            }
+            | {
+                "Options": {
+                    k: v for k, v in (net.get("Options") or {}).items() if "vxlanid" not in k
+                }
+            }
             for net in await docker.networks.list(filters=label)
         ),
         key=lambda net: str(net["Name"]),
     )
     secrets = sorted(
-        ({"Name": s["Spec"]["Name"], "Labels": s["Spec"].get("Labels")} for s in await docker.secrets.list(filters=label)),
+        (
+            {"Name": s["Spec"]["Name"], "Labels": s["Spec"].get("Labels")}
+            for s in await docker.secrets.list(filters=label)
+        ),
         key=lambda item: str(item["Name"]),
     )
     configs = sorted(
         (
-            {"Name": c["Spec"]["Name"], "Labels": c["Spec"].get("Labels"), "Data": c["Spec"].get("Data")}
+            {
+                "Name": c["Spec"]["Name"],
+                "Labels": c["Spec"].get("Labels"),
+                "Data": c["Spec"].get("Data"),
+            }
             for c in await docker.configs.list(filters=label)
         ),
         key=lambda item: str(item["Name"]),
@@ -132,9 +150,15 @@ async def snapshot(swarm: SwarmCluster, name: str) -> dict[str, Any]:
             ref.pop("SecretID")
         for ref in container.get("Configs") or []:
             ref.pop("ConfigID")
+        # the CLI sorts references by name only: two of one config come in either order
+        for key in ("Secrets", "Configs"):
+            if container.get(key):
+                container[key].sort(key=lambda ref: json.dumps(ref, sort_keys=True))
         for net in spec["TaskTemplate"].get("Networks") or []:
             net["Target"] = network_names.get(net["Target"], net["Target"])
-    text = json.dumps({"services": services, "networks": networks, "secrets": secrets, "configs": configs})
+    text = json.dumps(
+        {"services": services, "networks": networks, "secrets": secrets, "configs": configs}
+    )
     text = text.replace(f'"{name}_', '"STACK_').replace(f'"{name}"', '"STACK"')
     result: dict[str, Any] = json.loads(text)
     return result
@@ -183,7 +207,14 @@ async def test_deploy_makes_the_objects_docker_stack_deploy_makes(
     cli_name, our_name = swarm.name("cli"), swarm.name("our")
     try:
         _, err = await cli.run(
-            "stack", "deploy", "--resolve-image", "never", "-c", str(directory / "stack.yml"), cli_name, env=env
+            "stack",
+            "deploy",
+            "--resolve-image",
+            "never",
+            "-c",
+            str(directory / "stack.yml"),
+            cli_name,
+            env=env,
         )
         expected = await snapshot(swarm, cli_name)
         await cli.run("stack", "rm", cli_name)
@@ -204,7 +235,9 @@ async def test_the_cli_manages_a_stack_this_package_deployed(swarm: SwarmCluster
     env = stack_env(swarm)
     project = load_project(STACKS / "11-secrets-configs", env)
     try:
-        await deploy_stack(swarm.manager, project, name, resolve_image="never", detach=False, timeout=120)
+        await deploy_stack(
+            swarm.manager, project, name, resolve_image="never", detach=False, timeout=120
+        )
         out, _ = await cli.run("stack", "ls", "--format", "{{.Name}} {{.Services}}")
         assert f"{name} 1" in out.splitlines()
         out, _ = await cli.run("stack", "services", name, "--format", "{{.Name}} {{.Replicas}}")
@@ -222,10 +255,22 @@ async def test_this_package_manages_a_stack_the_cli_deployed(swarm: SwarmCluster
     name = swarm.name("cli")
     env = stack_env(swarm)
     try:
-        await cli.run("stack", "deploy", "--resolve-image", "never", "-c", str(STACKS / "10-networks" / "stack.yml"), name, env=env)
+        await cli.run(
+            "stack",
+            "deploy",
+            "--resolve-image",
+            "never",
+            "-c",
+            str(STACKS / "10-networks" / "stack.yml"),
+            name,
+            env=env,
+        )
         stack = Stack(swarm.manager, name)
         assert [s["Spec"]["Name"] for s in await stack.services()] == [f"{name}_db", f"{name}_web"]
-        assert any(summary.name == name and summary.services == 2 for summary in await list_stacks(swarm.manager))
+        assert any(
+            summary.name == name and summary.services == 2
+            for summary in await list_stacks(swarm.manager)
+        )
 
         async def both_running() -> list[dict[str, Any]] | None:
             tasks = await stack.ps(filters={"desired-state": "running"})
@@ -272,7 +317,9 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
         )
         assert sorted(first.created) == [back, front]
         before = await versions(swarm, name)
-        same = await deploy_stack(swarm.manager, load_project(directory, stack_env(swarm)), name, resolve_image="never")
+        same = await deploy_stack(
+            swarm.manager, load_project(directory, stack_env(swarm)), name, resolve_image="never"
+        )
         assert (same.updated, sorted(same.unchanged)) == ([], [back, front])
         assert await versions(swarm, name) == before
         changed = load_project(directory, stack_env(swarm, BACK_REPLICAS="2"))
@@ -293,7 +340,9 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
         await Stack(swarm.manager, name).rm()
 
 
-async def test_a_changed_secret_is_refused_and_a_renamed_one_rotates(swarm: SwarmCluster, tmp_path: Path) -> None:
+async def test_a_changed_secret_is_refused_and_a_renamed_one_rotates(
+    swarm: SwarmCluster, tmp_path: Path
+) -> None:
     name = swarm.name("rot")
     directory = tmp_path / "rotate"
     shutil.copytree(STACKS / "11-secrets-configs", directory)
@@ -302,12 +351,18 @@ async def test_a_changed_secret_is_refused_and_a_renamed_one_rotates(swarm: Swar
         await deploy_stack(swarm.manager, load_project(directory, env), name, resolve_image="never")
         (directory / "password.txt").write_text("changed\n")
         with pytest.raises(StackDeployError, match=f"secret {name}_password: its content changed"):
-            await deploy_stack(swarm.manager, load_project(directory, env), name, resolve_image="never")
+            await deploy_stack(
+                swarm.manager, load_project(directory, env), name, resolve_image="never"
+            )
         text = (directory / "stack.yml").read_text()
         (directory / "stack.yml").write_text(
-            text.replace("      kind: password\n", f"      kind: password\n    name: {name}_password_v2\n")
+            text.replace(
+                "      kind: password\n", f"      kind: password\n    name: {name}_password_v2\n"
+            )
         )
-        rotated = await deploy_stack(swarm.manager, load_project(directory, env), name, resolve_image="never")
+        rotated = await deploy_stack(
+            swarm.manager, load_project(directory, env), name, resolve_image="never"
+        )
         assert rotated.secrets_created == [f"{name}_password_v2"]
         assert rotated.updated == [f"{name}_app"]
         spec = (await swarm.manager.services.inspect(f"{name}_app"))["Spec"]

@@ -24,8 +24,16 @@ def project(**services: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("text", "ns"),
-    [("10s", 10_000_000_000), ("1m30s", 90_000_000_000), ("500ms", 500_000_000), ("1h0m0s", 3_600_000_000_000),
-     ("1.5s", 1_500_000_000), ("0", 0), ("2us", 2_000), (3, 3_000_000_000)],
+    [
+        ("10s", 10_000_000_000),
+        ("1m30s", 90_000_000_000),
+        ("500ms", 500_000_000),
+        ("1h0m0s", 3_600_000_000_000),
+        ("1.5s", 1_500_000_000),
+        ("0", 0),
+        ("2us", 2_000),
+        (3, 3_000_000_000),
+    ],
 )
 def test_go_durations_become_nanoseconds(text: Any, ns: int) -> None:
     assert duration_ns(text, "x") == ns
@@ -45,22 +53,32 @@ def test_cpus_are_exact_nanocpus_and_too_much_precision_is_refused() -> None:
 
 
 def test_names_labels_and_the_default_network_follow_the_cli() -> None:
-    plan = convert(project(web={"image": "busybox", "labels": {"a": "b"}, "networks": {"default": None}}), "st")
+    plan = convert(
+        project(web={"image": "busybox", "labels": {"a": "b"}, "networks": {"default": None}}), "st"
+    )
     spec = plan.services["st_web"]
     assert spec["Labels"] == {LABEL_NAMESPACE: "st", LABEL_IMAGE: "busybox"}
     assert spec["TaskTemplate"]["ContainerSpec"]["Labels"] == {"a": "b", LABEL_NAMESPACE: "st"}
     assert spec["TaskTemplate"]["Networks"] == [{"Target": "st_default", "Aliases": ["web"]}]
     assert plan.networks == {
         "st_default": {
-            "Labels": {LABEL_NAMESPACE: "st"}, "Driver": "overlay", "Scope": "swarm",
-            "Internal": False, "Attachable": False,
+            "Labels": {LABEL_NAMESPACE: "st"},
+            "Driver": "overlay",
+            "Scope": "swarm",
+            "Internal": False,
+            "Attachable": False,
         }
     }
 
 
 def test_an_explicit_name_is_kept_and_a_loader_default_name_is_scoped(tmp_path: Path) -> None:
     (tmp_path / "s.txt").write_text("x")
-    data = project(app={"image": "i", "secrets": [{"source": "a"}, {"source": "b", "target": "/run/secrets/b"}]})
+    data = project(
+        app={
+            "image": "i",
+            "secrets": [{"source": "a"}, {"source": "b", "target": "/run/secrets/b"}],
+        }
+    )
     data["secrets"] = {
         "a": {"name": "proj_a", "file": str(tmp_path / "s.txt")},
         "b": {"name": "fixed-name", "file": str(tmp_path / "s.txt")},
@@ -76,8 +94,16 @@ def test_an_explicit_name_is_kept_and_a_loader_default_name_is_scoped(tmp_path: 
 
 def test_unsupported_and_deprecated_keys_are_reported_as_the_cli_reports_them() -> None:
     plan = convert(
-        project(a={"image": "i", "restart": "always", "build": {"context": "."}, "expose": ["1"],
-                   "container_name": "c", "privileged": True}),
+        project(
+            a={
+                "image": "i",
+                "restart": "always",
+                "build": {"context": "."},
+                "expose": ["1"],
+                "container_name": "c",
+                "privileged": True,
+            }
+        ),
         "st",
     )
     assert plan.warnings == [
@@ -95,14 +121,19 @@ def test_unsupported_and_deprecated_keys_are_reported_as_the_cli_reports_them() 
     [
         ({}, r"services\.a: a stack service needs an image"),
         ({"image": "i", "networks": {"nope": None}}, "undefined network 'nope'"),
-        ({"image": "i", "volumes": [{"type": "volume", "source": "v", "target": "/v"}]}, "undefined volume 'v'"),
+        (
+            {"image": "i", "volumes": [{"type": "volume", "source": "v", "target": "/v"}]},
+            "undefined volume 'v'",
+        ),
         ({"image": "i", "secrets": [{"source": "s"}]}, "undefined secret 's'"),
         ({"image": "i", "deploy": {"mode": "global", "replicas": 2}}, "replicas can only be used"),
         ({"image": "i", "deploy": {"mode": "sometimes"}}, "unknown mode 'sometimes'"),
         ({"image": "i", "restart": "maybe"}, "unknown restart policy"),
     ],
 )
-def test_what_a_stack_cannot_take_is_refused_naming_the_key(service: dict[str, Any], message: str) -> None:
+def test_what_a_stack_cannot_take_is_refused_naming_the_key(
+    service: dict[str, Any], message: str
+) -> None:
     with pytest.raises(StackConvertError, match=message):
         convert(project(a=service), "st")
 
@@ -112,12 +143,19 @@ def test_modes_and_ports() -> None:
         project(
             job={"image": "i", "deploy": {"mode": "replicated-job", "replicas": 3}},
             glob={"image": "i", "deploy": {"mode": "global-job"}},
-            web={"image": "i", "ports": [{"target": 80, "published": "8080", "protocol": "tcp", "mode": "ingress"},
-                                         {"target": 81, "published": "1", "mode": "host"}]},
+            web={
+                "image": "i",
+                "ports": [
+                    {"target": 80, "published": "8080", "protocol": "tcp", "mode": "ingress"},
+                    {"target": 81, "published": "1", "mode": "host"},
+                ],
+            },
         ),
         "st",
     )
-    assert plan.services["st_job"]["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}}
+    assert plan.services["st_job"]["Mode"] == {
+        "ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}
+    }
     assert plan.services["st_glob"]["Mode"] == {"GlobalJob": {}}
     assert plan.services["st_web"]["EndpointSpec"]["Ports"] == [
         {"Protocol": "tcp", "TargetPort": 81, "PublishMode": "host", "PublishedPort": 1},
@@ -127,8 +165,16 @@ def test_modes_and_ports() -> None:
 
 def test_the_comparison_ignores_daemon_defaults_but_sees_a_change() -> None:
     spec = convert(project(a={"image": "i"}), "st").services["st_a"]
-    stored = {**spec, "UpdateConfig": {"Parallelism": 1, "FailureAction": "pause", "Monitor": 5_000_000_000,
-                                       "MaxFailureRatio": 0, "Order": "stop-first"}}
+    stored = {
+        **spec,
+        "UpdateConfig": {
+            "Parallelism": 1,
+            "FailureAction": "pause",
+            "Monitor": 5_000_000_000,
+            "MaxFailureRatio": 0,
+            "Order": "stop-first",
+        },
+    }
     stored["TaskTemplate"] = {**spec["TaskTemplate"], "ForceUpdate": 0, "Runtime": "container"}
     assert comparable(spec) == comparable(stored)
     changed = {**spec, "Mode": {"Replicated": {"Replicas": 2}}}
