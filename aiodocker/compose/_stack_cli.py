@@ -8,11 +8,13 @@ the package's own compose loader (``aiodocker.compose.load_project``).
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..exceptions import DockerError
+from ._errors import ComposeError
+from ._loader import load_project
+from ._model import Project
 from .stack import Stack, StackConvertError, deploy_stack, list_stacks, plan_stack
 
 if TYPE_CHECKING:
@@ -78,15 +80,9 @@ def add_parser(sub: Any) -> None:
     rm.add_argument("names", nargs="+", metavar="STACK")
 
 
-def load_files(files: list[str]) -> Any:
-    """Load ``files`` with the package's compose loader (the compose model)."""
-    compose = importlib.import_module("aiodocker.compose")
-    loader = getattr(compose, "load_project", None)
-    if loader is None:
-        raise StackConvertError(
-            "the compose loader (aiodocker.compose.load_project) is not available"
-        )
-    return loader(files)
+def load_files(files: list[str]) -> Project:
+    """Load ``files`` with the package's compose loader, as ``docker stack deploy -c`` reads them."""
+    return load_project(files)
 
 
 async def run(docker: Docker, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -101,7 +97,7 @@ async def run(docker: Docker, args: argparse.Namespace, out: TextIO, err: TextIO
         if args.stack_command == "ps":
             return _print_tasks(await Stack(docker, args.name).ps(), args.format, out)
         return await _rm(docker, args.names, out, err)
-    except (StackConvertError, DockerError) as exc:
+    except (ComposeError, StackConvertError, DockerError) as exc:
         print(f"error: {exc}", file=err)
         return 1
 

@@ -7,9 +7,9 @@ calls one: the services, networks, secrets and configs that carry the label
 other's stacks: ``docker stack ps NAME`` lists what :func:`deploy_stack` made, and
 :meth:`Stack.rm` removes what ``docker stack deploy`` made.
 
-The project given to :func:`deploy_stack` is the normalised compose project (the
-JSON form of :func:`aiodocker.compose.load_project`, which equals
-``docker compose config --format json``), or a project object with that JSON form.
+The project given to :func:`deploy_stack` is a :class:`~aiodocker.compose.Project`
+(from :func:`aiodocker.compose.load_project`) or its JSON form, which equals what
+``docker compose config --format json`` prints.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import DockerError
+from ._model import Project
 from ._stack_convert import LABEL_NAMESPACE, StackConvertError, StackPlan, convert
 from ._stack_deploy import (
     DeployResult,
@@ -73,19 +74,32 @@ class RemoveResult:
 
 
 def _project_dict(project: Any) -> Mapping[str, Any]:
-    """The normalised JSON form of ``project`` (a mapping, or a model with a JSON form)."""
+    """The normalised JSON form of ``project``, its ``$$`` escapes turned back into ``$``.
+
+    ``project`` is a :class:`~aiodocker.compose.Project` or its JSON form (what
+    ``docker compose config --format json`` prints, where a literal ``$`` is ``$$``).
+    """
     if isinstance(project, Mapping):
-        return project
-    for method in ("to_dict", "as_dict", "model_dump", "dict"):
-        to_dict = getattr(project, method, None)
-        if callable(to_dict):
-            result = to_dict()
-            if isinstance(result, Mapping):
-                return result
-    raise TypeError(
-        "project must be the normalised compose project: a mapping "
-        f"(docker compose config --format json) or a loaded project, not {type(project).__name__}"
-    )
+        data: Any = project
+    elif isinstance(project, Project):
+        data = project.to_dict()
+    else:
+        raise TypeError(
+            "project must be an aiodocker.compose.Project or its JSON form "
+            f"(docker compose config --format json), not {type(project).__name__}"
+        )
+    result: Mapping[str, Any] = _unescape(data)
+    return result
+
+
+def _unescape(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, Mapping):
+        return {key: _unescape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unescape(item) for item in value]
+    return value
 
 
 def plan_stack(project: Any, name: str) -> StackPlan:

@@ -15,13 +15,14 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from testenv import require
 
+from aiodocker import compose
 from aiodocker.compose.stack import (
     Stack,
     StackDeployError,
@@ -60,15 +61,8 @@ def stack_env(swarm: SwarmCluster, **extra: str) -> dict[str, str]:
 
 
 def load_project(directory: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The normalised project of ``directory/stack.yml``, from Docker Compose itself."""
-    done = subprocess.run(
-        [require("compose_bin"), "-f", str(directory / "stack.yml"), "config", "--format", "json"],
-        capture_output=True,
-        env=env,
-        check=True,
-    )
-    project: dict[str, Any] = json.loads(done.stdout)
-    return project
+    """The normalised project of ``directory/stack.yml``, loaded by this package."""
+    return compose.load_project([str(directory / "stack.yml")], environ=env).to_dict()
 
 
 class Cli:
@@ -323,6 +317,7 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
         assert (same.updated, sorted(same.unchanged)) == ([], [back, front])
         assert await versions(swarm, name) == before
         changed = load_project(directory, stack_env(swarm, BACK_REPLICAS="2"))
+        assert isinstance(changed, dict)
         second = await deploy_stack(swarm.manager, changed, name, resolve_image="never")
         assert (second.updated, second.unchanged) == ([back], [front])
         after = await versions(swarm, name)
@@ -389,5 +384,78 @@ async def test_detach_false_waits_until_the_tasks_run(swarm: SwarmCluster) -> No
         once = [t for t in tasks if t["Status"]["State"] == "complete" and t["ServiceID"]]
         assert len(once) >= 2
         assert f"{name}_once: 2/2 complete" in lines
+    finally:
+        await Stack(swarm.manager, name).rm()
+
+
+async def python_m_aiodocker(
+    swarm: SwarmCluster, *args: str, env: dict[str, str]
+) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiodocker",
+        "-H",
+        swarm.manager.endpoint.url,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**env, "PYTHONPATH": str(Path(compose.__file__).parents[2])},
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_python_m_aiodocker_stack_deploys_lists_and_removes(
+    swarm: SwarmCluster, cli: Cli
+) -> None:
+    name = swarm.name("cmd")
+    env = stack_env(swarm)
+    stack_file = str(STACKS / "14-unsupported" / "stack.yml")
+    try:
+        code, out, err = await python_m_aiodocker(
+            swarm,
+            "stack",
+            "deploy",
+            "-c",
+            stack_file,
+            "--resolve-image",
+            "never",
+            "--detach=false",
+            name,
+            env=env,
+        )
+        assert code == 0, err
+        assert f"Creating service {name}_legacy" in out.splitlines()
+        assert f"{name}_legacy: 1/1 running" in out.splitlines()
+        assert (
+            "Ignoring unsupported options: build, cgroup_parent, devices, links, network_mode, privileged, restart, security_opt, shm_size"
+            in err
+        )
+        # the CLI sees the stack and its tasks
+        cli_out, _ = await cli.run("stack", "services", name, "--format", "{{.Name}}")
+        assert sorted(cli_out.split()) == [f"{name}_helper", f"{name}_legacy"]
+        code, out, _ = await python_m_aiodocker(swarm, "stack", "ls", env=env)
+        assert code == 0 and f"{name}   2" in out
+        code, out, _ = await python_m_aiodocker(swarm, "stack", "services", name, env=env)
+        assert code == 0 and f"{name}_legacy" in out
+        code, out, _ = await python_m_aiodocker(
+            swarm, "stack", "ps", name, "--format", "json", env=env
+        )
+        assert code == 0 and any(
+            json.loads(line)["CurrentState"] == "running" for line in out.splitlines()
+        )
+        code, out, _ = await python_m_aiodocker(swarm, "stack", "rm", name, env=env)
+        assert code == 0
+        assert (
+            f"Removing service {name}_helper" in out and f"Removing network {name}_default" in out
+        )
+        code, _, err = await python_m_aiodocker(swarm, "stack", "rm", name, env=env)
+        assert (code, err.strip()) == (0, f"Nothing found in stack: {name}")
+        code, _, err = await python_m_aiodocker(
+            swarm, "stack", "deploy", "-c", "/nonexistent.yml", name, env=env
+        )
+        assert code == 1 and "nonexistent.yml" in err and "Traceback" not in err
     finally:
         await Stack(swarm.manager, name).rm()
