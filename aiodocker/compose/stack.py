@@ -230,25 +230,29 @@ class Stack:
                 await self.docker.configs.delete(config["ID"])
                 result.configs.append(config["Spec"]["Name"])
         for network in networks:
-            await self._remove_network(network)
-            result.networks.append(network["Name"])
+            if await self._remove_network(network):
+                result.networks.append(network["Name"])
         return result
 
-    async def _remove_network(self, network: Mapping[str, Any]) -> None:
-        """Remove a network, retrying while the removed services' tasks still hold it."""
+    async def _remove_network(self, network: Mapping[str, Any]) -> bool:
+        """Remove a network, retrying while the removed services' tasks still hold it.
+
+        Returns False when it was gone already.
+        """
         import asyncio
 
         for attempt in range(60):
             try:
                 handle = await self.docker.networks.get(network["Id"])
                 await handle.delete()
-                return
+                return True
             except DockerError as exc:
                 if exc.status == 404:
-                    return
+                    return False
                 if attempt == 59:
                     raise
                 await asyncio.sleep(0.5)
+        return False
 
     async def wait(
         self, *, progress: Callable[[str], None] | None = None, timeout: float | None = None

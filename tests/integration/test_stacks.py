@@ -459,3 +459,19 @@ async def test_python_m_aiodocker_stack_deploys_lists_and_removes(
         assert code == 1 and "nonexistent.yml" in err and "Traceback" not in err
     finally:
         await Stack(swarm.manager, name).rm()
+
+
+async def test_resolve_image_warns_for_an_image_no_registry_has_and_changed_keeps_it(
+    swarm: SwarmCluster, cli: Cli
+) -> None:
+    name = swarm.name("img")
+    project = load_project(STACKS / "01-minimal", stack_env(swarm))
+    try:
+        first = await deploy_stack(swarm.manager, project, name)  # resolve_image="always"
+        assert any(f"image {swarm.image} could not be accessed on a registry" in w for w in first.warnings)
+        spec = (await swarm.manager.services.inspect(f"{name}_app"))["Spec"]
+        assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == swarm.image
+        again = await deploy_stack(swarm.manager, project, name, resolve_image="changed")
+        assert (again.updated, again.unchanged, again.warnings) == ([], [f"{name}_app"], [])
+    finally:
+        await Stack(swarm.manager, name).rm()
