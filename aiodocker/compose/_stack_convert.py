@@ -122,21 +122,6 @@ class FileObject:
     driver: dict[str, Any] | None = None
     templating: dict[str, Any] | None = None
 
-    def spec(self) -> dict[str, Any]:
-        """The SecretSpec/ConfigSpec body, ``Data`` base64-encoded."""
-        import base64
-
-        body: dict[str, Any] = {
-            "Name": self.name,
-            "Labels": self.labels,
-            "Data": base64.b64encode(self.data).decode("ascii"),
-        }
-        if self.driver is not None:
-            body["Driver"] = self.driver
-        if self.templating is not None:
-            body["Templating"] = self.templating
-        return body
-
 
 @dataclass
 class StackPlan:
