@@ -354,19 +354,20 @@ def file_reference(value: Any, ctx: Context, path: str, default_target: str | No
 
 
 def extra_hosts(value: Any) -> list[str]:
+    """``host=address`` entries, sorted as Compose prints them."""
     hosts: list[str] = []
     if isinstance(value, dict):
         for host, address in value.items():
             for one in address if isinstance(address, list) else [address]:
                 hosts.append(f"{host}={string(one)}")
-        return hosts
+        return sorted(hosts)
     for entry in string_list(value):
         if "=" in entry:
             hosts.append(entry)
         else:
             host, _, address = entry.partition(":")
             hosts.append(f"{host}={address}")
-    return hosts
+    return sorted(hosts)
 
 
 def healthcheck(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
@@ -409,7 +410,8 @@ def build(value: Any, ctx: Context, path: str) -> dict[str, Any]:
         context = ctx.abspath(context)
     spec["context"] = context
     if "args" in spec:
-        spec["args"] = key_value_map(spec["args"], ctx, f"{path}.args", resolve=True, keep_null=False)
+        # unresolved names stay None until the files are merged (an override may unset one)
+        spec["args"] = key_value_map(spec["args"], ctx, f"{path}.args", resolve=True)
     for key in ("labels", "additional_contexts"):
         if key in spec:
             spec[key] = key_value_map(spec[key], ctx, f"{path}.{key}", empty="")

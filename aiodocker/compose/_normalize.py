@@ -54,10 +54,15 @@ def finish(
         build = spec.get("build")
         if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
             build["dockerfile"] = "Dockerfile"
+        if isinstance(build, dict) and isinstance(build.get("args"), dict):
+            build["args"] = {k: v for k, v in build["args"].items() if v is not None}
+            if not build["args"]:
+                del build["args"]
         deploy = spec.get("deploy")
         if isinstance(deploy, dict):
             deploy.setdefault("placement", {})
     _check_cycles(services)
+    _check_container_names(services)
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
     # as Compose does, only the resources the enabled services use are kept
@@ -186,29 +191,67 @@ def _check_service(
             if ref.get("source") not in table:
                 raise ComposeError(f"service {key!r} refers to undefined {kind[:-1]} {ref.get('source')}",
                                    path=f"{where}.{kind}[{index}]")
-    mem = spec.get("mem_limit")
-    limit = ((spec.get("deploy") or {}).get("resources") or {}).get("limits", {}) or {}
-    if mem is not None and limit.get("memory") is not None and parse_bytes(mem) != parse_bytes(limit["memory"]):
-        raise ComposeError(
-            f"mem_limit ({mem}) and deploy.resources.limits.memory ({limit['memory']}) differ",
-            path=f"{where}.mem_limit",
-        )
-    reservation = spec.get("mem_reservation")
-    reserved = ((spec.get("deploy") or {}).get("resources") or {}).get("reservations", {}) or {}
-    if (
-        reservation is not None
-        and reserved.get("memory") is not None
-        and parse_bytes(reservation) != parse_bytes(reserved["memory"])
-    ):
-        raise ComposeError(
-            f"mem_reservation ({reservation}) and deploy.resources.reservations.memory"
-            f" ({reserved['memory']}) differ",
-            path=f"{where}.mem_reservation",
-        )
+    _check_against_deploy(key, spec)
     mode = spec.get("network_mode") or ""
     if mode.startswith("service:") and mode[8:] not in services:
         raise ComposeError(f"service {key!r} uses the network stack of undefined service {mode[8:]!r}",
                            path=f"{where}.network_mode")
+
+
+# service keys that deploy.resources duplicates: (key, section, field, how to compare)
+_DEPLOY_TWINS: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
+    ("mem_limit", "limits", "memory", parse_bytes),
+    ("cpus", "limits", "cpus", float),
+    ("pids_limit", "limits", "pids", int),
+    ("mem_reservation", "reservations", "memory", parse_bytes),
+)
+
+
+def _check_against_deploy(key: str, spec: dict[str, Any]) -> None:
+    """A value set both on the service and in ``deploy`` must agree, as Compose requires.
+
+    Where ``deploy.resources.limits`` (or ``reservations``) is given, a field it leaves out
+    counts as 0; ``scale`` fills a missing ``deploy.replicas``.
+    """
+    deploy = spec.get("deploy")
+    if not isinstance(deploy, dict):
+        return
+    resources = deploy.get("resources") or {}
+    for name, section, field, value_of in _DEPLOY_TWINS:
+        own = spec.get(name)
+        block = resources.get(section)
+        if own is None or not isinstance(block, dict):
+            continue
+        theirs = block.get(field)
+        if value_of(own) != (value_of(theirs) if theirs is not None else 0):
+            raise ComposeError(
+                f"can't set distinct values on '{name}' and 'deploy.resources.{section}.{field}'",
+                path=f"services.{key}",
+            )
+    scale = spec.get("scale")
+    if scale is not None:
+        if deploy.get("replicas") is None:
+            deploy["replicas"] = scale
+        elif deploy["replicas"] != scale:
+            raise ComposeError("can't set distinct values on 'scale' and 'deploy.replicas'", path=f"services.{key}")
+
+
+def _check_container_names(services: dict[str, dict[str, Any]]) -> None:
+    """A ``container_name`` is one container: unique, and not on a scaled service."""
+    owners: dict[str, str] = {}
+    for key in sorted(services):
+        spec = services[key]
+        name = spec.get("container_name")
+        if not name:
+            continue
+        if name in owners:
+            raise ComposeError(f"container name {name!r} is already in use by service {owners[name]!r}",
+                               path=f"services.{key}.container_name")
+        owners[name] = key
+        replicas = (spec.get("deploy") or {}).get("replicas", spec.get("scale"))
+        if replicas is not None and replicas > 1:
+            raise ComposeError(f"can't set container_name and scale {key} to {replicas}: container names must be unique",
+                               path=f"services.{key}.container_name")
 
 
 def _check_cycles(services: dict[str, dict[str, Any]]) -> None:
