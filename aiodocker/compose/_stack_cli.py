@@ -95,7 +95,9 @@ async def run(docker: Docker, args: argparse.Namespace, out: TextIO, err: TextIO
         if args.stack_command == "services":
             return _print_services(await Stack(docker, args.name).services(), args.format, out)
         if args.stack_command == "ps":
-            return _print_tasks(await Stack(docker, args.name).ps(), args.format, out)
+            stack = Stack(docker, args.name)
+            names = {service["ID"]: service["Spec"]["Name"] for service in await stack.services()}
+            return _print_tasks(await stack.ps(), names, args.format, out)
         return await _rm(docker, args.names, out, err)
     except (ComposeError, StackConvertError, DockerError) as exc:
         print(f"error: {exc}", file=err)
@@ -199,7 +201,10 @@ def _print_services(services: list[dict[str, Any]], fmt: str, out: TextIO) -> in
     return 0
 
 
-def _print_tasks(tasks: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
+def _print_tasks(
+    tasks: list[dict[str, Any]], names: Mapping[str, str], fmt: str, out: TextIO
+) -> int:
+    """Print tasks as ``docker stack ps`` names them: ``SERVICE.SLOT`` (``SERVICE.NODE`` if global)."""
     rows = []
     for task in sorted(
         tasks,
@@ -213,8 +218,8 @@ def _print_tasks(tasks: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
         rows.append(
             [
                 str(task["ID"])[:12],
-                str(task.get("ServiceID", ""))[:12]
-                + (f".{task['Slot']}" if task.get("Slot") else ""),
+                names.get(str(task.get("ServiceID")), str(task.get("ServiceID", ""))[:12])
+                + (f".{task['Slot']}" if task.get("Slot") else f".{task.get('NodeID', '')}"),
                 str(task["Spec"]["ContainerSpec"].get("Image", "")).split("@")[0],
                 str(task.get("NodeID", ""))[:12],
                 str(task.get("DesiredState", "")),
@@ -223,12 +228,12 @@ def _print_tasks(tasks: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
             ]
         )
     if fmt == "json":
-        keys = ("ID", "Task", "Image", "Node", "DesiredState", "CurrentState", "Error")
+        keys = ("ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error")
         for row in rows:
             print(_json(dict(zip(keys, row, strict=True))), file=out)
         return 0
     _table(
-        [["ID", "SERVICE.SLOT", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR"], *rows],
+        [["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR"], *rows],
         out,
     )
     return 0

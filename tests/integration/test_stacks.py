@@ -458,9 +458,9 @@ async def test_python_m_aiodocker_stack_deploys_lists_and_removes(
         code, out, _ = await python_m_aiodocker(
             swarm, "stack", "ps", name, "--format", "json", env=env
         )
-        assert code == 0 and any(
-            json.loads(line)["CurrentState"] == "running" for line in out.splitlines()
-        )
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert code == 0 and any(row["CurrentState"] == "running" for row in rows)
+        assert f"{name}_legacy.1" in [row["Name"] for row in rows]
         code, out, _ = await python_m_aiodocker(swarm, "stack", "rm", name, env=env)
         assert code == 0
         assert (
@@ -483,7 +483,9 @@ async def test_resolve_image_warns_for_an_image_no_registry_has_and_changed_keep
     project = load_project(STACKS / "01-minimal", stack_env(swarm))
     try:
         first = await deploy_stack(swarm.manager, project, name)  # resolve_image="always"
-        assert any(f"image {swarm.image} could not be accessed on a registry" in w for w in first.warnings)
+        assert any(
+            f"image {swarm.image} could not be accessed on a registry" in w for w in first.warnings
+        )
         spec = (await swarm.manager.services.inspect(f"{name}_app"))["Spec"]
         assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == swarm.image
         again = await deploy_stack(swarm.manager, project, name, resolve_image="changed")
