@@ -29,6 +29,8 @@ from aiodocker.compose.stack import (
     deploy_stack,
     list_stacks,
 )
+from aiodocker.exceptions import DockerError
+from aiodocker.networks import DockerNetwork
 
 if TYPE_CHECKING:
     from swarm_fixtures import SwarmCluster
@@ -188,6 +190,17 @@ async def wait_removed(swarm: SwarmCluster, name: str) -> None:
     await swarm.wait_for(gone, what=f"stack {name} to be removed", timeout=60)
 
 
+async def remove_network(network: DockerNetwork) -> bool:
+    """Remove ``network``; False while the removed services' tasks still hold it."""
+    try:
+        await network.delete()
+    except DockerError as exc:
+        if exc.status == 404:
+            return True
+        return False
+    return True
+
+
 def warning_lines(text: str) -> list[str]:
     """The CLI's 'Ignoring ...' warnings, as our deploy reports them."""
     blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
@@ -211,9 +224,17 @@ async def test_deploy_makes_the_objects_docker_stack_deploy_makes(
     swarm: SwarmCluster, cli: Cli, case: str
 ) -> None:
     directory = STACKS / case
-    env = stack_env(swarm)
+    env = stack_env(swarm, EXT_NET=swarm.name("zz-extnet"), EXT_SECRET=swarm.name("extsecret"))
     project = load_project(directory, env)
     cli_name, our_name = swarm.name("cli"), swarm.name("our")
+    # "zz-": the services' networks are sorted by name, so the external one must sort
+    # after both stacks' own default networks for the two specs to list them alike
+    external = "external" in case
+    if external:  # what the file declares external must exist before either deploy
+        network = await swarm.manager.networks.create(
+            {"Name": env["EXT_NET"], "Driver": "overlay", "Scope": "swarm"}
+        )
+        secret = await swarm.manager.secrets.create(env["EXT_SECRET"], "token")
     try:
         _, err = await cli.run(
             "stack",
@@ -233,6 +254,9 @@ async def test_deploy_makes_the_objects_docker_stack_deploy_makes(
     finally:
         for name in (cli_name, our_name):
             await Stack(swarm.manager, name).rm()
+        if external:
+            await swarm.manager.secrets.delete(secret["ID"])
+            await swarm.wait_for(lambda: remove_network(network), what="the external network to go")
     assert expected["services"], "the CLI deployed nothing"
     assert actual == expected
     assert result.warnings == warning_lines(err)
