@@ -120,6 +120,12 @@ async def snapshot(swarm: SwarmCluster, name: str) -> dict[str, Any]:
     """The stack's objects as stored, with ids and the stack name replaced by placeholders."""
     docker = swarm.manager
     label = {"label": [f"{NAMESPACE}={name}"]}
+
+    async def allocated() -> bool:
+        # the allocator fills a new swarm network's driver a moment after its creation
+        return all(net.get("Driver") for net in await docker.networks.list(filters=label))
+
+    await swarm.wait_for(allocated, what=f"the networks of {name} to be allocated", timeout=30)
     network_names = {net["Id"]: net["Name"] for net in await docker.networks.list()}
     services = {s["Spec"]["Name"]: s["Spec"] for s in await docker.services.list(filters=label)}
     networks = sorted(
