@@ -256,7 +256,10 @@ def parse_volume(spec: str, ctx: Context, path: str) -> dict[str, Any]:
     if len(parts) > 3:
         raise ctx.fail(path, f"invalid volume specification {spec!r}: too many colons")
     if len(parts) == 1:
-        return {"type": "volume", "target": clean_target(parts[0])}
+        anonymous: dict[str, Any] = {"type": "volume", "target": clean_target(parts[0])}
+        if len(spec) > 2:  # Compose's parser gives "/d" (two characters) no volume options
+            anonymous["volume"] = {}
+        return anonymous
     source, target = parts[0], parts[1]
     options = parts[2].split(",") if len(parts) == 3 else []
     if not source:

@@ -137,8 +137,7 @@ def _env_files(key: str, spec: dict[str, Any], environment: dict[str, str]) -> N
             if entry.get("required", True):
                 raise ComposeError(f"env file {path} not found", path=f"services.{key}.env_file")
             continue
-        raw = entry.get("format") == "raw"
-        values.update(read_dotenv(path, lookup, interpolate=not raw))
+        values.update(read_dotenv(path, lookup, raw=entry.get("format") == "raw"))
     values.update(spec.get("environment") or {})
     spec["environment"] = values
 
@@ -169,14 +168,13 @@ def _check_service(
         raise ComposeError(f"service {key!r} has neither an image nor a build context specified", path=where)
     deps = spec.get("depends_on") or {}
     for dep in list(deps):
-        if dep not in services:
-            if dep in disabled or not deps[dep].get("required", True):
-                if not deps[dep].get("required", True) or dep in disabled:
-                    if dep in disabled and deps[dep].get("required", True):
-                        raise ComposeError(f"service {key!r} depends on service {dep!r} which is disabled by its profiles",
-                                           path=f"{where}.depends_on")
-                    continue
+        if dep in services:
+            continue
+        if dep not in disabled:
             raise ComposeError(f"service {key!r} depends on undefined service {dep!r}", path=f"{where}.depends_on")
+        if deps[dep].get("required", True):
+            raise ComposeError(f"service {key!r} depends on service {dep!r} which is disabled by its profiles",
+                               path=f"{where}.depends_on")
     if "network_mode" in spec and spec.get("networks"):
         raise ComposeError(f"service {key!r} declares mutually exclusive network_mode and networks", path=where)
     for net in spec.get("networks") or {}:
