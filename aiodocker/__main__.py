@@ -6,6 +6,8 @@ the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
 ``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress
 (``-o type=local,dest=OUT`` / ``type=tar,dest=F`` export, ``--push``, ``--cache-from``/``--cache-to``).
+``python -m aiodocker stack deploy|ls|ps|services|rm`` manages Swarm stacks as
+``docker stack`` does.
 ``python -m aiodocker compose [-f FILE]... config`` loads a compose project as Docker
 Compose does (see ``aiodocker.compose``); it keeps Compose's options and exit codes.
 ``--debug`` (before or after the command) logs what the client does, at DEBUG,
@@ -258,6 +260,16 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
 
 
+async def _run_stack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .compose import _stack_cli
+
+    docker = _client(args, err)
+    if docker is None:
+        return 1
+    async with docker:
+        return await _stack_cli.run(docker, args, out, err)
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     if argv is None:
         argv = sys.argv[1:]
@@ -311,6 +323,9 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     build.add_argument("--cache-from", action="append", default=[], metavar="REF|type=registry,ref=REF")
     build.add_argument("--cache-to", action="append", default=[], metavar="type=inline")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    from .compose import _stack_cli
+
+    _stack_cli.add_parser(sub)
     args = parser.parse_args(argv)
     with debug_logging(err) if args.debug else contextlib.nullcontext():
         if args.command == "pull":
@@ -319,6 +334,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
             if args.file is not None:
                 args.file = os.path.abspath(args.file)  # as buildx: -f is relative to the cwd
             return asyncio.run(_run_build(args, out, err))
+        if args.command == "stack":
+            return asyncio.run(_run_stack(args, out, err))
         return asyncio.run(_run_info(args, out, err))
 
 
