@@ -1,0 +1,5 @@
+"""Compose projects on asyncio: the model (load, validate, normalise) and the runtime.
+
+The runtime lives in :mod:`aiodocker.compose.project` (``ComposeProject``); its
+private helpers are the ``_runtime_*`` modules.
+"""
