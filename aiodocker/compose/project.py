@@ -1,0 +1,914 @@
+"""Run a compose project on a daemon: ``ComposeProject`` (up, down, ps, start, stop, ...).
+
+The input is the project's normalised JSON (the shape ``docker compose config
+--format json`` prints, which the compose model produces).  What this runtime
+creates carries Docker Compose v2's names and labels, and its config hashes are
+Compose's, so each tool manages what the other brought up: ``docker compose up``
+after ``ComposeProject.up`` recreates nothing, and the reverse holds too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..exceptions import DockerError, DockerNotFoundError
+from . import _runtime_labels as labels
+from ._runtime_convert import ProjectContext, create_body, endpoint_config, ordered_networks
+from ._runtime_events import ComposeDependencyError, StateWatch
+from ._runtime_hash import network_hash, service_hash, volume_hash
+
+if TYPE_CHECKING:
+    from ..containers import DockerContainer
+    from ..docker import Docker
+
+__all__ = [
+    "ComposeContainer",
+    "ComposeDependencyError",
+    "ComposeProject",
+    "ComposeServiceError",
+    "Publisher",
+]
+
+log = logging.getLogger(__name__)
+
+PullPolicy = Literal["always", "missing", "never"]
+DEFAULT_PARALLELISM = 8
+_SUMMARY_KEYS = (
+    "Id", "Names", "Image", "Command", "Created", "Ports", "Labels", "State", "Status",
+    "NetworkSettings",
+)  # fmt: skip
+_SERVICE_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+
+
+class ComposeServiceError(DockerError):
+    """A service could not be brought to the wanted state; ``service`` names it (status 0)."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(0, f"service {service!r}: {message}")
+        self.service = service
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """One published port of a container (as Compose's ``ps --format json`` shows it)."""
+
+    url: str
+    target_port: int
+    published_port: int
+    protocol: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return Compose's JSON form (``URL``, ``TargetPort``, ``PublishedPort``, ``Protocol``)."""
+        return {
+            "URL": self.url,
+            "TargetPort": self.target_port,
+            "PublishedPort": self.published_port,
+            "Protocol": self.protocol,
+        }
+
+
+@dataclass(frozen=True)
+class ComposeContainer:
+    """A container of a project, from the daemon's container listing."""
+
+    id: str
+    name: str
+    project: str
+    service: str
+    number: int
+    oneoff: bool
+    image: str
+    command: str
+    state: str
+    status: str
+    created: int
+    labels: Mapping[str, str] = field(repr=False)
+    networks: tuple[str, ...] = ()
+    publishers: tuple[Publisher, ...] = ()
+
+    @property
+    def health(self) -> str:
+        """``healthy``, ``unhealthy``, ``starting`` or ``""`` (no healthcheck), from the status."""
+        for value in ("unhealthy", "healthy", "health: starting"):
+            if f"({value})" in self.status:
+                return value.replace("health: ", "")
+        return ""
+
+    @property
+    def config_hash(self) -> str:
+        """The ``com.docker.compose.config-hash`` label."""
+        return self.labels.get(labels.CONFIG_HASH, "")
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> ComposeContainer:
+        """Build one from an entry of ``GET /containers/json``."""
+        tags = dict(summary.get("Labels") or {})
+        names = summary.get("Names") or [""]
+        number = tags.get(labels.CONTAINER_NUMBER, "0")
+        ports = []
+        for port in summary.get("Ports") or ():
+            ports.append(
+                Publisher(
+                    url=str(port.get("IP") or ""),
+                    target_port=int(port.get("PrivatePort") or 0),
+                    published_port=int(port.get("PublicPort") or 0),
+                    protocol=str(port.get("Type") or "tcp"),
+                )
+            )
+        networks = tuple(sorted((summary.get("NetworkSettings") or {}).get("Networks") or {}))
+        return cls(
+            id=str(summary.get("Id")),
+            name=str(names[0]).lstrip("/"),
+            project=tags.get(labels.PROJECT, ""),
+            service=tags.get(labels.SERVICE, ""),
+            number=int(number) if number.isdigit() else 0,
+            oneoff=tags.get(labels.ONEOFF) == "True",
+            image=str(summary.get("Image") or ""),
+            command=str(summary.get("Command") or ""),
+            state=str(summary.get("State") or ""),
+            status=str(summary.get("Status") or ""),
+            created=int(summary.get("Created") or 0),
+            labels=tags,
+            networks=networks,
+            publishers=tuple(ports),
+        )
+
+
+def _model_parts(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (normalised dict, project metadata) of a model object or a plain mapping."""
+    if isinstance(model, Mapping):
+        return dict(model), {}
+    meta: dict[str, Any] = {}
+    for attr in ("working_dir", "project_directory", "workdir"):
+        value = getattr(model, attr, None)
+        if value:
+            meta["working_dir"] = str(value)
+            break
+    for attr in ("config_files", "files", "compose_files"):
+        value = getattr(model, attr, None)
+        if value:
+            meta["config_files"] = [str(item) for item in value]
+            break
+    for attr in ("environment_files", "env_files"):
+        value = getattr(model, attr, None)
+        if value:
+            meta["environment_files"] = [str(item) for item in value]
+            break
+    for method in ("to_json", "to_dict", "as_dict", "model_dump", "dict"):
+        func = getattr(model, method, None)
+        if callable(func):
+            data = func()
+            if isinstance(data, Mapping):
+                return dict(data), meta
+    raise TypeError(
+        f"a compose project must be its normalised JSON mapping or a model object with "
+        f"to_json()/to_dict(), not {type(model).__name__}"
+    )
+
+
+class ComposeProject:
+    """A compose project bound to a daemon: ``up``, ``down``, ``ps`` and the lifecycle verbs.
+
+    ``model`` is the project's normalised JSON (``docker compose config --format
+    json``) or the compose model's project object. ``working_dir``, ``config_files``
+    and ``environment_files`` go into the project labels as Compose writes them
+    (the model's own values are used when it has them).
+    """
+
+    def __init__(
+        self,
+        docker: Docker,
+        model: Any,
+        *,
+        name: str | None = None,
+        working_dir: str | None = None,
+        config_files: Sequence[str] = (),
+        environment_files: Sequence[str] = (),
+        parallelism: int = DEFAULT_PARALLELISM,
+    ) -> None:
+        data, meta = _model_parts(model)
+        project_name = name or data.get("name")
+        if not project_name or not isinstance(project_name, str):
+            raise ValueError("the compose project has no name (give name=...)")
+        services = data.get("services") or {}
+        if not isinstance(services, Mapping):
+            raise ValueError("the compose project's services must be a mapping")
+        if parallelism < 1:
+            raise ValueError(f"parallelism must be >= 1, got {parallelism!r}")
+        self.docker = docker
+        self.name: str = project_name
+        self.services: dict[str, dict[str, Any]] = {k: dict(v) for k, v in services.items()}
+        self.networks: dict[str, dict[str, Any]] = {
+            key: dict(value or {}) for key, value in (data.get("networks") or {}).items()
+        }
+        self.volumes: dict[str, dict[str, Any]] = {
+            key: dict(value or {}) for key, value in (data.get("volumes") or {}).items()
+        }
+        self.working_dir = working_dir or meta.get("working_dir")
+        self.config_files = list(config_files or meta.get("config_files") or ())
+        self.environment_files = list(environment_files or meta.get("environment_files") or ())
+        self.parallelism = parallelism
+        self._context = ProjectContext(
+            name=self.name,
+            networks=self.networks,
+            volumes=self.volumes,
+            labels=labels.project_labels(
+                self.name,
+                working_dir=self.working_dir,
+                config_files=self.config_files,
+                environment_files=self.environment_files,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"ComposeProject({self.name!r}, services={sorted(self.services)!r})"
+
+    # ------------------------------------------------------------------ selection
+
+    def _select(self, services: Iterable[str] | None, *, with_deps: bool) -> list[str]:
+        if services is None:
+            return list(self.services)
+        chosen: list[str] = []
+        for name in services:
+            if name not in self.services:
+                raise ValueError(f"no such service: {name!r}")
+            chosen.append(name)
+        if with_deps:
+            stack = list(chosen)
+            while stack:
+                for dep, spec in (self.services[stack.pop()].get("depends_on") or {}).items():
+                    if dep in self.services and dep not in chosen:
+                        if (spec or {}).get("required", True) or dep in self.services:
+                            chosen.append(dep)
+                            stack.append(dep)
+        return [name for name in self.services if name in chosen]
+
+    def _deps(self, service: str) -> dict[str, dict[str, Any]]:
+        return {
+            dep: dict(spec or {})
+            for dep, spec in (self.services[service].get("depends_on") or {}).items()
+        }
+
+    async def _in_order(
+        self,
+        selected: Sequence[str],
+        action: Callable[[str], Awaitable[None]],
+        *,
+        reverse: bool = False,
+    ) -> None:
+        """Run ``action`` on each service after its dependencies (dependents first if reverse).
+
+        Independent services run concurrently, at most ``parallelism`` at a time.
+        """
+        chosen = set(selected)
+        waits_for: dict[str, set[str]] = {name: set() for name in selected}
+        for name in selected:
+            for dep in self._deps(name):
+                if dep in chosen:
+                    if reverse:
+                        waits_for[dep].add(name)
+                    else:
+                        waits_for[name].add(dep)
+        done: dict[str, asyncio.Future[None]] = {
+            name: asyncio.get_running_loop().create_future() for name in selected
+        }
+        bound = asyncio.Semaphore(self.parallelism)
+
+        async def run(name: str) -> None:
+            try:
+                for other in waits_for[name]:
+                    await asyncio.shield(done[other])
+                async with bound:
+                    await action(name)
+            except BaseException as exc:
+                if not done[name].done():
+                    done[name].set_exception(exc)
+                raise
+            else:
+                done[name].set_result(None)
+
+        tasks = [asyncio.create_task(run(name)) for name in selected]
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for future in done.values():
+                if future.done() and not future.cancelled():
+                    future.exception()  # retrieved: the first error is raised below
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    # ------------------------------------------------------------------ queries
+
+    async def _list(
+        self, *, services: Iterable[str] | None = None, oneoff: bool | None = False
+    ) -> list[ComposeContainer]:
+        listed = await self.docker.containers.list(
+            all=True, filters=labels.project_filter(self.name, oneoff=oneoff)
+        )
+        raw = [{key: item[key] for key in _SUMMARY_KEYS if key in item} for item in listed]
+        found = [ComposeContainer.from_summary(item) for item in raw]
+        if services is not None:
+            wanted = set(services)
+            found = [item for item in found if item.service in wanted]
+        return sorted(found, key=lambda item: (item.service, item.number, item.name))
+
+    async def ps(
+        self, services: Iterable[str] | None = None, *, all: bool = False
+    ) -> list[ComposeContainer]:
+        """Return the project's containers (running ones unless ``all``), by service and number."""
+        found = await self._list(services=services)
+        if not all:
+            found = [item for item in found if item.state in ("running", "restarting", "paused")]
+        return found
+
+    # ------------------------------------------------------------------ networks, volumes
+
+    async def _ensure_networks(self, used: set[str]) -> None:
+        for key, spec in self.networks.items():
+            if key not in used:
+                continue
+            full = labels.resource_name(self.name, key, spec)
+            if spec.get("external"):
+                try:
+                    await self.docker.networks.get(full)
+                except DockerNotFoundError as exc:
+                    raise ComposeServiceError(
+                        key, f"network {full} declared as external, but could not be found"
+                    ) from exc
+                continue
+            try:
+                await self.docker.networks.get(full)
+                continue
+            except DockerNotFoundError:
+                pass
+            body: dict[str, Any] = {
+                "Name": full,
+                "CheckDuplicate": True,
+                "Labels": {
+                    **(spec.get("labels") or {}),
+                    labels.PROJECT: self.name,
+                    labels.NETWORK: key,
+                    labels.VERSION: labels.COMPOSE_VERSION,
+                    labels.CONFIG_HASH: network_hash(spec),
+                },
+            }
+            if spec.get("driver"):
+                body["Driver"] = spec["driver"]
+            if spec.get("driver_opts"):
+                body["Options"] = dict(spec["driver_opts"])
+            for api, key_name in (
+                ("Internal", "internal"),
+                ("Attachable", "attachable"),
+                ("EnableIPv6", "enable_ipv6"),
+            ):
+                if spec.get(key_name) is not None:
+                    body[api] = bool(spec[key_name])
+            ipam = spec.get("ipam") or {}
+            if ipam:
+                body["IPAM"] = {
+                    "Driver": ipam.get("driver") or "default",
+                    "Config": [
+                        {
+                            api: pool[name]
+                            for name, api in (
+                                ("subnet", "Subnet"),
+                                ("gateway", "Gateway"),
+                                ("ip_range", "IPRange"),
+                                ("aux_addresses", "AuxiliaryAddresses"),
+                            )
+                            if pool.get(name)
+                        }
+                        for pool in ipam.get("config") or ()
+                    ],
+                    "Options": ipam.get("options") or None,
+                }
+            await self.docker.networks.create(body)
+
+    async def _ensure_volumes(self) -> None:
+        for key, spec in self.volumes.items():
+            full = labels.resource_name(self.name, key, spec)
+            try:
+                await self.docker.volumes.get(full)
+                continue
+            except DockerNotFoundError:
+                if spec.get("external"):
+                    raise ComposeServiceError(
+                        key, f"external volume {full!r} not found"
+                    ) from None
+            await self.docker.volumes.create(
+                {
+                    "Name": full,
+                    "Driver": spec.get("driver") or "local",
+                    "DriverOpts": dict(spec.get("driver_opts") or {}),
+                    "Labels": {
+                        **(spec.get("labels") or {}),
+                        labels.PROJECT: self.name,
+                        labels.VOLUME: key,
+                        labels.VERSION: labels.COMPOSE_VERSION,
+                        labels.CONFIG_HASH: volume_hash(spec),
+                    },
+                }
+            )
+
+    # ------------------------------------------------------------------ images
+
+    async def _image_id(self, service: str, policy: str | None) -> str:
+        spec = self.services[service]
+        image = spec.get("image")
+        if not image:
+            raise ComposeServiceError(service, "has no image (building is not supported here)")
+        policy = policy or spec.get("pull_policy") or "missing"
+        if policy in ("always",):
+            await self._pull(service, image)
+        try:
+            info = await self.docker.images.inspect(image)
+        except DockerNotFoundError:
+            if policy == "never":
+                raise ComposeServiceError(
+                    service, f"image {image} not found locally and pull_policy is never"
+                ) from None
+            await self._pull(service, image)
+            info = await self.docker.images.inspect(image)
+        return str(info["Id"])
+
+    async def _pull(self, service: str, image: str) -> None:
+        try:
+            await self.docker.images.pull(image)
+        except DockerError as exc:
+            raise ComposeServiceError(service, f"pulling {image} failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ convergence
+
+    def _scale(self, service: str, overrides: Mapping[str, int] | None) -> int:
+        if overrides and service in overrides:
+            return int(overrides[service])
+        spec = self.services[service]
+        if spec.get("scale") is not None:
+            return int(spec["scale"])
+        replicas = (spec.get("deploy") or {}).get("replicas")
+        return int(replicas) if replicas is not None else 1
+
+    async def _resolve(self, service: str) -> str:
+        found = [item for item in await self._list(services=[service]) if item.state == "running"]
+        if not found:
+            found = await self._list(services=[service])
+        if not found:
+            raise ComposeServiceError(service, "has no container (it is needed by another one)")
+        return found[0].name
+
+    async def _body(
+        self, service: str, number: int, image_id: str, *, container: str
+    ) -> dict[str, Any]:
+        spec = self.services[service]
+        resolved: dict[str, str] = {}
+        for other in _referenced_services(spec):
+            if other in self.services:
+                resolved[other] = await self._resolve(other)
+            else:
+                resolved[other] = other
+        return create_body(
+            self._context,
+            service,
+            spec,
+            container=container,
+            number=number,
+            config_hash=service_hash(spec),
+            image_id=image_id,
+            resolve_service=resolved.__getitem__,
+        )
+
+    async def _create_container(
+        self, service: str, number: int, image_id: str, *, name: str | None = None
+    ) -> DockerContainer:
+        spec = self.services[service]
+        final = labels.container_name(
+            self.name, service, number, fixed=spec.get("container_name")
+        )
+        body = await self._body(service, number, image_id, container=final)
+        container = await self.docker.containers.create(
+            body, name=name or final, platform=spec.get("platform")
+        )
+        await self._connect_other_networks(service, container, final)
+        return container
+
+    async def _connect_other_networks(
+        self, service: str, container: DockerContainer, name: str
+    ) -> None:
+        spec = self.services[service]
+        if spec.get("network_mode"):
+            return
+        for key in ordered_networks(spec)[1:]:
+            full = labels.resource_name(self.name, key, self.networks.get(key))
+            network = await self.docker.networks.get(full)
+            await network.connect(
+                {
+                    "Container": container.id,
+                    "EndpointConfig": endpoint_config(
+                        service, name, (spec.get("networks") or {}).get(key)
+                    ),
+                }
+            )
+
+    async def _converge(self, service: str, plan: _Plan) -> None:
+        spec = self.services[service]
+        image_id = await self._image_id(service, plan.pull)
+        wanted = service_hash(spec)
+        existing = await self._list(services=[service])
+        scale = self._scale(service, plan.scale)
+        if spec.get("container_name") and scale > 1:
+            raise ComposeServiceError(service, "container_name is set: it cannot scale above 1")
+        keep, extra = existing[:scale], existing[scale:]
+        for item in reversed(extra):
+            container = self.docker.containers.container(item.id)
+            if item.state in ("running", "restarting", "paused"):
+                await container.stop(t=self._timeout(service, plan.timeout))
+            await container.delete(force=True)
+        for item in keep:
+            stale = item.config_hash != wanted or item.labels.get(labels.IMAGE) != image_id
+            if plan.force_recreate or (stale and not plan.no_recreate):
+                await self._recreate(service, item, image_id, plan)
+                plan.recreated.add(service)
+            else:
+                plan.to_start.setdefault(service, []).append(item.id)
+        next_number = max([item.number for item in existing] + [0]) + 1
+        for _ in range(scale - len(keep)):
+            container = await self._create_container(service, next_number, image_id)
+            plan.created.add(service)
+            plan.to_start.setdefault(service, []).append(container.id)
+            next_number += 1
+
+    async def _recreate(
+        self, service: str, old: ComposeContainer, image_id: str, plan: _Plan
+    ) -> None:
+        temporary = f"{old.id[:12]}_{old.name}"
+        new = await self._create_container(service, old.number, image_id, name=temporary)
+        current = self.docker.containers.container(old.id)
+        if old.state in ("running", "restarting", "paused"):
+            await current.stop(t=self._timeout(service, plan.timeout))
+        await current.delete(force=True)
+        await new.rename(old.name)
+        plan.to_start.setdefault(service, []).append(new.id)
+
+    def _timeout(self, service: str, timeout: int | None) -> int | None:
+        if timeout is not None:
+            return timeout
+        grace = self.services[service].get("stop_grace_period")
+        if grace is None:
+            return None
+        from ._runtime_convert import duration_nanos
+
+        return duration_nanos(grace, f"services.{service}.stop_grace_period") // 1_000_000_000
+
+    # ------------------------------------------------------------------ start and wait
+
+    async def _start_service(self, service: str, plan: _Plan, watch: StateWatch) -> None:
+        for dep, spec in self._deps(service).items():
+            condition = spec.get("condition") or "service_started"
+            required = spec.get("required", True)
+            if dep not in plan.selected:
+                if dep not in self.services and required:
+                    raise ComposeServiceError(service, f"depends on undefined service {dep!r}")
+                continue
+            try:
+                await self._await_condition(dep, condition, watch)
+            except ComposeDependencyError as exc:
+                if required:
+                    raise ComposeServiceError(service, str(exc)) from exc
+                log.warning("optional dependency %s of %s failed: %s", dep, service, exc)
+        restart_for_deps = any(
+            spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
+        )
+        ids = plan.to_start.get(service, [])
+        for cid in ids:
+            container = self.docker.containers.container(cid)
+            state = (await container.show()).get("State") or {}
+            if state.get("Paused"):
+                continue
+            if state.get("Running"):
+                if restart_for_deps and service not in plan.recreated:
+                    await container.restart(t=self._timeout(service, plan.timeout))
+                continue
+            await self._start_container(service, container)
+
+    async def _start_container(self, service: str, container: DockerContainer) -> None:
+        try:
+            await container.start()
+        except DockerError as exc:
+            tail = await _last_log_lines(container)
+            raise ComposeServiceError(service, f"failed to start: {exc.message}{tail}") from exc
+
+    async def _await_condition(self, service: str, condition: str, watch: StateWatch) -> None:
+        if condition not in _SERVICE_CONDITIONS:
+            raise ComposeDependencyError(f"unknown depends_on condition {condition!r}")
+        if condition == "service_started":
+            return  # the dependency's start phase has finished before this one began
+        for item in await self._list(services=[service]):
+            if condition == "service_healthy":
+                await watch.wait_healthy(item.id, item.name)
+            else:
+                code = await watch.wait_exited(item.id, item.name)
+                if code != 0:
+                    raise ComposeDependencyError(
+                        f"service {service!r} didn't complete successfully: exit {code}"
+                    )
+
+    async def _wait_running(self, selected: Sequence[str], watch: StateWatch) -> None:
+        for item in await self._list(services=selected):
+            spec = self.services.get(item.service) or {}
+            check = spec.get("healthcheck")
+            if check and not check.get("disable"):
+                try:
+                    await watch.wait_healthy(item.id, item.name)
+                except ComposeDependencyError as exc:
+                    raise ComposeServiceError(item.service, str(exc)) from exc
+            elif item.state != "running":
+                raise ComposeServiceError(item.service, f"container {item.name} is {item.state}")
+
+    # ------------------------------------------------------------------ public verbs
+
+    async def up(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        no_deps: bool = False,
+        force_recreate: bool = False,
+        no_recreate: bool = False,
+        no_start: bool = False,
+        pull: PullPolicy | None = None,
+        remove_orphans: bool = False,
+        scale: Mapping[str, int] | None = None,
+        timeout: int | None = None,
+        wait: bool = False,
+        wait_timeout: float | None = None,
+    ) -> list[ComposeContainer]:
+        """Create (or converge) and start the services; return the containers (``up -d``).
+
+        Unchanged containers are left alone; a container whose config hash or image
+        changed is recreated (``no_recreate`` keeps it, ``force_recreate`` recreates
+        every one). Dependencies come first and their ``depends_on`` conditions are
+        awaited from the event stream.
+
+        Raises:
+            ComposeServiceError: a service could not be created or started, or a
+                required dependency condition failed (the message names the service).
+            ValueError: an unknown service, or both ``force_recreate`` and ``no_recreate``.
+            asyncio.TimeoutError: ``wait`` and not healthy after ``wait_timeout`` seconds.
+        """
+        if force_recreate and no_recreate:
+            raise ValueError("force_recreate and no_recreate are mutually exclusive")
+        if pull is not None and pull not in ("always", "missing", "never"):
+            raise ValueError(f"pull must be always, missing or never, not {pull!r}")
+        selected = self._select(services, with_deps=not no_deps)
+        plan = _Plan(
+            selected=set(selected),
+            pull=pull,
+            force_recreate=force_recreate,
+            no_recreate=no_recreate,
+            scale=scale,
+            timeout=timeout,
+        )
+        if remove_orphans:
+            await self._remove_orphans(timeout)
+        used: set[str] = {"default"} if "default" in self.networks else set()
+        for name in selected:
+            used.update((self.services[name].get("networks") or {}).keys())
+        await self._ensure_networks(used)
+        await self._ensure_volumes()
+        async with StateWatch(self.docker, self.name) as watch:
+            await self._in_order(selected, lambda name: self._converge(name, plan))
+            if not no_start:
+                await self._in_order(selected, lambda name: self._start_service(name, plan, watch))
+                if wait:
+                    await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
+        return await self._list(services=selected)
+
+    async def create(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        force_recreate: bool = False,
+        no_recreate: bool = False,
+        pull: PullPolicy | None = None,
+        remove_orphans: bool = False,
+        scale: Mapping[str, int] | None = None,
+    ) -> list[ComposeContainer]:
+        """Create (or converge) the services' containers without starting them."""
+        return await self.up(
+            services,
+            force_recreate=force_recreate,
+            no_recreate=no_recreate,
+            pull=pull,
+            remove_orphans=remove_orphans,
+            scale=scale,
+            no_start=True,
+        )
+
+    async def _remove_orphans(self, timeout: int | None) -> None:
+        for item in await self._list(oneoff=None):
+            if item.service not in self.services:
+                container = self.docker.containers.container(item.id)
+                if item.state in ("running", "restarting", "paused"):
+                    await container.stop(t=timeout)
+                await container.delete(force=True)
+
+    async def _each(
+        self,
+        services: Iterable[str] | None,
+        action: Callable[[ComposeContainer], Awaitable[None]],
+        *,
+        reverse: bool = False,
+        states: tuple[str, ...] | None = None,
+    ) -> list[ComposeContainer]:
+        selected = self._select(services, with_deps=False)
+        containers = await self._list(services=selected)
+        by_service: dict[str, list[ComposeContainer]] = {}
+        for item in containers:
+            if states is None or item.state in states:
+                by_service.setdefault(item.service, []).append(item)
+
+        async def run(service: str) -> None:
+            await asyncio.gather(*(action(item) for item in by_service.get(service, [])))
+
+        await self._in_order(selected, run, reverse=reverse)
+        return [item for items in by_service.values() for item in items]
+
+    async def start(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
+        """Start the services' existing containers, dependencies first."""
+        return await self._each(
+            services,
+            lambda item: self._start_container(
+                item.service, self.docker.containers.container(item.id)
+            ),
+            states=("created", "exited"),
+        )
+
+    async def stop(
+        self, services: Iterable[str] | None = None, *, timeout: int | None = None
+    ) -> list[ComposeContainer]:
+        """Stop the services' containers, dependents first (``-t`` is ``timeout``)."""
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).stop(
+                t=self._timeout(item.service, timeout)
+            ),
+            reverse=True,
+            states=("running", "restarting", "paused"),
+        )
+
+    async def restart(
+        self, services: Iterable[str] | None = None, *, timeout: int | None = None
+    ) -> list[ComposeContainer]:
+        """Restart the services' containers, dependencies first."""
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).restart(
+                t=self._timeout(item.service, timeout)
+            ),
+        )
+
+    async def kill(
+        self, services: Iterable[str] | None = None, *, signal: str = "SIGKILL"
+    ) -> list[ComposeContainer]:
+        """Send ``signal`` to the services' running containers."""
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).kill(signal=signal),
+            reverse=True,
+            states=("running", "restarting"),
+        )
+
+    async def pause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
+        """Pause the services' running containers."""
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).pause(),
+            states=("running",),
+        )
+
+    async def unpause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
+        """Unpause the services' paused containers."""
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).unpause(),
+            states=("paused",),
+        )
+
+    async def rm(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        stop: bool = False,
+        volumes: bool = False,
+        timeout: int | None = None,
+    ) -> list[ComposeContainer]:
+        """Remove the services' stopped containers (``stop`` stops running ones first)."""
+        if stop:
+            await self.stop(services, timeout=timeout)
+        return await self._each(
+            services,
+            lambda item: self.docker.containers.container(item.id).delete(v=volumes),
+            states=("created", "exited", "dead"),
+        )
+
+    async def down(
+        self,
+        *,
+        volumes: bool = False,
+        remove_orphans: bool = False,
+        timeout: int | None = None,
+    ) -> list[ComposeContainer]:
+        """Stop and remove the project's containers, then its networks (and volumes with ``-v``).
+
+        Orphans (containers of services the project no longer has) are removed with
+        ``remove_orphans``; external networks and volumes are never removed.
+        """
+        removed: list[ComposeContainer] = []
+        every = await self._list(oneoff=None)
+
+        async def remove(item: ComposeContainer) -> None:
+            container = self.docker.containers.container(item.id)
+            if item.state in ("running", "restarting", "paused"):
+                await container.stop(t=self._timeout(item.service, timeout) if item.service in self.services else timeout)
+            await container.delete(force=True, v=volumes)
+            removed.append(item)
+
+        ours = [item for item in every if item.service in self.services]
+        orphans = [item for item in every if item.service not in self.services]
+        by_service: dict[str, list[ComposeContainer]] = {}
+        for item in ours:
+            by_service.setdefault(item.service, []).append(item)
+
+        async def run(service: str) -> None:
+            await asyncio.gather(*(remove(item) for item in by_service.get(service, [])))
+
+        await self._in_order(list(self.services), run, reverse=True)
+        if remove_orphans:
+            await asyncio.gather(*(remove(item) for item in orphans))
+        elif orphans:
+            log.warning(
+                "found orphan containers (%s) for this project; use remove_orphans to remove them",
+                ", ".join(item.name for item in orphans),
+            )
+        for key, spec in self.networks.items():
+            if spec.get("external"):
+                continue
+            full = labels.resource_name(self.name, key, spec)
+            try:
+                await (await self.docker.networks.get(full)).delete()
+            except DockerNotFoundError:
+                pass
+        if volumes:
+            for key, spec in self.volumes.items():
+                if spec.get("external"):
+                    continue
+                full = labels.resource_name(self.name, key, spec)
+                try:
+                    await (await self.docker.volumes.get(full)).delete()
+                except DockerNotFoundError:
+                    pass
+        return removed
+
+
+@dataclass
+class _Plan:
+    """The options and the bookkeeping of one ``up``."""
+
+    selected: set[str]
+    pull: str | None
+    force_recreate: bool
+    no_recreate: bool
+    scale: Mapping[str, int] | None
+    timeout: int | None
+    recreated: set[str] = field(default_factory=set)
+    created: set[str] = field(default_factory=set)
+    to_start: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _referenced_services(spec: Mapping[str, Any]) -> list[str]:
+    names: list[str] = []
+    mode = spec.get("network_mode") or ""
+    if mode.startswith("service:"):
+        names.append(mode[8:])
+    for item in spec.get("volumes_from") or ():
+        source = str(item).partition(":")[0]
+        if not source.startswith("container:"):
+            names.append(source)
+    for item in spec.get("links") or ():
+        names.append(str(item).partition(":")[0])
+    return names
+
+
+async def _last_log_lines(container: DockerContainer, lines: int = 10) -> str:
+    try:
+        text = await container.log(stdout=True, stderr=True, tail=lines)
+    except DockerError:
+        return ""
+    joined = "".join(text).rstrip()
+    return f"; last log lines:\n{joined}" if joined else ""

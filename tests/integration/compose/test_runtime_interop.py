@@ -1,0 +1,336 @@
+"""Docker Compose and ComposeProject manage each other's projects (on Docker 20.10 and 26).
+
+Every test brings a project up with one tool and checks it with the other, on the
+engine of the test (``DOCKER_HOST`` points the reference binary at it).  Projects are
+named with the session prefix and taken down with ``docker-compose down -v`` after.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compose_runtime_helpers import oracle_config, run_compose
+
+from aiodocker import Docker
+from aiodocker.compose.project import ComposeProject, ComposeServiceError
+
+pytestmark = pytest.mark.engine_difference(
+    ("podman", "podman5"), "the compose interoperability tests target Docker engines"
+)
+
+COMPOSE_FILE = """
+name: {name}
+services:
+  db:
+    image: {image}
+    command: ["sh", "-c", "touch /tmp/ready; exec sleep 600"]
+    init: true
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      start_period: 5s
+    volumes: ["data:/data"]
+    networks: [back]
+    stop_signal: SIGKILL
+  job:
+    image: {image}
+    command: ["true"]
+  web:
+    image: {image}
+    command: ["sleep", "600"]
+    environment:
+      GREETING: "hello <world> & more"
+      EMPTY: ""
+    labels:
+      org.example.tier: front
+    ports: ["127.0.0.1::80", "127.0.0.1::53/udp"]
+    expose: ["8080"]
+    depends_on:
+      db: {{condition: service_healthy, restart: true}}
+      job: {{condition: service_completed_successfully}}
+    networks:
+      default: {{aliases: [www]}}
+      back: {{}}
+    volumes:
+      - "./site:/site:ro"
+      - "data:/shared"
+      - {{type: tmpfs, target: /scratch}}
+    tmpfs: ["/run/x"]
+    restart: unless-stopped
+    stop_grace_period: 3s
+    stop_signal: SIGINT
+    working_dir: /site
+    user: "0"
+    cap_add: [NET_ADMIN]
+    extra_hosts: ["gateway.example:10.0.0.1"]
+    healthcheck:
+      test: ["CMD-SHELL", "true"]
+      interval: 2s
+      retries: 2
+    logging: {{driver: json-file, options: {{max-size: 1m}}}}
+    pull_policy: never
+  worker:
+    image: {image}
+    command: ["sleep", "600"]
+    depends_on: [web]
+    scale: 2
+    stop_signal: SIGKILL
+networks:
+  back: {{}}
+volumes:
+  data: {{}}
+"""
+
+
+@dataclass
+class Setup:
+    """One project directory on one engine."""
+
+    directory: Path
+    name: str
+    host: str
+    docker: Docker
+
+    def compose(self, *args: str, check: bool = True) -> Any:
+        return run_compose(self.directory, *args, host=self.host, check=check)
+
+    def project(self, **kwargs: Any) -> ComposeProject:
+        return ComposeProject(
+            self.docker,
+            oracle_config(self.directory),
+            working_dir=str(self.directory),
+            config_files=[str(self.directory / "compose.yaml")],
+            **kwargs,
+        )
+
+    def write(self, text: str) -> None:
+        (self.directory / "compose.yaml").write_text(text)
+
+
+@pytest.fixture
+async def setup(
+    tmp_path: Path, make_name: Callable[..., str], engine: Any, docker: Docker
+) -> AsyncIterator[Setup]:
+    name = make_name("cmp")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hi")
+    result = Setup(tmp_path, name, engine.host, docker)
+    result.write(COMPOSE_FILE.format(name=name, image=engine.image))
+    try:
+        yield result
+    finally:
+        result.compose("down", "-v", "--remove-orphans", "-t", "0", check=False)
+
+
+def compose_ps(setup: Setup, *args: str) -> list[dict[str, Any]]:
+    out = setup.compose("ps", "--format", "json", *args).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+async def container_ids(setup: Setup) -> dict[str, str]:
+    return {item.name: item.id for item in await setup.project().ps(all=True)}
+
+
+async def normalised_inspect(docker: Docker, name: str) -> dict[str, Any]:
+    """The parts of a container's inspect that the file decides."""
+    info = await docker.containers.container(name).show()
+    config = dict(info["Config"])
+    host = dict(info["HostConfig"])
+    networks = {
+        net: {
+            "Aliases": sorted(
+                alias for alias in (data.get("Aliases") or []) if alias != info["Id"][:12]
+            ),
+            "IPAMConfig": data.get("IPAMConfig") or {},
+        }
+        for net, data in info["NetworkSettings"]["Networks"].items()
+    }
+    config.pop("Hostname", None)
+    config["Env"] = sorted(config.get("Env") or [])  # Compose's order is a Go map's: random
+    tags = dict(config.get("Labels") or {})
+    deps = "com.docker.compose.depends_on"  # a Go map's order too
+    tags[deps] = ",".join(sorted(tags.get(deps, "").split(",")))
+    config["Labels"] = tags
+    return {
+        "Name": info["Name"],
+        "Config": config,
+        "HostConfig": host,
+        "Networks": networks,
+        "Mounts": sorted(
+            (m["Type"], m.get("Name") or m.get("Source"), m["Destination"], m["RW"])
+            for m in info["Mounts"]
+        ),
+    }
+
+
+def differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
+    """Return the paths where two inspect dicts differ, with both values."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found = []
+        for key in sorted(set(ours) | set(theirs)):
+            found += differences(ours.get(key), theirs.get(key), f"{path}.{key}")
+        return found
+    return [] if ours == theirs else [f"{path}: ours {ours!r}, compose {theirs!r}"]
+
+
+async def test_up_by_us_then_ps_and_down_v_by_compose(setup: Setup) -> None:
+    ours = await setup.project().up()
+    names = sorted(item.name for item in ours)
+    assert names == sorted(
+        f"{setup.name}-{service}-{n}"
+        for service, n in (("db", 1), ("job", 1), ("web", 1), ("worker", 1), ("worker", 2))
+    )
+    listed = compose_ps(setup, "-a")
+    assert sorted(item["Name"] for item in listed) == names
+    states = {item["Service"]: item["State"] for item in listed}
+    assert states == {"db": "running", "job": "exited", "web": "running", "worker": "running"}
+    setup.compose("down", "-v", "-t", "0")
+    assert await setup.project().ps(all=True) == []
+    assert not await setup.docker.volumes.list(filters={"name": [f"{setup.name}_data"]}) or (
+        f"{setup.name}_data"
+        not in [v["Name"] for v in (await setup.docker.volumes.list())["Volumes"] or []]
+    )
+    networks = [n["Name"] for n in await setup.docker.networks.list()]
+    assert f"{setup.name}_default" not in networks and f"{setup.name}_back" not in networks
+
+
+async def test_up_by_compose_then_ps_and_down_v_by_us(setup: Setup) -> None:
+    setup.compose("up", "-d", "--pull", "never")
+    theirs = sorted(item["Name"] for item in compose_ps(setup, "-a"))
+    project = setup.project()
+    ours = await project.ps(all=True)
+    assert sorted(item.name for item in ours) == theirs
+    running = sorted(item.name for item in await project.ps())
+    assert running == sorted(item["Name"] for item in compose_ps(setup))
+    await project.down(volumes=True, timeout=0)
+    assert compose_ps(setup, "-a") == []
+    volumes = [v["Name"] for v in (await setup.docker.volumes.list())["Volumes"] or []]
+    assert f"{setup.name}_data" not in volumes
+    networks = [n["Name"] for n in await setup.docker.networks.list()]
+    assert f"{setup.name}_default" not in networks and f"{setup.name}_back" not in networks
+
+
+async def test_up_by_us_then_up_by_compose_recreates_nothing(setup: Setup) -> None:
+    await setup.project().up()
+    before = await container_ids(setup)
+    setup.compose("up", "-d", "--pull", "never")
+    assert await container_ids(setup) == before
+
+
+async def test_up_by_compose_then_up_by_us_recreates_nothing(setup: Setup) -> None:
+    setup.compose("up", "-d", "--pull", "never")
+    before = await container_ids(setup)
+    await setup.project().up()
+    assert await container_ids(setup) == before
+
+
+async def test_the_same_file_gives_the_same_containers(setup: Setup) -> None:
+    setup.compose("up", "-d", "--pull", "never")
+    names = sorted(await container_ids(setup))
+    theirs = {name: await normalised_inspect(setup.docker, name) for name in names}
+    setup.compose("down", "-v", "-t", "0")
+    await setup.project().up()
+    assert sorted(await container_ids(setup)) == names
+    for name in names:
+        ours = await normalised_inspect(setup.docker, name)
+        found = differences(ours, theirs[name])
+        assert not found, f"{name}: " + "; ".join(found)
+
+
+async def test_a_changed_service_is_recreated_and_compose_then_changes_nothing(
+    setup: Setup,
+) -> None:
+    await setup.project().up()
+    before = await container_ids(setup)
+    text = (setup.directory / "compose.yaml").read_text()
+    setup.write(text.replace("GREETING: ", "CHANGED: x\n      GREETING: "))
+    await setup.project().up()
+    after = await container_ids(setup)
+    web = f"{setup.name}-web-1"
+    assert after[web] != before[web]
+    unchanged = {name: cid for name, cid in before.items() if name != web}
+    assert {name: after[name] for name in unchanged} == unchanged
+    env = (await setup.docker.containers.container(web).show())["Config"]["Env"]
+    assert "CHANGED=x" in env
+    setup.compose("up", "-d", "--pull", "never")
+    assert await container_ids(setup) == after
+
+
+async def test_force_recreate_and_no_recreate(setup: Setup) -> None:
+    project = setup.project()
+    await project.up(["db"])
+    first = await container_ids(setup)
+    await project.up(["db"], force_recreate=True)
+    second = await container_ids(setup)
+    assert second.keys() == first.keys() and second != first
+    setup.write((setup.directory / "compose.yaml").read_text().replace("interval: 1s", "interval: 3s"))
+    await setup.project().up(["db"], no_recreate=True)
+    assert await container_ids(setup) == second
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        await project.up(force_recreate=True, no_recreate=True)
+
+
+async def test_scale_up_and_down_keeps_the_numbers_compose_uses(setup: Setup) -> None:
+    project = setup.project()
+    await project.up(["worker"], no_deps=True, scale={"worker": 3})
+    workers = [item.name for item in await project.ps(["worker"])]
+    assert workers == [f"{setup.name}-worker-{n}" for n in (1, 2, 3)]
+    setup.compose("up", "-d", "--pull", "never", "--no-deps", "--scale", "worker=3", "worker")
+    assert [item.name for item in await project.ps(["worker"])] == workers
+    await project.up(["worker"], no_deps=True, scale={"worker": 1})
+    assert [item.name for item in await project.ps(["worker"], all=True)] == [workers[0]]
+
+
+async def test_orphans_are_removed_only_when_asked(setup: Setup) -> None:
+    await setup.project().up(["worker"], no_deps=True)
+    text = (setup.directory / "compose.yaml").read_text()
+    setup.write(text[: text.index("  worker:")] + text[text.index("networks:\n  back") :])
+    smaller = setup.project()
+    await smaller.up(["db"])
+    assert {item.service for item in await smaller.ps(all=True)} == {"db", "worker"}
+    await smaller.up(["db"], remove_orphans=True)
+    assert {item.service for item in await smaller.ps(all=True)} == {"db"}
+
+
+async def test_lifecycle_verbs_change_what_compose_sees(setup: Setup) -> None:
+    project = setup.project()
+    await project.up(["db"])
+    await project.pause(["db"])
+    assert [item["State"] for item in compose_ps(setup, "db")] == ["paused"]
+    await project.unpause(["db"])
+    await project.stop(["db"], timeout=0)
+    assert [item["State"] for item in compose_ps(setup, "-a", "db")] == ["exited"]
+    await project.start(["db"])
+    assert [item["State"] for item in compose_ps(setup, "db")] == ["running"]
+    await project.kill(["db"])
+    await project.rm(["db"])
+    assert compose_ps(setup, "-a", "db") == []
+    created = await project.create(["db"])
+    assert [item.state for item in created] == ["created"]
+
+
+async def test_wait_returns_once_healthy(setup: Setup) -> None:
+    result = await setup.project().up(["db"], wait=True, wait_timeout=60)
+    db = setup.compose("ps", "--format", "json", "db").stdout
+    assert json.loads(db)["Health"] == "healthy"
+    assert [item.health for item in result] == ["healthy"] or result[0].state == "running"
+
+
+async def test_a_failed_dependency_names_the_service(setup: Setup) -> None:
+    text = (setup.directory / "compose.yaml").read_text()
+    setup.write(text.replace('command: ["true"]', 'command: ["sh", "-c", "exit 3"]'))
+    with pytest.raises(ComposeServiceError, match=r"web.*job.*exit 3"):
+        await setup.project().up(["web"])
+    setup.write(
+        text.replace('command: ["true"]', 'command: ["sh", "-c", "exit 3"]').replace(
+            "job: {condition: service_completed_successfully}",
+            "job: {condition: service_completed_successfully, required: false}",
+        )
+    )
+    await setup.project().up(["web"])
+    assert [item.state for item in await setup.project().ps(["web"])] == ["running"]
