@@ -519,6 +519,11 @@ class ComposeProject:
     async def _converge(self, service: str, plan: _Plan) -> None:
         spec = self.services[service]
         image_id = await self._image_id(service, plan.pull)
+        check = spec.get("healthcheck") or {}
+        if check.get("start_interval") and await self.docker.core.version_tuple() < (1, 44):
+            raise ComposeServiceError(
+                service, "healthcheck.start_interval requires Docker Engine 25 or later"
+            )
         wanted = service_hash(spec)
         existing = await self._list(services=[service])
         scale = self._scale(service, plan.scale)

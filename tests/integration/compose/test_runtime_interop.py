@@ -307,7 +307,9 @@ async def test_lifecycle_verbs_change_what_compose_sees(setup: Setup) -> None:
     assert [item["State"] for item in compose_ps(setup, "-a", "db")] == ["exited"]
     await project.start(["db"])
     assert [item["State"] for item in compose_ps(setup, "db")] == ["running"]
-    await project.kill(["db"])
+    killed = await project.kill(["db"])
+    assert [item.name for item in killed] == [f"{setup.name}-db-1"]
+    await setup.docker.containers.container(killed[0].id).wait()
     await project.rm(["db"])
     assert compose_ps(setup, "-a", "db") == []
     created = await project.create(["db"])
