@@ -5,6 +5,8 @@ rule that chose it, the transport and TLS state, the negotiated API version,
 the daemon's version and OS, and container and image counts.
 ``python -m aiodocker pull IMAGE`` pulls an image with a progress display.
 ``python -m aiodocker build DIR -t TAG`` builds with BuildKit, showing its progress.
+``python -m aiodocker compose [-f FILE]... config`` loads a compose project as Docker
+Compose does (see ``aiodocker.compose``); it keeps Compose's options and exit codes.
 ``--debug`` (before or after the command) logs what the client does, at DEBUG,
 to standard error: requests, negotiation, connections, streams.
 Exit status: 0 on success, 1 when the daemon cannot be reached or answers
@@ -188,6 +190,12 @@ async def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["compose"]:  # Docker Compose's own option syntax and exit codes
+        from .compose._cli import main as compose_main
+
+        return compose_main(argv[1:], out, err)
     parser = argparse.ArgumentParser(prog="python -m aiodocker", description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", help="daemon URL (overrides DOCKER_HOST and contexts)")
     parser.add_argument("-c", "--context", help="Docker context name")
@@ -195,6 +203,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     debug_help = "log what the client does (requests, connections, streams) to stderr"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command")
+    sub.add_parser("compose", help="compose projects: `compose [-f FILE]... config` (see --help there)")
     pull = sub.add_parser("pull", help="pull an image, showing progress")
     pull.add_argument("image")
     pull.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)

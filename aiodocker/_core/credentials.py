@@ -1,7 +1,8 @@
 """Registry credentials looked up the way the docker CLI looks them up.
 
 Layer: ``_core``. Imports the standard library (credential helpers run as
-asyncio subprocesses) and the ``exceptions`` leaf; no HTTP.
+asyncio subprocesses), the ``exceptions`` leaf and ``_transport.endpoint``'s
+config file name; no HTTP.
 
 Facts followed (docker CLI config file and credential-helper protocol):
 
@@ -39,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+from .._transport.endpoint import CONFIG_FILE_NAME
 from ..exceptions import add_note
 
 __all__ = (
@@ -62,7 +64,6 @@ _LEGACY_HUB_DOMAIN: Final = "index.docker.io"
 _OFFICIAL_REPO_PREFIX: Final = "library/"
 _LOCALHOST: Final = "localhost"
 
-CONFIG_FILE_NAME: Final = "config.json"
 HELPER_PREFIX: Final = "docker-credential-"
 TOKEN_USERNAME: Final = "<token>"
 _NOT_FOUND_TEXT: Final = "credentials not found"

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .._transport.endpoint import default_config_dir
+from .._transport.endpoint import CONFIG_FILE_NAME, default_config_dir
 from ..exceptions import DockerError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ async def _configured_auth(registry: str) -> tuple[str | None, str]:
     auth = await credentials.resolve_auth(registry, config_dir=config_dir)
     if auth is None:
         return None, ""
-    return auth.to_header(), os.path.join(config_dir, credentials.CONFIG_FILE_NAME)
+    return auth.to_header(), os.path.join(config_dir, CONFIG_FILE_NAME)
 
 
 async def registry_auth_header(image: str) -> str | None:

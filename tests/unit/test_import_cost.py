@@ -50,6 +50,8 @@ HEAVY = (
     "aiodocker._transport.tlsstream",
     "aiodocker._build_options",
     "copy",
+    "aiodocker.compose",
+    "yaml",
 )
 
 
@@ -100,6 +102,8 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             if module not in ("aiodocker.logs", "aiodocker._responses")
         ),
         ("from aiodocker.docker import DockerLog", "aiodocker.logs"),
+        ("from aiodocker.compose import load_project", "yaml"),
+        ("import aiodocker.compose", "aiodocker.compose"),
         (
             "from aiodocker.services import _prepare_task_template\n"
             "_prepare_task_template({'ContainerSpec': {'Image': 'alpine'}})",

@@ -16,6 +16,9 @@
 - ``_streams/*`` imports only the leaves (and its siblings).
 - Only ``_transport/`` knows the HTTP library: ``_core``/``_streams`` never import aiohttp.
 - ``import aiodocker`` does not import aiohttp (checked in a fresh interpreter).
+- ``compose/*`` (the compose model) imports only the stdlib, PyYAML and its siblings; no
+  module outside it imports it, except ``__main__`` inside a function (the CLI's
+  ``compose`` command); only ``compose/`` imports PyYAML.
 - The imports that run (function-level ones included) form no cycle. Imports under
   ``TYPE_CHECKING`` may close a circle: a resource's ``docker: Docker`` annotation
   keeps 0.27's type for users without importing ``docker.py`` at run time.
@@ -291,6 +294,38 @@ def test_core_imports_only_transport_leaves_and_siblings(path: Path) -> None:
         )
     ]
     assert not bad, "_core reaches outside its layer (_streams, resources, ...):\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", files_in("compose"), ids=file_id)
+def test_compose_imports_only_stdlib_yaml_and_siblings(path: Path) -> None:
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if not (
+            i.target.split(".")[0] in STDLIB
+            or i.target.split(".")[0] == "yaml"
+            or in_layer(i.target, "compose")
+        )
+    ]
+    assert not bad, "compose/ reaches outside itself:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_only_main_imports_compose_and_only_in_a_function(path: Path) -> None:
+    name = module_name(path)
+    if in_layer(name, "compose"):
+        return
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if in_layer(i.target, "compose") and not (name == "aiodocker.__main__" and i.in_function)
+    ]
+    bad += [str(i) for i in collect_imports(path) if i.target.split(".")[0] == "yaml"]
+    assert not bad, "compose/ (or PyYAML) imported outside the compose subpackage:\n" + "\n".join(bad)
+
+
+def test_compose_files_are_seen() -> None:
+    assert "aiodocker.compose._loader" in {module_name(p) for p in files_in("compose")}
 
 
 @pytest.mark.parametrize("path", files_in("_streams"), ids=file_id)

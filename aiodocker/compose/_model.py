@@ -1,0 +1,232 @@
+"""The loaded project: one model for ``config``, the runtime and the stack deployer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+
+class Port(TypedDict, total=False):
+    """A published port, long syntax."""
+
+    name: str
+    mode: str
+    host_ip: str
+    target: int
+    published: str
+    protocol: str
+    app_protocol: str
+
+
+class Mount(TypedDict, total=False):
+    """A service volume, long syntax (``type`` is volume, bind, tmpfs, image, npipe or cluster)."""
+
+    type: str
+    source: str
+    target: str
+    read_only: bool
+    consistency: str
+    bind: dict[str, Any]
+    volume: dict[str, Any]
+    tmpfs: dict[str, Any]
+    image: dict[str, Any]
+
+
+class Dependency(TypedDict, total=False):
+    """One ``depends_on`` entry."""
+
+    condition: str
+    restart: bool
+    required: bool
+
+
+class FileReference(TypedDict, total=False):
+    """A service's use of a secret or config."""
+
+    source: str
+    target: str
+    uid: str
+    gid: str
+    mode: str
+
+
+class Service(TypedDict, total=False):
+    """A service in normal form: every short syntax expanded, every path absolute.
+
+    The keys are the Compose Specification's; only the commonest are listed for type
+    checkers, the others are present under their specification names.
+    """
+
+    image: str
+    build: dict[str, Any]
+    command: list[str] | None
+    entrypoint: list[str] | None
+    environment: dict[str, str | None]
+    labels: dict[str, str]
+    ports: list[Port]
+    expose: list[str]
+    volumes: list[Mount]
+    depends_on: dict[str, Dependency]
+    networks: dict[str, dict[str, Any] | None]
+    network_mode: str
+    secrets: list[FileReference]
+    configs: list[FileReference]
+    healthcheck: dict[str, Any]
+    deploy: dict[str, Any]
+    profiles: list[str]
+    restart: str
+    container_name: str
+    working_dir: str
+    user: str
+    scale: int
+
+
+def _escape(value: Any) -> Any:
+    """Every ``$`` written as ``$$``, keys included, as ``docker compose config`` prints."""
+    if isinstance(value, str):
+        return value.replace("$", "$$") if "$" in value else value
+    if isinstance(value, dict):
+        return {_escape(k): _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
+def _without_extensions(value: Any) -> Any:
+    """A service without its ``x-*`` keys, which ``docker compose config`` does not print."""
+    if isinstance(value, dict):
+        return {k: _without_extensions(v) for k, v in value.items() if not str(k).startswith("x-")}
+    if isinstance(value, list):
+        return [_without_extensions(v) for v in value]
+    return value
+
+
+def _without_empty_mappings(value: Any) -> Any:
+    """The YAML form leaves out empty settings blocks (``ipam: {}``, ``volume: {}``)."""
+    if isinstance(value, dict):
+        return {k: _without_empty_mappings(v) for k, v in value.items() if v != {}}
+    if isinstance(value, list):
+        return [_without_empty_mappings(v) for v in value]
+    return value
+
+
+class Project:
+    """A compose project, loaded, merged, validated and normalised.
+
+    Attributes:
+        name: the project name.
+        working_dir: the project directory (absolute).
+        services: the enabled services by name (see [Service][aiodocker.compose.Service]).
+        disabled_services: services left out by their profiles.
+        networks: top-level networks by key, each with its final ``name``.
+        volumes: top-level volumes by key.
+        secrets: top-level secrets by key.
+        configs: top-level configs by key.
+        models: top-level models by key.
+        extensions: the top-level ``x-*`` keys.
+        environment: the variables interpolation saw (process environment over the env files).
+        config_files: the compose files read, in order.
+        profiles: the enabled profiles.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        working_dir: str,
+        services: dict[str, Service],
+        disabled_services: dict[str, Service],
+        networks: dict[str, dict[str, Any]],
+        volumes: dict[str, dict[str, Any]],
+        secrets: dict[str, dict[str, Any]],
+        configs: dict[str, dict[str, Any]],
+        models: dict[str, dict[str, Any]],
+        extensions: dict[str, Any],
+        environment: dict[str, str],
+        config_files: list[str],
+        profiles: list[str],
+    ) -> None:
+        self.name = name
+        self.working_dir = working_dir
+        self.services = services
+        self.disabled_services = disabled_services
+        self.networks = networks
+        self.volumes = volumes
+        self.secrets = secrets
+        self.configs = configs
+        self.models = models
+        self.extensions = extensions
+        self.environment = environment
+        self.config_files = config_files
+        self.profiles = profiles
+
+    def __repr__(self) -> str:
+        return f"<Project {self.name!r} services={sorted(self.services)}>"
+
+    def to_dict(self, *, json_form: bool = True) -> dict[str, Any]:
+        """The project as ``docker compose config`` shows it (``$`` escaped as ``$$``).
+
+        Args:
+            json_form: add ``command`` and ``entrypoint`` as null where unset, as the JSON
+                form does (the YAML form leaves them out).
+        """
+        out: dict[str, Any] = {"name": self.name}
+        services: dict[str, Any] = {}
+        for key in sorted(self.services):
+            service = {  # empty settings are left out, as Compose leaves them out
+                k: v
+                for k, v in self.services[key].items()
+                if v not in ({}, []) or k in ("command", "entrypoint")
+            }
+            if json_form:
+                service.setdefault("command", None)
+                service.setdefault("entrypoint", None)
+            services[key] = _without_extensions(dict(sorted(service.items())))
+        out["services"] = services
+        for key, table in (
+            ("networks", self.networks),
+            ("volumes", self.volumes),
+            ("secrets", self.secrets),
+            ("configs", self.configs),
+            ("models", self.models),
+        ):
+            if table:
+                out[key] = dict(sorted(table.items()))
+        for key in sorted(self.extensions):
+            out[key] = self.extensions[key]
+        escaped: dict[str, Any] = _escape(out)
+        return escaped
+
+    def to_json(self) -> str:
+        """The JSON text ``docker compose config --format json`` prints for this project."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_yaml(self) -> str:
+        """The YAML text ``docker compose config`` prints for this project."""
+        from ._yaml import dump
+
+        return dump(_without_empty_mappings(self.to_dict(json_form=False)))
+
+    def service_names(self) -> list[str]:
+        """The enabled services' names, dependencies first (then by name)."""
+        order: list[str] = []
+        done: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            done.add(name)
+            for dep in sorted(self.services[name].get("depends_on", {})):
+                if dep in self.services:
+                    visit(dep)
+            order.append(name)
+
+        for name in sorted(self.services):
+            visit(name)
+        return order
+
+    def images(self) -> list[str]:
+        """Each enabled service's image (the one Compose would build when only ``build`` is set)."""
+        return [
+            self.services[name].get("image") or f"{self.name}-{name}" for name in sorted(self.services)
+        ]

@@ -1,0 +1,230 @@
+"""The merged model made final: profiles, env files, default network, names, checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, cast
+
+from ._canonical import parse_bytes
+from ._dotenv import read_dotenv
+from ._errors import ComposeError
+from ._interpolate import mapping_lookup
+from ._model import Project, Service
+
+
+def _active(spec: dict[str, Any], profiles: list[str]) -> bool:
+    wanted = spec.get("profiles") or []
+    return not wanted or "*" in profiles or any(p in profiles for p in wanted)
+
+
+def finish(
+    model: dict[str, Any],
+    *,
+    name: str,
+    working_dir: str,
+    environment: dict[str, str],
+    config_files: list[str],
+    profiles: list[str],
+    lookup: Callable[[str], str | None],
+) -> Project:
+    """Build the [Project][aiodocker.compose.Project] from the merged canonical model."""
+    services_in: dict[str, Any] = model.get("services") or {}
+    services: dict[str, Service] = {}
+    disabled: dict[str, Service] = {}
+    for key, spec in services_in.items():
+        spec = dict(spec or {})
+        _env_files(key, spec, environment)
+        _label_files(key, spec)
+        (services if _active(spec, profiles) else disabled)[key] = cast(Service, spec)
+    networks = dict(model.get("networks") or {})
+    volumes = dict(model.get("volumes") or {})
+    secrets = dict(model.get("secrets") or {})
+    configs = dict(model.get("configs") or {})
+    models = dict(model.get("models") or {})
+    uses_default = False
+    for key, spec in services.items():
+        _implicit_dependencies(spec)
+    for key, spec in services.items():
+        _check_service(key, spec, services, disabled, networks, volumes, secrets, configs)
+        if "network_mode" not in spec and not spec.get("networks"):
+            spec["networks"] = {"default": None}
+        if "default" in (spec.get("networks") or {}):
+            uses_default = True
+        build = spec.get("build")
+        if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
+            build["dockerfile"] = "Dockerfile"
+        deploy = spec.get("deploy")
+        if isinstance(deploy, dict):
+            deploy.setdefault("placement", {})
+    _check_cycles(services)
+    if uses_default:
+        networks["default"] = dict(networks.get("default") or {})
+    # as Compose does, only the resources the enabled services use are kept
+    used_networks = {n for spec in services.values() for n in (spec.get("networks") or {})}
+    used_volumes = {
+        m.get("source") for spec in services.values() for m in spec.get("volumes") or [] if m.get("type") == "volume"
+    }
+    used_secrets = {r.get("source") for spec in services.values() for r in spec.get("secrets") or []}
+    used_secrets |= {
+        r.get("source") for spec in services.values() for r in (spec.get("build") or {}).get("secrets") or []
+    }
+    used_configs = {r.get("source") for spec in services.values() for r in spec.get("configs") or []}
+    networks = {k: v for k, v in networks.items() if k in used_networks}
+    volumes = {k: v for k, v in volumes.items() if k in used_volumes}
+    secrets = {k: v for k, v in secrets.items() if k in used_secrets}
+    configs = {k: v for k, v in configs.items() if k in used_configs}
+    for table in (networks, volumes, secrets, configs):
+        for key, spec in list(table.items()):
+            spec = dict(spec or {})
+            if "name" not in spec:
+                spec["name"] = key if spec.get("external") else f"{name}_{key}"
+            table[key] = spec
+    for spec in networks.values():
+        spec.setdefault("ipam", {})
+    extensions = {k: v for k, v in model.items() if k.startswith("x-")}
+    return Project(
+        name=name,
+        working_dir=working_dir,
+        services=services,
+        disabled_services=disabled,
+        networks=networks,
+        volumes=volumes,
+        secrets=secrets,
+        configs=configs,
+        models=models,
+        extensions=extensions,
+        environment=environment,
+        config_files=config_files,
+        profiles=profiles,
+    )
+
+
+def _implicit_dependencies(spec: Service) -> None:
+    """``links``, ``volumes_from`` and ``network_mode: service:x`` depend on x, as in Compose."""
+    names: list[str] = []
+    for link in spec.get("links") or []:  # type: ignore[typeddict-item]
+        names.append(link.split(":", 1)[0])
+    for source in spec.get("volumes_from") or []:  # type: ignore[typeddict-item]
+        if not source.startswith("container:"):
+            names.append(source.split(":", 1)[0])
+    mode = spec.get("network_mode") or ""
+    if mode.startswith("service:"):
+        names.append(mode[8:])
+    if not names:
+        return
+    deps = dict(spec.get("depends_on") or {})
+    for name in names:
+        if name not in deps:
+            deps[name] = {"condition": "service_started", "restart": True, "required": True}
+    spec["depends_on"] = deps
+
+
+def _env_files(key: str, spec: dict[str, Any], environment: dict[str, str]) -> None:
+    entries = spec.pop("env_file", None)
+    if not entries:
+        return
+    values: dict[str, Any] = {}
+    lookup = mapping_lookup(environment)
+    for entry in entries:
+        path = entry["path"]
+        if not os.path.exists(path):
+            if entry.get("required", True):
+                raise ComposeError(f"env file {path} not found", path=f"services.{key}.env_file")
+            continue
+        raw = entry.get("format") == "raw"
+        values.update(read_dotenv(path, lookup, interpolate=not raw))
+    values.update(spec.get("environment") or {})
+    spec["environment"] = values
+
+
+def _label_files(key: str, spec: dict[str, Any]) -> None:
+    files = spec.pop("label_file", None)
+    if not files:
+        return
+    labels: dict[str, Any] = {}
+    for path in files:
+        labels.update(read_dotenv(path, lambda _: None, interpolate=False))
+    labels.update(spec.get("labels") or {})
+    spec["labels"] = labels
+
+
+def _check_service(
+    key: str,
+    spec: Service,
+    services: dict[str, Service],
+    disabled: dict[str, Service],
+    networks: dict[str, Any],
+    volumes: dict[str, Any],
+    secrets: dict[str, Any],
+    configs: dict[str, Any],
+) -> None:
+    where = f"services.{key}"
+    if not spec.get("image") and not spec.get("build") and not spec.get("provider"):  # type: ignore[typeddict-item]
+        raise ComposeError(f"service {key!r} has neither an image nor a build context specified", path=where)
+    deps = spec.get("depends_on") or {}
+    for dep in list(deps):
+        if dep not in services:
+            if dep in disabled or not deps[dep].get("required", True):
+                if not deps[dep].get("required", True) or dep in disabled:
+                    if dep in disabled and deps[dep].get("required", True):
+                        raise ComposeError(f"service {key!r} depends on service {dep!r} which is disabled by its profiles",
+                                           path=f"{where}.depends_on")
+                    continue
+            raise ComposeError(f"service {key!r} depends on undefined service {dep!r}", path=f"{where}.depends_on")
+    if "network_mode" in spec and spec.get("networks"):
+        raise ComposeError(f"service {key!r} declares mutually exclusive network_mode and networks", path=where)
+    for net in spec.get("networks") or {}:
+        if net != "default" and net not in networks:
+            raise ComposeError(f"service {key!r} refers to undefined network {net}", path=f"{where}.networks")
+    for index, mount in enumerate(spec.get("volumes") or []):
+        if mount.get("type") == "volume" and mount.get("source") and mount["source"] not in volumes:
+            raise ComposeError(f"service {key!r} refers to undefined volume {mount['source']}",
+                               path=f"{where}.volumes[{index}]")
+    for kind, table in (("secrets", secrets), ("configs", configs)):
+        for index, ref in enumerate(spec.get(kind) or []):  # type: ignore[attr-defined]
+            if ref.get("source") not in table:
+                raise ComposeError(f"service {key!r} refers to undefined {kind[:-1]} {ref.get('source')}",
+                                   path=f"{where}.{kind}[{index}]")
+    mem = spec.get("mem_limit")  # type: ignore[typeddict-item]
+    limit = ((spec.get("deploy") or {}).get("resources") or {}).get("limits", {}) or {}
+    if mem is not None and limit.get("memory") is not None and parse_bytes(mem) != parse_bytes(limit["memory"]):
+        raise ComposeError(
+            f"mem_limit ({mem}) and deploy.resources.limits.memory ({limit['memory']}) differ",
+            path=f"{where}.mem_limit",
+        )
+    reservation = spec.get("mem_reservation")  # type: ignore[typeddict-item]
+    reserved = ((spec.get("deploy") or {}).get("resources") or {}).get("reservations", {}) or {}
+    if (
+        reservation is not None
+        and reserved.get("memory") is not None
+        and parse_bytes(reservation) != parse_bytes(reserved["memory"])
+    ):
+        raise ComposeError(
+            f"mem_reservation ({reservation}) and deploy.resources.reservations.memory"
+            f" ({reserved['memory']}) differ",
+            path=f"{where}.mem_reservation",
+        )
+    mode = spec.get("network_mode") or ""
+    if mode.startswith("service:") and mode[8:] not in services:
+        raise ComposeError(f"service {key!r} uses the network stack of undefined service {mode[8:]!r}",
+                           path=f"{where}.network_mode")
+
+
+def _check_cycles(services: dict[str, Service]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = chain[chain.index(name):] + [name]
+            raise ComposeError(f"dependency cycle detected: {' -> '.join(cycle)}", path=f"services.{name}.depends_on")
+        state[name] = 1
+        for dep in (services[name].get("depends_on") or {}):
+            if dep in services:
+                visit(dep, [*chain, name])
+        state[name] = 2
+
+    for name in sorted(services):
+        visit(name, [])
