@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from compose_runtime_helpers import oracle_config, oracle_hashes
 
+from aiodocker.compose import load_project
 from aiodocker.compose._runtime_hash import network_hash, service_hash, volume_hash
 
 IMAGE = "aiodocker-test/busybox:latest"
@@ -17,7 +18,7 @@ IMAGE = "aiodocker-test/busybox:latest"
 # Many services, together touching the keys whose encoding the hash depends on.
 SERVICES: dict[str, Any] = {
     "plain": {"image": IMAGE},
-    "cmd": {"image": IMAGE, "command": "sleep 600 <&>", "entrypoint": ["/bin/sh", "-c"]},
+    "cmd": {"image": IMAGE, "command": ["sh", "-c", "echo <"command": "sleep 600 <&>",>"], "entrypoint": ["/bin/sh", "-c"]},
     "env": {"image": IMAGE, "environment": {"Z": "1", "A": "x&y", "M": None}},
     "labels": {"image": IMAGE, "labels": ["b=2", "a=1"], "annotations": {"q": "r"}},
     "ports": {
@@ -163,3 +164,9 @@ def test_network_and_volume_hashes_match_what_compose_writes(project_dir: Path) 
 def test_a_service_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(TypeError, match="mapping"):
         service_hash(["image"])  # type: ignore[arg-type]
+
+
+def test_the_model_loader_gives_the_reference_hashes(project_dir: Path) -> None:
+    model = load_project([str(project_dir / "compose.yaml")], environ={})
+    services = model.to_dict()["services"]
+    assert {name: service_hash(s) for name, s in services.items()} == oracle_hashes(project_dir)

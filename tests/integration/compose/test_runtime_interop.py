@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compose_runtime_helpers import oracle_config, run_compose
+from compose_runtime_helpers import run_compose
 
 from aiodocker import Docker
+from aiodocker.compose import load_project
 from aiodocker.compose.project import ComposeProject, ComposeServiceError
 
 pytestmark = pytest.mark.engine_difference(
@@ -100,13 +101,8 @@ class Setup:
         return run_compose(self.directory, *args, host=self.host, check=check)
 
     def project(self, **kwargs: Any) -> ComposeProject:
-        return ComposeProject(
-            self.docker,
-            oracle_config(self.directory),
-            working_dir=str(self.directory),
-            config_files=[str(self.directory / "compose.yaml")],
-            **kwargs,
-        )
+        model = load_project([str(self.directory / "compose.yaml")], environ={})
+        return ComposeProject(self.docker, model, **kwargs)
 
     def write(self, text: str) -> None:
         (self.directory / "compose.yaml").write_text(text)
