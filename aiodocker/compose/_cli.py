@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         config.add_argument(f"--{flag}", action="store_true", dest=f"list_{flag}")
     config.add_argument("-q", "--quiet", action="store_true")
     config.add_argument("-o", "--output")
+    from ._runtime_cli import add_commands  # up, down, ps, ... (the runtime's commands)
+
+    add_commands(sub)
     return parser
 
 
@@ -57,8 +60,8 @@ def main(
     except _UsageError as exc:
         err.write(f"{exc}\n")
         return 1
-    if args.command != "config":
-        err.write("a command is required: config\n")
+    if args.command is None:
+        err.write("a command is required: config, up, down, ps, ...\n")
         return 1
     try:
         project = load_project(
@@ -72,6 +75,10 @@ def main(
     except ComposeError as exc:
         err.write(f"{exc}\n")
         return 1
+    if args.command != "config":
+        from ._runtime_cli import run
+
+        return run(args, project, out, err)
     if args.quiet:
         return 0
     lines: list[str] | None = None

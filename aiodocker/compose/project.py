@@ -39,7 +39,7 @@ PullPolicy = Literal["always", "missing", "never"]
 DEFAULT_PARALLELISM = 8
 _SUMMARY_KEYS = (
     "Id", "Names", "Image", "Command", "Created", "Ports", "Labels", "State", "Status",
-    "NetworkSettings",
+    "NetworkSettings", "Mounts",
 )  # fmt: skip
 _SERVICE_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
@@ -89,6 +89,8 @@ class ComposeContainer:
     labels: Mapping[str, str] = field(repr=False)
     networks: tuple[str, ...] = ()
     publishers: tuple[Publisher, ...] = ()
+    mounts: tuple[str, ...] = ()
+    local_volumes: int = 0
 
     @property
     def health(self) -> str:
@@ -120,6 +122,15 @@ class ComposeContainer:
                 )
             )
         networks = tuple(sorted((summary.get("NetworkSettings") or {}).get("Networks") or {}))
+        mounts = [
+            str(mount.get("Name") or mount.get("Source") or "")
+            for mount in summary.get("Mounts") or ()
+        ]
+        local = sum(
+            1
+            for mount in summary.get("Mounts") or ()
+            if mount.get("Type") == "volume" and mount.get("Driver") == "local"
+        )
         return cls(
             id=str(summary.get("Id")),
             name=str(names[0]).lstrip("/"),
@@ -135,6 +146,8 @@ class ComposeContainer:
             labels=tags,
             networks=networks,
             publishers=tuple(ports),
+            mounts=tuple(mounts),
+            local_volumes=local,
         )
 
 

@@ -1,0 +1,295 @@
+"""The runtime commands of ``python -m aiodocker compose``: up, down, ps, start, stop, ...
+
+Private runtime module of :mod:`aiodocker.compose`.  ``_cli`` (the model's ``config``
+command) hands over here: ``add_commands`` adds the subcommands to its parser and
+``run`` executes one on the loaded project.  Flags and exit codes are Docker
+Compose's: 0 on success, 1 on any error (one message on standard error).
+``ps --format json`` prints one JSON object per line, with Compose's keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from ..exceptions import DockerError
+from .project import ComposeContainer, ComposeProject
+
+_PULL = ("always", "missing", "never")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the runtime subcommands (Docker Compose's flags) to the ``compose`` parser."""
+    up = sub.add_parser("up", help="create and start containers")
+    _converge_flags(up)
+    up.add_argument("-d", "--detach", action="store_true")
+    up.add_argument("--no-deps", action="store_true")
+    up.add_argument("--no-start", action="store_true")
+    up.add_argument("-t", "--timeout", type=int)
+    up.add_argument("--wait", action="store_true")
+    up.add_argument("--wait-timeout", type=int)
+    create = sub.add_parser("create", help="create containers for services")
+    _converge_flags(create)
+    down = sub.add_parser("down", help="stop and remove containers and networks")
+    down.add_argument("-v", "--volumes", action="store_true")
+    down.add_argument("--remove-orphans", action="store_true")
+    down.add_argument("-t", "--timeout", type=int)
+    ps = sub.add_parser("ps", help="list containers")
+    ps.add_argument("-a", "--all", action="store_true")
+    ps.add_argument("--format", default="table")
+    ps.add_argument("-q", "--quiet", action="store_true")
+    ps.add_argument("--services", action="store_true", dest="list_services")
+    ps.add_argument("--status", action="append")
+    ps.add_argument("services", nargs="*")
+    for verb, text in (
+        ("start", "start services"),
+        ("pause", "pause services"),
+        ("unpause", "unpause services"),
+    ):
+        sub.add_parser(verb, help=text).add_argument("services", nargs="*")
+    for verb, text in (("stop", "stop services"), ("restart", "restart service containers")):
+        parser = sub.add_parser(verb, help=text)
+        parser.add_argument("-t", "--timeout", type=int)
+        parser.add_argument("services", nargs="*")
+    kill = sub.add_parser("kill", help="force stop service containers")
+    kill.add_argument("-s", "--signal", default="SIGKILL")
+    kill.add_argument("--remove-orphans", action="store_true")
+    kill.add_argument("services", nargs="*")
+    rm = sub.add_parser("rm", help="remove stopped service containers")
+    rm.add_argument("-f", "--force", action="store_true")
+    rm.add_argument("-s", "--stop", action="store_true")
+    rm.add_argument("-v", "--volumes", action="store_true")
+    rm.add_argument("services", nargs="*")
+
+
+def _converge_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force-recreate", action="store_true")
+    parser.add_argument("--no-recreate", action="store_true")
+    parser.add_argument("--pull", choices=_PULL)
+    parser.add_argument("--remove-orphans", action="store_true")
+    parser.add_argument("--scale", action="append", default=[], metavar="SERVICE=NUM")
+    parser.add_argument("services", nargs="*")
+
+
+def _scale(values: Sequence[str]) -> dict[str, int]:
+    scale: dict[str, int] = {}
+    for value in values:
+        service, sep, number = value.partition("=")
+        if not sep or not number.isdigit():
+            raise ValueError(f"invalid --scale {value!r}: expected SERVICE=NUM")
+        scale[service] = int(number)
+    return scale
+
+
+def run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
+    """Run the runtime command ``args.command`` on the loaded project; return the exit status."""
+    try:
+        return asyncio.run(_run(args, model, out))
+    except (DockerError, ValueError) as exc:
+        err.write(f"{getattr(exc, 'message', None) or exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write("canceled\n")
+        return 130
+
+
+async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
+    from ..docker import Docker
+
+    async with Docker() as docker:
+        project = ComposeProject(docker, model)
+        services = list(getattr(args, "services", None) or ()) or None
+        command = args.command
+        if command in ("up", "create"):
+            if args.force_recreate and args.no_recreate:
+                raise ValueError("--force-recreate and --no-recreate are incompatible")
+            options: dict[str, Any] = {
+                "force_recreate": args.force_recreate,
+                "no_recreate": args.no_recreate,
+                "pull": args.pull,
+                "remove_orphans": args.remove_orphans,
+                "scale": _scale(args.scale) or None,
+            }
+            if command == "create":
+                done = await project.create(services, **options)
+            else:
+                done = await project.up(
+                    services,
+                    no_deps=args.no_deps,
+                    no_start=args.no_start,
+                    timeout=args.timeout,
+                    wait=args.wait,
+                    wait_timeout=args.wait_timeout,
+                    **options,
+                )
+            for item in done:
+                out.write(f" Container {item.name}  {_progress_word(item)}\n")
+            if command == "up" and not args.detach and not args.no_start:
+                return await _attached(project, done, out)
+            return 0
+        if command == "down":
+            for item in await project.down(
+                volumes=args.volumes, remove_orphans=args.remove_orphans, timeout=args.timeout
+            ):
+                out.write(f" Container {item.name}  Removed\n")
+            return 0
+        if command == "ps":
+            return await _ps(project, args, out)
+        verbs: dict[str, Any] = {
+            "start": lambda: project.start(services),
+            "stop": lambda: project.stop(services, timeout=args.timeout),
+            "restart": lambda: project.restart(services, timeout=args.timeout),
+            "kill": lambda: project.kill(services, signal=args.signal),
+            "pause": lambda: project.pause(services),
+            "unpause": lambda: project.unpause(services),
+            "rm": lambda: project.rm(services, stop=args.stop, volumes=args.volumes),
+        }
+        for item in await verbs[command]():
+            out.write(f" Container {item.name}  {_DONE_WORDS[command]}\n")
+        return 0
+
+
+_DONE_WORDS = {
+    "start": "Started", "stop": "Stopped", "restart": "Restarted", "kill": "Killed",
+    "pause": "Paused", "unpause": "Unpaused", "rm": "Removed",
+}  # fmt: skip
+
+
+def _progress_word(item: ComposeContainer) -> str:
+    return {"running": "Started", "created": "Created", "exited": "Exited"}.get(
+        item.state, item.state.capitalize()
+    )
+
+
+async def _attached(project: ComposeProject, done: list[ComposeContainer], out: TextIO) -> int:
+    """Wait for the containers to exit (Ctrl-C stops the project, as Compose does)."""
+    try:
+        codes = await asyncio.gather(
+            *(project.docker.containers.container(item.id).wait() for item in done)
+        )
+    except asyncio.CancelledError:
+        await project.stop()
+        raise
+    for item, result in zip(done, codes, strict=True):
+        out.write(f"{item.name} exited with code {result.get('StatusCode', 0)}\n")
+    return 0
+
+
+async def _ps(project: ComposeProject, args: argparse.Namespace, out: TextIO) -> int:
+    services = list(args.services) or None
+    found = await project.ps(services, all=args.all or bool(args.status))
+    if args.status:
+        found = [item for item in found if item.state in args.status]
+    if args.list_services:
+        for name in dict.fromkeys(item.service for item in found):
+            out.write(f"{name}\n")
+        return 0
+    if args.quiet:
+        for item in found:
+            out.write(f"{item.id}\n")
+        return 0
+    if args.format == "json":
+        for item in found:
+            out.write(json.dumps(ps_json(item), separators=(",", ":")) + "\n")
+        return 0
+    rows = [("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")]
+    for item in found:
+        rows.append(
+            (item.name, item.image, _quoted_command(item.command), item.service,
+             _human_ago(item.created), item.status, _ports_text(item))
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _ellipsis(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters, the last one an ellipsis (as the docker CLI)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _quoted_command(command: str) -> str:
+    return f'"{_ellipsis(command, 20)}"'
+
+
+def _human_ago(created: int) -> str:
+    return f"{human_duration(time.time() - created)} ago"
+
+
+def human_duration(seconds: float) -> str:
+    """Return a duration as the docker CLI words it (``About a minute``, ``3 hours``)."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = seconds / 60
+    if minutes < 2:
+        return "About a minute"
+    if minutes < 60:
+        return f"{int(minutes)} minutes"
+    hours = minutes / 60
+    if hours < 2:
+        return "About an hour"
+    if hours < 48:
+        return f"{int(hours)} hours"
+    if hours < 24 * 7 * 2:
+        return f"{int(hours / 24)} days"
+    if hours < 24 * 30 * 2:
+        return f"{int(hours / 24 / 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{int(hours / 24 / 30)} months"
+    return f"{int(hours / 24 / 365)} years"
+
+
+def _ports_text(item: ComposeContainer) -> str:
+    parts = []
+    for port in item.publishers:
+        if port.published_port:
+            host = f"[{port.url}]" if ":" in port.url else port.url
+            parts.append(f"{host}:{port.published_port}->{port.target_port}/{port.protocol}")
+        else:
+            parts.append(f"{port.target_port}/{port.protocol}")
+    return ", ".join(parts)
+
+
+def _exit_code(item: ComposeContainer) -> int:
+    if item.status.startswith("Exited ("):
+        code = item.status[len("Exited (") :].partition(")")[0]
+        if code.lstrip("-").isdigit():
+            return int(code)
+    return 0
+
+
+def ps_json(item: ComposeContainer) -> dict[str, Any]:
+    """Return one container as Compose's ``ps --format json`` prints it."""
+    created = datetime.fromtimestamp(item.created, tz=timezone.utc)
+    return {
+        "Command": _quoted_command(item.command),
+        "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"),
+        "ExitCode": _exit_code(item),
+        "Health": item.health,
+        "ID": item.id[:12],
+        "Image": item.image,
+        "Labels": ",".join(f"{key}={value}" for key, value in item.labels.items()),
+        "LocalVolumes": str(item.local_volumes),
+        "Mounts": ",".join(_ellipsis(name, 15) for name in item.mounts),
+        "Name": item.name,
+        "Names": item.name,
+        "Networks": ",".join(item.networks),
+        "Ports": _ports_text(item),
+        "Project": item.project,
+        "Publishers": [port.to_json() for port in item.publishers],
+        "RunningFor": _human_ago(item.created),
+        "Service": item.service,
+        "Size": "0B",
+        "State": item.state,
+        "Status": item.status,
+    }

@@ -1,0 +1,115 @@
+"""``python -m aiodocker compose up/ps/down/...`` beside the reference binary."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compose_runtime_helpers import run_compose
+
+from aiodocker.__main__ import main
+
+pytestmark = pytest.mark.engine_difference(
+    ("podman", "podman5"), "the compose interoperability tests target Docker engines"
+)
+
+COMPOSE_FILE = """
+name: {name}
+services:
+  db:
+    image: {image}
+    command: ["sleep", "600"]
+    healthcheck: {{test: ["CMD", "true"], interval: 1s}}
+    volumes: ["data:/data"]
+    stop_signal: SIGKILL
+  web:
+    image: {image}
+    command: ["sleep", "600"]
+    ports: ["127.0.0.1::80", "127.0.0.1::53/udp"]
+    depends_on: {{db: {{condition: service_healthy}}}}
+    stop_signal: SIGKILL
+volumes:
+  data: {{}}
+"""
+
+
+def ours(directory: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["compose", "-f", str(directory / "compose.yaml"), *args], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, make_name: Callable[..., str], engine: Any) -> Iterator[Path]:
+    (tmp_path / "compose.yaml").write_text(
+        COMPOSE_FILE.format(name=make_name("cli"), image=engine.image)
+    )
+    try:
+        yield tmp_path
+    finally:
+        run_compose(tmp_path, "down", "-v", "-t", "0", host=engine.host, check=False)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+STABLE_KEYS = (
+    "Command", "CreatedAt", "ExitCode", "Health", "ID", "Image", "LocalVolumes", "Name",
+    "Names", "Networks", "Project", "Service", "Size", "State",
+)  # fmt: skip
+
+
+def comparable(item: dict[str, Any]) -> dict[str, Any]:
+    """Compose's ps JSON minus what depends on the clock or on a Go map's order."""
+    stable = {key: item[key] for key in STABLE_KEYS}
+    stable["Labels"] = sorted(item["Labels"].split(","))
+    stable["Mounts"] = sorted(item["Mounts"].split(","))
+    stable["Publishers"] = sorted(json.dumps(p, sort_keys=True) for p in item["Publishers"])
+    stable["Ports"] = sorted(item["Ports"].split(", "))
+    return stable
+
+
+def test_up_ps_json_and_down_match_the_reference(project_dir: Path, engine: Any) -> None:
+    code, out, err = ours(project_dir, "up", "-d", "--wait", "--wait-timeout", "60")
+    assert code == 0, err
+    assert "Started" in out
+    code, out, err = ours(project_dir, "ps", "--format", "json")
+    assert code == 0, err
+    theirs = json_lines(run_compose(project_dir, "ps", "--format", "json", host=engine.host).stdout)
+    mine = [comparable(item) for item in json_lines(out)]
+    reference = [comparable(item) for item in theirs]
+    assert len(mine) == len(reference)
+    for a, b in zip(mine, reference, strict=True):
+        assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}
+    assert {item["Service"] for item in theirs} == {"db", "web"}
+    code, out, err = ours(project_dir, "ps", "--services")
+    assert (code, out) == (0, "db\nweb\n")
+    code, out, err = ours(project_dir, "stop", "web")
+    assert code == 0, err
+    code, out, _ = ours(project_dir, "ps", "-a", "--format", "json")
+    states = {item["Service"]: (item["State"], item["ExitCode"]) for item in json_lines(out)}
+    theirs_all = json_lines(
+        run_compose(project_dir, "ps", "-a", "--format", "json", host=engine.host).stdout
+    )
+    assert states == {item["Service"]: (item["State"], item["ExitCode"]) for item in theirs_all}
+    assert states["web"] == ("exited", 137)
+    code, out, err = ours(project_dir, "down", "-v", "-t", "0")
+    assert code == 0, err
+    assert run_compose(project_dir, "ps", "-a", "-q", host=engine.host).stdout == ""
+
+
+def test_errors_exit_1_with_one_message_as_compose_does(project_dir: Path, engine: Any) -> None:
+    code, _, err = ours(project_dir, "up", "-d", "nosuch")
+    reference = run_compose(project_dir, "up", "-d", "nosuch", host=engine.host, check=False)
+    assert (code, reference.returncode) == (1, 1)
+    assert "no such service" in err and "no such service" in reference.stderr
+    assert "Traceback" not in err
+    code, _, err = ours(project_dir, "up", "-d", "--force-recreate", "--no-recreate")
+    assert code == 1 and "incompatible" in err
+    code, _, err = ours(project_dir, "up", "-d", "--pull", "sometimes")
+    assert code == 1 and "invalid choice" in err
