@@ -56,6 +56,15 @@ def add_commands(sub: Any) -> None:
         parser = sub.add_parser(verb, help=text)
         parser.add_argument("-t", "--timeout", type=int)
         parser.add_argument("services", nargs="*")
+    logs = sub.add_parser("logs", help="view output from containers")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("--since")
+    logs.add_argument("--until")
+    logs.add_argument("-n", "--tail", default="all")
+    logs.add_argument("-t", "--timestamps", action="store_true")
+    logs.add_argument("--no-color", action="store_true")
+    logs.add_argument("--no-log-prefix", action="store_true")
+    logs.add_argument("services", nargs="*")
     kill = sub.add_parser("kill", help="force stop service containers")
     kill.add_argument("-s", "--signal", default="SIGKILL")
     kill.add_argument("--remove-orphans", action="store_true")
@@ -140,6 +149,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "logs":
+            return await _logs(project, args, out, services)
         verbs: dict[str, Any] = {
             "start": lambda: project.start(services),
             "stop": lambda: project.stop(services, timeout=args.timeout),
@@ -177,6 +188,37 @@ async def _attached(project: ComposeProject, done: list[ComposeContainer], out: 
         raise
     for item, result in zip(done, codes, strict=True):
         out.write(f"{item.name} exited with code {result.get('StatusCode', 0)}\n")
+    return 0
+
+
+_COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+
+
+async def _logs(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, services: list[str] | None
+) -> int:
+    containers = await project.ps(services, all=True)
+    colour = not args.no_color and out.isatty()
+    names = sorted({item.name.removeprefix(f"{project.name}-") for item in containers})
+    async for line in project.logs(
+        services,
+        follow=args.follow,
+        since=args.since,
+        until=args.until,
+        tail=args.tail,
+        timestamps=args.timestamps,
+    ):
+        if line.partial:
+            continue  # Compose prints no unterminated last line
+        if args.no_log_prefix:
+            out.write(f"{line.text}\n")
+            continue
+        prefix = f"{line.container}  | "
+        if colour:
+            code = _COLOURS[names.index(line.container) % len(_COLOURS)] if line.container in names else "0"
+            prefix = f"\x1b[{code}m{prefix}\x1b[0m"
+        out.write(f"{prefix}{line.text}\n")
+        out.flush()
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +30,7 @@ __all__ = [
     "ComposeDependencyError",
     "ComposeProject",
     "ComposeServiceError",
+    "LogLine",
     "Publisher",
 ]
 
@@ -69,6 +70,21 @@ class Publisher:
             "PublishedPort": self.published_port,
             "Protocol": self.protocol,
         }
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a container's output; ``stream`` is ``"stdout"`` or ``"stderr"``.
+
+    ``container`` is the name Compose prefixes lines with (the container's name
+    without the project's); ``partial`` marks a last line that had no newline.
+    """
+
+    container: str
+    service: str
+    stream: str
+    text: str
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,6 +356,70 @@ class ComposeProject:
         if not all:
             found = [item for item in found if item.state in ("running", "restarting", "paused")]
         return found
+
+    async def logs(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        follow: bool = False,
+        since: str | int | None = None,
+        until: str | int | None = None,
+        tail: int | str | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[LogLine]:
+        """Yield the containers' output line by line, merged as it arrives.
+
+        stdout and stderr stay apart (``LogLine.stream``). With ``follow`` the
+        iteration lasts until every container has stopped (or the caller stops
+        iterating, which closes the streams).
+        """
+        found = await self._list(services=self._select(services, with_deps=False))
+        params: dict[str, Any] = {"timestamps": timestamps}
+        if since is not None:
+            params["since"] = since
+        if until is not None:
+            params["until"] = until
+        if tail is not None and str(tail) != "all":
+            params["tail"] = str(tail)
+        queue: asyncio.Queue[LogLine | BaseException | None] = asyncio.Queue(maxsize=1024)
+
+        async def pump(item: ComposeContainer) -> None:
+            short = item.name.removeprefix(f"{self.name}-") if item.number else item.name
+            pending = {1: b"", 2: b""}
+            try:
+                stream = self.docker.containers.container(item.id).log_messages(
+                    follow=follow, **params
+                )
+                async for message in stream:
+                    data = pending[message.stream] + bytes(message.data)
+                    *lines, pending[message.stream] = data.split(b"\n")
+                    for line in lines:
+                        await queue.put(_log_line(short, item.service, message.stream, line))
+                for number, rest in pending.items():
+                    if rest:
+                        await queue.put(_log_line(short, item.service, number, rest, True))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await queue.put(exc)
+            finally:
+                await queue.put(None)
+
+        tasks = [asyncio.create_task(pump(item)) for item in found]
+        remaining = len(tasks)
+        try:
+            while remaining:
+                got = await queue.get()
+                if got is None:
+                    remaining -= 1
+                elif isinstance(got, BaseException):
+                    raise got
+                else:
+                    yield got
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ networks, volumes
 
@@ -907,6 +987,13 @@ class _Plan:
     recreated: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
     to_start: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _log_line(
+    container: str, service: str, stream: int, data: bytes, partial: bool = False
+) -> LogLine:
+    text = data.decode("utf-8", "replace").removesuffix("\r")
+    return LogLine(container, service, "stderr" if stream == 2 else "stdout", text, partial)
 
 
 def _referenced_services(spec: Mapping[str, Any]) -> list[str]:

@@ -113,3 +113,61 @@ def test_errors_exit_1_with_one_message_as_compose_does(project_dir: Path, engin
     assert code == 1 and "incompatible" in err
     code, _, err = ours(project_dir, "up", "-d", "--pull", "sometimes")
     assert code == 1 and "invalid choice" in err
+
+
+LOGS_FILE = """
+name: {name}
+services:
+  talker:
+    image: {image}
+    command: ["sh", "-c", "echo out-one; echo err-one >&2; echo out-two"]
+    scale: 2
+  quiet-one:
+    image: {image}
+    command: ["sh", "-c", "printf 'no newline'"]
+"""
+
+
+def test_logs_match_the_reference_and_keep_streams_apart(
+    project_dir: Path, engine: Any, make_name: Callable[..., str]
+) -> None:
+    (project_dir / "compose.yaml").write_text(
+        LOGS_FILE.format(name=make_name("logs"), image=engine.image)
+    )
+    code, _, err = ours(project_dir, "up", "-d")
+    assert code == 0, err
+    run_compose(project_dir, "wait", "talker", "quiet-one", host=engine.host, check=False)
+    code, out, err = ours(project_dir, "logs", "--no-color")
+    assert code == 0, err
+    reference = run_compose(project_dir, "logs", "--no-color", host=engine.host).stdout
+    assert sorted(out.splitlines()) == sorted(reference.splitlines())
+    assert "talker-2  | err-one" in out.splitlines()  # Compose: name, two spaces, bar
+    code, out, _ = ours(project_dir, "logs", "--no-log-prefix", "--tail", "1", "talker")
+    reference = run_compose(
+        project_dir, "logs", "--no-log-prefix", "--tail", "1", "talker", host=engine.host
+    ).stdout
+    assert sorted(out.splitlines()) == sorted(reference.splitlines())
+
+
+async def test_logs_api_keeps_stdout_and_stderr_apart(
+    project_dir: Path, engine: Any, make_name: Callable[..., str], docker: Any
+) -> None:
+    from aiodocker.compose import load_project
+    from aiodocker.compose.project import ComposeProject
+
+    (project_dir / "compose.yaml").write_text(
+        LOGS_FILE.format(name=make_name("logs"), image=engine.image)
+    )
+    project = ComposeProject(docker, load_project([str(project_dir / "compose.yaml")], environ={}))
+    containers = await project.up(["talker"])
+    for item in containers:
+        await docker.containers.container(item.id).wait()
+    lines = [line async for line in project.logs(["talker"], follow=True)]
+    by_stream = sorted((line.container, line.stream, line.text) for line in lines)
+    assert by_stream == sorted(
+        (f"talker-{n}", stream, text)
+        for n in (1, 2)
+        for stream, text in (("stdout", "out-one"), ("stderr", "err-one"), ("stdout", "out-two"))
+    )
+    with pytest.raises(ValueError, match="no such service"):
+        [line async for line in project.logs(["nope"])]
