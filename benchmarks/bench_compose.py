@@ -131,6 +131,9 @@ def main() -> None:
         env_json = Path(os.environ.get("AIODOCKER_TESTENV_JSON", "/var/lib/aiodocker-testenv/env.json"))
         binary = json.loads(env_json.read_text())["compose_bin"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the CLI runs as an installed package would: bytecode cached (outside the tree)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-compose-pyc-")
     if args.host:
         env["DOCKER_HOST"] = args.host
     results: dict[str, dict[str, list[float]]] = {

@@ -103,6 +103,8 @@ class StateWatch:
         Raises:
             ComposeDependencyError: it has no healthcheck, turned unhealthy or exited.
         """
+        if self._health.get(cid) == "healthy":
+            return
         self._changed[cid].clear()
         state = (await self._docker.containers.container(cid).show()).get("State") or {}
         health = (state.get("Health") or {}).get("Status")
@@ -111,6 +113,7 @@ class StateWatch:
         status = self._health.get(cid, health)
         while True:
             if status == "healthy":
+                self._health.setdefault(cid, "healthy")
                 return
             if status == "unhealthy":
                 raise ComposeDependencyError(f"dependency failed to start: container {name} is unhealthy")

@@ -611,14 +611,14 @@ class ComposeProject:
 
     async def _converge(self, service: str, plan: _Plan) -> None:
         spec = self.services[service]
-        image_id = await self._image_id(service, plan.pull)
+        image_id = await plan.image_id(self, service)
         check = spec.get("healthcheck") or {}
         if check.get("start_interval") and await self.docker.core.version_tuple() < (1, 44):
             raise ComposeServiceError(
                 service, "healthcheck.start_interval requires Docker Engine 25 or later"
             )
         wanted = service_hash(spec)
-        existing = await self._list(services=[service])
+        existing = plan.existing.get(service, [])
         scale = self._scale(service, plan.scale)
         if spec.get("container_name") and scale > 1:
             raise ComposeServiceError(service, "container_name is set: it cannot scale above 1")
@@ -634,12 +634,15 @@ class ComposeProject:
                 await self._recreate(service, item, image_id, plan)
                 plan.recreated.add(service)
             else:
-                plan.to_start.setdefault(service, []).append(item.id)
+                plan.add(service, item.id, item.name, item.state)
         next_number = max([item.number for item in existing] + [0]) + 1
         for _ in range(scale - len(keep)):
             container = await self._create_container(service, next_number, image_id)
             plan.created.add(service)
-            plan.to_start.setdefault(service, []).append(container.id)
+            name = labels.container_name(
+                self.name, service, next_number, fixed=spec.get("container_name")
+            )
+            plan.add(service, container.id, name, "created")
             next_number += 1
 
     async def _recreate(
@@ -652,7 +655,7 @@ class ComposeProject:
             await current.stop(t=self._timeout(service, plan.timeout))
         await current.delete(force=True)
         await new.rename(old.name)
-        plan.to_start.setdefault(service, []).append(new.id)
+        plan.add(service, new.id, old.name, "created")
 
     def _timeout(self, service: str, timeout: int | None) -> int | None:
         if timeout is not None:
@@ -675,7 +678,7 @@ class ComposeProject:
                     raise ComposeServiceError(service, f"depends on undefined service {dep!r}")
                 continue
             try:
-                await self._await_condition(dep, condition, watch)
+                await self._await_condition(dep, condition, watch, plan)
             except ComposeDependencyError as exc:
                 if required:
                     raise ComposeServiceError(service, str(exc)) from exc
@@ -683,17 +686,19 @@ class ComposeProject:
         restart_for_deps = any(
             spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
         )
-        ids = plan.to_start.get(service, [])
-        for cid in ids:
+        async def bring_up(cid: str, state: str) -> None:
             container = self.docker.containers.container(cid)
-            state = (await container.show()).get("State") or {}
-            if state.get("Paused"):
-                continue
-            if state.get("Running"):
+            if state == "paused":
+                return
+            if state in ("running", "restarting"):
                 if restart_for_deps and service not in plan.recreated:
                     await container.restart(t=self._timeout(service, plan.timeout))
-                continue
+                return
             await self._start_container(service, container)
+
+        await asyncio.gather(
+            *(bring_up(cid, state) for cid, _, state in plan.members.get(service, []))
+        )
 
     async def _start_container(self, service: str, container: DockerContainer) -> None:
         try:
@@ -702,16 +707,18 @@ class ComposeProject:
             tail = await _last_log_lines(container)
             raise ComposeServiceError(service, f"failed to start: {exc.message}{tail}") from exc
 
-    async def _await_condition(self, service: str, condition: str, watch: StateWatch) -> None:
+    async def _await_condition(
+        self, service: str, condition: str, watch: StateWatch, plan: _Plan
+    ) -> None:
         if condition not in _SERVICE_CONDITIONS:
             raise ComposeDependencyError(f"unknown depends_on condition {condition!r}")
         if condition == "service_started":
             return  # the dependency's start phase has finished before this one began
-        for item in await self._list(services=[service]):
+        for cid, name, _ in plan.members.get(service, []):
             if condition == "service_healthy":
-                await watch.wait_healthy(item.id, item.name)
+                await watch.wait_healthy(cid, name)
             else:
-                code = await watch.wait_exited(item.id, item.name)
+                code = await watch.wait_exited(cid, name)
                 if code != 0:
                     raise ComposeDependencyError(
                         f"service {service!r} didn't complete successfully: exit {code}"
@@ -774,6 +781,8 @@ class ComposeProject:
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
+        for item in await self._list():
+            plan.existing.setdefault(item.service, []).append(item)
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
@@ -986,7 +995,23 @@ class _Plan:
     timeout: int | None
     recreated: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
-    to_start: dict[str, list[str]] = field(default_factory=dict)
+    existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
+    members: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    images: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+
+    def add(self, service: str, cid: str, name: str, state: str) -> None:
+        """Record a container of ``service`` this ``up`` keeps: (id, name, state)."""
+        self.members.setdefault(service, []).append((cid, name, state))
+
+    async def image_id(self, project: ComposeProject, service: str) -> str:
+        """Return the service's image ID, inspecting (or pulling) each image once."""
+        spec = project.services[service]
+        key = f"{spec.get('image')}|{self.pull or spec.get('pull_policy') or 'missing'}"
+        future = self.images.get(key)
+        if future is None:
+            future = asyncio.ensure_future(project._image_id(service, self.pull))
+            self.images[key] = future
+        return await asyncio.shield(future)
 
 
 def _log_line(

@@ -147,6 +147,9 @@ async def normalised_inspect(docker: Docker, name: str) -> dict[str, Any]:
         for net, data in info["NetworkSettings"]["Networks"].items()
     }
     config.pop("Hostname", None)
+    # Compose builds binds and mounts from a Go map: their order varies from run to run
+    host["Binds"] = sorted(host.get("Binds") or [])
+    host["Mounts"] = sorted(json.dumps(m, sort_keys=True) for m in host.get("Mounts") or [])
     config["Env"] = sorted(config.get("Env") or [])  # Compose's order is a Go map's: random
     tags = dict(config.get("Labels") or {})
     deps = "com.docker.compose.depends_on"  # a Go map's order too
