@@ -8,6 +8,7 @@ in Go's notation, relative paths made absolute against the file's base directory
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 from collections.abc import Callable
@@ -234,6 +235,16 @@ _BIND_PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave", "private"
 _CONSISTENCY = frozenset({"consistent", "cached", "delegated"})
 
 
+def clean_target(target: str) -> str:
+    """A container path cleaned as Go's ``path.Clean`` cleans it."""
+    if not target:
+        return target
+    cleaned = posixpath.normpath(target)
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    return cleaned
+
+
 def _is_path(source: str) -> bool:
     return source.startswith((".", "/", "~")) or (len(source) > 1 and source[1] == ":")
 
@@ -245,14 +256,14 @@ def parse_volume(spec: str, ctx: Context, path: str) -> dict[str, Any]:
     if len(parts) > 3:
         raise ctx.fail(path, f"invalid volume specification {spec!r}: too many colons")
     if len(parts) == 1:
-        return {"type": "volume", "target": parts[0]}
+        return {"type": "volume", "target": clean_target(parts[0])}
     source, target = parts[0], parts[1]
     options = parts[2].split(",") if len(parts) == 3 else []
     if not source:
         raise ctx.fail(path, f"invalid volume specification {spec!r}: empty source")
     volume: dict[str, Any] = {"type": "bind" if _is_path(source) else "volume"}
     volume["source"] = ctx.abspath(source) if volume["type"] == "bind" else source
-    volume["target"] = target
+    volume["target"] = clean_target(target)
     bind: dict[str, Any] = {}
     named: dict[str, Any] = {}
     for option in options:
@@ -283,6 +294,8 @@ def parse_volume(spec: str, ctx: Context, path: str) -> dict[str, Any]:
 def long_volume(spec: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     volume = dict(spec)
     kind = volume.get("type")
+    if isinstance(volume.get("target"), str):
+        volume["target"] = clean_target(volume["target"])
     if kind == "bind" and isinstance(volume.get("source"), str):
         volume["source"] = ctx.abspath(volume["source"])
     if "read_only" in volume:
@@ -506,7 +519,7 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     return spec
 
 
-_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota",
+_INT_KEYS = ("cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime",
              "oom_score_adj", "pids_limit", "scale")
 _BOOL_KEYS = ("attach", "init")  # kept when false
 _FLAG_KEYS = ("oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "use_api_socket")
@@ -518,6 +531,10 @@ _LIST_KEYS = ("cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "tmpfs", "e
 def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
     """One service in canonical form (``extends`` is kept for the loader to resolve)."""
     path = f"services.{name}"
+    if isinstance(value, Reset):
+        return value  # type: ignore[return-value]
+    if isinstance(value, Override):
+        return Override(service(name, value.value, ctx))  # type: ignore[return-value]
     if value is None:
         value = {}
     out: dict[str, Any] = {}
@@ -626,6 +643,20 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
             if "options" in logging and logging["options"] is not None:
                 logging["options"] = {str(k): None if v is None else string(v) for k, v in logging["options"].items()}
             out[key] = logging
+        elif key == "gpus":
+            out[key] = [{"count": -1}] if item == "all" else [dict(g) for g in item]
+        elif key == "models":
+            out[key] = {str(m): None for m in item} if isinstance(item, list) else dict(item)
+        elif key == "provider":
+            provider = dict(item)
+            if isinstance(provider.get("options"), dict):
+                provider["options"] = {
+                    str(k): [string(x) for x in v] if isinstance(v, list) else [string(v)]
+                    for k, v in provider["options"].items()
+                }
+            out[key] = provider
+        elif key == "pull_refresh_after":
+            continue  # Compose 2.40.3 validates it but does not keep it
         elif key == "blkio_config":
             out[key] = blkio(item, ctx, where)
         elif key in ("post_start", "pre_stop"):
@@ -688,6 +719,10 @@ def named_resources(kind: str, value: Any, ctx: Context) -> dict[str, Any]:
         for key in ("internal", "attachable", "enable_ipv6", "enable_ipv4"):
             if key in spec:
                 spec[key] = to_bool(spec[key], ctx, f"{where}.{key}")
+        if kind in ("secrets", "configs"):
+            sources = [k for k in ("file", "environment", "content") if spec.get(k) is not None]
+            if len(sources) > 1:
+                raise ctx.fail(where, f"{'|'.join(sources)} attributes are mutually exclusive")
         if kind in ("secrets", "configs") and isinstance(spec.get("file"), str):
             spec["file"] = ctx.abspath(spec["file"])
         result[str(name)] = spec

@@ -75,6 +75,8 @@ def main(
     except ComposeError as exc:
         err.write(f"{exc}\n")
         return 1
+    for warning in project.warnings:
+        err.write(f"WARN: {warning}\n")
     if args.command != "config":
         from ._runtime_cli import run
 

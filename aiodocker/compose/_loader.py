@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,12 +54,20 @@ class _Loader:
         self.lookup = mapping_lookup(environment)
         self.profiles = profiles
         self.loading: list[str] = []
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def read_file(self, path: str, base_dir: str, *, check: bool = True) -> dict[str, Any]:
         """One file, interpolated, validated, canonical, its extends and includes resolved."""
         try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
+            if path == "-":
+                text = sys.stdin.read()
+            else:
+                with open(path, encoding="utf-8") as stream:
+                    text = stream.read()
         except OSError as exc:
             raise ComposeError(f"cannot read compose file: {exc.strerror or exc}", file=path) from None
         merged: dict[str, Any] = {}
@@ -69,7 +78,10 @@ class _Loader:
     def read_document(self, document: Any, path: str, base_dir: str, *, check: bool = True) -> dict[str, Any]:
         if not isinstance(document, dict):
             raise ComposeError("top-level object must be a mapping", file=path)
-        document = interpolate_tree(document, self.lookup, "")
+        try:
+            document = interpolate_tree(document, self.lookup, "", self.warn)
+        except ComposeError as exc:
+            raise ComposeError(exc.problem, file=path, path=exc.path) from None
         plain = strip_markers(document) if markers_read() else document
         if check:
             try:
@@ -155,6 +167,8 @@ class _Loader:
             included: dict[str, Any] = {}
             for file in files:
                 included = merge_document(included, sub.read_file(file, project_dir))
+            for warning in sub.warnings:
+                self.warn(warning)
             for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
                 for key, value in (included.get(section) or {}).items():
                     existing = merged_includes.setdefault(section, {})
@@ -191,7 +205,7 @@ def load_project(
     """Load a compose project as ``docker compose`` does.
 
     Args:
-        files: the compose files (``-f``), in order; None for ``COMPOSE_FILE`` or the default
+        files: the compose files (``-f``; ``-`` reads standard input), in order; None for ``COMPOSE_FILE`` or the default
             ``compose.yaml`` (searched from ``cwd`` up) and its ``compose.override.yaml``.
         project_name: ``-p``; else ``COMPOSE_PROJECT_NAME``, the top-level ``name``, or the
             project directory's name.
@@ -224,7 +238,7 @@ def load_project(
         return {}
 
     if files:
-        paths = [os.path.normpath(os.path.join(cwd, f)) for f in files]
+        paths = [f if f == "-" else os.path.normpath(os.path.join(cwd, f)) for f in files]
     else:
         early_env = {**dotenv_of(explicit_dir or cwd), **process_env}
         compose_file = early_env.get("COMPOSE_FILE")
@@ -233,7 +247,7 @@ def load_project(
             paths = [os.path.normpath(os.path.join(explicit_dir or cwd, f)) for f in _split_list(compose_file, separator)]
         else:
             paths = find_default_files(explicit_dir or cwd)
-    working_dir = explicit_dir or os.path.dirname(paths[0])
+    working_dir = explicit_dir or (cwd if paths[0] == "-" else os.path.dirname(paths[0]))
     environment = {**dotenv_of(working_dir), **process_env}
     if profiles is None:
         profiles = [p.strip() for p in _split_list(environment.get("COMPOSE_PROFILES"), ",")]
@@ -260,8 +274,10 @@ def load_project(
 
     if markers_read():
         model = strip_markers(model)
-    return finish(model, name=name, working_dir=working_dir, environment=environment,
-                  config_files=paths, profiles=list(profiles), lookup=loader.lookup)
+    project = finish(model, name=name, working_dir=working_dir, environment=environment,
+                     config_files=paths, profiles=list(profiles), lookup=loader.lookup)
+    project.warnings = loader.warnings
+    return project
 
 
 __all__ = ["load_project", "normalize_project_name", "Project", "Service"]

@@ -101,10 +101,17 @@ def _without_extensions(value: Any) -> Any:
     return value
 
 
+_OMITTED_WHEN_EMPTY = frozenset({"ipam", "placement", "resources"})
+
+
 def _without_empty_mappings(value: Any) -> Any:
-    """The YAML form leaves out empty settings blocks (``ipam: {}``, ``volume: {}``)."""
+    """The YAML form leaves out the empty blocks Compose omits (``ipam: {}``, ``placement: {}``)."""
     if isinstance(value, dict):
-        return {k: _without_empty_mappings(v) for k, v in value.items() if v != {}}
+        return {
+            k: _without_empty_mappings(v)
+            for k, v in value.items()
+            if not (v == {} and k in _OMITTED_WHEN_EMPTY)
+        }
     if isinstance(value, list):
         return [_without_empty_mappings(v) for v in value]
     return value
@@ -127,6 +134,7 @@ class Project:
         environment: the variables interpolation saw (process environment over the env files).
         config_files: the compose files read, in order.
         profiles: the enabled profiles.
+        warnings: what Compose would warn about while loading (unset variables).
     """
 
     def __init__(
@@ -159,6 +167,7 @@ class Project:
         self.environment = environment
         self.config_files = config_files
         self.profiles = profiles
+        self.warnings: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Project {self.name!r} services={sorted(self.services)}>"
@@ -176,7 +185,7 @@ class Project:
             service = {  # empty settings are left out, as Compose leaves them out
                 k: v
                 for k, v in self.services[key].items()
-                if v not in ({}, []) or k in ("command", "entrypoint")
+                if v not in ({}, [], "") or k in ("command", "entrypoint")
             }
             if json_form:
                 service.setdefault("command", None)
@@ -188,8 +197,7 @@ class Project:
             ("volumes", self.volumes),
             ("secrets", self.secrets),
             ("configs", self.configs),
-            ("models", self.models),
-        ):
+        ):  # Compose 2.40.3's config does not print the top-level models
             if table:
                 out[key] = dict(sorted(table.items()))
         for key in sorted(self.extensions):

@@ -6,11 +6,11 @@ import os
 from collections.abc import Callable
 from typing import Any, cast
 
-from ._canonical import parse_bytes
 from ._dotenv import read_dotenv
 from ._errors import ComposeError
 from ._interpolate import mapping_lookup
 from ._model import Project, Service
+from ._units import parse_bytes
 
 
 def _active(spec: dict[str, Any], profiles: list[str]) -> bool:
@@ -30,24 +30,24 @@ def finish(
 ) -> Project:
     """Build the [Project][aiodocker.compose.Project] from the merged canonical model."""
     services_in: dict[str, Any] = model.get("services") or {}
-    services: dict[str, Service] = {}
-    disabled: dict[str, Service] = {}
+    services: dict[str, dict[str, Any]] = {}
+    disabled: dict[str, dict[str, Any]] = {}
     for key, spec in services_in.items():
         spec = dict(spec or {})
         _env_files(key, spec, environment)
         _label_files(key, spec)
-        (services if _active(spec, profiles) else disabled)[key] = cast(Service, spec)
+        (services if _active(spec, profiles) else disabled)[key] = spec
     networks = dict(model.get("networks") or {})
     volumes = dict(model.get("volumes") or {})
     secrets = dict(model.get("secrets") or {})
     configs = dict(model.get("configs") or {})
     models = dict(model.get("models") or {})
     uses_default = False
-    for key, spec in services.items():
+    for spec in services.values():
         _implicit_dependencies(spec)
     for key, spec in services.items():
         _check_service(key, spec, services, disabled, networks, volumes, secrets, configs)
-        if "network_mode" not in spec and not spec.get("networks"):
+        if "network_mode" not in spec and not spec.get("networks") and "provider" not in spec:
             spec["networks"] = {"default": None}
         if "default" in (spec.get("networks") or {}):
             uses_default = True
@@ -86,8 +86,8 @@ def finish(
     return Project(
         name=name,
         working_dir=working_dir,
-        services=services,
-        disabled_services=disabled,
+        services=cast("dict[str, Service]", services),
+        disabled_services=cast("dict[str, Service]", disabled),
         networks=networks,
         volumes=volumes,
         secrets=secrets,
@@ -100,12 +100,12 @@ def finish(
     )
 
 
-def _implicit_dependencies(spec: Service) -> None:
+def _implicit_dependencies(spec: dict[str, Any]) -> None:
     """``links``, ``volumes_from`` and ``network_mode: service:x`` depend on x, as in Compose."""
     names: list[str] = []
-    for link in spec.get("links") or []:  # type: ignore[typeddict-item]
+    for link in spec.get("links") or []:
         names.append(link.split(":", 1)[0])
-    for source in spec.get("volumes_from") or []:  # type: ignore[typeddict-item]
+    for source in spec.get("volumes_from") or []:
         if not source.startswith("container:"):
             names.append(source.split(":", 1)[0])
     mode = spec.get("network_mode") or ""
@@ -151,16 +151,16 @@ def _label_files(key: str, spec: dict[str, Any]) -> None:
 
 def _check_service(
     key: str,
-    spec: Service,
-    services: dict[str, Service],
-    disabled: dict[str, Service],
+    spec: dict[str, Any],
+    services: dict[str, Any],
+    disabled: dict[str, Any],
     networks: dict[str, Any],
     volumes: dict[str, Any],
     secrets: dict[str, Any],
     configs: dict[str, Any],
 ) -> None:
     where = f"services.{key}"
-    if not spec.get("image") and not spec.get("build") and not spec.get("provider"):  # type: ignore[typeddict-item]
+    if not spec.get("image") and not spec.get("build") and not spec.get("provider"):
         raise ComposeError(f"service {key!r} has neither an image nor a build context specified", path=where)
     deps = spec.get("depends_on") or {}
     for dep in list(deps):
@@ -182,36 +182,56 @@ def _check_service(
             raise ComposeError(f"service {key!r} refers to undefined volume {mount['source']}",
                                path=f"{where}.volumes[{index}]")
     for kind, table in (("secrets", secrets), ("configs", configs)):
-        for index, ref in enumerate(spec.get(kind) or []):  # type: ignore[attr-defined]
+        for index, ref in enumerate(spec.get(kind) or []):
             if ref.get("source") not in table:
                 raise ComposeError(f"service {key!r} refers to undefined {kind[:-1]} {ref.get('source')}",
                                    path=f"{where}.{kind}[{index}]")
-    mem = spec.get("mem_limit")  # type: ignore[typeddict-item]
-    limit = ((spec.get("deploy") or {}).get("resources") or {}).get("limits", {}) or {}
-    if mem is not None and limit.get("memory") is not None and parse_bytes(mem) != parse_bytes(limit["memory"]):
-        raise ComposeError(
-            f"mem_limit ({mem}) and deploy.resources.limits.memory ({limit['memory']}) differ",
-            path=f"{where}.mem_limit",
-        )
-    reservation = spec.get("mem_reservation")  # type: ignore[typeddict-item]
-    reserved = ((spec.get("deploy") or {}).get("resources") or {}).get("reservations", {}) or {}
-    if (
-        reservation is not None
-        and reserved.get("memory") is not None
-        and parse_bytes(reservation) != parse_bytes(reserved["memory"])
-    ):
-        raise ComposeError(
-            f"mem_reservation ({reservation}) and deploy.resources.reservations.memory"
-            f" ({reserved['memory']}) differ",
-            path=f"{where}.mem_reservation",
-        )
+    _check_against_deploy(key, spec)
     mode = spec.get("network_mode") or ""
     if mode.startswith("service:") and mode[8:] not in services:
         raise ComposeError(f"service {key!r} uses the network stack of undefined service {mode[8:]!r}",
                            path=f"{where}.network_mode")
 
 
-def _check_cycles(services: dict[str, Service]) -> None:
+# service keys that deploy.resources duplicates: (key, section, field, how to compare)
+_DEPLOY_TWINS: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
+    ("mem_limit", "limits", "memory", parse_bytes),
+    ("cpus", "limits", "cpus", float),
+    ("pids_limit", "limits", "pids", int),
+    ("mem_reservation", "reservations", "memory", parse_bytes),
+)
+
+
+def _check_against_deploy(key: str, spec: dict[str, Any]) -> None:
+    """A value set both on the service and in ``deploy`` must agree, as Compose requires.
+
+    Where ``deploy.resources.limits`` (or ``reservations``) is given, a field it leaves out
+    counts as 0; ``scale`` fills a missing ``deploy.replicas``.
+    """
+    deploy = spec.get("deploy")
+    if not isinstance(deploy, dict):
+        return
+    resources = deploy.get("resources") or {}
+    for name, section, field, value_of in _DEPLOY_TWINS:
+        own = spec.get(name)
+        block = resources.get(section)
+        if own is None or not isinstance(block, dict):
+            continue
+        theirs = block.get(field)
+        if value_of(own) != (value_of(theirs) if theirs is not None else 0):
+            raise ComposeError(
+                f"can't set distinct values on '{name}' and 'deploy.resources.{section}.{field}'",
+                path=f"services.{key}",
+            )
+    scale = spec.get("scale")
+    if scale is not None:
+        if deploy.get("replicas") is None:
+            deploy["replicas"] = scale
+        elif deploy["replicas"] != scale:
+            raise ComposeError("can't set distinct values on 'scale' and 'deploy.replicas'", path=f"services.{key}")
+
+
+def _check_cycles(services: dict[str, dict[str, Any]]) -> None:
     state: dict[str, int] = {}
 
     def visit(name: str, chain: list[str]) -> None:

@@ -37,7 +37,7 @@ RESET = Reset()
 _base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_base):  # type: ignore[misc, valid-type]
+class _Loader(_base):  # type: ignore[misc]
     yaml_implicit_resolvers: dict[Any, Any] = {}
 
 
