@@ -335,3 +335,22 @@ async def test_a_failed_dependency_names_the_service(setup: Setup) -> None:
     )
     await setup.project().up(["web"])
     assert [item.state for item in await setup.project().ps(["web"])] == ["running"]
+
+
+async def test_a_recreated_dependency_restarts_dependents_with_restart_true(setup: Setup) -> None:
+    project = setup.project()
+    await project.up()
+    before = await container_ids(setup)
+    web = f"{setup.name}-web-1"
+    started = (await setup.docker.containers.container(web).show())["State"]["StartedAt"]
+    text = (setup.directory / "compose.yaml").read_text()
+    setup.write(text.replace("    init: true\n", "    init: true\n    environment: {V: '2'}\n", 1))
+    await setup.project().up()
+    after = await container_ids(setup)
+    db = f"{setup.name}-db-1"
+    assert after[db] != before[db]
+    assert after[web] == before[web]  # web (restart: true on db) is restarted, not recreated
+    restarted = (await setup.docker.containers.container(web).show())["State"]["StartedAt"]
+    assert restarted != started
+    worker = f"{setup.name}-worker-1"  # depends on web without restart: left alone
+    assert after[worker] == before[worker]
