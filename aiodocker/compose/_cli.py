@@ -63,6 +63,10 @@ def main(
     if args.command is None:
         err.write("a command is required: config, up, down, ps, ...\n")
         return 1
+    if args.command == "ls":  # needs no project (the runtime's command)
+        from ._runtime_cli import run
+
+        return run(args, None, out, err)
     try:
         project = load_project(
             args.files,

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..exceptions import DockerError
-from .project import ComposeContainer, ComposeProject
+from .project import ComposeContainer, ComposeProject, list_projects
 
 _PULL = ("always", "missing", "never")
 
@@ -65,6 +65,11 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("--no-color", action="store_true")
     logs.add_argument("--no-log-prefix", action="store_true")
     logs.add_argument("services", nargs="*")
+    ls = sub.add_parser("ls", help="list running compose projects")
+    ls.add_argument("-a", "--all", action="store_true")
+    ls.add_argument("--format", default="table")
+    ls.add_argument("-q", "--quiet", action="store_true")
+    ls.add_argument("--filter", action="append", default=[])
     kill = sub.add_parser("kill", help="force stop service containers")
     kill.add_argument("-s", "--signal", default="SIGKILL")
     kill.add_argument("--remove-orphans", action="store_true")
@@ -111,6 +116,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
     from ..docker import Docker
 
     async with Docker() as docker:
+        if args.command == "ls":
+            return await _ls(docker, args, out)
         project = ComposeProject(docker, model)
         services = list(getattr(args, "services", None) or ()) or None
         command = args.command
@@ -219,6 +226,26 @@ async def _logs(
             prefix = f"\x1b[{code}m{prefix}\x1b[0m"
         out.write(f"{prefix}{line.text}\n")
         out.flush()
+    return 0
+
+
+async def _ls(docker: Any, args: argparse.Namespace, out: TextIO) -> int:
+    projects = await list_projects(docker, all=args.all)
+    for item in args.filter:
+        key, _, value = item.partition("=")
+        if key != "name":
+            raise ValueError(f"invalid filter {key!r}")
+        projects = [p for p in projects if value in p.name]
+    if args.quiet:
+        out.write("".join(f"{p.name}\n" for p in projects))
+    elif args.format == "json":
+        out.write(json.dumps([p.to_json() for p in projects], separators=(",", ":")) + "\n")
+    else:
+        rows = [("NAME", "STATUS", "CONFIG FILES")]
+        rows += [(p.name, p.status, p.config_files) for p in projects]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            out.write("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
     return 0
 
 

@@ -31,7 +31,9 @@ __all__ = [
     "ComposeProject",
     "ComposeServiceError",
     "LogLine",
+    "ProjectSummary",
     "Publisher",
+    "list_projects",
 ]
 
 log = logging.getLogger(__name__)
@@ -1012,6 +1014,45 @@ class _Plan:
             future = asyncio.ensure_future(project._image_id(service, self.pull))
             self.images[key] = future
         return await asyncio.shield(future)
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """One project on a daemon, as ``docker compose ls`` shows it."""
+
+    name: str
+    status: str
+    config_files: str
+
+    def to_json(self) -> dict[str, str]:
+        """Return Compose's JSON form (``Name``, ``Status``, ``ConfigFiles``)."""
+        return {"Name": self.name, "Status": self.status, "ConfigFiles": self.config_files}
+
+
+async def list_projects(docker: Docker, *, all: bool = False) -> list[ProjectSummary]:
+    """Return the compose projects that have containers on the daemon (``docker compose ls``).
+
+    Without ``all`` only running containers are counted, so only projects with one
+    are listed. ``status`` counts the containers per state, as Compose words it
+    (``exited(1), running(2)``).
+    """
+    listed = await docker.containers.list(all=all, filters={"label": [labels.PROJECT]})
+    states: dict[str, dict[str, int]] = {}
+    files: dict[str, list[str]] = {}
+    for item in listed:
+        tags = item["Labels"] or {}
+        name = tags.get(labels.PROJECT, "")
+        counts = states.setdefault(name, {})
+        counts[item["State"]] = counts.get(item["State"], 0) + 1
+        for path in (tags.get(labels.CONFIG_FILES) or "").split(","):
+            if path and path not in files.setdefault(name, []):
+                files[name].append(path)
+    out = []
+    for name in sorted(states):
+        counts = states[name]
+        status = ", ".join(f"{state}({counts[state]})" for state in sorted(counts))
+        out.append(ProjectSummary(name, status, ",".join(files.get(name, []))))
+    return out
 
 
 def _log_line(

@@ -171,3 +171,24 @@ async def test_logs_api_keeps_stdout_and_stderr_apart(
     )
     with pytest.raises(ValueError, match="no such service"):
         [line async for line in project.logs(["nope"])]
+
+
+def test_ls_lists_projects_as_compose_does(project_dir: Path, engine: Any) -> None:
+    name = json.loads(run_compose(project_dir, "config", "--format", "json").stdout)["name"]
+    run_compose(project_dir, "up", "-d", "db", host=engine.host)
+    run_compose(project_dir, "create", "web", host=engine.host)
+    for extra in ((), ("-a",)):
+        code, out, err = ours(project_dir, "ls", "--format", "json", "--filter", f"name={name}", *extra)
+        assert code == 0, err
+        reference = run_compose(
+            project_dir, "ls", "--format", "json", "--filter", f"name={name}", *extra,
+            host=engine.host,
+        ).stdout  # fmt: skip
+        assert json.loads(out) == json.loads(reference)
+        assert [item["Name"] for item in json.loads(out)] == [name]
+    run_compose(project_dir, "stop", host=engine.host)
+    code, out, _ = ours(project_dir, "ls", "--format", "json", "--filter", f"name={name}")
+    assert json.loads(out) == json.loads(
+        run_compose(project_dir, "ls", "--format", "json", "--filter", f"name={name}",
+                    host=engine.host).stdout
+    ) == []  # fmt: skip
