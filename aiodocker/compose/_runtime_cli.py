@@ -65,6 +65,15 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("--no-color", action="store_true")
     logs.add_argument("--no-log-prefix", action="store_true")
     logs.add_argument("services", nargs="*")
+    port = sub.add_parser("port", help="print the public port for a port binding")
+    port.add_argument("--index", type=int, default=1)
+    port.add_argument("--protocol", default="tcp")
+    port.add_argument("service")
+    port.add_argument("private_port", type=int)
+    images = sub.add_parser("images", help="list images used by the created containers")
+    images.add_argument("--format", default="table")
+    images.add_argument("-q", "--quiet", action="store_true")
+    images.add_argument("services", nargs="*")
     ls = sub.add_parser("ls", help="list running compose projects")
     ls.add_argument("-a", "--all", action="store_true")
     ls.add_argument("--format", default="table")
@@ -156,6 +165,24 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "port":
+            found = await project.port(
+                args.service, args.private_port, protocol=args.protocol, index=args.index
+            )
+            if found is None:
+                raise ValueError(f"no port {args.private_port}/{args.protocol} for {args.service}")
+            out.write(f"{found}\n")
+            return 0
+        if command == "images":
+            listed = await project.images(services)
+            if args.quiet:
+                out.write("".join(f"{i.id}\n" for i in dict.fromkeys(listed)))
+            elif args.format == "json":
+                out.write(json.dumps([i.to_json() for i in listed], separators=(",", ":")) + "\n")
+            else:
+                for i in listed:
+                    out.write(f"{i.container}   {i.repository}   {i.tag}   {i.id[7:19]}\n")
+            return 0
         if command == "logs":
             return await _logs(project, args, out, services)
         verbs: dict[str, Any] = {

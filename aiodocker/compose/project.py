@@ -33,6 +33,7 @@ __all__ = [
     "LogLine",
     "ProjectSummary",
     "Publisher",
+    "ServiceImage",
     "list_projects",
 ]
 
@@ -422,6 +423,60 @@ class ComposeProject:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def port(
+        self, service: str, private_port: int, *, protocol: str = "tcp", index: int = 1
+    ) -> str | None:
+        """Return ``host:port`` a container of ``service`` publishes ``private_port`` on.
+
+        None when that port is not published.
+
+        Raises:
+            ValueError: no such service.
+            ComposeServiceError: the service has no container number ``index``.
+        """
+        self._select([service], with_deps=False)
+        for item in await self._list(services=[service]):
+            if item.number == index:
+                for pub in item.publishers:
+                    if pub.target_port == private_port and pub.protocol == protocol:
+                        if pub.published_port:
+                            return f"{pub.url}:{pub.published_port}"
+                return None
+        raise ComposeServiceError(service, f"has no container number {index}")
+
+    async def images(self, services: Iterable[str] | None = None) -> list[ServiceImage]:
+        """Return the image each of the services' containers uses."""
+        found = await self._list(services=self._select(services, with_deps=False))
+        details: dict[str, dict[str, Any]] = {}
+        out = []
+        for item in found:
+            image_id = item.labels.get(labels.IMAGE) or item.image
+            if image_id not in details:
+                details[image_id] = dict(await self.docker.images.inspect(image_id))
+            info = details[image_id]
+            tags = list(info.get("RepoTags") or [])
+            reference = tags[0] if tags else ""
+            repository, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "")
+            out.append(
+                ServiceImage(
+                    id=str(info.get("Id") or image_id),
+                    container=item.name,
+                    repository=repository,
+                    tag=tag,
+                    platform=f"{info.get('Os', '')}/{info.get('Architecture', '')}",
+                    size=int(info.get("Size") or 0),
+                )
+            )
+        return out
+
+    async def top(self, services: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Return each running container's processes (``docker top``), by container name."""
+        found = await self.ps(self._select(services, with_deps=False))
+        return {
+            item.name: dict(await self.docker.containers.container(item.id).top())
+            for item in found
+        }
 
     # ------------------------------------------------------------------ networks, volumes
 
@@ -1014,6 +1069,29 @@ class _Plan:
             future = asyncio.ensure_future(project._image_id(service, self.pull))
             self.images[key] = future
         return await asyncio.shield(future)
+
+
+@dataclass(frozen=True)
+class ServiceImage:
+    """The image a container of a project uses (``docker compose images``)."""
+
+    id: str
+    container: str
+    repository: str
+    tag: str
+    platform: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return Compose's JSON form (``ID``, ``ContainerName``, ``Repository``, ...)."""
+        return {
+            "ID": self.id,
+            "ContainerName": self.container,
+            "Repository": self.repository,
+            "Tag": self.tag,
+            "Platform": self.platform,
+            "Size": self.size,
+        }
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,39 @@ def test_ls_lists_projects_as_compose_does(project_dir: Path, engine: Any) -> No
         run_compose(project_dir, "ls", "--format", "json", "--filter", f"name={name}",
                     host=engine.host).stdout
     ) == []  # fmt: skip
+
+
+def test_port_and_images_match_the_reference(project_dir: Path, engine: Any) -> None:
+    run_compose(project_dir, "up", "-d", "--wait", host=engine.host)
+    code, out, err = ours(project_dir, "port", "web", "80")
+    assert code == 0, err
+    assert out == run_compose(project_dir, "port", "web", "80", host=engine.host).stdout
+    assert out.startswith("127.0.0.1:")
+    code, out, err = ours(project_dir, "port", "--protocol", "udp", "web", "53")
+    assert (code, out) == (
+        0, run_compose(project_dir, "port", "--protocol", "udp", "web", "53", host=engine.host).stdout
+    )  # fmt: skip
+    code, _, err = ours(project_dir, "port", "web", "81")
+    assert code == 1 and "81" in err
+    assert run_compose(project_dir, "port", "web", "81", host=engine.host, check=False).returncode == 1
+    code, out, err = ours(project_dir, "images", "--format", "json")
+    assert code == 0, err
+    reference = json.loads(run_compose(project_dir, "images", "--format", "json", host=engine.host).stdout)
+    keys = ("ID", "ContainerName", "Repository", "Tag", "Size")
+    assert sorted(tuple(i[k] for k in keys) for i in json.loads(out)) == sorted(
+        tuple(i[k] for k in keys) for i in reference
+    )
+
+
+async def test_top_lists_each_running_containers_processes(
+    project_dir: Path, engine: Any, docker: Any
+) -> None:
+    from aiodocker.compose import load_project
+    from aiodocker.compose.project import ComposeProject
+
+    project = ComposeProject(docker, load_project([str(project_dir / "compose.yaml")], environ={}))
+    await project.up(["db"])
+    tops = await project.top()
+    assert list(tops) == [f"{project.name}-db-1"]
+    processes = tops[f"{project.name}-db-1"]["Processes"]
+    assert any("sleep 600" in " ".join(row) for row in processes)
