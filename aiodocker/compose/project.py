@@ -291,10 +291,13 @@ class ComposeProject:
         action: Callable[[str], Awaitable[None]],
         *,
         reverse: bool = False,
+        bounded: bool = True,
     ) -> None:
         """Run ``action`` on each service after its dependencies (dependents first if reverse).
 
-        Independent services run concurrently, at most ``parallelism`` at a time.
+        Independent services run concurrently, at most ``parallelism`` at a time
+        (``bounded=False``: the action bounds its own daemon calls, so that waiting
+        for a dependency holds no slot).
         """
         chosen = set(selected)
         waits_for: dict[str, set[str]] = {name: set() for name in selected}
@@ -314,7 +317,10 @@ class ComposeProject:
             try:
                 for other in waits_for[name]:
                     await asyncio.shield(done[other])
-                async with bound:
+                if bounded:
+                    async with bound:
+                        await action(name)
+                else:
                     await action(name)
             except BaseException as exc:
                 if not done[name].done():
@@ -747,11 +753,12 @@ class ComposeProject:
             container = self.docker.containers.container(cid)
             if state == "paused":
                 return
-            if state in ("running", "restarting"):
-                if restart_for_deps and service not in plan.recreated:
-                    await container.restart(t=self._timeout(service, plan.timeout))
-                return
-            await self._start_container(service, container)
+            async with plan.bound:
+                if state in ("running", "restarting"):
+                    if restart_for_deps and service not in plan.recreated:
+                        await container.restart(t=self._timeout(service, plan.timeout))
+                    return
+                await self._start_container(service, container)
 
         await asyncio.gather(
             *(bring_up(cid, state) for cid, _, state in plan.members.get(service, []))
@@ -829,6 +836,7 @@ class ComposeProject:
             raise ValueError(f"pull must be always, missing or never, not {pull!r}")
         selected = self._select(services, with_deps=not no_deps)
         plan = _Plan(
+            bound=asyncio.Semaphore(self.parallelism),
             selected=set(selected),
             pull=pull,
             force_recreate=force_recreate,
@@ -848,7 +856,9 @@ class ComposeProject:
         async with StateWatch(self.docker, self.name) as watch:
             await self._in_order(selected, lambda name: self._converge(name, plan))
             if not no_start:
-                await self._in_order(selected, lambda name: self._start_service(name, plan, watch))
+                await self._in_order(
+                    selected, lambda name: self._start_service(name, plan, watch), bounded=False
+                )
                 if wait:
                     await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
         return await self._list(services=selected)
@@ -1044,6 +1054,7 @@ class ComposeProject:
 class _Plan:
     """The options and the bookkeeping of one ``up``."""
 
+    bound: asyncio.Semaphore
     selected: set[str]
     pull: str | None
     force_recreate: bool
