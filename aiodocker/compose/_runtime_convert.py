@@ -293,6 +293,122 @@ class ProjectContext:
     networks: Mapping[str, Any]
     volumes: Mapping[str, Any]
     labels: Mapping[str, str]
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    configs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileGrant:
+    """A secret or config a container gets: bind-mounted (``file``) or copied in."""
+
+    kind: str  # "secret" or "config"
+    target: str  # absolute path in the container
+    file: str | None  # the host file to bind, else ``content`` is copied
+    content: bytes
+    mode: int
+    uid: int
+    gid: int
+
+
+def file_grants(
+    ctx: ProjectContext, service: Mapping[str, Any], environ: Mapping[str, str]
+) -> list[FileGrant]:
+    """Return the service's secrets and configs as Compose provides them outside Swarm.
+
+    A ``file`` source is bind-mounted read-only; an ``environment`` or ``content``
+    source is copied into the container before it starts. Secrets land in
+    ``/run/secrets/`` unless the target is absolute; configs at ``/<name>``.
+
+    Raises:
+            ValueError: the reference names an undefined secret or config, or an
+                ``environment`` source whose variable is not set.
+    """
+    grants = []
+    for kind, section, top in (
+        ("secret", "secrets", ctx.secrets),
+        ("config", "configs", ctx.configs),
+    ):
+        for ref in service.get(section) or ():
+            ref = {"source": ref} if isinstance(ref, str) else ref
+            source = str(ref.get("source"))
+            spec = top.get(source)
+            if spec is None:
+                raise ValueError(f"{section}: {source!r} is not defined at the top level")
+            target = str(ref.get("target") or "")
+            if kind == "secret":
+                target = target or str(source)
+                if not target.startswith("/"):
+                    target = f"/run/secrets/{target}"
+            else:
+                target = target or f"/{source}"
+            mode = ref.get("mode")
+            content = b""
+            path = spec.get("file")
+            if path is None and spec.get("environment") is not None:
+                variable = spec["environment"]
+                if variable not in environ:
+                    raise ValueError(f"{section}.{source}: environment variable {variable} is not set")
+                content = environ[variable].encode()
+            elif path is None:
+                content = str(spec.get("content") or "").encode()
+            grants.append(
+                FileGrant(
+                    kind=kind,
+                    target=target,
+                    file=str(path) if path is not None else None,
+                    content=content,
+                    mode=int(str(mode), 8) if isinstance(mode, str) else int(mode or 0o444),
+                    uid=int(ref.get("uid") or 0),
+                    gid=int(ref.get("gid") or 0),
+                )
+            )
+    return grants
+
+
+def grant_mounts(grants: list[FileGrant]) -> list[dict[str, Any]]:
+    """Return the bind mounts of the file-sourced grants, as Compose writes them."""
+    mounts = []
+    for grant in grants:
+        if grant.file is None:
+            continue
+        mount: dict[str, Any] = {
+            "Type": "bind", "Source": grant.file, "Target": grant.target, "ReadOnly": True,
+        }  # fmt: skip
+        if grant.kind == "secret":
+            mount["BindOptions"] = {}
+        mounts.append(mount)
+    return mounts
+
+
+def grants_tar(grants: list[FileGrant]) -> bytes | None:
+    """Return a tar (extracted at ``/``) of the grants that are copied in, or None."""
+    import io
+    import posixpath
+    import tarfile
+
+    copied = [grant for grant in grants if grant.file is None]
+    if not copied:
+        return None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        made: set[str] = set()
+        for grant in copied:
+            parent = posixpath.dirname(grant.target).strip("/")
+            parts = parent.split("/") if parent else []
+            for depth in range(1, len(parts) + 1):
+                directory = "/".join(parts[:depth])
+                if directory not in made:
+                    made.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+            info = tarfile.TarInfo(grant.target.lstrip("/"))
+            info.size = len(grant.content)
+            info.mode = grant.mode
+            info.uid, info.gid = grant.uid, grant.gid
+            tar.addfile(info, io.BytesIO(grant.content))
+    return buffer.getvalue()
 
 
 def create_body(
@@ -306,6 +422,7 @@ def create_body(
     image_id: str,
     resolve_service: Any = None,
     oneoff: bool = False,
+    grants: list[FileGrant] | None = None,
 ) -> dict[str, Any]:
     """Return the ``POST /containers/create`` body of one container of a service.
 
@@ -360,9 +477,10 @@ def create_body(
     if service.get("mac_address"):
         body["MacAddress"] = service["mac_address"]
 
+    mounts = specs.mounts + grant_mounts(grants or [])
     host: dict[str, Any] = {
         "Binds": specs.binds or None,
-        "Mounts": specs.mounts or None,
+        "Mounts": mounts or None,
         "PortBindings": bindings,
         "RestartPolicy": _restart_policy(service.get("restart"), where),
         "ExtraHosts": _extra_hosts(service.get("extra_hosts")),

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import DockerError, DockerNotFoundError
 from . import _runtime_labels as labels
-from ._runtime_convert import ProjectContext, create_body, endpoint_config, ordered_networks
+from ._runtime_convert import (
+    FileGrant,
+    ProjectContext,
+    create_body,
+    endpoint_config,
+    file_grants,
+    grants_tar,
+    ordered_networks,
+)
 from ._runtime_events import ComposeDependencyError, StateWatch
 from ._runtime_hash import network_hash, service_hash, volume_hash
 
@@ -190,6 +199,9 @@ def _model_parts(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         if value:
             meta["environment_files"] = [str(item) for item in value]
             break
+    environment = getattr(model, "environment", None)
+    if isinstance(environment, Mapping):
+        meta["environment"] = {str(k): str(v) for k, v in environment.items() if v is not None}
     for method in ("to_json", "to_dict", "as_dict", "model_dump", "dict"):
         func = getattr(model, method, None)
         if callable(func):
@@ -240,6 +252,10 @@ class ComposeProject:
         self.volumes: dict[str, dict[str, Any]] = {
             key: dict(value or {}) for key, value in (data.get("volumes") or {}).items()
         }
+        self.secrets: dict[str, dict[str, Any]] = dict(data.get("secrets") or {})
+        self.configs: dict[str, dict[str, Any]] = dict(data.get("configs") or {})
+        given = meta.get("environment")
+        self.environment: dict[str, str] = dict(given if given is not None else os.environ)
         self.working_dir = working_dir or meta.get("working_dir")
         self.config_files = list(config_files or meta.get("config_files") or ())
         self.environment_files = list(environment_files or meta.get("environment_files") or ())
@@ -254,6 +270,8 @@ class ComposeProject:
                 config_files=self.config_files,
                 environment_files=self.environment_files,
             ),
+            secrets=self.secrets,
+            configs=self.configs,
         )
 
     def __repr__(self) -> str:
@@ -638,7 +656,14 @@ class ComposeProject:
             config_hash=service_hash(spec),
             image_id=image_id,
             resolve_service=resolved.__getitem__,
+            grants=self._grants(service),
         )
+
+    def _grants(self, service: str) -> list[FileGrant]:
+        try:
+            return file_grants(self._context, self.services[service], self.environment)
+        except ValueError as exc:
+            raise ComposeServiceError(service, str(exc)) from exc
 
     async def _create_container(
         self, service: str, number: int, image_id: str, *, name: str | None = None
@@ -652,6 +677,9 @@ class ComposeProject:
             body, name=name or final, platform=spec.get("platform")
         )
         await self._connect_other_networks(service, container, final)
+        archive = grants_tar(self._grants(service))
+        if archive is not None:  # secrets and configs from environment or content
+            await container.put_archive("/", archive)
         return container
 
     async def _connect_other_networks(

@@ -354,3 +354,59 @@ async def test_a_recreated_dependency_restarts_dependents_with_restart_true(setu
     assert restarted != started
     worker = f"{setup.name}-worker-1"  # depends on web without restart: left alone
     assert after[worker] == before[worker]
+
+
+SECRETS_FILE = """
+name: {name}
+services:
+  a:
+    image: {image}
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    secrets: [s1, {{source: s2, target: custom}}, {{source: s3, target: /abs/path}}]
+    configs: [c1, {{source: c2, target: /etc/c2}}, c3]
+secrets:
+  s1: {{file: ./s.txt}}
+  s2: {{file: ./s.txt}}
+  s3: {{environment: SECRET_VALUE}}
+configs:
+  c1: {{file: ./c.txt}}
+  c2: {{content: "inline content"}}
+  c3: {{environment: SECRET_VALUE}}
+"""
+
+
+async def test_secrets_and_configs_are_provided_as_compose_provides_them(
+    setup: Setup, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_VALUE", "from-env")
+    (setup.directory / "s.txt").write_text("s3cret")
+    (setup.directory / "c.txt").write_text("conf")
+    setup.write(SECRETS_FILE.format(name=setup.name, image=engine.image))
+    name = f"{setup.name}-a-1"
+    script = "for f in /run/secrets/s1 /run/secrets/custom /abs/path /c1 /etc/c2 /c3; do " \
+        "echo $f=$(cat $f) $(stat -c %a $f); done"  # fmt: skip
+
+    async def contents() -> str:
+        container = setup.docker.containers.container(name)
+        execution = await container.exec(["sh", "-c", script])
+        async with execution.start(detach=False) as stream:
+            chunks = []
+            while (message := await stream.read_out()) is not None:
+                chunks.append(message.data.decode())
+        return "".join(chunks)
+
+    setup.compose("up", "-d", "--pull", "never")
+    theirs = (await contents(), await normalised_inspect(setup.docker, name))
+    before = await container_ids(setup)
+    model = load_project([str(setup.directory / "compose.yaml")])
+    await ComposeProject(setup.docker, model).up()
+    assert await container_ids(setup) == before  # same hash: nothing recreated
+    setup.compose("down", "-t", "0")
+    await ComposeProject(setup.docker, model).up()
+    ours = (await contents(), await normalised_inspect(setup.docker, name))
+    assert "/run/secrets/custom=s3cret" in ours[0] and "/abs/path=from-env 444" in ours[0]
+    assert "/etc/c2=inline content 444" in ours[0]
+    assert ours[0] == theirs[0]
+    found = differences(ours[1], theirs[1])
+    assert not found, "; ".join(found)
