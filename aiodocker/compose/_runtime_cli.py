@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..exceptions import DockerError
-from .project import ComposeContainer, ComposeProject, list_projects
+from .project import ComposeContainer, ComposeProject, LogLine, list_projects
 
 _PULL = ("always", "missing", "never")
 
@@ -65,6 +66,20 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("--no-color", action="store_true")
     logs.add_argument("--no-log-prefix", action="store_true")
     logs.add_argument("services", nargs="*")
+    run = sub.add_parser("run", help="run a one-off command on a service")
+    run.add_argument("-d", "--detach", action="store_true")
+    run.add_argument("--rm", action="store_true")
+    run.add_argument("-e", "--env", action="append", default=[])
+    run.add_argument("--entrypoint")
+    run.add_argument("--name")
+    run.add_argument("-u", "--user")
+    run.add_argument("-w", "--workdir")
+    run.add_argument("-P", "--service-ports", action="store_true")
+    run.add_argument("--no-deps", action="store_true")
+    run.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
+    run.add_argument("--pull", choices=_PULL)
+    run.add_argument("service")
+    run.add_argument("run_command", nargs=argparse.REMAINDER)
     port = sub.add_parser("port", help="print the public port for a port binding")
     port.add_argument("--index", type=int, default=1)
     port.add_argument("--protocol", default="tcp")
@@ -112,7 +127,7 @@ def _scale(values: Sequence[str]) -> dict[str, int]:
 def run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
     """Run the runtime command ``args.command`` on the loaded project; return the exit status."""
     try:
-        return asyncio.run(_run(args, model, out))
+        return asyncio.run(_run(args, model, out, err))
     except (DockerError, ValueError) as exc:
         err.write(f"{getattr(exc, 'message', None) or exc}\n")
         return 1
@@ -121,7 +136,7 @@ def run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
         return 130
 
 
-async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
+async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
     from ..docker import Docker
 
     async with Docker() as docker:
@@ -165,6 +180,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO) -> int:
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "run":
+            return await _one_off(project, args, out, err)
         if command == "port":
             found = await project.port(
                 args.service, args.private_port, protocol=args.protocol, index=args.index
@@ -223,6 +240,39 @@ async def _attached(project: ComposeProject, done: list[ComposeContainer], out: 
     for item, result in zip(done, codes, strict=True):
         out.write(f"{item.name} exited with code {result.get('StatusCode', 0)}\n")
     return 0
+
+
+async def _one_off(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    import shlex
+
+    environment = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        environment[key] = value if sep else os.environ.get(key, "")
+    def show(line: LogLine) -> None:
+        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
+
+    result = await project.run(
+        args.service,
+        args.run_command or None,
+        entrypoint=shlex.split(args.entrypoint) if args.entrypoint else None,
+        environment=environment or None,
+        rm=args.rm,
+        detach=args.detach,
+        service_ports=args.service_ports,
+        no_deps=args.no_deps,
+        name=args.name,
+        user=args.user,
+        workdir=args.workdir,
+        pull=args.pull,
+        on_output=show,
+    )
+    if args.detach:
+        out.write(f"{result.id}\n")
+        return 0
+    return result.exit_code or 0
 
 
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")

@@ -423,6 +423,7 @@ def create_body(
     resolve_service: Any = None,
     oneoff: bool = False,
     grants: list[FileGrant] | None = None,
+    slug: str | None = None,
 ) -> dict[str, Any]:
     """Return the ``POST /containers/create`` body of one container of a service.
 
@@ -445,6 +446,9 @@ def create_body(
         labels.DEPENDS_ON: labels.depends_on_label(service.get("depends_on")),
         labels.IMAGE: image_id,
     }
+    if oneoff:  # a one-off (``run``) container has a slug instead of a number
+        del compose_labels[labels.CONTAINER_NUMBER]
+        compose_labels[labels.SLUG] = slug or ""
     body: dict[str, Any] = {
         "Hostname": service.get("hostname") or "",
         "Domainname": service.get("domainname") or "",

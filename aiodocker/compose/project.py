@@ -40,6 +40,7 @@ __all__ = [
     "ComposeProject",
     "ComposeServiceError",
     "LogLine",
+    "OneOff",
     "ProjectSummary",
     "Publisher",
     "ServiceImage",
@@ -378,8 +379,11 @@ class ComposeProject:
     async def ps(
         self, services: Iterable[str] | None = None, *, all: bool = False
     ) -> list[ComposeContainer]:
-        """Return the project's containers (running ones unless ``all``), by service and number."""
-        found = await self._list(services=services)
+        """Return the project's containers (running ones unless ``all``), by service and number.
+
+        One-off (``run``) containers are listed too, as Compose lists them.
+        """
+        found = await self._list(services=services, oneoff=None)
         if not all:
             found = [item for item in found if item.state in ("running", "restarting", "paused")]
         return found
@@ -447,6 +451,95 @@ class ComposeProject:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(
+        self,
+        service: str,
+        command: Sequence[str] | None = None,
+        *,
+        entrypoint: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        rm: bool = False,
+        detach: bool = False,
+        service_ports: bool = False,
+        no_deps: bool = False,
+        name: str | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        pull: PullPolicy | None = None,
+        on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+    ) -> OneOff:
+        """Run a one-off container of ``service`` (``docker compose run``).
+
+        Dependencies are brought up first unless ``no_deps``. The container is
+        labelled ``oneoff=True`` and named ``{project}-{service}-run-{slug}`` unless
+        ``name`` is given; ports are published only with ``service_ports``. Without
+        ``detach`` it waits for the exit, passing each output line to ``on_output``,
+        and ``rm`` removes the container afterwards.
+
+        Raises:
+            ValueError: no such service.
+            ComposeServiceError: a dependency or the container failed to start.
+        """
+        self._select([service], with_deps=False)
+        if not no_deps:
+            deps = [dep for dep in self._select([service], with_deps=True) if dep != service]
+            if deps:
+                await self.up(deps, pull=pull)
+        used = set((self.services[service].get("networks") or {}).keys())
+        await self._ensure_networks(used)
+        await self._ensure_volumes()
+        spec = dict(self.services[service])
+        if command is not None:
+            spec["command"] = list(command)
+        if entrypoint is not None:
+            spec["entrypoint"] = list(entrypoint)
+        if environment:
+            spec["environment"] = {**(spec.get("environment") or {}), **environment}
+        if user is not None:
+            spec["user"] = user
+        if workdir is not None:
+            spec["working_dir"] = workdir
+        if not service_ports:
+            spec.pop("ports", None)
+        spec.pop("restart", None)
+        spec.pop("container_name", None)
+        spec["stdin_open"] = True
+        plan = _Plan(
+            bound=asyncio.Semaphore(1), selected={service}, pull=pull, force_recreate=False,
+            no_recreate=False, scale=None, timeout=None,
+        )  # fmt: skip
+        image_id = await plan.image_id(self, service)
+        slug = os.urandom(32).hex()
+        final = name or labels.oneoff_name(self.name, service, slug)
+        body = create_body(
+            self._context, service, spec, container=final, number=1,
+            config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
+            grants=self._grants(service),
+        )  # fmt: skip
+        container = await self.docker.containers.create(
+            body, name=final, platform=spec.get("platform")
+        )
+        archive = grants_tar(self._grants(service))
+        if archive is not None:
+            await container.put_archive("/", archive)
+        await self._start_container(service, container)
+        if detach:
+            return OneOff(container.id, final, None)
+        try:
+            async for message in container.log_messages(follow=True):
+                if on_output is not None:
+                    for text in bytes(message.data).decode("utf-8", "replace").splitlines():
+                        result = on_output(
+                            LogLine(final, service, "stderr" if message.stream == 2 else "stdout", text)
+                        )
+                        if result is not None:
+                            await result
+            outcome = await container.wait()
+        finally:
+            if rm:
+                await container.delete(force=True)
+        return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
 
     async def port(
         self, service: str, private_port: int, *, protocol: str = "tcp", index: int = 1
@@ -1108,6 +1201,15 @@ class _Plan:
             future = asyncio.ensure_future(project._image_id(service, self.pull))
             self.images[key] = future
         return await asyncio.shield(future)
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """A one-off container ``run`` made; ``exit_code`` is None when detached."""
+
+    id: str
+    name: str
+    exit_code: int | None
 
 
 @dataclass(frozen=True)

@@ -228,3 +228,44 @@ async def test_top_lists_each_running_containers_processes(
     assert list(tops) == [f"{project.name}-db-1"]
     processes = tops[f"{project.name}-db-1"]["Processes"]
     assert any("sleep 600" in " ".join(row) for row in processes)
+
+
+def test_run_one_off_exits_with_the_commands_code_as_compose_does(
+    project_dir: Path, engine: Any
+) -> None:
+    script = ["sh", "-c", "echo out-$GREETING; echo err-line >&2; exit 3"]
+    code, out, err = ours(project_dir, "run", "--rm", "-T", "--no-deps", "-e", "GREETING=hi", "db", *script)
+    reference = run_compose(
+        project_dir, "run", "--rm", "-T", "--no-deps", "-e", "GREETING=hi", "db", *script,
+        host=engine.host, check=False,
+    )  # fmt: skip
+    assert (code, reference.returncode) == (3, 3)
+    assert out == reference.stdout == "out-hi\n"
+    assert "err-line" in err and "err-line" in reference.stderr
+    assert run_compose(project_dir, "ps", "-a", "-q", host=engine.host).stdout == ""
+
+
+async def test_run_detached_is_a_labelled_one_off_that_down_removes(
+    project_dir: Path, engine: Any, docker: Any
+) -> None:
+    from aiodocker.compose import load_project
+    from aiodocker.compose.project import ComposeProject
+
+    project = ComposeProject(docker, load_project([str(project_dir / "compose.yaml")], environ={}))
+    result = await project.run("web", ["sleep", "600"], detach=True)
+    assert result.exit_code is None
+    assert result.name.startswith(f"{project.name}-web-run-")
+    info = await docker.containers.container(result.id).show()
+    tags = info["Config"]["Labels"]
+    assert tags["com.docker.compose.oneoff"] == "True"
+    assert len(tags["com.docker.compose.slug"]) == 64 and result.name.endswith(tags["com.docker.compose.slug"][:12])
+    assert "com.docker.compose.container-number" not in tags
+    assert info["HostConfig"]["PortBindings"] == {}  # ports only with service_ports
+    # the dependency (db, healthy) was brought up first; ps lists the one-off too, as Compose
+    assert [(item.service, item.oneoff) for item in await project.ps()] == [
+        ("db", False), ("web", True)
+    ]  # fmt: skip
+    theirs = run_compose(project_dir, "ps", "-a", "--format", "json", host=engine.host).stdout
+    assert [json.loads(line)["Service"] for line in theirs.splitlines()] == ["db", "web"]
+    await project.down(timeout=0)
+    assert await project._list(oneoff=None) == []
