@@ -80,6 +80,16 @@ def add_commands(sub: Any) -> None:
     run.add_argument("--pull", choices=_PULL)
     run.add_argument("service")
     run.add_argument("run_command", nargs=argparse.REMAINDER)
+    exe = sub.add_parser("exec", help="execute a command in a running container")
+    exe.add_argument("-d", "--detach", action="store_true")
+    exe.add_argument("-e", "--env", action="append", default=[])
+    exe.add_argument("--index", type=int, default=1)
+    exe.add_argument("--privileged", action="store_true")
+    exe.add_argument("-u", "--user")
+    exe.add_argument("-w", "--workdir")
+    exe.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
+    exe.add_argument("service")
+    exe.add_argument("exec_command", nargs=argparse.REMAINDER)
     port = sub.add_parser("port", help="print the public port for a port binding")
     port.add_argument("--index", type=int, default=1)
     port.add_argument("--protocol", default="tcp")
@@ -180,6 +190,19 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "exec":
+            code = await project.exec(
+                args.service,
+                args.exec_command,
+                index=args.index,
+                user=args.user,
+                workdir=args.workdir,
+                environment=_env_args(args.env) or None,
+                privileged=args.privileged,
+                detach=args.detach,
+                on_output=_printer(out, err),
+            )
+            return code or 0
         if command == "run":
             return await _one_off(project, args, out, err)
         if command == "port":
@@ -242,6 +265,21 @@ async def _attached(project: ComposeProject, done: list[ComposeContainer], out: 
     return 0
 
 
+def _env_args(items: Sequence[str]) -> dict[str, str]:
+    environment = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        environment[key] = value if sep else os.environ.get(key, "")
+    return environment
+
+
+def _printer(out: TextIO, err: TextIO) -> Any:
+    def show(line: LogLine) -> None:
+        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
+
+    return show
+
+
 async def _one_off(
     project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
 ) -> int:
@@ -267,7 +305,7 @@ async def _one_off(
         user=args.user,
         workdir=args.workdir,
         pull=args.pull,
-        on_output=show,
+        on_output=_printer(out, err),
     )
     if args.detach:
         out.write(f"{result.id}\n")

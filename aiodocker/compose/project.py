@@ -541,6 +541,52 @@ class ComposeProject:
                 await container.delete(force=True)
         return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
 
+    async def exec(
+        self,
+        service: str,
+        command: Sequence[str],
+        *,
+        index: int = 1,
+        user: str | None = None,
+        workdir: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        privileged: bool = False,
+        detach: bool = False,
+        on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+    ) -> int | None:
+        """Run ``command`` in container number ``index`` of ``service``; return its exit code.
+
+        Output lines go to ``on_output`` (stdout and stderr apart). ``detach``
+        returns None at once.
+
+        Raises:
+            ValueError: no such service.
+            ComposeServiceError: the service has no running container ``index``.
+        """
+        self._select([service], with_deps=False)
+        found = [item for item in await self.ps([service]) if item.number == index]
+        if not found or found[0].state != "running":
+            raise ComposeServiceError(service, f"has no running container number {index}")
+        container = self.docker.containers.container(found[0].id)
+        execution = await container.exec(
+            list(command), user=user or "", workdir=workdir, environment=environment,
+            privileged=privileged,
+        )  # fmt: skip
+        if detach:
+            await execution.start(detach=True)
+            return None
+        async with execution.start(detach=False) as stream:
+            while (message := await stream.read_out()) is not None:
+                if on_output is None:
+                    continue
+                kind = "stderr" if message.stream == 2 else "stdout"
+                for text in bytes(message.data).decode("utf-8", "replace").splitlines():
+                    result = on_output(LogLine(found[0].name, service, kind, text))
+                    if result is not None:
+                        await result
+        info = await execution.inspect()
+        return int(info.get("ExitCode") or 0)
+
     async def port(
         self, service: str, private_port: int, *, protocol: str = "tcp", index: int = 1
     ) -> str | None:

@@ -269,3 +269,18 @@ async def test_run_detached_is_a_labelled_one_off_that_down_removes(
     assert [json.loads(line)["Service"] for line in theirs.splitlines()] == ["db", "web"]
     await project.down(timeout=0)
     assert await project._list(oneoff=None) == []
+
+
+def test_exec_exits_with_the_commands_code_as_compose_does(project_dir: Path, engine: Any) -> None:
+    run_compose(project_dir, "up", "-d", "db", host=engine.host)
+    script = ["sh", "-c", "echo in-$WHO; echo oops >&2; exit 4"]
+    code, out, err = ours(project_dir, "exec", "-T", "-e", "WHO=db", "db", *script)
+    reference = run_compose(
+        project_dir, "exec", "-T", "-e", "WHO=db", "db", *script, host=engine.host, check=False
+    )
+    assert (code, reference.returncode) == (4, 4)
+    assert out == reference.stdout == "in-db\n"
+    assert "oops" in err and "oops" in reference.stderr
+    code, _, err = ours(project_dir, "exec", "-T", "web", "true")
+    assert code == 1 and "no running container" in err
+    assert run_compose(project_dir, "exec", "-T", "web", "true", host=engine.host, check=False).returncode == 1
