@@ -90,6 +90,9 @@ def add_commands(sub: Any) -> None:
     exe.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
     exe.add_argument("service")
     exe.add_argument("exec_command", nargs=argparse.REMAINDER)
+    wait = sub.add_parser("wait", help="block until the services' containers stop")
+    wait.add_argument("--down-project", action="store_true")
+    wait.add_argument("services", nargs="+")
     port = sub.add_parser("port", help="print the public port for a port binding")
     port.add_argument("--index", type=int, default=1)
     port.add_argument("--protocol", default="tcp")
@@ -190,6 +193,12 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "wait":
+            stopped = await project.wait(services, down_project=args.down_project)
+            if stopped.exit_code is None:
+                return 0
+            out.write(f"container {stopped.id!r} exited with status code {stopped.exit_code}\n".replace("'", '"'))
+            return stopped.exit_code
         if command == "exec":
             code = await project.exec(
                 args.service,

@@ -541,6 +541,42 @@ class ComposeProject:
                 await container.delete(force=True)
         return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
 
+    async def wait(
+        self, services: Iterable[str] | None = None, *, down_project: bool = False
+    ) -> OneOff:
+        """Wait until the services' running containers stop; return the last one to stop.
+
+        The result's ``exit_code`` is that container's exit status.
+
+        ``down_project`` takes the project down as soon as the first one stops.
+
+        Raises:
+            ComposeServiceError: no container of the services is running.
+        """
+        running = await self.ps(self._select(services, with_deps=False))
+        if not running:
+            raise ComposeServiceError(
+                ",".join(services or self.services), f"no containers for project {self.name!r}"
+            )
+        exits: list[OneOff] = []
+
+        async def one(item: ComposeContainer) -> None:
+            result = await self.docker.containers.container(item.id).wait()
+            exits.append(OneOff(item.id, item.name, int(result.get("StatusCode", -1))))
+
+        tasks = [asyncio.create_task(one(item)) for item in running]
+        try:
+            if down_project:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                await self.down()
+            else:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return exits[-1] if exits else OneOff(running[0].id, running[0].name, None)
+
     async def exec(
         self,
         service: str,
@@ -1251,7 +1287,7 @@ class _Plan:
 
 @dataclass(frozen=True)
 class OneOff:
-    """A one-off container ``run`` made; ``exit_code`` is None when detached."""
+    """A container ``run`` made or ``wait`` saw stop; ``exit_code`` is None if it runs on."""
 
     id: str
     name: str

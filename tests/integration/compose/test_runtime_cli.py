@@ -284,3 +284,29 @@ def test_exec_exits_with_the_commands_code_as_compose_does(project_dir: Path, en
     code, _, err = ours(project_dir, "exec", "-T", "web", "true")
     assert code == 1 and "no running container" in err
     assert run_compose(project_dir, "exec", "-T", "web", "true", host=engine.host, check=False).returncode == 1
+
+
+WAIT_FILE = """
+name: {name}
+services:
+  job:
+    image: {image}
+    command: ["sh", "-c", "sleep 2; exit 5"]
+"""
+
+
+def test_wait_exits_with_the_status_as_compose_does(
+    project_dir: Path, engine: Any, make_name: Callable[..., str]
+) -> None:
+    (project_dir / "compose.yaml").write_text(WAIT_FILE.format(name=make_name("wait"), image=engine.image))
+    run_compose(project_dir, "up", "-d", host=engine.host)
+    reference = run_compose(project_dir, "wait", "job", host=engine.host, check=False)
+    run_compose(project_dir, "up", "-d", "--force-recreate", host=engine.host)
+    code, out, err = ours(project_dir, "wait", "job")
+    assert (code, reference.returncode) == (5, 5)
+    assert out.split('"')[0] == reference.stdout.split('"')[0] == "container "
+    assert out.endswith("exited with status code 5\n") and reference.stdout.endswith(
+        "exited with status code 5\n"
+    )
+    code, _, err = ours(project_dir, "wait", "job")  # nothing runs any more
+    assert code == 1 and "no containers" in err
