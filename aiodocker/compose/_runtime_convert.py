@@ -149,9 +149,11 @@ def _volume_specs(
             if read_only:
                 body["ReadOnly"] = True
             specs.mounts.append(body)
-        elif kind == "volume":
-            specs.volumes[str(target)] = {}
-            specs.mounts.append({"Type": "volume", "Target": target, "ReadOnly": read_only})
+        elif kind == "volume":  # anonymous: a mount, as Compose sends it
+            body = {"Type": "volume", "Target": target, "VolumeOptions": {}}
+            if read_only:
+                body["ReadOnly"] = True
+            specs.mounts.append(body)
         elif kind == "bind":
             options = mount.get("bind") or {}
             if options.get("create_host_path", True) and not options.get("propagation") and (

@@ -804,24 +804,44 @@ class ComposeProject:
         replicas = (spec.get("deploy") or {}).get("replicas")
         return int(replicas) if replicas is not None else 1
 
-    async def _resolve(self, service: str) -> str:
+    async def _resolve(self, service: str) -> ComposeContainer:
         found = [item for item in await self._list(services=[service]) if item.state == "running"]
         if not found:
             found = await self._list(services=[service])
         if not found:
             raise ComposeServiceError(service, "has no container (it is needed by another one)")
-        return found[0].name
+        return found[0]
+
+    async def _resolved(self, service: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the service with ``service:x`` references resolved as Compose resolves them.
+
+        ``network_mode: service:x`` becomes ``container:<id>`` and a ``volumes_from``
+        service becomes the container's ID (its ``:ro``/``:rw`` dropped, as Compose
+        drops it) before the hash is taken; links keep naming containers by name.
+        """
+        spec = dict(self.services[service])
+        names: dict[str, str] = {}
+        mode = spec.get("network_mode") or ""
+        if mode.startswith("service:") and mode[8:] in self.services:
+            spec["network_mode"] = f"container:{(await self._resolve(mode[8:])).id}"
+        if spec.get("volumes_from"):
+            resolved = []
+            for item in spec["volumes_from"]:
+                source = str(item).partition(":")[0]
+                if source in self.services:
+                    resolved.append((await self._resolve(source)).id)
+                else:
+                    resolved.append(str(item))
+            spec["volumes_from"] = resolved
+        for item in spec.get("links") or ():
+            other = str(item).partition(":")[0]
+            names[other] = (await self._resolve(other)).name if other in self.services else other
+        return spec, names
 
     async def _body(
         self, service: str, number: int, image_id: str, *, container: str
     ) -> dict[str, Any]:
-        spec = self.services[service]
-        resolved: dict[str, str] = {}
-        for other in _referenced_services(spec):
-            if other in self.services:
-                resolved[other] = await self._resolve(other)
-            else:
-                resolved[other] = other
+        spec, names = await self._resolved(service)
         return create_body(
             self._context,
             service,
@@ -830,7 +850,7 @@ class ComposeProject:
             number=number,
             config_hash=service_hash(spec),
             image_id=image_id,
-            resolve_service=resolved.__getitem__,
+            resolve_service=lambda other: names.get(other, other),
             grants=self._grants(service),
         )
 
@@ -883,7 +903,7 @@ class ComposeProject:
             raise ComposeServiceError(
                 service, "healthcheck.start_interval requires Docker Engine 25 or later"
             )
-        wanted = service_hash(spec)
+        wanted = service_hash((await self._resolved(service))[0])
         existing = plan.existing.get(service, [])
         scale = self._scale(service, plan.scale)
         if spec.get("container_name") and scale > 1:
@@ -1361,20 +1381,6 @@ def _log_line(
 ) -> LogLine:
     text = data.decode("utf-8", "replace").removesuffix("\r")
     return LogLine(container, service, "stderr" if stream == 2 else "stdout", text, partial)
-
-
-def _referenced_services(spec: Mapping[str, Any]) -> list[str]:
-    names: list[str] = []
-    mode = spec.get("network_mode") or ""
-    if mode.startswith("service:"):
-        names.append(mode[8:])
-    for item in spec.get("volumes_from") or ():
-        source = str(item).partition(":")[0]
-        if not source.startswith("container:"):
-            names.append(source)
-    for item in spec.get("links") or ():
-        names.append(str(item).partition(":")[0])
-    return names
 
 
 async def _last_log_lines(container: DockerContainer, lines: int = 10) -> str:
