@@ -90,6 +90,9 @@ def add_commands(sub: Any) -> None:
     exe.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
     exe.add_argument("service")
     exe.add_argument("exec_command", nargs=argparse.REMAINDER)
+    events = sub.add_parser("events", help="receive real time events from containers")
+    events.add_argument("--json", action="store_true")
+    events.add_argument("services", nargs="*")
     wait = sub.add_parser("wait", help="block until the services' containers stop")
     wait.add_argument("--down-project", action="store_true")
     wait.add_argument("services", nargs="+")
@@ -193,6 +196,15 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
             return 0
         if command == "ps":
             return await _ps(project, args, out)
+        if command == "events":
+            async for event in project.events(services):
+                if args.json:
+                    out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+                else:
+                    attrs = ", ".join(f"{k}={v}" for k, v in sorted(event.attributes.items()))
+                    out.write(f"{event.time} {event.type} {event.action} {event.id} ({attrs})\n")
+                out.flush()
+            return 0
         if command == "wait":
             stopped = await project.wait(services, down_project=args.down_project)
             if stopped.exit_code is None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ComposeContainer",
     "ComposeDependencyError",
+    "ComposeEvent",
     "ComposeProject",
     "ComposeServiceError",
     "LogLine",
@@ -540,6 +541,36 @@ class ComposeProject:
             if rm:
                 await container.delete(force=True)
         return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
+
+    async def events(self, services: Iterable[str] | None = None) -> AsyncIterator[ComposeEvent]:
+        """Yield the project's container events as they happen (``docker compose events``).
+
+        It runs until the caller stops iterating; reconnects are the client's
+        ``events.follow`` ones.
+        """
+        wanted = set(self._select(services, with_deps=False))
+        follower = self.docker.events.follow(
+            filters={"type": ["container"], "label": [f"{labels.PROJECT}={self.name}"]}
+        )
+        async with follower:
+            async for event in follower:
+                actor = event.get("Actor") or {}
+                attributes = dict(actor.get("Attributes") or {})
+                service = attributes.get(labels.SERVICE, "")
+                if service not in wanted:
+                    continue
+                yield ComposeEvent(
+                    time=_rfc3339_nano(int(event.get("timeNano") or 0)),
+                    type=str(event.get("Type") or "container"),
+                    action=str(event.get("Action") or ""),
+                    id=str(actor.get("ID") or event.get("id") or ""),
+                    service=service,
+                    attributes={
+                        key: value
+                        for key, value in attributes.items()
+                        if not key.startswith(labels.PREFIX)
+                    },
+                )
 
     async def wait(
         self, services: Iterable[str] | None = None, *, down_project: bool = False
@@ -1303,6 +1334,39 @@ class _Plan:
             future = asyncio.ensure_future(project._image_id(service, self.pull))
             self.images[key] = future
         return await asyncio.shield(future)
+
+
+@dataclass(frozen=True)
+class ComposeEvent:
+    """A container event of a project, in Compose's terms (``events --json``)."""
+
+    time: str
+    type: str
+    action: str
+    id: str
+    service: str
+    attributes: Mapping[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return Compose's JSON form (``action``, ``attributes``, ``id``, ``service``, ...)."""
+        return {
+            "action": self.action,
+            "attributes": dict(sorted(self.attributes.items())),
+            "id": self.id,
+            "service": self.service,
+            "time": self.time,
+            "type": self.type,
+        }
+
+
+def _rfc3339_nano(nanos: int) -> str:
+    """Format Unix nanoseconds as Go's RFC3339Nano in UTC (trailing zeros trimmed)."""
+    import datetime as _dt
+
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    stamp = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
 
 
 @dataclass(frozen=True)

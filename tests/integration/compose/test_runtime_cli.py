@@ -310,3 +310,35 @@ def test_wait_exits_with_the_status_as_compose_does(
     )
     code, _, err = ours(project_dir, "wait", "job")  # nothing runs any more
     assert code == 1 and "no containers" in err
+
+
+def test_events_json_equals_composes(
+    project_dir: Path, engine: Any, make_name: Callable[..., str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from compose_runtime_helpers import compose_bin
+
+    (project_dir / "compose.yaml").write_text(WAIT_FILE.format(name=make_name("ev"), image=engine.image))
+    env = {**os.environ, "DOCKER_HOST": engine.host, "PYTHONPATH": str(Path(__file__).parents[3])}
+    ours_cmd = [sys.executable, "-m", "aiodocker", "compose", "events", "--json"]
+    followers = [
+        subprocess.Popen(cmd, cwd=project_dir, env=env, stdout=subprocess.PIPE, text=True)
+        for cmd in (ours_cmd, [compose_bin(), "events", "--json"])
+    ]
+    try:
+        time.sleep(3)  # both subscribed
+        run_compose(project_dir, "up", "-d", host=engine.host)
+        run_compose(project_dir, "wait", "job", host=engine.host, check=False)
+        time.sleep(1)
+    finally:
+        outputs = []
+        for process in followers:  # ended by their own ids
+            process.terminate()
+            outputs.append(process.communicate(timeout=30)[0])
+    ours_events, their_events = ([json.loads(line) for line in out.splitlines()] for out in outputs)
+    assert [e["action"] for e in their_events][:3] == ["create", "start", "die"]
+    assert ours_events == their_events
