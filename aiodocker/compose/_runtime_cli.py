@@ -34,6 +34,8 @@ def add_commands(sub: Any) -> None:
     up.add_argument("-t", "--timeout", type=int)
     up.add_argument("--wait", action="store_true")
     up.add_argument("--wait-timeout", type=int)
+    up.add_argument("--abort-on-container-exit", action="store_true")
+    up.add_argument("--exit-code-from")
     create = sub.add_parser("create", help="create containers for services")
     _converge_flags(create)
     down = sub.add_parser("down", help="stop and remove containers and networks")
@@ -186,7 +188,7 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
             for item in done:
                 out.write(f" Container {item.name}  {_progress_word(item)}\n")
             if command == "up" and not args.detach and not args.no_start:
-                return await _attached(project, done, out)
+                return await _attached(project, done, out, args)
             return 0
         if command == "down":
             for item in await project.down(
@@ -272,17 +274,58 @@ def _progress_word(item: ComposeContainer) -> str:
     )
 
 
-async def _attached(project: ComposeProject, done: list[ComposeContainer], out: TextIO) -> int:
-    """Wait for the containers to exit (Ctrl-C stops the project, as Compose does)."""
+async def _attached(
+    project: ComposeProject, done: list[ComposeContainer], out: TextIO, args: argparse.Namespace
+) -> int:
+    """Print the containers' output until they exit, as an attached ``up`` does.
+
+    ``--abort-on-container-exit`` (implied by ``--exit-code-from``) stops the project
+    when the first container exits; the exit status is then that container's, or
+    the ``--exit-code-from`` service's. Ctrl-C stops the project, as Compose does.
+    """
+    short = {item.id: item.name.removeprefix(f"{project.name}-") for item in done}
+    abort = args.abort_on_container_exit or args.exit_code_from is not None
+    codes: dict[str, int] = {}
+
+    async def show_logs() -> None:
+        async for line in project.logs([item.service for item in done] or None, follow=True):
+            if not line.partial:
+                out.write(f"{line.container}  | {line.text}\n")
+                out.flush()
+
+    async def watch(item: ComposeContainer) -> ComposeContainer:
+        result = await project.docker.containers.container(item.id).wait()
+        codes[item.id] = int(result.get("StatusCode", 0))
+        return item
+
+    out.write(f"Attaching to {', '.join(short[item.id] for item in done)}\n")
+    logs = asyncio.create_task(show_logs())
+    waits = [asyncio.create_task(watch(item)) for item in done]
     try:
-        codes = await asyncio.gather(
-            *(project.docker.containers.container(item.id).wait() for item in done)
-        )
+        if abort:
+            finished, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            first = next(iter(finished)).result()
+            await project.stop(timeout=args.timeout)
+            await asyncio.gather(*waits, return_exceptions=True)
+        else:
+            await asyncio.gather(*waits)
+            first = None
+        await asyncio.wait_for(asyncio.shield(logs), 5)
     except asyncio.CancelledError:
-        await project.stop()
+        await project.stop(timeout=args.timeout)
         raise
-    for item, result in zip(done, codes, strict=True):
-        out.write(f"{item.name} exited with code {result.get('StatusCode', 0)}\n")
+    finally:
+        for task in (*waits, logs):
+            task.cancel()
+        await asyncio.gather(*waits, logs, return_exceptions=True)
+    for item in done:
+        if item.id in codes:
+            out.write(f"{short[item.id]} exited with code {codes[item.id]}\n")
+    if args.exit_code_from is not None:
+        chosen = [item for item in done if item.service == args.exit_code_from]
+        return codes.get(chosen[0].id, 0) if chosen else 1
+    if first is not None:
+        return codes.get(first.id, 0)
     return 0
 
 

@@ -342,3 +342,41 @@ def test_events_json_equals_composes(
     ours_events, their_events = ([json.loads(line) for line in out.splitlines()] for out in outputs)
     assert [e["action"] for e in their_events][:3] == ["create", "start", "die"]
     assert ours_events == their_events
+
+
+ATTACHED_FILE = """
+name: {name}
+services:
+  job:
+    image: {image}
+    command: ["sh", "-c", "echo bye; sleep 1; exit 3"]
+  web:
+    image: {image}
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+"""
+
+
+def test_attached_up_aborts_on_exit_with_the_code_compose_gives(
+    project_dir: Path, engine: Any, make_name: Callable[..., str]
+) -> None:
+    (project_dir / "compose.yaml").write_text(
+        ATTACHED_FILE.format(name=make_name("att"), image=engine.image)
+    )
+    for flags in (("--abort-on-container-exit",), ("--exit-code-from", "job")):
+        reference = run_compose(project_dir, "up", *flags, host=engine.host, check=False)
+        run_compose(project_dir, "down", "-t", "0", host=engine.host)
+        code, out, err = ours(project_dir, "up", *flags)
+        assert (code, reference.returncode) == (3, 3), err
+        assert "job-1  | bye" in out.splitlines() and "job-1  | bye" in reference.stdout
+        assert "job-1 exited with code 3" in out
+        states = {item.service: item.state for item in json_lines_ps(project_dir, engine)}
+        assert states == {"job": "exited", "web": "exited"}
+        run_compose(project_dir, "down", "-t", "0", host=engine.host)
+
+
+def json_lines_ps(project_dir: Path, engine: Any) -> list[Any]:
+    from types import SimpleNamespace
+
+    out = run_compose(project_dir, "ps", "-a", "--format", "json", host=engine.host).stdout
+    return [SimpleNamespace(service=i["Service"], state=i["State"]) for i in json_lines(out)]
