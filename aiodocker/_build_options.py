@@ -52,3 +52,4 @@ class BuildOptions(TypedDict, total=False):
     squash: bool | None
     version: Literal["1", "2"] | None
     session_id: str | None
+    outputs: Sequence[Mapping[str, Any]] | None

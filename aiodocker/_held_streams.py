@@ -40,9 +40,12 @@ async def json_stream_stream(
     *,
     raise_on_error: bool = True,
 ) -> AsyncGenerator[Any, None]:
-    """Yield the JSON values of ``response``, read line by line; close it at the end or on exit.
+    """Yield the JSON values of ``response``, read line by line.
 
     ``response`` is anything with ``content.readline()`` and ``close()``, as 0.27 accepts.
+    As in 0.27, the response is closed when reading fails (an in-band error, a cut
+    body) and left to its owner otherwise: the ``async with docker._query(...)`` it
+    came from releases it.
 
     Raises:
         DockerStreamError: a value reports an in-band error and ``raise_on_error`` is set.
@@ -60,8 +63,9 @@ async def json_stream_stream(
                 yield value if transform is None else transform(value)
             if not line:
                 return
-    finally:
-        response.close()
+    except Exception:
+        response.close()  # the connection is in an unknown state: never reuse it
+        raise
 
 
 async def json_stream_list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ._swarm_objects import ObjectPaths, SwarmObjectStore
 
@@ -21,9 +21,11 @@ class DockerConfigs(SwarmObjectStore):
         update="configs/{}/update",
     )
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[Mapping[str, Any]]:
         """List configs (``GET /configs``); filters: id, label, name, names."""
-        return await self._list_objects(filters)
+        return cast("builtins.list[Mapping[str, Any]]", await self._list_objects(filters))
 
     async def create(
         self,

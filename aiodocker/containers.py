@@ -45,18 +45,12 @@ from .types import SENTINEL, JSONObject, PortInfo
 if TYPE_CHECKING:
     import tarfile
 
+    import aiohttp  # the websocket's type, as 0.27 declares it; annotations only
+
     from ._core.client import TimeoutArg
     from .docker import Docker
     from .execs import Exec
-    from .models import (
-        ContainerInspectResponse,
-        ContainerStatsResponse,
-        ContainerTopResponse,
-        ContainerUpdateResponse,
-        ContainerWaitResponse,
-        FilesystemChange,
-        IDResponse,
-    )
+    from .models import ContainerInspectResponse, ContainerUpdateResponse, FilesystemChange
     from .stream import Stream
 
 __all__ = ("DockerContainers", "DockerContainer")
@@ -345,7 +339,7 @@ class DockerContainer(Resource):
 
     # --- inspect and lifecycle ---------------------------------------------------
 
-    async def show(self, **kwargs: Any) -> ContainerInspectResponse:
+    async def show(self, **kwargs: Any) -> dict[str, Any]:
         """Inspect the container (``GET /containers/{id}/json``) and keep the result.
 
         Raises:
@@ -355,7 +349,7 @@ class DockerContainer(Resource):
             "GET", self._path("containers/{}/json"), params=kwargs, expect=Shape.OBJECT
         )
         self._container = data
-        return cast("ContainerInspectResponse", data)
+        return data
 
     async def start(self, **kwargs: Any) -> None:
         """Start the container (``POST /containers/{id}/start``).
@@ -429,7 +423,7 @@ class DockerContainer(Resource):
 
     async def wait(
         self, *, timeout: TimeoutArg = SENTINEL, condition: str | None = None, **kwargs: Any
-    ) -> ContainerWaitResponse:
+    ) -> dict[str, Any]:
         """Block until the container stops; return ``{"StatusCode": int, "Error": ...}``.
 
         Args:
@@ -442,9 +436,10 @@ class DockerContainer(Resource):
             params={"condition": condition, **kwargs},
             timeout=timeout,
             long_running=True,
+            long_lived=True,  # a long poll: it must not hold up short requests
             expect=Shape.OBJECT,
         )
-        return cast("ContainerWaitResponse", data)
+        return data
 
     async def delete(
         self,
@@ -484,12 +479,12 @@ class DockerContainer(Resource):
             "POST", self._path("containers/{}/unpause"), expect=Shape.NOTHING
         )
 
-    async def top(self, *, ps_args: str | None = None) -> ContainerTopResponse:
+    async def top(self, *, ps_args: str | None = None) -> dict[str, Any]:
         """List the container's processes: ``{"Titles": [...], "Processes": [[...]]}``."""
         data = await self._api.call(
             "GET", self._path("containers/{}/top"), params={"ps_args": ps_args}, expect=Shape.OBJECT
         )
-        return cast("ContainerTopResponse", data)
+        return data
 
     async def changes(self) -> list[FilesystemChange]:
         """List filesystem changes: ``[{"Path": ..., "Kind": 0 changed, 1 added, 2 deleted}]``."""
@@ -560,7 +555,7 @@ class DockerContainer(Resource):
         config: dict[str, Any] | None = None,
         pause: bool = True,
         timeout: TimeoutArg = SENTINEL,
-    ) -> IDResponse:
+    ) -> dict[str, Any]:
         """Create an image from the container (``POST /commit``); return ``{"Id": ...}``.
 
         ``changes`` are Dockerfile instructions (a sequence is joined with newlines).
@@ -586,7 +581,7 @@ class DockerContainer(Resource):
             **extra,
             expect=Shape.OBJECT,
         )
-        return cast("IDResponse", data)
+        return data
 
     # --- output: logs and stats --------------------------------------------------
 
@@ -706,23 +701,21 @@ class DockerContainer(Resource):
     @overload
     def stats(
         self, *, stream: Literal[True] = ..., timeout: TimeoutArg = ...
-    ) -> ResponseStream[ContainerStatsResponse]: ...
+    ) -> ResponseStream[dict[str, Any]]: ...
 
     @overload
     def stats(
         self, *, stream: Literal[False], timeout: TimeoutArg = ...
-    ) -> Coroutine[Any, Any, list[ContainerStatsResponse]]: ...
+    ) -> Coroutine[Any, Any, list[dict[str, Any]]]: ...
 
     @overload
     def stats(
         self, *, stream: bool, timeout: TimeoutArg = ...
-    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[
-        Any, Any, list[ContainerStatsResponse]
-    ]: ...
+    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]: ...
 
     def stats(
         self, *, stream: bool = True, timeout: TimeoutArg = SENTINEL
-    ) -> ResponseStream[ContainerStatsResponse] | Coroutine[Any, Any, list[ContainerStatsResponse]]:
+    ) -> ResponseStream[dict[str, Any]] | Coroutine[Any, Any, list[dict[str, Any]]]:
         """Read resource usage statistics (``GET /containers/{id}/stats``).
 
         ``stream=True`` gives an async iterator of dicts (about one a second),
@@ -737,10 +730,10 @@ class DockerContainer(Resource):
             return self._stats_once(path, timeout)
         seconds = self._api.seconds(timeout, long_running=True)
         opener = self._opener(path, {"stream": True}, timeout=seconds)
-        items: ResponseStream[ContainerStatsResponse] = json_stream(opener, check_errors=False)
+        items: ResponseStream[dict[str, Any]] = json_stream(opener, check_errors=False)
         return items
 
-    async def _stats_once(self, path: str, timeout: TimeoutArg) -> list[ContainerStatsResponse]:
+    async def _stats_once(self, path: str, timeout: TimeoutArg) -> list[dict[str, Any]]:
         data = await self._api.call(
             "GET",
             path,
@@ -749,7 +742,7 @@ class DockerContainer(Resource):
             long_running=True,
             expect=Shape.OBJECT,
         )
-        return [cast("ContainerStatsResponse", data)]
+        return [data]
 
     # --- archives and export -----------------------------------------------------
 
@@ -936,7 +929,7 @@ class DockerContainer(Resource):
         stream: bool | None = None,
         detach_keys: str | None = None,
         **params: Any,
-    ) -> Any:
+    ) -> aiohttp.ClientWebSocketResponse:
         """Attach over a websocket (``GET .../attach/ws``); an aiohttp ``ClientWebSocketResponse``.
 
         With no arguments, stdin, stdout, stderr and stream are all attached (as
@@ -954,7 +947,9 @@ class DockerContainer(Resource):
         params.update((key, value) for key, value in named.items() if value is not None)
         if not params:
             params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self._api.websocket(self._path("containers/{}/attach/ws"), params)
+        ws = await self._api.websocket(self._path("containers/{}/attach/ws"), params)
+        # text frames decoded (aiohttp's default), the type 0.27 declares
+        return cast("aiohttp.ClientWebSocketResponse", ws)
 
     async def exec(
         self,
@@ -1042,7 +1037,7 @@ class DockerContainer(Resource):
 
     async def _poll_health(self, interval: float) -> ContainerInspectResponse:
         while True:
-            info = await self.show()
+            info = cast("ContainerInspectResponse", await self.show())
             state = info.get("State") or {}
             health = state.get("Health")
             check = (info.get("Config") or {}).get("Healthcheck") or {}

@@ -10,17 +10,17 @@ import re
 import ssl
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
 from urllib.parse import quote
 
 from ._core.bodies import parse_result
 from ._core.client import APIClient, TimeoutArg, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
 from ._core.request import Shape, httpize, parse_api_version
-from ._transport import open_engine
+from ._transport import DEFAULT_LIMIT, KEEPALIVE_TIMEOUT, open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
 from .exceptions import DockerClientClosedError
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from .events import DockerEvents
     from .images import DockerImages
     from .logs import DockerLog
-    from .models import AuthResponse, SystemVersion
     from .networks import DockerNetwork, DockerNetworks
     from .nodes import DockerSwarmNodes
     from .plugins import DockerPlugins
@@ -133,6 +132,59 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+class _ClosedRequest:
+    """A request on a closed session: awaiting it or entering it raises, as aiohttp does."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, NoReturn]:
+        raise DockerClientClosedError()
+        yield  # pragma: no cover - makes this a generator, as __await__ must be
+
+    async def __aenter__(self) -> NoReturn:
+        raise DockerClientClosedError()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+class _ClosedSession:
+    """``docker.session`` after ``close()`` when the client never made one.
+
+    aiodocker 0.27 always has a session, so after ``close()`` it hands back a closed
+    one; code checks ``docker.session.closed`` to decide whether to make a new client.
+    This stand-in answers ``closed`` with True, closes again quietly, and every
+    request on it raises ``RuntimeError('Session is closed')`` (as
+    :class:`~aiodocker.exceptions.DockerClientClosedError`), as a closed
+    ``aiohttp.ClientSession`` does. Nothing is opened to make it.
+    """
+
+    __slots__ = ()
+
+    closed: Final = True
+    connector: Final = None
+
+    def __repr__(self) -> str:
+        return "<closed aiodocker session>"
+
+    def request(self, *args: Any, **kwargs: Any) -> _ClosedRequest:
+        return _ClosedRequest()
+
+    get = post = put = patch = delete = head = options = ws_connect = request
+
+    async def close(self) -> None:
+        return None
+
+    def detach(self) -> None:
+        return None
+
+    async def __aenter__(self) -> _ClosedSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
 def _warn_unclosed(description: str) -> None:
     log.warning(
         "a Docker client for %s was never closed; use `async with Docker()` or `await docker.close()`",
@@ -195,12 +247,54 @@ def _compat_host(endpoint: Endpoint, raw_host: str | None, tls: bool) -> str:
     return f"tcp://{endpoint.address}"
 
 
+def _check_pool_options(limit: object, keepalive_timeout: object) -> None:
+    """Refuse a ``limit`` or ``keepalive_timeout`` the connection pool cannot use.
+
+    Raises:
+        TypeError: ``limit`` is not an int, or ``keepalive_timeout`` not a number or None.
+        ValueError: either is negative.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit must be an int (0 for no limit), not {type(limit).__name__}")
+    if limit < 0:
+        raise ValueError(f"limit must be 0 (no limit) or more, not {limit}")
+    if keepalive_timeout is None:
+        return
+    if isinstance(keepalive_timeout, bool) or not isinstance(keepalive_timeout, (int, float)):
+        raise TypeError(
+            "keepalive_timeout must be a number of seconds or None, "
+            f"not {type(keepalive_timeout).__name__}"
+        )
+    if keepalive_timeout < 0:
+        raise ValueError(f"keepalive_timeout must be 0 or more seconds, not {keepalive_timeout}")
+
+
 class Docker:
     """The Docker client: entry point to the sub-APIs (``containers``, ``images``, ...).
 
     The daemon is chosen by the documented precedence: ``url``, ``context``,
     ``DOCKER_HOST``, ``DOCKER_CONTEXT``, ``currentContext`` of config.json,
     then socket auto-detection.
+
+    Args:
+        limit: The most connections the client opens to the daemon for short
+            requests, as aiohttp's ``limit`` (default 100; 0 means no limit).
+            Calls beyond it wait for a free connection in the order they came.
+            Long-lived streams (followed logs, events, stats, attach, exec,
+            ``wait()``, pulls and builds, BuildKit sessions) are counted apart,
+            with the same limit, so streams held open never hold up short calls:
+            the client opens at most ``2 * limit`` sockets. Ignored when
+            ``connector`` or ``session`` is given: those keep their own limits.
+        keepalive_timeout: Seconds an idle keep-alive connection stays open,
+            as aiohttp's ``keepalive_timeout`` (default 15). ``0`` closes every
+            connection after its request; ``None`` keeps idle ones until
+            ``close()``. Ignored with ``connector`` or ``session``.
+
+    Raises:
+        TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``;
+            ``limit`` is not an int or ``keepalive_timeout`` not a number.
+        ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``;
+            ``limit`` is negative or ``keepalive_timeout`` negative.
     """
 
     def __init__(
@@ -214,8 +308,16 @@ class Docker:
         context: str | None = None,
         *,
         hooks: RequestHooks | Iterable[RequestHooks] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        keepalive_timeout: float | None = KEEPALIVE_TIMEOUT,
     ) -> None:
         request_hooks = normalize_hooks(hooks)
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            # 0.27 fails in aiohttp's TCPConnector with a TypeError; fail so for any daemon
+            raise TypeError(
+                f"ssl_context should be an ssl.SSLContext or None, got {ssl_context!r} instead"
+            )
+        _check_pool_options(limit, keepalive_timeout)
         if api_version != "auto":
             if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -248,6 +350,8 @@ class Docker:
                 self.endpoint.address,
                 ssl_context=self.ssl_context,
                 description=self.endpoint.url,
+                limit=limit,
+                keepalive_timeout=keepalive_timeout,
             )
         self._api = APIClient(
             transport,
@@ -431,11 +535,14 @@ class Docker:
 
         ``docker.session.get(f"{docker.docker_host}/v1.41/info")`` reaches the same
         daemon as the client, TLS included. ``close()`` closes it only if the client
-        made it.
+        made it. After ``close()`` it is a closed session, as in aiodocker 0.27
+        (``docker.session.closed`` is True): the one made before, or a closed stand-in
+        whose requests raise ``RuntimeError('Session is closed')``.
         """
         if self._session is None:
             if self._closed:
-                raise DockerClientClosedError()  # nothing new after close(): it would leak
+                # 0.27 gives its closed session; making one now would leak a connector
+                return cast("aiohttp.ClientSession", _ClosedSession())
             import aiohttp
 
             if self.timeout is None or isinstance(self.timeout, aiohttp.ClientTimeout):
@@ -515,7 +622,7 @@ class Docker:
 
     # --- calls ------------------------------------------------------------------
 
-    async def auth(self, **credentials: Any) -> AuthResponse:
+    async def auth(self, **credentials: Any) -> dict[str, Any]:
         """Check registry credentials with the daemon (``POST /auth``).
 
         Returns ``{"Status": ..., "IdentityToken": ...}`` (the token only where the
@@ -525,11 +632,11 @@ class Docker:
             DockerError: the registry refused the credentials.
         """
         result = await self._api.call("POST", "auth", json_body=credentials, expect=Shape.OBJECT)
-        return cast("AuthResponse", result)
+        return result
 
-    async def version(self) -> SystemVersion:
+    async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
-        return await self.system.version()
+        return dict(await self.system.version())
 
     # --- semi-public compatibility surface ------------------------------------
 

@@ -169,7 +169,9 @@ class DockerEvents(Resource):
         api = self._api
         seconds = api.seconds(timeout, long_running=True)
         return json_stream(
-            lambda: api.request("GET", "events", params=query, timeout=seconds),
+            lambda: api.request(
+                "GET", "events", params=query, timeout=seconds, long_lived=True
+            ),
             check_errors=False,
         )
 

@@ -20,6 +20,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Mapping,
     Sequence,
@@ -48,14 +49,7 @@ if TYPE_CHECKING:
     from ._build_options import BuildOptions
     from ._core.client import APIClient, TimeoutArg
     from .docker import Docker
-    from .models import (
-        AttestationStatement,
-        DistributionInspect,
-        ImageDeleteResponseItem,
-        ImageHistoryResponseItem,
-        ImageInspect,
-        ImageSummary,
-    )
+    from .models import AttestationStatement, DistributionInspect
 
 __all__ = ("BuildOptions", "DockerImages", "registry_auth_header")
 
@@ -305,7 +299,13 @@ class DockerImages(Resource):
                 await api.require_version(*requires)
             all_headers = await headers() if callable(headers) else headers
             return await api.request(
-                method, path, params=params, headers=all_headers, body=body, timeout=timeout
+                method,
+                path,
+                params=params,
+                headers=all_headers,
+                body=body,
+                timeout=timeout,
+                long_lived=True,
             )
 
         return json_stream(opener)
@@ -322,7 +322,7 @@ class DockerImages(Resource):
         manifests: bool | None = None,
         identity: bool | None = None,
         **params: Any,
-    ) -> builtins.list[ImageSummary]:
+    ) -> builtins.list[Any]:
         """List images (``GET /images/json``).
 
         ``all=True`` includes intermediate images; ``digests=True`` adds
@@ -361,11 +361,11 @@ class DockerImages(Resource):
         elif filters is not None:
             query["filters"] = encode_filters(filters)
         result = await self._api.call("GET", "images/json", params=query, expect=Shape.OBJECTS)
-        return cast("builtins.list[ImageSummary]", result)
+        return result
 
     async def inspect(
         self, name: str, *, manifests: bool | None = None, platform: Platform | None = None
-    ) -> ImageInspect:
+    ) -> dict[str, Any]:
         """Return low-level information about an image (``GET /images/{name}/json``).
 
         ``manifests=True`` adds the ``Manifests`` of a multi-platform image (API >= 1.48);
@@ -386,7 +386,7 @@ class DockerImages(Resource):
             params={"manifests": manifests, "platform": platform_param},
             expect=Shape.OBJECT,
         )
-        return cast("ImageInspect", result)
+        return result
 
     async def attestations(
         self,
@@ -420,7 +420,7 @@ class DockerImages(Resource):
         result = await self._api.call("GET", path, expect=Shape.OBJECTS)
         return cast("builtins.list[AttestationStatement]", result)
 
-    async def get(self, name: str) -> ImageInspect:
+    async def get(self, name: str) -> dict[str, Any]:
         """Deprecated alias of :meth:`inspect`."""
         warnings.warn(
             GET_DEPRECATED,
@@ -431,7 +431,7 @@ class DockerImages(Resource):
 
     async def history(
         self, name: str, *, platform: Platform | None = None
-    ) -> builtins.list[ImageHistoryResponseItem]:
+    ) -> builtins.list[dict[str, Any]]:
         """Return the layers an image was built from (``GET /images/{name}/history``).
 
         ``platform`` picks one platform of a multi-platform image (API >= 1.48).
@@ -449,7 +449,7 @@ class DockerImages(Resource):
             params={"platform": platform_param},
             expect=Shape.OBJECTS,
         )
-        return cast("builtins.list[ImageHistoryResponseItem]", result)
+        return result
 
     async def search(
         self,
@@ -524,7 +524,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def pull(
@@ -549,7 +549,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Pull an image from a registry (``POST /images/create?fromImage=``).
 
         ``tag`` defaults to ``"latest"`` unless ``from_image`` carries a tag or
@@ -623,7 +623,7 @@ class DockerImages(Resource):
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def push(
@@ -646,7 +646,7 @@ class DockerImages(Resource):
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Push an image to its registry (``POST /images/{name}/push``).
 
         Without ``tag`` (and no tag in ``name``) every tag of the repository
@@ -708,7 +708,7 @@ class DockerImages(Resource):
         force: bool = False,
         noprune: bool = False,
         platforms: Platform | Iterable[Platform] | None = None,
-    ) -> builtins.list[ImageDeleteResponseItem]:
+    ) -> builtins.list[Any]:
         """Remove an image (``DELETE /images/{name}``); returns what was untagged and deleted.
 
         ``platforms`` removes only the content of those platforms of a
@@ -727,7 +727,7 @@ class DockerImages(Resource):
             [("force", force), ("noprune", noprune), *(("platforms", p) for p in selected)],
         )
         result = await self._api.call("DELETE", path, expect=Shape.OBJECTS)
-        return cast("builtins.list[ImageDeleteResponseItem]", result)
+        return result
 
     async def prune(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Remove unused images (``POST /images/prune``); scope it with ``filters``.
@@ -790,7 +790,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def import_from(
@@ -817,7 +817,7 @@ class DockerImages(Resource):
         platform: str | None = None,
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Create an image from a root filesystem tarball (``POST /images/create?fromSrc=``).
 
         ``source`` is an ``http(s)://`` URL the daemon downloads, or the tar
@@ -930,23 +930,28 @@ class DockerImages(Resource):
 
         async def opener() -> Response:
             await _require_platforms(api, selected, "save()")
-            return await api.request("GET", path, timeout=seconds)
+            return await api.request("GET", path, timeout=seconds, long_lived=True)
 
         return bytes_stream(opener)
 
     @overload
     def import_image(
         self, data: Any, stream: Literal[False] = False, timeout: TimeoutArg = SENTINEL
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def import_image(
         self, data: Any, stream: Literal[True], timeout: TimeoutArg = SENTINEL
     ) -> AsyncIterator[dict[str, Any]]: ...
 
+    @overload
+    def import_image(
+        self, data: Any, stream: bool, timeout: TimeoutArg = SENTINEL
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]: ...
+
     def import_image(
         self, data: Any, stream: bool = False, timeout: TimeoutArg = SENTINEL
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), as aiodocker does.
 
         Same as :meth:`load` with the engine's default (quiet) output.
@@ -964,7 +969,7 @@ class DockerImages(Resource):
         stream: Literal[False] = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def load(
@@ -985,7 +990,7 @@ class DockerImages(Resource):
         stream: bool = False,
         timeout: TimeoutArg = SENTINEL,
         platform: Platform | Iterable[Platform] | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Load images from a tar made by save (``POST /images/load``), streaming it.
 
         ``data`` is bytes, a binary file, a path (``os.PathLike``) or an async
@@ -1018,7 +1023,7 @@ class DockerImages(Resource):
     @overload
     def build(
         self, *, stream: Literal[False] = False, **options: Unpack[BuildOptions]
-    ) -> Awaitable[JSONItems]: ...
+    ) -> Coroutine[Any, Any, JSONItems]: ...
 
     @overload
     def build(
@@ -1058,7 +1063,8 @@ class DockerImages(Resource):
         squash: bool | None = None,
         version: Literal["1", "2"] | None = None,
         session_id: str | None = None,
-    ) -> Awaitable[JSONItems] | AsyncIterator[dict[str, Any]]:
+        outputs: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
         """Build an image (``POST /build``) from exactly one of three sources.
 
         * ``fileobj``: a tar of the context (bytes, a binary file or an async
@@ -1070,8 +1076,16 @@ class DockerImages(Resource):
 
         ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
         None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them
-        and serves the BuildKit session that ``session_id`` names.
+        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
+        A BuildKit build serves a session (registry credentials, optional
+        secret and ssh mounts, and with ``path`` the context by file sync) on
+        the client's own HTTP engine, on engines that have sessions;
+        ``session_id`` names a session served elsewhere instead, and
+        ``session_id=""`` builds without one.
+
+        ``outputs`` is the ``outputs`` parameter as the API takes it (API >= 1.40,
+        BuildKit only): ``[{"Type": "local", "Attrs": {...}}]``; an export
+        other than the image needs the session :mod:`aiodocker.buildkit` serves.
 
         ``path_dockerfile`` is the Dockerfile's path inside the context.
         Credentials for the base images' registries are sent from the docker
@@ -1098,6 +1112,50 @@ class DockerImages(Resource):
             raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
         if fileobj is not None and not encoding:
             raise ValueError("You need to specify an encoding")
+        if (
+            version == "2"
+            and session_id is None
+            and not getattr(self.docker, "through_aiohttp", True)
+        ):
+            # BuildKit asks the client for registry credentials, optional secrets
+            # and ssh, and (from path=) the context's files through a session
+            from .buildkit import BuildKitBuild  # imports the session code on first use
+
+            running = BuildKitBuild(
+                self.docker,
+                remote=remote,
+                fileobj=fileobj,
+                path_dockerfile=path_dockerfile,
+                tag=tag,
+                quiet=quiet,
+                nocache=nocache,
+                buildargs=buildargs,
+                pull=pull,
+                rm=rm,
+                forcerm=forcerm,
+                labels=labels,
+                platform=platform,
+                encoding=encoding,
+                timeout=timeout,
+                path=path,
+                target=target,
+                network_mode=network_mode,
+                extra_hosts=extra_hosts,
+                cache_from=cache_from,
+                shm_size=shm_size,
+                memory=memory,
+                memswap=memswap,
+                cpu_shares=cpu_shares,
+                cpuset_cpus=cpuset_cpus,
+                cpu_period=cpu_period,
+                cpu_quota=cpu_quota,
+                squash=squash,
+            )
+            return self._stream_or_collect(
+                running.items(),
+                stream=stream,
+                timeout=self._api.seconds(timeout, long_running=True),
+            )
 
         tags = [tag] if isinstance(tag, str) else list(tag or ())
         headers: dict[str, str] = {}
@@ -1150,7 +1208,8 @@ class DockerImages(Resource):
             ("cpuquota", cpu_quota),
             ("squash", squash),
             ("version", version),
-            ("session", session_id),
+            ("session", session_id or None),
+            ("outputs", [dict(entry) for entry in outputs] if outputs else None),
         ]
         pairs += [("extrahosts", host) for host in hosts]
 

@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from ._held_streams import json_stream_list, json_stream_stream
 from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
+from ._streams.jsonseq import check_stream_error as _maybe_raise_stream_error  # noqa: F401 (0.27's name)
 
 __all__ = ("JSONSeqDecoder", "check_stream_error", "json_stream_list", "json_stream_stream")

@@ -70,7 +70,9 @@ class DockerLog(Resource):
         path = build_path("containers/{}/logs", self.container.id)
         response: Response | None = None
         try:
-            response = self.response = await self._api.request("GET", path, params=query)
+            response = self.response = await self._api.request(
+                "GET", path, params=query, long_lived=True
+            )
             body = response.body
             while line := await body.readline():
                 await self.channel.publish(line)

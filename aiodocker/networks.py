@@ -6,14 +6,13 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._core.request import Shape, build_path, unexpected
 from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
-    from .models import NetworkInspect, NetworkSummary
 
 __all__ = ("DockerNetwork", "DockerNetworks")
 
@@ -30,13 +29,13 @@ class DockerNetworks(Resource):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[NetworkSummary]:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Return the networks as the daemon describes them (``GET /networks``).
 
         Args:
             filters: e.g. ``{"label": ["a=b"], "driver": "bridge"}``; scalars become lists.
         """
-        return cast("list[NetworkSummary]", await self._list("networks", filters=filters))
+        return await self._list("networks", filters=filters)
 
     async def create(self, config: Mapping[str, Any]) -> DockerNetwork:
         """Create a network from the ``POST /networks/create`` body (``Name``, ``Driver``...).
@@ -89,7 +88,7 @@ class DockerNetwork(Resource):
 
     async def show(
         self, *, verbose: bool | None = None, scope: str | None = None
-    ) -> NetworkInspect:
+    ) -> dict[str, Any]:
         """Inspect the network (``GET /networks/{id}``).
 
         Raises:
@@ -99,7 +98,7 @@ class DockerNetwork(Resource):
         result = await self._api.call(
             "GET", build_path("networks/{}", self._id), params=params, expect=Shape.OBJECT
         )
-        return cast("NetworkInspect", result)
+        return result
 
     async def delete(self) -> bool:
         """Delete the network (``DELETE /networks/{id}``); True once it is gone.

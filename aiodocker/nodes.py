@@ -11,7 +11,6 @@ from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
-    from .models import Node
 
 __all__ = ("DockerSwarmNodes", "NodeSpecError")
 
@@ -32,18 +31,21 @@ class DockerSwarmNodes(Resource):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Node]:
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[Mapping[str, Any]]:
         """List nodes (``GET /nodes``); filters: id, label, membership, name, node.label, role."""
-        return cast("builtins.list[Node]", await self._list("nodes", filters=filters))
+        # 0.27's element type (list is invariant: a list of dicts would not match it)
+        return cast("builtins.list[Mapping[str, Any]]", await self._list("nodes", filters=filters))
 
-    async def inspect(self, *, node_id: str) -> Node:
+    async def inspect(self, *, node_id: str) -> dict[str, Any]:
         """Return a node's details (``GET /nodes/{id}``).
 
         Raises:
             DockerNotFoundError: no such node.
         """
         result = await self._api.call("GET", build_path("nodes/{}", node_id), expect=Shape.OBJECT)
-        return cast("Node", result)
+        return result
 
     async def update(self, *, node_id: str, version: int | str, spec: Mapping[str, Any]) -> Any:
         """Replace a node's spec (``POST /nodes/{id}/update``).

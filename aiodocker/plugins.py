@@ -190,7 +190,13 @@ class DockerPlugins(Resource):
                     accepted = await self.privileges(remote, auth=auth)
                 kwargs["json_body"] = _privileges_body(accepted)
             return await api.request(
-                method, path, params=params, headers=headers, timeout=seconds, **kwargs
+                method,
+                path,
+                params=params,
+                headers=headers,
+                timeout=seconds,
+                long_lived=True,
+                **kwargs,
             )
 
         return json_stream(opener)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._core.bodies import clean_map, clean_networks, format_env
 from ._core.registry_auth import AUTH_HEADER, registry_auth_header
@@ -61,13 +61,14 @@ class DockerServices(SwarmLogs):
 
     async def list(
         self, *, filters: Mapping[str, Any] | None = None, status: bool | None = None
-    ) -> builtins.list[Any]:
+    ) -> builtins.list[Mapping[str, Any]]:
         """List services (``GET /services``); filters: id, label, mode, name.
 
         ``status=True`` adds each service's ``ServiceStatus`` (running, desired
         and completed task counts).
         """
-        return await self._list("services", filters=filters or {}, params={"status": status})
+        services = await self._list("services", filters=filters or {}, params={"status": status})
+        return cast("builtins.list[Mapping[str, Any]]", services)  # 0.27's element type
 
     async def create(
         self,

@@ -38,6 +38,9 @@ HIJACK_STATUSES: Final = frozenset({101, 200})
 _CLOSED_WRITE: Final = "Cannot write to closed transport"
 
 
+_UNSET: Final = object()  # Stream._resp never assigned
+
+
 class Stream(Resource):
     """A bidirectional stream over a hijacked attach or exec connection.
 
@@ -89,17 +92,29 @@ class Stream(Resource):
         return self._closed
 
     @property
-    def _resp(self) -> SimpleNamespace | None:
+    def _resp(self) -> Any:
         """aiodocker 0.27's response of the hijacked request, as code uses it to half-close.
 
         0.27 has no public half-close, so callers write
         ``stream._resp.connection.transport.write_eof()``; here that transport is a
         bridge to :meth:`write_eof` (and ``write``, ``close``, ``is_closing``) over
         every transport. None until the stream is connected, as in 0.27.
+
+        Assignable as in 0.27 (tests and callers set it to None or to a response they
+        closed): the assigned value is what reading it gives from then on, and what
+        decides whether an unclosed stream warns when it is collected. The stream's
+        own connection is unaffected; ``close()`` still closes it.
         """
-        if self._channel is None:
+        assigned = self.__dict__.get("_resp_assigned", _UNSET)
+        if assigned is not _UNSET:
+            return assigned
+        if getattr(self, "_channel", None) is None:
             return None
         return SimpleNamespace(connection=SimpleNamespace(transport=_HijackedTransport(self)))
+
+    @_resp.setter
+    def _resp(self, value: Any) -> None:
+        self.__dict__["_resp_assigned"] = value
 
     @property
     def at_eof(self) -> bool:
@@ -280,14 +295,19 @@ class Stream(Resource):
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         channel = getattr(self, "_channel", None)
-        if channel is None or self._closed:
-            return
-        _warn("Unclosed ExecStream", ResourceWarning, source=self)
-        try:
-            channel.close()
-        except Exception:  # the loop may be gone already
-            pass
-
+        closed = getattr(self, "_closed", True)
+        assigned = self.__dict__.get("_resp_assigned", _UNSET)
+        if assigned is _UNSET:
+            unclosed = channel is not None and not closed
+        else:  # 0.27 code set _resp: as in 0.27, that response decides whether to warn
+            unclosed = not closed and assigned is not None and not getattr(assigned, "closed", False)
+        if unclosed:
+            _warn("Unclosed ExecStream", ResourceWarning, source=self)
+        if channel is not None and not closed:
+            try:
+                channel.close()
+            except Exception:  # the loop may be gone already
+                pass
 
 
 class _HijackedTransport:

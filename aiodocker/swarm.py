@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._core.bodies import clean_map
 from ._core.request import Shape
@@ -11,7 +11,6 @@ from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
-    from .models import Swarm
 
 __all__ = ("DockerSwarm",)
 
@@ -57,14 +56,14 @@ class DockerSwarm(Resource):
         )
         return result
 
-    async def inspect(self) -> Swarm:
+    async def inspect(self) -> dict[str, Any]:
         """Return the swarm's details, including its join tokens (``GET /swarm``).
 
         Raises:
             DockerError: the node is not a manager (503).
         """
         result = await self._api.call("GET", "swarm", expect=Shape.OBJECT)
-        return cast("Swarm", result)
+        return result
 
     async def join(
         self,

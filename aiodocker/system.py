@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._core.client import TimeoutArg
     from ._responses import ResponseStream
     from .docker import Docker
-    from .models import SystemInfo, SystemVersion
+    from .models import SystemVersion
 
 __all__ = ("DockerSystem",)
 
@@ -40,9 +40,9 @@ class DockerSystem(Resource):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def info(self) -> SystemInfo:
+    async def info(self) -> dict[str, Any]:
         """Return system-wide information (``GET /info``)."""
-        return cast("SystemInfo", await self._api.call("GET", "info", expect=Shape.OBJECT))
+        return await self._api.call("GET", "info", expect=Shape.OBJECT)
 
     async def version(self) -> SystemVersion:
         """Return the daemon's version information (``GET /version``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._core.request import Shape, build_path
 from ._responses import ResponseStream
@@ -22,12 +22,15 @@ class DockerTasks(SwarmLogs):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+    async def list(
+        self, *, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[Mapping[str, Any]]:
         """List tasks (``GET /tasks``).
 
         Filters: desired-state (running, shutdown, accepted), id, label, name, node, service.
         """
-        return await self._list("tasks", filters=filters or {})
+        tasks = await self._list("tasks", filters=filters or {})
+        return cast("builtins.list[Mapping[str, Any]]", tasks)  # 0.27's element type
 
     async def inspect(self, task_id: str) -> dict[str, Any]:
         """Return a task's details (``GET /tasks/{id}``).

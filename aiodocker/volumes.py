@@ -6,14 +6,13 @@ Layer: resource module; imports ``_core`` and the package's leaf modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._core.request import Shape, build_path, encode_filters
 from ._core.resource import Resource
 
 if TYPE_CHECKING:
     from .docker import Docker
-    from .models import Volume, VolumeListResponse
 
 __all__ = ("DockerVolume", "DockerVolumes")
 
@@ -24,11 +23,11 @@ class DockerVolumes(Resource):
     if TYPE_CHECKING:
         docker: Docker  # 0.27 types the attribute so; annotations only, no import at run time
 
-    async def list(self, *, filters: Mapping[str, Any] | None = None) -> VolumeListResponse:
+    async def list(self, *, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the daemon's raw answer ``{"Volumes": [...], "Warnings": [...]}``."""
         params = {"filters": encode_filters(filters)}
         result = await self._api.call("GET", "volumes", params=params, expect=Shape.OBJECT)
-        return cast("VolumeListResponse", result)
+        return result
 
     async def get(self, id: str) -> DockerVolume:
         """Return the volume of that name after checking that it exists.
@@ -78,7 +77,7 @@ class DockerVolume(Resource):
     def __repr__(self) -> str:
         return f"DockerVolume({self.name!r})"
 
-    async def show(self) -> Volume:
+    async def show(self) -> dict[str, Any]:
         """Inspect the volume (``GET /volumes/{name}``).
 
         Raises:
@@ -87,7 +86,7 @@ class DockerVolume(Resource):
         result = await self._api.call(
             "GET", build_path("volumes/{}", self.name), expect=Shape.OBJECT
         )
-        return cast("Volume", result)
+        return result
 
     async def delete(self, force: bool = False) -> None:
         """Delete the volume (``DELETE /volumes/{name}``).

@@ -16,6 +16,15 @@ build repeated; the table shows the rebuild's seconds and the bytes the client
 sent: the tar stream for the upload, every byte written on the session
 connection (HTTP/2 frames included) for file sync. Requires the
 ``aiodocker[buildkit]`` extra. Everything created is removed at the end.
+
+Part 3 (``--buildx BIN``, ``--buildx-size-mb 200``) compares this client with the
+buildx binary (the docker driver, against the same daemon): a cold build of a
+fresh context, the rebuild after one file changed, and an export of the context's
+files to a local directory (``-o type=local``, measured warm: the build steps are
+cached, so the time is the export's). Both talk to the daemon through a counting
+unix-socket relay in a separate process, so "MB sent" is every byte either client
+wrote to the daemon (all connections) and "MB recv" every byte it read. Part 1
+and 2 are skipped with ``--only-buildx``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -110,6 +121,153 @@ def make_big_context(root: str, base: str, size_mb: int, files: int) -> None:
         out.write(BIG_DOCKERFILE.format(base=base))
 
 
+EXPORT_DOCKERFILE = """\
+FROM scratch
+COPY data /data
+"""
+
+RELAY = r"""
+import asyncio, sys
+listen, target = sys.argv[1], sys.argv[2]
+counts = [0, 0]
+
+async def pump(reader, writer, index):
+    try:
+        while data := await reader.read(262144):
+            counts[index] += len(data)
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except Exception:
+        writer.close()
+
+async def handle(reader, writer):
+    up_reader, up_writer = await asyncio.open_unix_connection(target)
+    await asyncio.gather(pump(reader, up_writer, 0), pump(up_reader, writer, 1))
+    writer.close()
+    up_writer.close()
+
+async def main():
+    await asyncio.start_unix_server(handle, listen)
+    loop = asyncio.get_running_loop()
+    print("ready", flush=True)
+    while await loop.run_in_executor(None, sys.stdin.readline):
+        print(counts[0], counts[1], flush=True)
+
+asyncio.run(main())
+"""
+
+
+class Relay:
+    """A counting unix-socket relay to the daemon, in its own process."""
+
+    def __init__(self, target: str, listen: str) -> None:
+        self.url = f"unix://{listen}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", RELAY, listen, target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # its connections end with the process
+            text=True,
+        )
+        assert self.process.stdout is not None and self.process.stdin is not None
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def counts(self) -> tuple[int, int]:
+        assert self.process.stdout is not None and self.process.stdin is not None
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        sent, received = self.process.stdout.readline().split()
+        return int(sent), int(received)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+async def measured(relay: Relay, action: Any) -> tuple[float, int, int]:
+    """Run ``action`` (a coroutine function); return seconds, bytes sent, bytes received."""
+    sent, received = relay.counts()
+    begin = time.perf_counter()
+    await action()
+    seconds = time.perf_counter() - begin
+    await asyncio.sleep(0.2)  # the relay's last reads
+    sent2, received2 = relay.counts()
+    return seconds, sent2 - sent, received2 - received
+
+
+async def buildx_comparison(args: argparse.Namespace, workdir: str, tag: Any) -> None:
+    target = args.host.removeprefix("unix://")
+    relay = Relay(target, os.path.join(workdir, "relay.sock"))
+    config = os.path.join(workdir, "buildx-config")
+    os.makedirs(config)
+    rows: dict[str, list[tuple[float, int, int]]] = {}
+    try:
+        async with Docker(url=relay.url) as docker:
+            for tool in ("aiodocker", "buildx"):
+                root = os.path.join(workdir, f"ctx-{tool}")
+                make_big_context(root, args.base, args.buildx_size_mb, args.files)
+                with open(os.path.join(root, "Dockerfile.export"), "w") as out:
+                    out.write(EXPORT_DOCKERFILE)
+                dest = os.path.join(workdir, f"out-{tool}")
+
+                async def build(
+                    *, export: bool = False, tool: str = tool, root: str = root, dest: str = dest
+                ) -> None:
+                    if tool == "buildx":
+                        command = [args.buildx, "build", "--progress", "quiet", root]
+                        if export:
+                            command += ["-f", os.path.join(root, "Dockerfile.export")]
+                            command += ["-o", f"type=local,dest={dest}"]
+                        else:
+                            command += ["-t", tag("buildx")]
+                        env = {**os.environ, "DOCKER_HOST": relay.url, "DOCKER_CONFIG": config}
+                        process = await asyncio.create_subprocess_exec(
+                            *command, env=env, stdout=subprocess.DEVNULL
+                        )
+                        if await process.wait():
+                            raise RuntimeError(f"buildx failed: {command}")
+                    elif export:
+                        await buildkit.build(
+                            docker,
+                            path=root,
+                            path_dockerfile="Dockerfile.export",
+                            context_sync=True,
+                            outputs=[f"type=local,dest={dest}"],
+                        )
+                    else:
+                        await buildkit.build(
+                            docker, path=root, tag=tag("aiodocker"), context_sync=True
+                        )
+
+                cold = await measured(relay, build)
+                touch_one(root)
+                rebuild = await measured(relay, build)
+                await measured(relay, lambda: build(export=True))  # builds the COPY step
+                shutil.rmtree(dest)
+                export = await measured(relay, lambda: build(export=True))
+                rows[tool] = [cold, rebuild, export]
+                shutil.rmtree(root)
+                shutil.rmtree(dest, ignore_errors=True)
+    finally:
+        relay.close()
+    print()
+    print(
+        f"Part 3: against buildx ({args.buildx_size_mb} MB context in {args.files} files; "
+        "MB through a counting relay)"
+    )
+    print(f"  {'step':<31} {'aiodocker s':>11} {'buildx s':>9} {'aiodocker MB':>13} {'buildx MB':>10}")
+    labels = ("cold build (sent)", "rebuild, 1 file changed (sent)", "export to local dir (recv)")
+    for index, label in enumerate(labels):
+        ours, theirs = rows["aiodocker"][index], rows["buildx"][index]
+        column = 2 if index == 2 else 1
+        print(
+            f"  {label:<31} {ours[0]:>11.2f} {theirs[0]:>9.2f} "
+            f"{ours[column] / 1e6:>13.3f} {theirs[column] / 1e6:>10.3f}"
+        )
+
+
 def touch_one(root: str) -> None:
     with open(os.path.join(root, "data", "f007.bin"), "r+b") as out:
         out.write(os.urandom(16))
@@ -122,6 +280,9 @@ async def main() -> None:
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", default="aiodocker-test/busybox:latest")
+    parser.add_argument("--buildx", help="the docker-buildx binary: adds Part 3")
+    parser.add_argument("--buildx-size-mb", type=int, default=200)
+    parser.add_argument("--only-buildx", action="store_true")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="bench-buildkit-")
     tags: list[str] = []
@@ -130,6 +291,13 @@ async def main() -> None:
         tags.append(f"aiodocker-bench-{os.getpid()}-{name}:{len(tags)}")
         return tags[-1]
 
+    if args.only_buildx:
+        try:
+            await buildx_comparison(args, workdir, tag)
+        finally:
+            await _remove(args.host, tags)
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     async with Docker(url=args.host) as docker:
         try:
             small = os.path.join(workdir, "small")
@@ -161,6 +329,8 @@ async def main() -> None:
             )
             for name, ((s1, b1), (s2, b2)) in results.items():
                 print(f"  {name:<11} {s1:>8.2f} {b1 / 1e6:>9.1f} {s2:>10.2f} {b2 / 1e6:>11.3f}")
+            if args.buildx:
+                await buildx_comparison(args, workdir, tag)
         finally:
             for name in tags:
                 try:
@@ -168,6 +338,15 @@ async def main() -> None:
                 except DockerError:
                     pass
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _remove(host: str, tags: list[str]) -> None:
+    async with Docker(url=host) as docker:
+        for name in tags:
+            try:
+                await docker.images.delete(name, force=True)
+            except DockerError:
+                pass
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ under /tmp (never into this environment: both packages share names with this
 one's world). Where orjson is installed, the JSON scenarios run twice: as
 installed, and with orjson hidden (the stdlib ``json`` path).
 
+The load scenarios (``bench_load``: a burst under ``ulimit -n 1024``, inspects
+beside open follows, idle sockets) print a table of their own after it.
+
 Two scenarios show a second baseline beside the raw one, as its own column
 (its ratio is against the same raw round): ``raw sendfile`` uploads the file
 with ``loop.sendfile``; ``raw to a temp file`` is the raw client's
@@ -53,6 +56,7 @@ sys.path.insert(0, str(HERE.parent))
 import bench_api  # noqa: E402
 import bench_core  # noqa: E402
 import bench_images  # noqa: E402
+import bench_load  # noqa: E402
 import bench_logs_archive  # noqa: E402
 
 COMPAT_VENV: Final = Path(tempfile.gettempdir()) / "aiodocker-bench-compat"
@@ -418,8 +422,8 @@ def main() -> int:
     parser.add_argument("--image-mb", type=int, default=200)
     parser.add_argument("--compat", action="store_true", help="add aiodocker 0.27 and docker-py 7.1")
     parser.add_argument(
-        "--only", nargs="+", choices=["core", "api", "streams", "images"],
-        default=["core", "api", "streams", "images"],
+        "--only", nargs="+", choices=["core", "api", "streams", "images", "load"],
+        default=["core", "api", "streams", "images", "load"],
     )
     options = parser.parse_args()
     try:
@@ -441,6 +445,12 @@ def main() -> int:
             rows += image_rows(options)
     finally:  # a failing section still leaves the table of the sections before it
         print(report(rows, options, json_variants, compat is not None), flush=True)
+    if "load" in options.only:  # its own table: counts, sockets and latencies, not ratios to raw
+        load_args = ["--socket", options.socket, "--image", options.image]
+        if compat is not None:
+            load_args += ["--compat-python", compat]
+        print("\nLoad (`bench_load.py`):\n", flush=True)
+        print(bench_load.table(bench_load.parser().parse_args(load_args)), flush=True)
     return 0 if all(row.check is None or row.check(row) for row in rows) else 1
 
 

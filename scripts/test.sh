@@ -42,6 +42,19 @@ if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get 
 fi
 step "ruff check aiodocker tests" "$PYTHON" -m ruff check aiodocker tests
 step "mypy" "$PYTHON" -m mypy
+# The typing corpus: 0.27-style code with its annotations, and code using the typed
+# models, must stay clean for users' type checkers (tests/typing/, issue 21).
+step "typing corpus: mypy --strict tests/typing" "$PYTHON" -m mypy --strict tests/typing
+step "typing corpus: pyright tests/typing" "$PYTHON" -m pyright tests/typing
+# ... and its 0.27-style part is 0.27-annotated code: it must check against aiodocker
+# 0.27.0 itself (its untyped functions allowed), so it can never drift to fit this client.
+aiod027_venv=${TMPDIR:-/tmp}/aiodocker-027-typing
+if [ ! -x "$aiod027_venv/bin/python" ]; then
+    step "venv for aiodocker 0.27.0" "$PYTHON" -m venv "$aiod027_venv"
+fi
+step "install aiodocker 0.27.0 and mypy" env PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$aiod027_venv/bin/python" -m pip install -q "aiodocker==0.27.0" mypy
+step "typing corpus against aiodocker 0.27.0" bash scripts/typing_027.sh "$aiod027_venv/bin/python"
 # the documentation site, strict: a broken link or reference fails; it lands in site/
 step "docs (mkdocs build --strict -> site/)" env NO_MKDOCS_2_WARNING=1 "$PYTHON" -m mkdocs build --strict --site-dir site
 step "pytest" "$PYTHON" -m pytest -W error::ResourceWarning "$@"
@@ -61,6 +74,7 @@ step "pytest with aiohttp $OLDEST_AIOHTTP" "$old_venv/bin/python" -m pytest -q -
     -W error::ResourceWarning tests/unit/test_aiohttp_path.py tests/unit/test_docker_client.py \
     tests/unit/test_compat_surface.py tests/integration/test_client.py \
     tests/unit/test_dropin_unit.py tests/integration/test_dropin.py \
+    tests/unit/test_dropin_027_semantics.py \
     tests/unit/core/test_hooks_aiohttp_content.py tests/integration/test_websocket.py \
     tests/faults/test_aiohttp_path.py \
     -k "aiohttp or connector or session or compat or surface or websocket or content"

@@ -65,11 +65,14 @@ class FakeDaemon:
     handler: Handler
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
+    live: int = 0  # connections open now
+    peak: int = 0  # the most open at once
     server: asyncio.AbstractServer | None = None
     open_writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def start(self) -> FakeDaemon:
-        self.server = await asyncio.start_unix_server(self._serve, self.path)
+        # a backlog above asyncio's 100: a burst of connects beyond it would fail with EAGAIN
+        self.server = await asyncio.start_unix_server(self._serve, self.path, backlog=1024)
         return self
 
     async def stop(self) -> None:
@@ -82,6 +85,8 @@ class FakeDaemon:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         conn_id = self.connections
+        self.live += 1
+        self.peak = max(self.peak, self.live)
         self.open_writers.add(writer)
         try:
             while True:
@@ -115,6 +120,7 @@ class FakeDaemon:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.live -= 1
             self.open_writers.discard(writer)
             writer.close()
             # The handler ends once the socket is closed: uvloop closes it a loop turn later.

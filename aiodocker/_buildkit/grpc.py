@@ -60,13 +60,23 @@ class Call:
         self._buffer = bytearray()
         self._headers_sent = False
         self.ended = False  # the daemon closed its side
+        # flow control: bytes fed but not yet handed to the handler are acknowledged
+        # (window reopened) only once the handler took every complete message
+        self.on_consumed: Callable[[int], None] | None = None
+        self._held = 0
 
     def first(self, key: str) -> str | None:
         values = self.metadata.get(key)
         return values[0] if values else None
 
-    def feed(self, data: bytes) -> None:
-        """Take DATA of the daemon's stream; complete messages become receivable."""
+    def feed(self, data: bytes, flow_controlled: int | None = None) -> None:
+        """Take DATA of the daemon's stream; complete messages become receivable.
+
+        ``flow_controlled`` bytes are reported to :attr:`on_consumed` once the
+        handler has received every complete message: a slow handler stops
+        the daemon instead of growing the queue.
+        """
+        self._held += len(data) if flow_controlled is None else flow_controlled
         self._buffer += data
         while len(self._buffer) >= _PREFIX.size:
             compressed, size = _PREFIX.unpack_from(self._buffer)
@@ -77,6 +87,13 @@ class Call:
             message = bytes(self._buffer[_PREFIX.size : _PREFIX.size + size])
             del self._buffer[: _PREFIX.size + size]
             self._incoming.put_nowait(message)
+        if self._incoming.empty():
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, 0
+        if held and self.on_consumed is not None:
+            self.on_consumed(held)
 
     def end(self) -> None:
         """The daemon closed its side (or reset the stream)."""
@@ -85,7 +102,10 @@ class Call:
 
     async def recv(self) -> bytes | None:
         """Return the next message of the daemon, None once it closed its side."""
-        return await self._incoming.get()
+        message = await self._incoming.get()
+        if self._incoming.empty():
+            self._release()
+        return message
 
     async def send(self, message: bytes) -> None:
         """Send one message to the daemon (response headers go first)."""

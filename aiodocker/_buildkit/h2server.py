@@ -1,7 +1,7 @@
 """The HTTP/2 side of a BuildKit session: serve gRPC calls with the ``h2`` library.
 
-Layer: ``_buildkit``; imports the stdlib, ``h2`` (the ``aiodocker[buildkit]``
-extra) and :mod:`.grpc`. Flow control is honoured in both directions.
+Layer: ``_buildkit``; imports the stdlib, ``h2`` and :mod:`.grpc`. Flow control is
+honoured in both directions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import h2.settings
 
 from .grpc import UNIMPLEMENTED, UNKNOWN, Call, GrpcError, Handler
 
-_READ_WINDOW: Final = 4 * 1024 * 1024
+_READ_WINDOW: Final = 4 * 1024 * 1024  # per stream: what one call may hold unconsumed
+# the connection's window is larger, so a call holding its window full (an export
+# waiting on the disk) never stops the daemon's health checks
+_CONNECTION_WINDOW: Final = 4 * _READ_WINDOW
 
 
 class GrpcServer:
@@ -93,7 +96,7 @@ class GrpcServer:
 
     async def serve(self) -> None:
         self._conn.initiate_connection()
-        self._conn.increment_flow_control_window(_READ_WINDOW - 65535)
+        self._conn.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
         self._conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _READ_WINDOW})
         self._flush()
         await self._drain()
@@ -120,11 +123,12 @@ class GrpcServer:
         if isinstance(event, h2.events.RequestReceived):
             self._start_call(event.stream_id, event.headers or [])
         elif isinstance(event, h2.events.DataReceived):
-            self._conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             call = self._calls.get(event.stream_id)
-            if call is not None and event.data:
+            if call is None or not event.data:
+                self._acknowledge(event.stream_id, event.flow_controlled_length)
+            else:
                 try:
-                    call.feed(event.data)
+                    call.feed(event.data, event.flow_controlled_length)
                 except GrpcError as exc:
                     call.finish(exc.code, exc.message)
         elif isinstance(event, h2.events.StreamEnded):
@@ -142,6 +146,15 @@ class GrpcServer:
             return True
         return False
 
+    def _acknowledge(self, stream_id: int, size: int, *, flush: bool = False) -> None:
+        """Reopen the flow-control windows for ``size`` bytes the handler consumed."""
+        if self._closed or not size:
+            return
+        # h2 reopens the connection window even when the stream has closed meanwhile
+        self._conn.acknowledge_received_data(size, stream_id)
+        if flush:
+            self._flush()
+
     def _start_call(self, stream_id: int, headers: list[Any]) -> None:
         metadata: dict[str, list[str]] = {}
         for name, value in headers:
@@ -150,6 +163,7 @@ class GrpcServer:
             metadata.setdefault(key.lower(), []).append(text)
         method = (metadata.pop(":path", None) or [""])[0]
         call = Call(self, stream_id, method, metadata)
+        call.on_consumed = lambda size: self._acknowledge(stream_id, size, flush=True)
         self._calls[stream_id] = call
         handler = self._handlers.get(method)
         task = asyncio.get_running_loop().create_task(self._run(call, handler))

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from .._core import credentials
-from .grpc import NOT_FOUND, UNAVAILABLE, Call, GrpcError, Handler
+from .grpc import NOT_FOUND, UNAVAILABLE, UNKNOWN, Call, GrpcError, Handler
+from .sshagent import KeyAgent
 from .wire import as_bytes, as_str, field_bytes, iter_fields
 
 GET_SECRET: Final = "/moby.buildkit.secrets.v1.Secrets/GetSecret"
@@ -86,25 +87,28 @@ class SecretsService:
 
 
 class SshAgentService:
-    """Forward BuildKit's ``RUN --mount=type=ssh`` to local ssh-agent sockets, by id."""
+    """Forward BuildKit's ``RUN --mount=type=ssh`` by id: to a local agent socket, or to a key agent."""
 
-    def __init__(self, sockets: Mapping[str, str]) -> None:
-        self._sockets = dict(sockets)
+    def __init__(self, sources: Mapping[str, str | KeyAgent]) -> None:
+        self._sources = dict(sources)
 
     async def check_agent(self, call: Call) -> None:
         request = await call.recv()
         ssh_id = _string_field(request or b"", 1) or DEFAULT_SSH_ID
-        if ssh_id not in self._sockets:
+        if ssh_id not in self._sources:
             raise GrpcError(NOT_FOUND, f"unset ssh forward key {ssh_id}")
         await call.send(b"")
 
     async def forward_agent(self, call: Call) -> None:
         ssh_id = call.first(SSH_ID_KEY) or DEFAULT_SSH_ID
-        path = self._sockets.get(ssh_id)
-        if path is None:
+        source = self._sources.get(ssh_id)
+        if source is None:
             raise GrpcError(NOT_FOUND, f"unset ssh forward key {ssh_id}")
+        if isinstance(source, KeyAgent):
+            await self._serve_keys(call, KeyAgent(source.keys))
+            return
         try:
-            reader, writer = await asyncio.open_unix_connection(path)
+            reader, writer = await asyncio.open_unix_connection(source)
         except OSError as exc:
             raise GrpcError(UNAVAILABLE, f"cannot reach the ssh agent for {ssh_id}: {exc}") from exc
 
@@ -128,6 +132,20 @@ class SshAgentService:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+    @staticmethod
+    async def _serve_keys(call: Call, agent: KeyAgent) -> None:
+        """Be the agent: one connection's state (its buffer) per forwarded stream."""
+        while (message := await call.recv()) is not None:
+            for number, _, value in iter_fields(message):
+                if number != 1:
+                    continue
+                try:
+                    answer = await asyncio.to_thread(agent.feed, as_bytes(value))
+                except ValueError as exc:
+                    raise GrpcError(UNKNOWN, f"ssh agent: {exc}") from exc
+                if answer:
+                    await call.send(field_bytes(1, answer))
 
 
 class AuthService:
@@ -160,7 +178,7 @@ class AuthService:
 def handlers(
     *,
     secrets: Mapping[str, Secret] | None = None,
-    ssh: Mapping[str, str] | None = None,
+    ssh: Mapping[str, str | KeyAgent] | None = None,
     config_dir: str | None = None,
 ) -> dict[str, Handler]:
     """The session handlers for what the build uses."""

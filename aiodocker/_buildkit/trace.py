@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from ..exceptions import DockerStreamError
-from .control import decode_status_response
+from .control import StatusResponse, decode_status_response
 from .wire import WireError
 
 TRACE_ID: Final = "moby.buildkit.trace"
@@ -156,6 +157,8 @@ class BuildTrace:
         self._vertexes: dict[str, _VertexState] = {}
         self._failed: list[str] = []
         self.image_id: str | None = None
+        # called with every decoded StatusResponse (the CLI's rawjson progress)
+        self.listener: Callable[[StatusResponse], object] | None = None
 
     def vertex_name(self, digest: str) -> str:
         state = self._vertexes.get(digest)
@@ -187,6 +190,8 @@ class BuildTrace:
             response = decode_status_response(base64.b64decode(aux, validate=True))
         except (ValueError, binascii.Error, WireError) as exc:
             raise DockerStreamError(f"undecodable BuildKit trace item: {exc}") from exc
+        if self.listener is not None:
+            self.listener(response)
         events: list[BuildEvent] = []
         for vertex in response.vertexes:
             state = self._vertexes.get(vertex.digest)
@@ -258,13 +263,22 @@ class BuildTrace:
         state = self._vertexes[culprit]
         return state.name, state.error, state.last_lines()
 
-    def explain(self, exc: DockerStreamError) -> DockerStreamError:
-        """Return the daemon's build error with the failed step's name and last output."""
+    def explain(
+        self, exc: DockerStreamError, source: Callable[[str], str] | None = None
+    ) -> DockerStreamError:
+        """Return the daemon's build error with the failed step's name and last output.
+
+        ``source`` turns the failed vertex's name into the Dockerfile lines it
+        ran (buildx's layout), or "" when it cannot tell; they follow the first line.
+        """
         failed = self.failed_step()
         if failed is None:
             return exc
         name, _, lines = failed
         message = f'build step "{name}" failed: {exc.message}'
+        snippet = source(name) if source is not None else ""
+        if snippet:
+            message += "\n" + snippet
         if lines:
             message += "\nlast output of the step:\n" + "\n".join(f"  {line}" for line in lines)
         return DockerStreamError(message, error_detail=exc.error_detail, status=exc.status)

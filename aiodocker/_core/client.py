@@ -112,12 +112,22 @@ class APIClient:
         target: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
+        long_lived: bool = False,
     ) -> Awaitable[Response]:
         """Send through the transport, observed when there are hooks or DEBUG request logging."""
         if self.hooks or REQUEST_LOG.isEnabledFor(logging.DEBUG):
             return observe_request(
-                self.transport, self.hooks, self.endpoint, method, target, headers, body
+                self.transport,
+                self.hooks,
+                self.endpoint,
+                method,
+                target,
+                headers,
+                body,
+                long_lived=long_lived,
             )
+        if long_lived:
+            return self.transport.request(method, target, headers, body, long_lived=True)
         return self.transport.request(method, target, headers, body)
 
     # --- versions -----------------------------------------------------------
@@ -224,13 +234,17 @@ class APIClient:
         versioned: bool = True,
         timeout: float | None = None,
         not_modified_ok: bool = False,
+        long_lived: bool = False,
     ) -> Response:
         """Send a request; return the response once its head arrived.
 
         Error statuses are read and raised here (the one mapping point), so
         a returned response is always a success (see :meth:`_checked`).
-        ``timeout`` bounds the wait for the head only; the caller owns reading
-        and releasing.
+        ``timeout`` bounds the wait for the head only (a wait for a free
+        connection included); the caller owns reading and releasing.
+        ``long_lived`` says the caller keeps the response open for long (a
+        followed stream, a long poll): the transport serves it apart from short
+        requests, which it must not hold up.
 
         Raises:
             DockerError: the daemon answered with an error status (subclass by status).
@@ -246,7 +260,7 @@ class APIClient:
             target = f"/{self.api_version}/{path.lstrip('/')}"  # the common case, without awaiting
         else:
             target = await self.target(path, params, versioned=versioned)
-        sent = self._send(method, target, all_headers, body)
+        sent = self._send(method, target, all_headers, body, long_lived)
         upgrade = headers is not None and "Upgrade" in headers
         if timeout is None:
             return await self._checked(method, target, sent, upgrade, not_modified_ok)
@@ -298,6 +312,7 @@ class APIClient:
         self, method: str, path: str, *, timeout: TimeoutArg = SENTINEL, **kwargs: Any
     ) -> AsyncIterator[Response]:
         """Context manager over :meth:`request` that always releases the response."""
+        kwargs.setdefault("long_lived", True)
         response = await self.request(
             method, path, timeout=self.seconds(timeout, long_running=True), **kwargs
         )

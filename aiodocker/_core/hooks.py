@@ -469,6 +469,8 @@ async def observe_request(
     target: str,
     headers: Mapping[str, str] | None = None,
     body: bytes | AsyncIterable[bytes] | None = None,
+    *,
+    long_lived: bool = False,
 ) -> Response:
     """Send a request through ``transport``, reporting it to ``hooks`` and the request log."""
     info = RequestInfo(method, redact_target(target), endpoint)
@@ -484,7 +486,7 @@ async def observe_request(
         _call(hooks, "on_request_start", info)
     started = time.perf_counter()
     try:
-        response = await transport.request(method, target, headers, body)
+        response = await transport.request(method, target, headers, body, long_lived=long_lived)
     except BaseException as exc:
         _report_error(hooks, info, started, exc)
         raise

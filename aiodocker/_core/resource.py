@@ -97,9 +97,10 @@ class Resource:
         """A function sending ``GET path`` when a stream first needs its response.
 
         ``timeout`` bounds the wait for the response head only, never the reading.
+        A stream may stay open for long: it is sent as ``long_lived``.
         """
         api = self._api
-        return lambda: api.request("GET", path, params=params, timeout=timeout)
+        return lambda: api.request("GET", path, params=params, timeout=timeout, long_lived=True)
 
     def _stream_or_collect(
         self, items: Items, *, stream: bool, timeout: float | None

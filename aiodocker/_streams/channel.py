@@ -54,14 +54,10 @@ class Channel:
     def subscribe(self) -> ChannelSubscriber:
         """Return a new subscriber that gets every item published from now on.
 
-        After ``close()`` the subscriber gets ``None`` straight away.
+        After ``close()`` the subscriber gets ``None`` straight away. The same as
+        ``ChannelSubscriber(channel)``, which registers itself.
         """
-        subscriber = ChannelSubscriber(self)
-        if self._closed:
-            subscriber._end()
-        else:
-            self._subscribers.append(subscriber)
-        return subscriber
+        return ChannelSubscriber(self)
 
     def close(self) -> None:
         """Close the channel: subscribers get what is already queued, then ``None``.
@@ -86,7 +82,9 @@ class ChannelSubscriber:
     """One reader of a ``Channel``: ``get()`` items until ``None``.
 
     Usable as ``async for item in subscriber`` (stops at ``None``) and as
-    ``async with subscriber:`` (unsubscribes on exit).
+    ``async with subscriber:`` (unsubscribes on exit). Building one registers it with
+    the channel, as in aiodocker 0.27: ``ChannelSubscriber(channel)`` gets everything
+    published from then on, exactly like ``channel.subscribe()``.
     """
 
     __slots__ = ("_channel", "_queue", "_ended")
@@ -95,6 +93,10 @@ class ChannelSubscriber:
         self._channel = channel
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._ended = False
+        if channel._closed:
+            self._end()
+        else:
+            channel._subscribers.append(self)
 
     async def get(self) -> Any:
         """Return the next item; ``None`` means the stream or the channel ended.

@@ -319,23 +319,28 @@ def _decode_utf8(data: memoryview) -> str:
 def check_stream_error(item: Any) -> None:
     """Raise if ``item`` is an in-band error report of a pull/push/build/load stream.
 
-    An item reports an error when it is a dict whose ``error`` or ``errorDetail`` is
-    present and not empty (the daemon omits both when there is no error).
+    As aiodocker 0.27 decides it: an item reports an error when it is a dict with an
+    ``error`` or an ``errorDetail`` key, whatever their values (the daemon omits both
+    when there is no error).
 
     Raises:
-        DockerStreamError: ``item`` reports an error; the message is
-            ``errorDetail.message``, else ``error``; ``error_detail`` is ``errorDetail``
-            or, if that is missing, ``{"message": message}``.
+        DockerStreamError: ``item`` reports an error. The message is
+            ``errorDetail.message``, else ``error``, else "unknown error in Docker JSON
+            stream"; ``error_detail`` is ``errorDetail`` when it is a dict,
+            ``{"raw": errorDetail}`` when it is something else, ``{}`` when it is
+            missing or null.
     """
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or ("error" not in item and "errorDetail" not in item):
         return
     detail = item.get("errorDetail")
-    error = item.get("error")
-    if not detail and not error:
-        return
-    message: Any = detail.get("message") if isinstance(detail, dict) else None
+    message: Any
+    error_detail: dict[str, Any]
+    if isinstance(detail, dict):
+        message = detail.get("message") or item.get("error")
+        error_detail = detail
+    else:
+        message = item.get("error")
+        error_detail = {} if detail is None else {"raw": detail}
     if not message:
-        message = error or detail or "the daemon reported an error without a message"
-    message = str(message)
-    error_detail = detail if isinstance(detail, dict) and detail else {"message": message}
-    raise DockerStreamError(message, error_detail=error_detail)
+        message = "unknown error in Docker JSON stream"
+    raise DockerStreamError(str(message), error_detail=error_detail)

@@ -11,7 +11,9 @@ import ssl
 from urllib.parse import urlsplit
 
 from .dialers import NamedPipeDialer, SSHDialer, TCPDialer, UnixDialer
-from .http import HTTPEngine
+from .http import DEFAULT_LIMIT, KEEPALIVE_TIMEOUT, HTTPEngine
+
+__all__ = ["DEFAULT_LIMIT", "KEEPALIVE_TIMEOUT", "HTTPEngine", "open_engine", "split_host_port"]
 
 
 def split_host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -26,8 +28,12 @@ def open_engine(
     *,
     ssl_context: ssl.SSLContext | None = None,
     description: str = "",
+    limit: int = DEFAULT_LIMIT,
+    keepalive_timeout: float | None = KEEPALIVE_TIMEOUT,
 ) -> HTTPEngine:
     """Build the HTTP engine for one endpoint (no I/O happens until the first request).
+
+    ``limit`` and ``keepalive_timeout`` are those of :class:`.http.HTTPEngine`.
 
     Raises:
         ValueError: the scheme is not one of unix, tcp, ssh, npipe.
@@ -47,4 +53,9 @@ def open_engine(
         dial = NamedPipeDialer(address)
     else:
         raise ValueError(f"unsupported transport scheme {scheme!r}")
-    return HTTPEngine(dial, description=description or f"{scheme}://{address}")
+    return HTTPEngine(
+        dial,
+        description=description or f"{scheme}://{address}",
+        limit=limit,
+        keepalive_timeout=keepalive_timeout,
+    )

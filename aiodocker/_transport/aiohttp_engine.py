@@ -13,7 +13,7 @@ from collections.abc import AsyncIterable, Mapping
 import aiohttp
 
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
-from .base import ReadsWholeBody, WebSocketRefused, check_request
+from .base import ReadsWholeBody, WebSocketRefused, check_request, describe_error
 from .relay import Dial, Relay
 
 WRITE_HIGH_WATER = 64 * 1024
@@ -55,7 +55,9 @@ async def connect_websocket(
     except aiohttp.WSServerHandshakeError as exc:
         raise WebSocketRefused(exc.status, exc.message) from exc
     except aiohttp.ClientConnectionError as exc:
-        raise DockerConnectionError(f"Cannot connect to Docker Engine via {where} [{exc}]") from exc
+        raise DockerConnectionError(
+            f"Cannot connect to Docker Engine via {where} [{describe_error(exc)}]"
+        ) from exc
 
 
 class AiohttpBody:
@@ -172,6 +174,8 @@ class AiohttpTransport:
         target: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        long_lived: bool = False,  # the caller's session or connector keeps its own limits
     ) -> AiohttpResponse:
         check_request(method, target, headers)
         sent_headers = dict(headers or {})
@@ -199,7 +203,7 @@ class AiohttpTransport:
             )
         except aiohttp.ClientConnectionError as exc:
             raise DockerConnectionError(
-                f"Cannot connect to Docker Engine via {self.base_url} [{exc}]"
+                f"Cannot connect to Docker Engine via {self.base_url} [{describe_error(exc)}]"
             ) from exc
         return AiohttpResponse(response)
 

@@ -54,6 +54,19 @@ def release_closed_transport(transport: object) -> None:
     if getattr(transport, "_read_ready_cb", None) is not None:
         cast(Any, transport)._read_ready_cb = None
 
+def describe_error(exc: BaseException) -> str:
+    """An exception's message, never empty: ``TimeoutError()`` and
+    ``ConnectionResetError()`` say nothing, so their class name stands in."""
+    text = str(exc)
+    if not text:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            import errno
+
+            return f"{type(exc).__name__} ({errno.errorcode.get(exc.errno, exc.errno)})"
+        return type(exc).__name__
+    return text
+
+
 __all__ = [
     "ContentIteration",
     "BodyReader",
@@ -64,6 +77,7 @@ __all__ = [
     "Transport",
     "WebSocketRefused",
     "check_request",
+    "describe_error",
     "file_body",
 ]
 
@@ -340,6 +354,10 @@ class WebSocketRefused(Exception):
 class Transport(Protocol):
     """Sends one HTTP request and returns once the response head arrived.
 
+    ``long_lived`` marks a request whose connection the caller keeps for a
+    long time (a followed stream, a long poll): a transport that limits its
+    connections serves those apart from short requests.
+
     ``websocket`` opens a websocket and returns aiohttp's
     ``ClientWebSocketResponse`` (aiohttp does the protocol on every transport).
     """
@@ -352,6 +370,8 @@ class Transport(Protocol):
         target: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        long_lived: bool = False,
     ) -> Response: ...
 
     async def websocket(self, target: str) -> Any: ...

@@ -22,6 +22,7 @@ from typing import BinaryIO, Final, TypeVar, cast
 from .._compat import TimeoutError
 from .._compat import timeout as timeout_after
 from ..exceptions import DockerConnectionError
+from .base import describe_error
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 
@@ -35,8 +36,13 @@ SSH_MASTER_PERSIST: Final = 60
 SSH_PARALLEL_HANDSHAKES: Final = 4  # well under sshd's default MaxStartups of 10
 
 
-def _connect_error(address: str, exc: BaseException) -> DockerConnectionError:
-    return DockerConnectionError(f"Cannot connect to Docker Engine via {address} [{exc}]")
+def _connect_error(address: str, exc: BaseException, stage: str = "connecting") -> DockerConnectionError:
+    """The error for a failed dial, naming its cause; a timeout says what timed out, after how long."""
+    if isinstance(exc, TimeoutError):
+        reason = f"{stage} timed out after {CONNECT_TIMEOUT:g} s"
+    else:
+        reason = describe_error(exc)
+    return DockerConnectionError(f"Cannot connect to Docker Engine via {address} [{reason}]")
 
 
 class UnixDialer:
@@ -66,6 +72,7 @@ class TCPDialer:
 
     async def __call__(self, factory: Callable[[], P]) -> P:
         loop = asyncio.get_running_loop()
+        stage = "the TCP connection"
         try:
             async with timeout_after(CONNECT_TIMEOUT):
                 if self.ssl_context is None:
@@ -79,6 +86,7 @@ class TCPDialer:
                 # takes besides the buffered reads the loop uses on a plain socket
                 tls = TLSTransport(self.ssl_context, self.host, cast(asyncio.Protocol, app))
                 raw, _ = await loop.create_connection(tls.protocol, self.host, self.port)
+                stage = "the TLS handshake"
                 try:
                     await tls.handshake()
                 except BaseException:
@@ -97,10 +105,10 @@ class TCPDialer:
             if TLS_LOG.isEnabledFor(logging.DEBUG):
                 TLS_LOG.debug("TLS handshake with %s failed: %s", self.address, exc)
             raise DockerConnectionError(
-                f"TLS handshake with {self.address} failed [{exc}]"
+                f"TLS handshake with {self.address} failed [{describe_error(exc)}]"
             ) from exc
         except (OSError, TimeoutError) as exc:
-            raise _connect_error(self.address, exc) from exc
+            raise _connect_error(self.address, exc, stage) from exc
 
 
 def _set_keepalive(protocol: asyncio.BaseProtocol) -> None:

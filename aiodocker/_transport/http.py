@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import logging
+import os
+import socket
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -32,9 +35,11 @@ from .base import (
     FileBody,
     ReadsWholeBody,
     check_request,
+    describe_error,
     release_closed_transport,
     socket_read_buffer,
 )
+from .limits import Slots
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse
@@ -47,7 +52,14 @@ if TYPE_CHECKING:
 
 HIGH_WATER: Final = 256 * 1024
 LOW_WATER: Final = 64 * 1024
-MAX_IDLE: Final = 100
+# aiohttp's defaults (its connector's ``limit`` and ``keepalive_timeout``), which
+# aiodocker 0.27 inherited: at most 100 connections, idle ones closed after 15 s.
+DEFAULT_LIMIT: Final = 100
+KEEPALIVE_TIMEOUT: Final = 15.0
+# A timer may fire this early (uvloop's have millisecond ticks): an idle connection
+# this close to its expiry is closed with the others instead of by another timer.
+EXPIRY_SLACK: Final = 0.005
+OUT_OF_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE})
 NO_BODY_STATUSES: Final = frozenset({204, 304})
 # The most a response head (status line, headers, and any 1xx heads before it) may
 # take. The daemon's heads are well under 1 KiB; 256 KiB leaves room for any proxy
@@ -433,6 +445,17 @@ class Connection(asyncio.BufferedProtocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost_exc: BaseException | None = None
+        # The engine's slot this connection holds while a request or stream uses it
+        # (given back when it goes idle, closes or is lost), and since when it is idle.
+        self.slot: Slots | None = None
+        self.idle_since = 0.0
+        self.peer_eof = False  # the daemon closed its side of an upgraded stream
+
+    def free_slot(self) -> None:
+        """Give the engine's slot back, once (idle, closed or lost: whichever comes first)."""
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            slot.release()
 
     # --- asyncio.Protocol -------------------------------------------------
 
@@ -493,6 +516,7 @@ class Connection(asyncio.BufferedProtocol):
     def eof_received(self) -> bool:
         self.reusable = False
         if self.upgraded:
+            self.peer_eof = True
             self.body.feed_eof()
             return True  # keep our write side open: stdin may still flow
         head = self._head
@@ -507,10 +531,9 @@ class Connection(asyncio.BufferedProtocol):
         self.closed = True
         self.reusable = False
         self._lost_exc = exc
+        self.free_slot()
         release_closed_transport(self.transport)
-        error = DockerConnectionError(
-            "connection to the daemon was lost" + (f": {exc}" if exc else "")
-        )
+        error = DockerConnectionError(_lost_reason(exc))
         head = self._head
         if head is not None and not head.done():
             head.set_exception(error)
@@ -604,20 +627,54 @@ class Connection(asyncio.BufferedProtocol):
         self._head = asyncio.get_running_loop().create_future()
         return self._head
 
+    def _check_writable(self) -> None:
+        """Raise if bytes written now could not reach the daemon.
+
+        The transport starts closing at once when a send fails (EPIPE, ECONNRESET:
+        the daemon is gone), but reports it to ``connection_lost`` a loop turn
+        later; checking ``is_closing()`` too makes that write raise, not the next.
+        """
+        transport = self.transport
+        if transport is None or self.closed:
+            reason = _lost_reason(self._lost_exc) if self._lost_exc is not None else ""
+            raise DockerConnectionError(
+                "cannot write: the connection is closed" + (f" ({reason})" if reason else "")
+            )
+        if transport.is_closing():
+            raise DockerConnectionError(
+                "cannot write: the connection to the daemon was lost while sending "
+                "(the daemon closed or reset it)"
+            )
+        if self.peer_eof:
+            # The daemon closed its side: half-closed, it still reads; gone, its kernel
+            # answers our bytes with a reset, which the socket holds as its error
+            # (on a tcp connection the send itself succeeds).
+            sock = transport.get_extra_info("socket")
+            try:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if sock else 0
+            except (OSError, AttributeError):
+                error = 0
+            if error:
+                self.close()
+                raise DockerConnectionError(
+                    f"cannot write: the daemon reset the connection ({os.strerror(error)})"
+                )
+
     def write(self, data: bytes) -> None:
-        if self.transport is None or self.closed:
-            raise DockerConnectionError("cannot write: the connection is closed")
+        self._check_writable()
+        assert self.transport is not None
         self.transport.write(data)
+        self._check_writable()  # the send failed: the daemon is gone
 
     async def drain(self) -> None:
-        if self.closed:
-            raise DockerConnectionError("cannot write: the connection is closed")
+        self._check_writable()
         if self._write_paused:
             self._drain_waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._drain_waiter
             finally:
                 self._drain_waiter = None
+            self._check_writable()
 
     def can_write_eof(self) -> bool:
         return self.transport is not None and self.transport.can_write_eof()
@@ -642,6 +699,12 @@ class Connection(asyncio.BufferedProtocol):
 
     def close(self) -> None:
         self.reusable = False
+        try:
+            self._close_transport()
+        finally:
+            self.free_slot()
+
+    def _close_transport(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True
             if self.transport.get_write_buffer_size():
@@ -653,13 +716,36 @@ class Connection(asyncio.BufferedProtocol):
                 self.transport.close()
 
 
+def _lost_reason(exc: BaseException | None) -> str:
+    """Why a connection ended, for the error raised to whoever was using it."""
+    if exc is None:
+        return "connection to the daemon was lost: the daemon closed it"
+    return f"connection to the daemon was lost: {describe_error(exc)}"
+
+
+def _out_of_files(exc: BaseException) -> OSError | None:
+    """The EMFILE/ENFILE error behind a failed dial (raised as is or wrapped), else None."""
+    cause = exc if isinstance(exc, OSError) else exc.__cause__
+    if isinstance(cause, OSError) and cause.errno in OUT_OF_FILES:
+        return cause
+    return None
+
+
 def encode_head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
     fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
     return f"{method} {target} HTTP/1.1\r\n{fields}\r\n".encode("latin-1")
 
 
 class HTTPEngine:
-    """A pool of keep-alive connections opened by one dialer."""
+    """A pool of keep-alive connections opened by one dialer.
+
+    At most ``limit`` connections serve short requests and at most ``limit``
+    more serve long-lived ones (streams, upgrades): two FIFO queues, so held
+    streams never starve short calls (docs/DESIGN.md, "Connection limit").
+    ``limit=0`` means no limit. A connection idle for ``keepalive_timeout``
+    seconds is closed (``None``: kept until the client closes; ``0``: never
+    kept). A connection that comes back idle serves either kind next.
+    """
 
     def __init__(
         self,
@@ -667,14 +753,20 @@ class HTTPEngine:
         *,
         description: str = "",
         host_header: str = "docker",
-        max_idle: int = MAX_IDLE,
+        limit: int = DEFAULT_LIMIT,
+        keepalive_timeout: float | None = KEEPALIVE_TIMEOUT,
     ) -> None:
         self._dial = dial
         self.description = description
         self._host_header = host_header
-        self._max_idle = max_idle
-        self._idle: list[Connection] = []
+        self.limit = limit
+        self.keepalive_timeout = keepalive_timeout
+        self._max_idle = limit or DEFAULT_LIMIT
+        self._idle: list[Connection] = []  # oldest first (at most ``limit``: a list will do)
         self._active: set[Connection] = set()
+        self._short = Slots(limit)  # made anew for each loop (their waiters are its futures)
+        self._long = Slots(limit)
+        self._expiry: asyncio.TimerHandle | None = None  # closes idle connections when due
         self._closed = False
         # The loop the pooled connections belong to, and the async generator
         # registered with it that closes them when the loop shuts down.
@@ -688,19 +780,127 @@ class HTTPEngine:
 
     def put_idle(self, connection: Connection) -> None:
         self._active.discard(connection)
-        if self._closed or connection.closed or len(self._idle) >= self._max_idle:
+        keepalive = self.keepalive_timeout
+        if (
+            self._closed
+            or connection.closed
+            or len(self._idle) >= self._max_idle
+            or keepalive == 0
+            or self._loop is None
+        ):
             if POOL_LOG.isEnabledFor(logging.DEBUG):
                 POOL_LOG.debug(
                     "discarding a connection to %s: %s",
                     self.description,
-                    f"the pool is full ({self._max_idle} idle)"
-                    if not (self._closed or connection.closed)
-                    else "it is closed",
+                    "it is closed"
+                    if self._closed or connection.closed
+                    else "keep-alive is off (keepalive_timeout=0)"
+                    if keepalive == 0
+                    else f"the pool is full ({self._max_idle} idle)",
                 )
             connection.close()
-        else:
-            self._idle.append(connection)
+            return
+        connection.idle_since = self._loop.time()
+        self._idle.append(connection)
+        if keepalive is not None and self._expiry is None:
+            self._expiry = self._loop.call_at(connection.idle_since + keepalive, self._expire)
+        connection.free_slot()  # after it is idle: a waiter given the slot reuses it
 
+    def _expire(self) -> None:
+        """Close the connections idle for ``keepalive_timeout``; time the next expiry."""
+        self._expiry = None
+        loop, keepalive = self._loop, self.keepalive_timeout
+        if loop is None or keepalive is None or self._closed:
+            return
+        due = loop.time() - keepalive + EXPIRY_SLACK
+        idle = self._idle
+        expired = 0
+        while expired < len(idle) and idle[expired].idle_since <= due:
+            idle[expired].close()
+            expired += 1
+        del idle[:expired]
+        if expired and POOL_LOG.isEnabledFor(logging.DEBUG):
+            POOL_LOG.debug(
+                "closed %d connection(s) to %s idle for %g s (%d idle left)",
+                expired,
+                self.description,
+                keepalive,
+                len(idle),
+            )
+        if idle:
+            self._expiry = loop.call_at(idle[0].idle_since + keepalive, self._expire)
+
+    def _take_idle(self) -> Connection | None:
+        idle = self._idle
+        while idle:
+            connection = idle.pop()  # the most recently used: the oldest expire first
+            if not connection.closed:
+                return connection
+            if POOL_LOG.isEnabledFor(logging.DEBUG):
+                POOL_LOG.debug("discarding an idle connection the daemon closed")
+        return None
+
+    def _close_idle(self) -> int:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        return len(idle)
+
+    async def _connect(self) -> Connection:
+        """Dial a new connection; out of file descriptors, close idle ones and dial once more.
+
+        Raises:
+            DockerConnectionError: the dial failed; out of file descriptors, the
+                message names the limit.
+        """
+        try:
+            return await self._dial(Connection)
+        except (DockerConnectionError, OSError) as exc:
+            if _out_of_files(exc) is None:
+                if isinstance(exc, OSError):
+                    raise DockerConnectionError(
+                        f"Cannot connect to Docker Engine via {self.description} "
+                        f"[{describe_error(exc)}]"
+                    ) from exc
+                raise
+            first = exc
+        freed = self._close_idle()
+        if freed:
+            POOL_LOG.debug(
+                "out of file descriptors dialing %s: closed %d idle connection(s), dialing again",
+                self.description,
+                freed,
+            )
+            await asyncio.sleep(0)  # the closed sockets' descriptors go at the next loop turn
+            try:
+                return await self._dial(Connection)
+            except (DockerConnectionError, OSError) as exc:
+                if _out_of_files(exc) is None:
+                    raise
+                first = exc
+        cause = _out_of_files(first)
+        assert cause is not None
+        raise DockerConnectionError(self._out_of_files_message(cause, freed)) from first
+
+    def _out_of_files_message(self, cause: OSError, freed: int) -> str:
+        held = self._short.used + self._long.used + len(self._idle)
+        if cause.errno == errno.ENFILE:
+            what = "the system-wide table of open files is full (ENFILE)"
+        else:
+            what = "the process reached its limit of open file descriptors (EMFILE"
+            try:
+                import resource  # POSIX only
+
+                soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                what += f", ulimit -n is {soft})" if soft != resource.RLIM_INFINITY else ")"
+            except (ImportError, OSError, ValueError):
+                what += ")"
+        return (
+            f"Cannot connect to Docker Engine via {self.description}: out of file descriptors: "
+            f"{what}; this client holds {held} connection(s)"
+            + (f" after closing {freed} idle one(s)" if freed else " and none idle")
+            + f"; raise the limit or lower Docker(limit=...) (now {self.limit})"
+        )
 
     async def request(
         self,
@@ -708,8 +908,15 @@ class HTTPEngine:
         target: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        long_lived: bool = False,
     ) -> Response:
         """Send a request and return once the response head has arrived.
+
+        The request first waits, in order of arrival, for one of the
+        ``limit`` connections of its kind: ``long_lived`` ones (streams the
+        caller keeps open, and every ``Upgrade`` request) have their own, so
+        they never hold up short requests.
 
         A GET or HEAD that fails on a reused keep-alive connection before any
         byte of the answer arrived (the daemon closed an idle connection) is
@@ -736,6 +943,7 @@ class HTTPEngine:
             all_headers = {"Host": self._host_header}
             if headers:
                 all_headers.update(headers)
+                long_lived = long_lived or "Upgrade" in headers
             if isinstance(body, FileBody):
                 all_headers["Content-Length"] = str(body.count)
             elif streamed:
@@ -745,17 +953,32 @@ class HTTPEngine:
             elif method in ("POST", "PUT"):
                 all_headers["Content-Length"] = "0"
             head_bytes = encode_head(method, target, all_headers)
+        slots = self._long if long_lived else self._short
+        if not slots.try_acquire():
+            await slots.acquire()
+        try:
+            return await self._send(slots, method, target, head_bytes, body, streamed)
+        except BaseException:
+            slots.release()  # no connection took it
+            raise
+
+    async def _send(
+        self,
+        slots: Slots,
+        method: str,
+        target: str,
+        head_bytes: bytes,
+        body: bytes | AsyncIterable[bytes] | None,
+        streamed: bool,
+    ) -> Response:
+        """Send on an idle or new connection, which holds ``slots``' slot once it answers."""
         while True:
-            reused = False
-            while self._idle:
-                connection = self._idle.pop()
-                if not connection.closed:
-                    reused = True
-                    break
-                if POOL_LOG.isEnabledFor(logging.DEBUG):
-                    POOL_LOG.debug("discarding an idle connection the daemon closed")
-            if not reused:
-                connection = await self._dial(Connection)
+            connection = self._take_idle()
+            reused = connection is not None
+            if connection is None:
+                if self._closed:
+                    raise DockerClientClosedError()
+                connection = await self._connect()
             if POOL_LOG.isEnabledFor(logging.DEBUG):
                 POOL_LOG.debug(
                     "%s a connection to %s for %s (%d in use, %d idle)",
@@ -767,7 +990,7 @@ class HTTPEngine:
                 )
             self._active.add(connection)
             try:
-                return await self._exchange(connection, method, head_bytes, body, streamed)
+                response = await self._exchange(connection, method, head_bytes, body, streamed)
             except DockerConnectionError as exc:
                 connection.close()
                 self._active.discard(connection)
@@ -811,6 +1034,12 @@ class HTTPEngine:
                 connection.close()
                 self._active.discard(connection)
                 raise
+            if connection.closed:  # lost as the head arrived: the slot is not the connection's
+                self._active.discard(connection)
+                slots.release()
+            else:
+                connection.slot = slots  # given back when it goes idle, closes or is lost
+            return response
 
     async def _exchange(
         self,
@@ -835,7 +1064,11 @@ class HTTPEngine:
             exc = upload.exception() if upload.done() else None
             # A daemon that answers early and stops reading breaks the pipe: its
             # answer, or the lost connection, then says why (not the EPIPE).
-            if exc is not None and not head_future.done() and not isinstance(exc, ConnectionError):
+            if (
+                exc is not None
+                and not head_future.done()
+                and not isinstance(exc, (ConnectionError, DockerConnectionError))
+            ):
                 head_future.cancel()
                 raise exc
         elif isinstance(body, (bytes, bytearray, memoryview)) and body:
@@ -886,6 +1119,8 @@ class HTTPEngine:
         """
         self._discard_connections()
         self._loop = loop
+        self._short = Slots(self.limit)
+        self._long = Slots(self.limit)
         watch = self._watch_loop(loop)
         await watch.asend(None)  # the first step registers it with the running loop
         self._loop_watch = watch
@@ -906,6 +1141,12 @@ class HTTPEngine:
                 await self._close_connections()
 
     def _discard_connections(self) -> None:
+        expiry, self._expiry = self._expiry, None
+        if expiry is not None:
+            try:
+                expiry.cancel()
+            except RuntimeError:
+                pass  # its loop is closed: the timer will never run anyway
         idle, self._idle = self._idle, []
         for connection in [*idle, *self._active]:
             try:

@@ -256,7 +256,10 @@ def parse_volume(spec: str, ctx: Context, path: str) -> dict[str, Any]:
     if len(parts) > 3:
         raise ctx.fail(path, f"invalid volume specification {spec!r}: too many colons")
     if len(parts) == 1:
-        return {"type": "volume", "target": clean_target(parts[0])}
+        anonymous: dict[str, Any] = {"type": "volume", "target": clean_target(parts[0])}
+        if len(spec) > 2:  # Compose's parser gives "/d" (two characters) no volume options
+            anonymous["volume"] = {}
+        return anonymous
     source, target = parts[0], parts[1]
     options = parts[2].split(",") if len(parts) == 3 else []
     if not source:
@@ -354,19 +357,20 @@ def file_reference(value: Any, ctx: Context, path: str, default_target: str | No
 
 
 def extra_hosts(value: Any) -> list[str]:
+    """``host=address`` entries, sorted as Compose prints them."""
     hosts: list[str] = []
     if isinstance(value, dict):
         for host, address in value.items():
             for one in address if isinstance(address, list) else [address]:
                 hosts.append(f"{host}={string(one)}")
-        return hosts
+        return sorted(hosts)
     for entry in string_list(value):
         if "=" in entry:
             hosts.append(entry)
         else:
             host, _, address = entry.partition(":")
             hosts.append(f"{host}={address}")
-    return hosts
+    return sorted(hosts)
 
 
 def healthcheck(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
@@ -409,7 +413,8 @@ def build(value: Any, ctx: Context, path: str) -> dict[str, Any]:
         context = ctx.abspath(context)
     spec["context"] = context
     if "args" in spec:
-        spec["args"] = key_value_map(spec["args"], ctx, f"{path}.args", resolve=True, keep_null=False)
+        # unresolved names stay None until the files are merged (an override may unset one)
+        spec["args"] = key_value_map(spec["args"], ctx, f"{path}.args", resolve=True)
     for key in ("labels", "additional_contexts"):
         if key in spec:
             spec[key] = key_value_map(spec[key], ctx, f"{path}.{key}", empty="")

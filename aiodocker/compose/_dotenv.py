@@ -119,10 +119,21 @@ def parse_dotenv(
     return result
 
 
+def parse_raw(text: str) -> dict[str, str]:
+    """``env_file`` with ``format: raw``: ``KEY=VALUE`` lines taken as written (quotes and ``$`` kept)."""
+    result: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        result[key.strip()] = value
+    return result
+
+
 def read_dotenv(
-    path: str, lookup: Callable[[str], str | None], *, interpolate: bool = True
+    path: str, lookup: Callable[[str], str | None], *, interpolate: bool = True, raw: bool = False
 ) -> dict[str, str]:
-    """Read and parse the dotenv file ``path``.
+    """Read and parse the dotenv file ``path`` (``raw``: no quoting rules, no interpolation).
 
     Raises:
         ComposeError: the file cannot be read or is malformed.
@@ -132,4 +143,6 @@ def read_dotenv(
             text = stream.read()
     except OSError as exc:
         raise ComposeError(f"cannot read env file: {exc.strerror or exc}", file=path) from None
+    if raw:
+        return parse_raw(text)
     return parse_dotenv(text, lookup, file=path, interpolate=interpolate)

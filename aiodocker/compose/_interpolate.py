@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._errors import ComposeError
+from ._yaml import Override
 
 Lookup = Callable[[str], "str | None"]
 
@@ -117,7 +118,11 @@ def _braced(body: str, whole: str, lookup: Lookup, warn: Callable[[str], None] |
 def interpolate_tree(
     node: Any, lookup: Lookup, path: str, warn: Callable[[str], None] | None = None
 ) -> Any:
-    """Interpolate every string of a YAML tree (mapping keys are left alone)."""
+    """A copy of a YAML tree with every string interpolated (mapping keys are left alone).
+
+    A copy, not an update in place: YAML aliases share one object between several places,
+    and each place must be interpolated once.
+    """
     if isinstance(node, str):
         if "$" not in node:
             return node
@@ -126,15 +131,21 @@ def interpolate_tree(
         except InterpolationError as exc:
             raise ComposeError(str(exc), path=path) from None
     if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, (str, dict, list)):
-                node[key] = interpolate_tree(value, lookup, f"{path}.{key}" if path else str(key), warn)
-        return node
+        return {
+            key: interpolate_tree(value, lookup, f"{path}.{key}" if path else str(key), warn)
+            if isinstance(value, (str, dict, list))
+            else _marker(value, lookup, f"{path}.{key}" if path else str(key), warn)
+            for key, value in node.items()
+        }
     if isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, (str, dict, list)):
-                node[index] = interpolate_tree(value, lookup, f"{path}[{index}]", warn)
-        return node
+        return [interpolate_tree(value, lookup, f"{path}[{index}]", warn) for index, value in enumerate(node)]
+    return _marker(node, lookup, path, warn)
+
+
+def _marker(node: Any, lookup: Lookup, path: str, warn: Callable[[str], None] | None) -> Any:
+    """An ``!override`` marker's value is interpolated too; anything else is returned as is."""
+    if isinstance(node, Override):
+        return Override(interpolate_tree(node.value, lookup, path, warn))
     return node
 
 

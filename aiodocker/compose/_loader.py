@@ -253,8 +253,12 @@ def load_project(
         profiles = [p.strip() for p in _split_list(environment.get("COMPOSE_PROFILES"), ",")]
     loader = _Loader(environment, list(profiles))
     model: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # service -> the last file that defines or changes it
     for path in paths:
-        model = merge_document(model, loader.read_file(path, working_dir))
+        document = loader.read_file(path, working_dir)
+        for service in document.get("services") or {}:
+            origins[service] = path
+        model = merge_document(model, document)
     name = project_name or environment.get("COMPOSE_PROJECT_NAME")
     if name:
         if not _NAME.match(name):
@@ -274,8 +278,15 @@ def load_project(
 
     if markers_read():
         model = strip_markers(model)
-    project = finish(model, name=name, working_dir=working_dir, environment=environment,
-                     config_files=paths, profiles=list(profiles), lookup=loader.lookup)
+    try:
+        project = finish(model, name=name, working_dir=working_dir, environment=environment,
+                         config_files=paths, profiles=list(profiles), lookup=loader.lookup)
+    except ComposeError as exc:
+        # a check of the merged project: blame the file that last touched the service
+        parts = exc.path.split(".")
+        if exc.file is None and len(parts) > 1 and parts[0] == "services" and parts[1] in origins:
+            raise ComposeError(exc.problem, file=origins[parts[1]], path=exc.path) from None
+        raise
     project.warnings = loader.warnings
     return project
 

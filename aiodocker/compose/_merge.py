@@ -83,6 +83,20 @@ def merge_service(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
             if "test" in value:
                 merged["test"] = strip_markers(value["test"])
             result[key] = merged
+        elif key == "extra_hosts" and isinstance(old, list) and isinstance(value, list):
+            result[key] = sorted(_unique([*old, *value], _hashable))
+        elif key == "networks" and isinstance(old, dict) and isinstance(value, dict):
+            networks = dict(old)
+            for name, spec in value.items():
+                if isinstance(spec, Reset):
+                    networks.pop(name, None)
+                elif spec is None and name in networks:
+                    continue  # a bare name keeps what the base says about the network
+                elif isinstance(networks.get(name), dict) and isinstance(spec, dict):
+                    networks[name] = _merge_map(networks[name], spec, name)
+                else:
+                    networks[name] = strip_markers(spec)
+            result[key] = networks
         elif key == "ulimits":
             merged_limits = dict(old)
             merged_limits.update(strip_markers(value))

@@ -53,32 +53,99 @@ class FileReference(TypedDict, total=False):
 class Service(TypedDict, total=False):
     """A service in normal form: every short syntax expanded, every path absolute.
 
-    The keys are the Compose Specification's; only the commonest are listed for type
-    checkers, the others are present under their specification names.
+    One key per key of the Compose Specification's service (``env_file``, ``label_file`` and
+    ``extends`` are resolved while loading, so they are not here). ``x-*`` keys are kept as
+    written (and left out of ``to_json()``, as Compose leaves them out).
     """
 
-    image: str
+    annotations: dict[str, str]
+    attach: bool
+    blkio_config: dict[str, Any]
     build: dict[str, Any]
+    cap_add: list[str]
+    cap_drop: list[str]
+    cgroup: str
+    cgroup_parent: str
     command: list[str] | None
+    configs: list[FileReference]
+    container_name: str
+    cpu_count: int
+    cpu_percent: int
+    cpu_period: int
+    cpu_quota: int
+    cpu_rt_period: int
+    cpu_rt_runtime: int
+    cpu_shares: int
+    cpus: float
+    cpuset: str
+    credential_spec: dict[str, Any]
+    depends_on: dict[str, Dependency]
+    deploy: dict[str, Any]
+    develop: dict[str, Any]
+    device_cgroup_rules: list[str]
+    devices: list[dict[str, str]]
+    dns: list[str]
+    dns_opt: list[str]
+    dns_search: list[str]
+    domainname: str
     entrypoint: list[str] | None
     environment: dict[str, str | None]
-    labels: dict[str, str]
-    ports: list[Port]
     expose: list[str]
-    volumes: list[Mount]
-    depends_on: dict[str, Dependency]
-    networks: dict[str, dict[str, Any] | None]
-    network_mode: str
-    secrets: list[FileReference]
-    configs: list[FileReference]
+    external_links: list[str]
+    extra_hosts: list[str]
+    gpus: list[dict[str, Any]]
+    group_add: list[str]
     healthcheck: dict[str, Any]
-    deploy: dict[str, Any]
+    hostname: str
+    image: str
+    init: bool
+    ipc: str
+    isolation: str
+    labels: dict[str, str]
+    links: list[str]
+    logging: dict[str, Any]
+    mac_address: str
+    mem_limit: str
+    mem_reservation: str
+    mem_swappiness: str
+    memswap_limit: str
+    models: dict[str, dict[str, Any] | None]
+    network_mode: str
+    networks: dict[str, dict[str, Any] | None]
+    oom_kill_disable: bool
+    oom_score_adj: int
+    pid: str
+    pids_limit: int
+    platform: str
+    ports: list[Port]
+    post_start: list[dict[str, Any]]
+    pre_stop: list[dict[str, Any]]
+    privileged: bool
     profiles: list[str]
+    provider: dict[str, Any]
+    pull_policy: str
+    read_only: bool
     restart: str
-    container_name: str
-    working_dir: str
-    user: str
+    runtime: str
     scale: int
+    secrets: list[FileReference]
+    security_opt: list[str]
+    shm_size: str
+    stdin_open: bool
+    stop_grace_period: str
+    stop_signal: str
+    storage_opt: dict[str, str]
+    sysctls: dict[str, str]
+    tmpfs: list[str]
+    tty: bool
+    ulimits: dict[str, Any]
+    use_api_socket: bool
+    user: str
+    userns_mode: str
+    uts: str
+    volumes: list[Mount]
+    volumes_from: list[str]
+    working_dir: str
 
 
 def _escape(value: Any) -> Any:
@@ -92,12 +159,18 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def _without_extensions(value: Any) -> Any:
-    """A service without its ``x-*`` keys, which ``docker compose config`` does not print."""
+def _escape_service(value: Any) -> Any:
+    """:func:`_escape` that also drops ``x-*`` keys, which ``docker compose config`` does not print."""
+    if isinstance(value, str):
+        return value.replace("$", "$$") if "$" in value else value
     if isinstance(value, dict):
-        return {k: _without_extensions(v) for k, v in value.items() if not str(k).startswith("x-")}
+        return {
+            (k.replace("$", "$$") if "$" in k else k): _escape_service(v)
+            for k, v in value.items()
+            if not k.startswith("x-")
+        }
     if isinstance(value, list):
-        return [_without_extensions(v) for v in value]
+        return [_escape_service(v) for v in value]
     return value
 
 
@@ -190,7 +263,7 @@ class Project:
             if json_form:
                 service.setdefault("command", None)
                 service.setdefault("entrypoint", None)
-            services[key] = _without_extensions(dict(sorted(service.items())))
+            services[key] = _escape_service(dict(sorted(service.items())))
         out["services"] = services
         for key, table in (
             ("networks", self.networks),
@@ -200,14 +273,24 @@ class Project:
         ):  # Compose 2.40.3's config does not print the top-level models
             if table:
                 out[key] = dict(sorted(table.items()))
+                out[key] = _escape(out[key])
         for key in sorted(self.extensions):
-            out[key] = self.extensions[key]
-        escaped: dict[str, Any] = _escape(out)
-        return escaped
+            out[key] = _escape(self.extensions[key])
+        out["name"] = _escape(self.name)
+        return out
 
     def to_json(self) -> str:
-        """The JSON text ``docker compose config --format json`` prints for this project."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        """The JSON text ``docker compose config --format json`` prints for this project.
+
+        orjson writes it when installed (the ``orjson`` extra); the text is the same JSON.
+        """
+        data = self.to_dict()
+        try:
+            import orjson
+        except ImportError:
+            return json.dumps(data, indent=2, ensure_ascii=False)
+        text: str = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+        return text
 
     def to_yaml(self) -> str:
         """The YAML text ``docker compose config`` prints for this project."""

@@ -54,10 +54,15 @@ def finish(
         build = spec.get("build")
         if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
             build["dockerfile"] = "Dockerfile"
+        if isinstance(build, dict) and isinstance(build.get("args"), dict):
+            build["args"] = {k: v for k, v in build["args"].items() if v is not None}
+            if not build["args"]:
+                del build["args"]
         deploy = spec.get("deploy")
         if isinstance(deploy, dict):
             deploy.setdefault("placement", {})
     _check_cycles(services)
+    _check_container_names(services)
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
     # as Compose does, only the resources the enabled services use are kept
@@ -132,8 +137,7 @@ def _env_files(key: str, spec: dict[str, Any], environment: dict[str, str]) -> N
             if entry.get("required", True):
                 raise ComposeError(f"env file {path} not found", path=f"services.{key}.env_file")
             continue
-        raw = entry.get("format") == "raw"
-        values.update(read_dotenv(path, lookup, interpolate=not raw))
+        values.update(read_dotenv(path, lookup, raw=entry.get("format") == "raw"))
     values.update(spec.get("environment") or {})
     spec["environment"] = values
 
@@ -164,14 +168,13 @@ def _check_service(
         raise ComposeError(f"service {key!r} has neither an image nor a build context specified", path=where)
     deps = spec.get("depends_on") or {}
     for dep in list(deps):
-        if dep not in services:
-            if dep in disabled or not deps[dep].get("required", True):
-                if not deps[dep].get("required", True) or dep in disabled:
-                    if dep in disabled and deps[dep].get("required", True):
-                        raise ComposeError(f"service {key!r} depends on service {dep!r} which is disabled by its profiles",
-                                           path=f"{where}.depends_on")
-                    continue
+        if dep in services:
+            continue
+        if dep not in disabled:
             raise ComposeError(f"service {key!r} depends on undefined service {dep!r}", path=f"{where}.depends_on")
+        if deps[dep].get("required", True):
+            raise ComposeError(f"service {key!r} depends on service {dep!r} which is disabled by its profiles",
+                               path=f"{where}.depends_on")
     if "network_mode" in spec and spec.get("networks"):
         raise ComposeError(f"service {key!r} declares mutually exclusive network_mode and networks", path=where)
     for net in spec.get("networks") or {}:
@@ -229,6 +232,24 @@ def _check_against_deploy(key: str, spec: dict[str, Any]) -> None:
             deploy["replicas"] = scale
         elif deploy["replicas"] != scale:
             raise ComposeError("can't set distinct values on 'scale' and 'deploy.replicas'", path=f"services.{key}")
+
+
+def _check_container_names(services: dict[str, dict[str, Any]]) -> None:
+    """A ``container_name`` is one container: unique, and not on a scaled service."""
+    owners: dict[str, str] = {}
+    for key in sorted(services):
+        spec = services[key]
+        name = spec.get("container_name")
+        if not name:
+            continue
+        if name in owners:
+            raise ComposeError(f"container name {name!r} is already in use by service {owners[name]!r}",
+                               path=f"services.{key}.container_name")
+        owners[name] = key
+        replicas = (spec.get("deploy") or {}).get("replicas", spec.get("scale"))
+        if replicas is not None and replicas > 1:
+            raise ComposeError(f"can't set container_name and scale {key} to {replicas}: container names must be unique",
+                               path=f"services.{key}.container_name")
 
 
 def _check_cycles(services: dict[str, dict[str, Any]]) -> None:

@@ -32,24 +32,25 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "object": (dict,),
+    "array": (list,),
+    "boolean": (bool,),
+    "integer": (int, float),
+    "number": (int, float),
+    "null": (type(None),),
+}
+
+
 def _type_ok(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer()
-        )
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "null":
-        return value is None
-    return False
+    if not isinstance(value, _PY_TYPES[kind]):
+        return False
+    if kind in ("integer", "number") and isinstance(value, bool):
+        return False
+    if kind == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return True
 
 
 def _join(path: str, key: str) -> str:
@@ -138,13 +139,16 @@ def errors(value: Any, node: dict[str, Any], path: str) -> str | None:
     for keyword in ("oneOf", "anyOf"):
         choices = node.get(keyword)
         if choices is not None:
-            problems = [errors(value, choice, path) for choice in choices]
-            good = sum(1 for p in problems if p is None)
-            if good == 0:
-                specific = [p for p in problems if p and not p.split(": ", 1)[1].startswith("must be a ")]
+            # The schema's alternatives differ by type, so the first that fits is the one.
+            problems: list[str] = []
+            for choice in choices:
+                problem = errors(value, choice, path)
+                if problem is None:
+                    break
+                problems.append(problem)
+            else:
+                specific = [p for p in problems if not p.split(": ", 1)[1].startswith("must be a ")]
                 return specific[0] if specific else f"{path}: {_describe(value)} is not an allowed form"
-            if keyword == "oneOf" and good > 1:
-                return f"{path}: matches more than one allowed form"
     for sub in node.get("allOf", ()):
         problem = errors(value, sub, path)
         if problem:

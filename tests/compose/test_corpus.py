@@ -105,3 +105,29 @@ def test_error_names_file_path_and_problem() -> None:
     assert error.file == str(case / "compose.yaml")
     assert error.path == "services.web.ports[1]"
     assert str(error).startswith(f"{case / 'compose.yaml'}: services.web.ports[1]: ")
+
+
+def test_the_corpus_touches_every_key_of_the_service_schema() -> None:
+    import yaml
+
+    from aiodocker.compose._schema import schema
+
+    wanted = set(schema()["definitions"]["service"]["properties"])
+    seen: set[str] = set()
+    for path in CORPUS.rglob("*.y*ml"):
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except yaml.YAMLError:
+            continue  # the cases of invalid YAML
+        for document in documents:
+            services = document.get("services") if isinstance(document, dict) else None
+            for spec in (services or {}).values() if isinstance(services, dict) else ():
+                if isinstance(spec, dict):
+                    seen.update(spec)
+    assert sorted(wanted - seen) == []
+
+
+def test_the_corpus_uses_every_interpolation_form() -> None:
+    text = "".join(p.read_text() for p in CORPUS.rglob("*") if p.is_file())
+    for form in ("${", ":-", "${UNSET-", ":?", "?unset", ":+", "+r", "$$", "$SET"):
+        assert form in text, form

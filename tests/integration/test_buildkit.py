@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -305,3 +308,206 @@ def test_cli_build_on_a_terminal_redraws_a_step_view(
     assert "[+] Building" in text and "\x1b[" in text
     assert " => [2/2] RUN echo tty-" in text
     assert text.rstrip().splitlines()[-1].startswith("sha256:")
+
+
+# --- buildx's flags, side by side with the buildx 0.13.1 oracle ----------------------------
+
+FLAGS_DOCKERFILE = (
+    "FROM {image} AS base\n"
+    "ARG GREETING\n"
+    'RUN echo "greeting=$GREETING" && grep -c flagged-host /etc/hosts # {nonce}\n'
+    "FROM base AS final\n"
+    "RUN echo never-built-{nonce}\n"
+)
+
+
+def flag_args(root: Path, dockerfile: Path, tags: list[str], out_dir: Path) -> list[str]:
+    args = ["-f", str(dockerfile), "--target", "base", "--build-arg", "GREETING=hello-flags"]
+    args += ["--label", "org.example.flag=yes", "--platform", "linux/amd64", "--network", "none"]
+    args += ["--add-host", "flagged-host:10.9.8.7", "--no-cache", "--progress", "plain"]
+    args += ["--iidfile", str(out_dir / "iid"), "--metadata-file", str(out_dir / "meta.json")]
+    for tag in tags:
+        args += ["-t", tag]
+    return [*args, str(root)]
+
+
+async def test_cli_flags_build_the_same_image_as_buildx(
+    bk: Docker, bk_host: str, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    import json
+
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"  # the Dockerfile lies outside the context
+    elsewhere.mkdir()
+    dockerfile = elsewhere / "Build.dockerfile"
+    dockerfile.write_text(FLAGS_DOCKERFILE.format(image=IMAGE, nonce=nonce))
+    results = {}
+    for who in ("aiodocker", "buildx"):
+        out_dir = tmp_path / who
+        out_dir.mkdir()
+        tags = [new_tag(), new_tag()]
+        args = flag_args(root, dockerfile, tags, out_dir)
+        if who == "aiodocker":
+            out, err = io.StringIO(), io.StringIO()
+            status = await asyncio.to_thread(main, ["-H", bk_host, "build", *args], out, err)
+            text = out.getvalue() + err.getvalue()
+        else:
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [require("buildx_bin"), "build", *args],
+                env={**os.environ, "DOCKER_HOST": bk_host},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            status, text = done.returncode, done.stdout + done.stderr
+        assert status == 0, text
+        assert "greeting=hello-flags" in text and f"never-built-{nonce}" not in text
+        image_id = (out_dir / "iid").read_text().strip()
+        info = await bk.images.inspect(tags[1])
+        assert info["Id"] == image_id
+        assert (await bk.images.inspect(tags[0]))["Id"] == image_id
+        meta = json.loads((out_dir / "meta.json").read_text())
+        results[who] = (info["Config"]["Labels"], info["Architecture"], meta, tags)
+    ours, theirs = results["aiodocker"], results["buildx"]
+    assert ours[0] == theirs[0] and ours[0]["org.example.flag"] == "yes"
+    assert ours[1] == theirs[1] == "amd64"
+    for meta, tags in ((ours[2], ours[3]), (theirs[2], theirs[3])):
+        assert meta["containerimage.config.digest"].startswith("sha256:")
+        assert set(meta["image.name"].split(",")) == {f"docker.io/library/{t}" for t in tags}
+
+
+def test_cli_quiet_prints_only_the_id_and_rawjson_prints_status_lines(
+    bk_host: str, tmp_path: Path
+) -> None:
+    import json
+
+    nonce = uuid.uuid4().hex
+    root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN echo raw-{nonce}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["-H", bk_host, "build", "-q", str(root)], out=out, err=err) == 0, err.getvalue()
+    assert out.getvalue().strip().startswith("sha256:") and len(out.getvalue().splitlines()) == 1
+    out = io.StringIO()
+    argv = ["-H", bk_host, "build", "--progress", "rawjson", "--no-cache", str(root)]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    text, _, image_id = out.getvalue().rstrip("\n").rpartition("\n")
+    decoder, position, documents = json.JSONDecoder(), 0, []
+    while text[position:].strip():  # buildx's layout: indented documents, one after another
+        while text[position].isspace():
+            position += 1
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+    names = [v.get("name", "") for d in documents for v in d.get("vertexes", [])]
+    assert any(name.endswith(f"RUN echo raw-{nonce}") for name in names)
+    logs = [base64.b64decode(log["data"]) for d in documents for log in d.get("logs", [])]
+    assert f"raw-{nonce}\n".encode() in logs
+    assert image_id.startswith("sha256:")
+    statuses = [s for d in documents for s in d.get("statuses", [])]
+    assert all("current" in s for s in statuses)
+
+
+def test_cli_refuses_a_bad_ssh_socket_before_building(bk_host: str, tmp_path: Path) -> None:
+    root = context_dir(tmp_path, f"FROM {IMAGE}\nRUN --mount=type=ssh true\n")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", bk_host, "build", "--ssh", f"default={tmp_path / 'no-agent.sock'}", str(root)]
+    assert main(argv, out=out, err=err) == 1
+    assert "no-agent.sock" in err.getvalue() and "#1" not in out.getvalue()  # nothing ran
+
+
+NAMED = "FROM base\nCOPY --from=extra hello.txt /hello.txt\nRUN cat /hello.txt && echo {nonce}\n"
+
+
+async def test_named_contexts_resolve_copy_from_and_from_as_with_buildx(
+    bk: Docker, bk_host: str, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    nonce = uuid.uuid4().hex
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "hello.txt").write_text(f"from-the-extra-context-{nonce}\n")
+    root = context_dir(tmp_path, NAMED.format(nonce=nonce))
+    contexts = ["--build-context", f"extra={extra}"]
+    contexts += ["--build-context", f"base=docker-image://{IMAGE}"]
+    tag = new_tag()
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", bk_host, "build", "--progress", "plain", "-t", tag, *contexts, str(root)]
+    assert await asyncio.to_thread(main, argv, out, err) == 0, err.getvalue()
+    assert f"from-the-extra-context-{nonce}" in out.getvalue()
+    assert (await bk.images.inspect(tag))["Id"] == out.getvalue().split()[-1]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [require("buildx_bin"), "build", "--progress", "plain", *contexts, str(root)],
+        env={**os.environ, "DOCKER_HOST": bk_host},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    # buildx reuses our steps from the cache: the same definition with the same inputs
+    run_step = next(
+        line.split()[0] for line in done.stderr.splitlines() if f"&& echo {nonce}" in line
+    )
+    assert f"{run_step} CACHED" in done.stderr
+    assert f"writing image {out.getvalue().split()[-1]}" in done.stderr
+    # through the API: a failing step's lines come from the daemon's own error source
+    (root / "Dockerfile").write_text(
+        f"FROM base\nCOPY --from=extra hello.txt /h\nRUN echo {nonce} && \\\n  exit 6\n"
+    )
+    with pytest.raises(DockerStreamError) as caught:
+        await buildkit.build(
+            bk, path=root, build_contexts={"extra": extra, "base": f"docker-image://{IMAGE}"}
+        )
+    assert "exit code: 6" in caught.value.message
+    cause = caught.value.__cause__
+    assert cause is not None and ">>>   exit 6" in getattr(cause, "source", "")
+    assert source_block(caught.value.message) == getattr(cause, "source", "")
+
+
+async def test_named_context_must_be_a_directory_or_a_known_scheme(
+    bk: Docker, tmp_path: Path
+) -> None:
+    root = context_dir(tmp_path, f"FROM {IMAGE}\n")
+    with pytest.raises(ValueError, match="'extra'.*not a directory"):
+        buildkit.BuildKitBuild(bk, path=root, build_contexts={"extra": tmp_path / "missing"})
+    with pytest.raises(ValueError, match="needs a local context"):
+        buildkit.BuildKitBuild(bk, remote="http://x/ctx.tar", build_contexts={"e": tmp_path})
+
+
+def source_block(text: str) -> str:
+    """The ``Dockerfile:N`` block (header and the two rules) of an error output."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Dockerfile:"))
+    end = lines.index("--------------------", start + 2)
+    return "\n".join(lines[start : end + 1])
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # one-line step in the only stage, a comment above it
+        "FROM {image}\n# a comment\nRUN echo a-{nonce}\nRUN exit 5\nRUN echo b\nRUN echo c\n",
+        # a continued step in a named stage of a multi-stage build, ENV not counted
+        "FROM {image} AS build\nENV A=1\nRUN echo one-{nonce}\n\nRUN echo two && \\\n"
+        "    exit 3\nRUN echo three\nFROM {image}\nCOPY --from=build /etc/hostname /x\n",
+    ],
+    ids=["one-line", "continued-in-stage"],
+)
+async def test_failing_step_shows_its_dockerfile_lines_as_buildx_does(
+    bk: Docker, bk_host: str, tmp_path: Path, dockerfile: str
+) -> None:
+    text = dockerfile.format(image=IMAGE, nonce=uuid.uuid4().hex)
+    root = context_dir(tmp_path, text)
+    with pytest.raises(DockerStreamError) as caught:
+        await buildkit.build(bk, path=root)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [require("buildx_bin"), "build", "--progress", "plain", str(root)],
+        env={**os.environ, "DOCKER_HOST": bk_host},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert source_block(caught.value.message) == source_block(done.stderr)
+    assert ">>>" in source_block(caught.value.message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import shutil
@@ -14,17 +15,10 @@ from typing import Any
 
 import pytest
 from helpers import isolated_docker_config, remove_images  # noqa: F401 (autouse)
-from testenv import in_ci, require
+from testenv import require
 
-try:
-    import h2  # noqa: F401
-except ImportError:  # the aiodocker[buildkit] extra is missing: a broken set-up in CI
-    if in_ci():
-        raise
-    pytest.skip("the BuildKit session needs the aiodocker[buildkit] extra", allow_module_level=True)
-
-from aiodocker import Docker, buildkit  # noqa: E402
-from aiodocker.exceptions import DockerStreamError  # noqa: E402
+from aiodocker import Docker, buildkit
+from aiodocker.exceptions import DockerStreamError
 
 IMAGE = "aiodocker-test/busybox:latest"
 
@@ -209,9 +203,7 @@ async def sshd_in_netns(
     home = tmp_path / "sshd"
     home.mkdir()
     host_key = home / "host_key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     authorized = home / "authorized_keys"
     authorized.write_text((tmp_path / "id_ed25519.pub").read_text())
     authorized.chmod(0o600)
@@ -279,6 +271,40 @@ async def test_ssh_mount_forwards_the_local_agent_to_a_real_ssh_login(
     text = output(events)
     assert comment in text  # the agent the build sees is ours
     assert Path(nonce_file).read_text() in text  # and it logged in with it
+
+
+async def test_ssh_mount_from_a_key_file_logs_in_through_the_in_process_agent(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    sshd_in_netns: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port, nonce_file = sshd_in_netns
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent: the key file only
+    key = tmp_path / "id_ed25519"  # the key sshd_in_netns authorizes
+    bridge = await bk.networks.get("bridge")
+    gateway = (await bridge.show())["IPAM"]["Config"][0]["Gateway"]
+    root = tmp_path / "ctx"
+    root.mkdir()
+    copy_program("ssh", root / "tools")
+    copy_program("ssh-add", root / "tools")
+    tools = "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools"
+    ssh = (
+        f"{tools}/ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o BatchMode=yes -o IdentitiesOnly=no -p {port} root@{gateway}"
+    )
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "COPY tools /tools\n"
+        f"RUN --mount=type=ssh,id=deploy echo {uuid.uuid4().hex} >/dev/null; "
+        f"{tools}/ssh-add -l && {ssh} cat {nonce_file}\n"
+    )
+    running, events = await run(bk, path=root, tag=new_tag(), ssh={"deploy": [str(key)]})
+    text = output(events)
+    assert str(key) in text  # ssh-add -l lists the key file (our agent's comment)
+    assert Path(nonce_file).read_text() in text  # and the login signed with it
+    assert "PRIVATE KEY" not in text + repr(running.trace.__dict__)
 
 
 async def test_session_death_fails_the_build_with_a_clear_error(
@@ -508,3 +534,232 @@ def test_cli_build_with_context_sync_and_an_env_secret(
     assert main(argv, out=out, err=err) == 0, err.getvalue()
     assert hashlib.sha256(value.encode()).hexdigest() in out.getvalue()
     assert value not in out.getvalue() + err.getvalue()
+
+
+# --- a session on every build: no flag needed --------------------------------------------
+
+
+def login_config(docker_config: Path, registry: str) -> None:
+    import base64
+    import json
+
+    login = base64.b64encode(
+        f"{require('registry_user')}:{require('registry_password')}".encode()
+    ).decode()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {registry: {"auth": login}}}))
+
+
+def private_base_context(tmp_path: Path, registry: str, image: str) -> tuple[Path, str]:
+    marker = f"private-base-{uuid.uuid4().hex}"
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {registry}/{image}\nRUN echo {marker}\n")
+    return root, marker
+
+
+async def test_a_plain_build_pulls_a_private_base_image_with_no_session_flag(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    running, events = await run(bk, path=root, tag=new_tag())  # no context_sync, no secrets
+    assert marker in output(events)
+    assert running.session is not None and running.file_sync is not None
+    assert running.file_sync.files_sent >= 1  # the context went by file sync, not a tar
+    assert require("registry_password") not in repr(events)
+
+
+async def test_images_build_with_version_2_serves_a_session_for_a_private_base_image(
+    bk: Docker,
+    tmp_path: Path,
+    new_tag: Callable[[], str],
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+) -> None:
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    tasks_before = asyncio.all_tasks()
+    items = await bk.images.build(path=str(root), tag=new_tag(), version="2")  # 0.27's call
+    assert any(item.get("id") == "moby.image.id" for item in items)
+    assert marker in output(_decode(items))
+    await asyncio.sleep(0)
+    # the session is closed (the registry forwarder's own tasks aside)
+    left = [t for t in asyncio.all_tasks() - tasks_before if "/aiodocker/" in repr(t)]
+    assert left == []
+
+
+def _decode(items: list[dict[str, Any]]) -> list[buildkit.BuildEvent]:
+    from aiodocker._buildkit.trace import BuildTrace
+
+    trace = BuildTrace()
+    events: list[buildkit.BuildEvent] = []
+    for item in items:
+        events.extend(trace.feed(item))
+    return events
+
+
+async def test_the_cli_builds_from_a_private_base_image_with_no_flag(
+    bk: Docker,
+    tmp_path: Path,
+    registry_in_netns: str,
+    private_image: str,
+    docker_config: Path,
+    new_tag: Callable[[], str],
+) -> None:
+    import io
+
+    from aiodocker.__main__ import main
+
+    root, marker = private_base_context(tmp_path, registry_in_netns, private_image)
+    login_config(docker_config, registry_in_netns)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", require("docker26")["host"], "build", str(root), "--progress", "plain"]
+    argv += ["-t", new_tag()]
+    status = await asyncio.to_thread(main, argv, out, err)
+    assert status == 0, err.getvalue()
+    assert marker in out.getvalue()
+
+
+OPTIONAL_MOUNTS = (
+    f"FROM {IMAGE}\n"
+    "RUN --mount=type=secret,id=maybe,required=false --mount=type=ssh,required=false "
+    "test ! -e /run/secrets/maybe && echo optional-mounts-{nonce}\n"
+)
+
+
+async def test_optional_secret_and_ssh_mounts_build_with_nothing_given_as_buildx_does(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce))
+    _, events = await run(bk, path=root, tag=new_tag())
+    assert f"optional-mounts-{nonce}" in output(events)
+    # the 0.27 call with version="2" too (a fresh nonce: not from the cache)
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce + "b"))
+    items = await bk.images.build(path=str(root), tag=new_tag(), version="2")
+    assert f"optional-mounts-{nonce}b" in output(_decode(items))
+    # the oracle builds the same Dockerfile
+    buildx = require("buildx_bin")
+    (root / "Dockerfile").write_text(OPTIONAL_MOUNTS.format(nonce=nonce + "c"))
+    env = {**os.environ, "DOCKER_HOST": require("docker26")["host"]}
+    env.pop("SSH_AUTH_SOCK", None)
+    done = subprocess.run(
+        [buildx, "build", "--progress", "plain", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"optional-mounts-{nonce}c" in done.stderr
+
+
+async def test_version_2_builds_serve_a_session_on_docker_and_fall_back_to_tar_on_podman(
+    docker: Docker, engine: Any, image: str, tmp_path: Path, make_name: Callable[..., str]
+) -> None:
+    nonce = uuid.uuid4().hex
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {image}\nRUN echo engine-{nonce}\n")
+    tag = f"{make_name('bkengine')}:v1"
+    try:
+        items = await docker.images.build(path=str(root), tag=tag, version="2")
+        streamed = "".join(str(item.get("stream", "")) for item in items)
+        assert f"engine-{nonce}" in output(_decode(items)) + streamed
+        if engine.name.startswith("docker"):  # BuildKit: the session sent the context
+            (root / "Dockerfile").write_text(f"FROM {image}\nRUN echo engine-{nonce}-again\n")
+            running, events = await run(docker, path=root, tag=tag)
+            assert f"engine-{nonce}-again" in output(events)
+            assert running.session is not None and running.file_sync is not None
+            assert running.file_sync.files_sent >= 1
+        else:  # Podman answers POST /session with 404: the tar upload, no session
+            assert not any(item.get("id") == "moby.buildkit.trace" for item in items)
+    finally:
+        await remove_images(docker, tag)
+
+
+async def test_cancelling_a_named_context_build_releases_its_grpc_connection_and_session(
+    bk: Docker, tmp_path: Path, new_tag: Callable[[], str]
+) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "f").write_text("x")
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nCOPY --from=extra f /f\nRUN echo go-{uuid.uuid4().hex}; sleep 60\n"
+    )
+    await bk.version()
+    fds_before = open_fds()
+    tasks_before = asyncio.all_tasks()
+    started = asyncio.Event()
+
+    async def build() -> None:
+        async with buildkit.BuildKitBuild(
+            bk, path=root, tag=new_tag(), build_contexts={"extra": extra}
+        ) as running:
+            async for event in running:
+                if isinstance(event, buildkit.LogLine):
+                    started.set()
+
+    task = asyncio.create_task(build())
+    await asyncio.wait_for(started.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert asyncio.all_tasks() - tasks_before == set()
+    assert open_fds() <= fds_before + 1
+    assert (await bk.version())["ApiVersion"]
+
+
+async def test_docker_20_buildkit_build_pulls_a_private_base_image_with_no_flag(
+    tmp_path: Path, make_name: Callable[..., str], docker_config: Path, testenv: dict[str, Any]
+) -> None:
+    """Docker 20.10's BuildKit (version=2) asks the session for credentials as Docker 26's does."""
+    import aiohttp
+
+    registry: str = require("registry")  # the host daemon reaches it directly
+    auth = {
+        "username": require("registry_user"),
+        "password": require("registry_password"),
+        "serveraddress": registry,
+    }
+    repository = f"{registry}/{make_name('bk20private')}"
+    tag = f"{make_name('bk20')}:v1"
+    async with Docker(url=f"unix://{require('unix_socket')}") as d20:
+        await d20.images.tag(IMAGE, repository, tag="v1")
+        try:
+            await d20.images.push(f"{repository}:v1", auth=auth)
+        finally:
+            await d20.images.delete(f"{repository}:v1")
+        root, marker = private_base_context(
+            tmp_path, registry, repository.partition("/")[2] + ":v1"
+        )
+        try:
+            with pytest.raises(DockerStreamError):  # no credentials: refused
+                await run(d20, path=root, tag=tag)
+            login_config(docker_config, registry)
+            running, events = await run(d20, path=root, tag=tag)
+            assert marker in output(events)
+            assert running.session is not None and running.file_sync is not None
+        finally:
+            await remove_images(d20, tag)
+            login = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+            url = f"http://{registry}/v2/{repository.partition('/')[2]}/manifests"
+            accept = "application/vnd.docker.distribution.manifest.v2+json"
+            async with aiohttp.ClientSession(headers={"Authorization": f"Basic {login}"}) as http:
+                async with http.head(f"{url}/v1", headers={"Accept": accept}) as head:
+                    digest = head.headers.get("Docker-Content-Digest")
+                if digest:
+                    async with http.delete(f"{url}/{digest}"):
+                        pass

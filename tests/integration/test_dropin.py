@@ -296,3 +296,51 @@ async def test_export_image_content_reads_like_a_stream_reader(
         assert content.at_eof() and content.total_bytes == len(data)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         assert "manifest.json" in archive.getnames()
+
+
+# --- 0.27's closed session and self-registering subscribers (issue 21) -------------
+
+
+async def test_session_is_closed_after_async_with_whether_made_or_not(
+    engine: Any,
+) -> None:
+    async with aiodocker.Docker(url=engine.host) as untouched:
+        assert (await untouched.version())["ApiVersion"]
+    assert untouched.session.closed  # never made: the closed stand-in
+    with pytest.raises(RuntimeError, match="Session is closed"):
+        await untouched.session.get(f"{untouched.docker_host}/_ping")
+    async with aiodocker.Docker(url=engine.host) as used:
+        async with used.session.get(f"{used.docker_host}/_ping") as response:
+            assert response.status == 200
+        made = used.session
+    assert used.session is made and made.closed
+    with pytest.raises(RuntimeError, match="Session is closed"):
+        await made.get(f"{used.docker_host}/_ping")
+
+
+@pytest.mark.engine_difference(
+    ("podman", "podman5"), "podman's /events does not deliver these filtered container events"
+)
+async def test_a_subscriber_built_on_the_events_channel_sees_a_real_create(
+    docker: aiodocker.Docker, image: str, make_name: Callable[..., str]
+) -> None:
+    """Supervisor's pattern: ``ChannelSubscriber(docker.events.channel)`` beside the task."""
+    from aiodocker.channel import ChannelSubscriber
+
+    name = make_name("chansub")
+    direct = ChannelSubscriber(docker.events.channel)
+    docker.events.subscribe(since=time.time() - 1, filters={"container": [name]})
+    container = await create_container(docker, name, {"Image": image}, start=False)
+    try:
+        while True:
+            event = await asyncio.wait_for(direct.get(), 30)
+            assert event is not None, "the event stream ended early"
+            if event.get("Action") == "create":
+                assert event["Actor"]["ID"] == container.id
+                break
+    finally:
+        await remove_container(container)
+        await docker.events.stop()
+    # stop() ends the direct subscriber too, after what was already queued
+    while (event := await asyncio.wait_for(direct.get(), 5)) is not None:
+        assert event["Actor"]["ID"] == container.id

@@ -130,8 +130,9 @@ def test_cycle_and_unknown_dependency(tmp_path: Path) -> None:
     with pytest.raises(ComposeError, match="cycle"):
         load_project(cwd=str(tmp_path), environ={})
     (tmp_path / "compose.yaml").write_text("services:\n  a: {image: x, depends_on: [ghost]}\n")
-    with pytest.raises(ComposeError, match="undefined service 'ghost'"):
+    with pytest.raises(ComposeError, match="undefined service 'ghost'") as caught:
         load_project(cwd=str(tmp_path), environ={})
+    assert (caught.value.file, caught.value.path) == (str(tmp_path / "compose.yaml"), "services.a.depends_on")
 
 
 def test_service_order_puts_dependencies_first(tmp_path: Path) -> None:
@@ -147,3 +148,16 @@ def test_dollar_is_plain_in_the_model_and_doubled_in_the_output(tmp_path: Path) 
     assert project.services["a"]["command"] == ["echo", "$HOME"]
     assert '"$$HOME"' in project.to_json()
     assert "$$HOME" in project.to_yaml()
+
+
+def test_json_text_is_the_same_with_and_without_orjson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import sys
+
+    write(tmp_path, {"compose.yaml": "services:\n  a:\n    image: x\n    environment: {A: 'é', B: '1'}\n"})
+    project = load_project(cwd=str(tmp_path), environ={})
+    first = project.to_json()
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson now fails
+    second = project.to_json()
+    assert json.loads(first) == json.loads(second)
+    assert '"A": "é"' in second

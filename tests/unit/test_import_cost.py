@@ -52,6 +52,9 @@ HEAVY = (
     "copy",
     "aiodocker.compose",
     "yaml",
+    "aiodocker.buildkit",
+    "h2",
+    "cryptography",
 )
 
 
@@ -96,6 +99,24 @@ def test_bare_import_loads_none_of_the_heavy_modules() -> None:
             "aiodocker._transport.tls",
         ),
         ("from aiodocker.images import BuildOptions", "aiodocker._build_options"),
+        # the BuildKit session's HTTP/2 (a core dependency since every BuildKit build
+        # serves a session), on the first session; key files' cryptography on the first key
+        (
+            "import asyncio\nfrom aiodocker._buildkit.session import Session\n"
+            "class Body:\n    async def read_chunk(self): return b''\n"
+            "class Channel:\n    body = Body()\n    def write(self, data): pass\n"
+            "    async def drain(self): pass\n    def close(self): pass\n"
+            "async def main():\n    s = Session({}, name='n', key='k')\n    s.start(Channel())\n"
+            "    await s.close()\nasyncio.run(main())",
+            "h2",
+        ),
+        (
+            "import os, tempfile\nfrom aiodocker._buildkit.sshagent import load_key\n"
+            "path = os.path.join(tempfile.mkdtemp(), 'k'); open(path, 'w').write('x')\n"
+            "try: load_key(path)\nexcept ValueError: pass",
+            "cryptography",
+        ),
+        ("from aiodocker import buildkit", "aiodocker.buildkit"),
         *(  # each sub-API's module, on its first use
             (f"import aiodocker\naiodocker.Docker(url='unix:///none').{module[10:]}", module)
             for module in RESOURCE_MODULES

@@ -16,7 +16,8 @@
 - ``_streams/*`` imports only the leaves (and its siblings).
 - Only ``_transport/`` knows the HTTP library: ``_core``/``_streams`` never import aiohttp.
 - ``import aiodocker`` does not import aiohttp (checked in a fresh interpreter).
-- ``compose/*`` (the compose model) imports only the stdlib, PyYAML and its siblings; no
+- ``compose/*`` (the compose model) imports only the stdlib, PyYAML, orjson (optional,
+  inside a function) and its siblings; no
   module outside it imports it, except ``__main__`` inside a function (the CLI's
   ``compose`` command); only ``compose/`` imports PyYAML.  The compose runtime
   (``compose/project.py``, ``compose/_runtime_*.py``) stands on the public client: it
@@ -318,7 +319,7 @@ def test_compose_imports_only_stdlib_yaml_and_siblings(path: Path) -> None:
         for i in collect_imports(path)
         if not (
             i.target.split(".")[0] in STDLIB
-            or i.target.split(".")[0] == "yaml"
+            or i.target.split(".")[0] in ("yaml", "orjson")
             or (in_layer(i.target, "compose") and not is_compose_runtime(i.target))
             or (in_layer(i.target, "compose") and (runtime or i.in_function))
             or (

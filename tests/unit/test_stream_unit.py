@@ -340,6 +340,76 @@ async def test_stream_never_connected_does_not_warn(serve) -> None:
         gc.collect()
 
 
+async def test_stream_resp_assigned_none_silences_the_warning_but_closes(serve) -> None:
+    """0.27's tests assign ``stream._resp``; our connection still closes at collection."""
+
+    async def handler(request: Request, reader, writer) -> bool:
+        writer.write(UPGRADE_HEAD)
+        await reader.read()
+        return False
+
+    docker, daemon = await serve(handler)
+    stream = exec_stream(docker)
+    await stream.__aenter__()
+    assert stream._resp is not None  # 0.27's view of a connected stream
+    stream._resp = None
+    assert stream._resp is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del stream
+        gc.collect()
+    await asyncio.wait_for(daemon.finished.wait(), 2)  # nothing leaked
+
+
+class ClosedResponse:
+    closed = True
+
+
+async def test_stream_resp_assigned_a_closed_response_is_silent(serve) -> None:
+    async def handler(request: Request, reader, writer) -> bool:
+        writer.write(UPGRADE_HEAD)
+        await reader.read()
+        return False
+
+    docker, daemon = await serve(handler)
+    stream = exec_stream(docker)
+    await stream.__aenter__()
+    response = ClosedResponse()
+    stream._resp = response
+    assert stream._resp is response
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del stream
+        gc.collect()
+    await asyncio.wait_for(daemon.finished.wait(), 2)
+
+
+def bare_stream() -> Stream:
+    """A Stream made as 0.27's own tests make one: no __init__, attributes set by hand."""
+    stream = Stream.__new__(Stream)
+    stream._resp = None
+    stream._closed = False
+    return stream
+
+
+def test_bare_stream_with_an_open_response_warns_as_027() -> None:
+    stream = bare_stream()
+    stream._resp = object()
+    with pytest.warns(ResourceWarning, match="Unclosed ExecStream"):
+        del stream
+        gc.collect()
+
+
+def test_bare_stream_without_a_response_or_closed_is_silent() -> None:
+    unset, closed = bare_stream(), bare_stream()
+    closed._resp = object()
+    closed._closed = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del unset, closed
+        gc.collect()
+
+
 # --- Exec -------------------------------------------------------------------
 
 

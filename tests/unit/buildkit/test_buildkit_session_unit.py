@@ -365,7 +365,11 @@ async def test_session_builds_refuse_the_aiohttp_engine(tmp_path: Path) -> None:
     try:
         with pytest.raises(ValueError, match="own HTTP engine"):
             BuildKitBuild(docker, path=str(tmp_path), context_sync=True)
-        BuildKitBuild(docker, path=str(tmp_path))  # no session: fine
+        with pytest.raises(ValueError, match="cannot locate Dockerfile"):  # checked up front
+            BuildKitBuild(docker, path=str(tmp_path))
+        (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+        # the tar upload without a session: fine, and nothing asked for needs one
+        assert not BuildKitBuild(docker, path=str(tmp_path)).uses_session
     finally:
         await docker.close()
         await connector.close()

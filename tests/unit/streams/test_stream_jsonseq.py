@@ -155,8 +155,16 @@ def test_json_decoder_raises_stream_error_on_invalid_utf8() -> None:
 
 
 def test_check_stream_error_ignores_progress_and_non_dicts() -> None:
-    for item in [{"status": "Downloading"}, {"error": "", "errorDetail": None}, "error", [1], None]:
+    for item in [{"status": "Downloading"}, {}, "error", [1], None]:
         check_stream_error(item)
+
+
+def test_check_stream_error_raises_on_an_error_key_whatever_its_value_as_027() -> None:
+    for item in [{"error": "", "errorDetail": None}, {"errorDetail": {}}, {"error": None}]:
+        with pytest.raises(DockerStreamError) as info:
+            check_stream_error(item)
+        assert info.value.message == "unknown error in Docker JSON stream"
+        assert info.value.error_detail == {}
 
 
 def test_check_stream_error_prefers_error_detail_message() -> None:
@@ -171,7 +179,14 @@ def test_check_stream_error_falls_back_to_error_field() -> None:
     with pytest.raises(DockerStreamError) as info:
         check_stream_error({"error": "pull access denied"})
     assert info.value.message == "pull access denied"
-    assert info.value.error_detail == {"message": "pull access denied"}
+    assert info.value.error_detail == {}  # as 0.27: only errorDetail fills it
+
+
+def test_check_stream_error_wraps_a_detail_that_is_not_a_dict_as_027() -> None:
+    with pytest.raises(DockerStreamError) as info:
+        check_stream_error({"errorDetail": "raw string", "error": "boom"})
+    assert info.value.message == "boom"
+    assert info.value.error_detail == {"raw": "raw string"}
 
 
 def test_check_stream_error_uses_error_when_detail_has_no_message() -> None:
