@@ -475,14 +475,7 @@ async def test_fixed_addresses_external_networks_and_shared_namespaces_match_com
             "com.docker.compose.config-hash"
         ]
         setup.compose("down", "-v", "-t", "0")
-        # the reference's normal form: the model (2026-12-07) leaves out the anonymous
-        # volume's empty "volume": {} and so hashes base differently (reported)
-        project = ComposeProject(
-            setup.docker,
-            oracle_config(setup.directory),
-            working_dir=str(setup.directory),
-            config_files=[str(setup.directory / "compose.yaml")],
-        )
+        project = setup.project()
         await project.up()
         assert sorted(await container_ids(setup)) == names
         ours_base_id = (await container_ids(setup))[f"{setup.name}-base-1"]
