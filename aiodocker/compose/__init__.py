@@ -5,6 +5,8 @@ The loader follows the Compose Specification as Docker Compose v2.40.3 implement
 keys, several files merged, interpolation, env files, ``include``, ``extends``, profiles,
 validation, and normalisation into a [Project][aiodocker.compose.Project] whose
 ``to_json()`` equals ``docker compose config --format json``; and the same project
+run on one engine as Docker Compose runs it
+([ComposeProject][aiodocker.compose.ComposeProject]: ``up``, ``down``, ``ps``, ...), and
 deployed to a Swarm cluster as ``docker stack deploy`` deploys it
 ([deploy_stack][aiodocker.compose.deploy_stack], [Stack][aiodocker.compose.Stack]).
 
@@ -16,6 +18,19 @@ from __future__ import annotations
 from ._errors import ComposeError
 from ._loader import load_project, normalize_project_name
 from ._model import Dependency, FileReference, Mount, Port, Project, Service
+from .project import (
+    ComposeContainer,
+    ComposeDependencyError,
+    ComposeEvent,
+    ComposeProject,
+    ComposeServiceError,
+    LogLine,
+    OneOff,
+    ProjectSummary,
+    Publisher,
+    ServiceImage,
+    list_projects,
+)
 from .stack import (
     DeployResult,
     RemoveResult,
@@ -29,20 +44,31 @@ from .stack import (
 )
 
 __all__ = [
+    "ComposeContainer",
+    "ComposeDependencyError",
     "ComposeError",
+    "ComposeEvent",
+    "ComposeProject",
+    "ComposeServiceError",
     "Dependency",
     "DeployResult",
     "FileReference",
+    "LogLine",
     "Mount",
+    "OneOff",
     "Port",
     "Project",
+    "ProjectSummary",
+    "Publisher",
     "RemoveResult",
     "Service",
+    "ServiceImage",
     "Stack",
     "StackConvertError",
     "StackDeployError",
     "StackSummary",
     "deploy_stack",
+    "list_projects",
     "list_stacks",
     "load_project",
     "normalize_project_name",

@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         config.add_argument(f"--{flag}", action="store_true", dest=f"list_{flag}")
     config.add_argument("-q", "--quiet", action="store_true")
     config.add_argument("-o", "--output")
+    from ._runtime_cli import add_commands  # up, down, ps, ... (the runtime's commands)
+
+    add_commands(sub)
     return parser
 
 
@@ -57,9 +60,13 @@ def main(
     except _UsageError as exc:
         err.write(f"{exc}\n")
         return 1
-    if args.command != "config":
-        err.write("a command is required: config\n")
+    if args.command is None:
+        err.write("a command is required: config, up, down, ps, ...\n")
         return 1
+    if args.command == "ls":  # needs no project (the runtime's command)
+        from ._runtime_cli import run
+
+        return run(args, None, out, err)
     try:
         project = load_project(
             args.files,
@@ -74,6 +81,10 @@ def main(
         return 1
     for warning in project.warnings:
         err.write(f"WARN: {warning}\n")
+    if args.command != "config":
+        from ._runtime_cli import run
+
+        return run(args, project, out, err)
     if args.quiet:
         return 0
     lines: list[str] | None = None

@@ -21,8 +21,13 @@
   module outside it imports it, except ``__main__`` inside a function (the CLI's
   ``compose`` and ``stack`` commands); only ``compose/`` imports PyYAML. The stack
   deployer (``compose/stack.py``, ``compose/_stack_*.py``) may also import the leaves,
-  and ``docker.py`` under ``TYPE_CHECKING``; the model never imports the deployer
-  (``compose/__init__.py``, the entry point, re-exports both).
+  and ``docker.py`` under ``TYPE_CHECKING``. The compose runtime
+  (``compose/project.py``, ``compose/_runtime_*.py``) stands on the public client: it
+  may also import the package's public modules (``docker``, ``exceptions``,
+  ``containers``, ``events``, ...), never ``_core``/``_transport``/``_streams``. The
+  model never imports the deployer, and reaches the runtime only from ``_cli`` inside a
+  function (the runtime commands); ``compose/__init__.py``, the entry point, re-exports
+  all three.
 - The imports that run (function-level ones included) form no cycle. Imports under
   ``TYPE_CHECKING`` may close a circle: a resource's ``docker: Docker`` annotation
   keeps 0.27's type for users without importing ``docker.py`` at run time.
@@ -306,22 +311,41 @@ def is_stack_module(name: str) -> bool:
     return in_layer(name, "compose") and (last == "stack" or last.startswith("_stack_"))
 
 
+def is_compose_runtime(name: str) -> bool:
+    """True for the compose runtime's modules (project.py, _runtime_*.py)."""
+    last = name.rsplit(".", 1)[-1]
+    return in_layer(name, "compose") and (last == "project" or last.startswith("_runtime_"))
+
+
+PRIVATE_LAYERS: Final = ("_core", "_transport", "_streams", "_buildkit")
+
+
 @pytest.mark.parametrize("path", files_in("compose"), ids=file_id)
 def test_compose_imports_only_stdlib_yaml_and_siblings(path: Path) -> None:
-    # The stack deployer drives a daemon: it may also import the leaves (exceptions),
-    # and Docker for annotations only (it reaches the daemon through the Docker it is given).
+    # The deployer and the runtime drive a daemon: the deployer may also import the
+    # leaves (exceptions) and Docker for annotations only; the runtime the public client.
     name = module_name(path)
     stack = is_stack_module(name)
-    entry = name == "aiodocker.compose"  # the package's entry point re-exports both parts
+    runtime = is_compose_runtime(name)
+    entry = name == "aiodocker.compose"  # the package's entry point re-exports every part
     bad = [
         str(i)
         for i in collect_imports(path)
         if not (
             i.target.split(".")[0] in STDLIB
             or i.target.split(".")[0] in ("yaml", "orjson")
-            or (in_layer(i.target, "compose") and (stack or entry or not is_stack_module(i.target)))
+            or (
+                in_layer(i.target, "compose")
+                and (stack or runtime or entry or not is_stack_module(i.target))
+                and (stack or runtime or entry or i.in_function or not is_compose_runtime(i.target))
+            )
             or (stack and i.target in LEAVES)
             or (stack and i.target == "aiodocker.docker" and i.type_checking)
+            or (
+                runtime
+                and is_internal(i.target)
+                and not any(in_layer(i.target, layer) for layer in PRIVATE_LAYERS)
+            )
         )
     ]
     assert not bad, "compose/ reaches outside itself:\n" + "\n".join(bad)

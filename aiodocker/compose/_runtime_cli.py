@@ -1,0 +1,543 @@
+"""The runtime commands of ``python -m aiodocker compose``: up, down, ps, start, stop, ...
+
+Private runtime module of :mod:`aiodocker.compose`.  ``_cli`` (the model's ``config``
+command) hands over here: ``add_commands`` adds the subcommands to its parser and
+``run`` executes one on the loaded project.  Flags and exit codes are Docker
+Compose's: 0 on success, 1 on any error (one message on standard error).
+``ps --format json`` prints one JSON object per line, with Compose's keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from ..exceptions import DockerError
+from .project import ComposeContainer, ComposeProject, LogLine, list_projects
+
+_PULL = ("always", "missing", "never")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the runtime subcommands (Docker Compose's flags) to the ``compose`` parser."""
+    up = sub.add_parser("up", help="create and start containers")
+    _converge_flags(up)
+    up.add_argument("-d", "--detach", action="store_true")
+    up.add_argument("--no-deps", action="store_true")
+    up.add_argument("--no-start", action="store_true")
+    up.add_argument("-t", "--timeout", type=int)
+    up.add_argument("--wait", action="store_true")
+    up.add_argument("--wait-timeout", type=int)
+    up.add_argument("--abort-on-container-exit", action="store_true")
+    up.add_argument("--exit-code-from")
+    create = sub.add_parser("create", help="create containers for services")
+    _converge_flags(create)
+    down = sub.add_parser("down", help="stop and remove containers and networks")
+    down.add_argument("-v", "--volumes", action="store_true")
+    down.add_argument("--remove-orphans", action="store_true")
+    down.add_argument("-t", "--timeout", type=int)
+    ps = sub.add_parser("ps", help="list containers")
+    ps.add_argument("-a", "--all", action="store_true")
+    ps.add_argument("--format", default="table")
+    ps.add_argument("-q", "--quiet", action="store_true")
+    ps.add_argument("--services", action="store_true", dest="list_services")
+    ps.add_argument("--status", action="append")
+    ps.add_argument("services", nargs="*")
+    for verb, text in (
+        ("start", "start services"),
+        ("pause", "pause services"),
+        ("unpause", "unpause services"),
+    ):
+        sub.add_parser(verb, help=text).add_argument("services", nargs="*")
+    for verb, text in (("stop", "stop services"), ("restart", "restart service containers")):
+        parser = sub.add_parser(verb, help=text)
+        parser.add_argument("-t", "--timeout", type=int)
+        parser.add_argument("services", nargs="*")
+    logs = sub.add_parser("logs", help="view output from containers")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("--since")
+    logs.add_argument("--until")
+    logs.add_argument("-n", "--tail", default="all")
+    logs.add_argument("-t", "--timestamps", action="store_true")
+    logs.add_argument("--no-color", action="store_true")
+    logs.add_argument("--no-log-prefix", action="store_true")
+    logs.add_argument("services", nargs="*")
+    run = sub.add_parser("run", help="run a one-off command on a service")
+    run.add_argument("-d", "--detach", action="store_true")
+    run.add_argument("--rm", action="store_true")
+    run.add_argument("-e", "--env", action="append", default=[])
+    run.add_argument("--entrypoint")
+    run.add_argument("--name")
+    run.add_argument("-u", "--user")
+    run.add_argument("-w", "--workdir")
+    run.add_argument("-P", "--service-ports", action="store_true")
+    run.add_argument("--no-deps", action="store_true")
+    run.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
+    run.add_argument("--pull", choices=_PULL)
+    run.add_argument("service")
+    run.add_argument("run_command", nargs=argparse.REMAINDER)
+    exe = sub.add_parser("exec", help="execute a command in a running container")
+    exe.add_argument("-d", "--detach", action="store_true")
+    exe.add_argument("-e", "--env", action="append", default=[])
+    exe.add_argument("--index", type=int, default=1)
+    exe.add_argument("--privileged", action="store_true")
+    exe.add_argument("-u", "--user")
+    exe.add_argument("-w", "--workdir")
+    exe.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
+    exe.add_argument("service")
+    exe.add_argument("exec_command", nargs=argparse.REMAINDER)
+    events = sub.add_parser("events", help="receive real time events from containers")
+    events.add_argument("--json", action="store_true")
+    events.add_argument("services", nargs="*")
+    wait = sub.add_parser("wait", help="block until the services' containers stop")
+    wait.add_argument("--down-project", action="store_true")
+    wait.add_argument("services", nargs="+")
+    port = sub.add_parser("port", help="print the public port for a port binding")
+    port.add_argument("--index", type=int, default=1)
+    port.add_argument("--protocol", default="tcp")
+    port.add_argument("service")
+    port.add_argument("private_port", type=int)
+    images = sub.add_parser("images", help="list images used by the created containers")
+    images.add_argument("--format", default="table")
+    images.add_argument("-q", "--quiet", action="store_true")
+    images.add_argument("services", nargs="*")
+    ls = sub.add_parser("ls", help="list running compose projects")
+    ls.add_argument("-a", "--all", action="store_true")
+    ls.add_argument("--format", default="table")
+    ls.add_argument("-q", "--quiet", action="store_true")
+    ls.add_argument("--filter", action="append", default=[])
+    kill = sub.add_parser("kill", help="force stop service containers")
+    kill.add_argument("-s", "--signal", default="SIGKILL")
+    kill.add_argument("--remove-orphans", action="store_true")
+    kill.add_argument("services", nargs="*")
+    rm = sub.add_parser("rm", help="remove stopped service containers")
+    rm.add_argument("-f", "--force", action="store_true")
+    rm.add_argument("-s", "--stop", action="store_true")
+    rm.add_argument("-v", "--volumes", action="store_true")
+    rm.add_argument("services", nargs="*")
+
+
+def _converge_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force-recreate", action="store_true")
+    parser.add_argument("--no-recreate", action="store_true")
+    parser.add_argument("--pull", choices=_PULL)
+    parser.add_argument("--remove-orphans", action="store_true")
+    parser.add_argument("--scale", action="append", default=[], metavar="SERVICE=NUM")
+    parser.add_argument("services", nargs="*")
+
+
+def _scale(values: Sequence[str]) -> dict[str, int]:
+    scale: dict[str, int] = {}
+    for value in values:
+        service, sep, number = value.partition("=")
+        if not sep or not number.isdigit():
+            raise ValueError(f"invalid --scale {value!r}: expected SERVICE=NUM")
+        scale[service] = int(number)
+    return scale
+
+
+def run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
+    """Run the runtime command ``args.command`` on the loaded project; return the exit status."""
+    try:
+        return asyncio.run(_run(args, model, out, err))
+    except (DockerError, ValueError) as exc:
+        err.write(f"{getattr(exc, 'message', None) or exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write("canceled\n")
+        return 130
+
+
+async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
+    from ..docker import Docker
+
+    async with Docker() as docker:
+        if args.command == "ls":
+            return await _ls(docker, args, out)
+        project = ComposeProject(docker, model)
+        services = list(getattr(args, "services", None) or ()) or None
+        command = args.command
+        if command in ("up", "create"):
+            if args.force_recreate and args.no_recreate:
+                raise ValueError("--force-recreate and --no-recreate are incompatible")
+            options: dict[str, Any] = {
+                "force_recreate": args.force_recreate,
+                "no_recreate": args.no_recreate,
+                "pull": args.pull,
+                "remove_orphans": args.remove_orphans,
+                "scale": _scale(args.scale) or None,
+            }
+            if command == "create":
+                done = await project.create(services, **options)
+            else:
+                done = await project.up(
+                    services,
+                    no_deps=args.no_deps,
+                    no_start=args.no_start,
+                    timeout=args.timeout,
+                    wait=args.wait,
+                    wait_timeout=args.wait_timeout,
+                    **options,
+                )
+            for item in done:
+                out.write(f" Container {item.name}  {_progress_word(item)}\n")
+            if command == "up" and not args.detach and not args.no_start:
+                return await _attached(project, done, out, args)
+            return 0
+        if command == "down":
+            for item in await project.down(
+                volumes=args.volumes, remove_orphans=args.remove_orphans, timeout=args.timeout
+            ):
+                out.write(f" Container {item.name}  Removed\n")
+            return 0
+        if command == "ps":
+            return await _ps(project, args, out)
+        if command == "events":
+            async for event in project.events(services):
+                if args.json:
+                    out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+                else:
+                    attrs = ", ".join(f"{k}={v}" for k, v in sorted(event.attributes.items()))
+                    out.write(f"{event.time} {event.type} {event.action} {event.id} ({attrs})\n")
+                out.flush()
+            return 0
+        if command == "wait":
+            stopped = await project.wait(services, down_project=args.down_project)
+            if stopped.exit_code is None:
+                return 0
+            out.write(f"container {stopped.id!r} exited with status code {stopped.exit_code}\n".replace("'", '"'))
+            return stopped.exit_code
+        if command == "exec":
+            code = await project.exec(
+                args.service,
+                args.exec_command,
+                index=args.index,
+                user=args.user,
+                workdir=args.workdir,
+                environment=_env_args(args.env) or None,
+                privileged=args.privileged,
+                detach=args.detach,
+                on_output=_printer(out, err),
+            )
+            return code or 0
+        if command == "run":
+            return await _one_off(project, args, out, err)
+        if command == "port":
+            found = await project.port(
+                args.service, args.private_port, protocol=args.protocol, index=args.index
+            )
+            if found is None:
+                raise ValueError(f"no port {args.private_port}/{args.protocol} for {args.service}")
+            out.write(f"{found}\n")
+            return 0
+        if command == "images":
+            listed = await project.images(services)
+            if args.quiet:
+                out.write("".join(f"{i.id}\n" for i in dict.fromkeys(listed)))
+            elif args.format == "json":
+                out.write(json.dumps([i.to_json() for i in listed], separators=(",", ":")) + "\n")
+            else:
+                for i in listed:
+                    out.write(f"{i.container}   {i.repository}   {i.tag}   {i.id[7:19]}\n")
+            return 0
+        if command == "logs":
+            return await _logs(project, args, out, services)
+        verbs: dict[str, Any] = {
+            "start": lambda: project.start(services),
+            "stop": lambda: project.stop(services, timeout=args.timeout),
+            "restart": lambda: project.restart(services, timeout=args.timeout),
+            "kill": lambda: project.kill(services, signal=args.signal),
+            "pause": lambda: project.pause(services),
+            "unpause": lambda: project.unpause(services),
+            "rm": lambda: project.rm(services, stop=args.stop, volumes=args.volumes),
+        }
+        for item in await verbs[command]():
+            out.write(f" Container {item.name}  {_DONE_WORDS[command]}\n")
+        return 0
+
+
+_DONE_WORDS = {
+    "start": "Started", "stop": "Stopped", "restart": "Restarted", "kill": "Killed",
+    "pause": "Paused", "unpause": "Unpaused", "rm": "Removed",
+}  # fmt: skip
+
+
+def _progress_word(item: ComposeContainer) -> str:
+    return {"running": "Started", "created": "Created", "exited": "Exited"}.get(
+        item.state, item.state.capitalize()
+    )
+
+
+async def _attached(
+    project: ComposeProject, done: list[ComposeContainer], out: TextIO, args: argparse.Namespace
+) -> int:
+    """Print the containers' output until they exit, as an attached ``up`` does.
+
+    ``--abort-on-container-exit`` (implied by ``--exit-code-from``) stops the project
+    when the first container exits; the exit status is then that container's, or
+    the ``--exit-code-from`` service's. Ctrl-C stops the project, as Compose does.
+    """
+    short = {item.id: item.name.removeprefix(f"{project.name}-") for item in done}
+    abort = args.abort_on_container_exit or args.exit_code_from is not None
+    codes: dict[str, int] = {}
+
+    async def show_logs() -> None:
+        async for line in project.logs([item.service for item in done] or None, follow=True):
+            if not line.partial:
+                out.write(f"{line.container}  | {line.text}\n")
+                out.flush()
+
+    async def watch(item: ComposeContainer) -> ComposeContainer:
+        result = await project.docker.containers.container(item.id).wait()
+        codes[item.id] = int(result.get("StatusCode", 0))
+        return item
+
+    out.write(f"Attaching to {', '.join(short[item.id] for item in done)}\n")
+    logs = asyncio.create_task(show_logs())
+    waits = [asyncio.create_task(watch(item)) for item in done]
+    try:
+        if abort:
+            finished, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            first = next(iter(finished)).result()
+            await project.stop(timeout=args.timeout)
+            await asyncio.gather(*waits, return_exceptions=True)
+        else:
+            await asyncio.gather(*waits)
+            first = None
+        await asyncio.wait_for(asyncio.shield(logs), 5)
+    except asyncio.CancelledError:
+        await project.stop(timeout=args.timeout)
+        raise
+    finally:
+        for task in (*waits, logs):
+            task.cancel()
+        await asyncio.gather(*waits, logs, return_exceptions=True)
+    for item in done:
+        if item.id in codes:
+            out.write(f"{short[item.id]} exited with code {codes[item.id]}\n")
+    if args.exit_code_from is not None:
+        chosen = [item for item in done if item.service == args.exit_code_from]
+        return codes.get(chosen[0].id, 0) if chosen else 1
+    if first is not None:
+        return codes.get(first.id, 0)
+    return 0
+
+
+def _env_args(items: Sequence[str]) -> dict[str, str]:
+    environment = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        environment[key] = value if sep else os.environ.get(key, "")
+    return environment
+
+
+def _printer(out: TextIO, err: TextIO) -> Any:
+    def show(line: LogLine) -> None:
+        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
+
+    return show
+
+
+async def _one_off(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    import shlex
+
+    environment = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        environment[key] = value if sep else os.environ.get(key, "")
+    def show(line: LogLine) -> None:
+        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
+
+    result = await project.run(
+        args.service,
+        args.run_command or None,
+        entrypoint=shlex.split(args.entrypoint) if args.entrypoint else None,
+        environment=environment or None,
+        rm=args.rm,
+        detach=args.detach,
+        service_ports=args.service_ports,
+        no_deps=args.no_deps,
+        name=args.name,
+        user=args.user,
+        workdir=args.workdir,
+        pull=args.pull,
+        on_output=_printer(out, err),
+    )
+    if args.detach:
+        out.write(f"{result.id}\n")
+        return 0
+    return result.exit_code or 0
+
+
+_COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+
+
+async def _logs(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, services: list[str] | None
+) -> int:
+    containers = await project.ps(services, all=True)
+    colour = not args.no_color and out.isatty()
+    names = sorted({item.name.removeprefix(f"{project.name}-") for item in containers})
+    async for line in project.logs(
+        services,
+        follow=args.follow,
+        since=args.since,
+        until=args.until,
+        tail=args.tail,
+        timestamps=args.timestamps,
+    ):
+        if line.partial:
+            continue  # Compose prints no unterminated last line
+        if args.no_log_prefix:
+            out.write(f"{line.text}\n")
+            continue
+        prefix = f"{line.container}  | "
+        if colour:
+            code = _COLOURS[names.index(line.container) % len(_COLOURS)] if line.container in names else "0"
+            prefix = f"\x1b[{code}m{prefix}\x1b[0m"
+        out.write(f"{prefix}{line.text}\n")
+        out.flush()
+    return 0
+
+
+async def _ls(docker: Any, args: argparse.Namespace, out: TextIO) -> int:
+    projects = await list_projects(docker, all=args.all)
+    for item in args.filter:
+        key, _, value = item.partition("=")
+        if key != "name":
+            raise ValueError(f"invalid filter {key!r}")
+        projects = [p for p in projects if value in p.name]
+    if args.quiet:
+        out.write("".join(f"{p.name}\n" for p in projects))
+    elif args.format == "json":
+        out.write(json.dumps([p.to_json() for p in projects], separators=(",", ":")) + "\n")
+    else:
+        rows = [("NAME", "STATUS", "CONFIG FILES")]
+        rows += [(p.name, p.status, p.config_files) for p in projects]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            out.write("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+async def _ps(project: ComposeProject, args: argparse.Namespace, out: TextIO) -> int:
+    services = list(args.services) or None
+    found = await project.ps(services, all=args.all or bool(args.status))
+    if args.status:
+        found = [item for item in found if item.state in args.status]
+    if args.list_services:
+        for name in dict.fromkeys(item.service for item in found):
+            out.write(f"{name}\n")
+        return 0
+    if args.quiet:
+        for item in found:
+            out.write(f"{item.id}\n")
+        return 0
+    if args.format == "json":
+        for item in found:
+            out.write(json.dumps(ps_json(item), separators=(",", ":")) + "\n")
+        return 0
+    rows = [("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")]
+    for item in found:
+        rows.append(
+            (item.name, item.image, _quoted_command(item.command), item.service,
+             _human_ago(item.created), item.status, _ports_text(item))
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _ellipsis(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters, the last one an ellipsis (as the docker CLI)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _quoted_command(command: str) -> str:
+    return f'"{_ellipsis(command, 20)}"'
+
+
+def _human_ago(created: int) -> str:
+    return f"{human_duration(time.time() - created)} ago"
+
+
+def human_duration(seconds: float) -> str:
+    """Return a duration as the docker CLI words it (``About a minute``, ``3 hours``)."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = seconds / 60
+    if minutes < 2:
+        return "About a minute"
+    if minutes < 60:
+        return f"{int(minutes)} minutes"
+    hours = minutes / 60
+    if hours < 2:
+        return "About an hour"
+    if hours < 48:
+        return f"{int(hours)} hours"
+    if hours < 24 * 7 * 2:
+        return f"{int(hours / 24)} days"
+    if hours < 24 * 30 * 2:
+        return f"{int(hours / 24 / 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{int(hours / 24 / 30)} months"
+    return f"{int(hours / 24 / 365)} years"
+
+
+def _ports_text(item: ComposeContainer) -> str:
+    parts = []
+    for port in item.publishers:
+        if port.published_port:
+            host = f"[{port.url}]" if ":" in port.url else port.url
+            parts.append(f"{host}:{port.published_port}->{port.target_port}/{port.protocol}")
+        else:
+            parts.append(f"{port.target_port}/{port.protocol}")
+    return ", ".join(parts)
+
+
+def _exit_code(item: ComposeContainer) -> int:
+    if item.status.startswith("Exited ("):
+        code = item.status[len("Exited (") :].partition(")")[0]
+        if code.lstrip("-").isdigit():
+            return int(code)
+    return 0
+
+
+def ps_json(item: ComposeContainer) -> dict[str, Any]:
+    """Return one container as Compose's ``ps --format json`` prints it."""
+    created = datetime.fromtimestamp(item.created, tz=timezone.utc)
+    return {
+        "Command": _quoted_command(item.command),
+        "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"),
+        "ExitCode": _exit_code(item),
+        "Health": item.health,
+        "ID": item.id[:12],
+        "Image": item.image,
+        "Labels": ",".join(f"{key}={value}" for key, value in item.labels.items()),
+        "LocalVolumes": str(item.local_volumes),
+        "Mounts": ",".join(_ellipsis(name, 15) for name in item.mounts),
+        "Name": item.name,
+        "Names": item.name,
+        "Networks": ",".join(item.networks),
+        "Ports": _ports_text(item),
+        "Project": item.project,
+        "Publishers": [port.to_json() for port in item.publishers],
+        "RunningFor": _human_ago(item.created),
+        "Service": item.service,
+        "Size": "0B",
+        "State": item.state,
+        "Status": item.status,
+    }
