@@ -214,8 +214,28 @@ class Docker:
         context: str | None = None,
         *,
         hooks: RequestHooks | Iterable[RequestHooks] | None = None,
+        transport: Transport | None = None,
     ) -> None:
+        """Make a client; no I/O happens until the first request.
+
+        Args:
+            transport: any object implementing the transport protocol
+                (:class:`aiodocker._transport.base.Transport`, documented in
+                docs/DESIGN.md): every request goes through it instead of a
+                connection to a daemon. ``aiodocker.testing.MockTransport`` and
+                ``aiodocker.testing.FakeEngine`` are such objects. ``url`` then
+                only sets ``docker_host``; ``context``, ``DOCKER_HOST`` and the
+                socket detection are not consulted.
+
+        Raises:
+            ValueError: ``transport`` came with ``session``, ``connector`` or
+                ``context``, or ``api_version`` is malformed.
+        """
         request_hooks = normalize_hooks(hooks)
+        if transport is not None and (
+            session is not None or connector is not None or context is not None
+        ):
+            raise ValueError("transport= cannot be combined with session=, connector= or context=")
         if api_version != "auto":
             if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -230,6 +250,8 @@ class Docker:
         self._own_connector: aiohttp.BaseConnector | None = None
         self._own_session: aiohttp.ClientSession | None = None
         self.timeout = timeout
+        if transport is not None:  # the caller's transport: no daemon to find
+            url = url or "unix:///var/run/docker.sock"
         self.endpoint = resolve_endpoint(
             url, context, env=os.environ, home=os.path.expanduser("~")
         )
@@ -238,9 +260,10 @@ class Docker:
             self.endpoint.source
         )
         self.docker_host = _compat_host(self.endpoint, raw_host, self.ssl_context is not None)
-        transport: Transport
         self._through_aiohttp = session is not None or connector is not None
-        if self._through_aiohttp:
+        if transport is not None:
+            pass
+        elif self._through_aiohttp:
             transport = self._aiohttp_transport(session, connector)
         else:
             transport = open_engine(
