@@ -8,6 +8,8 @@ Docker Engine. ``import aiodocker`` never imports this package.
 
 from __future__ import annotations
 
+from ._engine import FakeEngine
 from ._mock import MockTransport, Request, Response, frame
+from ._process import Process, busybox
 
-__all__ = ["MockTransport", "Request", "Response", "frame"]
+__all__ = ["FakeEngine", "MockTransport", "Process", "Request", "Response", "busybox", "frame"]
