@@ -923,7 +923,7 @@ class FakeEngine(MockTransport):
         c = self._container(ref)
         self._settle(c)
         if c.status != "paused":
-            raise _Error(409, f"Container {c.id} is not paused")
+            raise _Error(500, f"Container {c.id} is not paused")  # sic: a 500 on 20.10 and 26
         c.status = "running"
         self._emit_container(c, "unpause")
         self._settle(c)
