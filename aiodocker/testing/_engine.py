@@ -1343,8 +1343,10 @@ class FakeEngine(MockTransport):
         tag = request.params.get("tag", "")
         full = normalize_reference(f"{ref}:{tag}" if tag else ref)
         image = self._find_image(full)
-        if image is None:
-            raise _Error(404, f"An image does not exist locally with the tag: {_repository(full)}")
+        if image is None:  # an error inside a 200 stream, as both daemons report it
+            message = f"An image does not exist locally with the tag: {_repository(full)}"
+            return Response(200, stream=[{"errorDetail": {"message": message},
+                                          "error": message}])
         self.registry.add(full)
         digest = "sha256:" + hashlib.sha256(image.id.encode()).hexdigest()
         layer = image.id[7:19]
