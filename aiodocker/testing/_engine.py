@@ -127,6 +127,7 @@ class _Container:
         self.logs: list[tuple[int, bytes, float]] = []
         self.exited = asyncio.Event()
         self.changed = asyncio.Event()
+        self.wrote = asyncio.Event()  # new output, or the end
         self.timer: asyncio.TimerHandle | None = None
         self.restart_count = 0
         self.networks: dict[str, dict[str, Any]] = {}
@@ -566,6 +567,7 @@ class FakeEngine(MockTransport):
                 self._emit_network(network, "disconnect", container=container.id)
         container.exited.set()
         container.changed.set()
+        container.wrote.set()
 
     def _launch(self, container: _Container) -> None:
         cfg = container.config
@@ -584,12 +586,12 @@ class FakeEngine(MockTransport):
         container.health = process.health
         container.exited = asyncio.Event()
         tty = bool(cfg.get("Tty"))
-        for stream, data in process.output:
+        for stream, data, offset in process.output:
             if tty:
                 data = data.replace(b"\n", b"\r\n")
                 stream = 1
             for line in data.splitlines(keepends=True):
-                container.logs.append((stream, line, now))
+                container.logs.append((stream, line, now + offset))
         for name in container.networks:
             network = self._find_network(name)
             if network is not None:
@@ -1007,7 +1009,8 @@ class FakeEngine(MockTransport):
                 2: params.get("stderr") in ("1", "true", "True")}
         since = float(params.get("since", "0") or 0)
         until = float(params.get("until", "0") or 0)
-        entries = [(s, d, t) for s, d, t in c.logs if want.get(s)
+        now = time.time()
+        entries = [(s, d, t) for s, d, t in c.logs if want.get(s) and t <= now
                    and (not since or t >= since) and (not until or t <= until)]
         tail = params.get("tail", "all")
         if tail not in ("all", "") and int(tail) >= 0:
@@ -1033,13 +1036,41 @@ class FakeEngine(MockTransport):
         content_type = RAW_STREAM if tty else MULTIPLEXED
         follow = params.get("follow") in ("1", "true", "True")
 
+        sent = sum(1 for _, _, t in c.logs if t <= time.time())
+        stamps = params.get("timestamps") in ("1", "true", "True")
+        want = {1: params.get("stdout") in ("1", "true", "True"),
+                2: params.get("stderr") in ("1", "true", "True")}
+
         async def stream() -> AsyncIterator[bytes]:
             for chunk in chunks:
                 yield chunk
-            if follow and c.running:
-                await c.exited.wait()
+            if not follow:
+                return
+            async for stream_id, data in self._written_after(c, sent):
+                if want.get(stream_id):
+                    if stamps:
+                        data = _rfc3339(time.time()).encode() + b" " + data
+                    yield data if tty else frame(stream_id, data)
 
         return Response(200, stream=stream(), headers={"Content-Type": content_type})
+
+    async def _written_after(self, c: _Container, index: int) -> AsyncIterator[tuple[int, bytes]]:
+        """The output lines from ``c.logs[index]`` on, as their time comes, until the exit."""
+        while True:
+            self._settle(c)
+            now = time.time()
+            while index < len(c.logs) and c.logs[index][2] <= now:
+                stream_id, data, _ = c.logs[index]
+                index += 1
+                yield stream_id, data
+            if not c.running:
+                return
+            delay = c.logs[index][2] - now if index < len(c.logs) else None
+            c.wrote.clear()
+            try:
+                await asyncio.wait_for(c.wrote.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
 
     async def _container_attach(self, request: Request, ref: str) -> Response:
         c = self._container(ref)
@@ -1048,9 +1079,10 @@ class FakeEngine(MockTransport):
         tty = bool(c.config.get("Tty"))
         chunks = self._logs_for(c, request) if params.get("logs") in ("1", "true") else []
         live = params.get("stream") in ("1", "true", "True")
-        start_len = len(c.logs)
+        start = sum(1 for _, _, t in c.logs if t <= time.time())
         echo = c.process is not None and c.process.echo_stdin
-        pending: asyncio.Queue[bytes] = asyncio.Queue()
+        wants = {1: params.get("stdout") in ("1", "true", "True"),
+                 2: params.get("stderr") in ("1", "true", "True")}
 
         def on_input(data: bytes) -> None:
             if not data:
@@ -1060,29 +1092,16 @@ class FakeEngine(MockTransport):
                 return
             if echo and c.running:
                 c.logs.append((1, data, time.time()))
-                pending.put_nowait(frame(1, data) if not tty else data)
+                c.wrote.set()
 
         async def stream() -> AsyncIterator[bytes]:
             for chunk in chunks:
                 yield chunk
             if not live:
                 return
-            seen = start_len
-            while True:
-                waiter = asyncio.ensure_future(pending.get())
-                exited = asyncio.ensure_future(c.exited.wait())
-                done, _ = await asyncio.wait({waiter, exited},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if waiter in done:
-                    exited.cancel()
-                    seen += 1
-                    yield waiter.result()
-                    continue
-                waiter.cancel()
-                while not pending.empty():
-                    yield pending.get_nowait()
-                del seen
-                return
+            async for stream_id, data in self._written_after(c, start):
+                if wants.get(stream_id):
+                    yield data if tty else frame(stream_id, data)
 
         return Response.hijacked(stream(), tty=tty, on_input=on_input)
 
@@ -1159,8 +1178,11 @@ class FakeEngine(MockTransport):
                 pending.put_nowait(data if tty else frame(1, data))
 
         async def stream() -> AsyncIterator[bytes]:
+            began = time.time()
             try:
-                for stream_id, data in process.output:
+                for stream_id, data, at in process.output:
+                    if at > time.time() - began:
+                        await asyncio.sleep(at - (time.time() - began))
                     if not wants.get(stream_id):
                         continue
                     if tty:
@@ -1170,8 +1192,8 @@ class FakeEngine(MockTransport):
                 if process.duration is None:
                     while (item := await pending.get()) is not None:
                         yield item
-                elif process.duration:
-                    await asyncio.sleep(process.duration)
+                elif process.duration > time.time() - began:
+                    await asyncio.sleep(process.duration - (time.time() - began))
                 finish(process.exit_code)
             finally:
                 finish(process.exit_code if process.duration is not None else 0)

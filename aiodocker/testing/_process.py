@@ -28,8 +28,9 @@ class Process:
         ignores_sigterm: whether SIGTERM leaves it running (true of a PID 1
             without a handler, such as ``sleep``: ``stop`` then kills it after
             the timeout, exit code 137).
-        output: ``(stream, bytes)`` pieces in order (stream 1 = stdout, 2 =
-            stderr); overrides ``stdout`` and ``stderr``.
+        output: ``(stream, bytes)`` or ``(stream, bytes, seconds)`` pieces in
+            order (stream 1 = stdout, 2 = stderr; written ``seconds`` after the
+            start, default 0); overrides ``stdout`` and ``stderr``.
         echo_stdin: whether what is written to its stdin comes back on stdout
             (``cat``).
     """
@@ -43,16 +44,17 @@ class Process:
         duration: float | None = 0.0,
         health: str | None = None,
         ignores_sigterm: bool = True,
-        output: Sequence[tuple[int, bytes | str]] | None = None,
+        output: Sequence[tuple[int, bytes | str] | tuple[int, bytes | str, float]] | None = None,
         echo_stdin: bool = False,
     ) -> None:
         if output is None:
             output = [(STDOUT, stdout), (STDERR, stderr)]
-        self.output: list[tuple[int, bytes]] = [
-            (stream, data.encode() if isinstance(data, str) else data)
-            for stream, data in output
-            if data
-        ]
+        self.output: list[tuple[int, bytes, float]] = []
+        for piece in output:
+            stream, data = piece[0], piece[1]
+            at = float(piece[2]) if len(piece) > 2 else 0.0
+            if data:
+                self.output.append((stream, data.encode() if isinstance(data, str) else data, at))
         self.exit_code = exit_code
         self.duration = duration
         self.health = health
@@ -81,8 +83,8 @@ def _parse_seconds(text: str) -> float | None:
 
 def _script(script: str, env: Sequence[str]) -> Process:
     """Run the few shell forms the fake understands: echo (``>&2``), exit, sleep, true, false."""
-    output: list[tuple[int, bytes | str]] = []
-    duration: float | None = 0.0
+    output: list[tuple[int, bytes, float]] = []
+    elapsed: float | None = 0.0  # None: an endless sleep came first
     code = 0
     for part in script.replace("&&", ";").replace("\n", ";").split(";"):
         try:
@@ -99,20 +101,18 @@ def _script(script: str, env: Sequence[str]) -> Process:
         if command == "exit":
             code = int(words[1]) if len(words) > 1 else code
             break
-        if command in ("sleep", "exec") and len(words) > 1:
-            if command == "exec":
-                inner = busybox(words[1:], env)
-                output.extend(inner.output)
-                code = inner.exit_code
-                duration = inner.duration if duration is not None and inner.duration is not None else None
-                break
-            seconds = _parse_seconds(words[1])
-            duration = None if seconds is None or duration is None else duration + seconds
-            continue
+        if command == "exec":
+            words = words[1:]
         single = busybox(words, env)
-        output.extend((stream if s == STDOUT else s, data) for s, data in single.output)
+        if elapsed is not None:
+            output.extend(
+                (stream if s == STDOUT else s, data, elapsed + at) for s, data, at in single.output
+            )
+            elapsed = None if single.duration is None else elapsed + single.duration
         code = single.exit_code
-    return Process(output=output, exit_code=code, duration=duration)
+        if command == "exec":
+            break
+    return Process(output=output, exit_code=code, duration=elapsed)
 
 
 def busybox(argv: Sequence[str], env: Sequence[str] = (), stdin_open: bool = False) -> Process:
