@@ -494,12 +494,7 @@ class FakeEngine(MockTransport):
             "Warnings": None})
 
     async def _events(self, request: Request) -> Response:
-        filters = request.filters()
-        for key in filters:
-            if key not in ("type", "container", "image", "event", "label", "network",
-                           "volume", "daemon", "plugin", "scope", "node", "service",
-                           "secret", "config"):
-                raise _Error(400, self._msg(f"invalid filter '{key}'", f"Invalid filter '{key}'"))
+        filters = request.filters()  # neither daemon rejects an unknown key: it is ignored
         now = time.time()
         since = _parse_time(request.params.get("since"), now)
         until = _parse_time(request.params.get("until"), now)
@@ -549,7 +544,12 @@ class FakeEngine(MockTransport):
         for container in list(self.containers.values()):
             self._settle(container)
 
-    def _exit(self, container: _Container, code: int, at: float | None = None) -> None:
+    def _exit(self, container: _Container, code: int, at: float | None = None,
+              *, stopping: bool = False) -> None:
+        """End the process; ``stopping``: a stop request ended it, so a ``stop`` event too.
+
+        Docker 26 logs that ``stop`` just before ``die``; 20.10 after it.
+        """
         if container.timer is not None:
             container.timer.cancel()
             container.timer = None
@@ -557,6 +557,8 @@ class FakeEngine(MockTransport):
         container.exit_code = code
         container.pid = 0
         container.finished_at = at or time.time()
+        if stopping and self.modern:
+            self._emit_container(container, "stop")
         extra = {"exitCode": str(code)}
         if self.modern and container.started_at is not None:
             extra["execDuration"] = str(int(container.finished_at - container.started_at))
@@ -565,6 +567,8 @@ class FakeEngine(MockTransport):
             network = self._find_network(name)
             if network is not None:
                 self._emit_network(network, "disconnect", container=container.id)
+        if stopping and not self.modern:
+            self._emit_container(container, "stop")
         container.exited.set()
         container.changed.set()
         container.wrote.set()
@@ -827,17 +831,20 @@ class FakeEngine(MockTransport):
         self._emit_container(c, "kill", signal=str(signal))
         process = c.process
         if process is not None and not process.ignores_sigterm:
-            self._exit(c, 128 + signal)
+            self._exit(c, 128 + signal, stopping=True)
             return
         if timeout > 0:
             try:
                 await asyncio.wait_for(c.exited.wait(), timeout)
+                self._emit_container(c, "stop")
                 return
             except asyncio.TimeoutError:
                 pass
         if c.running:
             self._emit_container(c, "kill", signal="9")
-            self._exit(c, 137)
+            self._exit(c, 137, stopping=True)
+        else:
+            self._emit_container(c, "stop")
 
     def _stop_timeout(self, request: Request, c: _Container) -> float:
         raw = request.params.get("t", request.params.get("timeout"))
@@ -851,7 +858,6 @@ class FakeEngine(MockTransport):
         if not c.running:
             return Response(304)
         await self._stop(c, self._stop_timeout(request, c))
-        self._emit_container(c, "stop")
         return Response(204)
 
     async def _container_restart(self, request: Request, ref: str) -> Response:
@@ -861,8 +867,6 @@ class FakeEngine(MockTransport):
             if c.status == "paused":
                 c.status = "running"
             await self._stop(c, self._stop_timeout(request, c))
-            self._emit_container(c, "stop")
-        c.restart_count += 0
         self._launch(c)
         self._emit_container(c, "restart")
         return Response(204)
@@ -1030,7 +1034,7 @@ class FakeEngine(MockTransport):
         params = request.params
         if not (params.get("stdout") in ("1", "true", "True")
                 or params.get("stderr") in ("1", "true", "True")):
-            raise _Error(400, "You must choose at least one stream")
+            raise _Error(400, "Bad parameters: you must choose at least one stream")
         chunks = self._logs_for(c, request)
         tty = bool(c.config.get("Tty"))
         content_type = RAW_STREAM if tty else MULTIPLEXED
@@ -1085,10 +1089,11 @@ class FakeEngine(MockTransport):
                  2: params.get("stderr") in ("1", "true", "True")}
 
         def on_input(data: bytes) -> None:
-            if not data:
-                c.stdin_closed = True
-                if echo and c.running:
-                    self._exit(c, 0)
+            if not data:  # the client's half-close ends stdin only with StdinOnce
+                if c.config.get("StdinOnce"):
+                    c.stdin_closed = True
+                    if echo and c.running:
+                        self._exit(c, 0)
                 return
             if echo and c.running:
                 c.logs.append((1, data, time.time()))
@@ -1115,16 +1120,14 @@ class FakeEngine(MockTransport):
             raise _Error(409, self._msg(f"container {c.id} is not running",
                                         f"Container {c.id} is not running"))
         if c.status == "paused":
-            raise _Error(409, self._msg(
-                f"container {c.id} is paused, unpause the container before exec",
-                f"Container {c.id} is paused, unpause the container before exec"))
+            raise _Error(409, f"Container {c.id} is paused, unpause the container before exec")
         cmd = config.get("Cmd")
         if not cmd:
             raise _Error(400, "No exec command specified")
         eid = secrets.token_hex(32)
         self.execs[eid] = _Exec(eid, c, config)
         c.exec_ids.append(eid)
-        self._emit_container(c, f"exec_create: {' '.join(cmd)}", execID=eid)
+        self._emit_container(c, f"exec_create: {_command_text(cmd)}", execID=eid)
         return Response(201, json={"Id": eid})
 
     def _exec_of(self, eid: str) -> _Exec:
@@ -1138,9 +1141,10 @@ class FakeEngine(MockTransport):
         body = request.json() or {}
         c = ex.container
         self._settle(c)
-        if ex.started:
-            raise _Error(409, self._msg(f"Error: Exec command {eid} has already run",
-                                        f"Error: Exec command {eid} has already run"))
+        if ex.started:  # both daemons say it inside the already upgraded stream, on stdout
+            text = f"Error: Exec command {eid} has already run\r\n"
+            exec_tty = bool(ex.config.get("Tty"))
+            return Response.hijacked([text if exec_tty else frame(1, text)], tty=exec_tty)
         if not c.running:
             raise _Error(409, self._msg(f"container {c.id} is not running",
                                         f"Container {c.id} is not running"))
@@ -1152,7 +1156,7 @@ class FakeEngine(MockTransport):
         ex.running = True
         self._next_pid += 1
         ex.pid = self._next_pid
-        self._emit_container(c, f"exec_start: {' '.join(cmd)}", execID=eid)
+        self._emit_container(c, f"exec_start: {_command_text(cmd)}", execID=eid)
         tty = bool(body.get("Tty", cfg.get("Tty")))
         wants = {1: cfg.get("AttachStdout", True) is not False,
                  2: cfg.get("AttachStderr", True) is not False}
@@ -1212,7 +1216,7 @@ class FakeEngine(MockTransport):
             "ID": ex.id, "Running": ex.running, "ExitCode": ex.exit_code,
             "ProcessConfig": {"tty": bool(cfg.get("Tty")), "entrypoint": cmd[0] if cmd else "",
                               "arguments": cmd[1:], "privileged": bool(cfg.get("Privileged")),
-                              "user": cfg.get("User", "")} if True else {},
+                              **({"user": cfg["User"]} if cfg.get("User") else {})},
             "OpenStdin": bool(cfg.get("AttachStdin")),
             "OpenStderr": cfg.get("AttachStderr", True) is not False,
             "OpenStdout": cfg.get("AttachStdout", True) is not False,
@@ -1318,12 +1322,12 @@ class FakeEngine(MockTransport):
         if by_tag and len(image.tags) > 1:
             tag = normalize_reference(ref)
             image.tags.remove(tag)
-            self._emit("image", "untag", image.id, {"name": tag},
+            self._emit("image", "untag", image.id, {"name": image.id},
                        {"status": "untag", "id": image.id})
             return Response(json=[{"Untagged": tag}])
         for tag in list(image.tags):
             answer.append({"Untagged": tag})
-            self._emit("image", "untag", image.id, {"name": tag},
+            self._emit("image", "untag", image.id, {"name": image.id},
                        {"status": "untag", "id": image.id})
         image.tags.clear()
         del self.images[image.id]
@@ -1613,6 +1617,11 @@ class FakeEngine(MockTransport):
             self._emit("volume", "destroy", name, {"driver": "local"})
             deleted.append(name)
         return Response(json={"VolumesDeleted": deleted or None, "SpaceReclaimed": 0})
+
+
+def _command_text(cmd: list[str]) -> str:
+    """An exec's command as its events name it: the path, a space, then the arguments."""
+    return f"{cmd[0]} {' '.join(cmd[1:])}"
 
 
 def _parse_time(raw: str | None, now: float) -> float | None:

@@ -13,7 +13,7 @@ from aiodocker.exceptions import DockerError, DockerNotFoundError
 
 from .conftest import Backend
 
-SCRIPT = "echo one; echo two >&2; echo three"
+SCRIPT = "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three"  # apart: a daemon reads the two pipes concurrently
 
 
 async def finished(backend: Backend, script: str = SCRIPT, **config: object):  # type: ignore[no-untyped-def]
@@ -110,26 +110,35 @@ async def test_logs_accumulate_over_restarts(backend: Backend) -> None:
     assert "".join(await container.log(stdout=True)) == "run\nrun\n"
 
 
-async def test_attach_with_logs_replays_the_output(backend: Backend) -> None:
-    container = await finished(backend)
-    got = []
+async def test_attach_with_logs_replays_the_output_then_follows(backend: Backend) -> None:
+    container = await backend.run(["sh", "-c", SCRIPT + "; sleep 600"])
+    await asyncio.sleep(0.5)
+    got: list[tuple[int, bytes]] = []
     async with container.attach(stdout=True, stderr=True, logs=True) as stream:
-        while (message := await stream.read_out()) is not None:
+        while b"".join(d for _, d in got) != b"one\ntwo\nthree\n":
+            message = await asyncio.wait_for(stream.read_out(), 10)
+            assert message is not None
             got.append((message.stream, bytes(message.data)))
-    assert b"".join(d for _, d in got) == b"one\ntwo\nthree\n"
-    assert [s for s, _ in got if s == 2] == [2]
+    assert got == [(1, b"one\n"), (2, b"two\n"), (1, b"three\n")]
 
 
 async def test_attach_to_cat_echoes_stdin(backend: Backend) -> None:
-    container = await backend.run(["cat"], OpenStdin=True, StdinOnce=True, AttachStdin=True)
+    container = await backend.run(["cat"], OpenStdin=True, AttachStdin=True)
     got = b""
     async with container.attach(stdin=True, stdout=True, stderr=True) as stream:
         await stream.write_in(b"hello\n")
-        await stream.write_eof()
-        while (message := await stream.read_out()) is not None:
+        while got != b"hello\n":
+            message = await asyncio.wait_for(stream.read_out(), 10)
+            assert message is not None
             got += bytes(message.data)
-    assert got == b"hello\n"
-    assert (await container.wait(timeout=10))["StatusCode"] == 0
+    assert (await container.show())["State"]["Running"] is True
+
+
+async def test_attach_sees_output_written_after_it(backend: Backend) -> None:
+    container = await backend.run(["sh", "-c", "sleep 1; echo later; sleep 600"])
+    async with container.attach(stdout=True, stderr=True) as stream:
+        message = await asyncio.wait_for(stream.read_out(), 10)
+    assert message is not None and bytes(message.data) == b"later\n"
 
 
 async def test_logs_need_a_stream(backend: Backend) -> None:
@@ -142,4 +151,4 @@ async def test_logs_need_a_stream(backend: Backend) -> None:
             expect=Shape.NOTHING,
         )
     assert caught.value.status == 400
-    assert caught.value.message == "You must choose at least one stream"
+    assert caught.value.message == "Bad parameters: you must choose at least one stream"
