@@ -236,9 +236,15 @@ class FakeEngine(MockTransport):
     # --- programming ---------------------------------------------------------
 
     def program(self, image: str, behaviour: Process | ProcessRule) -> None:
-        """Set what containers of ``image`` do (a Process, or a rule of the argv)."""
+        """Set what containers of ``image`` do (a Process, or a rule of the argv).
+
+        ``image`` without a tag covers every tag of that repository.
+        """
         rule = behaviour if callable(behaviour) else (lambda argv, p=behaviour: p)
-        self._programs[normalize_reference(image)] = rule
+        tagged = ":" in image.rsplit("/", 1)[-1] or "@" in image
+        # "busybox:1" is that tag; "busybox" alone every tag of the repository
+        key = normalize_reference(image) if tagged else _repository(normalize_reference(image))
+        self._programs[key] = rule
 
     def on_command(self, argv: Sequence[str], behaviour: Process | ProcessRule) -> None:
         """Set what a command line starting with ``argv`` does, in containers and execs."""
@@ -412,7 +418,7 @@ class FakeEngine(MockTransport):
                 if result is not None:
                     return result
         if image is not None:
-            for tag in image.tags:
+            for tag in [*image.tags, *map(_repository, image.tags)]:
                 program = self._programs.get(tag)
                 if program is not None:
                     result = program(argv)
