@@ -546,6 +546,17 @@ class FakeEngine(MockTransport):
                 and time.time() >= container.started_at + process.duration):
             self._exit(container, process.exit_code)
 
+    def _due(self, container: _Container, process: Process) -> None:
+        """The timer of a process's end: end it (a loop's clock may run ahead of the wall's)."""
+        container.timer = None
+        if container.process is not process:
+            return  # restarted since
+        if container.status == "paused":  # a frozen process ends after it thaws
+            loop = asyncio.get_running_loop()
+            container.timer = loop.call_later(0.05, self._due, container, process)
+        elif container.status == "running":
+            self._exit(container, process.exit_code)
+
     def _settle_all(self) -> None:
         for container in list(self.containers.values()):
             self._settle(container)
@@ -562,7 +573,12 @@ class FakeEngine(MockTransport):
         container.status = "exited"
         container.exit_code = code
         container.pid = 0
-        container.finished_at = at or time.time()
+        container.finished_at = finished = at or time.time()
+        # what the process wrote before its end is there by then (the loop's timer may
+        # fire a little before the wall clock reaches the end); what it would have
+        # written later (it was killed) never is
+        container.logs = [(s, d, min(t, finished)) for s, d, t in container.logs
+                          if t <= finished + 0.05]
         if stopping and self.modern:
             self._emit_container(container, "stop")
         extra = {"exitCode": str(code)}
@@ -609,7 +625,7 @@ class FakeEngine(MockTransport):
         self._emit_container(container, "start")
         if process.duration is not None:
             loop = asyncio.get_running_loop()
-            container.timer = loop.call_later(process.duration, self._settle, container)
+            container.timer = loop.call_later(process.duration, self._due, container, process)
         container.changed.set()
 
     def _container_json(self, c: _Container, *, size: bool = False) -> dict[str, Any]:

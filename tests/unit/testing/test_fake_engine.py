@@ -183,3 +183,13 @@ def test_human_duration_rounds_like_the_daemon(seconds: float, text: str) -> Non
 )
 def test_references_are_normalised(ref: str, normal: str) -> None:
     assert normalize_reference(ref) == normal
+
+
+async def test_output_a_killed_process_would_have_written_later_never_appears(
+    docker: Docker,
+) -> None:
+    container = await docker.containers.run(
+        {"Image": "busybox", "Cmd": ["sh", "-c", "echo early; sleep 600; echo late"]}
+    )
+    await container.kill()
+    assert await container.log(stdout=True) == ["early\n"]
