@@ -25,8 +25,16 @@ __all__ = ["FakeEngine"]
 
 _NAME: Final = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _ZERO_TIME: Final = "0001-01-01T00:00:00Z"
-_SIGNALS: Final = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGKILL": 9, "SIGUSR1": 10,
-                   "SIGUSR2": 12, "SIGTERM": 15, "SIGSTOP": 19}
+_SIGNALS: Final = {
+    "SIGHUP": 1,
+    "SIGINT": 2,
+    "SIGQUIT": 3,
+    "SIGKILL": 9,
+    "SIGUSR1": 10,
+    "SIGUSR2": 12,
+    "SIGTERM": 15,
+    "SIGSTOP": 19,
+}
 _STATUSES: Final = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -81,10 +89,9 @@ def normalize_reference(ref: str) -> str:
     last = name.rsplit("/", 1)[-1]
     if ":" not in last and not digest:
         name += ":latest"
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/",
-                   "library/"):
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             break
     return f"{name}@{digest}" if digest else name
 
@@ -107,8 +114,15 @@ class _Image:
 
 
 class _Container:
-    def __init__(self, cid: str, name: str, image: _Image, image_ref: str,
-                 config: dict[str, Any], created: float) -> None:
+    def __init__(
+        self,
+        cid: str,
+        name: str,
+        image: _Image,
+        image_ref: str,
+        config: dict[str, Any],
+        created: float,
+    ) -> None:
         self.id = cid
         self.name = name
         self.image = image
@@ -163,8 +177,16 @@ class _Exec:
 
 
 class _Fault:
-    def __init__(self, method: str, pattern: str, nth: int, times: int,
-                 status: int | None, message: str, cut_after: int | None) -> None:
+    def __init__(
+        self,
+        method: str,
+        pattern: str,
+        nth: int,
+        times: int,
+        status: int | None,
+        message: str,
+        cut_after: int | None,
+    ) -> None:
         self.method = method.upper()
         self.pattern = pattern
         self.nth = nth
@@ -175,8 +197,9 @@ class _Fault:
         self.calls = 0
 
     def matches(self, request: Request) -> bool:
-        return (self.method in ("*", request.method)
-                and fnmatch.fnmatchcase(request.path, self.pattern))
+        return self.method in ("*", request.method) and fnmatch.fnmatchcase(
+            request.path, self.pattern
+        )
 
 
 Route = Callable[..., Awaitable[Response]]
@@ -214,8 +237,10 @@ class FakeEngine(MockTransport):
         self.images: dict[str, _Image] = {}
         for ref in images:
             self._add_image(normalize_reference(ref), now)
-        self.registry = {normalize_reference(r) for r in (registry if registry is not None
-                                                          else [*self._all_tags()])}
+        self.registry = {
+            normalize_reference(r)
+            for r in (registry if registry is not None else [*self._all_tags()])
+        }
         self.containers: dict[str, _Container] = {}
         self.execs: dict[str, _Exec] = {}
         self.networks: dict[str, dict[str, Any]] = {}
@@ -251,8 +276,16 @@ class FakeEngine(MockTransport):
         rule = behaviour if callable(behaviour) else (lambda a, p=behaviour: p)
         self._rules.insert(0, (list(argv), rule))
 
-    def fail(self, method: str, path: str, *, status: int = 500, message: str = "fake fault",
-             nth: int = 1, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 500,
+        message: str = "fake fault",
+        nth: int = 1,
+        times: int = 1,
+    ) -> None:
         """Answer the ``nth`` matching call (and ``times - 1`` more) with an error.
 
         ``path`` is a glob over the unversioned path (``/containers/*/start``),
@@ -275,8 +308,10 @@ class FakeEngine(MockTransport):
     def _table(self) -> list[tuple[str, str, Route]]:
         c = r"/containers/([^/]+)"
         return [
-            ("GET", r"^/_ping$", self._ping), ("HEAD", r"^/_ping$", self._ping),
-            ("GET", r"^/version$", self._version), ("GET", r"^/info$", self._info),
+            ("GET", r"^/_ping$", self._ping),
+            ("HEAD", r"^/_ping$", self._ping),
+            ("GET", r"^/version$", self._version),
+            ("GET", r"^/info$", self._info),
             ("GET", r"^/events$", self._events),
             ("GET", r"^/containers/json$", self._container_list),
             ("POST", r"^/containers/create$", self._container_create),
@@ -357,8 +392,7 @@ class FakeEngine(MockTransport):
                 yield chunk
             response.release()
 
-        return Response(response.status, stream=chunks(), headers=response.headers,
-                        cut_short=True)
+        return Response(response.status, stream=chunks(), headers=response.headers, cut_short=True)
 
     # --- helpers --------------------------------------------------------------
 
@@ -391,7 +425,9 @@ class FakeEngine(MockTransport):
     def _image(self, ref: str) -> _Image:
         image = self._find_image(ref)
         if image is None:
-            raise _Error(404, f"No such image: {normalize_reference(ref) if '@' not in ref else ref}")
+            raise _Error(
+                404, f"No such image: {normalize_reference(ref) if '@' not in ref else ref}"
+            )
         return image
 
     def _find_container(self, ref: str) -> _Container | None:
@@ -410,8 +446,9 @@ class FakeEngine(MockTransport):
             raise _Error(404, f"No such container: {ref}")
         return found
 
-    def _process_for(self, argv: list[str], image: _Image | None, env: Sequence[str],
-                     stdin_open: bool) -> Process:
+    def _process_for(
+        self, argv: list[str], image: _Image | None, env: Sequence[str], stdin_open: bool
+    ) -> Process:
         for prefix, rule in self._rules:
             if argv[: len(prefix)] == prefix:
                 result = rule(argv)
@@ -428,76 +465,158 @@ class FakeEngine(MockTransport):
 
     # --- events ----------------------------------------------------------------
 
-    def _emit(self, kind: str, action: str, actor: str, attributes: dict[str, str],
-              legacy: dict[str, str] | None = None) -> None:
+    def _emit(
+        self,
+        kind: str,
+        action: str,
+        actor: str,
+        attributes: dict[str, str],
+        legacy: dict[str, str] | None = None,
+    ) -> None:
         now = time.time_ns()
         event: dict[str, Any] = {}
         if legacy is not None:
             event.update(legacy)
-        event.update({"Type": kind, "Action": action,
-                      "Actor": {"ID": actor, "Attributes": attributes},
-                      "scope": "local", "time": now // 1_000_000_000, "timeNano": now})
+        event.update(
+            {
+                "Type": kind,
+                "Action": action,
+                "Actor": {"ID": actor, "Attributes": attributes},
+                "scope": "local",
+                "time": now // 1_000_000_000,
+                "timeNano": now,
+            }
+        )
         self.events.append(event)
         for queue in self._listeners:
             queue.put_nowait(event)
 
     def _emit_container(self, container: _Container, action: str, **extra: str) -> None:
-        attributes = {**container.labels, "image": container.image_ref,
-                      "name": container.name, **extra}
-        self._emit("container", action, container.id, dict(sorted(attributes.items())),
-                   {"status": action, "id": container.id, "from": container.image_ref})
+        attributes = {
+            **container.labels,
+            "image": container.image_ref,
+            "name": container.name,
+            **extra,
+        }
+        self._emit(
+            "container",
+            action,
+            container.id,
+            dict(sorted(attributes.items())),
+            {"status": action, "id": container.id, "from": container.image_ref},
+        )
 
     def _emit_network(self, network: dict[str, Any], action: str, **extra: str) -> None:
-        self._emit("network", action, network["Id"],
-                   {"name": network["Name"], "type": network["Driver"], **extra})
+        self._emit(
+            "network",
+            action,
+            network["Id"],
+            {"name": network["Name"], "type": network["Driver"], **extra},
+        )
 
     # --- system -----------------------------------------------------------------
 
     async def _ping(self, request: Request) -> Response:
-        headers = {"Api-Version": self.api_version, "Docker-Experimental": "false",
-                   "Ostype": "linux", "Builder-Version": "2" if self.modern else "1",
-                   "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
-                   "Server": f"Docker/{self.version} (linux)"}
+        headers = {
+            "Api-Version": self.api_version,
+            "Docker-Experimental": "false",
+            "Ostype": "linux",
+            "Builder-Version": "2" if self.modern else "1",
+            "Cache-Control": "no-cache, no-store, must-revalidate",
+            "Pragma": "no-cache",
+            "Server": f"Docker/{self.version} (linux)",
+        }
         if request.method == "HEAD":
             return Response(200, content=b"", headers=headers)
         return Response(200, content="OK", headers=headers)
 
     async def _version(self, request: Request) -> Response:
-        return Response(json={
-            "Platform": {"Name": ""},
-            "Components": [{"Name": "Engine", "Version": self.version,
-                            "Details": {"ApiVersion": self.api_version, "Os": "linux",
-                                        "Arch": "amd64", "MinAPIVersion": self.min_api_version}}],
-            "Version": self.version, "ApiVersion": self.api_version,
-            "MinAPIVersion": self.min_api_version, "GitCommit": "fake", "GoVersion": "go1.21",
-            "Os": "linux", "Arch": "amd64", "KernelVersion": "6.1.0-fake",
-            "BuildTime": "2024-01-01T00:00:00.000000000+00:00"})
+        return Response(
+            json={
+                "Platform": {"Name": ""},
+                "Components": [
+                    {
+                        "Name": "Engine",
+                        "Version": self.version,
+                        "Details": {
+                            "ApiVersion": self.api_version,
+                            "Os": "linux",
+                            "Arch": "amd64",
+                            "MinAPIVersion": self.min_api_version,
+                        },
+                    }
+                ],
+                "Version": self.version,
+                "ApiVersion": self.api_version,
+                "MinAPIVersion": self.min_api_version,
+                "GitCommit": "fake",
+                "GoVersion": "go1.21",
+                "Os": "linux",
+                "Arch": "amd64",
+                "KernelVersion": "6.1.0-fake",
+                "BuildTime": "2024-01-01T00:00:00.000000000+00:00",
+            }
+        )
 
     async def _info(self, request: Request) -> Response:
         self._settle_all()
         states = [c.status for c in self.containers.values()]
-        return Response(json={
-            "ID": self.engine_id, "Containers": len(states),
-            "ContainersRunning": states.count("running"),
-            "ContainersPaused": states.count("paused"),
-            "ContainersStopped": len(states) - states.count("running") - states.count("paused"),
-            "Images": len(self.images), "Driver": "overlay2", "DriverStatus": [],
-            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
-                        "Authorization": None, "Log": ["json-file", "local"]},
-            "MemoryLimit": True, "SwapLimit": True, "OomKillDisable": True, "NGoroutines": 40,
-            "SystemTime": _rfc3339(time.time()), "LoggingDriver": "json-file",
-            "CgroupDriver": "systemd", "CgroupVersion": "2", "NEventsListener": len(self._listeners),
-            "KernelVersion": "6.1.0-fake", "OperatingSystem": "Fake Engine", "OSVersion": "",
-            "OSType": "linux", "Architecture": "x86_64", "IndexServerAddress":
-            "https://index.docker.io/v1/", "RegistryConfig": {}, "NCPU": 2,
-            "MemTotal": 4_000_000_000, "DockerRootDir": "/var/lib/docker", "Name": "fake",
-            "Labels": [], "ExperimentalBuild": False, "ServerVersion": self.version,
-            "Runtimes": {"runc": {"path": "runc"}}, "DefaultRuntime": "runc",
-            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
-                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
-            "LiveRestoreEnabled": False, "Isolation": "", "InitBinary": "docker-init",
-            "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
-            "Warnings": None})
+        return Response(
+            json={
+                "ID": self.engine_id,
+                "Containers": len(states),
+                "ContainersRunning": states.count("running"),
+                "ContainersPaused": states.count("paused"),
+                "ContainersStopped": len(states) - states.count("running") - states.count("paused"),
+                "Images": len(self.images),
+                "Driver": "overlay2",
+                "DriverStatus": [],
+                "Plugins": {
+                    "Volume": ["local"],
+                    "Network": ["bridge", "host", "null"],
+                    "Authorization": None,
+                    "Log": ["json-file", "local"],
+                },
+                "MemoryLimit": True,
+                "SwapLimit": True,
+                "OomKillDisable": True,
+                "NGoroutines": 40,
+                "SystemTime": _rfc3339(time.time()),
+                "LoggingDriver": "json-file",
+                "CgroupDriver": "systemd",
+                "CgroupVersion": "2",
+                "NEventsListener": len(self._listeners),
+                "KernelVersion": "6.1.0-fake",
+                "OperatingSystem": "Fake Engine",
+                "OSVersion": "",
+                "OSType": "linux",
+                "Architecture": "x86_64",
+                "IndexServerAddress": "https://index.docker.io/v1/",
+                "RegistryConfig": {},
+                "NCPU": 2,
+                "MemTotal": 4_000_000_000,
+                "DockerRootDir": "/var/lib/docker",
+                "Name": "fake",
+                "Labels": [],
+                "ExperimentalBuild": False,
+                "ServerVersion": self.version,
+                "Runtimes": {"runc": {"path": "runc"}},
+                "DefaultRuntime": "runc",
+                "Swarm": {
+                    "NodeID": "",
+                    "NodeAddr": "",
+                    "LocalNodeState": "inactive",
+                    "ControlAvailable": False,
+                    "Error": "",
+                    "RemoteManagers": None,
+                },
+                "LiveRestoreEnabled": False,
+                "Isolation": "",
+                "InitBinary": "docker-init",
+                "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
+                "Warnings": None,
+            }
+        )
 
     async def _events(self, request: Request) -> Response:
         filters = request.filters()  # neither daemon rejects an unknown key: it is ignored
@@ -541,9 +660,13 @@ class FakeEngine(MockTransport):
     def _settle(self, container: _Container) -> None:
         """Apply a process end that is due (its duration passed)."""
         process = container.process
-        if (container.status == "running" and process is not None
-                and process.duration is not None and container.started_at is not None
-                and time.time() >= container.started_at + process.duration):
+        if (
+            container.status == "running"
+            and process is not None
+            and process.duration is not None
+            and container.started_at is not None
+            and time.time() >= container.started_at + process.duration
+        ):
             self._exit(container, process.exit_code)
 
     def _due(self, container: _Container, process: Process) -> None:
@@ -561,8 +684,9 @@ class FakeEngine(MockTransport):
         for container in list(self.containers.values()):
             self._settle(container)
 
-    def _exit(self, container: _Container, code: int, at: float | None = None,
-              *, stopping: bool = False) -> None:
+    def _exit(
+        self, container: _Container, code: int, at: float | None = None, *, stopping: bool = False
+    ) -> None:
         """End the process; ``stopping``: a stop request ended it, so a ``stop`` event too.
 
         Docker 26 logs that ``stop`` just before ``die``; 20.10 after it.
@@ -577,8 +701,9 @@ class FakeEngine(MockTransport):
         # what the process wrote before its end is there by then (the loop's timer may
         # fire a little before the wall clock reaches the end); what it would have
         # written later (it was killed) never is
-        container.logs = [(s, d, min(t, finished)) for s, d, t in container.logs
-                          if t <= finished + 0.05]
+        container.logs = [
+            (s, d, min(t, finished)) for s, d, t in container.logs if t <= finished + 0.05
+        ]
         if stopping and self.modern:
             self._emit_container(container, "stop")
         extra = {"exitCode": str(code)}
@@ -598,8 +723,9 @@ class FakeEngine(MockTransport):
     def _launch(self, container: _Container) -> None:
         cfg = container.config
         env = [*container.image.env, *(cfg.get("Env") or [])]
-        process = self._process_for(container.argv, container.image, env,
-                                    bool(cfg.get("OpenStdin")))
+        process = self._process_for(
+            container.argv, container.image, env, bool(cfg.get("OpenStdin"))
+        )
         now = time.time()
         container.process = process
         container.status = "running"
@@ -634,52 +760,97 @@ class FakeEngine(MockTransport):
         env = [*c.image.env, *(cfg.get("Env") or [])]
         argv = c.argv
         state: dict[str, Any] = {
-            "Status": c.status, "Running": c.running, "Paused": c.status == "paused",
-            "Restarting": c.status == "restarting", "OOMKilled": False, "Dead": False,
-            "Pid": c.pid, "ExitCode": c.exit_code, "Error": "",
+            "Status": c.status,
+            "Running": c.running,
+            "Paused": c.status == "paused",
+            "Restarting": c.status == "restarting",
+            "OOMKilled": False,
+            "Dead": False,
+            "Pid": c.pid,
+            "ExitCode": c.exit_code,
+            "Error": "",
             "StartedAt": _rfc3339(c.started_at) if c.started_at else _ZERO_TIME,
             "FinishedAt": _rfc3339(c.finished_at) if c.finished_at else _ZERO_TIME,
         }
         if c.health is not None:
             state["Health"] = {"Status": c.health, "FailingStreak": 0, "Log": []}
-        host_config = {"NetworkMode": "default" if not self.modern else "bridge",
-                       "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-                       "AutoRemove": False, "Binds": None, "PortBindings": {},
-                       "LogConfig": {"Type": "json-file", "Config": {}}, "Privileged": False,
-                       "Memory": 0, "NanoCpus": 0, "CpuShares": 0}
+        host_config = {
+            "NetworkMode": "default" if not self.modern else "bridge",
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": False,
+            "Binds": None,
+            "PortBindings": {},
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "Privileged": False,
+            "Memory": 0,
+            "NanoCpus": 0,
+            "CpuShares": 0,
+        }
         host_config.update(c.host_config)
-        mounts = [{"Type": "volume", "Name": b.split(":")[0], "Source": "", "Destination":
-                   b.split(":")[1], "Driver": "local", "Mode": "", "RW": True,
-                   "Propagation": ""} for b in (c.host_config.get("Binds") or [])
-                  if ":" in b and not b.startswith("/")]
+        mounts = [
+            {
+                "Type": "volume",
+                "Name": b.split(":")[0],
+                "Source": "",
+                "Destination": b.split(":")[1],
+                "Driver": "local",
+                "Mode": "",
+                "RW": True,
+                "Propagation": "",
+            }
+            for b in (c.host_config.get("Binds") or [])
+            if ":" in b and not b.startswith("/")
+        ]
         result = {
-            "Id": c.id, "Created": _rfc3339(c.created), "Path": argv[0] if argv else "",
-            "Args": argv[1:], "State": state, "Image": c.image.id,
+            "Id": c.id,
+            "Created": _rfc3339(c.created),
+            "Path": argv[0] if argv else "",
+            "Args": argv[1:],
+            "State": state,
+            "Image": c.image.id,
             "ResolvConfPath": f"/var/lib/docker/containers/{c.id}/resolv.conf",
             "HostnamePath": f"/var/lib/docker/containers/{c.id}/hostname",
             "HostsPath": f"/var/lib/docker/containers/{c.id}/hosts",
             "LogPath": f"/var/lib/docker/containers/{c.id}/{c.id}-json.log",
-            "Name": "/" + c.name, "RestartCount": c.restart_count, "Driver": "overlay2",
-            "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
-            "ExecIDs": list(c.exec_ids) or None, "HostConfig": host_config,
-            "GraphDriver": {"Data": None, "Name": "overlay2"}, "Mounts": mounts,
+            "Name": "/" + c.name,
+            "RestartCount": c.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": list(c.exec_ids) or None,
+            "HostConfig": host_config,
+            "GraphDriver": {"Data": None, "Name": "overlay2"},
+            "Mounts": mounts,
             "Config": {
-                "Hostname": cfg.get("Hostname") or c.id[:12], "Domainname": "",
-                "User": cfg.get("User", ""), "AttachStdin": bool(cfg.get("AttachStdin")),
+                "Hostname": cfg.get("Hostname") or c.id[:12],
+                "Domainname": "",
+                "User": cfg.get("User", ""),
+                "AttachStdin": bool(cfg.get("AttachStdin")),
                 "AttachStdout": bool(cfg.get("AttachStdout", True)),
                 "AttachStderr": bool(cfg.get("AttachStderr", True)),
-                "Tty": bool(cfg.get("Tty")), "OpenStdin": bool(cfg.get("OpenStdin")),
-                "StdinOnce": bool(cfg.get("StdinOnce")), "Env": env,
-                "Cmd": cfg.get("Cmd") if cfg.get("Cmd") is not None else (
-                    None if cfg.get("Entrypoint") else c.image.cmd),
-                "Image": c.image_ref, "Volumes": cfg.get("Volumes"),
-                "WorkingDir": cfg.get("WorkingDir", ""), "Entrypoint": cfg.get("Entrypoint"),
-                "OnBuild": None, "Labels": dict(c.labels),
+                "Tty": bool(cfg.get("Tty")),
+                "OpenStdin": bool(cfg.get("OpenStdin")),
+                "StdinOnce": bool(cfg.get("StdinOnce")),
+                "Env": env,
+                "Cmd": cfg.get("Cmd")
+                if cfg.get("Cmd") is not None
+                else (None if cfg.get("Entrypoint") else c.image.cmd),
+                "Image": c.image_ref,
+                "Volumes": cfg.get("Volumes"),
+                "WorkingDir": cfg.get("WorkingDir", ""),
+                "Entrypoint": cfg.get("Entrypoint"),
+                "OnBuild": None,
+                "Labels": dict(c.labels),
             },
             "NetworkSettings": {
-                "Bridge": "", "SandboxID": "", "HairpinMode": False, "Ports": {},
-                "SandboxKey": "", "Networks": {
-                    name: self._endpoint(c, name) for name in c.networks},
+                "Bridge": "",
+                "SandboxID": "",
+                "HairpinMode": False,
+                "Ports": {},
+                "SandboxKey": "",
+                "Networks": {name: self._endpoint(c, name) for name in c.networks},
             },
         }
         if size:
@@ -691,14 +862,21 @@ class FakeEngine(MockTransport):
         network = self._find_network(name)
         settings = c.networks[name]
         running = c.running
-        return {"IPAMConfig": None, "Links": None, "Aliases": settings.get("Aliases"),
-                "NetworkID": network["Id"] if network else "",
-                "EndpointID": secrets.token_hex(32) if running else "",
-                "Gateway": "172.17.0.1" if running else "",
-                "IPAddress": settings.get("IPAddress", "") if running else "",
-                "IPPrefixLen": 16 if running else 0, "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                "MacAddress": "", "DriverOpts": None}
+        return {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": settings.get("Aliases"),
+            "NetworkID": network["Id"] if network else "",
+            "EndpointID": secrets.token_hex(32) if running else "",
+            "Gateway": "172.17.0.1" if running else "",
+            "IPAddress": settings.get("IPAddress", "") if running else "",
+            "IPPrefixLen": 16 if running else 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "",
+            "DriverOpts": None,
+        }
 
     def _status_text(self, c: _Container) -> str:
         now = time.time()
@@ -717,29 +895,56 @@ class FakeEngine(MockTransport):
     def _container_summary(self, c: _Container) -> dict[str, Any]:
         argv = c.argv
         return {
-            "Id": c.id, "Names": ["/" + c.name], "Image": c.image_ref, "ImageID": c.image.id,
-            "Command": " ".join(argv), "Created": int(c.created), "Ports": [],
-            "Labels": dict(c.labels), "State": c.status, "Status": self._status_text(c),
-            "HostConfig": {"NetworkMode": c.host_config.get(
-                "NetworkMode", "bridge" if self.modern else "default")},
-            "NetworkSettings": {"Networks": {name: self._endpoint(c, name)
-                                             for name in c.networks}},
+            "Id": c.id,
+            "Names": ["/" + c.name],
+            "Image": c.image_ref,
+            "ImageID": c.image.id,
+            "Command": " ".join(argv),
+            "Created": int(c.created),
+            "Ports": [],
+            "Labels": dict(c.labels),
+            "State": c.status,
+            "Status": self._status_text(c),
+            "HostConfig": {
+                "NetworkMode": c.host_config.get(
+                    "NetworkMode", "bridge" if self.modern else "default"
+                )
+            },
+            "NetworkSettings": {"Networks": {name: self._endpoint(c, name) for name in c.networks}},
             "Mounts": [],
         }
 
     async def _container_list(self, request: Request) -> Response:
         self._settle_all()
         filters = request.filters()
-        allowed = ("ancestor", "before", "expose", "exited", "health", "id", "isolation",
-                   "is-task", "label", "name", "network", "publish", "since", "status",
-                   "volume")
+        allowed = (
+            "ancestor",
+            "before",
+            "expose",
+            "exited",
+            "health",
+            "id",
+            "isolation",
+            "is-task",
+            "label",
+            "name",
+            "network",
+            "publish",
+            "since",
+            "status",
+            "volume",
+        )
         for key in filters:
             if key not in allowed:
                 raise _Error(400, self._msg(f"invalid filter '{key}'", f"Invalid filter '{key}'"))
         for value in filters.get("status", []):
             if value not in _STATUSES:
-                raise _Error(400, self._msg(f"invalid filter 'status={value}'",
-                                            f"Invalid filter 'status={value}'"))
+                raise _Error(
+                    400,
+                    self._msg(
+                        f"invalid filter 'status={value}'", f"Invalid filter 'status={value}'"
+                    ),
+                )
         show_all = request.params.get("all") in ("1", "true", "True")
         ordered = sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
         before = [self._container(v) for v in filters.get("before", [])]
@@ -754,25 +959,28 @@ class FakeEngine(MockTransport):
                 continue
             if "name" in filters and not any(re.search(v, "/" + c.name) for v in filters["name"]):
                 continue
-            if "label" in filters and not all(_label_match(c.labels, v)
-                                              for v in filters["label"]):
+            if "label" in filters and not all(_label_match(c.labels, v) for v in filters["label"]):
                 continue
-            if "exited" in filters and (c.status != "exited"
-                                        or str(c.exit_code) not in filters["exited"]):
+            if "exited" in filters and (
+                c.status != "exited" or str(c.exit_code) not in filters["exited"]
+            ):
                 continue
             if "ancestor" in filters and not any(
-                    (img := self._find_image(v)) is not None and img is c.image
-                    for v in filters["ancestor"]):
+                (img := self._find_image(v)) is not None and img is c.image
+                for v in filters["ancestor"]
+            ):
                 continue
             if "health" in filters and (c.health or "none") not in filters["health"]:
                 continue
             if "network" in filters and not any(
-                    (n := self._find_network(v)) is not None and n["Name"] in c.networks
-                    for v in filters["network"]):
+                (n := self._find_network(v)) is not None and n["Name"] in c.networks
+                for v in filters["network"]
+            ):
                 continue
             if "volume" in filters and not any(
-                    any(b.split(":")[0] == v for b in (c.host_config.get("Binds") or []))
-                    for v in filters["volume"]):
+                any(b.split(":")[0] == v for b in (c.host_config.get("Binds") or []))
+                for v in filters["volume"]
+            ):
                 continue
             if any(c.created >= b.created for b in before):
                 continue
@@ -788,8 +996,9 @@ class FakeEngine(MockTransport):
         config = request.json() or {}
         name = request.params.get("name", "")
         if name and not _NAME.match(name):
-            raise _Error(400, f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                              "are allowed")
+            raise _Error(
+                400, f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )
         name = name.lstrip("/")
         ref = config.get("Image") or ""
         if not ref:
@@ -798,9 +1007,12 @@ class FakeEngine(MockTransport):
         if name:
             taken = self._find_container_by_name(name)
             if taken is not None:
-                raise _Error(409, f'Conflict. The container name "/{name}" is already in use '
-                                  f'by container "{taken.id}". You have to remove (or rename) '
-                                  "that container to be able to reuse that name.")
+                raise _Error(
+                    409,
+                    f'Conflict. The container name "/{name}" is already in use '
+                    f'by container "{taken.id}". You have to remove (or rename) '
+                    "that container to be able to reuse that name.",
+                )
         cid = secrets.token_hex(32)
         if not name:
             name = f"fake_{cid[:8]}"
@@ -834,16 +1046,21 @@ class FakeEngine(MockTransport):
 
     async def _container_inspect(self, request: Request, ref: str) -> Response:
         container = self._container(ref)
-        return Response(json=self._container_json(
-            container, size=request.params.get("size") in ("1", "true")))
+        return Response(
+            json=self._container_json(container, size=request.params.get("size") in ("1", "true"))
+        )
 
     async def _container_start(self, request: Request, ref: str) -> Response:
         c = self._container(ref)
         self._settle(c)
         if c.status == "paused":
-            raise _Error(409, self._msg(
-                "cannot start a paused container, try unpause instead",
-                "cannot start a paused container, try unpause instead"))
+            raise _Error(
+                409,
+                self._msg(
+                    "cannot start a paused container, try unpause instead",
+                    "cannot start a paused container, try unpause instead",
+                ),
+            )
         if c.running:
             return Response(304)
         self._launch(c)
@@ -901,9 +1118,13 @@ class FakeEngine(MockTransport):
         if signal is None:
             raise _Error(400, self._msg(f"Invalid signal: {raw}", f"Invalid signal: {raw}"))
         if not c.running:
-            raise _Error(409, self._msg(
-                f"cannot kill container: {ref}: container {c.id} is not running",
-                f"Cannot kill container: {ref}: Container {c.id} is not running"))
+            raise _Error(
+                409,
+                self._msg(
+                    f"cannot kill container: {ref}: container {c.id} is not running",
+                    f"Cannot kill container: {ref}: Container {c.id} is not running",
+                ),
+            )
         self._emit_container(c, "kill", signal=str(signal))
         process = c.process
         ignored = signal == 15 and process is not None and process.ignores_sigterm
@@ -916,8 +1137,12 @@ class FakeEngine(MockTransport):
         self._settle(c)
         condition = request.params.get("condition", "not-running")
         if condition not in ("not-running", "next-exit", "removed"):
-            raise _Error(400, f"invalid condition: {condition!r}" if self.modern
-                         else f"invalid condition: \"{condition}\"")
+            raise _Error(
+                400,
+                f"invalid condition: {condition!r}"
+                if self.modern
+                else f'invalid condition: "{condition}"',
+            )
         if condition == "not-running" and not c.running:
             return Response(json={"Error": None, "StatusCode": c.exit_code})
 
@@ -938,11 +1163,17 @@ class FakeEngine(MockTransport):
         c = self._container(ref)
         self._settle(c)
         if not c.running:
-            raise _Error(409, self._msg(f"container {c.id} is not running",
-                                        f"Container {c.id} is not running"))
+            raise _Error(
+                409,
+                self._msg(f"container {c.id} is not running", f"Container {c.id} is not running"),
+            )
         if c.status == "paused":
-            raise _Error(409, self._msg(f"container {c.id} is already paused",
-                                        f"Container {c.id} is already paused"))
+            raise _Error(
+                409,
+                self._msg(
+                    f"container {c.id} is already paused", f"Container {c.id} is already paused"
+                ),
+            )
         c.status = "paused"
         self._emit_container(c, "pause")
         return Response(204)
@@ -963,16 +1194,20 @@ class FakeEngine(MockTransport):
         if not new:
             raise _Error(400, "Neither old nor new names may be empty")
         if not _NAME.match(new):
-            raise _Error(400, f"Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                              "are allowed")
+            raise _Error(
+                400, f"Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )
         new = new.lstrip("/")
         if new == c.name:
             raise _Error(400, "Renaming a container with the same name as its current name")
         taken = self._find_container_by_name(new)
         if taken is not None:
-            raise _Error(409, f'Conflict. The container name "/{new}" is already in use by '
-                              f'container "{taken.id}". You have to remove (or rename) that '
-                              "container to be able to reuse that name.")
+            raise _Error(
+                409,
+                f'Conflict. The container name "/{new}" is already in use by '
+                f'container "{taken.id}". You have to remove (or rename) that '
+                "container to be able to reuse that name.",
+            )
         old = c.name
         c.name = new
         self._emit_container(c, "rename", oldName="/" + old)
@@ -981,8 +1216,10 @@ class FakeEngine(MockTransport):
     async def _container_resize(self, request: Request, ref: str) -> Response:
         c = self._container(ref)
         if not c.running:
-            raise _Error(409, self._msg(f"container {c.id} is not running",
-                                        f"Container {c.id} is not running"))
+            raise _Error(
+                409,
+                self._msg(f"container {c.id} is not running", f"Container {c.id} is not running"),
+            )
         return Response(200, content=b"")
 
     async def _container_delete(self, request: Request, ref: str) -> Response:
@@ -991,16 +1228,24 @@ class FakeEngine(MockTransport):
         force = request.params.get("force") in ("1", "true", "True")
         if c.running and not force:
             if c.status == "paused":
-                raise _Error(409, self._msg(
-                    f'cannot remove container "/{c.name}": container is paused and must be '
-                    "unpaused first",
-                    f"You cannot remove a paused container {c.id}. Unpause and then stop the "
-                    "container before attempting removal or force remove"))
-            raise _Error(409, self._msg(
-                f'cannot remove container "/{c.name}": container is running: stop the '
-                "container before removing or force remove",
-                f"You cannot remove a running container {c.id}. Stop the container before "
-                "attempting removal or force remove"))
+                raise _Error(
+                    409,
+                    self._msg(
+                        f'cannot remove container "/{c.name}": container is paused and must be '
+                        "unpaused first",
+                        f"You cannot remove a paused container {c.id}. Unpause and then stop the "
+                        "container before attempting removal or force remove",
+                    ),
+                )
+            raise _Error(
+                409,
+                self._msg(
+                    f'cannot remove container "/{c.name}": container is running: stop the '
+                    "container before removing or force remove",
+                    f"You cannot remove a running container {c.id}. Stop the container before "
+                    "attempting removal or force remove",
+                ),
+            )
         if c.running:
             self._emit_container(c, "kill", signal="9")
             self._exit(c, 137)
@@ -1020,8 +1265,7 @@ class FakeEngine(MockTransport):
         for c in list(self.containers.values()):
             if c.running:
                 continue
-            if "label" in filters and not all(_label_match(c.labels, v)
-                                              for v in filters["label"]):
+            if "label" in filters and not all(_label_match(c.labels, v) for v in filters["label"]):
                 continue
             del self.containers[c.id]
             self._emit_container(c, "destroy")
@@ -1031,16 +1275,21 @@ class FakeEngine(MockTransport):
 
     def _logs_for(self, c: _Container, request: Request) -> list[bytes]:
         params = request.params
-        want = {1: params.get("stdout") in ("1", "true", "True"),
-                2: params.get("stderr") in ("1", "true", "True")}
+        want = {
+            1: params.get("stdout") in ("1", "true", "True"),
+            2: params.get("stderr") in ("1", "true", "True"),
+        }
         since = float(params.get("since", "0") or 0)
         until = float(params.get("until", "0") or 0)
         now = time.time()
-        entries = [(s, d, t) for s, d, t in c.logs if want.get(s) and t <= now
-                   and (not since or t >= since) and (not until or t <= until)]
+        entries = [
+            (s, d, t)
+            for s, d, t in c.logs
+            if want.get(s) and t <= now and (not since or t >= since) and (not until or t <= until)
+        ]
         tail = params.get("tail", "all")
         if tail not in ("all", "") and int(tail) >= 0:
-            entries = entries[len(entries) - int(tail):] if int(tail) else []
+            entries = entries[len(entries) - int(tail) :] if int(tail) else []
         tty = bool(c.config.get("Tty"))
         stamps = params.get("timestamps") in ("1", "true", "True")
         chunks = []
@@ -1054,8 +1303,10 @@ class FakeEngine(MockTransport):
         c = self._container(ref)
         self._settle(c)
         params = request.params
-        if not (params.get("stdout") in ("1", "true", "True")
-                or params.get("stderr") in ("1", "true", "True")):
+        if not (
+            params.get("stdout") in ("1", "true", "True")
+            or params.get("stderr") in ("1", "true", "True")
+        ):
             raise _Error(400, "Bad parameters: you must choose at least one stream")
         chunks = self._logs_for(c, request)
         tty = bool(c.config.get("Tty"))
@@ -1064,8 +1315,10 @@ class FakeEngine(MockTransport):
 
         sent = sum(1 for _, _, t in c.logs if t <= time.time())
         stamps = params.get("timestamps") in ("1", "true", "True")
-        want = {1: params.get("stdout") in ("1", "true", "True"),
-                2: params.get("stderr") in ("1", "true", "True")}
+        want = {
+            1: params.get("stdout") in ("1", "true", "True"),
+            2: params.get("stderr") in ("1", "true", "True"),
+        }
 
         async def stream() -> AsyncIterator[bytes]:
             for chunk in chunks:
@@ -1107,8 +1360,10 @@ class FakeEngine(MockTransport):
         live = params.get("stream") in ("1", "true", "True")
         start = sum(1 for _, _, t in c.logs if t <= time.time())
         echo = c.process is not None and c.process.echo_stdin
-        wants = {1: params.get("stdout") in ("1", "true", "True"),
-                 2: params.get("stderr") in ("1", "true", "True")}
+        wants = {
+            1: params.get("stdout") in ("1", "true", "True"),
+            2: params.get("stderr") in ("1", "true", "True"),
+        }
 
         def on_input(data: bytes) -> None:
             if not data:  # the client's half-close ends stdin only with StdinOnce
@@ -1139,8 +1394,10 @@ class FakeEngine(MockTransport):
         self._settle(c)
         config = request.json() or {}
         if not c.running:
-            raise _Error(409, self._msg(f"container {c.id} is not running",
-                                        f"Container {c.id} is not running"))
+            raise _Error(
+                409,
+                self._msg(f"container {c.id} is not running", f"Container {c.id} is not running"),
+            )
         if c.status == "paused":
             raise _Error(409, f"Container {c.id} is paused, unpause the container before exec")
         cmd = config.get("Cmd")
@@ -1168,8 +1425,10 @@ class FakeEngine(MockTransport):
             exec_tty = bool(ex.config.get("Tty"))
             return Response.hijacked([text if exec_tty else frame(1, text)], tty=exec_tty)
         if not c.running:
-            raise _Error(409, self._msg(f"container {c.id} is not running",
-                                        f"Container {c.id} is not running"))
+            raise _Error(
+                409,
+                self._msg(f"container {c.id} is not running", f"Container {c.id} is not running"),
+            )
         cfg = ex.config
         cmd = list(cfg.get("Cmd") or [])
         env = [*c.image.env, *(c.config.get("Env") or []), *(cfg.get("Env") or [])]
@@ -1180,8 +1439,10 @@ class FakeEngine(MockTransport):
         ex.pid = self._next_pid
         self._emit_container(c, f"exec_start: {_command_text(cmd)}", execID=eid)
         tty = bool(body.get("Tty", cfg.get("Tty")))
-        wants = {1: cfg.get("AttachStdout", True) is not False,
-                 2: cfg.get("AttachStderr", True) is not False}
+        wants = {
+            1: cfg.get("AttachStdout", True) is not False,
+            2: cfg.get("AttachStderr", True) is not False,
+        }
 
         def finish(code: int) -> None:
             if ex.running:
@@ -1234,24 +1495,42 @@ class FakeEngine(MockTransport):
         ex = self._exec_of(eid)
         cfg = ex.config
         cmd = list(cfg.get("Cmd") or [])
-        return Response(json={
-            "ID": ex.id, "Running": ex.running, "ExitCode": ex.exit_code,
-            "ProcessConfig": {"tty": bool(cfg.get("Tty")), "entrypoint": cmd[0] if cmd else "",
-                              "arguments": cmd[1:], "privileged": bool(cfg.get("Privileged")),
-                              **({"user": cfg["User"]} if cfg.get("User") else {})},
-            "OpenStdin": bool(cfg.get("AttachStdin")),
-            "OpenStderr": cfg.get("AttachStderr", True) is not False,
-            "OpenStdout": cfg.get("AttachStdout", True) is not False,
-            "CanRemove": False, "ContainerID": ex.container.id, "DetachKeys": "",
-            "Pid": ex.pid})
+        return Response(
+            json={
+                "ID": ex.id,
+                "Running": ex.running,
+                "ExitCode": ex.exit_code,
+                "ProcessConfig": {
+                    "tty": bool(cfg.get("Tty")),
+                    "entrypoint": cmd[0] if cmd else "",
+                    "arguments": cmd[1:],
+                    "privileged": bool(cfg.get("Privileged")),
+                    **({"user": cfg["User"]} if cfg.get("User") else {}),
+                },
+                "OpenStdin": bool(cfg.get("AttachStdin")),
+                "OpenStderr": cfg.get("AttachStderr", True) is not False,
+                "OpenStdout": cfg.get("AttachStdout", True) is not False,
+                "CanRemove": False,
+                "ContainerID": ex.container.id,
+                "DetachKeys": "",
+                "Pid": ex.pid,
+            }
+        )
 
     # --- images -------------------------------------------------------------------
 
     def _image_summary(self, image: _Image) -> dict[str, Any]:
         summary: dict[str, Any] = {
-            "Containers": -1, "Created": int(image.created), "Id": image.id,
-            "Labels": image.labels, "ParentId": "", "RepoDigests": [],
-            "RepoTags": list(image.tags), "SharedSize": -1, "Size": image.size}
+            "Containers": -1,
+            "Created": int(image.created),
+            "Id": image.id,
+            "Labels": image.labels,
+            "ParentId": "",
+            "RepoDigests": [],
+            "RepoTags": list(image.tags),
+            "SharedSize": -1,
+            "Size": image.size,
+        }
         if not self.modern:
             summary["VirtualSize"] = image.size
         return summary
@@ -1264,15 +1543,21 @@ class FakeEngine(MockTransport):
         result = []
         for image in sorted(self.images.values(), key=lambda i: i.created, reverse=True):
             if "reference" in filters and not any(
-                    fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(
-                        tag, pattern if ":" in pattern.rsplit("/", 1)[-1] else pattern + ":*")
-                    for tag in image.tags for pattern in filters["reference"]):
+                fnmatch.fnmatchcase(tag, pattern)
+                or fnmatch.fnmatchcase(
+                    tag, pattern if ":" in pattern.rsplit("/", 1)[-1] else pattern + ":*"
+                )
+                for tag in image.tags
+                for pattern in filters["reference"]
+            ):
                 continue
-            if "label" in filters and not all(_label_match(image.labels or {}, v)
-                                              for v in filters["label"]):
+            if "label" in filters and not all(
+                _label_match(image.labels or {}, v) for v in filters["label"]
+            ):
                 continue
             if "dangling" in filters and (filters["dangling"][0] in ("true", "1")) != (
-                    not image.tags):
+                not image.tags
+            ):
                 continue
             result.append(self._image_summary(image))
         return Response(json=result)
@@ -1281,20 +1566,48 @@ class FakeEngine(MockTransport):
         image = self._find_image(ref)
         if image is None:
             wanted = normalize_reference(ref)
-            raise _Error(404, self._msg(f"No such image: {wanted}",
-                                        f"no such image: {wanted}: No such image: {wanted}"))
-        config = {"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
-                  "AttachStdout": False, "AttachStderr": False, "Tty": False,
-                  "OpenStdin": False, "StdinOnce": False, "Env": image.env, "Cmd": image.cmd,
-                  "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
-                  "OnBuild": None, "Labels": image.labels}
+            raise _Error(
+                404,
+                self._msg(
+                    f"No such image: {wanted}", f"no such image: {wanted}: No such image: {wanted}"
+                ),
+            )
+        config = {
+            "Hostname": "",
+            "Domainname": "",
+            "User": "",
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": False,
+            "OpenStdin": False,
+            "StdinOnce": False,
+            "Env": image.env,
+            "Cmd": image.cmd,
+            "Image": "",
+            "Volumes": None,
+            "WorkingDir": "",
+            "Entrypoint": None,
+            "OnBuild": None,
+            "Labels": image.labels,
+        }
         result: dict[str, Any] = {
-            "Id": image.id, "RepoTags": list(image.tags), "RepoDigests": [], "Parent": "",
-            "Comment": "", "Created": _rfc3339(image.created), "DockerVersion": "",
-            "Author": "", "Config": config, "Architecture": "amd64", "Os": "linux",
-            "Size": image.size, "GraphDriver": {"Data": None, "Name": "overlay2"},
+            "Id": image.id,
+            "RepoTags": list(image.tags),
+            "RepoDigests": [],
+            "Parent": "",
+            "Comment": "",
+            "Created": _rfc3339(image.created),
+            "DockerVersion": "",
+            "Author": "",
+            "Config": config,
+            "Architecture": "amd64",
+            "Os": "linux",
+            "Size": image.size,
+            "GraphDriver": {"Data": None, "Name": "overlay2"},
             "RootFS": {"Type": "layers", "Layers": ["sha256:" + "0" * 64]},
-            "Metadata": {"LastTagTime": _ZERO_TIME}}
+            "Metadata": {"LastTagTime": _ZERO_TIME},
+        }
         if not self.modern:
             result["Container"] = ""
             result["ContainerConfig"] = dict(config, Cmd=None, Env=None)
@@ -1308,17 +1621,19 @@ class FakeEngine(MockTransport):
         if not repo:
             raise _Error(400, "repository name must have at least one component")
         if repo != repo.lower():
-            raise _Error(400, f"invalid reference format: repository name ({repo}) must be "
-                              "lowercase" if self.modern else
-                              "invalid reference format: repository name must be lowercase")
+            raise _Error(
+                400,
+                f"invalid reference format: repository name ({repo}) must be lowercase"
+                if self.modern
+                else "invalid reference format: repository name must be lowercase",
+            )
         new = normalize_reference(f"{repo}:{tag}")
         for other in self.images.values():
             if new in other.tags and other is not image:
                 other.tags.remove(new)
         if new not in image.tags:
             image.tags.append(new)
-        self._emit("image", "tag", image.id, {"name": new},
-                   {"status": "tag", "id": image.id})
+        self._emit("image", "tag", image.id, {"name": new}, {"status": "tag", "id": image.id})
         return Response(201, content=b"")
 
     async def _image_delete(self, request: Request, ref: str) -> Response:
@@ -1331,31 +1646,42 @@ class FakeEngine(MockTransport):
         removes_image = not by_tag or len(image.tags) <= 1
         if users and removes_image and not force:
             c = users[0]
-            what = f'repository reference "{normalize_reference(ref)}"' if by_tag else image.id[7:19]
+            what = (
+                f'repository reference "{normalize_reference(ref)}"' if by_tag else image.id[7:19]
+            )
             if c.running or not by_tag:
-                raise _Error(409, f"conflict: unable to delete {image.id[7:19]} (cannot be forced) "
-                                  f"- image is being used by running container {c.id[:12]}"
-                             if c.running else
-                             f"conflict: unable to delete {image.id[7:19]} (must be forced) - "
-                             f"image is being used by stopped container {c.id[:12]}")
-            raise _Error(409, f"conflict: unable to remove {what} (must force) - container "
-                              f"{c.id[:12]} is using its referenced image {image.id[7:19]}")
+                raise _Error(
+                    409,
+                    f"conflict: unable to delete {image.id[7:19]} (cannot be forced) "
+                    f"- image is being used by running container {c.id[:12]}"
+                    if c.running
+                    else f"conflict: unable to delete {image.id[7:19]} (must be forced) - "
+                    f"image is being used by stopped container {c.id[:12]}",
+                )
+            raise _Error(
+                409,
+                f"conflict: unable to remove {what} (must force) - container "
+                f"{c.id[:12]} is using its referenced image {image.id[7:19]}",
+            )
         answer: list[dict[str, str]] = []
         if by_tag and len(image.tags) > 1:
             tag = normalize_reference(ref)
             image.tags.remove(tag)
-            self._emit("image", "untag", image.id, {"name": image.id},
-                       {"status": "untag", "id": image.id})
+            self._emit(
+                "image", "untag", image.id, {"name": image.id}, {"status": "untag", "id": image.id}
+            )
             return Response(json=[{"Untagged": tag}])
         for tag in list(image.tags):
             answer.append({"Untagged": tag})
-            self._emit("image", "untag", image.id, {"name": image.id},
-                       {"status": "untag", "id": image.id})
+            self._emit(
+                "image", "untag", image.id, {"name": image.id}, {"status": "untag", "id": image.id}
+            )
         image.tags.clear()
         del self.images[image.id]
         answer.append({"Deleted": image.id})
-        self._emit("image", "delete", image.id, {"name": image.id},
-                   {"status": "delete", "id": image.id})
+        self._emit(
+            "image", "delete", image.id, {"name": image.id}, {"status": "delete", "id": image.id}
+        )
         return Response(json=answer)
 
     async def _image_pull(self, request: Request) -> Response:
@@ -1366,25 +1692,35 @@ class FakeEngine(MockTransport):
         ref = normalize_reference(f"{name}:{tag}" if tag and "@" not in name else name)
         if ref not in self.registry:
             repo = _repository(ref)
-            raise _Error(404, f"pull access denied for {repo}, repository does not exist or "
-                              "may require 'docker login': denied: requested access to the "
-                              "resource is denied")
+            raise _Error(
+                404,
+                f"pull access denied for {repo}, repository does not exist or "
+                "may require 'docker login': denied: requested access to the "
+                "resource is denied",
+            )
         present = self._find_image(ref) is not None
         image = self._add_image(ref, time.time())
         digest = "sha256:" + hashlib.sha256(image.id.encode()).hexdigest()
         tag_part = ref.rsplit(":", 1)[-1]
         progress: list[dict[str, Any]] = [
-            {"status": f"Pulling from {_repository(ref)}", "id": tag_part}]
+            {"status": f"Pulling from {_repository(ref)}", "id": tag_part}
+        ]
         if not present:
             layer = image.id[7:19]
-            progress += [{"status": "Pulling fs layer", "progressDetail": {}, "id": layer},
-                         {"status": "Download complete", "progressDetail": {}, "id": layer},
-                         {"status": "Pull complete", "progressDetail": {}, "id": layer}]
-        progress += [{"status": f"Digest: {digest}"},
-                     {"status": f"Status: Image is up to date for {ref}" if present else
-                      f"Status: Downloaded newer image for {ref}"}]
-        self._emit("image", "pull", ref, {"name": _repository(ref)},
-                   {"status": "pull", "id": ref})
+            progress += [
+                {"status": "Pulling fs layer", "progressDetail": {}, "id": layer},
+                {"status": "Download complete", "progressDetail": {}, "id": layer},
+                {"status": "Pull complete", "progressDetail": {}, "id": layer},
+            ]
+        progress += [
+            {"status": f"Digest: {digest}"},
+            {
+                "status": f"Status: Image is up to date for {ref}"
+                if present
+                else f"Status: Downloaded newer image for {ref}"
+            },
+        ]
+        self._emit("image", "pull", ref, {"name": _repository(ref)}, {"status": "pull", "id": ref})
         return Response(200, stream=progress)
 
     async def _image_push(self, request: Request, ref: str) -> Response:
@@ -1393,40 +1729,61 @@ class FakeEngine(MockTransport):
         image = self._find_image(full)
         if image is None:  # an error inside a 200 stream, as both daemons report it
             message = f"An image does not exist locally with the tag: {_repository(full)}"
-            return Response(200, stream=[{"errorDetail": {"message": message},
-                                          "error": message}])
+            return Response(200, stream=[{"errorDetail": {"message": message}, "error": message}])
         self.registry.add(full)
         digest = "sha256:" + hashlib.sha256(image.id.encode()).hexdigest()
         layer = image.id[7:19]
         repo = _repository(full)
-        shown = repo if "/" in repo.split("/", 1)[0] or "." in repo.split("/", 1)[0] or ":" in \
-            repo.split("/", 1)[0] else ("docker.io/library/" + repo if "/" not in repo
-                                          else "docker.io/" + repo)
+        shown = (
+            repo
+            if "/" in repo.split("/", 1)[0]
+            or "." in repo.split("/", 1)[0]
+            or ":" in repo.split("/", 1)[0]
+            else ("docker.io/library/" + repo if "/" not in repo else "docker.io/" + repo)
+        )
         progress = [
             {"status": f"The push refers to repository [{shown}]"},
             {"status": "Preparing", "progressDetail": {}, "id": layer},
             {"status": "Pushed", "progressDetail": {}, "id": layer},
             {"status": f"{full.rsplit(':', 1)[-1]}: digest: {digest} size: 527"},
-            {"progressDetail": {}, "aux": {"Tag": full.rsplit(":", 1)[-1], "Digest": digest,
-                                           "Size": 527}}]
+            {
+                "progressDetail": {},
+                "aux": {"Tag": full.rsplit(":", 1)[-1], "Digest": digest, "Size": 527},
+            },
+        ]
         self._emit("image", "push", full, {"name": full}, {"status": "push", "id": full})
         return Response(200, stream=progress)
 
     # --- networks ------------------------------------------------------------------
 
-    def _new_network(self, name: str, driver: str, body: dict[str, Any], now: float,
-                     builtin: bool = False) -> dict[str, Any]:
+    def _new_network(
+        self, name: str, driver: str, body: dict[str, Any], now: float, builtin: bool = False
+    ) -> dict[str, Any]:
         index = len(self.networks) + 17
         network: dict[str, Any] = {
-            "Name": name, "Id": secrets.token_hex(32), "Created": _rfc3339(now),
-            "Scope": "local", "Driver": driver, "EnableIPv6": bool(body.get("EnableIPv6")),
-            "IPAM": {"Driver": "default", "Options": None if builtin else {},
-                     "Config": [{"Subnet": f"172.{index}.0.0/16",
-                                 "Gateway": f"172.{index}.0.1"}] if driver == "bridge" else []},
-            "Internal": bool(body.get("Internal")), "Attachable": bool(body.get("Attachable")),
-            "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
-            "Containers": {}, "Options": dict(body.get("Options") or {}),
-            "Labels": dict(body.get("Labels") or {}), "_builtin": builtin, "_next": 2,
+            "Name": name,
+            "Id": secrets.token_hex(32),
+            "Created": _rfc3339(now),
+            "Scope": "local",
+            "Driver": driver,
+            "EnableIPv6": bool(body.get("EnableIPv6")),
+            "IPAM": {
+                "Driver": "default",
+                "Options": None if builtin else {},
+                "Config": [{"Subnet": f"172.{index}.0.0/16", "Gateway": f"172.{index}.0.1"}]
+                if driver == "bridge"
+                else [],
+            },
+            "Internal": bool(body.get("Internal")),
+            "Attachable": bool(body.get("Attachable")),
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False,
+            "Containers": {},
+            "Options": dict(body.get("Options") or {}),
+            "Labels": dict(body.get("Labels") or {}),
+            "_builtin": builtin,
+            "_next": 2,
         }
         self.networks[network["Id"]] = network
         return network
@@ -1460,10 +1817,13 @@ class FakeEngine(MockTransport):
         if detail:
             for c in self.containers.values():
                 if network["Name"] in c.networks and c.running:
-                    members[c.id] = {"Name": c.name, "EndpointID": secrets.token_hex(32),
-                                     "MacAddress": "", "IPv4Address":
-                                     f"{c.networks[network['Name']].get('IPAddress', '')}/16",
-                                     "IPv6Address": ""}
+                    members[c.id] = {
+                        "Name": c.name,
+                        "EndpointID": secrets.token_hex(32),
+                        "MacAddress": "",
+                        "IPv4Address": f"{c.networks[network['Name']].get('IPAddress', '')}/16",
+                        "IPv6Address": "",
+                    }
         result["Containers"] = members
         return result
 
@@ -1480,11 +1840,14 @@ class FakeEngine(MockTransport):
                 continue
             if "driver" in filters and network["Driver"] not in filters["driver"]:
                 continue
-            if "label" in filters and not all(_label_match(network["Labels"], v)
-                                              for v in filters["label"]):
+            if "label" in filters and not all(
+                _label_match(network["Labels"], v) for v in filters["label"]
+            ):
                 continue
-            if "type" in filters and ("builtin" if network["_builtin"] else "custom") \
-                    not in filters["type"]:
+            if (
+                "type" in filters
+                and ("builtin" if network["_builtin"] else "custom") not in filters["type"]
+            ):
                 continue
             result.append(self._network_json(network, detail=False))
         return Response(json=result)
@@ -1493,14 +1856,15 @@ class FakeEngine(MockTransport):
         body = request.json() or {}
         name = body.get("Name", "")
         if not name:
-            raise _Error(400, "network name is required" if self.modern else
-                         "invalid name: ")
+            raise _Error(400, "network name is required" if self.modern else "invalid name: ")
         if any(n["Name"] == name for n in self.networks.values()):
             raise _Error(409, f"network with name {name} already exists")
         driver = body.get("Driver") or "bridge"
         if driver not in ("bridge", "overlay", "macvlan", "ipvlan"):
-            raise _Error(404, f"plugin \"{driver}\" not found" if self.modern else
-                         f"plugin \"{driver}\" not found")
+            raise _Error(
+                404,
+                f'plugin "{driver}" not found' if self.modern else f'plugin "{driver}" not found',
+            )
         network = self._new_network(name, driver, body, time.time())
         self._emit_network(network, "create")
         return Response(201, json={"Id": network["Id"], "Warning": ""})
@@ -1513,11 +1877,14 @@ class FakeEngine(MockTransport):
         body = request.json() or {}
         c = self._container(body.get("Container", ""))
         if network["Name"] in c.networks:
-            raise _Error(403, f"endpoint with name {c.name} already exists in network "
-                              f"{network['Name']}")
+            raise _Error(
+                403, f"endpoint with name {c.name} already exists in network {network['Name']}"
+            )
         endpoint = body.get("EndpointConfig") or {}
-        c.networks[network["Name"]] = {"IPAddress": self._next_ip(network),
-                                       "Aliases": endpoint.get("Aliases")}
+        c.networks[network["Name"]] = {
+            "IPAddress": self._next_ip(network),
+            "Aliases": endpoint.get("Aliases"),
+        }
         if c.running:
             self._emit_network(network, "connect", container=c.id)
         return Response(200, content=b"")
@@ -1527,10 +1894,12 @@ class FakeEngine(MockTransport):
         body = request.json() or {}
         c = self._container(body.get("Container", ""))
         if network["Name"] not in c.networks:
-            raise _Error(403 if self.modern else 500,
-                         f"container {c.id} is not connected to network {network['Name']}"
-                         if self.modern else
-                         f"container {c.id} is not connected to network {network['Name']}")
+            raise _Error(
+                403 if self.modern else 500,
+                f"container {c.id} is not connected to network {network['Name']}"
+                if self.modern
+                else f"container {c.id} is not connected to network {network['Name']}",
+            )
         del c.networks[network["Name"]]
         if c.running:
             self._emit_network(network, "disconnect", container=c.id)
@@ -1540,11 +1909,13 @@ class FakeEngine(MockTransport):
         network = self._network(ref)
         if network["_builtin"]:
             raise _Error(403, f"{network['Name']} is a pre-defined network and cannot be removed")
-        users = [c for c in self.containers.values()
-                 if network["Name"] in c.networks and c.running]
+        users = [c for c in self.containers.values() if network["Name"] in c.networks and c.running]
         if users:
-            raise _Error(403, f"error while removing network: network {network['Name']} id "
-                              f"{network['Id']} has active endpoints")
+            raise _Error(
+                403,
+                f"error while removing network: network {network['Name']} id "
+                f"{network['Id']} has active endpoints",
+            )
         for c in self.containers.values():
             c.networks.pop(network["Name"], None)
         del self.networks[network["Id"]]
@@ -1554,8 +1925,9 @@ class FakeEngine(MockTransport):
     async def _network_prune(self, request: Request) -> Response:
         deleted = []
         for network in list(self.networks.values()):
-            if network["_builtin"] or any(network["Name"] in c.networks
-                                          for c in self.containers.values()):
+            if network["_builtin"] or any(
+                network["Name"] in c.networks for c in self.containers.values()
+            ):
                 continue
             del self.networks[network["Id"]]
             self._emit_network(network, "destroy")
@@ -1564,13 +1936,18 @@ class FakeEngine(MockTransport):
 
     # --- volumes ----------------------------------------------------------------------
 
-    def _new_volume(self, name: str, driver: str, labels: dict[str, str],
-                    options: dict[str, str]) -> dict[str, Any]:
-        volume = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "Driver": driver, "Labels": labels or None if not self.modern else labels,
-                  "Mountpoint": f"/var/lib/docker/volumes/{name}/_data", "Name": name,
-                  "Options": options or None if not self.modern else options,
-                  "Scope": "local"}
+    def _new_volume(
+        self, name: str, driver: str, labels: dict[str, str], options: dict[str, str]
+    ) -> dict[str, Any]:
+        volume = {
+            "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "Driver": driver,
+            "Labels": labels or None if not self.modern else labels,
+            "Mountpoint": f"/var/lib/docker/volumes/{name}/_data",
+            "Name": name,
+            "Options": options or None if not self.modern else options,
+            "Scope": "local",
+        }
         self.volumes[name] = volume
         self._emit("volume", "create", name, {"driver": driver})
         return volume
@@ -1582,8 +1959,11 @@ class FakeEngine(MockTransport):
         return volume
 
     def _volume_users(self, name: str) -> list[_Container]:
-        return [c for c in self.containers.values()
-                if any(b.split(":")[0] == name for b in (c.host_config.get("Binds") or []))]
+        return [
+            c
+            for c in self.containers.values()
+            if any(b.split(":")[0] == name for b in (c.host_config.get("Binds") or []))
+        ]
 
     async def _volume_list(self, request: Request) -> Response:
         filters = request.filters()
@@ -1596,11 +1976,13 @@ class FakeEngine(MockTransport):
                 continue
             if "driver" in filters and volume["Driver"] not in filters["driver"]:
                 continue
-            if "label" in filters and not all(_label_match(volume["Labels"] or {}, v)
-                                              for v in filters["label"]):
+            if "label" in filters and not all(
+                _label_match(volume["Labels"] or {}, v) for v in filters["label"]
+            ):
                 continue
             if "dangling" in filters and (filters["dangling"][0] in ("true", "1")) == bool(
-                    self._volume_users(volume["Name"])):
+                self._volume_users(volume["Name"])
+            ):
                 continue
             result.append(volume)
         return Response(json={"Volumes": result, "Warnings": [] if self.modern else None})
@@ -1611,8 +1993,9 @@ class FakeEngine(MockTransport):
         if name in self.volumes:
             return Response(201, json=self.volumes[name])
         driver = body.get("Driver") or "local"
-        volume = self._new_volume(name, driver, dict(body.get("Labels") or {}),
-                                  dict(body.get("DriverOpts") or {}))
+        volume = self._new_volume(
+            name, driver, dict(body.get("Labels") or {}), dict(body.get("DriverOpts") or {})
+        )
         return Response(201, json=volume)
 
     async def _volume_inspect(self, request: Request, name: str) -> Response:
@@ -1632,8 +2015,11 @@ class FakeEngine(MockTransport):
         for name in list(self.volumes):
             if self._volume_users(name):
                 continue
-            if self.modern and request.params.get("filters", "").find("all") < 0 and \
-                    len(name) != 64:
+            if (
+                self.modern
+                and request.params.get("filters", "").find("all") < 0
+                and len(name) != 64
+            ):
                 continue  # API >= 1.42 prunes anonymous volumes only, unless all=true
             del self.volumes[name]
             self._emit("volume", "destroy", name, {"driver": "local"})
@@ -1690,21 +2076,26 @@ def _event_matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool
         if kind != "container" and not (kind == "network" and "container" in attributes):
             return False
         ident = actor["ID"] if kind == "container" else attributes.get("container", "")
-        if not any(ident.startswith(v) or attributes.get("name") == v and kind == "container"
-                   for v in filters["container"]):
+        if not any(
+            ident.startswith(v) or attributes.get("name") == v and kind == "container"
+            for v in filters["container"]
+        ):
             return False
     if "image" in filters:
         image = attributes.get("image", actor["ID"] if kind == "image" else "")
         name = attributes.get("name", "")
-        if not any(v in (image, name, normalize_reference(image) if image else "")
-                   or normalize_reference(v) in (image, normalize_reference(image or "x"))
-                   for v in filters["image"]):
+        if not any(
+            v in (image, name, normalize_reference(image) if image else "")
+            or normalize_reference(v) in (image, normalize_reference(image or "x"))
+            for v in filters["image"]
+        ):
             return False
     if "label" in filters and not all(_label_match(attributes, v) for v in filters["label"]):
         return False
     if "network" in filters:
-        if kind != "network" or not any(v in (actor["ID"], attributes.get("name"))
-                                        for v in filters["network"]):
+        if kind != "network" or not any(
+            v in (actor["ID"], attributes.get("name")) for v in filters["network"]
+        ):
             return False
     if "volume" in filters:
         if kind != "volume" or actor["ID"] not in filters["volume"]:

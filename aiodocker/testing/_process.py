@@ -63,8 +63,7 @@ class Process:
 
     def __repr__(self) -> str:
         return (
-            f"Process(exit_code={self.exit_code}, duration={self.duration}, "
-            f"output={self.output!r})"
+            f"Process(exit_code={self.exit_code}, duration={self.duration}, output={self.output!r})"
         )
 
 

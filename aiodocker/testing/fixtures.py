@@ -186,8 +186,11 @@ async def docker(pytestconfig: pytest.Config) -> AsyncIterator[Docker]:
     try:
         if not state["reaped"]:
             state["reaped"] = True
-            await reap(client, session=None,
-                       older_than=float(_ini(pytestconfig, "aiodocker_reap_after", 3600)))
+            await reap(
+                client,
+                session=None,
+                older_than=float(_ini(pytestconfig, "aiodocker_reap_after", 3600)),
+            )
         yield client
     finally:
         try:

@@ -38,8 +38,14 @@ def selected_backends() -> tuple[str, ...]:
 class Backend:
     """One backend of a test: a client, the test image, and what it created."""
 
-    def __init__(self, name: str, docker: Docker, image: str, make_name: Callable[..., str],
-                 fake: FakeEngine | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        docker: Docker,
+        image: str,
+        make_name: Callable[..., str],
+        fake: FakeEngine | None,
+    ) -> None:
         self.name = name
         self.docker = docker
         self.image = image
@@ -59,8 +65,9 @@ class Backend:
         """The error message of this backend's Docker version."""
         return modern if self.modern else old
 
-    async def create(self, cmd: list[str] | None = None, *, name: str | None = None,
-                     **config: Any) -> DockerContainer:
+    async def create(
+        self, cmd: list[str] | None = None, *, name: str | None = None, **config: Any
+    ) -> DockerContainer:
         """Create a container of the test image, removed at teardown."""
         body: dict[str, Any] = {"Image": self.image, **config}
         if cmd is not None:
@@ -102,16 +109,18 @@ class Backend:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         params = [
-            pytest.param(name, id=name,
-                         marks=[] if name.startswith("fake") else [pytest.mark.integration])
+            pytest.param(
+                name, id=name, marks=[] if name.startswith("fake") else [pytest.mark.integration]
+            )
             for name in selected_backends()
         ]
         metafunc.parametrize("backend", params, indirect=True)
 
 
 @pytest.fixture
-async def backend(request: pytest.FixtureRequest,
-                  make_name: Callable[..., str]) -> AsyncIterator[Backend]:
+async def backend(
+    request: pytest.FixtureRequest, make_name: Callable[..., str]
+) -> AsyncIterator[Backend]:
     name: str = request.param
     if name.startswith("fake"):
         fake = FakeEngine(images=[FAKE_IMAGE], version="26.1.5" if name == "fake" else "20.10.24")

@@ -162,8 +162,11 @@ async def test_stop_of_a_stopped_container_is_not_an_error(backend: Backend) -> 
 async def test_kill_with_a_signal_sets_the_exit_code(
     backend: Backend, signal: str, code: int
 ) -> None:
-    container = await backend.run(["sh", "-c", "trap 'exit 130' INT; sleep 600 & wait"]
-                                  if signal == "SIGINT" else NOT_RUNNING_CMD)
+    container = await backend.run(
+        ["sh", "-c", "trap 'exit 130' INT; sleep 600 & wait"]
+        if signal == "SIGINT"
+        else NOT_RUNNING_CMD
+    )
     if backend.is_fake and signal == "SIGINT":
         pass  # the fake's default: a signal other than SIGTERM ends the process with 128+n
     await container.kill(signal=signal)
@@ -456,6 +459,8 @@ async def test_container_is_on_the_bridge_network(backend: Backend) -> None:
 
 async def test_run_helper_creates_and_starts(backend: Backend) -> None:
     name = backend.make_name()
-    container = await backend.docker.containers.run({"Image": backend.image, "Cmd": NOT_RUNNING_CMD}, name=name)
+    container = await backend.docker.containers.run(
+        {"Image": backend.image, "Cmd": NOT_RUNNING_CMD}, name=name
+    )
     backend.containers.append(container)
     assert (await container.show())["State"]["Running"] is True

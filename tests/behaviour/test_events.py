@@ -24,7 +24,9 @@ def actions(events: list[dict[str, Any]]) -> list[str]:
 
 
 async def container_actions(backend: Backend, since: float, container_id: str) -> list[str]:
-    events = await events_since(backend, since, {"container": [container_id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container_id], "type": ["container"]}
+    )
     return actions(events)
 
 
@@ -45,7 +47,9 @@ async def test_a_process_that_ends_emits_die_with_its_exit_code(backend: Backend
     since = time.time() - 1
     container = await backend.run(["sh", "-c", "exit 5"])
     await container.wait(timeout=10)
-    events = await events_since(backend, since, {"container": [container.id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container.id], "type": ["container"]}
+    )
     assert actions(events) == ["create", "start", "die"]
     assert events[-1]["Actor"]["Attributes"]["exitCode"] == "5"
 
@@ -54,9 +58,13 @@ async def test_stop_emits_kill_kill_die_stop(backend: Backend) -> None:
     container = await backend.run(["sleep", "600"])
     since = time.time()
     await container.stop(t=0)
-    events = await events_since(backend, since, {"container": [container.id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container.id], "type": ["container"]}
+    )
     # Docker 26 logs the stop just before the die; 20.10 after it
-    assert actions(events) == backend.msg(["kill", "kill", "stop", "die"], ["kill", "kill", "die", "stop"])
+    assert actions(events) == backend.msg(
+        ["kill", "kill", "stop", "die"], ["kill", "kill", "die", "stop"]
+    )
     assert [e["Actor"]["Attributes"].get("signal") for e in events[:2]] == ["15", "9"]
     die = next(e for e in events if e["Action"] == "die")
     assert die["Actor"]["Attributes"]["exitCode"] == "137"
@@ -67,7 +75,9 @@ async def test_kill_emits_kill_then_die(backend: Backend) -> None:
     since = time.time()
     await container.kill()
     await container.wait(timeout=10)
-    events = await events_since(backend, since, {"container": [container.id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container.id], "type": ["container"]}
+    )
     assert actions(events) == ["kill", "die"]
     assert events[0]["Actor"]["Attributes"]["signal"] == "9"
 
@@ -85,7 +95,11 @@ async def test_restart_events(backend: Backend) -> None:
     since = time.time()
     await container.restart(t=0)
     assert await container_actions(backend, since, container.id) == [
-        "kill", "kill", *backend.msg(["stop", "die"], ["die", "stop"]), "start", "restart"
+        "kill",
+        "kill",
+        *backend.msg(["stop", "die"], ["die", "stop"]),
+        "start",
+        "restart",
     ]
 
 
@@ -95,7 +109,9 @@ async def test_rename_event_has_the_old_name(backend: Backend) -> None:
     since = time.time()
     new = backend.make_name("new")
     await container.rename(new)
-    events = await events_since(backend, since, {"container": [container.id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container.id], "type": ["container"]}
+    )
     assert actions(events) == ["rename"]
     assert events[0]["Actor"]["Attributes"]["oldName"] == "/" + old
     assert events[0]["Actor"]["Attributes"]["name"] == new
@@ -148,7 +164,9 @@ async def test_exec_events(backend: Backend) -> None:
         while await stream.read_out() is not None:
             pass
     await execution.wait(timeout=10)
-    events = await events_since(backend, since, {"container": [container.id], "type": ["container"]})
+    events = await events_since(
+        backend, since, {"container": [container.id], "type": ["container"]}
+    )
     assert actions(events) == ["exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die"]
     # the command text is the path, a space and the arguments: "true " for no argument
     assert events[-1]["Actor"]["Attributes"]["exitCode"] == "3"

@@ -28,9 +28,14 @@ async def test_logs_merge_stdout_and_stderr_in_order(backend: Backend) -> None:
     assert "".join(lines) == "one\ntwo\nthree\n"
 
 
-@pytest.mark.parametrize(("stdout", "stderr", "expected"), [
-    (True, False, "one\nthree\n"), (False, True, "two\n"), (True, True, "one\ntwo\nthree\n"),
-])
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "expected"),
+    [
+        (True, False, "one\nthree\n"),
+        (False, True, "two\n"),
+        (True, True, "one\ntwo\nthree\n"),
+    ],
+)
 async def test_logs_select_streams(
     backend: Backend, stdout: bool, stderr: bool, expected: str
 ) -> None:
@@ -44,9 +49,15 @@ async def test_log_messages_keep_the_stream_id(backend: Backend) -> None:
     assert got == [(1, b"one\n"), (2, b"two\n"), (1, b"three\n")]
 
 
-@pytest.mark.parametrize(("tail", "expected"), [
-    (1, "three\n"), (2, "two\nthree\n"), (0, ""), ("all", "one\ntwo\nthree\n"),
-])
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        (1, "three\n"),
+        (2, "two\nthree\n"),
+        (0, ""),
+        ("all", "one\ntwo\nthree\n"),
+    ],
+)
 async def test_logs_tail(backend: Backend, tail: object, expected: str) -> None:
     container = await finished(backend)
     assert "".join(await container.log(stdout=True, stderr=True, tail=tail)) == expected
@@ -57,9 +68,7 @@ async def test_logs_timestamps_prefix_each_line(backend: Backend) -> None:
     lines = await container.log(stdout=True, stderr=True, timestamps=True)
     assert len(lines) == 3
     for line, text in zip(lines, ["one", "two", "three"], strict=True):
-        assert re.fullmatch(
-            rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z {text}\n", line
-        ), line
+        assert re.fullmatch(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z {text}\n", line), line
 
 
 async def test_logs_since_in_the_future_is_empty(backend: Backend) -> None:

@@ -27,8 +27,18 @@ async def test_ping_headers_name_the_api_version(backend: Backend) -> None:
     assert headers["ostype"] == "linux"
 
 
-@pytest.mark.parametrize("key", ["Containers", "ContainersRunning", "ContainersPaused",
-                                 "ContainersStopped", "Images", "NCPU", "MemTotal"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Containers",
+        "ContainersRunning",
+        "ContainersPaused",
+        "ContainersStopped",
+        "Images",
+        "NCPU",
+        "MemTotal",
+    ],
+)
 async def test_info_counts_are_ints(backend: Backend, key: str) -> None:
     info = await backend.docker.system.info()
     assert isinstance(info[key], int) and info[key] >= 0

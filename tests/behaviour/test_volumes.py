@@ -94,9 +94,7 @@ async def test_a_bind_of_a_named_volume_creates_it(backend: Backend) -> None:
     info = await (await backend.docker.volumes.get(name)).show()
     assert info["Name"] == name
     mounts = (await container.show())["Mounts"]
-    assert [(m["Type"], m["Name"], m["Destination"]) for m in mounts] == [
-        ("volume", name, "/data")
-    ]
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in mounts] == [("volume", name, "/data")]
 
 
 async def test_list_filter_volume_on_containers(backend: Backend) -> None:

@@ -133,7 +133,9 @@ async def test_pull_of_an_unknown_image_is_refused(docker: Docker) -> None:
 
 async def test_push_then_pull_elsewhere(fake: FakeEngine, docker: Docker) -> None:
     await docker.images.tag("busybox:latest", "registry.local:5000/team/bb", tag="v2")
-    progress = [p async for p in docker.images.push("registry.local:5000/team/bb", tag="v2", stream=True)]
+    progress = [
+        p async for p in docker.images.push("registry.local:5000/team/bb", tag="v2", stream=True)
+    ]
     assert progress[0] == {"status": "The push refers to repository [registry.local:5000/team/bb]"}
     assert progress[-1]["aux"]["Tag"] == "v2"
     assert "registry.local:5000/team/bb:v2" in fake.registry
@@ -168,9 +170,19 @@ async def test_the_20_10_flavour_speaks_api_1_41_and_its_messages() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.5, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"),
-     (600, "10 minutes"), (3600, "About an hour"), (7200, "2 hours"), (3 * 86400, "3 days"),
-     (20 * 86400, "2 weeks"), (90 * 86400, "3 months"), (800 * 86400, "2 years")],
+    [
+        (0.5, "Less than a second"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "About a minute"),
+        (600, "10 minutes"),
+        (3600, "About an hour"),
+        (7200, "2 hours"),
+        (3 * 86400, "3 days"),
+        (20 * 86400, "2 weeks"),
+        (90 * 86400, "3 months"),
+        (800 * 86400, "2 years"),
+    ],
 )
 def test_human_duration_rounds_like_the_daemon(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
@@ -178,8 +190,12 @@ def test_human_duration_rounds_like_the_daemon(seconds: float, text: str) -> Non
 
 @pytest.mark.parametrize(
     ("ref", "normal"),
-    [("busybox", "busybox:latest"), ("docker.io/library/busybox:1", "busybox:1"),
-     ("localhost:5000/x", "localhost:5000/x:latest"), ("a/b@sha256:" + "0" * 64, "a/b@sha256:" + "0" * 64)],
+    [
+        ("busybox", "busybox:latest"),
+        ("docker.io/library/busybox:1", "busybox:1"),
+        ("localhost:5000/x", "localhost:5000/x:latest"),
+        ("a/b@sha256:" + "0" * 64, "a/b@sha256:" + "0" * 64),
+    ],
 )
 def test_references_are_normalised(ref: str, normal: str) -> None:
     assert normalize_reference(ref) == normal

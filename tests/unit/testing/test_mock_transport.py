@@ -97,7 +97,9 @@ async def test_hijacked_exec_stream_demultiplexes_frames_and_receives_stdin() ->
         if request.path.endswith("/exec"):
             return Response(201, json={"Id": exec_id})
         if request.path == f"/exec/{exec_id}/json":
-            return Response(json={"ID": exec_id, "ProcessConfig": {"tty": False}, "OpenStdin": True})
+            return Response(
+                json={"ID": exec_id, "ProcessConfig": {"tty": False}, "OpenStdin": True}
+            )
         if request.path == f"/exec/{exec_id}/start":
             assert request.headers["upgrade"] == "tcp"
             return Response.hijacked(
