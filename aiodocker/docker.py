@@ -289,12 +289,20 @@ class Docker:
             as aiohttp's ``keepalive_timeout`` (default 15). ``0`` closes every
             connection after its request; ``None`` keeps idle ones until
             ``close()``. Ignored with ``connector`` or ``session``.
+        transport: Any object implementing the transport protocol
+            (:class:`aiodocker._transport.base.Transport`, documented in
+            docs/DESIGN.md): every request goes through it instead of a
+            connection to a daemon. ``aiodocker.testing.MockTransport`` and
+            ``aiodocker.testing.FakeEngine`` are such objects. ``url`` then
+            only sets ``docker_host``; ``context``, ``DOCKER_HOST`` and the
+            socket detection are not consulted.
 
     Raises:
         TypeError: ``ssl_context`` is neither None nor an ``ssl.SSLContext``;
             ``limit`` is not an int or ``keepalive_timeout`` not a number.
         ValueError: ``api_version`` is neither ``"auto"`` nor like ``"v1.41"``;
-            ``limit`` is negative or ``keepalive_timeout`` negative.
+            ``limit`` is negative or ``keepalive_timeout`` negative;
+            ``transport`` came with ``session``, ``connector`` or ``context``.
     """
 
     def __init__(
@@ -310,6 +318,7 @@ class Docker:
         hooks: RequestHooks | Iterable[RequestHooks] | None = None,
         limit: int = DEFAULT_LIMIT,
         keepalive_timeout: float | None = KEEPALIVE_TIMEOUT,
+        transport: Transport | None = None,
     ) -> None:
         request_hooks = normalize_hooks(hooks)
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
@@ -318,6 +327,10 @@ class Docker:
                 f"ssl_context should be an ssl.SSLContext or None, got {ssl_context!r} instead"
             )
         _check_pool_options(limit, keepalive_timeout)
+        if transport is not None and (
+            session is not None or connector is not None or context is not None
+        ):
+            raise ValueError("transport= cannot be combined with session=, connector= or context=")
         if api_version != "auto":
             if re.match(_API_VERSION, api_version) is None:
                 raise ValueError("Invalid API version format")
@@ -332,6 +345,8 @@ class Docker:
         self._own_connector: aiohttp.BaseConnector | None = None
         self._own_session: aiohttp.ClientSession | None = None
         self.timeout = timeout
+        if transport is not None:  # the caller's transport: no daemon to find
+            url = url or "unix:///var/run/docker.sock"
         self.endpoint = resolve_endpoint(
             url, context, env=os.environ, home=os.path.expanduser("~")
         )
@@ -340,9 +355,10 @@ class Docker:
             self.endpoint.source
         )
         self.docker_host = _compat_host(self.endpoint, raw_host, self.ssl_context is not None)
-        transport: Transport
         self._through_aiohttp = session is not None or connector is not None
-        if self._through_aiohttp:
+        if transport is not None:
+            pass
+        elif self._through_aiohttp:
             transport = self._aiohttp_transport(session, connector)
         else:
             transport = open_engine(

@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from aiodocker import Docker
     from aiodocker.containers import DockerContainer
 
+# pytester runs aiodocker's opt-in pytest plugin in isolated sessions (tests/unit/testing)
+pytest_plugins = ["pytester"]
+
 INTEGRATION_DIR: Final = TESTS_DIR / "integration"
 NAME_PREFIX: Final = "aiodocker-test-"
 SESSION_PREFIX: Final = f"{NAME_PREFIX}{uuid.uuid4().hex[:6]}-"

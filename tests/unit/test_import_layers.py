@@ -31,6 +31,8 @@
 - The imports that run (function-level ones included) form no cycle. Imports under
   ``TYPE_CHECKING`` may close a circle: a resource's ``docker: Docker`` annotation
   keeps 0.27's type for users without importing ``docker.py`` at run time.
+- ``aiodocker.testing`` (test doubles for users: the mock transport, the fake engine,
+  the pytest plugin) sits above ``docker.py``; no other module imports it.
 - No module but ``docker.py`` touches a private attribute of a Docker object
   (``docker._x``, ``self.docker._x``, ``self._docker._x``): resources use
   ``docker.core`` (``Resource._api``) and ``docker.closed``.
@@ -453,6 +455,22 @@ def test_the_facade_check_catches_code_and_a_missing_mark() -> None:
 def test_package_code_never_imports_a_facade(path: Path) -> None:
     bad = [str(i) for i in collect_imports(path) if i.target in FACADES]
     assert not bad, "import the real module, not the 0.27 facade:\n" + "\n".join(bad)
+
+
+TESTING: Final = "aiodocker.testing"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_only_the_testing_package_imports_the_testing_package(path: Path) -> None:
+    """``aiodocker.testing`` sits above ``docker.py``: a product for users' tests, never a dependency."""
+    if module_name(path) == TESTING or module_name(path).startswith(TESTING + "."):
+        return
+    bad = [
+        str(i)
+        for i in collect_imports(path)
+        if i.target == TESTING or i.target.startswith(TESTING + ".")
+    ]
+    assert not bad, "package code imports aiodocker.testing:\n" + "\n".join(bad)
 
 
 # --------------------------------------------------------------------------
