@@ -12,7 +12,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python=${1:?usage: typing_027.sh PYTHON}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$python" -c 'import aiodocker, importlib.metadata as m; assert m.version("aiodocker") == "0.27.0"'
+# from outside the repository: its root holds this package's aiodocker/ and, once
+# `pip install -e .` ran, aiodocker.egg-info (0.28), which would be found first
+version=$(cd "$work" && "$python" -c 'import importlib.metadata as m; print(m.version("aiodocker"))')
+if [ "$version" != 0.27.0 ]; then
+    echo "scripts/typing_027.sh: $python has aiodocker $version, not 0.27.0" >&2
+    exit 1
+fi
 # the generated part must be what 0.27's signatures give today
 aiod027=$(cd "$work" && "$python" -c 'import aiodocker, os; print(os.path.dirname(aiodocker.__file__))')
 "$python" scripts/gen_typing_027_calls.py "$aiod027" > "$work/generated.py"
