@@ -19,7 +19,8 @@ the main daemon), Docker 26 (``docker26``), podman 4.3 (``podman``) and podman 5
 (``podman5``).  A real difference is
 marked on the test with ``@pytest.mark.engine_difference(engines, reason)``,
 which skips it on those engines with the reason.  ``AIODOCKER_TEST_ENGINES``
-(comma-separated names) narrows the matrix.
+(comma-separated names) narrows the matrix, and ``AIODOCKER_ENGINE_TESTS_ONLY=1``
+keeps only the matrix's tests (scripts/test.sh runs the engines in two processes).
 
 The swarm tests (the ``swarm`` fixture of tests/swarm_fixtures.py) run the same
 way, once per engine, on a two-node swarm of that engine; Podman has no swarm
@@ -163,8 +164,28 @@ def engine_params(metafunc: pytest.Metafunc, lacking: dict[str, str]) -> list[An
     ]
 
 
+# AIODOCKER_ENGINE_TESTS_ONLY=1 keeps only the tests of the engine matrix (those of the
+# ``engine`` or ``swarm`` fixture): scripts/test.sh runs the matrix's engines in two
+# pytest processes at once, and only one of them runs the tests outside the matrix.
+ENGINE_TESTS_ONLY_VARIABLE: Final = "AIODOCKER_ENGINE_TESTS_ONLY"
+
+
+def in_engine_matrix(item: pytest.Item) -> bool:
+    """True for a test that runs once per engine (it uses ``engine`` or ``swarm``)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and ("engine" in callspec.params or "swarm" in callspec.params)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests under tests/integration/ ``integration``; skip not_on_uvloop ones on uvloop."""
+    """Mark tests under tests/integration/ ``integration``; skip not_on_uvloop ones on uvloop.
+
+    With AIODOCKER_ENGINE_TESTS_ONLY=1, deselect every test outside the engine matrix.
+    """
+    if os.environ.get(ENGINE_TESTS_ONLY_VARIABLE) == "1":
+        outside = [item for item in items if not in_engine_matrix(item)]
+        if outside:
+            config.hook.pytest_deselected(items=outside)
+            items[:] = [item for item in items if in_engine_matrix(item)]
     on_uvloop = config.getoption("loop") == "uvloop"
     for item in items:
         if Path(item.path).resolve().is_relative_to(INTEGRATION_DIR):
