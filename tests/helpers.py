@@ -201,3 +201,19 @@ async def serve_to_engine(netns: str | None, app: web.Application) -> AsyncItera
     finally:
         await runner.cleanup()
         sock.close()
+
+
+def plugin_options() -> list[str]:
+    """The pytest options that load aiodocker's pytest plugin in a pytester run.
+
+    An installed package (``pip install -e .``, as scripts/test.sh does) loads it through
+    its ``pytest11`` entry point, and a ``-p`` for the same module would register it a
+    second time under another name, which pytest refuses; from a bare checkout it loads
+    only with ``-p``.
+    """
+    from importlib.metadata import entry_points
+
+    module = "aiodocker.testing.pytest_plugin"
+    if any(ep.value == module for ep in entry_points(group="pytest11")):
+        return []
+    return ["-p", module]

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from tests.helpers import plugin_options
+
 INI = """
 [pytest]
 asyncio_mode = auto
@@ -87,7 +89,7 @@ def test_docker_fixture_labels_removes_and_reaps(
             await docker.images.tag("{image}", "aiodocker-test-tag-{marker}", tag="v1")
         """
     )
-    result = pytester.runpytest("-p", "aiodocker.testing.pytest_plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest(*plugin_options(), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert asyncio.run(_labelled_objects(url, f"mark={marker}")) == []
     assert asyncio.run(_exists(url, leftover)) is False, "the reaper left the crashed leftover"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import plugin_options
+
 INI = """
 [pytest]
 asyncio_mode = auto
@@ -28,7 +30,7 @@ async def test_fake(fake_docker, fake_engine):
 def test_without_opting_in_there_is_no_fixture(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(USES_FAKE)
-    result = pytester.runpytest("-p", "aiodocker.testing.pytest_plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest(*plugin_options(), "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'fake_docker' not found*"])
 
@@ -37,7 +39,7 @@ def test_the_command_line_flag_enables_fake_docker(pytester: pytest.Pytester) ->
     pytester.makeini(INI)
     pytester.makepyfile(USES_FAKE)
     result = pytester.runpytest(
-        "-p", "aiodocker.testing.pytest_plugin", "--aiodocker-fixtures", "-p", "no:cacheprovider"
+        *plugin_options(), "--aiodocker-fixtures", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=1)
 
@@ -55,7 +57,7 @@ def test_the_ini_option_enables_it_and_sets_the_fake_images(pytester: pytest.Pyt
                 await fake_docker.images.inspect("busybox:latest")
         """
     )
-    result = pytester.runpytest("-p", "aiodocker.testing.pytest_plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest(*plugin_options(), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 
