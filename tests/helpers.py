@@ -211,9 +211,12 @@ def plugin_options() -> list[str]:
     second time under another name, which pytest refuses; from a bare checkout it loads
     only with ``-p``.
     """
-    from importlib.metadata import entry_points
+    from importlib.metadata import distributions
 
     module = "aiodocker.testing.pytest_plugin"
-    if any(ep.value == module for ep in entry_points(group="pytest11")):
-        return []
+    # every distribution, as pytest loads them: a checkout's stale aiodocker.egg-info
+    # may stand before the installed one of the same name
+    for dist in distributions():
+        if any(ep.group == "pytest11" and ep.value == module for ep in dist.entry_points):
+            return []
     return ["-p", module]
