@@ -16,7 +16,18 @@ async def events_since(
     await asyncio.sleep(settle)
     until = time.time()
     stream = backend.docker.events.stream(since=since, until=until, filters=filters)
-    return [event async for event in stream]
+    # Docker may deliver one event twice (from its replay buffer and live, when it is
+    # published while the request subscribes: seen once on Docker 26 under load, the
+    # same timeNano twice); the same event twice is one event here
+    events: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    async for event in stream:
+        key = (event.get("timeNano"), event.get("Type"), event.get("Action"),
+               (event.get("Actor") or {}).get("ID"))
+        if key[0] is None or key not in seen:
+            seen.add(key)
+            events.append(event)
+    return events
 
 
 def actions(events: list[dict[str, Any]]) -> list[str]:
