@@ -10,9 +10,10 @@ from .conftest import Backend
 
 
 async def events_since(
-    backend: Backend, since: float, filters: dict[str, Any], settle: float = 0.3
+    backend: Backend, since: float, filters: dict[str, Any], settle: float = 1.0
 ) -> list[dict[str, Any]]:
-    """The events from ``since`` until now (after ``settle`` seconds), filtered."""
+    """The events from ``since`` until now (after ``settle`` seconds, which a loaded
+    daemon needs to publish the last of them), filtered."""
     await asyncio.sleep(settle)
     until = time.time()
     stream = backend.docker.events.stream(since=since, until=until, filters=filters)
