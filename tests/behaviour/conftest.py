@@ -10,6 +10,7 @@ marker and need the test environment (they skip without it, or fail in CI).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -80,6 +81,23 @@ class Backend:
         container = await self.create(cmd, **config)
         await container.start()
         return container
+
+    async def exited(self, container: DockerContainer) -> None:
+        """Wait for ``container`` to exit and for the container list to say so.
+
+        Docker 26 answers ``wait`` a moment before its list (an in-memory view
+        updated after the state change) shows the container as exited; a
+        listing right after ``wait`` may still show it running.
+        """
+        await container.wait()
+        for _ in range(100):
+            [summary] = await self.docker.containers.list(
+                all=True, filters={"id": [container.id]}
+            )
+            if summary["State"] == "exited":
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{container.id[:12]} not listed as exited 5 s after wait")
 
     async def cleanup(self) -> None:
         for container in self.containers:

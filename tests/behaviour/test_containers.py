@@ -307,7 +307,7 @@ async def test_status_strings(backend: Backend) -> None:
     created = await backend.create(NOT_RUNNING_CMD, Labels=label)
     running = await backend.run(NOT_RUNNING_CMD, Labels=label)
     exited = await backend.run(["sh", "-c", "exit 2"], Labels=label)
-    await exited.wait()
+    await backend.exited(exited)
     paused = await backend.run(NOT_RUNNING_CMD, Labels=label)
     await paused.pause()
     listed = await backend.docker.containers.list(
@@ -355,7 +355,7 @@ async def test_list_filter_status(backend: Backend, status: str) -> None:
         "exited": await backend.run(["true"], Labels={key: value}),
         "paused": await backend.run(NOT_RUNNING_CMD, Labels={key: value}),
     }
-    await made["exited"].wait()
+    await backend.exited(made["exited"])
     await made["paused"].pause()
     listed = await backend.docker.containers.list(
         all=True, filters={"label": [f"{key}={value}"], "status": [status]}
@@ -395,8 +395,8 @@ async def test_list_filter_exited_code(backend: Backend) -> None:
     key, value = "aiodocker.behaviour", backend.make_name()
     ok = await backend.run(["true"], Labels={key: value})
     bad = await backend.run(["false"], Labels={key: value})
-    await ok.wait()
-    await bad.wait()
+    await backend.exited(ok)
+    await backend.exited(bad)
     listed = await backend.docker.containers.list(
         all=True, filters={"label": [f"{key}={value}"], "exited": ["1"]}
     )
@@ -439,7 +439,7 @@ async def test_prune_removes_stopped_labelled_containers(backend: Backend) -> No
     key, value = "aiodocker.behaviour", backend.make_name()
     stopped = await backend.run(["true"], Labels={key: value})
     running = await backend.run(NOT_RUNNING_CMD, Labels={key: value})
-    await stopped.wait()
+    await backend.exited(stopped)
     result = await backend.docker.containers.prune(filters={"label": [f"{key}={value}"]})
     assert result["ContainersDeleted"] == [stopped.id]
     assert (await running.show())["State"]["Running"] is True
