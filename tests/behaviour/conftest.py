@@ -91,9 +91,7 @@ class Backend:
         """
         await container.wait()
         for _ in range(100):
-            [summary] = await self.docker.containers.list(
-                all=True, filters={"id": [container.id]}
-            )
+            [summary] = await self.docker.containers.list(all=True, filters={"id": [container.id]})
             if summary["State"] == "exited":
                 return
             await asyncio.sleep(0.05)
