@@ -362,7 +362,34 @@ def _service_spec(
     if not image:
         raise StackConvertError(f"{where}: a stack service needs an image")
     deploy = service.get("deploy") or {}
-    container: dict[str, Any] = {"Image": str(image)}
+    template = _task_template(namespace, project, key, service, where)
+    labels = with_stack_label(namespace, deploy.get("labels"))
+    labels[LABEL_IMAGE] = str(image)
+    spec: dict[str, Any] = {
+        "Name": scope(namespace, key),
+        "Labels": labels,
+        "TaskTemplate": template,
+        "Mode": _mode(deploy, where),
+        "EndpointSpec": _endpoint(deploy.get("endpoint_mode"), service.get("ports")),
+    }
+    _put(
+        spec,
+        "UpdateConfig",
+        _update_config(deploy.get("update_config"), f"{where}.deploy.update_config"),
+    )
+    _put(
+        spec,
+        "RollbackConfig",
+        _update_config(deploy.get("rollback_config"), f"{where}.deploy.rollback_config"),
+    )
+    return spec
+
+
+def _container_spec(
+    namespace: str, project: Mapping[str, Any], service: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The ``ContainerSpec`` of a service, in the order and shape the CLI sends it."""
+    container: dict[str, Any] = {"Image": str(service["image"])}
     _put(container, "Labels", with_stack_label(namespace, service.get("labels")))
     _put(container, "Command", _words(service.get("entrypoint")))
     _put(container, "Args", _words(service.get("command")))
@@ -407,8 +434,17 @@ def _service_spec(
     _put(container, "CapabilityAdd", cap_add)
     _put(container, "CapabilityDrop", cap_drop)
     _put(container, "Ulimits", _ulimits(service.get("ulimits")))
+    return container
 
-    template: dict[str, Any] = {"ContainerSpec": container}
+
+def _task_template(
+    namespace: str, project: Mapping[str, Any], key: str, service: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The ``TaskTemplate`` of a service: container, logging, resources, restart, placement."""
+    deploy = service.get("deploy") or {}
+    template: dict[str, Any] = {
+        "ContainerSpec": _container_spec(namespace, project, service, where)
+    }
     logging = service.get("logging")
     if logging:
         template["LogDriver"] = {
@@ -432,27 +468,7 @@ def _service_spec(
     if placement.get("max_replicas_per_node"):
         template["Placement"]["MaxReplicas"] = int(placement["max_replicas_per_node"])
     template["Networks"] = _service_networks(namespace, project, key, service)
-
-    labels = with_stack_label(namespace, deploy.get("labels"))
-    labels[LABEL_IMAGE] = str(image)
-    spec: dict[str, Any] = {
-        "Name": scope(namespace, key),
-        "Labels": labels,
-        "TaskTemplate": template,
-        "Mode": _mode(deploy, where),
-        "EndpointSpec": _endpoint(deploy.get("endpoint_mode"), service.get("ports")),
-    }
-    _put(
-        spec,
-        "UpdateConfig",
-        _update_config(deploy.get("update_config"), f"{where}.deploy.update_config"),
-    )
-    _put(
-        spec,
-        "RollbackConfig",
-        _update_config(deploy.get("rollback_config"), f"{where}.deploy.rollback_config"),
-    )
-    return spec
+    return template
 
 
 def _words(value: Any) -> list[str] | None:
