@@ -14,7 +14,11 @@ the daemon stores (its defaults filled in, network names as ids).
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import hashlib
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,11 +64,19 @@ class DeployResult:
     networks_created: list[str] = field(default_factory=list)
     secrets_created: list[str] = field(default_factory=list)
     configs_created: list[str] = field(default_factory=list)
+    secrets_removed: list[str] = field(default_factory=list)  # rotated out, no longer used
+    configs_removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
 def namespace_filter(namespace: str) -> dict[str, list[str]]:
     return {"label": [f"{LABEL_NAMESPACE}={namespace}"]}
+
+
+@dataclass(frozen=True)
+class _ServiceOptions:
+    with_registry_auth: bool
+    resolve_image: ResolveImage
 
 
 async def apply(
@@ -81,6 +93,7 @@ async def apply(
     """Create or update everything in ``plan``; see :func:`aiodocker.compose.stack.deploy_stack`."""
     if resolve_image not in ("always", "changed", "never"):
         raise ValueError(f"resolve_image must be always, changed or never, not {resolve_image!r}")
+    options = _ServiceOptions(with_registry_auth, resolve_image)
     result = DeployResult(warnings=list(plan.warnings))
     for warning in plan.warnings:
         progress(warning)
@@ -94,69 +107,66 @@ async def apply(
             await docker.services.delete(existing.pop(name)["ID"])
             result.removed.append(name)
     network_ids = await _networks(docker, plan, result, progress)
-    secret_ids = await _file_objects(
-        docker, "secret", plan.secrets, result.secrets_created, progress
-    )
-    config_ids = await _file_objects(
-        docker, "config", plan.configs, result.configs_created, progress
-    )
-    secret_ids.update(
-        await _ids_by_name(docker, "secret", _referenced(plan, "Secrets", "SecretName"))
-    )
-    config_ids.update(
-        await _ids_by_name(docker, "config", _referenced(plan, "Configs", "ConfigName"))
-    )
-
+    secrets = await _file_objects(docker, "secret", plan, result.secrets_created, progress)
+    configs = await _file_objects(docker, "config", plan, result.configs_created, progress)
     changed_ids: list[tuple[str, str]] = []
     for name in sorted(plan.services):
-        spec = _resolved_spec(plan.services[name], network_ids, secret_ids, config_ids)
-        image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
-        current = existing.get(name)
-        if current is None:
-            if resolve_image != "never":
-                await _pin_image(docker, spec, with_registry_auth, result, progress)
-            progress(f"Creating service {name}")
-            answer = await docker.services.create(spec=spec, with_registry_auth=with_registry_auth)
-            result.warnings.extend(answer.get("Warnings") or [])
-            result.created.append(name)
-            changed_ids.append((name, str(answer["ID"])))
-            continue
-        stored = current["Spec"]
-        stored_image = stored["TaskTemplate"]["ContainerSpec"].get("Image", "")
-        if resolve_image == "always":
-            await _pin_image(docker, spec, with_registry_auth, result, progress)
-        elif image == stored.get("Labels", {}).get(LABEL_IMAGE):
-            # as the CLI: keep what the earlier deploy pinned (digest, platforms)
-            spec["TaskTemplate"]["ContainerSpec"]["Image"] = stored_image
-            platforms = (stored["TaskTemplate"].get("Placement") or {}).get("Platforms")
-            if platforms:
-                spec["TaskTemplate"]["Placement"]["Platforms"] = platforms
-        elif resolve_image == "changed":
-            await _pin_image(docker, spec, with_registry_auth, result, progress)
-        spec["TaskTemplate"]["ForceUpdate"] = stored["TaskTemplate"].get("ForceUpdate", 0)
-        if comparable(spec) == comparable(stored):
-            result.unchanged.append(name)
-            continue
-        progress(f"Updating service {name} (id: {current['ID']})")
-        await docker.services.update(
-            current["ID"],
-            current["Version"]["Index"],
-            spec=spec,
-            with_registry_auth=with_registry_auth,
+        spec = _resolved_spec(plan.services[name], network_ids, secrets.chosen, configs.chosen)
+        service_id = await _deploy_service(
+            docker, spec, existing.get(name), options, result, progress
         )
-        result.updated.append(name)
-        changed_ids.append((name, str(current["ID"])))
+        if service_id is not None:
+            changed_ids.append((name, service_id))
+    if secrets.stale or configs.stale:
+        await _remove_unused(docker, secrets, configs, result, progress)
     if not detach and changed_ids:
         await wait_converged(docker, changed_ids, progress, timeout)
     return result
 
 
-def _referenced(plan: StackPlan, field_name: str, name_key: str) -> set[str]:
-    return {
-        str(ref[name_key])
-        for spec in plan.services.values()
-        for ref in spec["TaskTemplate"]["ContainerSpec"].get(field_name) or []
-    }
+async def _deploy_service(
+    docker: Docker,
+    spec: dict[str, Any],
+    current: Mapping[str, Any] | None,
+    options: _ServiceOptions,
+    result: DeployResult,
+    progress: Progress,
+) -> str | None:
+    """Create the service or update it if its spec changed; return its id, None if unchanged."""
+    name = str(spec["Name"])
+    auth = options.with_registry_auth
+    if current is None:
+        if options.resolve_image != "never":
+            await _pin_image(docker, spec, auth, result, progress)
+        progress(f"Creating service {name}")
+        answer = await docker.services.create(spec=spec, with_registry_auth=auth)
+        result.warnings.extend(answer.get("Warnings") or [])
+        result.created.append(name)
+        return str(answer["ID"])
+    stored = current["Spec"]
+    image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+    if options.resolve_image == "always":
+        await _pin_image(docker, spec, auth, result, progress)
+    elif image == stored.get("Labels", {}).get(LABEL_IMAGE):
+        # as the CLI: keep what the earlier deploy pinned (digest, platforms)
+        spec["TaskTemplate"]["ContainerSpec"]["Image"] = stored["TaskTemplate"][
+            "ContainerSpec"
+        ].get("Image", "")
+        platforms = (stored["TaskTemplate"].get("Placement") or {}).get("Platforms")
+        if platforms:
+            spec["TaskTemplate"]["Placement"]["Platforms"] = platforms
+    elif options.resolve_image == "changed":
+        await _pin_image(docker, spec, auth, result, progress)
+    spec["TaskTemplate"]["ForceUpdate"] = stored["TaskTemplate"].get("ForceUpdate", 0)
+    if comparable(spec) == comparable(stored):
+        result.unchanged.append(name)
+        return None
+    progress(f"Updating service {name} (id: {current['ID']})")
+    await docker.services.update(
+        current["ID"], current["Version"]["Index"], spec=spec, with_registry_auth=auth
+    )
+    result.updated.append(name)
+    return str(current["ID"])
 
 
 async def _networks(
@@ -195,10 +205,149 @@ async def _networks(
     return ids
 
 
-async def _ids_by_name(docker: Docker, kind: str, names: set[str]) -> dict[str, str]:
+# Swarm's longest secret or config name (swarmkit's name validation).
+_NAME_MAX: Final = 64
+_DIGEST_LENGTH: Final = 10
+
+
+def content_digest(obj: FileObject) -> str:
+    """A short hash of what a secret or config holds: its data, driver and templating."""
+    digest = hashlib.sha256(obj.data)
+    digest.update(json.dumps([obj.driver, obj.templating], sort_keys=True).encode())
+    return digest.hexdigest()[:_DIGEST_LENGTH]
+
+
+def rotated_name(obj: FileObject) -> str:
+    """The name a changed secret or config is created under: ``NAME_<content hash>``."""
+    return f"{obj.name[: _NAME_MAX - _DIGEST_LENGTH - 1]}_{content_digest(obj)}"
+
+
+def _generation_pattern(name: str) -> re.Pattern[str]:
+    """Matches ``name`` and the rotated names made from it."""
+    prefix = re.escape(name[: _NAME_MAX - _DIGEST_LENGTH - 1])
+    return re.compile(rf"(?:{re.escape(name)}|{prefix}_[0-9a-f]{{{_DIGEST_LENGTH}}})")
+
+
+@dataclass
+class _FileObjects:
+    """The secrets or configs a deploy settled on, and the stack's older generations."""
+
+    kind: str
+    chosen: dict[str, tuple[str, str]]  # name in the plan -> (name on the swarm, id)
+    stale: list[Mapping[str, Any]]
+
+
+async def _file_objects(
+    docker: Docker, kind: str, plan: StackPlan, created: list[str], progress: Progress
+) -> _FileObjects:
+    """Create, update or rotate the stack's secrets (or configs); resolve the external ones.
+
+    An object whose content is unchanged is kept (updated in place, as the CLI does, when
+    only that can tell); a changed one is created anew as :func:`rotated_name`; the
+    object it replaces is listed as stale, to be removed once no service uses it.
+    """
+    store: Any = docker.secrets if kind == "secret" else docker.configs
+    objects = plan.secrets if kind == "secret" else plan.configs
+    in_stack = {
+        str(item["Spec"]["Name"]): item
+        for item in await store.list(filters=namespace_filter(plan.namespace))
+    }
+    chosen: dict[str, tuple[str, str]] = {}
+    for obj in objects:
+        chosen[obj.name] = await _converge_object(store, kind, obj, in_stack, created, progress)
+    field_name = "Secrets" if kind == "secret" else "Configs"
+    name_key = "SecretName" if kind == "secret" else "ConfigName"
+    external = {
+        str(ref[name_key])
+        for spec in plan.services.values()
+        for ref in spec["TaskTemplate"]["ContainerSpec"].get(field_name) or []
+    } - set(chosen)
+    for name, item_id in (await _ids_by_name(store, kind, external)).items():
+        chosen[name] = (name, item_id)
+    kept = {item_id for _, item_id in chosen.values()}
+    patterns = [_generation_pattern(obj.name) for obj in objects]
+    stale = [
+        item
+        for name, item in sorted(in_stack.items())
+        if item["ID"] not in kept and any(pattern.fullmatch(name) for pattern in patterns)
+    ]
+    return _FileObjects(kind, chosen, stale)
+
+
+async def _converge_object(
+    store: Any,
+    kind: str,
+    obj: FileObject,
+    in_stack: Mapping[str, Mapping[str, Any]],
+    created: list[str],
+    progress: Progress,
+) -> tuple[str, str]:
+    """Settle one secret or config; return the (name, id) the services are to use."""
+    rotated = rotated_name(obj)
+    current = in_stack.get(rotated)
+    if current is not None:  # this content was rotated in before: its name says so
+        await _update_in_place(store, kind, current, obj, same_content=True)
+        return rotated, str(current["ID"])
+    current = in_stack.get(obj.name)
+    if current is None:
+        found = await store.list(filters={"name": [obj.name]})
+        current = next((item for item in found if item["Spec"]["Name"] == obj.name), None)
+    if current is not None and await _update_in_place(store, kind, current, obj):
+        return obj.name, str(current["ID"])
+    name = obj.name if current is None else rotated
+    if current is None:
+        progress(f"Creating {kind} {name}")
+    else:
+        progress(f"Creating {kind} {name} (the content of {obj.name} changed)")
+    extra: dict[str, Any] = {"templating": obj.templating}
+    if kind == "secret":
+        extra["driver"] = obj.driver
+    answer = await store.create(name, obj.data, labels=obj.labels, **extra)
+    created.append(name)
+    return name, str(answer["ID"])
+
+
+async def _update_in_place(
+    store: Any,
+    kind: str,
+    current: Mapping[str, Any],
+    obj: FileObject,
+    *,
+    same_content: bool = False,
+) -> bool:
+    """Update ``current`` to ``obj``'s labels; False when its content differs.
+
+    An object known to hold ``obj``'s content (a rotated one: its name is its hash)
+    or a config showing equal data is left alone when its labels are equal. A secret
+    under its plain name does not show its data: it is updated as the CLI updates it,
+    and Swarm refuses the update if the content changed (its version moves either
+    way, the services' do not).
+    """
+    spec = current["Spec"]
+    if (spec.get("Labels") or {}) == obj.labels:
+        if same_content:
+            return True
+        if kind == "config" and (spec.get("Templating") or None) == obj.templating:
+            if base64.b64decode(spec.get("Data") or "") == obj.data:
+                return True
+    extra: dict[str, Any] = {"templating": obj.templating}
+    if kind == "secret":
+        extra["driver"] = obj.driver
+    try:
+        await store.update(
+            current["ID"], current["Version"]["Index"], data=obj.data, labels=obj.labels, **extra
+        )
+    except DockerError as exc:
+        if exc.status == 400 and "only updates to Labels" in exc.message:
+            return False
+        raise
+    return True
+
+
+async def _ids_by_name(store: Any, kind: str, names: set[str]) -> dict[str, str]:
+    """The ids of the secrets or configs the services use that the stack does not define."""
     if not names:
         return {}
-    store = docker.secrets if kind == "secret" else docker.configs
     ids = {
         str(item["Spec"]["Name"]): str(item["ID"])
         for item in await store.list(filters={"name": sorted(names)})
@@ -209,57 +358,44 @@ async def _ids_by_name(docker: Docker, kind: str, names: set[str]) -> dict[str, 
     return ids
 
 
-async def _file_objects(
-    docker: Docker, kind: str, objects: list[FileObject], created: list[str], progress: Progress
-) -> dict[str, str]:
-    """Create or update the stack's secrets or configs, as the CLI does; return name -> id."""
-    store: Any = docker.secrets if kind == "secret" else docker.configs
-    ids: dict[str, str] = {}
-    for obj in objects:
-        found = [
-            item
-            for item in await store.list(filters={"name": [obj.name]})
-            if item["Spec"]["Name"] == obj.name
-        ]
-        extra: dict[str, Any] = {"templating": obj.templating}
-        if kind == "secret":
-            extra["driver"] = obj.driver
-        if not found:
-            progress(f"Creating {kind} {obj.name}")
-            answer = await store.create(obj.name, obj.data, labels=obj.labels, **extra)
-            ids[obj.name] = str(answer["ID"])
-            created.append(obj.name)
-            continue
-        current = found[0]
-        try:
-            await store.update(
-                current["ID"],
-                current["Version"]["Index"],
-                data=obj.data,
-                labels=obj.labels,
-                **extra,
-            )
-        except DockerError as exc:
-            if exc.status == 400 and "only updates to Labels" in exc.message:
-                raise StackDeployError(
-                    f"failed to update {kind} {obj.name}: its content changed, and Swarm "
-                    f"cannot change a {kind}'s content. Rotate it: give it a new name in the "
-                    f"file (`name: {obj.name}_v2` under {kind}s.{obj.key}); the services that "
-                    "use it are then updated to the new one",
-                    exc.status,
-                ) from exc
-            raise
-        ids[obj.name] = str(current["ID"])
-    return ids
+async def _remove_unused(
+    docker: Docker,
+    secrets: _FileObjects,
+    configs: _FileObjects,
+    result: DeployResult,
+    progress: Progress,
+) -> None:
+    """Remove the rotated-out secrets and configs that no service on the swarm uses."""
+    in_use: set[str] = set()
+    for service in await docker.services.list():
+        container = service["Spec"]["TaskTemplate"].get("ContainerSpec") or {}
+        in_use.update(str(ref.get("SecretID")) for ref in container.get("Secrets") or [])
+        in_use.update(str(ref.get("ConfigID")) for ref in container.get("Configs") or [])
+    for objects, store, removed in (
+        (secrets, docker.secrets, result.secrets_removed),
+        (configs, docker.configs, result.configs_removed),
+    ):
+        for item in objects.stale:
+            if item["ID"] in in_use:
+                continue
+            name = str(item["Spec"]["Name"])
+            progress(f"Removing {objects.kind} {name}")
+            try:
+                await store.delete(item["ID"])
+            except DockerError as exc:
+                if exc.status != 404:  # gone meanwhile
+                    raise
+                continue
+            removed.append(name)
 
 
 def _resolved_spec(
     spec: Mapping[str, Any],
     network_ids: Mapping[str, str],
-    secret_ids: Mapping[str, str],
-    config_ids: Mapping[str, str],
+    secrets: Mapping[str, tuple[str, str]],
+    configs: Mapping[str, tuple[str, str]],
 ) -> dict[str, Any]:
-    """A copy of ``spec`` with network targets as ids and secret/config ids filled in."""
+    """A copy of ``spec`` with network targets as ids and secret/config names and ids settled."""
     resolved = copy.deepcopy(dict(spec))
     template = resolved["TaskTemplate"]
     for network in template.get("Networks") or []:
@@ -269,9 +405,9 @@ def _resolved_spec(
         network["Target"] = network_ids[target]
     container = template["ContainerSpec"]
     for ref in container.get("Secrets") or []:
-        ref["SecretID"] = secret_ids[ref["SecretName"]]
+        ref["SecretName"], ref["SecretID"] = secrets[ref["SecretName"]]
     for ref in container.get("Configs") or []:
-        ref["ConfigID"] = config_ids[ref["ConfigName"]]
+        ref["ConfigName"], ref["ConfigID"] = configs[ref["ConfigName"]]
     return resolved
 
 
