@@ -208,6 +208,10 @@ class Project:
         config_files: the compose files read, in order.
         profiles: the enabled profiles.
         warnings: what Compose would warn about while loading (unset variables).
+        unused_secrets: the top-level secrets no enabled service uses (left out of
+            ``secrets`` and of ``to_dict()``, as Compose leaves them out; a stack
+            deploy creates them, as ``docker stack deploy`` does).
+        unused_configs: the same for configs.
     """
 
     def __init__(
@@ -241,6 +245,8 @@ class Project:
         self.config_files = config_files
         self.profiles = profiles
         self.warnings: list[str] = []
+        self.unused_secrets: dict[str, dict[str, Any]] = {}
+        self.unused_configs: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"<Project {self.name!r} services={sorted(self.services)}>"

@@ -66,29 +66,14 @@ def finish(
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
     # as Compose does, only the resources the enabled services use are kept
-    used_networks = {n for spec in services.values() for n in (spec.get("networks") or {})}
-    used_volumes = {
-        m.get("source") for spec in services.values() for m in spec.get("volumes") or [] if m.get("type") == "volume"
-    }
-    used_secrets = {r.get("source") for spec in services.values() for r in spec.get("secrets") or []}
-    used_secrets |= {
-        r.get("source") for spec in services.values() for r in (spec.get("build") or {}).get("secrets") or []
-    }
-    used_configs = {r.get("source") for spec in services.values() for r in spec.get("configs") or []}
-    networks = {k: v for k, v in networks.items() if k in used_networks}
-    volumes = {k: v for k, v in volumes.items() if k in used_volumes}
-    secrets = {k: v for k, v in secrets.items() if k in used_secrets}
-    configs = {k: v for k, v in configs.items() if k in used_configs}
-    for table in (networks, volumes, secrets, configs):
-        for key, spec in list(table.items()):
-            spec = dict(spec or {})
-            if "name" not in spec:
-                spec["name"] = key if spec.get("external") else f"{name}_{key}"
-            table[key] = spec
+    tables = _split_used(
+        services, name, networks=networks, volumes=volumes, secrets=secrets, configs=configs
+    )
+    networks, volumes, secrets, configs = (tables[key][0] for key in tables)
     for spec in networks.values():
         spec.setdefault("ipam", {})
     extensions = {k: v for k, v in model.items() if k.startswith("x-")}
-    return Project(
+    project = Project(
         name=name,
         working_dir=working_dir,
         services=cast("dict[str, Service]", services),
@@ -103,6 +88,39 @@ def finish(
         config_files=config_files,
         profiles=profiles,
     )
+    project.unused_secrets = tables["secrets"][1]
+    project.unused_configs = tables["configs"][1]
+    return project
+
+
+def _split_used(
+    services: dict[str, dict[str, Any]], name: str, **tables: dict[str, Any]
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each top-level table split into (what the enabled services use, the rest), named.
+
+    Compose keeps only the used part; the stack deployer also creates the unused
+    secrets and configs, as ``docker stack deploy`` does.
+    """
+    specs = list(services.values())
+    used: dict[str, set[Any]] = {
+        "networks": {n for spec in specs for n in (spec.get("networks") or {})},
+        "volumes": {
+            m.get("source") for spec in specs for m in spec.get("volumes") or [] if m.get("type") == "volume"
+        },
+        "secrets": {r.get("source") for spec in specs for r in spec.get("secrets") or []}
+        | {r.get("source") for spec in specs for r in (spec.get("build") or {}).get("secrets") or []},
+        "configs": {r.get("source") for spec in specs for r in spec.get("configs") or []},
+    }
+    result: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for kind, table in tables.items():
+        parts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        for key, spec in table.items():
+            spec = dict(spec or {})
+            if "name" not in spec:
+                spec["name"] = key if spec.get("external") else f"{name}_{key}"
+            parts[0 if key in used[kind] else 1][key] = spec
+        result[kind] = parts
+    return result
 
 
 def _implicit_dependencies(spec: dict[str, Any]) -> None:

@@ -78,17 +78,22 @@ def _project_dict(project: Any) -> Mapping[str, Any]:
 
     ``project`` is a :class:`~aiodocker.compose.Project` or its JSON form (what
     ``docker compose config --format json`` prints, where a literal ``$`` is ``$$``).
+    A ``Project`` also brings the secrets and configs no service uses, which the JSON
+    form has lost.
     """
     if isinstance(project, Mapping):
-        data: Any = project
-    elif isinstance(project, Project):
-        data = project.to_dict()
-    else:
+        result: dict[str, Any] = _unescape(project)
+        return result
+    if not isinstance(project, Project):
         raise TypeError(
             "project must be an aiodocker.compose.Project or its JSON form "
             f"(docker compose config --format json), not {type(project).__name__}"
         )
-    result: Mapping[str, Any] = _unescape(data)
+    result = _unescape(project.to_dict())
+    # docker stack deploy creates the secrets and configs no service uses, too
+    for key, unused in (("secrets", project.unused_secrets), ("configs", project.unused_configs)):
+        if unused:
+            result[key] = {**(result.get(key) or {}), **unused}
     return result
 
 
