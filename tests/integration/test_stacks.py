@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -23,12 +24,7 @@ import pytest
 from testenv import require
 
 from aiodocker import compose
-from aiodocker.compose.stack import (
-    Stack,
-    StackDeployError,
-    deploy_stack,
-    list_stacks,
-)
+from aiodocker.compose.stack import Stack, deploy_stack, list_stacks
 from aiodocker.exceptions import DockerError
 from aiodocker.networks import DockerNetwork
 
@@ -62,9 +58,9 @@ def stack_env(swarm: SwarmCluster, **extra: str) -> dict[str, str]:
     return env
 
 
-def load_project(directory: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The normalised project of ``directory/stack.yml``, loaded by this package."""
-    return compose.load_project([str(directory / "stack.yml")], environ=env).to_dict()
+def load_project(directory: Path, env: dict[str, str]) -> compose.Project:
+    """The project of ``directory/stack.yml``, loaded by this package."""
+    return compose.load_project([str(directory / "stack.yml")], environ=env)
 
 
 class Cli:
@@ -266,7 +262,7 @@ async def test_deploy_makes_the_objects_docker_stack_deploy_makes(
     assert expected["services"], "the CLI deployed nothing"
     assert actual == expected
     assert result.warnings == warning_lines(err)
-    assert sorted(result.created) == sorted(f"{our_name}_{key}" for key in project["services"])
+    assert sorted(result.created) == sorted(f"{our_name}_{key}" for key in project.services)
 
 
 async def test_the_cli_manages_a_stack_this_package_deployed(swarm: SwarmCluster, cli: Cli) -> None:
@@ -361,8 +357,7 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
         )
         assert (same.updated, sorted(same.unchanged)) == ([], [back, front])
         assert await versions(swarm, name) == before
-        changed = load_project(directory, stack_env(swarm, BACK_REPLICAS="2"))
-        assert isinstance(changed, dict)
+        changed = load_project(directory, stack_env(swarm, BACK_REPLICAS="2")).to_dict()
         second = await deploy_stack(swarm.manager, changed, name, resolve_image="never")
         assert (second.updated, second.unchanged) == ([back], [front])
         after = await versions(swarm, name)
@@ -380,34 +375,95 @@ async def test_redeploy_updates_only_the_changed_service_and_prunes(swarm: Swarm
         await Stack(swarm.manager, name).rm()
 
 
-async def test_a_changed_secret_is_refused_and_a_renamed_one_rotates(
-    swarm: SwarmCluster, tmp_path: Path
+async def read_in_task(swarm: SwarmCluster, service: str, *paths: str) -> list[str]:
+    """The files at ``paths`` inside the running container of ``service``'s one task."""
+    tasks = await swarm.manager.tasks.list(
+        filters={"service": [service], "desired-state": ["running"]}
+    )
+    running = [task for task in tasks if task["Status"]["State"] == "running"]
+    assert len(running) == 1, tasks
+    task = running[0]
+    node = swarm.manager if task["NodeID"] == swarm.manager_node_id else swarm.worker
+    container = node.containers.container(task["Status"]["ContainerStatus"]["ContainerID"])
+    contents = []
+    for path in paths:
+        exe = await container.exec(["cat", path])
+        async with exe.start(detach=False) as stream:
+            out = b""
+            while (message := await stream.read_out()) is not None:
+                out += message.data
+        contents.append(out.decode())
+    return contents
+
+
+async def object_versions(swarm: SwarmCluster, name: str) -> dict[str, int]:
+    """Version.Index of the stack's services, secrets and configs, by name."""
+    label = {"label": [f"{NAMESPACE}={name}"]}
+    docker = swarm.manager
+    return {
+        str(item["Spec"]["Name"]): int(item["Version"]["Index"])
+        for items in (
+            await docker.services.list(filters=label),
+            await docker.secrets.list(filters=label),
+            await docker.configs.list(filters=label),
+        )
+        for item in items
+    }
+
+
+async def test_a_changed_secret_and_config_rotate_and_the_container_sees_them(
+    swarm: SwarmCluster, cli: Cli, tmp_path: Path
 ) -> None:
     name = swarm.name("rot")
+    app, password, conf = f"{name}_app", f"{name}_password", f"{name}_app_conf"
     directory = tmp_path / "rotate"
     shutil.copytree(STACKS / "11-secrets-configs", directory)
     env = stack_env(swarm)
+
+    async def deploy() -> Any:
+        project = load_project(directory, env)
+        return await deploy_stack(
+            swarm.manager, project, name, resolve_image="never", detach=False, timeout=120
+        )
+
     try:
-        await deploy_stack(swarm.manager, load_project(directory, env), name, resolve_image="never")
-        (directory / "password.txt").write_text("changed\n")
-        with pytest.raises(StackDeployError, match=f"secret {name}_password: its content changed"):
-            await deploy_stack(
-                swarm.manager, load_project(directory, env), name, resolve_image="never"
-            )
-        text = (directory / "stack.yml").read_text()
-        (directory / "stack.yml").write_text(
-            text.replace(
-                "      kind: password\n", f"      kind: password\n    name: {name}_password_v2\n"
-            )
-        )
-        rotated = await deploy_stack(
-            swarm.manager, load_project(directory, env), name, resolve_image="never"
-        )
-        assert rotated.secrets_created == [f"{name}_password_v2"]
-        assert rotated.updated == [f"{name}_app"]
-        spec = (await swarm.manager.services.inspect(f"{name}_app"))["Spec"]
-        names = [ref["SecretName"] for ref in spec["TaskTemplate"]["ContainerSpec"]["Secrets"]]
-        assert f"{name}_password_v2" in names and f"{name}_password" not in names
+        await deploy()
+        assert await read_in_task(swarm, app, "/run/secrets/password") == ["pa55word\n"]
+        (directory / "password.txt").write_text("rotated\n")
+        (directory / "app.conf").write_text("User=operator\n")
+        rotated = await deploy()
+        assert rotated.updated == [app]
+        [new_password] = rotated.secrets_created
+        [new_conf] = rotated.configs_created
+        assert re.fullmatch(rf"{password}_[0-9a-f]{{10}}", new_password)
+        assert re.fullmatch(rf"{conf}_[0-9a-f]{{10}}", new_conf)
+        assert (rotated.secrets_removed, rotated.configs_removed) == ([password], [conf])
+        container = (await swarm.manager.services.inspect(app))["Spec"]["TaskTemplate"][
+            "ContainerSpec"
+        ]
+        secrets = {ref["File"]["Name"]: ref["SecretName"] for ref in container["Secrets"]}
+        assert secrets["password"] == new_password
+        assert sorted((ref["File"]["Name"], ref["ConfigName"]) for ref in container["Configs"]) == [
+            ("/etc/app/app.conf", new_conf),
+            ("app_conf", new_conf),
+        ]
+        assert await read_in_task(swarm, app, "/run/secrets/password", "/etc/app/app.conf") == [
+            "rotated\n",
+            "User=operator\n",
+        ]
+        versions = await object_versions(swarm, name)
+        assert password not in versions and conf not in versions  # the old ones are gone
+        assert {new_password, new_conf} <= set(versions)
+        labels = (await swarm.manager.secrets.inspect(new_password))["Spec"]["Labels"]
+        assert labels == {NAMESPACE: name, "kind": "password"}
+        same = await deploy()
+        assert (same.updated, same.secrets_created, same.configs_created) == ([], [], [])
+        after = await object_versions(swarm, name)
+        for key in (app, new_password, new_conf):
+            assert after[key] == versions[key], key
+        # the CLI's rm finds the rotated objects by their stack label
+        await cli_rm(cli, name)
+        await wait_removed(swarm, name)
     finally:
         await Stack(swarm.manager, name).rm()
 
