@@ -8,7 +8,8 @@ The order is the docker CLI's: prune, networks, secrets, configs, services. Unli
 the CLI, which sends an update for every existing service (so every service's
 version moves on each deploy), a service whose spec did not change is left alone:
 the spec to send is compared with the stored one after both are put in the shape
-the daemon stores (its defaults filled in, network names as ids).
+the daemon stores (its defaults filled in, network names as ids). A secret or config
+whose content changed is rotated (:func:`rotated_name`), where the CLI gives up.
 """
 
 from __future__ import annotations

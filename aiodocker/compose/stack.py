@@ -132,7 +132,9 @@ async def deploy_stack(
     """Deploy ``project`` as stack ``name`` on the swarm ``docker`` manages (``docker stack deploy``).
 
     Creates what is missing, updates only the services whose spec changed, and
-    leaves the others alone (their ``Version.Index`` does not move).
+    leaves the others alone (their ``Version.Index`` does not move). A secret or
+    config whose content changed is rotated: created anew as ``NAME_<hash>``, the
+    services moved to it, the old one removed once no service uses it.
 
     Args:
         project: the normalised compose project (see the module docstring).
@@ -147,8 +149,8 @@ async def deploy_stack(
 
     Raises:
         StackConvertError: the project cannot run as a stack (a ``ValueError``).
-        StackDeployError: a changed secret or config (Swarm cannot change content: rename
-            it to rotate), a missing external network, or no convergence in ``timeout``.
+        StackDeployError: a missing external network or secret or config, or no
+            convergence in ``timeout``.
         DockerError: the daemon refused a step (not a swarm manager, a bad spec).
     """
     plan = plan_stack(project, name)
