@@ -8,13 +8,14 @@ the package's own compose loader (``aiodocker.compose.load_project``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..exceptions import DockerError
 from ._errors import ComposeError
 from ._loader import load_project
 from ._model import Project
+from ._stack_format import FormatError, render
+from ._stack_rows import SERVICE_FIELDS, TASK_FIELDS, service_row, task_rows
 from .stack import Stack, StackConvertError, deploy_stack, list_stacks, plan_stack
 
 if TYPE_CHECKING:
@@ -68,16 +69,58 @@ def add_parser(sub: Any) -> None:
     )
     deploy.add_argument("name", metavar="STACK")
     ls = commands.add_parser("ls", help="list stacks")
-    ls.add_argument("--format", choices=("table", "json"), default="table")
-    for command, text in (
-        ("ps", "list the tasks of a stack"),
-        ("services", "list the services of a stack"),
-    ):
-        parser = commands.add_parser(command, help=text)
-        parser.add_argument("--format", choices=("table", "json"), default="table")
-        parser.add_argument("name", metavar="STACK")
+    _add_format(ls)
+    services = commands.add_parser("services", help="list the services of a stack")
+    _add_filter_quiet_format(services, "only display IDs")
+    services.add_argument("name", metavar="STACK")
+    ps = commands.add_parser("ps", help="list the tasks of a stack")
+    _add_filter_quiet_format(ps, "only display task IDs")
+    ps.add_argument("--no-resolve", action="store_true", help="do not map IDs to names")
+    ps.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    ps.add_argument("name", metavar="STACK")
     rm = commands.add_parser("rm", help="remove one or more stacks")
+    rm.add_argument(
+        "-d",
+        "--detach",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=True,
+        help="--detach=false waits until the stack's tasks are gone",
+    )
     rm.add_argument("names", nargs="+", metavar="STACK")
+
+
+def _add_format(parser: Any) -> None:
+    parser.add_argument(
+        "--format",
+        default="table",
+        help="table, json, 'table TEMPLATE' or a Go TEMPLATE ({{.Field}}, {{json .}})",
+    )
+
+
+def _add_filter_quiet_format(parser: Any, quiet: str) -> None:
+    parser.add_argument(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="filter output based on conditions provided",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
+    _add_format(parser)
+
+
+def _filters(items: list[str]) -> dict[str, list[str]]:
+    """``-f key=value`` flags as a filters mapping, as the docker CLI parses them."""
+    filters: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FormatError(f"bad format of filter (expected name=value): {item!r}")
+        filters.setdefault(key.strip().lower(), []).append(value)
+    return filters
 
 
 def load_files(files: list[str]) -> Project:
@@ -91,15 +134,16 @@ async def run(docker: Docker, args: argparse.Namespace, out: TextIO, err: TextIO
         if args.stack_command == "deploy":
             return await _deploy(docker, args, out, err)
         if args.stack_command == "ls":
-            return _print_stacks(await list_stacks(docker), args.format, out)
+            stacks = await list_stacks(docker)
+            rows = [{"Name": stack.name, "Services": str(stack.services)} for stack in stacks]
+            out.write(render(args.format, rows, ("Name", "Services")))
+            return 0
         if args.stack_command == "services":
-            return _print_services(await Stack(docker, args.name).services(), args.format, out)
+            return await _services(docker, args, out)
         if args.stack_command == "ps":
-            stack = Stack(docker, args.name)
-            names = {service["ID"]: service["Spec"]["Name"] for service in await stack.services()}
-            return _print_tasks(await stack.ps(), names, args.format, out)
-        return await _rm(docker, args.names, out, err)
-    except (ComposeError, StackConvertError, DockerError) as exc:
+            return await _ps(docker, args, out)
+        return await _rm(docker, args, out, err)
+    except (ComposeError, StackConvertError, DockerError, FormatError) as exc:
         print(f"error: {exc}", file=err)
         return 1
 
@@ -124,9 +168,10 @@ async def _deploy(docker: Docker, args: argparse.Namespace, out: TextIO, err: Te
     return 0
 
 
-async def _rm(docker: Docker, names: list[str], out: TextIO, err: TextIO) -> int:
-    for name in names:
-        removed = await Stack(docker, name).rm()
+async def _rm(docker: Docker, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    for name in args.names:
+        stack = Stack(docker, name)
+        removed = await stack.rm()
         if removed.empty:
             print(f"Nothing found in stack: {name}", file=err)
             continue
@@ -138,108 +183,35 @@ async def _rm(docker: Docker, names: list[str], out: TextIO, err: TextIO) -> int
         ):
             for item in items:
                 print(f"Removing {kind} {item}", file=out)
+        if not args.detach:
+            print(f"Waiting for the stack {name} to be removed", file=out)
+            await stack.wait_removed()
     return 0
 
 
-def _table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
-            file=out,
-        )
-
-
-def _print_stacks(stacks: list[Any], fmt: str, out: TextIO) -> int:
-    if fmt == "json":
-        for stack in stacks:
-            print(_json({"Name": stack.name, "Services": stack.services}), file=out)
-        return 0
-    _table([["NAME", "SERVICES"], *([stack.name, str(stack.services)] for stack in stacks)], out)
+async def _services(docker: Docker, args: argparse.Namespace, out: TextIO) -> int:
+    services = await Stack(docker, args.name).services(filters=_filters(args.filter))
+    rows = [service_row(service) for service in services]
+    fmt = "{{.ID}}" if args.quiet and args.format == "table" else args.format
+    out.write(render(fmt, rows, SERVICE_FIELDS))
     return 0
 
 
-def _mode_and_replicas(service: Mapping[str, Any]) -> tuple[str, str]:
-    mode = service["Spec"].get("Mode") or {}
-    status = service.get("ServiceStatus") or {}
-    running = status.get("RunningTasks", 0)
-    if "Global" in mode:
-        return "global", f"{running}/{status.get('DesiredTasks', 0)}"
-    if "ReplicatedJob" in mode:
-        total = (mode["ReplicatedJob"] or {}).get("TotalCompletions", 1)
-        return (
-            "replicated job",
-            f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)}/{total} completed)",
-        )
-    if "GlobalJob" in mode:
-        return (
-            "global job",
-            f"{running}/{status.get('DesiredTasks', 0)} ({status.get('CompletedTasks', 0)} completed)",
-        )
-    replicas = (mode.get("Replicated") or {}).get("Replicas", 1)
-    return "replicated", f"{running}/{replicas}"
-
-
-def _print_services(services: list[Mapping[str, Any]], fmt: str, out: TextIO) -> int:
-    rows = []
-    for service in services:
-        mode, replicas = _mode_and_replicas(service)
-        ports = ", ".join(
-            f"*:{port.get('PublishedPort', '')}->{port.get('TargetPort')}/{port.get('Protocol', 'tcp')}"
-            for port in (service.get("Endpoint") or {}).get("Ports") or []
-        )
-        image = str(service["Spec"]["TaskTemplate"]["ContainerSpec"].get("Image", "")).split("@")[0]
-        rows.append(
-            [str(service["ID"])[:12], service["Spec"]["Name"], mode, replicas, image, ports]
-        )
-    if fmt == "json":
-        keys = ("ID", "Name", "Mode", "Replicas", "Image", "Ports")
-        for row in rows:
-            print(_json(dict(zip(keys, row, strict=True))), file=out)
-        return 0
-    _table([["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"], *rows], out)
+async def _ps(docker: Docker, args: argparse.Namespace, out: TextIO) -> int:
+    stack = Stack(docker, args.name)
+    tasks = await stack.ps(filters=_filters(args.filter))
+    services: dict[str, str] = {}
+    nodes: dict[str, str] = {}
+    if not args.no_resolve:
+        services = {
+            str(service["ID"]): str(service["Spec"]["Name"])
+            for service in await docker.services.list()
+        }
+        nodes = {
+            str(node["ID"]): str((node.get("Description") or {}).get("Hostname") or node["ID"])
+            for node in await docker.nodes.list()
+        }
+    fmt = "{{.ID}}" if args.quiet and args.format == "table" else args.format
+    rows = task_rows(tasks, services, nodes, trunc=not args.no_trunc, table=fmt.startswith("table"))
+    out.write(render(fmt, rows, TASK_FIELDS))
     return 0
-
-
-def _print_tasks(
-    tasks: list[Mapping[str, Any]], names: Mapping[str, str], fmt: str, out: TextIO
-) -> int:
-    """Print tasks as ``docker stack ps`` names them: ``SERVICE.SLOT`` (``SERVICE.NODE`` if global)."""
-    rows = []
-    for task in sorted(
-        tasks,
-        key=lambda task: (
-            str(task.get("ServiceID")),
-            task.get("Slot") or 0,
-            str(task.get("CreatedAt")),
-        ),
-    ):
-        status = task.get("Status") or {}
-        rows.append(
-            [
-                str(task["ID"])[:12],
-                names.get(str(task.get("ServiceID")), str(task.get("ServiceID", ""))[:12])
-                + (f".{task['Slot']}" if task.get("Slot") else f".{task.get('NodeID', '')}"),
-                str(task["Spec"]["ContainerSpec"].get("Image", "")).split("@")[0],
-                str(task.get("NodeID", ""))[:12],
-                str(task.get("DesiredState", "")),
-                str(status.get("State", "")),
-                str(status.get("Err", "")),
-            ]
-        )
-    if fmt == "json":
-        keys = ("ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error")
-        for row in rows:
-            print(_json(dict(zip(keys, row, strict=True))), file=out)
-        return 0
-    _table(
-        [["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR"], *rows],
-        out,
-    )
-    return 0
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True)

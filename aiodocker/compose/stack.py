@@ -192,22 +192,49 @@ class Stack:
         """Deploy ``project`` as this stack; options as for :func:`deploy_stack`."""
         return await deploy_stack(self.docker, project, self.name, **options)
 
-    async def services(self) -> builtins.list[Mapping[str, Any]]:
-        """The stack's services with their task counts (``docker stack services``)."""
-        services = await self.docker.services.list(filters=namespace_filter(self.name), status=True)
+    async def services(
+        self, *, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[Mapping[str, Any]]:
+        """The stack's services with their task counts (``docker stack services``).
+
+        Args:
+            filters: as for ``docker.services.list`` (``name``, ``id``, ``label``, ``mode``).
+        """
+        services = await self.docker.services.list(filters=self._scoped(filters), status=True)
         return sorted(services, key=lambda service: str(service["Spec"]["Name"]))
 
     async def ps(
         self, *, filters: Mapping[str, Any] | None = None
     ) -> builtins.list[Mapping[str, Any]]:
         """The stack's tasks (``docker stack ps``); ``filters`` as for ``docker.tasks.list``."""
+        return await self.docker.tasks.list(filters=self._scoped(filters))
+
+    def _scoped(self, filters: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``filters`` with the stack's namespace label added."""
         combined: dict[str, Any] = dict(filters or {})
         labels = combined.get("label") or []
         combined["label"] = [
             *([labels] if isinstance(labels, str) else labels),
             *namespace_filter(self.name)["label"],
         ]
-        return await self.docker.tasks.list(filters=combined)
+        return combined
+
+    async def wait_removed(self, *, timeout: float | None = None) -> None:
+        """Wait until no task of the stack is left (``docker stack rm --detach=false``).
+
+        Raises:
+            StackDeployError: tasks were still there after ``timeout`` seconds.
+        """
+        import asyncio
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while await self.ps():
+            if deadline is not None and time.monotonic() > deadline:
+                raise StackDeployError(
+                    f"the tasks of stack {self.name} were not removed within {timeout:g} s", 504
+                )
+            await asyncio.sleep(0.5)
 
     async def rm(self) -> RemoveResult:
         """Remove the stack's services, secrets, configs and networks (``docker stack rm``).

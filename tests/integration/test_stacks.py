@@ -12,6 +12,7 @@ project dict is what ``docker compose config --format json`` prints for the file
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import pytest
 from testenv import require
 
 from aiodocker import compose
+from aiodocker.__main__ import main as aiodocker_main
 from aiodocker.compose.stack import Stack, deploy_stack, list_stacks
 from aiodocker.exceptions import DockerError
 from aiodocker.networks import DockerNetwork
@@ -545,7 +547,7 @@ async def test_python_m_aiodocker_stack_deploys_lists_and_removes(
             swarm, "stack", "ps", name, "--format", "json", env=env
         )
         rows = [json.loads(line) for line in out.splitlines()]
-        assert code == 0 and any(row["CurrentState"] == "running" for row in rows)
+        assert code == 0 and any(row["CurrentState"].startswith("Running ") for row in rows)
         assert f"{name}_legacy.1" in [row["Name"] for row in rows]
         code, out, _ = await python_m_aiodocker(swarm, "stack", "rm", name, env=env)
         assert code == 0
@@ -558,6 +560,70 @@ async def test_python_m_aiodocker_stack_deploys_lists_and_removes(
             swarm, "stack", "deploy", "-c", "/nonexistent.yml", name, env=env
         )
         assert code == 1 and "nonexistent.yml" in err and "Traceback" not in err
+    finally:
+        await Stack(swarm.manager, name).rm()
+
+
+async def in_process_aiodocker(swarm: SwarmCluster, *args: str) -> tuple[int, str, str]:
+    """``python -m aiodocker ARGS``'s main, run in a thread (a subprocess starts slowly)."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-H", swarm.manager.endpoint.url, *args]
+    code = await asyncio.to_thread(aiodocker_main, argv, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+_AGO = re.compile(r"(Less than a second|About a minute|\d+ seconds?|\d+ minutes) ago")
+
+
+def comparable_output(text: str) -> list[str]:
+    """Output lines with a task's age masked, and table columns as single tabs."""
+    return [re.sub(r"  +", "\t", _AGO.sub("AGO", line)).rstrip() for line in text.splitlines()]
+
+
+async def test_ls_services_and_ps_print_what_the_docker_cli_prints(
+    swarm: SwarmCluster, cli: Cli
+) -> None:
+    name = swarm.name("fmt")
+    env = stack_env(swarm)
+    try:
+        await deploy_stack(
+            swarm.manager,
+            load_project(STACKS / "09-endpoints", env),
+            name,
+            resolve_image="never",
+            detach=False,
+            timeout=120,
+        )
+        commands = [
+            ["ls"],
+            ["ls", "--format", "json"],
+            ["ls", "--format", "{{.Name}}: {{.Services}}"],
+            ["services", name],
+            ["services", name, "-q"],
+            ["services", name, "--format", "json"],
+            ["services", name, "-f", f"name={name}_rr", "--format", "table {{.Name}}\t{{.Mode}}"],
+            ["ps", name],
+            ["ps", name, "--format", "table {{.Name}}\t{{.Image}}\t{{.Node}}\t{{.Ports}}"],
+            ["ps", name, "-q"],
+            ["ps", name, "-q", "--no-trunc"],
+            ["ps", name, "--no-resolve", "--no-trunc", "--format", "{{.ID}} {{.Name}} {{.Node}}"],
+            ["ps", name, "-f", "desired-state=running", "--format", "{{json .Name}} {{.Error}}"],
+            ["ps", name, "--format", "json"],
+        ]
+        ours = await asyncio.gather(
+            *(in_process_aiodocker(swarm, "stack", *args) for args in commands)
+        )
+        theirs = await asyncio.gather(*(cli.run("stack", *args) for args in commands))
+        for args, (code, out, err), (expected, _) in zip(commands, ours, theirs, strict=True):
+            assert code == 0, (args, err)
+            assert comparable_output(out) == comparable_output(expected), args
+        code, _, err = await in_process_aiodocker(
+            swarm, "stack", "ps", name, "--format", "{{.Nope}}"
+        )
+        assert (code, "unknown field 'Nope'" in err) == (1, True), err
+        code, out, _ = await in_process_aiodocker(swarm, "stack", "rm", "--detach=false", name)
+        assert code == 0 and f"Waiting for the stack {name} to be removed" in out
+        assert await Stack(swarm.manager, name).ps() == []
     finally:
         await Stack(swarm.manager, name).rm()
 
