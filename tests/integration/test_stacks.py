@@ -572,7 +572,7 @@ async def in_process_aiodocker(swarm: SwarmCluster, *args: str) -> tuple[int, st
     return code, out.getvalue(), err.getvalue()
 
 
-_AGO = re.compile(r"(Less than a second|About a minute|\d+ seconds?|\d+ minutes) ago")
+_AGO = re.compile(r"(less than a second|about a minute|\d+ seconds?|\d+ minutes) ago", re.I)
 
 
 def comparable_output(text: str) -> list[str]:
