@@ -420,6 +420,15 @@ async def test_a_changed_secret_and_config_rotate_and_the_container_sees_them(
     app, password, conf = f"{name}_app", f"{name}_password", f"{name}_app_conf"
     directory = tmp_path / "rotate"
     shutil.copytree(STACKS / "11-secrets-configs", directory)
+    stack_file = directory / "stack.yml"
+    # quick rolling updates: sleep as PID 1 ignores SIGTERM, and the update monitors 5 s
+    stack_file.write_text(
+        stack_file.read_text().replace(
+            "    command: sleep 3600\n",
+            "    command: sleep 3600\n    stop_grace_period: 1s\n"
+            "    deploy:\n      update_config:\n        monitor: 1s\n",
+        )
+    )
     env = stack_env(swarm)
 
     async def deploy() -> Any:
