@@ -127,3 +127,11 @@ def test_a_rotated_name_carries_the_content_hash_and_fits_swarms_limit() -> None
     assert rotated_name(templated) != rotated_name(one)
     long = FileObject(key="k", name="n" * 64, labels={}, data=b"v1")
     assert len(rotated_name(long)) == 64
+
+
+def test_filter_flags_become_filters_and_a_malformed_one_is_refused() -> None:
+    from aiodocker.compose._stack_cli import _filters
+
+    assert _filters(["name=a", "Name=b", "label=k=v"]) == {"name": ["a", "b"], "label": ["k=v"]}
+    with pytest.raises(FormatError, match="expected name=value"):
+        _filters(["name"])
