@@ -490,8 +490,10 @@ def untar(reader: Any, directory: str, renames: list[tuple[str, str]]) -> None:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
             for member in tar:
                 name = member.name
-                for old, new in renames:
+                for old, new in renames:  # a hard link's target is renamed with it
                     name = name.replace(old, new, 1)
+                    if member.islnk():
+                        member.linkname = member.linkname.replace(old, new, 1)
                 path = _unpack_target(directory, name, member)
                 if path is not None:
                     _create(tar, member, path, directory)
@@ -499,6 +501,9 @@ def untar(reader: Any, directory: str, renames: list[tuple[str, str]]) -> None:
                         dirs.append((path, member.mtime))
     except tarfile.TarError as exc:
         raise DockerError(200, f"the container's archive is not a valid tar: {exc}") from exc
+    except OSError as exc:
+        where = str(exc.filename or directory)
+        raise DockerCopyError(f"{exc.strerror or exc}: {where}", where) from exc
     for path, mtime in dirs:
         atime = os.lstat(path).st_atime_ns
         os.utime(path, ns=(atime, int(mtime * 1e9)), follow_symlinks=False)
