@@ -263,7 +263,9 @@ def _walk(top: str, root: str) -> Iterator[tuple[str, str, os.stat_result]]:
         yield from _walk(posixpath.join(top, name), f"{root}/{name}")
 
 
-def tar_info(path: str, name: str, info: os.stat_result, seen: dict[Any, str]) -> tarfile.TarInfo | None:
+def tar_info(
+    path: str, name: str, info: os.stat_result, seen: dict[Any, str]
+) -> tarfile.TarInfo | None:
     """The tar header the CLI writes for one host entry (None for a socket, which it skips)."""
     mode = info.st_mode
     entry = tarfile.TarInfo(name + "/" if stat.S_ISDIR(mode) and not name.endswith("/") else name)
@@ -296,7 +298,8 @@ def tar_info(path: str, name: str, info: os.stat_result, seen: dict[Any, str]) -
 async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
     """``size`` bytes of the file (zeros if it shrank meanwhile), then the tar padding."""
     left = size
-    with open(path, "rb") as file:
+    file = await asyncio.to_thread(open, path, "rb")
+    with file:
         while left:
             chunk = await asyncio.to_thread(file.read, min(_CHUNK, left))
             if not chunk:

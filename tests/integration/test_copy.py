@@ -163,7 +163,7 @@ async def test_copy_to_gives_the_trees_docker_cp_gives(
     for side in ("ours", "cli"):
         await box.put_archive("/", seed_tar([f"w/{side}/{name}" for name in names]))
     outcomes = []
-    for name, (source, dest, flags) in zip(names, TO_CASES):
+    for name, (source, dest, flags) in zip(names, TO_CASES, strict=True):
         host = "-" if source == "-" else str(src / source) + ("/" if source.endswith("/") else "")
         try:
             await box.copy_to(
