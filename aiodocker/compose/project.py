@@ -701,6 +701,8 @@ class ComposeProject:
         elif not found:
             raise ComposeServiceError(service, "has no container")
         if src_service:
+            if index <= 0:  # Compose reads the first container the daemon lists (the newest)
+                found = await self._daemon_order(found)
             box = self.docker.containers.container(found[0].id)
             await box.copy_from(src_path, destination, follow_links=follow_links)
             return found[:1]
@@ -717,6 +719,12 @@ class ComposeProject:
             if isinstance(result, BaseException):
                 raise result
         return found
+
+    async def _daemon_order(self, found: list[ComposeContainer]) -> list[ComposeContainer]:
+        """``found`` in the order the daemon lists containers (newest first)."""
+        listed = await self.docker.containers.list(all=True, filters={"id": [f.id for f in found]})
+        rank = {item["Id"]: position for position, item in enumerate(listed)}
+        return sorted(found, key=lambda item: rank.get(item.id, len(rank)))
 
     async def port(
         self, service: str, private_port: int, *, protocol: str = "tcp", index: int = 1

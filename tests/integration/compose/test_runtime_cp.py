@@ -82,8 +82,10 @@ async def test_cp_copies_as_docker_compose_cp(
         with pytest.raises(DockerError):
             await boxes[1].stat_archive(path)
     # out of the service: its first container, or number --index; and our CLI beside it
-    await boxes[1].copy_to(str(src / "f"), "/tmp/f")
-    await boxes[1].copy_to(str(src / "fl"), "/tmp/one")  # a symlink to /tmp/f
+    newest = (await docker.containers.list(filters={"id": [b.id for b in boxes.values()]}))[0]
+    first = docker.containers.container(newest["Id"])  # the one Compose reads from
+    await first.copy_to(str(src / "f"), "/tmp/f")
+    await first.copy_to(str(src / "fl"), "/tmp/one")  # a symlink to /tmp/f
     (tmp_path / "out" / "ours").mkdir(parents=True)
     (tmp_path / "out" / "theirs").mkdir(parents=True)
     code, _, err = await ours(
