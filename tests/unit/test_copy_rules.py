@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,37 @@ async def test_host_tar_names_the_top_entry_and_links_hard_links(tmp_path: Path)
         assert list(members) == ["new", "new/a", "new/b"]
         assert members["new/b"].islnk() and members["new/b"].linkname == "new/a"
         assert tar.extractfile("new/a").read() == b"a" * 700  # type: ignore[union-attr]
+
+
+class ChunkStream:
+    """An async iterator of ``data`` in ``size``-byte chunks, optionally stalling after some."""
+
+    def __init__(self, data: bytes, size: int, stall_after: int | None = None) -> None:
+        self.chunks = [data[i : i + size] for i in range(0, len(data), size)]
+        self.stall_after = stall_after
+        self.served = 0
+
+    def __aiter__(self) -> ChunkStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.stall_after is not None and self.served >= self.stall_after:
+            await asyncio.Event().wait()  # never set: the copy hangs here until cancelled
+        if self.served == len(self.chunks):
+            raise StopAsyncIteration
+        self.served += 1
+        return self.chunks[self.served - 1]
+
+
+async def test_extract_pulls_odd_chunks_and_ends_at_once_when_cancelled(tmp_path: Path) -> None:
+    data = tar_bytes(("d", None), ("d/a", b"x" * 5000), ("d/b", b"y")).getvalue()
+    stream: Any = ChunkStream(data, 333)
+    await _copy._extract(stream, str(tmp_path), [])
+    assert (tmp_path / "d" / "a").read_bytes() == b"x" * 5000
+    stalled: Any = ChunkStream(data, 333, stall_after=3)
+    task = asyncio.ensure_future(_copy._extract(stalled, str(tmp_path / "d"), []))
+    while stalled.served < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
