@@ -19,6 +19,7 @@ import base64
 import binascii
 import io
 import json
+import os
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping, Sequence
 from functools import cached_property
@@ -874,6 +875,68 @@ class DockerContainer(Resource):
             expect=Shape.NOTHING,
         )
         return ""
+
+    async def copy_to(
+        self,
+        host_path: str | os.PathLike[str] | Any,
+        container_path: str,
+        *,
+        follow_links: bool = False,
+        archive: bool = False,
+    ) -> None:
+        """Copy ``host_path`` into the container as ``docker cp`` does (streamed).
+
+        ``host_path`` is a file or directory on the host (``dir/.`` copies the
+        directory's contents), or, for the CLI's ``-``, a tar archive: a binary
+        file object or an async iterable of bytes, extracted into the directory
+        ``container_path``. ``follow_links`` (``-L``) copies what a symlink
+        ``host_path`` points to; ``archive`` (``-a``) asks the daemon to keep the
+        files' uid/gid as archive mode does. The tar is made while it is sent:
+        one chunk of one file in memory at a time.
+
+        Raises:
+            DockerCopyError: the source is missing, a directory would replace a
+                file, a file would create a directory path (``dir/``), or a tar
+                goes to something that is not a directory.
+            DockerNotFoundError: no such container, or the destination's parent
+                does not exist in it.
+            DockerError: the daemon refused the extraction (a directory would
+                be replaced by a file...).
+        """
+        from . import _copy
+
+        _check_str(container_path, "container_path")
+        await _copy.copy_to(
+            self, host_path, container_path, follow_links=follow_links, archive=archive
+        )
+
+    async def copy_from(
+        self,
+        container_path: str,
+        host_path: str | os.PathLike[str] | Any,
+        *,
+        follow_links: bool = False,
+    ) -> dict[str, Any]:
+        """Copy ``container_path`` out of the container as ``docker cp`` does (streamed).
+
+        ``host_path`` is a path on the host, or, for the CLI's ``-``, a binary
+        file object that receives the tar archive as the daemon sends it (e.g.
+        ``sys.stdout.buffer``). The archive is extracted as it arrives, never held
+        whole; files are owned by the calling user, with the container's modes
+        and times. ``follow_links`` (``-L``) copies what a symlink points to.
+        Returns the daemon's stat of the copied path (``name``, ``size``,
+        ``mode``, ``mtime``, ``linkTarget``).
+
+        Raises:
+            DockerCopyError: the destination's parent is missing, a directory
+                would replace a file or the reverse, or a file would create a
+                directory path (``dir/``).
+            DockerNotFoundError: no such container, or no such path in it.
+        """
+        from . import _copy
+
+        _check_str(container_path, "container_path")
+        return await _copy.copy_from(self, container_path, host_path, follow_links=follow_links)
 
     def export(self, *, timeout: TimeoutArg = SENTINEL) -> ResponseStream[bytes]:
         """Stream the container's filesystem as a tar archive, in byte chunks.

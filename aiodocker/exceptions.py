@@ -24,6 +24,7 @@ __all__ = (
     "DockerEventsLostError",
     "DockerTruncatedStreamError",
     "DockerResponseError",
+    "DockerCopyError",
 )
 
 CONNECTION_ERROR_STATUS = 900
@@ -163,6 +164,20 @@ class DockerContainerError(DockerError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.status, self.message, self.container_id, *self._extra))
+
+
+class DockerCopyError(DockerError, ValueError):
+    """A ``docker cp`` path rule refused a copy (status 0: decided locally, as the CLI does).
+
+    ``path`` names the path the rule is about (on the host or in the container).
+    """
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(0, message, path)
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.path))
 
 
 class DockerStreamError(DockerError):

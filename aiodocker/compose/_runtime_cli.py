@@ -121,6 +121,43 @@ def add_commands(sub: Any) -> None:
     rm.add_argument("-s", "--stop", action="store_true")
     rm.add_argument("-v", "--volumes", action="store_true")
     rm.add_argument("services", nargs="*")
+    _add_cp(sub)
+
+
+def _add_cp(sub: Any) -> None:
+    """``cp`` with Docker Compose's flags (``-`` is a tar on stdin or stdout)."""
+    cp = sub.add_parser("cp", help="copy files/folders between a service container and the host")
+    cp.add_argument("--all", action="store_true", dest="include_oneoff")
+    cp.add_argument("-a", "--archive", action="store_true")
+    cp.add_argument("-L", "--follow-link", action="store_true", dest="follow_link")
+    cp.add_argument("--index", type=int, default=0)
+    cp.add_argument("--dry-run", action="store_true")
+    cp.add_argument("source")
+    cp.add_argument("destination")
+
+
+async def _cp(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Copy as ``docker compose cp``; ``-`` reads a tar from stdin or writes one to stdout."""
+    import sys
+
+    source: Any = sys.stdin.buffer if args.source == "-" else args.source
+    destination: Any = args.destination
+    if destination == "-":
+        out.flush()
+        destination = getattr(out, "buffer", sys.stdout.buffer)
+    if args.dry_run:
+        return 0
+    done = await project.cp(
+        source,
+        destination,
+        index=args.index,
+        all=args.include_oneoff,
+        follow_links=args.follow_link,
+        archive=args.archive,
+    )
+    for item in done:
+        err.write(f" {item.name}  Copied\n")
+    return 0
 
 
 def _converge_flags(parser: argparse.ArgumentParser) -> None:
@@ -248,6 +285,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
             return 0
         if command == "logs":
             return await _logs(project, args, out, services)
+        if command == "cp":
+            return await _cp(project, args, out, err)
         verbs: dict[str, Any] = {
             "start": lambda: project.start(services),
             "stop": lambda: project.stop(services, timeout=args.timeout),

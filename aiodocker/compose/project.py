@@ -654,6 +654,78 @@ class ComposeProject:
         info = await execution.inspect()
         return int(info.get("ExitCode") or 0)
 
+    async def cp(
+        self,
+        source: str | Any,
+        destination: str | Any,
+        *,
+        index: int = 0,
+        all: bool = False,
+        follow_links: bool = False,
+        archive: bool = False,
+    ) -> list[ComposeContainer]:
+        """``docker compose cp``: copy between a service's containers and the host.
+
+        One of ``source`` and ``destination`` is ``SERVICE:PATH``, the other a host
+        path; as in :meth:`DockerContainer.copy_to
+        <aiodocker.containers.DockerContainer.copy_to>`, a binary file object (or
+        async iterable of bytes) as ``source`` is a tar to extract (the CLI's
+        ``-``), and a binary file object as ``destination`` receives the tar.
+        ``index`` picks container number ``index``; without it a copy into a
+        service goes to each of its containers (one-offs too with ``all``) and a
+        copy out of it reads its first container. Returns the containers copied
+        to or from.
+
+        Raises:
+            ValueError: both or neither side names a service, or no such service.
+            ComposeServiceError: the service has no container (number ``index``).
+            DockerCopyError: a ``docker cp`` path rule refused the copy.
+        """
+        from .._copy import split_cp_arg
+
+        src_service, src_path = split_cp_arg(source) if isinstance(source, str) else ("", "")
+        dst_service, dst_path = (
+            split_cp_arg(destination) if isinstance(destination, str) else ("", "")
+        )
+        if src_service and dst_service:
+            raise ValueError("copying between services is not supported")
+        if not (src_service or dst_service):
+            raise ValueError("unknown copy direction: name SERVICE:PATH on one side")
+        service = src_service or dst_service
+        self._select([service], with_deps=False)
+        found = await self._list(services=[service], oneoff=None if all else False)
+        if index > 0:
+            found = [item for item in found if item.number == index and not item.oneoff]
+            if not found:
+                raise ComposeServiceError(service, f"is not running container #{index}")
+        elif not found:
+            raise ComposeServiceError(service, "has no container")
+        if src_service:
+            if index <= 0:  # Compose reads the first container the daemon lists (the newest)
+                found = await self._daemon_order(found)
+            box = self.docker.containers.container(found[0].id)
+            await box.copy_from(src_path, destination, follow_links=follow_links)
+            return found[:1]
+
+        if not isinstance(source, str) and len(found) > 1:
+            raise ValueError(f"a tar stream goes into one container: give the index of {service}")
+
+        async def to(item: ComposeContainer) -> None:
+            box = self.docker.containers.container(item.id)
+            await box.copy_to(source, dst_path, follow_links=follow_links, archive=archive)
+
+        results = await asyncio.gather(*(to(item) for item in found), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return found
+
+    async def _daemon_order(self, found: list[ComposeContainer]) -> list[ComposeContainer]:
+        """``found`` in the order the daemon lists containers (newest first)."""
+        listed = await self.docker.containers.list(all=True, filters={"id": [f.id for f in found]})
+        rank = {item["Id"]: position for position, item in enumerate(listed)}
+        return sorted(found, key=lambda item: rank.get(item.id, len(rank)))
+
     async def port(
         self, service: str, private_port: int, *, protocol: str = "tcp", index: int = 1
     ) -> str | None:
