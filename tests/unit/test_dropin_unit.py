@@ -184,14 +184,26 @@ async def test_no_connector_is_made_after_close() -> None:
         docker.connector  # noqa: B018
 
 
-async def test_session_is_not_made_until_touched() -> None:
+async def test_session_is_not_made_until_touched(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+
+    def counting(make: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            made.append(make(*args, **kwargs))
+            return made[-1]
+
+        return counted
+
+    monkeypatch.setattr(aiohttp, "ClientSession", counting(aiohttp.ClientSession))
+    monkeypatch.setattr(aiohttp, "UnixConnector", counting(aiohttp.UnixConnector))
     docker = aiodocker.Docker(url="unix:///nonexistent/docker.sock")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ResourceWarning)
-            await docker.close()  # nothing aiohttp was made, nothing warns
+        assert made == []  # neither a session nor a connector at construction
+        session = docker.session  # the first touch makes both
+        assert made == [docker.connector, session]
     finally:
         await docker.close()
+    assert session.closed and docker.connector.closed
 
 
 # --------------------------------------------------------------------------
