@@ -814,13 +814,17 @@ class DockerContainer(Resource):
             raise DockerNotFoundError(404, f"No such container or path: {self._id}:{path}") from exc
         raw = response.headers.get(PATH_STAT_HEADER)
         if raw is None:
-            raise DockerError(response.status, f"the daemon sent no {PATH_STAT_HEADER} header")
+            raise unexpected(
+                "HEAD", "/" + self._path("containers/{}/archive"), response.status,
+                f"the daemon sent no {PATH_STAT_HEADER} header",
+            )  # fmt: skip
         try:
             stat = json.loads(base64.b64decode(raw))
         except (binascii.Error, ValueError) as exc:
-            raise DockerError(
-                response.status, f"malformed {PATH_STAT_HEADER} header: {raw!r}"
-            ) from exc
+            raise unexpected(
+                "HEAD", "/" + self._path("containers/{}/archive"), response.status,
+                f"malformed {PATH_STAT_HEADER} header: {raw!r}",
+            ) from exc  # fmt: skip
         return stat  # type: ignore[no-any-return]
 
     async def put_archive(

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+from ._core.request import unexpected
 from ._core.resource import Resource
 from ._streams.frames import FrameDecoder, Message, RawDecoder, decoder_for
 from .exceptions import DockerError
@@ -154,11 +155,10 @@ class Stream(Resource):
             )
             try:
                 if response.status not in HIJACK_STATUSES:
-                    raise DockerError(
-                        response.status,
-                        f"POST {path} was not upgraded to a raw stream "
-                        f"(status {response.status} {response.reason})",
-                    )
+                    raise unexpected(
+                        "POST", "/" + path.lstrip("/"), response.status,
+                        f"was not upgraded to a raw stream ({response.reason})",
+                    )  # fmt: skip
                 decoder = decoder_for(response.headers.get("Content-Type"), tty)
                 channel = response.detach()
             except BaseException:

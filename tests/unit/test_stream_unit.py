@@ -21,7 +21,11 @@ import pytest
 
 import aiodocker
 from aiodocker._streams.frames import encode_frame
-from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerTruncatedStreamError
+from aiodocker.exceptions import (
+    DockerNotFoundError,
+    DockerResponseError,
+    DockerTruncatedStreamError,
+)
 from aiodocker.execs import Exec
 from aiodocker.stream import Message, Stream
 from tests.fakedaemon import http_response, parse_head
@@ -300,7 +304,7 @@ async def test_stream_unexpected_success_status_raises_docker_error(serve) -> No
         return True
 
     docker, _ = await serve(handler)
-    with pytest.raises(DockerError, match="not upgraded"):
+    with pytest.raises(DockerResponseError, match="not upgraded"):
         async with exec_stream(docker):
             pass
 
