@@ -12,7 +12,7 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
-from ._compat import TimeoutError
+from ._pyversion import TimeoutError
 from ._core.request import Shape, build_path
 from ._core.resource import Resource
 from .stream import Message, Stream

@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
-from .._compat import timeout as _deadline
+from .._pyversion import timeout as _deadline
 from .._transport.base import Response
 from .client import APIClient
 from .request import Shape, encode_filters

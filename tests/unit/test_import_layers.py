@@ -2,7 +2,7 @@
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
-- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``,
+- Leaves (``exceptions.py``, ``types.py``, ``_pyversion.py``, ``models.py``, ``_json.py``,
   ``_record.py``) import nothing from the package, not even under ``TYPE_CHECKING``.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
@@ -67,7 +67,7 @@ def package_dir() -> Path:
 PACKAGE_DIR: Final = package_dir()
 
 LEAVES: Final = frozenset(
-    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat", "aiodocker.models",
+    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._pyversion", "aiodocker.models",
      "aiodocker._json", "aiodocker._record"}
 )
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}

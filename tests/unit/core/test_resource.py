@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import aiodocker
-from aiodocker._compat import TimeoutError
+from aiodocker._pyversion import TimeoutError
 from aiodocker._core.resource import Resource
 from aiodocker._streams.frames import encode_frame
 from tests.fakedaemon import FakeDaemon, Hang, Request, chunked
