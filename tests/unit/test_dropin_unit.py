@@ -15,7 +15,7 @@ import json
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,45 +33,20 @@ from aiodocker.exceptions import (
 )
 from aiodocker.ssh import SSHConnector
 from aiodocker.utils import parse_content_type
-from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response, routed
+from tests import fakedaemon_fixtures
+from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response
+
+# the shared fake-daemon fixtures (clean_env is autouse)
+clean_env = fakedaemon_fixtures.clean_env
+daemon = fakedaemon_fixtures.daemon
+docker = fakedaemon_fixtures.docker
+routes = fakedaemon_fixtures.routes
 
 Route = Callable[[Request], "bytes | None | Awaitable[bytes | None]"]
 
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "DOCKER_HOST",
-        "DOCKER_CONTEXT",
-        "DOCKER_API_VERSION",
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-
-
-@pytest.fixture
-def routes() -> dict[str, Route]:
-    return {}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path, routes: dict[str, Route]) -> AsyncIterator[FakeDaemon]:
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def docker(daemon: FakeDaemon) -> AsyncIterator[aiodocker.Docker]:
-    client = aiodocker.Docker(url=f"unix://{daemon.path}")
-    yield client
-    await client.close()
 
 
 def query(request: Request) -> dict[str, list[str]]:
