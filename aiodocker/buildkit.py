@@ -91,6 +91,7 @@ from ._buildkit.trace import (
     VertexStarted,
 )
 from ._core.build_context import prepare_context
+from ._core.request import unexpected
 from ._transport.endpoint import default_config_dir
 from .exceptions import DockerError, DockerStreamError, DockerTruncatedStreamError
 
@@ -146,7 +147,7 @@ class BuildKitBuild:
         DockerStreamError: the build failed; the message names the failed
             step, shows its Dockerfile lines and ends with its last output lines.
         BuildKitSessionError: the session's connection ended during the build.
-        DockerError: the engine has no sessions but the build needs one.
+        DockerResponseError: the engine has no sessions but the build needs one.
     """
 
     def __init__(
@@ -358,11 +359,11 @@ class BuildKitBuild:
         )
         if response.status != 101:
             response.release()
-            raise DockerError(
-                response.status,
-                f"POST /grpc was not upgraded to HTTP/2 (status {response.status}): this "
-                "engine does not serve BuildKit's control API, which named contexts need",
-            )
+            raise unexpected(
+                "POST", "/grpc", response.status,
+                "was not upgraded to HTTP/2: this engine does not serve BuildKit's "
+                "control API, which named contexts need",
+            )  # fmt: skip
         self._grpc = GrpcClient(response.detach())
         attrs = dict(self._frontend_attrs)
         for name, value in self._contexts.items():
@@ -384,10 +385,9 @@ class BuildKitBuild:
             response.release()
             if response.status in _NO_SESSIONS and not self._session_required:
                 return None
-            raise DockerError(
-                response.status,
-                f"POST /session was not upgraded to HTTP/2 (status {response.status}): "
-                "this engine serves no BuildKit sessions, which "
+            raise unexpected(
+                "POST", "/session", response.status,
+                "was not upgraded to HTTP/2: this engine serves no BuildKit sessions, which "
                 + (
                     "the context's file sync, secrets and ssh need"
                     if self._session_required

@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import re
 import ssl
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
-from ._core.bodies import parse_result
-from ._core.client import APIClient, TimeoutArg, timeout_seconds
+from ._core.client import APIClient, timeout_seconds
 from ._core.hooks import RequestHooks, normalize_hooks
-from ._core.request import Shape, httpize, parse_api_version
+from ._core.request import Shape, parse_api_version
+from ._legacy.client import LegacyClient
 from ._transport import DEFAULT_LIMIT, KEEPALIVE_TIMEOUT, open_engine
 from ._transport.base import Transport
 from ._transport.endpoint import Endpoint, resolve_endpoint
-from .exceptions import DockerClientClosedError
-from .types import SENTINEL
 
 if TYPE_CHECKING:
     import aiohttp
-    from yarl import URL
 
-    from ._responses import CompatResponse
     from .configs import DockerConfigs
     from .containers import DockerContainer, DockerContainers
     from .events import DockerEvents
@@ -132,59 +125,6 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-class _ClosedRequest:
-    """A request on a closed session: awaiting it or entering it raises, as aiohttp does."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[Any, None, NoReturn]:
-        raise DockerClientClosedError()
-        yield  # pragma: no cover - makes this a generator, as __await__ must be
-
-    async def __aenter__(self) -> NoReturn:
-        raise DockerClientClosedError()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-class _ClosedSession:
-    """``docker.session`` after ``close()`` when the client never made one.
-
-    aiodocker 0.27 always has a session, so after ``close()`` it hands back a closed
-    one; code checks ``docker.session.closed`` to decide whether to make a new client.
-    This stand-in answers ``closed`` with True, closes again quietly, and every
-    request on it raises ``RuntimeError('Session is closed')`` (as
-    :class:`~aiodocker.exceptions.DockerClientClosedError`), as a closed
-    ``aiohttp.ClientSession`` does. Nothing is opened to make it.
-    """
-
-    __slots__ = ()
-
-    closed: Final = True
-    connector: Final = None
-
-    def __repr__(self) -> str:
-        return "<closed aiodocker session>"
-
-    def request(self, *args: Any, **kwargs: Any) -> _ClosedRequest:
-        return _ClosedRequest()
-
-    get = post = put = patch = delete = head = options = ws_connect = request
-
-    async def close(self) -> None:
-        return None
-
-    def detach(self) -> None:
-        return None
-
-    async def __aenter__(self) -> _ClosedSession:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
 def _warn_unclosed(description: str) -> None:
     log.warning(
         "a Docker client for %s was never closed; use `async with Docker()` or `await docker.close()`",
@@ -269,7 +209,7 @@ def _check_pool_options(limit: object, keepalive_timeout: object) -> None:
         raise ValueError(f"keepalive_timeout must be 0 or more seconds, not {keepalive_timeout}")
 
 
-class Docker:
+class Docker(LegacyClient):
     """The Docker client: entry point to the sub-APIs (``containers``, ``images``, ...).
 
     The daemon is chosen by the documented precedence: ``url``, ``context``,
@@ -339,12 +279,7 @@ class Docker:
             parse_api_version(pinned)
             api_version = pinned if pinned.startswith("v") else "v" + pinned
         self._closed = True  # nothing to close until the transport exists
-        # 0.27's session/connector: the caller's, else made on first access (see the properties)
-        self._connector = connector
-        self._session = session
-        self._own_connector: aiohttp.BaseConnector | None = None
-        self._own_session: aiohttp.ClientSession | None = None
-        self.timeout = timeout
+        self._init_aiohttp(connector, session, timeout)
         if transport is not None:  # the caller's transport: no daemon to find
             url = url or "unix:///var/run/docker.sock"
         self.endpoint = resolve_endpoint(
@@ -519,8 +454,6 @@ class Docker:
         """Whether :meth:`close` has been called."""
         return self._closed
 
-    # --- 0.27's aiohttp objects ---------------------------------------------------
-
     @property
     def through_aiohttp(self) -> bool:
         """Whether requests go through the caller's aiohttp session or connector.
@@ -529,63 +462,6 @@ class Docker:
         connection after an upgrade (the BuildKit session needs that).
         """
         return self._through_aiohttp
-
-    @property
-    def connector(self) -> aiohttp.BaseConnector:
-        """The aiohttp connector to the daemon: the caller's, else one made on first access.
-
-        As in aiodocker 0.27: ``UnixConnector`` for unix, ``TCPConnector`` (with the
-        TLS context) for tcp, ``NamedPipeConnector`` for npipe and
-        :class:`aiodocker.ssh.SSHConnector` for ssh. The client's own methods do not
-        use it; it is there for code that makes raw aiohttp calls.
-        """
-        if self._connector is None:
-            if self._closed:
-                raise DockerClientClosedError()  # nothing new after close(): it would leak
-            self._connector = self._own_connector = self._make_connector()
-        return self._connector
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """An aiohttp session to the daemon: the caller's, else one made on first access.
-
-        ``docker.session.get(f"{docker.docker_host}/v1.41/info")`` reaches the same
-        daemon as the client, TLS included. ``close()`` closes it only if the client
-        made it. After ``close()`` it is a closed session, as in aiodocker 0.27
-        (``docker.session.closed`` is True): the one made before, or a closed stand-in
-        whose requests raise ``RuntimeError('Session is closed')``.
-        """
-        if self._session is None:
-            if self._closed:
-                # 0.27 gives its closed session; making one now would leak a connector
-                return cast("aiohttp.ClientSession", _ClosedSession())
-            import aiohttp
-
-            if self.timeout is None or isinstance(self.timeout, aiohttp.ClientTimeout):
-                timeout = self.timeout or aiohttp.ClientTimeout()
-            else:
-                timeout = aiohttp.ClientTimeout(total=timeout_seconds(self.timeout))
-            connector = self.connector
-            self._session = self._own_session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                connector_owner=connector is self._own_connector,
-            )
-        return self._session
-
-    def _make_connector(self) -> aiohttp.BaseConnector:
-        import aiohttp
-
-        scheme, address = self.endpoint.scheme, self.endpoint.address
-        if scheme == "unix":
-            return aiohttp.UnixConnector(address)
-        if scheme == "tcp":
-            return aiohttp.TCPConnector(ssl=self.ssl_context or False)
-        if scheme == "npipe":
-            return aiohttp.NamedPipeConnector(address.replace("/", "\\"))
-        from ._transport.aiohttp_ssh import SSHConnector
-
-        return SSHConnector(address)
 
     # --- public attributes ----------------------------------------------------
 
@@ -653,211 +529,3 @@ class Docker:
     async def version(self) -> dict[str, Any]:
         """Return the daemon's version information (``GET /version``)."""
         return dict(await self.system.version())
-
-    # --- semi-public compatibility surface ------------------------------------
-
-    def _canonicalize_url(self, path: Any, *, versioned_api: bool = True) -> URL:
-        """``{docker_host}/{api_version}/{path}`` as a ``yarl.URL``, as 0.27 builds it."""
-        from yarl import URL
-
-        if versioned_api:
-            return URL(f"{self.docker_host}/{self.api_version}/{path}")
-        return URL(f"{self.docker_host}/{path}")
-
-    async def _check_version(self) -> None:
-        await self._api.negotiate()
-
-    @asynccontextmanager
-    async def _query(
-        self,
-        path: Any,
-        method: str = "GET",
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: Any = None,
-        headers: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = SENTINEL,
-        chunked: Any = None,
-        read_until_eof: bool = True,
-        versioned_api: bool = True,
-    ) -> AsyncIterator[CompatResponse]:
-        """Make a request and yield the response (released on exit). Semi-public.
-
-        The response reads like an ``aiohttp.ClientResponse``: ``status``,
-        ``headers``, ``ok``, ``url``, ``raise_for_status()``, ``read()``,
-        ``json()``, ``text()`` and ``content`` (an ``aiohttp.StreamReader`` look-alike).
-        """
-        response = await self._do_query(
-            path,
-            method,
-            params=params,
-            data=data,
-            headers=headers,
-            timeout=timeout,
-            chunked=chunked,
-            read_until_eof=read_until_eof,
-            versioned_api=versioned_api,
-        )
-        try:
-            yield response
-        finally:
-            response.release()
-
-    async def _do_query(
-        self,
-        path: Any,
-        method: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: Any = None,
-        headers: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = SENTINEL,
-        chunked: Any = None,
-        read_until_eof: bool = True,
-        versioned_api: bool = True,
-    ) -> CompatResponse:
-        """Make a request and return the response; the caller releases it. Semi-public.
-
-        Raises:
-            DockerError: the daemon answered 4xx/5xx (a subclass by status).
-            DockerConnectionError: the daemon could not be reached.
-        """
-        seconds = self._api.seconds(timeout, long_running=False)
-        all_headers = {"Content-Type": "application/json"}
-        if headers:
-            all_headers = {k: str(v) for k, v in headers.items()}
-            if not any(k.lower() == "content-type" for k in headers):
-                all_headers["Content-Type"] = "application/json"
-        sent_params = _httpize_or_none(params)
-        response = await self._api.request(
-            method,
-            _quote_path(str(path)),
-            params=sent_params,
-            body=_encode_body(data),
-            headers=all_headers,
-            versioned=versioned_api,
-            timeout=seconds,
-            not_modified_ok=True,  # aiodocker 0.27 callers use _query for start/stop too
-        )
-        url = self._canonicalize_url(str(path).lstrip("/"), versioned_api=versioned_api)
-        if sent_params:
-            url = url.with_query(sent_params)
-        from ._responses import CompatResponse  # with the resource modules, not at import
-
-        return CompatResponse(response, url)
-
-    async def _query_json(
-        self,
-        path: Any,
-        method: str = "GET",
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: Any = None,
-        headers: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = SENTINEL,
-        read_until_eof: bool = True,
-        versioned_api: bool = True,
-    ) -> Any:
-        """Make a request and return its parsed body. Semi-public."""
-        if data is not None and not isinstance(data, (str, bytes, bytearray)):
-            data = json.dumps(data)
-        async with self._query(
-            path,
-            method,
-            params=params,
-            data=data,
-            headers=headers,
-            timeout=timeout,
-            versioned_api=versioned_api,
-        ) as response:
-            return await parse_result(response)
-
-    @asynccontextmanager
-    async def _query_chunked_post(
-        self,
-        path: Any,
-        method: str = "POST",
-        *,
-        params: Mapping[str, Any] | None = None,
-        data: Any = None,
-        headers: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = SENTINEL,
-        read_until_eof: bool = True,
-        versioned_api: bool = True,
-    ) -> AsyncIterator[CompatResponse]:
-        """Make a request with a chunked body and yield the response. Semi-public.
-
-        As in 0.27 the caller's ``headers`` are sent as given (``Content-Type``
-        defaults to ``application/json`` like every request).
-        """
-        async with self._query(
-            path,
-            method,
-            params=params,
-            data=_as_async_iterable(data),
-            headers=headers,
-            timeout=timeout,
-            versioned_api=versioned_api,
-        ) as response:
-            yield response
-
-    async def _websocket(self, path: Any, **params: Any) -> aiohttp.ClientWebSocketResponse[bool]:
-        """Open a websocket to ``path`` through the core (0.27's semi-public helper).
-
-        Without params it attaches stdin, stdout and stderr (0.27's default).
-
-        Raises:
-            DockerError: the daemon refused the handshake (a subclass by status).
-        """
-        if not params:
-            params = {"stdin": True, "stdout": True, "stderr": True, "stream": True}
-        return await self._api.websocket(_quote_path(str(path)), params)
-
-
-def _quote_path(path: str) -> str:
-    """Percent-encode what a request target may not hold, as 0.27's URL building (yarl) does.
-
-    Spaces, control characters (CR and LF included: 0.27 dropped them), non-ASCII
-    and the other characters not allowed in a URL are encoded; ``/``, ``?``, ``&``,
-    ``=`` and existing ``%XX`` escapes are kept, so the path still names the endpoint
-    and a query written into it stays a query.
-    """
-    return quote(path, safe="/?&=%:@!$'()*+,;~")
-
-
-def _httpize_or_none(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if params is None else httpize(params)
-
-
-def _encode_body(data: Any) -> Any:
-    if data is None:
-        return None
-    if isinstance(data, str):
-        return data.encode()
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    if hasattr(data, "__aiter__"):
-        return data
-    if hasattr(data, "read"):
-        return _as_async_iterable(data)
-    return json.dumps(data).encode()
-
-
-async def _iter_file(fileobj: Any, size: int = 64 * 1024) -> AsyncIterator[bytes]:
-    while chunk := fileobj.read(size):
-        yield chunk
-
-
-def _as_async_iterable(data: Any) -> Any:
-    if data is None or hasattr(data, "__aiter__"):
-        return data
-    if isinstance(data, (bytes, bytearray)):
-        return _single(bytes(data))
-    if hasattr(data, "read"):
-        return _iter_file(data)
-    return data
-
-
-async def _single(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-

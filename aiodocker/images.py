@@ -32,9 +32,9 @@ from urllib.parse import quote, urlencode
 from ._core import registry_auth
 from ._core.request import Shape, build_path, encode_filters, encode_value
 from ._core.resource import Resource
+from ._legacy.responses import CompatContent
 from ._responses import (
     AsyncGeneratorLike,
-    CompatContent,
     ResponseStream,
     bytes_stream,
     json_stream,

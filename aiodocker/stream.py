@@ -12,10 +12,12 @@ import asyncio
 import collections
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+from ._core.request import unexpected
 from ._core.resource import Resource
+from ._legacy.stream_bridge import CLOSED_WRITE, assign_resp, resp_view, warns_unclosed
 from ._streams.frames import FrameDecoder, Message, RawDecoder, decoder_for
 from .exceptions import DockerError
 
@@ -34,11 +36,6 @@ StreamSetup: TypeAlias = Callable[
 UPGRADE_HEADERS: Final[Mapping[str, str]] = {"Connection": "Upgrade", "Upgrade": "tcp"}
 # 101 is the answer to the upgrade request; daemons before API 1.24-ish hijack with 200.
 HIJACK_STATUSES: Final = frozenset({101, 200})
-
-_CLOSED_WRITE: Final = "Cannot write to closed transport"
-
-
-_UNSET: Final = object()  # Stream._resp never assigned
 
 
 class Stream(Resource):
@@ -105,16 +102,11 @@ class Stream(Resource):
         decides whether an unclosed stream warns when it is collected. The stream's
         own connection is unaffected; ``close()`` still closes it.
         """
-        assigned = self.__dict__.get("_resp_assigned", _UNSET)
-        if assigned is not _UNSET:
-            return assigned
-        if getattr(self, "_channel", None) is None:
-            return None
-        return SimpleNamespace(connection=SimpleNamespace(transport=_HijackedTransport(self)))
+        return resp_view(self)
 
     @_resp.setter
     def _resp(self, value: Any) -> None:
-        self.__dict__["_resp_assigned"] = value
+        assign_resp(self, value)
 
     @property
     def at_eof(self) -> bool:
@@ -136,7 +128,7 @@ class Stream(Resource):
             return channel
         async with self._connect_lock:
             if self._closed:
-                raise RuntimeError(_CLOSED_WRITE)
+                raise RuntimeError(CLOSED_WRITE)
             if self._channel is not None:
                 return self._channel
             api = self._api
@@ -154,11 +146,10 @@ class Stream(Resource):
             )
             try:
                 if response.status not in HIJACK_STATUSES:
-                    raise DockerError(
-                        response.status,
-                        f"POST {path} was not upgraded to a raw stream "
-                        f"(status {response.status} {response.reason})",
-                    )
+                    raise unexpected(
+                        "POST", "/" + path.lstrip("/"), response.status,
+                        f"was not upgraded to a raw stream ({response.reason})",
+                    )  # fmt: skip
                 decoder = decoder_for(response.headers.get("Content-Type"), tty)
                 channel = response.detach()
             except BaseException:
@@ -166,7 +157,7 @@ class Stream(Resource):
                 raise
             if self._closed:  # close() ran while we were connecting
                 channel.close()
-                raise RuntimeError(_CLOSED_WRITE)
+                raise RuntimeError(CLOSED_WRITE)
             self._decoder = decoder
             self._channel = channel
             self._connected = True
@@ -227,12 +218,12 @@ class Stream(Resource):
         if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         if self._closed:
-            raise RuntimeError(_CLOSED_WRITE)
+            raise RuntimeError(CLOSED_WRITE)
         channel = await self._connect()
         if self._eof_sent:
             raise RuntimeError("Cannot write to stdin after write_eof()")
         if self._closed:
-            raise RuntimeError(_CLOSED_WRITE)
+            raise RuntimeError(CLOSED_WRITE)
         if data:
             channel.write(bytes(data))
             await channel.drain()
@@ -246,7 +237,7 @@ class Stream(Resource):
             RuntimeError: the stream is closed, or its transport cannot half-close.
         """
         if self._closed:
-            raise RuntimeError(_CLOSED_WRITE)
+            raise RuntimeError(CLOSED_WRITE)
         channel = await self._connect()
         if self._eof_sent:
             return
@@ -296,56 +287,10 @@ class Stream(Resource):
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         channel = getattr(self, "_channel", None)
         closed = getattr(self, "_closed", True)
-        assigned = self.__dict__.get("_resp_assigned", _UNSET)
-        if assigned is _UNSET:
-            unclosed = channel is not None and not closed
-        else:  # 0.27 code set _resp: as in 0.27, that response decides whether to warn
-            unclosed = not closed and assigned is not None and not getattr(assigned, "closed", False)
-        if unclosed:
+        if warns_unclosed(self, channel, closed):
             _warn("Unclosed ExecStream", ResourceWarning, source=self)
         if channel is not None and not closed:
             try:
                 channel.close()
             except Exception:  # the loop may be gone already
                 pass
-
-
-class _HijackedTransport:
-    """The ``asyncio.Transport`` calls 0.27 code makes on ``stream._resp.connection.transport``."""
-
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-
-    def write(self, data: bytes) -> None:
-        """Queue ``data`` for stdin (no waiting, as ``asyncio.Transport.write``)."""
-        channel = self._stream._channel
-        if channel is None or self._stream._closed:
-            raise RuntimeError(_CLOSED_WRITE)
-        channel.write(bytes(data))
-
-    def can_write_eof(self) -> bool:
-        channel = self._stream._channel
-        return channel is not None and channel.can_write_eof()
-
-    def write_eof(self) -> None:
-        """Half-close stdin, as :meth:`Stream.write_eof`; does nothing once closed."""
-        stream = self._stream
-        channel = stream._channel
-        if channel is None or stream._closed or stream._eof_sent:
-            return
-        if not channel.can_write_eof():
-            raise RuntimeError("this transport cannot half-close the stream")
-        stream._eof_sent = True
-        channel.write_eof()
-
-    def is_closing(self) -> bool:
-        return self._stream._channel is None or self._stream._closed
-
-    def close(self) -> None:
-        """Close the connection: the stream is closed too (reads end, writes raise)."""
-        stream = self._stream
-        stream._closed = True
-        stream._pending.clear()
-        channel, stream._channel = stream._channel, None
-        if channel is not None:
-            channel.close()

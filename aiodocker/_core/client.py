@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
 
-from .._compat import timeout as timeout_after
+from .._pyversion import timeout as timeout_after
 from .._transport.base import Response, Transport, WebSocketRefused
 from ..exceptions import DockerAPIVersionError, DockerError, DockerResponseError
 from ..types import SENTINEL, Sentinel

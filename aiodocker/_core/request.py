@@ -196,13 +196,16 @@ class Shape(enum.Enum):
 
 
 def unexpected(
-    method: str, path: str, status: int, problem: str, body: bytes
+    method: str, path: str, status: int, problem: str, body: bytes | None = None
 ) -> DockerResponseError:
-    """The error for an answer that breaks the contract; names the request, never its query."""
+    """The error for an answer that breaks the contract; names the request, never its query.
+
+    ``body`` None: the body was not read (an answer whose head already breaks the
+    contract, such as a success where an upgrade was asked for), so none is quoted.
+    """
     path = path.partition("?")[0]
-    return DockerResponseError(
-        status, f"{method} {path}: {problem} (HTTP {status}, {excerpt(body)})"
-    )
+    seen = "" if body is None else f", {excerpt(body)}"
+    return DockerResponseError(status, f"{method} {path}: {problem} (HTTP {status}{seen})")
 
 
 def decode_body(

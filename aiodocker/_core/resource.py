@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
-from .._compat import timeout as _deadline
+from .._pyversion import timeout as _deadline
 from .._transport.base import Response
 from .client import APIClient
 from .request import Shape, encode_filters
@@ -71,7 +71,7 @@ class Resource:
     """A group of endpoints bound to one ``Docker`` client."""
 
     def __init__(self, docker: DockerLike) -> None:
-        # DockerContainer._of sets these two directly, hundreds at a time: keep them in step
+        # DockerContainer._of copies what this sets from one prototype, hundreds at a time
         self.docker = docker
         self._api: APIClient = docker.core
 

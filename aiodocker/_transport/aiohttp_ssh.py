@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._compat import TimeoutError
-from .._compat import timeout as timeout_after
+from .._pyversion import TimeoutError
+from .._pyversion import timeout as timeout_after
 from ..exceptions import DockerError
 
 log = logging.getLogger("aiodocker.ssh")  # aiodocker 0.27's logger name

@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import BinaryIO, Final, TypeVar, cast
 
-from .._compat import TimeoutError
-from .._compat import timeout as timeout_after
+from .._pyversion import TimeoutError
+from .._pyversion import timeout as timeout_after
 from ..exceptions import DockerConnectionError
 from .base import describe_error
 

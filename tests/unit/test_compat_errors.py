@@ -2,7 +2,7 @@
 
 Every expected class and message below was taken by running the aiodocker 0.27.0
 wheel on the same input; a refusal must happen before anything reaches the daemon.
-Differences kept on purpose are in the README's table (``nodes.update``'s message).
+Differences kept on purpose are in docs/guides/migrating.md's table (``nodes.update``'s message).
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ import asyncio
 import io
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -22,32 +21,19 @@ import aiodocker
 from aiodocker import jsonstream
 from aiodocker.channel import Channel, ChannelSubscriber
 from aiodocker.exceptions import DockerStreamError, DockerTruncatedStreamError
-from tests.fakedaemon import FakeDaemon, Request, http_response, routed
+from tests import fakedaemon_fixtures
+from tests.fakedaemon import FakeDaemon, Request, http_response
+
+# the shared fake-daemon fixtures (clean_env is autouse)
+clean_env = fakedaemon_fixtures.clean_env
+daemon = fakedaemon_fixtures.daemon
+routes = fakedaemon_fixtures.routes
 
 Route = Callable[[Request], "bytes | None | Awaitable[bytes | None]"]
 
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-
-
-@pytest.fixture
-def routes() -> dict[str, Route]:
-    return {}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path, routes: dict[str, Route]) -> AsyncIterator[FakeDaemon]:
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
-    yield fake
-    await fake.stop()
 
 
 def json_lines(*lines: bytes) -> bytes:

@@ -15,7 +15,7 @@ import json
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,45 +33,20 @@ from aiodocker.exceptions import (
 )
 from aiodocker.ssh import SSHConnector
 from aiodocker.utils import parse_content_type
-from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response, routed
+from tests import fakedaemon_fixtures
+from tests.fakedaemon import VERSION_1_41, FakeDaemon, Request, chunked, http_response
+
+# the shared fake-daemon fixtures (clean_env is autouse)
+clean_env = fakedaemon_fixtures.clean_env
+daemon = fakedaemon_fixtures.daemon
+docker = fakedaemon_fixtures.docker
+routes = fakedaemon_fixtures.routes
 
 Route = Callable[[Request], "bytes | None | Awaitable[bytes | None]"]
 
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "DOCKER_HOST",
-        "DOCKER_CONTEXT",
-        "DOCKER_API_VERSION",
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-
-
-@pytest.fixture
-def routes() -> dict[str, Route]:
-    return {}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path, routes: dict[str, Route]) -> AsyncIterator[FakeDaemon]:
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def docker(daemon: FakeDaemon) -> AsyncIterator[aiodocker.Docker]:
-    client = aiodocker.Docker(url=f"unix://{daemon.path}")
-    yield client
-    await client.close()
 
 
 def query(request: Request) -> dict[str, list[str]]:
@@ -184,14 +159,26 @@ async def test_no_connector_is_made_after_close() -> None:
         docker.connector  # noqa: B018
 
 
-async def test_session_is_not_made_until_touched() -> None:
+async def test_session_is_not_made_until_touched(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+
+    def counting(make: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            made.append(make(*args, **kwargs))
+            return made[-1]
+
+        return counted
+
+    monkeypatch.setattr(aiohttp, "ClientSession", counting(aiohttp.ClientSession))
+    monkeypatch.setattr(aiohttp, "UnixConnector", counting(aiohttp.UnixConnector))
     docker = aiodocker.Docker(url="unix:///nonexistent/docker.sock")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ResourceWarning)
-            await docker.close()  # nothing aiohttp was made, nothing warns
+        assert made == []  # neither a session nor a connector at construction
+        session = docker.session  # the first touch makes both
+        assert made == [docker.connector, session]
     finally:
         await docker.close()
+    assert session.closed and docker.connector.closed
 
 
 # --------------------------------------------------------------------------

@@ -27,7 +27,14 @@ from aiodocker.exceptions import (
     DockerTruncatedStreamError,
 )
 from aiodocker.images import BuildOptions, DockerImages, registry_auth_header
-from tests.fakedaemon import FakeDaemon, Request, chunked, http_response, routed
+from tests import fakedaemon_fixtures
+from tests.fakedaemon import FakeDaemon, Request, chunked, http_response
+
+# the shared fake-daemon fixtures (clean_env is autouse)
+clean_env = fakedaemon_fixtures.clean_env
+daemon = fakedaemon_fixtures.daemon
+docker = fakedaemon_fixtures.docker
+routes = fakedaemon_fixtures.routes
 
 PULL_OK = [
     {"status": "Pulling from x", "id": "latest"},
@@ -59,35 +66,6 @@ def decode_header(value: str) -> dict[str, Any]:
 
 
 Handler = Callable[[Request], bytes | None]
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_TLS_VERIFY"):
-        monkeypatch.delenv(name, raising=False)
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    return config_dir
-
-
-@pytest.fixture
-def routes() -> dict[str, Handler]:
-    return {}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path, routes: dict[str, Handler]) -> AsyncIterator[FakeDaemon]:
-    fake = await FakeDaemon(str(tmp_path / "d.sock"), routed(routes)).start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def docker(daemon: FakeDaemon) -> AsyncIterator[aiodocker.Docker]:
-    client = aiodocker.Docker(url=f"unix://{daemon.path}")
-    yield client
-    await client.close()
 
 
 def last(daemon: FakeDaemon, suffix: str) -> Request:

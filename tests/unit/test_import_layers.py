@@ -2,7 +2,7 @@
 
     docker.py -> resource modules -> _core/ | _streams/ -> _transport/ -> leaves
 
-- Leaves (``exceptions.py``, ``types.py``, ``_compat.py``, ``models.py``, ``_json.py``,
+- Leaves (``exceptions.py``, ``types.py``, ``_pyversion.py``, ``models.py``, ``_json.py``,
   ``_record.py``) import nothing from the package, not even under ``TYPE_CHECKING``.
 - ``_transport/*`` imports only the stdlib, httptools, aiohttp (in
   ``aiohttp_engine.py`` and ``aiohttp_ssh.py`` only), the leaves and its siblings.
@@ -33,6 +33,11 @@
   keeps 0.27's type for users without importing ``docker.py`` at run time.
 - ``aiodocker.testing`` (test doubles for users: the mock transport, the fake engine,
   the pytest plugin) sits above ``docker.py``; no other module imports it.
+- ``aiodocker._legacy`` (every surface that exists only for aiodocker 0.27) is imported
+  only by the modules that carry such a surface (``LEGACY_USERS``: ``docker.py``,
+  ``stream.py``, ``images.py`` and the facades ``utils``, ``jsonstream``,
+  ``multiplexed``) and by itself; it imports no resource module nor ``docker.py``
+  (annotations aside), and nothing imports its empty ``__init__``.
 - No module but ``docker.py`` touches a private attribute of a Docker object
   (``docker._x``, ``self.docker._x``, ``self._docker._x``): resources use
   ``docker.core`` (``Resource._api``) and ``docker.closed``.
@@ -67,7 +72,7 @@ def package_dir() -> Path:
 PACKAGE_DIR: Final = package_dir()
 
 LEAVES: Final = frozenset(
-    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._compat", "aiodocker.models",
+    {"aiodocker.exceptions", "aiodocker.types", "aiodocker._pyversion", "aiodocker.models",
      "aiodocker._json", "aiodocker._record"}
 )
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
@@ -455,6 +460,59 @@ def test_the_facade_check_catches_code_and_a_missing_mark() -> None:
 def test_package_code_never_imports_a_facade(path: Path) -> None:
     bad = [str(i) for i in collect_imports(path) if i.target in FACADES]
     assert not bad, "import the real module, not the 0.27 facade:\n" + "\n".join(bad)
+
+
+LEGACY: Final = "aiodocker._legacy"
+# The modules with a 0.27-only surface, which they take from aiodocker._legacy.
+LEGACY_USERS: Final = frozenset(
+    {"aiodocker.docker", "aiodocker.stream", "aiodocker.images"}
+    | {f"aiodocker.{name}" for name in ("utils", "jsonstream", "multiplexed")}
+)
+# What _legacy may import of the package besides itself: the layers below the resources
+# and the streamed-response helpers; resources and docker.py only under TYPE_CHECKING.
+LEGACY_MAY_IMPORT: Final = ("_core", "_streams", "_transport", "_responses")
+
+
+def legacy_import_problems(name: str, imports: list[Import]) -> list[str]:
+    """Why the module ``name``, with ``imports``, breaks the rules around ``_legacy``."""
+    if in_layer(name, "_legacy"):
+        return [
+            str(i)
+            for i in imports
+            if is_internal(i.target)
+            and i.target != LEGACY
+            and not (
+                in_layer(i.target, "_legacy")
+                or i.target in LEAVES
+                or any(in_layer(i.target, layer) for layer in LEGACY_MAY_IMPORT)
+                or i.type_checking
+            )
+        ] + [f"{i}  [import a part of _legacy, not the package]" for i in imports if i.target == LEGACY]
+    return [
+        f"{i}  [only {', '.join(sorted(LEGACY_USERS))} may import _legacy]"
+        for i in imports
+        if in_layer(i.target, "_legacy") and name not in LEGACY_USERS
+    ]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=file_id)
+def test_only_the_modules_with_a_027_surface_import_legacy(path: Path) -> None:
+    bad = legacy_import_problems(module_name(path), collect_imports(path))
+    assert not bad, "aiodocker._legacy's import rule:\n" + "\n".join(bad)
+
+
+def test_the_legacy_rule_catches_a_stray_importer_and_an_upward_import() -> None:
+    def imports(target: str, *, type_checking: bool = False) -> list[Import]:
+        return [Import("x.py", 1, target, False, type_checking)]
+
+    assert legacy_import_problems("aiodocker.containers", imports("aiodocker._legacy.bodies"))
+    assert not legacy_import_problems("aiodocker.utils", imports("aiodocker._legacy.bodies"))
+    assert legacy_import_problems("aiodocker._legacy.client", imports("aiodocker.containers"))
+    assert not legacy_import_problems(
+        "aiodocker._legacy.client", imports("aiodocker.docker", type_checking=True)
+    )
+    assert not legacy_import_problems("aiodocker._legacy.client", imports("aiodocker._core.client"))
+    assert {module_name(p) for p in files_in("_legacy")} >= {"aiodocker._legacy.client"}
 
 
 TESTING: Final = "aiodocker.testing"

@@ -8,10 +8,12 @@ with the response head, cut a frame short, or watch for the client's half-close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,11 @@ import pytest
 
 import aiodocker
 from aiodocker._streams.frames import encode_frame
-from aiodocker.exceptions import DockerError, DockerNotFoundError, DockerTruncatedStreamError
+from aiodocker.exceptions import (
+    DockerNotFoundError,
+    DockerResponseError,
+    DockerTruncatedStreamError,
+)
 from aiodocker.execs import Exec
 from aiodocker.stream import Message, Stream
 from tests.fakedaemon import http_response, parse_head
@@ -298,7 +304,7 @@ async def test_stream_unexpected_success_status_raises_docker_error(serve) -> No
         return True
 
     docker, _ = await serve(handler)
-    with pytest.raises(DockerError, match="not upgraded"):
+    with pytest.raises(DockerResponseError, match="not upgraded"):
         async with exec_stream(docker):
             pass
 
@@ -331,13 +337,28 @@ async def test_stream_dropped_open_warns_resource_warning(serve) -> None:
     await asyncio.wait_for(daemon.finished.wait(), 2)
 
 
+@contextlib.contextmanager
+def collected_without_resource_warning(*objs: object) -> Iterator[None]:
+    """Assert that the objects, dropped in the block, are collected and warn nothing.
+
+    A warning raised in ``__del__`` is swallowed (printed as unraisable), so an
+    ``error`` filter cannot catch it: the warnings are recorded and checked instead.
+    """
+    refs = [weakref.ref(obj) for obj in objs]
+    del objs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+        gc.collect()
+    assert all(ref() is None for ref in refs), "the object was not collected"
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+
+
 async def test_stream_never_connected_does_not_warn(serve) -> None:
     docker, _ = await serve(lambda *a: asyncio.sleep(0, False))
     stream = exec_stream(docker)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with collected_without_resource_warning(stream):
         del stream
-        gc.collect()
 
 
 async def test_stream_resp_assigned_none_silences_the_warning_but_closes(serve) -> None:
@@ -354,10 +375,8 @@ async def test_stream_resp_assigned_none_silences_the_warning_but_closes(serve) 
     assert stream._resp is not None  # 0.27's view of a connected stream
     stream._resp = None
     assert stream._resp is None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with collected_without_resource_warning(stream):
         del stream
-        gc.collect()
     await asyncio.wait_for(daemon.finished.wait(), 2)  # nothing leaked
 
 
@@ -377,10 +396,8 @@ async def test_stream_resp_assigned_a_closed_response_is_silent(serve) -> None:
     response = ClosedResponse()
     stream._resp = response
     assert stream._resp is response
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with collected_without_resource_warning(stream):
         del stream
-        gc.collect()
     await asyncio.wait_for(daemon.finished.wait(), 2)
 
 
@@ -404,10 +421,8 @@ def test_bare_stream_without_a_response_or_closed_is_silent() -> None:
     unset, closed = bare_stream(), bare_stream()
     closed._resp = object()
     closed._closed = True
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with collected_without_resource_warning(unset, closed):
         del unset, closed
-        gc.collect()
 
 
 # --- Exec -------------------------------------------------------------------

@@ -45,6 +45,8 @@ def return_annotations(member: Member) -> list[str]:
         scope: list[ast.stmt] = ast.parse(inspect.getsource(inspect.getmodule(func))).body
     else:
         owner = getattr(module, member.owner)
+        # the class that defines it: Docker's 0.27-only members live in a base class
+        owner = next((k for k in owner.__mro__ if name in vars(k)), owner)
         source = textwrap.dedent(inspect.getsource(owner))
         cls = ast.parse(source).body[0]
         assert isinstance(cls, ast.ClassDef)

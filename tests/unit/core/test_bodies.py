@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aiodocker._core.bodies import parse_result
+from aiodocker._legacy.bodies import parse_result
 from aiodocker.exceptions import DockerResponseError
 
 

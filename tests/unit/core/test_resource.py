@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import aiodocker
-from aiodocker._compat import TimeoutError
 from aiodocker._core.resource import Resource
+from aiodocker._pyversion import TimeoutError
 from aiodocker._streams.frames import encode_frame
 from tests.fakedaemon import FakeDaemon, Hang, Request, chunked
 

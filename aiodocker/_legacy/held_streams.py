@@ -1,7 +1,7 @@
 """Streams over a response the caller already holds: 0.27's ``json_stream_*`` and
 ``multiplexed_result_*`` helpers, built on :mod:`aiodocker._responses`.
 
-Layer: resource (private). Imports ``_responses``, ``_streams`` and
+Layer: ``_legacy`` (0.27 compatibility). Imports ``_responses``, ``_streams`` and
 ``_transport.base``. Re-exported at 0.27's import paths by the facades
 ``aiodocker.jsonstream`` and ``aiodocker.multiplexed``.
 """
@@ -12,11 +12,11 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from ._responses import LOG_DECODE_ERRORS, ResponseStream, collect
-from ._streams.frames import FrameDecoder, RawDecoder
-from ._streams.jsonseq import JSONSeqDecoder, check_stream_error
-from ._streams.text import FrameText
-from ._transport.base import Response
+from .._responses import LOG_DECODE_ERRORS, ResponseStream, collect
+from .._streams.frames import FrameDecoder, RawDecoder
+from .._streams.jsonseq import JSONSeqDecoder, check_stream_error
+from .._streams.text import FrameText
+from .._transport.base import Response
 
 __all__ = (
     "json_stream_list",

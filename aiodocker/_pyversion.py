@@ -1,4 +1,4 @@
-"""Version shims. Leaf module: imports nothing from the package.
+"""Python-version shims. Leaf module: imports nothing from the package.
 
 ``timeout`` is ``asyncio.timeout`` on Python >= 3.11 and ``async_timeout.timeout``
 before; ``TimeoutError`` is the exception both raise.
