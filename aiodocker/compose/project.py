@@ -18,6 +18,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import DockerError, DockerNotFoundError
 from . import _runtime_labels as labels
+from ._runtime_build import (
+    BuildProgress,
+    BuiltImage,
+    ImageTransfer,
+    TransferProgress,
+    build_services,
+    ensure_image,
+    image_name,
+    pull_services,
+    push_services,
+)
 from ._runtime_convert import (
     FileGrant,
     ProjectContext,
@@ -39,7 +50,9 @@ __all__ = [
     "ComposeDependencyError",
     "ComposeEvent",
     "ComposeProject",
+    "BuiltImage",
     "ComposeServiceError",
+    "ImageTransfer",
     "LogLine",
     "OneOff",
     "ProjectSummary",
@@ -514,8 +527,8 @@ class ComposeProject:
         slug = os.urandom(32).hex()
         final = name or labels.oneoff_name(self.name, service, slug)
         body = create_body(
-            self._context, service, spec, container=final, number=1,
-            config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
+            self._context, service, {**spec, "image": image_name(self.name, service, spec)},
+            container=final, number=1, config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
             grants=self._grants(service),
         )  # fmt: skip
         container = await self.docker.containers.create(
@@ -799,11 +812,13 @@ class ComposeProject:
 
     # ------------------------------------------------------------------ images
 
-    async def _image_id(self, service: str, policy: str | None) -> str:
+    async def _image_id(self, service: str, policy: str | None, build: bool | None = None) -> str:
         spec = self.services[service]
         image = spec.get("image")
+        if spec.get("build") is not None:  # built as Compose builds (_runtime_build)
+            return await ensure_image(self, service, policy, build)
         if not image:
-            raise ComposeServiceError(service, "has no image (building is not supported here)")
+            raise ComposeServiceError(service, "has neither image nor build")
         policy = policy or spec.get("pull_policy") or "missing"
         if policy in ("always",):
             await self._pull(service, image)
@@ -873,13 +888,15 @@ class ComposeProject:
         self, service: str, number: int, image_id: str, *, container: str
     ) -> dict[str, Any]:
         spec, names = await self._resolved(service)
+        config_hash = service_hash(spec)  # Compose hashes a built service without its image
+        spec["image"] = image_name(self.name, service, spec)
         return create_body(
             self._context,
             service,
             spec,
             container=container,
             number=number,
-            config_hash=service_hash(spec),
+            config_hash=config_hash,
             image_id=image_id,
             resolve_service=lambda other: names.get(other, other),
             grants=self._grants(service),
@@ -1070,13 +1087,16 @@ class ComposeProject:
         timeout: int | None = None,
         wait: bool = False,
         wait_timeout: float | None = None,
+        build: bool | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) and start the services; return the containers (``up -d``).
 
         Unchanged containers are left alone; a container whose config hash or image
         changed is recreated (``no_recreate`` keeps it, ``force_recreate`` recreates
         every one). Dependencies come first and their ``depends_on`` conditions are
-        awaited from the event stream.
+        awaited from the event stream. A service with ``build:`` whose image is
+        missing is built (``build=True``, ``up --build``: always; ``False``,
+        ``--no-build``: never).
 
         Raises:
             ComposeServiceError: a service could not be created or started, or a
@@ -1097,6 +1117,7 @@ class ComposeProject:
             no_recreate=no_recreate,
             scale=scale,
             timeout=timeout,
+            build=build,
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
@@ -1117,6 +1138,77 @@ class ComposeProject:
                     await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
         return await self._list(services=selected)
 
+    async def build(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        no_cache: bool = False,
+        pull: bool = False,
+        build_args: Mapping[str, str] | None = None,
+        ssh: Sequence[str] = (),
+        memory: int | None = None,
+        with_dependencies: bool = False,
+        progress: BuildProgress | None = None,
+    ) -> list[BuiltImage]:
+        """Build the services that have ``build:`` through BuildKit (``docker compose build``).
+
+        Each image is named ``image:`` or ``{project}-{service}`` and labelled as
+        Compose labels it; ``build_args`` override ``build.args``, ``ssh`` adds ssh
+        sources (``default``, ``id=path``), ``progress`` sees (service, event) of
+        every build. Services without ``build:`` are skipped.
+
+        Raises:
+            ComposeServiceError: a build failed (naming the service and the step).
+            ValueError: an unknown service.
+        """
+        return await build_services(
+            self, services, no_cache=no_cache, pull=pull, build_args=build_args, ssh=ssh,
+            memory=memory, with_dependencies=with_dependencies, progress=progress,
+        )  # fmt: skip
+
+    async def pull(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        ignore_pull_failures: bool = False,
+        ignore_buildable: bool = False,
+        include_deps: bool = False,
+        policy: Literal["missing", "always"] | None = None,
+        progress: TransferProgress | None = None,
+    ) -> list[ImageTransfer]:
+        """Pull the services' images (``docker compose pull``), with the config's credentials.
+
+        Services without ``image:`` are skipped, as are those whose ``pull_policy``
+        is ``never`` or ``build`` and, with ``pull_policy: missing`` (or ``policy``),
+        those whose image is present.
+
+        Raises:
+            ComposeServiceError: a pull failed and ``ignore_pull_failures`` is false.
+        """
+        return await pull_services(
+            self, services, ignore_pull_failures=ignore_pull_failures,
+            ignore_buildable=ignore_buildable, include_deps=include_deps, policy=policy,
+            progress=progress,
+        )  # fmt: skip
+
+    async def push(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        ignore_push_failures: bool = False,
+        include_deps: bool = False,
+        progress: TransferProgress | None = None,
+    ) -> list[ImageTransfer]:
+        """Push the images of the services with ``build:`` and ``image:`` (``docker compose push``).
+
+        Raises:
+            ComposeServiceError: a push failed and ``ignore_push_failures`` is false.
+        """
+        return await push_services(
+            self, services, ignore_push_failures=ignore_push_failures,
+            include_deps=include_deps, progress=progress,
+        )  # fmt: skip
+
     async def create(
         self,
         services: Iterable[str] | None = None,
@@ -1126,10 +1218,12 @@ class ComposeProject:
         pull: PullPolicy | None = None,
         remove_orphans: bool = False,
         scale: Mapping[str, int] | None = None,
+        build: bool | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) the services' containers without starting them."""
         return await self.up(
             services,
+            build=build,
             force_recreate=force_recreate,
             no_recreate=no_recreate,
             pull=pull,
@@ -1315,6 +1409,7 @@ class _Plan:
     no_recreate: bool
     scale: Mapping[str, int] | None
     timeout: int | None
+    build: bool | None = None
     recreated: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
     existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
@@ -1328,10 +1423,11 @@ class _Plan:
     async def image_id(self, project: ComposeProject, service: str) -> str:
         """Return the service's image ID, inspecting (or pulling) each image once."""
         spec = project.services[service]
-        key = f"{spec.get('image')}|{self.pull or spec.get('pull_policy') or 'missing'}"
+        name = image_name(project.name, service, spec)
+        key = f"{name}|{self.pull or spec.get('pull_policy') or 'missing'}"
         future = self.images.get(key)
         if future is None:
-            future = asyncio.ensure_future(project._image_id(service, self.pull))
+            future = asyncio.ensure_future(project._image_id(service, self.pull, self.build))
             self.images[key] = future
         return await asyncio.shield(future)
 
