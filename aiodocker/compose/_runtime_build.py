@@ -390,7 +390,7 @@ async def pull_services(
         if reason is None and image in pulling:
             reason = f"Image is already being pulled by {pulling[image]}"
         if reason is None and spec.get("pull_policy") in ("missing", "if_not_present"):
-            if await _present(project, image):
+            if _tag_of(image) not in (None, "latest") and await _present(project, image):
                 reason = "Image is already present locally"
         if reason is not None:
             results[name] = ImageTransfer(name, image or None, "skipped", reason)
@@ -424,7 +424,11 @@ async def _transfer(
         if verb == "pull":
             stream = images.pull(image, stream=True)
         else:
-            stream = images.push(image, tag=None if _has_tag(image) else "latest", stream=True)
+            repository = image.partition("@")[0]
+            tag = _tag_of(image)
+            if tag is not None:  # /images/{repository}/push?tag=, as the docker CLI sends it
+                repository = repository[: -len(tag) - 1]
+            stream = images.push(repository, tag=tag or "latest", stream=True)
         async for item in stream:
             if progress is not None:
                 progress(service, item)
@@ -433,9 +437,14 @@ async def _transfer(
     return ImageTransfer(service, image, "pulled" if verb == "pull" else "pushed")
 
 
-def _has_tag(image: str) -> bool:
-    """True when the reference names a tag or a digest (``host:5000/app`` has none)."""
-    return "@" in image or ":" in image.rpartition("/")[2]
+def _tag_of(image: str) -> str | None:
+    """The reference's tag, None without one (a digest-only reference has none either).
+
+    Compose's ``missing`` policy skips a present image only when it has a tag other
+    than ``latest``: ``latest`` may have moved.
+    """
+    name = image.partition("@")[0].rpartition("/")[2]
+    return name.partition(":")[2] or None
 
 
 async def push_services(
