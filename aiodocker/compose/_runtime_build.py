@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .. import buildkit
 from ..exceptions import DockerError, DockerNotFoundError
 from . import _runtime_labels as labels
+from ._runtime_events import ComposeServiceError
 
 if TYPE_CHECKING:
     from .project import ComposeProject
@@ -253,8 +254,6 @@ async def build_one(
     Raises:
         ComposeServiceError: the build failed (the message names the service and the step).
     """
-    from .project import ComposeServiceError
-
     spec = project.services[service]
     with tempfile.TemporaryDirectory(prefix="aiodocker-compose-") as inline_dir:
         try:
@@ -308,8 +307,6 @@ async def ensure_image(
     Raises:
         ComposeServiceError: the image is missing and cannot be pulled or built.
     """
-    from .project import ComposeServiceError
-
     spec = project.services[service]
     name = image_name(project.name, service, spec)
     policy = policy or spec.get("pull_policy") or "missing"
@@ -375,8 +372,6 @@ async def pull_services(
         ComposeServiceError: a pull failed (after every pull ended) and
             ``ignore_pull_failures`` is not set.
     """
-    from .project import ComposeServiceError
-
     if policy not in (None, "missing", "always"):
         raise ValueError(f"policy must be missing or always, not {policy!r}")
     results: dict[str, ImageTransfer] = {}
@@ -460,8 +455,6 @@ async def push_services(
     Raises:
         ComposeServiceError: a push failed and ``ignore_push_failures`` is not set.
     """
-    from .project import ComposeServiceError
-
     work: list[tuple[str, str]] = []
     results: list[ImageTransfer] = []
     for name in project._select(services, with_deps=include_deps):

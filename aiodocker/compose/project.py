@@ -38,7 +38,7 @@ from ._runtime_convert import (
     grants_tar,
     ordered_networks,
 )
-from ._runtime_events import ComposeDependencyError, StateWatch
+from ._runtime_events import ComposeDependencyError, ComposeServiceError, StateWatch
 from ._runtime_hash import network_hash, service_hash, volume_hash
 
 if TYPE_CHECKING:
@@ -70,14 +70,6 @@ _SUMMARY_KEYS = (
     "NetworkSettings", "Mounts",
 )  # fmt: skip
 _SERVICE_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-
-
-class ComposeServiceError(DockerError):
-    """A service could not be brought to the wanted state; ``service`` names it (status 0)."""
-
-    def __init__(self, service: str, message: str) -> None:
-        super().__init__(0, f"service {service!r}: {message}")
-        self.service = service
 
 
 @dataclass(frozen=True)
