@@ -12,14 +12,19 @@ from typing import Any
 import pytest
 
 from aiodocker import buildkit
+from aiodocker.compose import _runtime_build
 from aiodocker.compose._cli import _parser
 from aiodocker.compose._runtime_build import (
+    BuiltImage,
     build_kwargs,
     build_labels,
+    ensure_image,
     image_name,
     ssh_sources,
 )
 from aiodocker.compose._runtime_build_cli import build_args, build_policy
+from aiodocker.compose.project import ComposeProject, ComposeServiceError
+from aiodocker.exceptions import DockerError, DockerNotFoundError
 
 # build: {context: ./ctx, dockerfile_inline: ..., args: [A=1, B], target: t, labels: [x=1],
 #         cache_from: [foo:cache], cache_to: [type=inline], network: host,
@@ -188,3 +193,121 @@ def test_the_cli_takes_composes_flags() -> None:
     assert build_policy(parser.parse_args(["up", "-d"])) is None
     with pytest.raises(Exception, match="not allowed with"):
         parser.parse_args(["up", "--build", "--no-build"])
+
+
+# --- which images up builds, pulls or takes; which ones pull skips -----------------------
+
+
+class FakeImages:
+    """The two image calls the runtime makes: inspect (by name) and pull (may fail)."""
+
+    def __init__(self, present: set[str], pullable: set[str]) -> None:
+        self.present, self.pullable = present, pullable
+        self.pulled: list[str] = []
+
+    async def inspect(self, name: str) -> dict[str, str]:
+        if name not in self.present:
+            raise DockerNotFoundError(404, f"No such image: {name}")
+        return {"Id": f"id-of-{name}"}
+
+    def pull(self, name: str, stream: bool = False) -> Any:
+        """Awaitable, or (``stream=True``) an async iterator, as ``images.pull`` is."""
+        items = self._pull(name)
+        return items if stream else _collect(items)
+
+    async def _pull(self, name: str) -> Any:
+        self.pulled.append(name)
+        if name not in self.pullable:
+            raise DockerError(404, f"manifest for {name} not found")
+        self.present.add(name)
+        yield {"status": "Pull complete"}
+
+
+async def _collect(items: Any) -> list[Any]:
+    return [item async for item in items]
+
+
+class FakeDocker:
+    def __init__(self, images: FakeImages) -> None:
+        self.images = images
+
+
+def fake_project(services: dict[str, Any], images: FakeImages) -> ComposeProject:
+    return ComposeProject(FakeDocker(images), {"name": "p", "services": services})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The services build_one was asked to build (it builds nothing)."""
+    done: list[str] = []
+
+    async def build_one(project: ComposeProject, service: str, **_: Any) -> BuiltImage:
+        done.append(service)
+        return BuiltImage(service, image_name(project.name, service, project.services[service]), "built")
+
+    monkeypatch.setattr(_runtime_build, "build_one", build_one)
+    return done
+
+
+@pytest.mark.parametrize(
+    ("spec", "policy", "build", "present", "pullable", "expected", "pulled"),
+    [
+        ({}, None, None, {"p-web"}, set(), "id-of-p-web", []),
+        ({}, None, None, set(), set(), "built", []),  # no image: nothing to pull
+        ({}, None, True, {"p-web"}, set(), "built", []),  # up --build
+        ({"pull_policy": "build"}, None, None, {"p-web"}, set(), "built", []),
+        ({"image": "r/a"}, None, None, set(), {"r/a"}, "id-of-r/a", ["r/a"]),
+        ({"image": "r/a"}, None, None, set(), set(), "built", ["r/a"]),  # pull failed: build
+        ({"image": "r/a"}, "never", None, set(), {"r/a"}, "built", []),
+        ({"image": "r/a"}, "always", None, {"r/a"}, {"r/a"}, "id-of-r/a", ["r/a"]),
+    ],
+)
+async def test_up_takes_pulls_or_builds_a_buildable_image_as_compose(
+    builds: list[str],
+    spec: dict[str, Any],
+    policy: str | None,
+    build: bool | None,
+    present: set[str],
+    pullable: set[str],
+    expected: str,
+    pulled: list[str],
+) -> None:
+    images = FakeImages(set(present), pullable)
+    project = fake_project({"web": {**spec, "build": {"context": "/src"}}}, images)
+    assert await ensure_image(project, "web", policy, build) == expected
+    assert images.pulled == pulled
+    assert builds == (["web"] if expected == "built" else [])
+
+
+async def test_up_no_build_refuses_a_missing_image(builds: list[str]) -> None:
+    project = fake_project({"web": {"build": {"context": "/src"}}}, FakeImages(set(), set()))
+    with pytest.raises(ComposeServiceError, match="--no-build"):
+        await ensure_image(project, "web", None, False)
+    assert builds == []
+
+
+async def test_pull_skips_as_compose_and_fails_after_the_others() -> None:
+    services = {
+        "built": {"build": {"context": "/src"}},
+        "never": {"image": "r/never:1", "pull_policy": "never"},
+        "buildable": {"image": "r/gone:1", "build": {"context": "/src"}},
+        "present": {"image": "r/here:1", "pull_policy": "missing"},
+        "latest": {"image": "r/here", "pull_policy": "missing"},
+        "twin": {"image": "r/here"},
+    }
+    images = FakeImages({"r/here:1", "r/here"}, {"r/here"})
+    project = fake_project(services, images)
+    found = await project.pull(ignore_pull_failures=True)
+    assert [(i.service, i.status, i.message) for i in found] == [
+        ("built", "skipped", "No image to be pulled"),
+        ("never", "skipped", "pull_policy is never"),
+        ("buildable", "failed", "manifest for r/gone:1 not found"),
+        ("present", "skipped", "Image is already present locally"),
+        ("latest", "pulled", ""),  # a present :latest may have moved: pulled again
+        ("twin", "skipped", "Image is already being pulled by latest"),
+    ]
+    skipped = await project.pull(["buildable"], ignore_buildable=True)
+    assert skipped[0].message == "Image can be built"
+    with pytest.raises(ComposeServiceError, match="'buildable': pulling r/gone:1 failed"):
+        await project.pull()
+    assert images.pulled.count("r/here") == 2  # the other pulls went on
