@@ -296,7 +296,12 @@ async def build_services(
 
 
 async def ensure_image(
-    project: ComposeProject, service: str, policy: str | None, build: bool | None
+    project: ComposeProject,
+    service: str,
+    policy: str | None,
+    build: bool | None,
+    *,
+    progress: BuildProgress | None = None,
 ) -> str:
     """Return the image ID ``up`` uses for a service with ``build:``, building as Compose does.
 
@@ -313,7 +318,7 @@ async def ensure_image(
     if build is True or policy == "build":
         if build is False:
             raise ComposeServiceError(service, "pull_policy is build but building is disabled")
-        return (await build_one(project, service)).id
+        return (await build_one(project, service, progress=progress)).id
     if policy == "always" and spec.get("image"):
         await _pull_quietly(project, name)
     try:
@@ -326,7 +331,7 @@ async def ensure_image(
         raise ComposeServiceError(
             service, f"image {name} not found locally and building is disabled (--no-build)"
         )
-    return (await build_one(project, service)).id
+    return (await build_one(project, service, progress=progress)).id
 
 
 async def _pull_quietly(project: ComposeProject, image: str) -> bool:

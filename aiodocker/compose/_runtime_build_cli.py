@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from .. import buildkit
+from ._runtime_build import BuildProgress
 from ._units import parse_bytes
 from .project import ComposeProject, ImageTransfer
 
@@ -102,14 +103,7 @@ async def run_build_command(
         )
         _report(pushed, err, quiet=args.quiet, done="Pushed")
         return 0
-    renderers: dict[str, buildkit.PlainRenderer] = {}
-
-    def show(service: str, event: buildkit.BuildEvent) -> None:
-        renderer = renderers.setdefault(service, buildkit.PlainRenderer())
-        for line in renderer.render(event):
-            out.write(line + "\n")
-        out.flush()
-
+    show = build_printer(out)
     built = await project.build(
         services,
         no_cache=args.no_cache,
@@ -127,6 +121,19 @@ async def run_build_command(
         pushed = await project.push([item.service for item in built] if services else None)
         _report(pushed, err, quiet=args.quiet, done="Pushed")
     return 0
+
+
+def build_printer(out: TextIO) -> BuildProgress:
+    """Return a build progress callback that prints BuildKit's plain lines of each build."""
+    renderers: dict[str, buildkit.PlainRenderer] = {}
+
+    def show(service: str, event: buildkit.BuildEvent) -> None:
+        renderer = renderers.setdefault(service, buildkit.PlainRenderer())
+        for line in renderer.render(event):
+            out.write(line + "\n")
+        out.flush()
+
+    return show
 
 
 def _report(items: Sequence[ImageTransfer], err: TextIO, *, quiet: bool, done: str) -> None:

@@ -19,7 +19,13 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..exceptions import DockerError
-from ._runtime_build_cli import BUILD_COMMANDS, add_build_commands, build_policy, run_build_command
+from ._runtime_build_cli import (
+    BUILD_COMMANDS,
+    add_build_commands,
+    build_policy,
+    build_printer,
+    run_build_command,
+)
 from .project import ComposeContainer, ComposeProject, LogLine, list_projects
 
 _PULL = ("always", "missing", "never")
@@ -177,6 +183,7 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
                 "remove_orphans": args.remove_orphans,
                 "scale": _scale(args.scale) or None,
                 "build": build_policy(args),
+                "build_progress": build_printer(out),
             }
             if command == "create":
                 done = await project.create(services, **options)

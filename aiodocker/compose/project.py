@@ -804,11 +804,17 @@ class ComposeProject:
 
     # ------------------------------------------------------------------ images
 
-    async def _image_id(self, service: str, policy: str | None, build: bool | None = None) -> str:
+    async def _image_id(
+        self,
+        service: str,
+        policy: str | None,
+        build: bool | None = None,
+        progress: BuildProgress | None = None,
+    ) -> str:
         spec = self.services[service]
         image = spec.get("image")
         if spec.get("build") is not None:  # built as Compose builds (_runtime_build)
-            return await ensure_image(self, service, policy, build)
+            return await ensure_image(self, service, policy, build, progress=progress)
         if not image:
             raise ComposeServiceError(service, "has neither image nor build")
         policy = policy or spec.get("pull_policy") or "missing"
@@ -1080,6 +1086,7 @@ class ComposeProject:
         wait: bool = False,
         wait_timeout: float | None = None,
         build: bool | None = None,
+        build_progress: BuildProgress | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) and start the services; return the containers (``up -d``).
 
@@ -1088,7 +1095,7 @@ class ComposeProject:
         every one). Dependencies come first and their ``depends_on`` conditions are
         awaited from the event stream. A service with ``build:`` whose image is
         missing is built (``build=True``, ``up --build``: always; ``False``,
-        ``--no-build``: never).
+        ``--no-build``: never); ``build_progress`` sees (service, event) of each build.
 
         Raises:
             ComposeServiceError: a service could not be created or started, or a
@@ -1110,6 +1117,7 @@ class ComposeProject:
             scale=scale,
             timeout=timeout,
             build=build,
+            build_progress=build_progress,
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
@@ -1211,11 +1219,13 @@ class ComposeProject:
         remove_orphans: bool = False,
         scale: Mapping[str, int] | None = None,
         build: bool | None = None,
+        build_progress: BuildProgress | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) the services' containers without starting them."""
         return await self.up(
             services,
             build=build,
+            build_progress=build_progress,
             force_recreate=force_recreate,
             no_recreate=no_recreate,
             pull=pull,
@@ -1402,6 +1412,7 @@ class _Plan:
     scale: Mapping[str, int] | None
     timeout: int | None
     build: bool | None = None
+    build_progress: BuildProgress | None = None
     recreated: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
     existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
@@ -1419,7 +1430,9 @@ class _Plan:
         key = f"{name}|{self.pull or spec.get('pull_policy') or 'missing'}"
         future = self.images.get(key)
         if future is None:
-            future = asyncio.ensure_future(project._image_id(service, self.pull, self.build))
+            future = asyncio.ensure_future(
+                project._image_id(service, self.pull, self.build, self.build_progress)
+            )
             self.images[key] = future
         return await asyncio.shield(future)
 

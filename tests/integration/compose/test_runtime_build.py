@@ -181,6 +181,7 @@ async def test_build_names_and_labels_as_compose_and_up_recreates_nothing_either
     assert await setup.container_ids() == before
     code, out, err = await cli(setup, "up", "-d", "--build", "--force-recreate", "app")
     assert code == 0, err
+    assert "load build definition from Dockerfile" in out  # the builds' plain progress
     after = await setup.container_ids()
     assert after[f"{setup.name}-app-1"] != before[f"{setup.name}-app-1"]
     result = setup.compose("up", "-d")
