@@ -51,14 +51,19 @@ services:
       context: ./app
       dockerfile_inline: |
         FROM {image}
-        RUN echo tool > /tool
+        {copy}
+        RUN --mount=type=secret,id=token cat /run/secrets/token > /tool
       tags: ["{registry}/{name}-tool:extra"]
+      secrets: [{{source: token}}]
+      {contexts}
     command: ["sleep", "600"]
     stop_signal: SIGKILL
   base:
     image: {image}
     command: ["sleep", "600"]
     stop_signal: SIGKILL
+secrets:
+  token: {{file: ./token.txt}}
 """
 DOCKERFILE = "FROM {image}\nARG GREETING=hi\nRUN echo $GREETING > /greeting\n"
 MANIFEST_TYPES = (
@@ -116,8 +121,19 @@ async def setup(
     name = make_name("cbuild")
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text(DOCKERFILE.format(image=engine.image))
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "hello").write_text("from a named context\n")
+    (tmp_path / "token.txt").write_text("s3cret\n")
+    # Docker 20.10's Dockerfile frontend has no named contexts (both tools fail there)
+    named = engine.name == "docker26"
     (tmp_path / "compose.yaml").write_text(
-        COMPOSE_FILE.format(name=name, image=engine.image, registry=registry)
+        COMPOSE_FILE.format(
+            name=name,
+            image=engine.image,
+            registry=registry,
+            copy="COPY --from=extra hello /hello" if named else "RUN true",
+            contexts="additional_contexts: {extra: ./extra}" if named else "",
+        )
     )
     result = Setup(tmp_path, name, engine.host, docker, registry, docker_config)
     try:
@@ -171,6 +187,11 @@ async def test_build_names_and_labels_as_compose_and_up_recreates_nothing_either
     await setup.project().up()
     before = await setup.container_ids()
     assert len(before) == 3
+    code, out, err = await cli(setup, "exec", "-T", "tool", "cat", "/tool")
+    assert (code, out) == (0, "s3cret\n"), err  # the build secret, from its file
+    if setup.host.endswith("aiodocker-docker26/docker.sock"):
+        code, out, err = await cli(setup, "exec", "-T", "tool", "cat", "/hello")
+        assert (code, out) == (0, "from a named context\n"), err
     result = setup.compose("up", "-d")
     assert "Recreate" not in result.stderr, result.stderr
     assert await setup.container_ids() == before
@@ -191,7 +212,8 @@ async def test_build_names_and_labels_as_compose_and_up_recreates_nothing_either
 
 async def test_push_then_pull_through_the_registry_with_the_configs_login(setup: Setup) -> None:
     project = setup.project()
-    await project.build(["tool"])
+    code, out, err = await cli(setup, "build", "-q", "--push", "tool")
+    assert (code, out) == (0, ""), err
     code, _, err = await cli(setup, "push")
     assert code == 0, err
     assert " tool Pushed\n" in err and " app Skipped\n" in err and " base Skipped\n" in err
