@@ -13,7 +13,7 @@ Private runtime module of :mod:`aiodocker.compose`; ``ComposeProject.build``,
   ``build:`` section (see :func:`build_kwargs`).
 * **Pull** skips a service without ``image:``, one whose ``pull_policy`` is
   ``never`` or ``build``, and, with ``pull_policy: missing``, one whose image is
-  present. A failed pull of a buildable service is a warning that does not stop
+  present with a tag other than ``latest``. A failed pull of a buildable service is a warning that does not stop
   the others, yet the command still fails unless ``ignore_pull_failures``.
 * **Push** pushes ``image:`` and ``build.tags`` of the services that have both
   ``build:`` and ``image:``; the others are skipped, as Compose skips them.

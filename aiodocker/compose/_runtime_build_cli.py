@@ -64,9 +64,7 @@ def build_policy(args: argparse.Namespace) -> bool | None:
     return None
 
 
-def build_args(
-    values: Sequence[str], environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def build_args(values: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``--build-arg KEY=VALUE`` items; a bare ``KEY`` takes its value from the environment
     (and is left out when the variable is not set), as Compose does."""
     env = os.environ if environ is None else environ

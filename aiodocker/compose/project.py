@@ -520,8 +520,8 @@ class ComposeProject:
         final = name or labels.oneoff_name(self.name, service, slug)
         body = create_body(
             self._context, service, {**spec, "image": image_name(self.name, service, spec)},
-            container=final, number=1, config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
-            grants=self._grants(service),
+            container=final, number=1, config_hash=service_hash(spec), image_id=image_id,
+            oneoff=True, slug=slug, grants=self._grants(service),
         )  # fmt: skip
         container = await self.docker.containers.create(
             body, name=final, platform=spec.get("platform")

@@ -50,7 +50,10 @@ FULL_BUILD: dict[str, Any] = {
     "tags": ["foo:extra"],
     "platforms": ["linux/amd64"],
 }
-SECRETS = {"s1": {"name": "p_s1", "file": "/src/sec.txt"}, "s2": {"name": "p_s2", "environment": "HOME"}}
+SECRETS = {
+    "s1": {"name": "p_s1", "file": "/src/sec.txt"},
+    "s2": {"name": "p_s2", "environment": "HOME"},
+}
 COMPOSE_LABELS = {
     "com.docker.compose.project": "proj",
     "com.docker.compose.service": "web",
@@ -243,7 +246,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     async def build_one(project: ComposeProject, service: str, **_: Any) -> BuiltImage:
         done.append(service)
-        return BuiltImage(service, image_name(project.name, service, project.services[service]), "built")
+        return BuiltImage(
+            service, image_name(project.name, service, project.services[service]), "built"
+        )
 
     monkeypatch.setattr(_runtime_build, "build_one", build_one)
     return done
