@@ -83,24 +83,22 @@ def build_args(values: Sequence[str], environ: Mapping[str, str] | None = None) 
 async def run_build_command(
     project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
 ) -> int:
-    """Run ``build``, ``pull`` or ``push``; return the exit status (errors raise)."""
+    """Run ``build``, ``pull`` or ``push``; return the exit status (a failed build raises)."""
     services = list(args.services) or None
     if args.command == "pull":
-        pulled = await project.pull(
+        items = await project.pull(
             services,
-            ignore_pull_failures=args.ignore_pull_failures,
+            ignore_pull_failures=True,  # every line is printed first, then the error
             ignore_buildable=args.ignore_buildable,
             include_deps=args.include_deps,
             policy=args.policy,
         )
-        _report(pulled, err, quiet=args.quiet, done="Pulled")
-        return 0
+        return _finish(project, items, err, args, "Pulled", args.ignore_pull_failures)
     if args.command == "push":
-        pushed = await project.push(
-            services, ignore_push_failures=args.ignore_push_failures, include_deps=args.include_deps
+        items = await project.push(
+            services, ignore_push_failures=True, include_deps=args.include_deps
         )
-        _report(pushed, err, quiet=args.quiet, done="Pushed")
-        return 0
+        return _finish(project, items, err, args, "Pushed", args.ignore_push_failures)
     show = build_printer(out)
     built = await project.build(
         services,
@@ -116,8 +114,10 @@ async def run_build_command(
         for item in built:
             err.write(f" {item.service}  Built\n")
     if args.push:
-        pushed = await project.push([item.service for item in built] if services else None)
-        _report(pushed, err, quiet=args.quiet, done="Pushed")
+        pushed = await project.push(
+            [item.service for item in built] if services else None, ignore_push_failures=True
+        )
+        return _finish(project, pushed, err, args, "Pushed", False)
     return 0
 
 
@@ -134,15 +134,29 @@ def build_printer(out: TextIO) -> BuildProgress:
     return show
 
 
-def _report(items: Sequence[ImageTransfer], err: TextIO, *, quiet: bool, done: str) -> None:
-    if quiet:
-        return
-    for item in items:
-        if item.status == "skipped":
-            text = item.message if item.message == "Skipped" else f"Skipped - {item.message}"
+def _finish(
+    project: ComposeProject,
+    items: Sequence[ImageTransfer],
+    err: TextIO,
+    args: argparse.Namespace,
+    done: str,
+    ignore_failures: bool,
+) -> int:
+    """Print a line per service as Compose does, then the first failure's error (status 1)."""
+    if not args.quiet:
+        for item in items:
+            if item.status == "skipped":
+                text = item.message if item.message == "Skipped" else f"Skipped - {item.message}"
+            elif item.status == "failed":  # a buildable service's failure is a warning
+                buildable = project.services[item.service].get("build") is not None
+                text = f"{'Warning' if buildable else 'Error'} {item.message}"
+            else:
+                text = done
             err.write(f" {item.service} {text}\n")
-        elif item.status == "failed":
-            err.write(f" {item.service} Warning {item.message}\n")
-        else:
-            err.write(f" {item.service} {done}\n")
+    failed = [item for item in items if item.status == "failed"]
+    if failed and not ignore_failures:
+        err.write(f"{failed[0].message}\n")
+        err.flush()
+        return 1
     err.flush()
+    return 0

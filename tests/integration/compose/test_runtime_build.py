@@ -242,3 +242,8 @@ async def test_push_then_pull_through_the_registry_with_the_configs_login(setup:
         await project.pull(["tool"])
     failed = await project.pull(["tool"], ignore_pull_failures=True)
     assert failed[0].status == "failed" and failed[0].message
+    for flags in ((), ("--ignore-pull-failures",)):  # exit codes as the reference's
+        theirs = setup.compose("pull", *flags, "tool", check=False).returncode
+        code, _, err = await cli(setup, "pull", *flags, "tool")
+        assert code == theirs == (1 if not flags else 0), err
+        assert f" tool Warning {failed[0].message}\n" in err  # buildable: a warning line
