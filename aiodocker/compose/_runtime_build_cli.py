@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .. import buildkit
 from ._runtime_build import BuildProgress
 from ._units import parse_bytes
 from .project import ComposeProject, ImageTransfer
+
+if TYPE_CHECKING:
+    from .. import buildkit
 
 BUILD_COMMANDS = ("build", "pull", "push")
 
@@ -126,6 +128,8 @@ def build_printer(out: TextIO) -> BuildProgress:
     renderers: dict[str, buildkit.PlainRenderer] = {}
 
     def show(service: str, event: buildkit.BuildEvent) -> None:
+        from .. import buildkit  # when a build runs: up without one need not import it
+
         renderer = renderers.setdefault(service, buildkit.PlainRenderer())
         for line in renderer.render(event):
             out.write(line + "\n")
