@@ -46,11 +46,11 @@ if TYPE_CHECKING:
     from ..docker import Docker
 
 __all__ = [
+    "BuiltImage",
     "ComposeContainer",
     "ComposeDependencyError",
     "ComposeEvent",
     "ComposeProject",
-    "BuiltImage",
     "ComposeServiceError",
     "ImageTransfer",
     "LogLine",
