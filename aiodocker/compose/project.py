@@ -1093,8 +1093,9 @@ class ComposeProject:
         Unchanged containers are left alone; a container whose config hash or image
         changed is recreated (``no_recreate`` keeps it, ``force_recreate`` recreates
         every one). Dependencies come first and their ``depends_on`` conditions are
-        awaited from the event stream. A service with ``build:`` whose image is
-        missing is built (``build=True``, ``up --build``: always; ``False``,
+        awaited from the event stream. Every image is pulled or built first, before
+        anything is created: a service with ``build:`` whose image is missing is
+        built (``build=True``, ``up --build``: always; ``False``,
         ``--no-build``: never); ``build_progress`` sees (service, event) of each build.
 
         Raises:
@@ -1121,6 +1122,7 @@ class ComposeProject:
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
+        await plan.prepare_images(self, selected)  # before anything is created, as Compose
         for item in await self._list():
             plan.existing.setdefault(item.service, []).append(item)
         used: set[str] = {"default"} if "default" in self.networks else set()
@@ -1422,6 +1424,21 @@ class _Plan:
     def add(self, service: str, cid: str, name: str, state: str) -> None:
         """Record a container of ``service`` this ``up`` keeps: (id, name, state)."""
         self.members.setdefault(service, []).append((cid, name, state))
+
+    async def prepare_images(self, project: ComposeProject, selected: Sequence[str]) -> None:
+        """Pull and build every selected service's image, at most ``bound`` at a time.
+
+        Every one is awaited before the first failure is raised: none is left running.
+        """
+
+        async def one(service: str) -> str:
+            async with self.bound:
+                return await self.image_id(project, service)
+
+        results = await asyncio.gather(*(one(name) for name in selected), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def image_id(self, project: ComposeProject, service: str) -> str:
         """Return the service's image ID, inspecting (or pulling) each image once."""

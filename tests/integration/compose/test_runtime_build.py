@@ -170,6 +170,8 @@ async def test_build_names_and_labels_as_compose_and_up_recreates_nothing_either
 ) -> None:
     code, _, err = await cli(setup, "up", "-d", "--no-build", "app")
     assert code == 1 and "not found locally and building is disabled (--no-build)" in err
+    # images come first, as in Compose: the failure left no network behind
+    assert not await setup.docker.networks.list(filters={"name": [f"{setup.name}_default"]})
     setup.compose("build")
     theirs = {service: await setup.inspect(service) for service in ("app", "tool")}
     assert theirs["app"]["Labels"]["com.docker.compose.project"] == setup.name  # compose's own
