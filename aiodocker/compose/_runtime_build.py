@@ -330,7 +330,8 @@ async def ensure_image(
         return str((await project.docker.images.inspect(name))["Id"])
     except DockerNotFoundError:
         pass
-    if spec.get("image") and policy not in ("never",) and await _pull_quietly(project, name):
+    tried = policy in ("never", "always")  # never pulls; always has just tried
+    if spec.get("image") and not tried and await _pull_quietly(project, name):
         return str((await project.docker.images.inspect(name))["Id"])
     if build is False:
         raise ComposeServiceError(

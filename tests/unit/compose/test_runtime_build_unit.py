@@ -265,6 +265,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ({"image": "r/a"}, None, None, set(), set(), "built", ["r/a"]),  # pull failed: build
         ({"image": "r/a"}, "never", None, set(), {"r/a"}, "built", []),
         ({"image": "r/a"}, "always", None, {"r/a"}, {"r/a"}, "id-of-r/a", ["r/a"]),
+        ({"image": "r/a"}, "always", None, set(), set(), "built", ["r/a"]),  # tried once
     ],
 )
 async def test_up_takes_pulls_or_builds_a_buildable_image_as_compose(
