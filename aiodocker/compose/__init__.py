@@ -19,11 +19,13 @@ from ._errors import ComposeError
 from ._loader import load_project, normalize_project_name
 from ._model import Dependency, FileReference, Mount, Port, Project, Service
 from .project import (
+    BuiltImage,
     ComposeContainer,
     ComposeDependencyError,
     ComposeEvent,
     ComposeProject,
     ComposeServiceError,
+    ImageTransfer,
     LogLine,
     OneOff,
     ProjectSummary,
@@ -44,6 +46,7 @@ from .stack import (
 )
 
 __all__ = [
+    "BuiltImage",
     "ComposeContainer",
     "ComposeDependencyError",
     "ComposeError",
@@ -53,6 +56,7 @@ __all__ = [
     "Dependency",
     "DeployResult",
     "FileReference",
+    "ImageTransfer",
     "LogLine",
     "Mount",
     "OneOff",

@@ -19,6 +19,13 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..exceptions import DockerError
+from ._runtime_build_cli import (
+    BUILD_COMMANDS,
+    add_build_commands,
+    build_policy,
+    build_printer,
+    run_build_command,
+)
 from .project import ComposeContainer, ComposeProject, LogLine, list_projects
 
 _PULL = ("always", "missing", "never")
@@ -122,6 +129,7 @@ def add_commands(sub: Any) -> None:
     rm.add_argument("-v", "--volumes", action="store_true")
     rm.add_argument("services", nargs="*")
     _add_cp(sub)
+    add_build_commands(sub)  # build, pull, push; up/create --build/--no-build
 
 
 def _add_cp(sub: Any) -> None:
@@ -200,6 +208,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
         project = ComposeProject(docker, model)
         services = list(getattr(args, "services", None) or ()) or None
         command = args.command
+        if command in BUILD_COMMANDS:
+            return await run_build_command(project, args, out, err)
         if command in ("up", "create"):
             if args.force_recreate and args.no_recreate:
                 raise ValueError("--force-recreate and --no-recreate are incompatible")
@@ -209,6 +219,8 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
                 "pull": args.pull,
                 "remove_orphans": args.remove_orphans,
                 "scale": _scale(args.scale) or None,
+                "build": build_policy(args),
+                "build_progress": build_printer(out),
             }
             if command == "create":
                 done = await project.create(services, **options)

@@ -29,6 +29,14 @@ class ComposeDependencyError(DockerError):
         super().__init__(0, message)
 
 
+class ComposeServiceError(DockerError):
+    """A service could not be brought to the wanted state; ``service`` names it (status 0)."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(0, f"service {service!r}: {message}")
+        self.service = service
+
+
 class StateWatch:
     """Follow the events of one project's containers and wake the waiters they concern."""
 

@@ -18,6 +18,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import DockerError, DockerNotFoundError
 from . import _runtime_labels as labels
+from ._runtime_build import (
+    BuildProgress,
+    BuiltImage,
+    ImageTransfer,
+    TransferProgress,
+    build_services,
+    ensure_image,
+    image_name,
+    pull_services,
+    push_services,
+)
 from ._runtime_convert import (
     FileGrant,
     ProjectContext,
@@ -27,7 +38,7 @@ from ._runtime_convert import (
     grants_tar,
     ordered_networks,
 )
-from ._runtime_events import ComposeDependencyError, StateWatch
+from ._runtime_events import ComposeDependencyError, ComposeServiceError, StateWatch
 from ._runtime_hash import network_hash, service_hash, volume_hash
 
 if TYPE_CHECKING:
@@ -35,11 +46,13 @@ if TYPE_CHECKING:
     from ..docker import Docker
 
 __all__ = [
+    "BuiltImage",
     "ComposeContainer",
     "ComposeDependencyError",
     "ComposeEvent",
     "ComposeProject",
     "ComposeServiceError",
+    "ImageTransfer",
     "LogLine",
     "OneOff",
     "ProjectSummary",
@@ -57,14 +70,6 @@ _SUMMARY_KEYS = (
     "NetworkSettings", "Mounts",
 )  # fmt: skip
 _SERVICE_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-
-
-class ComposeServiceError(DockerError):
-    """A service could not be brought to the wanted state; ``service`` names it (status 0)."""
-
-    def __init__(self, service: str, message: str) -> None:
-        super().__init__(0, f"service {service!r}: {message}")
-        self.service = service
 
 
 @dataclass(frozen=True)
@@ -514,9 +519,9 @@ class ComposeProject:
         slug = os.urandom(32).hex()
         final = name or labels.oneoff_name(self.name, service, slug)
         body = create_body(
-            self._context, service, spec, container=final, number=1,
-            config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
-            grants=self._grants(service),
+            self._context, service, {**spec, "image": image_name(self.name, service, spec)},
+            container=final, number=1, config_hash=service_hash(spec), image_id=image_id,
+            oneoff=True, slug=slug, grants=self._grants(service),
         )  # fmt: skip
         container = await self.docker.containers.create(
             body, name=final, platform=spec.get("platform")
@@ -871,11 +876,19 @@ class ComposeProject:
 
     # ------------------------------------------------------------------ images
 
-    async def _image_id(self, service: str, policy: str | None) -> str:
+    async def _image_id(
+        self,
+        service: str,
+        policy: str | None,
+        build: bool | None = None,
+        progress: BuildProgress | None = None,
+    ) -> str:
         spec = self.services[service]
         image = spec.get("image")
+        if spec.get("build") is not None:  # built as Compose builds (_runtime_build)
+            return await ensure_image(self, service, policy, build, progress=progress)
         if not image:
-            raise ComposeServiceError(service, "has no image (building is not supported here)")
+            raise ComposeServiceError(service, "has neither image nor build")
         policy = policy or spec.get("pull_policy") or "missing"
         if policy in ("always",):
             await self._pull(service, image)
@@ -945,13 +958,15 @@ class ComposeProject:
         self, service: str, number: int, image_id: str, *, container: str
     ) -> dict[str, Any]:
         spec, names = await self._resolved(service)
+        config_hash = service_hash(spec)  # Compose hashes a built service without its image
+        spec["image"] = image_name(self.name, service, spec)
         return create_body(
             self._context,
             service,
             spec,
             container=container,
             number=number,
-            config_hash=service_hash(spec),
+            config_hash=config_hash,
             image_id=image_id,
             resolve_service=lambda other: names.get(other, other),
             grants=self._grants(service),
@@ -1142,13 +1157,18 @@ class ComposeProject:
         timeout: int | None = None,
         wait: bool = False,
         wait_timeout: float | None = None,
+        build: bool | None = None,
+        build_progress: BuildProgress | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) and start the services; return the containers (``up -d``).
 
         Unchanged containers are left alone; a container whose config hash or image
         changed is recreated (``no_recreate`` keeps it, ``force_recreate`` recreates
         every one). Dependencies come first and their ``depends_on`` conditions are
-        awaited from the event stream.
+        awaited from the event stream. Every image is pulled or built first, before
+        anything is created: a service with ``build:`` whose image is missing is
+        built (``build=True``, ``up --build``: always; ``False``,
+        ``--no-build``: never); ``build_progress`` sees (service, event) of each build.
 
         Raises:
             ComposeServiceError: a service could not be created or started, or a
@@ -1169,9 +1189,12 @@ class ComposeProject:
             no_recreate=no_recreate,
             scale=scale,
             timeout=timeout,
+            build=build,
+            build_progress=build_progress,
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
+        await plan.prepare_images(self, selected)  # before anything is created, as Compose
         for item in await self._list():
             plan.existing.setdefault(item.service, []).append(item)
         used: set[str] = {"default"} if "default" in self.networks else set()
@@ -1189,6 +1212,77 @@ class ComposeProject:
                     await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
         return await self._list(services=selected)
 
+    async def build(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        no_cache: bool = False,
+        pull: bool = False,
+        build_args: Mapping[str, str] | None = None,
+        ssh: Sequence[str] = (),
+        memory: int | None = None,
+        with_dependencies: bool = False,
+        progress: BuildProgress | None = None,
+    ) -> list[BuiltImage]:
+        """Build the services that have ``build:`` through BuildKit (``docker compose build``).
+
+        Each image is named ``image:`` or ``{project}-{service}`` and labelled as
+        Compose labels it; ``build_args`` override ``build.args``, ``ssh`` adds ssh
+        sources (``default``, ``id=path``), ``progress`` sees (service, event) of
+        every build. Services without ``build:`` are skipped.
+
+        Raises:
+            ComposeServiceError: a build failed (naming the service and the step).
+            ValueError: an unknown service.
+        """
+        return await build_services(
+            self, services, no_cache=no_cache, pull=pull, build_args=build_args, ssh=ssh,
+            memory=memory, with_dependencies=with_dependencies, progress=progress,
+        )  # fmt: skip
+
+    async def pull(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        ignore_pull_failures: bool = False,
+        ignore_buildable: bool = False,
+        include_deps: bool = False,
+        policy: Literal["missing", "always"] | None = None,
+        progress: TransferProgress | None = None,
+    ) -> list[ImageTransfer]:
+        """Pull the services' images (``docker compose pull``), with the config's credentials.
+
+        Services without ``image:`` are skipped, as are those whose ``pull_policy``
+        is ``never`` or ``build`` and, with ``pull_policy: missing`` (or ``policy``),
+        those whose image is present.
+
+        Raises:
+            ComposeServiceError: a pull failed and ``ignore_pull_failures`` is false.
+        """
+        return await pull_services(
+            self, services, ignore_pull_failures=ignore_pull_failures,
+            ignore_buildable=ignore_buildable, include_deps=include_deps, policy=policy,
+            progress=progress,
+        )  # fmt: skip
+
+    async def push(
+        self,
+        services: Iterable[str] | None = None,
+        *,
+        ignore_push_failures: bool = False,
+        include_deps: bool = False,
+        progress: TransferProgress | None = None,
+    ) -> list[ImageTransfer]:
+        """Push the images of the services with ``build:`` and ``image:`` (``docker compose push``).
+
+        Raises:
+            ComposeServiceError: a push failed and ``ignore_push_failures`` is false.
+        """
+        return await push_services(
+            self, services, ignore_push_failures=ignore_push_failures,
+            include_deps=include_deps, progress=progress,
+        )  # fmt: skip
+
     async def create(
         self,
         services: Iterable[str] | None = None,
@@ -1198,10 +1292,14 @@ class ComposeProject:
         pull: PullPolicy | None = None,
         remove_orphans: bool = False,
         scale: Mapping[str, int] | None = None,
+        build: bool | None = None,
+        build_progress: BuildProgress | None = None,
     ) -> list[ComposeContainer]:
         """Create (or converge) the services' containers without starting them."""
         return await self.up(
             services,
+            build=build,
+            build_progress=build_progress,
             force_recreate=force_recreate,
             no_recreate=no_recreate,
             pull=pull,
@@ -1387,6 +1485,8 @@ class _Plan:
     no_recreate: bool
     scale: Mapping[str, int] | None
     timeout: int | None
+    build: bool | None = None
+    build_progress: BuildProgress | None = None
     recreated: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
     existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
@@ -1397,13 +1497,31 @@ class _Plan:
         """Record a container of ``service`` this ``up`` keeps: (id, name, state)."""
         self.members.setdefault(service, []).append((cid, name, state))
 
+    async def prepare_images(self, project: ComposeProject, selected: Sequence[str]) -> None:
+        """Pull and build every selected service's image, at most ``bound`` at a time.
+
+        Every one is awaited before the first failure is raised: none is left running.
+        """
+
+        async def one(service: str) -> str:
+            async with self.bound:
+                return await self.image_id(project, service)
+
+        results = await asyncio.gather(*(one(name) for name in selected), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     async def image_id(self, project: ComposeProject, service: str) -> str:
         """Return the service's image ID, inspecting (or pulling) each image once."""
         spec = project.services[service]
-        key = f"{spec.get('image')}|{self.pull or spec.get('pull_policy') or 'missing'}"
+        name = image_name(project.name, service, spec)
+        key = f"{name}|{self.pull or spec.get('pull_policy') or 'missing'}"
         future = self.images.get(key)
         if future is None:
-            future = asyncio.ensure_future(project._image_id(service, self.pull))
+            future = asyncio.ensure_future(
+                project._image_id(service, self.pull, self.build, self.build_progress)
+            )
             self.images[key] = future
         return await asyncio.shield(future)
 
