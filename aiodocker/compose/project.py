@@ -29,6 +29,10 @@ from ._runtime_convert import (
 )
 from ._runtime_events import ComposeDependencyError, StateWatch
 from ._runtime_hash import network_hash, service_hash, volume_hash
+from ._runtime_tty import Resize
+
+if TYPE_CHECKING:
+    from ..stream import Stream
 
 if TYPE_CHECKING:
     from ..containers import DockerContainer
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 
 PullPolicy = Literal["always", "missing", "never"]
 DEFAULT_PARALLELISM = 8
+Relay = Callable[["Stream", Resize], Awaitable[None]]
+"""An interactive session's relay: given the attached stream and a tty ``resize``."""
 _SUMMARY_KEYS = (
     "Id", "Names", "Image", "Command", "Created", "Ports", "Labels", "State", "Status",
     "NetworkSettings", "Mounts",
@@ -235,6 +241,7 @@ class ComposeProject:
         config_files: Sequence[str] = (),
         environment_files: Sequence[str] = (),
         parallelism: int = DEFAULT_PARALLELISM,
+        progress: Callable[[str, str], None] | None = None,
     ) -> None:
         data, meta = _model_parts(model)
         project_name = name or data.get("name")
@@ -262,6 +269,7 @@ class ComposeProject:
         self.config_files = list(config_files or meta.get("config_files") or ())
         self.environment_files = list(environment_files or meta.get("environment_files") or ())
         self.parallelism = parallelism
+        self.progress = progress
         self._context = ProjectContext(
             name=self.name,
             networks=self.networks,
@@ -278,6 +286,16 @@ class ComposeProject:
 
     def __repr__(self) -> str:
         return f"ComposeProject({self.name!r}, services={sorted(self.services)!r})"
+
+    def _report(self, resource: str, status: str) -> None:
+        if self.progress is not None:
+            self.progress(resource, status)
+
+    async def _step(self, resource: str, words: tuple[str, str], call: Awaitable[Any]) -> None:
+        """Await ``call``, reporting ``words`` (``("Starting", "Started")``) around it."""
+        self._report(resource, words[0])
+        await call
+        self._report(resource, words[1])
 
     # ------------------------------------------------------------------ selection
 
@@ -469,6 +487,9 @@ class ComposeProject:
         workdir: str | None = None,
         pull: PullPolicy | None = None,
         on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+        tty: bool = False,
+        stdin: bool = False,
+        relay: Relay | None = None,
     ) -> OneOff:
         """Run a one-off container of ``service`` (``docker compose run``).
 
@@ -477,6 +498,11 @@ class ComposeProject:
         ``name`` is given; ports are published only with ``service_ports``. Without
         ``detach`` it waits for the exit, passing each output line to ``on_output``,
         and ``rm`` removes the container afterwards.
+
+        For an interactive session, ``relay`` is given the container's attached
+        stream (``stdin`` attaches its input; ``tty`` allocates a terminal) once the
+        container has started, and a ``resize(height, width)`` for its tty; the run
+        ends when the relay returns.
 
         Raises:
             ValueError: no such service.
@@ -487,25 +513,52 @@ class ComposeProject:
             deps = [dep for dep in self._select([service], with_deps=True) if dep != service]
             if deps:
                 await self.up(deps, pull=pull)
-        used = set((self.services[service].get("networks") or {}).keys())
-        await self._ensure_networks(used)
-        await self._ensure_volumes()
         spec = dict(self.services[service])
-        if command is not None:
-            spec["command"] = list(command)
-        if entrypoint is not None:
-            spec["entrypoint"] = list(entrypoint)
+        for key, value in (("command", command), ("entrypoint", entrypoint)):
+            if value is not None:
+                spec[key] = list(value)
+        for key, text in (("user", user), ("working_dir", workdir)):
+            if text is not None:
+                spec[key] = text
         if environment:
             spec["environment"] = {**(spec.get("environment") or {}), **environment}
-        if user is not None:
-            spec["user"] = user
-        if workdir is not None:
-            spec["working_dir"] = workdir
         if not service_ports:
             spec.pop("ports", None)
+        container, final = await self._one_off_container(
+            service, spec, name=name, pull=pull, tty=tty, stdin=stdin
+        )
+        if detach:
+            await self._start_container(service, container)
+            return OneOff(container.id, final, None)
+        try:
+            if relay is not None:
+                await self._relay_one_off(service, container, relay, stdin=stdin)
+            else:
+                await self._start_container(service, container)
+                await _follow_output(container, final, service, on_output)
+            outcome = await container.wait()
+        finally:
+            if rm:
+                await container.delete(force=True)
+        return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
+
+    async def _one_off_container(
+        self,
+        service: str,
+        spec: dict[str, Any],
+        *,
+        name: str | None,
+        pull: PullPolicy | None,
+        tty: bool,
+        stdin: bool,
+    ) -> tuple[DockerContainer, str]:
+        """Create (not start) ``run``'s container from the overridden ``spec``."""
+        await self._ensure_networks(set((spec.get("networks") or {}).keys()))
+        await self._ensure_volumes()
         spec.pop("restart", None)
         spec.pop("container_name", None)
         spec["stdin_open"] = True
+        spec["tty"] = tty
         plan = _Plan(
             bound=asyncio.Semaphore(1), selected={service}, pull=pull, force_recreate=False,
             no_recreate=False, scale=None, timeout=None,
@@ -518,29 +571,27 @@ class ComposeProject:
             config_hash=service_hash(spec), image_id=image_id, oneoff=True, slug=slug,
             grants=self._grants(service),
         )  # fmt: skip
+        # as `docker run -i`: the container's stdin closes when the attached input ends
+        body.update(AttachStdin=stdin, AttachStdout=True, AttachStderr=True, StdinOnce=stdin)
         container = await self.docker.containers.create(
             body, name=final, platform=spec.get("platform")
         )
         archive = grants_tar(self._grants(service))
         if archive is not None:
             await container.put_archive("/", archive)
-        await self._start_container(service, container)
-        if detach:
-            return OneOff(container.id, final, None)
-        try:
-            async for message in container.log_messages(follow=True):
-                if on_output is not None:
-                    for text in bytes(message.data).decode("utf-8", "replace").splitlines():
-                        result = on_output(
-                            LogLine(final, service, "stderr" if message.stream == 2 else "stdout", text)
-                        )
-                        if result is not None:
-                            await result
-            outcome = await container.wait()
-        finally:
-            if rm:
-                await container.delete(force=True)
-        return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
+        return container, final
+
+    async def _relay_one_off(
+        self, service: str, container: DockerContainer, relay: Relay, *, stdin: bool
+    ) -> None:
+        """Attach to ``container`` before starting it (no output is lost), then relay."""
+
+        async def resize(height: int, width: int) -> None:
+            await container.resize(h=height, w=width)
+
+        async with container.attach(stdin=stdin, stdout=True, stderr=True) as stream:
+            await self._start_container(service, container)
+            await relay(stream, resize)
 
     async def events(self, services: Iterable[str] | None = None) -> AsyncIterator[ComposeEvent]:
         """Yield the project's container events as they happen (``docker compose events``).
@@ -620,11 +671,16 @@ class ComposeProject:
         privileged: bool = False,
         detach: bool = False,
         on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+        tty: bool = False,
+        stdin: bool = False,
+        relay: Relay | None = None,
     ) -> int | None:
         """Run ``command`` in container number ``index`` of ``service``; return its exit code.
 
         Output lines go to ``on_output`` (stdout and stderr apart). ``detach``
-        returns None at once.
+        returns None at once. For an interactive session, ``relay`` is given the
+        exec's stream (``stdin`` attaches its input, ``tty`` allocates a terminal)
+        and a ``resize(height, width)`` for its tty.
 
         Raises:
             ValueError: no such service.
@@ -637,12 +693,18 @@ class ComposeProject:
         container = self.docker.containers.container(found[0].id)
         execution = await container.exec(
             list(command), user=user or "", workdir=workdir, environment=environment,
-            privileged=privileged,
+            privileged=privileged, tty=tty, stdin=stdin,
         )  # fmt: skip
         if detach:
             await execution.start(detach=True)
             return None
+
+        async def resize(height: int, width: int) -> None:
+            await execution.resize(h=height, w=width)
+
         async with execution.start(detach=False) as stream:
+            if relay is not None:
+                await relay(stream, resize)
             while (message := await stream.read_out()) is not None:
                 if on_output is None:
                     continue
@@ -769,7 +831,7 @@ class ComposeProject:
                     ],
                     "Options": ipam.get("options") or None,
                 }
-            await self.docker.networks.create(body)
+            await self._step(f"Network {full}", ("Creating", "Created"), self.docker.networks.create(body))
 
     async def _ensure_volumes(self) -> None:
         for key, spec in self.volumes.items():
@@ -782,7 +844,7 @@ class ComposeProject:
                     raise ComposeServiceError(
                         key, f"external volume {full!r} not found"
                     ) from None
-            await self.docker.volumes.create(
+            await self._step(f"Volume {full}", ("Creating", "Created"), self.docker.volumes.create(
                 {
                     "Name": full,
                     "Driver": spec.get("driver") or "local",
@@ -795,7 +857,7 @@ class ComposeProject:
                         labels.CONFIG_HASH: volume_hash(spec),
                     },
                 }
-            )
+            ))
 
     # ------------------------------------------------------------------ images
 
@@ -899,6 +961,8 @@ class ComposeProject:
             self.name, service, number, fixed=spec.get("container_name")
         )
         body = await self._body(service, number, image_id, container=final)
+        if name is None:
+            self._report(f"Container {final}", "Creating")
         container = await self.docker.containers.create(
             body, name=name or final, platform=spec.get("platform")
         )
@@ -906,6 +970,8 @@ class ComposeProject:
         archive = grants_tar(self._grants(service))
         if archive is not None:  # secrets and configs from environment or content
             await container.put_archive("/", archive)
+        if name is None:
+            self._report(f"Container {final}", "Created")
         return container
 
     async def _connect_other_networks(
@@ -965,6 +1031,7 @@ class ComposeProject:
     async def _recreate(
         self, service: str, old: ComposeContainer, image_id: str, plan: _Plan
     ) -> None:
+        self._report(f"Container {old.name}", "Recreate")
         temporary = f"{old.id[:12]}_{old.name}"
         new = await self._create_container(service, old.number, image_id, name=temporary)
         current = self.docker.containers.container(old.id)
@@ -972,6 +1039,7 @@ class ComposeProject:
             await current.stop(t=self._timeout(service, plan.timeout))
         await current.delete(force=True)
         await new.rename(old.name)
+        self._report(f"Container {old.name}", "Recreated")
         plan.add(service, new.id, old.name, "created")
 
     def _timeout(self, service: str, timeout: int | None) -> int | None:
@@ -1003,7 +1071,7 @@ class ComposeProject:
         restart_for_deps = any(
             spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
         )
-        async def bring_up(cid: str, state: str) -> None:
+        async def bring_up(cid: str, name: str, state: str) -> None:
             container = self.docker.containers.container(cid)
             if state == "paused":
                 return
@@ -1011,16 +1079,22 @@ class ComposeProject:
                 if state in ("running", "restarting"):
                     if restart_for_deps and service not in plan.recreated:
                         await container.restart(t=self._timeout(service, plan.timeout))
+                    self._report(f"Container {name}", "Running")
                     return
-                await self._start_container(service, container)
+                await self._start_container(service, container, name)
 
         await asyncio.gather(
-            *(bring_up(cid, state) for cid, _, state in plan.members.get(service, []))
+            *(bring_up(cid, name, state) for cid, name, state in plan.members.get(service, []))
         )
 
-    async def _start_container(self, service: str, container: DockerContainer) -> None:
+    async def _start_container(
+        self, service: str, container: DockerContainer, name: str | None = None
+    ) -> None:
         try:
-            await container.start()
+            if name is None:
+                await container.start()
+            else:
+                await self._step(f"Container {name}", ("Starting", "Started"), container.start())
         except DockerError as exc:
             tail = await _last_log_lines(container)
             raise ComposeServiceError(service, f"failed to start: {exc.message}{tail}") from exc
@@ -1034,7 +1108,9 @@ class ComposeProject:
             return  # the dependency's start phase has finished before this one began
         for cid, name, _ in plan.members.get(service, []):
             if condition == "service_healthy":
+                self._report(f"Container {name}", "Waiting")
                 await watch.wait_healthy(cid, name)
+                self._report(f"Container {name}", "Healthy")
             else:
                 code = await watch.wait_exited(cid, name)
                 if code != 0:
@@ -1153,6 +1229,7 @@ class ComposeProject:
         *,
         reverse: bool = False,
         states: tuple[str, ...] | None = None,
+        words: tuple[str, str] | None = None,
     ) -> list[ComposeContainer]:
         selected = self._select(services, with_deps=False)
         containers = await self._list(services=selected)
@@ -1161,8 +1238,13 @@ class ComposeProject:
             if states is None or item.state in states:
                 by_service.setdefault(item.service, []).append(item)
 
+        def step(item: ComposeContainer) -> Awaitable[None]:
+            if words is None:
+                return action(item)
+            return self._step(f"Container {item.name}", words, action(item))
+
         async def run(service: str) -> None:
-            await asyncio.gather(*(action(item) for item in by_service.get(service, [])))
+            await asyncio.gather(*(step(item) for item in by_service.get(service, [])))
 
         await self._in_order(selected, run, reverse=reverse)
         return [item for items in by_service.values() for item in items]
@@ -1175,6 +1257,7 @@ class ComposeProject:
                 item.service, self.docker.containers.container(item.id)
             ),
             states=("created", "exited"),
+            words=("Starting", "Started"),
         )
 
     async def stop(
@@ -1188,6 +1271,7 @@ class ComposeProject:
             ),
             reverse=True,
             states=("running", "restarting", "paused"),
+            words=("Stopping", "Stopped"),
         )
 
     async def restart(
@@ -1199,6 +1283,7 @@ class ComposeProject:
             lambda item: self.docker.containers.container(item.id).restart(
                 t=self._timeout(item.service, timeout)
             ),
+            words=("Restarting", "Restarted"),
         )
 
     async def kill(
@@ -1210,6 +1295,7 @@ class ComposeProject:
             lambda item: self.docker.containers.container(item.id).kill(signal=signal),
             reverse=True,
             states=("running", "restarting"),
+            words=("Killing", "Killed"),
         )
 
     async def pause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
@@ -1218,6 +1304,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).pause(),
             states=("running",),
+            words=("Pausing", "Paused"),
         )
 
     async def unpause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
@@ -1226,6 +1313,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).unpause(),
             states=("paused",),
+            words=("Unpausing", "Unpaused"),
         )
 
     async def rm(
@@ -1243,6 +1331,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).delete(v=volumes),
             states=("created", "exited", "dead"),
+            words=("Removing", "Removed"),
         )
 
     async def down(
@@ -1262,9 +1351,11 @@ class ComposeProject:
 
         async def remove(item: ComposeContainer) -> None:
             container = self.docker.containers.container(item.id)
+            resource = f"Container {item.name}"
             if item.state in ("running", "restarting", "paused"):
-                await container.stop(t=self._timeout(item.service, timeout) if item.service in self.services else timeout)
-            await container.delete(force=True, v=volumes)
+                grace = self._timeout(item.service, timeout) if item.service in self.services else timeout
+                await self._step(resource, ("Stopping", "Stopped"), container.stop(t=grace))
+            await self._step(resource, ("Removing", "Removed"), container.delete(force=True, v=volumes))
             removed.append(item)
 
         ours = [item for item in every if item.service in self.services]
@@ -1289,7 +1380,8 @@ class ComposeProject:
                 continue
             full = labels.resource_name(self.name, key, spec)
             try:
-                await (await self.docker.networks.get(full)).delete()
+                network = await self.docker.networks.get(full)
+                await self._step(f"Network {full}", ("Removing", "Removed"), network.delete())
             except DockerNotFoundError:
                 pass
         if volumes:
@@ -1298,7 +1390,8 @@ class ComposeProject:
                     continue
                 full = labels.resource_name(self.name, key, spec)
                 try:
-                    await (await self.docker.volumes.get(full)).delete()
+                    volume = await self.docker.volumes.get(full)
+                    await self._step(f"Volume {full}", ("Removing", "Removed"), volume.delete())
                 except DockerNotFoundError:
                     pass
         return removed
@@ -1445,6 +1538,23 @@ def _log_line(
 ) -> LogLine:
     text = data.decode("utf-8", "replace").removesuffix("\r")
     return LogLine(container, service, "stderr" if stream == 2 else "stdout", text, partial)
+
+
+async def _follow_output(
+    container: DockerContainer,
+    name: str,
+    service: str,
+    on_output: Callable[[LogLine], Awaitable[None] | None] | None,
+) -> None:
+    """Pass the container's output to ``on_output`` line by line until it stops."""
+    async for message in container.log_messages(follow=True):
+        if on_output is None:
+            continue
+        kind: Literal["stdout", "stderr"] = "stderr" if message.stream == 2 else "stdout"
+        for text in bytes(message.data).decode("utf-8", "replace").splitlines():
+            result = on_output(LogLine(name, service, kind, text))
+            if result is not None:
+                await result
 
 
 async def _last_log_lines(container: DockerContainer, lines: int = 10) -> str:
