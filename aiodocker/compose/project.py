@@ -1119,7 +1119,10 @@ class ComposeProject:
                     )
 
     async def _wait_running(self, selected: Sequence[str], watch: StateWatch) -> None:
-        for item in await self._list(services=selected):
+        found = await self._list(services=selected)
+        for item in found:
+            self._report(f"Container {item.name}", "Waiting")
+        for item in found:
             spec = self.services.get(item.service) or {}
             check = spec.get("healthcheck")
             if check and not check.get("disable"):
@@ -1129,6 +1132,7 @@ class ComposeProject:
                     raise ComposeServiceError(item.service, str(exc)) from exc
             elif item.state != "running":
                 raise ComposeServiceError(item.service, f"container {item.name} is {item.state}")
+            self._report(f"Container {item.name}", "Healthy")
 
     # ------------------------------------------------------------------ public verbs
 
@@ -1355,6 +1359,9 @@ class ComposeProject:
             if item.state in ("running", "restarting", "paused"):
                 grace = self._timeout(item.service, timeout) if item.service in self.services else timeout
                 await self._step(resource, ("Stopping", "Stopped"), container.stop(t=grace))
+            else:  # Compose reports the step for a container that had already stopped too
+                self._report(resource, "Stopping")
+                self._report(resource, "Stopped")
             await self._step(resource, ("Removing", "Removed"), container.delete(force=True, v=volumes))
             removed.append(item)
 
