@@ -1185,17 +1185,51 @@ class ComposeProject:
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
-        await self._ensure_networks(used)
-        await self._ensure_volumes()
+        await asyncio.gather(self._ensure_networks(used), self._ensure_volumes())
         async with StateWatch(self.docker, self.name) as watch:
-            await self._in_order(selected, lambda name: self._converge(name, plan))
-            if not no_start:
-                await self._in_order(
-                    selected, lambda name: self._start_service(name, plan, watch), bounded=False
-                )
-                if wait:
-                    await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
+            await self._converge_and_start(selected, plan, watch, start=not no_start)
+            if wait and not no_start:
+                await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
         return await self._list(services=selected)
+
+    async def _converge_and_start(
+        self, selected: Sequence[str], plan: _Plan, watch: StateWatch, *, start: bool
+    ) -> None:
+        """Converge the services in dependency order and start each one as soon as it can.
+
+        A service starts once it is converged and its dependencies' conditions hold,
+        while the others are still being created: the two passes overlap.
+        """
+        loop = asyncio.get_running_loop()
+        converged = {name: loop.create_future() for name in selected}
+
+        async def converge(name: str) -> None:
+            try:
+                await self._converge(name, plan)
+            except BaseException as exc:
+                converged[name].set_exception(exc)
+                raise
+            converged[name].set_result(None)
+
+        async def create_all() -> None:
+            try:
+                await self._in_order(selected, converge)
+            finally:
+                for name, future in converged.items():
+                    if not future.done():
+                        future.set_exception(ComposeServiceError(name, "was not created"))
+                    future.exception()  # retrieved: the error is raised by one pass
+
+        async def bring_up(name: str) -> None:
+            await asyncio.shield(converged[name])
+            await self._start_service(name, plan, watch)
+
+        passes = [create_all()]
+        if start:
+            passes.append(self._in_order(selected, bring_up, bounded=False))
+        for result in await asyncio.gather(*passes, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
 
     async def create(
         self,
@@ -1382,26 +1416,32 @@ class ComposeProject:
                 "found orphan containers (%s) for this project; use remove_orphans to remove them",
                 ", ".join(item.name for item in orphans),
             )
-        for key, spec in self.networks.items():
-            if spec.get("external"):
-                continue
-            full = labels.resource_name(self.name, key, spec)
-            try:
-                network = await self.docker.networks.get(full)
-                await self._step(f"Network {full}", ("Removing", "Removed"), network.delete())
-            except DockerNotFoundError:
-                pass
-        if volumes:
-            for key, spec in self.volumes.items():
-                if spec.get("external"):
-                    continue
-                full = labels.resource_name(self.name, key, spec)
-                try:
-                    volume = await self.docker.volumes.get(full)
-                    await self._step(f"Volume {full}", ("Removing", "Removed"), volume.delete())
-                except DockerNotFoundError:
-                    pass
+        await self._remove_resources(volumes=volumes)
         return removed
+
+    async def _remove_resources(self, *, volumes: bool) -> None:
+        """Remove the project's networks (and volumes) at once, by name; external ones stay."""
+        from ..networks import DockerNetwork
+        from ..volumes import DockerVolume
+
+        async def remove(resource: str, call: Callable[[], Awaitable[Any]]) -> None:
+            try:
+                await call()
+            except DockerNotFoundError:
+                return  # never created, or already gone: Compose reports nothing either
+            self._report(resource, "Removing")
+            self._report(resource, "Removed")
+
+        calls = []
+        for key, spec in self.networks.items():
+            if not spec.get("external"):
+                full = labels.resource_name(self.name, key, spec)
+                calls.append(remove(f"Network {full}", DockerNetwork(self.docker, full).delete))
+        for key, spec in self.volumes.items() if volumes else ():
+            if not spec.get("external"):
+                full = labels.resource_name(self.name, key, spec)
+                calls.append(remove(f"Volume {full}", DockerVolume(self.docker, full).delete))
+        await asyncio.gather(*calls)
 
 
 @dataclass
