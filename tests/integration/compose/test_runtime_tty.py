@@ -169,6 +169,12 @@ def test_run_and_exec_on_a_tty(project_dir: Path, engine: Any, tool: str) -> Non
             assert termios.tcgetattr(session.slave) == session.settings  # restored
         finally:
             session.close()
-    # the one-off was removed (--rm): only the service's container is left
+    # no tty: standard input is piped to the one-off and closed at its end
+    piped = subprocess.run(
+        [*argv, "run", "--rm", "-T", "shell", "sh", "-c", "cat; exit 5"], cwd=project_dir,
+        env=env, input=b"piped-in\n", capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert (piped.returncode, piped.stdout) == (5, b"piped-in\n"), piped.stderr
+    # the one-offs were removed (--rm): only the service's container is left
     listed = run_compose(project_dir, "ps", "-a", "-q", host=engine.host).stdout.split()
     assert len(listed) == 1
