@@ -8,12 +8,14 @@ validation, and normalisation into a [Project][aiodocker.compose.Project] whose
 run on one engine as Docker Compose runs it
 ([ComposeProject][aiodocker.compose.ComposeProject]: ``up``, ``down``, ``ps``, ...), and
 deployed to a Swarm cluster as ``docker stack deploy`` deploys it
-([deploy_stack][aiodocker.compose.deploy_stack], [Stack][aiodocker.compose.Stack]).
+([deploy_stack][aiodocker.compose.stack.deploy_stack], [Stack][aiodocker.compose.stack.Stack]).
 
 This subpackage is not imported by ``import aiodocker``; it needs PyYAML.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ComposeError
 from ._loader import load_project, normalize_project_name
@@ -33,17 +35,34 @@ from .project import (
     ServiceImage,
     list_projects,
 )
-from .stack import (
-    DeployResult,
-    RemoveResult,
-    Stack,
-    StackConvertError,
-    StackDeployError,
-    StackSummary,
-    deploy_stack,
-    list_stacks,
-    plan_stack,
-)
+
+if TYPE_CHECKING:
+    from .stack import (
+        DeployResult,
+        RemoveResult,
+        Stack,
+        StackConvertError,
+        StackDeployError,
+        StackSummary,
+        deploy_stack,
+        list_stacks,
+        plan_stack,
+    )
+
+_LAZY = frozenset(
+    {"DeployResult", "RemoveResult", "Stack", "StackConvertError", "StackDeployError",
+     "StackSummary", "deploy_stack", "list_stacks", "plan_stack"}
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    # The Swarm stack deployer loads on first use: `compose up/ps/...` never needs it.
+    if name in _LAZY:
+        from . import stack
+
+        return getattr(stack, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BuiltImage",

@@ -13,10 +13,11 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..exceptions import DockerError
 from ._runtime_build_cli import (
@@ -26,13 +27,31 @@ from ._runtime_build_cli import (
     build_printer,
     run_build_command,
 )
-from .project import ComposeContainer, ComposeProject, LogLine, list_projects
+from ._runtime_progress import Progress
+from ._runtime_tty import Resize, byte_writer, raw_terminal, relay, usable_fd
+from .project import ComposeContainer, ComposeProject, list_projects
+
+if TYPE_CHECKING:
+    from ..stream import Stream
 
 _PULL = ("always", "missing", "never")
 
 
 def add_commands(sub: Any) -> None:
-    """Add the runtime subcommands (Docker Compose's flags) to the ``compose`` parser."""
+    """Add the runtime subcommands (Docker Compose's flags) to the ``compose`` parser.
+
+    Each group registers its subcommands here, one call each; a new command also
+    adds its handler to ``HANDLERS``.
+    """
+    _add_converge(sub)
+    _add_lifecycle(sub)
+    _add_listing(sub)
+    _add_one_off(sub)
+    _add_cp(sub)
+    add_build_commands(sub)  # build, pull, push; up/create --build/--no-build
+
+
+def _add_converge(sub: Any) -> None:
     up = sub.add_parser("up", help="create and start containers")
     _converge_flags(up)
     up.add_argument("-d", "--detach", action="store_true")
@@ -43,19 +62,14 @@ def add_commands(sub: Any) -> None:
     up.add_argument("--wait-timeout", type=int)
     up.add_argument("--abort-on-container-exit", action="store_true")
     up.add_argument("--exit-code-from")
-    create = sub.add_parser("create", help="create containers for services")
-    _converge_flags(create)
+    _converge_flags(sub.add_parser("create", help="create containers for services"))
+
+
+def _add_lifecycle(sub: Any) -> None:
     down = sub.add_parser("down", help="stop and remove containers and networks")
     down.add_argument("-v", "--volumes", action="store_true")
     down.add_argument("--remove-orphans", action="store_true")
     down.add_argument("-t", "--timeout", type=int)
-    ps = sub.add_parser("ps", help="list containers")
-    ps.add_argument("-a", "--all", action="store_true")
-    ps.add_argument("--format", default="table")
-    ps.add_argument("-q", "--quiet", action="store_true")
-    ps.add_argument("--services", action="store_true", dest="list_services")
-    ps.add_argument("--status", action="append")
-    ps.add_argument("services", nargs="*")
     for verb, text in (
         ("start", "start services"),
         ("pause", "pause services"),
@@ -66,6 +80,25 @@ def add_commands(sub: Any) -> None:
         parser = sub.add_parser(verb, help=text)
         parser.add_argument("-t", "--timeout", type=int)
         parser.add_argument("services", nargs="*")
+    kill = sub.add_parser("kill", help="force stop service containers")
+    kill.add_argument("-s", "--signal", default="SIGKILL")
+    kill.add_argument("--remove-orphans", action="store_true")
+    kill.add_argument("services", nargs="*")
+    rm = sub.add_parser("rm", help="remove stopped service containers")
+    rm.add_argument("-f", "--force", action="store_true")
+    rm.add_argument("-s", "--stop", action="store_true")
+    rm.add_argument("-v", "--volumes", action="store_true")
+    rm.add_argument("services", nargs="*")
+
+
+def _add_listing(sub: Any) -> None:
+    ps = sub.add_parser("ps", help="list containers")
+    ps.add_argument("-a", "--all", action="store_true")
+    ps.add_argument("--format", default="table")
+    ps.add_argument("-q", "--quiet", action="store_true")
+    ps.add_argument("--services", action="store_true", dest="list_services")
+    ps.add_argument("--status", action="append")
+    ps.add_argument("services", nargs="*")
     logs = sub.add_parser("logs", help="view output from containers")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("--since")
@@ -75,30 +108,6 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("--no-color", action="store_true")
     logs.add_argument("--no-log-prefix", action="store_true")
     logs.add_argument("services", nargs="*")
-    run = sub.add_parser("run", help="run a one-off command on a service")
-    run.add_argument("-d", "--detach", action="store_true")
-    run.add_argument("--rm", action="store_true")
-    run.add_argument("-e", "--env", action="append", default=[])
-    run.add_argument("--entrypoint")
-    run.add_argument("--name")
-    run.add_argument("-u", "--user")
-    run.add_argument("-w", "--workdir")
-    run.add_argument("-P", "--service-ports", action="store_true")
-    run.add_argument("--no-deps", action="store_true")
-    run.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
-    run.add_argument("--pull", choices=_PULL)
-    run.add_argument("service")
-    run.add_argument("run_command", nargs=argparse.REMAINDER)
-    exe = sub.add_parser("exec", help="execute a command in a running container")
-    exe.add_argument("-d", "--detach", action="store_true")
-    exe.add_argument("-e", "--env", action="append", default=[])
-    exe.add_argument("--index", type=int, default=1)
-    exe.add_argument("--privileged", action="store_true")
-    exe.add_argument("-u", "--user")
-    exe.add_argument("-w", "--workdir")
-    exe.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
-    exe.add_argument("service")
-    exe.add_argument("exec_command", nargs=argparse.REMAINDER)
     events = sub.add_parser("events", help="receive real time events from containers")
     events.add_argument("--json", action="store_true")
     events.add_argument("services", nargs="*")
@@ -110,26 +119,42 @@ def add_commands(sub: Any) -> None:
     port.add_argument("--protocol", default="tcp")
     port.add_argument("service")
     port.add_argument("private_port", type=int)
-    images = sub.add_parser("images", help="list images used by the created containers")
-    images.add_argument("--format", default="table")
-    images.add_argument("-q", "--quiet", action="store_true")
-    images.add_argument("services", nargs="*")
-    ls = sub.add_parser("ls", help="list running compose projects")
-    ls.add_argument("-a", "--all", action="store_true")
-    ls.add_argument("--format", default="table")
-    ls.add_argument("-q", "--quiet", action="store_true")
-    ls.add_argument("--filter", action="append", default=[])
-    kill = sub.add_parser("kill", help="force stop service containers")
-    kill.add_argument("-s", "--signal", default="SIGKILL")
-    kill.add_argument("--remove-orphans", action="store_true")
-    kill.add_argument("services", nargs="*")
-    rm = sub.add_parser("rm", help="remove stopped service containers")
-    rm.add_argument("-f", "--force", action="store_true")
-    rm.add_argument("-s", "--stop", action="store_true")
-    rm.add_argument("-v", "--volumes", action="store_true")
-    rm.add_argument("services", nargs="*")
-    _add_cp(sub)
-    add_build_commands(sub)  # build, pull, push; up/create --build/--no-build
+    for verb, text in (
+        ("images", "list images used by the created containers"),
+        ("ls", "list running compose projects"),
+    ):
+        parser = sub.add_parser(verb, help=text)
+        parser.add_argument("--format", default="table")
+        parser.add_argument("-q", "--quiet", action="store_true")
+    sub.choices["images"].add_argument("services", nargs="*")
+    sub.choices["ls"].add_argument("-a", "--all", action="store_true")
+    sub.choices["ls"].add_argument("--filter", action="append", default=[])
+
+
+def _add_one_off(sub: Any) -> None:
+    run = sub.add_parser("run", help="run a one-off command on a service")
+    exe = sub.add_parser("exec", help="execute a command in a running container")
+    for parser in (run, exe):
+        parser.add_argument("-d", "--detach", action="store_true")
+        parser.add_argument("-e", "--env", action="append", default=[])
+        parser.add_argument("-u", "--user")
+        parser.add_argument("-w", "--workdir")
+        parser.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
+        # Compose's defaults: a tty when stdin is one, stdin kept open (piped)
+        parser.add_argument("-t", "--tty", action="store_true")
+        parser.add_argument("-i", "--interactive", action="store_true")
+    run.add_argument("--rm", action="store_true")
+    run.add_argument("--entrypoint")
+    run.add_argument("--name")
+    run.add_argument("-P", "--service-ports", action="store_true")
+    run.add_argument("--no-deps", action="store_true")
+    run.add_argument("--pull", choices=_PULL)
+    run.add_argument("service")
+    run.add_argument("run_command", nargs=argparse.REMAINDER)
+    exe.add_argument("--index", type=int, default=1)
+    exe.add_argument("--privileged", action="store_true")
+    exe.add_argument("service")
+    exe.add_argument("exec_command", nargs=argparse.REMAINDER)
 
 
 def _add_cp(sub: Any) -> None:
@@ -146,8 +171,6 @@ def _add_cp(sub: Any) -> None:
 
 async def _cp(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Copy as ``docker compose cp``; ``-`` reads a tar from stdin or writes one to stdout."""
-    import sys
-
     source: Any = sys.stdin.buffer if args.source == "-" else args.source
     destination: Any = args.destination
     if destination == "-":
@@ -199,6 +222,10 @@ def run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
         return 130
 
 
+Handler = Callable[[ComposeProject, argparse.Namespace, TextIO, TextIO], Awaitable[int]]
+"""A subcommand: ``handler(project, args, out, err)`` returns the exit status."""
+
+
 async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -> int:
     from ..docker import Docker
 
@@ -206,123 +233,113 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
         if args.command == "ls":
             return await _ls(docker, args, out)
         project = ComposeProject(docker, model)
-        services = list(getattr(args, "services", None) or ()) or None
-        command = args.command
-        if command in BUILD_COMMANDS:
-            return await run_build_command(project, args, out, err)
-        if command in ("up", "create"):
-            if args.force_recreate and args.no_recreate:
-                raise ValueError("--force-recreate and --no-recreate are incompatible")
-            options: dict[str, Any] = {
-                "force_recreate": args.force_recreate,
-                "no_recreate": args.no_recreate,
-                "pull": args.pull,
-                "remove_orphans": args.remove_orphans,
-                "scale": _scale(args.scale) or None,
-                "build": build_policy(args),
-                "build_progress": build_printer(out),
-            }
-            if command == "create":
-                done = await project.create(services, **options)
-            else:
-                done = await project.up(
-                    services,
-                    no_deps=args.no_deps,
-                    no_start=args.no_start,
-                    timeout=args.timeout,
-                    wait=args.wait,
-                    wait_timeout=args.wait_timeout,
-                    **options,
-                )
-            for item in done:
-                out.write(f" Container {item.name}  {_progress_word(item)}\n")
-            if command == "up" and not args.detach and not args.no_start:
-                return await _attached(project, done, out, args)
-            return 0
-        if command == "down":
-            for item in await project.down(
-                volumes=args.volumes, remove_orphans=args.remove_orphans, timeout=args.timeout
-            ):
-                out.write(f" Container {item.name}  Removed\n")
-            return 0
-        if command == "ps":
-            return await _ps(project, args, out)
-        if command == "events":
-            async for event in project.events(services):
-                if args.json:
-                    out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
-                else:
-                    attrs = ", ".join(f"{k}={v}" for k, v in sorted(event.attributes.items()))
-                    out.write(f"{event.time} {event.type} {event.action} {event.id} ({attrs})\n")
-                out.flush()
-            return 0
-        if command == "wait":
-            stopped = await project.wait(services, down_project=args.down_project)
-            if stopped.exit_code is None:
-                return 0
-            out.write(f"container {stopped.id!r} exited with status code {stopped.exit_code}\n".replace("'", '"'))
-            return stopped.exit_code
-        if command == "exec":
-            code = await project.exec(
-                args.service,
-                args.exec_command,
-                index=args.index,
-                user=args.user,
-                workdir=args.workdir,
-                environment=_env_args(args.env) or None,
-                privileged=args.privileged,
-                detach=args.detach,
-                on_output=_printer(out, err),
-            )
-            return code or 0
-        if command == "run":
-            return await _one_off(project, args, out, err)
-        if command == "port":
-            found = await project.port(
-                args.service, args.private_port, protocol=args.protocol, index=args.index
-            )
-            if found is None:
-                raise ValueError(f"no port {args.private_port}/{args.protocol} for {args.service}")
-            out.write(f"{found}\n")
-            return 0
-        if command == "images":
-            listed = await project.images(services)
-            if args.quiet:
-                out.write("".join(f"{i.id}\n" for i in dict.fromkeys(listed)))
-            elif args.format == "json":
-                out.write(json.dumps([i.to_json() for i in listed], separators=(",", ":")) + "\n")
-            else:
-                for i in listed:
-                    out.write(f"{i.container}   {i.repository}   {i.tag}   {i.id[7:19]}\n")
-            return 0
-        if command == "logs":
-            return await _logs(project, args, out, services)
-        if command == "cp":
-            return await _cp(project, args, out, err)
-        verbs: dict[str, Any] = {
-            "start": lambda: project.start(services),
-            "stop": lambda: project.stop(services, timeout=args.timeout),
-            "restart": lambda: project.restart(services, timeout=args.timeout),
-            "kill": lambda: project.kill(services, signal=args.signal),
-            "pause": lambda: project.pause(services),
-            "unpause": lambda: project.unpause(services),
-            "rm": lambda: project.rm(services, stop=args.stop, volumes=args.volumes),
-        }
-        for item in await verbs[command]():
-            out.write(f" Container {item.name}  {_DONE_WORDS[command]}\n")
+        return await HANDLERS[args.command](project, args, out, err)
+
+
+def _services(args: argparse.Namespace) -> list[str] | None:
+    return list(getattr(args, "services", None) or ()) or None
+
+
+async def _converge(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    if args.force_recreate and args.no_recreate:
+        raise ValueError("--force-recreate and --no-recreate are incompatible")
+    options: dict[str, Any] = {
+        "force_recreate": args.force_recreate,
+        "no_recreate": args.no_recreate,
+        "pull": args.pull,
+        "remove_orphans": args.remove_orphans,
+        "scale": _scale(args.scale) or None,
+        "build": build_policy(args),
+        "build_progress": build_printer(out),
+    }
+    project.progress = Progress(err)
+    if args.command == "create":
+        await project.create(_services(args), **options)
         return 0
-
-
-_DONE_WORDS = {
-    "start": "Started", "stop": "Stopped", "restart": "Restarted", "kill": "Killed",
-    "pause": "Paused", "unpause": "Unpaused", "rm": "Removed",
-}  # fmt: skip
-
-
-def _progress_word(item: ComposeContainer) -> str:
-    return {"running": "Started", "created": "Created", "exited": "Exited"}.get(
-        item.state, item.state.capitalize()
+    done = await project.up(
+        _services(args),
+        no_deps=args.no_deps,
+        no_start=args.no_start,
+        timeout=args.timeout,
+        wait=args.wait,
+        wait_timeout=args.wait_timeout,
+        **options,
     )
+    if not args.detach and not args.no_start:
+        project.progress = None
+        return await _attached(project, done, out, args)
+    return 0
+
+
+async def _down(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    project.progress = Progress(err)
+    await project.down(
+        volumes=args.volumes, remove_orphans=args.remove_orphans, timeout=args.timeout
+    )
+    return 0
+
+
+async def _verb(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    services = _services(args)
+    verbs: dict[str, Callable[[], Awaitable[Any]]] = {
+        "start": lambda: project.start(services),
+        "stop": lambda: project.stop(services, timeout=args.timeout),
+        "restart": lambda: project.restart(services, timeout=args.timeout),
+        "kill": lambda: project.kill(services, signal=args.signal),
+        "pause": lambda: project.pause(services),
+        "unpause": lambda: project.unpause(services),
+        "rm": lambda: project.rm(services, stop=args.stop, volumes=args.volumes),
+    }
+    project.progress = Progress(err)
+    await verbs[args.command]()
+    return 0
+
+
+async def _events(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    async for event in project.events(_services(args)):
+        if args.json:
+            out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+        else:
+            attrs = ", ".join(f"{k}={v}" for k, v in sorted(event.attributes.items()))
+            out.write(f"{event.time} {event.type} {event.action} {event.id} ({attrs})\n")
+        out.flush()
+    return 0
+
+
+async def _wait(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    stopped = await project.wait(_services(args), down_project=args.down_project)
+    if stopped.exit_code is None:
+        return 0
+    out.write(f'container "{stopped.id}" exited with status code {stopped.exit_code}\n')
+    return stopped.exit_code
+
+
+async def _port(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    found = await project.port(
+        args.service, args.private_port, protocol=args.protocol, index=args.index
+    )
+    if found is None:
+        raise ValueError(f"no port {args.private_port}/{args.protocol} for {args.service}")
+    out.write(f"{found}\n")
+    return 0
+
+
+async def _images(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    listed = await project.images(_services(args))
+    if args.quiet:
+        out.write("".join(f"{i.id}\n" for i in dict.fromkeys(listed)))
+    elif args.format == "json":
+        out.write(json.dumps([i.to_json() for i in listed], separators=(",", ":")) + "\n")
+    else:
+        for i in listed:
+            out.write(f"{i.container}   {i.repository}   {i.tag}   {i.id[7:19]}\n")
+    return 0
 
 
 async def _attached(
@@ -388,11 +405,54 @@ def _env_args(items: Sequence[str]) -> dict[str, str]:
     return environment
 
 
-def _printer(out: TextIO, err: TextIO) -> Any:
-    def show(line: LogLine) -> None:
-        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
+class _Session:
+    """How ``run``/``exec`` talk to the local terminal, as Compose decides it.
 
-    return show
+    A tty when standard input and ``out`` are terminals and ``-T`` is not given;
+    standard input is kept open (piped) unless it cannot be read.
+    """
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.stdin_fd = usable_fd(sys.stdin)
+        out_fd = usable_fd(out)
+        self.tty = (
+            not args.no_tty
+            and self.stdin_fd is not None
+            and os.isatty(self.stdin_fd)
+            and out_fd is not None
+            and os.isatty(out_fd)
+        )
+        self.out, self.err = byte_writer(out), byte_writer(err)
+
+    async def relay(self, stream: Stream, resize: Resize) -> None:
+        with raw_terminal(self.stdin_fd if self.tty else None):
+            await relay(
+                stream,
+                stdin_fd=self.stdin_fd,
+                out=self.out,
+                err=self.err,
+                resize=resize if self.tty else None,
+                size_fd=self.stdin_fd,
+                close_stdin=not self.tty,
+            )
+
+
+async def _exec(project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    session = _Session(args, out, err)
+    code = await project.exec(
+        args.service,
+        args.exec_command,
+        index=args.index,
+        user=args.user,
+        workdir=args.workdir,
+        environment=_env_args(args.env) or None,
+        privileged=args.privileged,
+        detach=args.detach,
+        tty=session.tty,
+        stdin=session.stdin_fd is not None,
+        relay=session.relay,
+    )
+    return code or 0
 
 
 async def _one_off(
@@ -400,18 +460,12 @@ async def _one_off(
 ) -> int:
     import shlex
 
-    environment = {}
-    for item in args.env:
-        key, sep, value = item.partition("=")
-        environment[key] = value if sep else os.environ.get(key, "")
-    def show(line: LogLine) -> None:
-        (err if line.stream == "stderr" else out).write(f"{line.text}\n")
-
+    session = _Session(args, out, err)
     result = await project.run(
         args.service,
         args.run_command or None,
         entrypoint=shlex.split(args.entrypoint) if args.entrypoint else None,
-        environment=environment or None,
+        environment=_env_args(args.env) or None,
         rm=args.rm,
         detach=args.detach,
         service_ports=args.service_ports,
@@ -420,7 +474,9 @@ async def _one_off(
         user=args.user,
         workdir=args.workdir,
         pull=args.pull,
-        on_output=_printer(out, err),
+        tty=session.tty,
+        stdin=session.stdin_fd is not None,
+        relay=session.relay,
     )
     if args.detach:
         out.write(f"{result.id}\n")
@@ -431,9 +487,10 @@ async def _one_off(
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 
 
-async def _logs(
-    project: ComposeProject, args: argparse.Namespace, out: TextIO, services: list[str] | None
+async def _logs_command(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
 ) -> int:
+    services = _services(args)
     containers = await project.ps(services, all=True)
     colour = not args.no_color and out.isatty()
     names = sorted({item.name.removeprefix(f"{project.name}-") for item in containers})
@@ -479,7 +536,9 @@ async def _ls(docker: Any, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _ps(project: ComposeProject, args: argparse.Namespace, out: TextIO) -> int:
+async def _ps_command(
+    project: ComposeProject, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
     services = list(args.services) or None
     found = await project.ps(services, all=args.all or bool(args.status))
     if args.status:
@@ -592,3 +651,13 @@ def ps_json(item: ComposeContainer) -> dict[str, Any]:
         "State": item.state,
         "Status": item.status,
     }
+
+
+HANDLERS: dict[str, Handler] = {
+    "up": _converge, "create": _converge, "down": _down, "ps": _ps_command,
+    "start": _verb, "stop": _verb, "restart": _verb, "kill": _verb, "pause": _verb,
+    "unpause": _verb, "rm": _verb, "events": _events, "wait": _wait, "exec": _exec,
+    "run": _one_off, "port": _port, "images": _images, "logs": _logs_command, "cp": _cp,
+    **dict.fromkeys(BUILD_COMMANDS, run_build_command),
+}  # fmt: skip
+"""The runtime subcommands by name (``ls`` needs no project and is run apart)."""

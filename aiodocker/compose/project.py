@@ -40,10 +40,12 @@ from ._runtime_convert import (
 )
 from ._runtime_events import ComposeDependencyError, ComposeServiceError, StateWatch
 from ._runtime_hash import network_hash, service_hash, volume_hash
+from ._runtime_tty import Resize
 
 if TYPE_CHECKING:
     from ..containers import DockerContainer
     from ..docker import Docker
+    from ..stream import Stream
 
 __all__ = [
     "BuiltImage",
@@ -65,6 +67,8 @@ log = logging.getLogger(__name__)
 
 PullPolicy = Literal["always", "missing", "never"]
 DEFAULT_PARALLELISM = 8
+Relay = Callable[["Stream", Resize], Awaitable[None]]
+"""An interactive session's relay: given the attached stream and a tty ``resize``."""
 _SUMMARY_KEYS = (
     "Id", "Names", "Image", "Command", "Created", "Ports", "Labels", "State", "Status",
     "NetworkSettings", "Mounts",
@@ -240,6 +244,7 @@ class ComposeProject:
         config_files: Sequence[str] = (),
         environment_files: Sequence[str] = (),
         parallelism: int = DEFAULT_PARALLELISM,
+        progress: Callable[[str, str], None] | None = None,
     ) -> None:
         data, meta = _model_parts(model)
         project_name = name or data.get("name")
@@ -267,6 +272,7 @@ class ComposeProject:
         self.config_files = list(config_files or meta.get("config_files") or ())
         self.environment_files = list(environment_files or meta.get("environment_files") or ())
         self.parallelism = parallelism
+        self.progress = progress
         self._context = ProjectContext(
             name=self.name,
             networks=self.networks,
@@ -283,6 +289,16 @@ class ComposeProject:
 
     def __repr__(self) -> str:
         return f"ComposeProject({self.name!r}, services={sorted(self.services)!r})"
+
+    def _report(self, resource: str, status: str) -> None:
+        if self.progress is not None:
+            self.progress(resource, status)
+
+    async def _step(self, resource: str, words: tuple[str, str], call: Awaitable[Any]) -> None:
+        """Await ``call``, reporting ``words`` (``("Starting", "Started")``) around it."""
+        self._report(resource, words[0])
+        await call
+        self._report(resource, words[1])
 
     # ------------------------------------------------------------------ selection
 
@@ -474,6 +490,9 @@ class ComposeProject:
         workdir: str | None = None,
         pull: PullPolicy | None = None,
         on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+        tty: bool = False,
+        stdin: bool = False,
+        relay: Relay | None = None,
     ) -> OneOff:
         """Run a one-off container of ``service`` (``docker compose run``).
 
@@ -482,6 +501,11 @@ class ComposeProject:
         ``name`` is given; ports are published only with ``service_ports``. Without
         ``detach`` it waits for the exit, passing each output line to ``on_output``,
         and ``rm`` removes the container afterwards.
+
+        For an interactive session, ``relay`` is given the container's attached
+        stream (``stdin`` attaches its input; ``tty`` allocates a terminal) once the
+        container has started, and a ``resize(height, width)`` for its tty; the run
+        ends when the relay returns.
 
         Raises:
             ValueError: no such service.
@@ -492,25 +516,52 @@ class ComposeProject:
             deps = [dep for dep in self._select([service], with_deps=True) if dep != service]
             if deps:
                 await self.up(deps, pull=pull)
-        used = set((self.services[service].get("networks") or {}).keys())
-        await self._ensure_networks(used)
-        await self._ensure_volumes()
         spec = dict(self.services[service])
-        if command is not None:
-            spec["command"] = list(command)
-        if entrypoint is not None:
-            spec["entrypoint"] = list(entrypoint)
+        for key, value in (("command", command), ("entrypoint", entrypoint)):
+            if value is not None:
+                spec[key] = list(value)
+        for key, text in (("user", user), ("working_dir", workdir)):
+            if text is not None:
+                spec[key] = text
         if environment:
             spec["environment"] = {**(spec.get("environment") or {}), **environment}
-        if user is not None:
-            spec["user"] = user
-        if workdir is not None:
-            spec["working_dir"] = workdir
         if not service_ports:
             spec.pop("ports", None)
+        container, final = await self._one_off_container(
+            service, spec, name=name, pull=pull, tty=tty, stdin=stdin
+        )
+        if detach:
+            await self._start_container(service, container)
+            return OneOff(container.id, final, None)
+        try:
+            if relay is not None:
+                await self._relay_one_off(service, container, relay, stdin=stdin)
+            else:
+                await self._start_container(service, container)
+                await _follow_output(container, final, service, on_output)
+            outcome = await container.wait()
+        finally:
+            if rm:
+                await container.delete(force=True)
+        return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
+
+    async def _one_off_container(
+        self,
+        service: str,
+        spec: dict[str, Any],
+        *,
+        name: str | None,
+        pull: PullPolicy | None,
+        tty: bool,
+        stdin: bool,
+    ) -> tuple[DockerContainer, str]:
+        """Create (not start) ``run``'s container from the overridden ``spec``."""
+        await self._ensure_networks(set((spec.get("networks") or {}).keys()))
+        await self._ensure_volumes()
         spec.pop("restart", None)
         spec.pop("container_name", None)
         spec["stdin_open"] = True
+        spec["tty"] = tty
         plan = _Plan(
             bound=asyncio.Semaphore(1), selected={service}, pull=pull, force_recreate=False,
             no_recreate=False, scale=None, timeout=None,
@@ -523,29 +574,27 @@ class ComposeProject:
             container=final, number=1, config_hash=service_hash(spec), image_id=image_id,
             oneoff=True, slug=slug, grants=self._grants(service),
         )  # fmt: skip
+        # as `docker run -i`: the container's stdin closes when the attached input ends
+        body.update(AttachStdin=stdin, AttachStdout=True, AttachStderr=True, StdinOnce=stdin)
         container = await self.docker.containers.create(
             body, name=final, platform=spec.get("platform")
         )
         archive = grants_tar(self._grants(service))
         if archive is not None:
             await container.put_archive("/", archive)
-        await self._start_container(service, container)
-        if detach:
-            return OneOff(container.id, final, None)
-        try:
-            async for message in container.log_messages(follow=True):
-                if on_output is not None:
-                    for text in bytes(message.data).decode("utf-8", "replace").splitlines():
-                        result = on_output(
-                            LogLine(final, service, "stderr" if message.stream == 2 else "stdout", text)
-                        )
-                        if result is not None:
-                            await result
-            outcome = await container.wait()
-        finally:
-            if rm:
-                await container.delete(force=True)
-        return OneOff(container.id, final, int(outcome.get("StatusCode", -1)))
+        return container, final
+
+    async def _relay_one_off(
+        self, service: str, container: DockerContainer, relay: Relay, *, stdin: bool
+    ) -> None:
+        """Attach to ``container`` before starting it (no output is lost), then relay."""
+
+        async def resize(height: int, width: int) -> None:
+            await container.resize(h=height, w=width)
+
+        async with container.attach(stdin=stdin, stdout=True, stderr=True) as stream:
+            await self._start_container(service, container)
+            await relay(stream, resize)
 
     async def events(self, services: Iterable[str] | None = None) -> AsyncIterator[ComposeEvent]:
         """Yield the project's container events as they happen (``docker compose events``).
@@ -625,11 +674,16 @@ class ComposeProject:
         privileged: bool = False,
         detach: bool = False,
         on_output: Callable[[LogLine], Awaitable[None] | None] | None = None,
+        tty: bool = False,
+        stdin: bool = False,
+        relay: Relay | None = None,
     ) -> int | None:
         """Run ``command`` in container number ``index`` of ``service``; return its exit code.
 
         Output lines go to ``on_output`` (stdout and stderr apart). ``detach``
-        returns None at once.
+        returns None at once. For an interactive session, ``relay`` is given the
+        exec's stream (``stdin`` attaches its input, ``tty`` allocates a terminal)
+        and a ``resize(height, width)`` for its tty.
 
         Raises:
             ValueError: no such service.
@@ -642,12 +696,18 @@ class ComposeProject:
         container = self.docker.containers.container(found[0].id)
         execution = await container.exec(
             list(command), user=user or "", workdir=workdir, environment=environment,
-            privileged=privileged,
+            privileged=privileged, tty=tty, stdin=stdin,
         )  # fmt: skip
         if detach:
             await execution.start(detach=True)
             return None
+
+        async def resize(height: int, width: int) -> None:
+            await execution.resize(h=height, w=width)
+
         async with execution.start(detach=False) as stream:
+            if relay is not None:
+                await relay(stream, resize)
             while (message := await stream.read_out()) is not None:
                 if on_output is None:
                     continue
@@ -846,7 +906,7 @@ class ComposeProject:
                     ],
                     "Options": ipam.get("options") or None,
                 }
-            await self.docker.networks.create(body)
+            await self._step(f"Network {full}", ("Creating", "Created"), self.docker.networks.create(body))
 
     async def _ensure_volumes(self) -> None:
         for key, spec in self.volumes.items():
@@ -859,7 +919,7 @@ class ComposeProject:
                     raise ComposeServiceError(
                         key, f"external volume {full!r} not found"
                     ) from None
-            await self.docker.volumes.create(
+            await self._step(f"Volume {full}", ("Creating", "Created"), self.docker.volumes.create(
                 {
                     "Name": full,
                     "Driver": spec.get("driver") or "local",
@@ -872,7 +932,7 @@ class ComposeProject:
                         labels.CONFIG_HASH: volume_hash(spec),
                     },
                 }
-            )
+            ))
 
     # ------------------------------------------------------------------ images
 
@@ -986,6 +1046,8 @@ class ComposeProject:
             self.name, service, number, fixed=spec.get("container_name")
         )
         body = await self._body(service, number, image_id, container=final)
+        if name is None:
+            self._report(f"Container {final}", "Creating")
         container = await self.docker.containers.create(
             body, name=name or final, platform=spec.get("platform")
         )
@@ -993,6 +1055,8 @@ class ComposeProject:
         archive = grants_tar(self._grants(service))
         if archive is not None:  # secrets and configs from environment or content
             await container.put_archive("/", archive)
+        if name is None:
+            self._report(f"Container {final}", "Created")
         return container
 
     async def _connect_other_networks(
@@ -1052,6 +1116,7 @@ class ComposeProject:
     async def _recreate(
         self, service: str, old: ComposeContainer, image_id: str, plan: _Plan
     ) -> None:
+        self._report(f"Container {old.name}", "Recreate")
         temporary = f"{old.id[:12]}_{old.name}"
         new = await self._create_container(service, old.number, image_id, name=temporary)
         current = self.docker.containers.container(old.id)
@@ -1059,6 +1124,7 @@ class ComposeProject:
             await current.stop(t=self._timeout(service, plan.timeout))
         await current.delete(force=True)
         await new.rename(old.name)
+        self._report(f"Container {old.name}", "Recreated")
         plan.add(service, new.id, old.name, "created")
 
     def _timeout(self, service: str, timeout: int | None) -> int | None:
@@ -1090,7 +1156,7 @@ class ComposeProject:
         restart_for_deps = any(
             spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
         )
-        async def bring_up(cid: str, state: str) -> None:
+        async def bring_up(cid: str, name: str, state: str) -> None:
             container = self.docker.containers.container(cid)
             if state == "paused":
                 return
@@ -1098,16 +1164,22 @@ class ComposeProject:
                 if state in ("running", "restarting"):
                     if restart_for_deps and service not in plan.recreated:
                         await container.restart(t=self._timeout(service, plan.timeout))
+                    self._report(f"Container {name}", "Running")
                     return
-                await self._start_container(service, container)
+                await self._start_container(service, container, name)
 
         await asyncio.gather(
-            *(bring_up(cid, state) for cid, _, state in plan.members.get(service, []))
+            *(bring_up(cid, name, state) for cid, name, state in plan.members.get(service, []))
         )
 
-    async def _start_container(self, service: str, container: DockerContainer) -> None:
+    async def _start_container(
+        self, service: str, container: DockerContainer, name: str | None = None
+    ) -> None:
         try:
-            await container.start()
+            if name is None:
+                await container.start()
+            else:
+                await self._step(f"Container {name}", ("Starting", "Started"), container.start())
         except DockerError as exc:
             tail = await _last_log_lines(container)
             raise ComposeServiceError(service, f"failed to start: {exc.message}{tail}") from exc
@@ -1121,7 +1193,9 @@ class ComposeProject:
             return  # the dependency's start phase has finished before this one began
         for cid, name, _ in plan.members.get(service, []):
             if condition == "service_healthy":
+                self._report(f"Container {name}", "Waiting")
                 await watch.wait_healthy(cid, name)
+                self._report(f"Container {name}", "Healthy")
             else:
                 code = await watch.wait_exited(cid, name)
                 if code != 0:
@@ -1130,7 +1204,10 @@ class ComposeProject:
                     )
 
     async def _wait_running(self, selected: Sequence[str], watch: StateWatch) -> None:
-        for item in await self._list(services=selected):
+        found = await self._list(services=selected)
+        for item in found:
+            self._report(f"Container {item.name}", "Waiting")
+        for item in found:
             spec = self.services.get(item.service) or {}
             check = spec.get("healthcheck")
             if check and not check.get("disable"):
@@ -1140,6 +1217,7 @@ class ComposeProject:
                     raise ComposeServiceError(item.service, str(exc)) from exc
             elif item.state != "running":
                 raise ComposeServiceError(item.service, f"container {item.name} is {item.state}")
+            self._report(f"Container {item.name}", "Healthy")
 
     # ------------------------------------------------------------------ public verbs
 
@@ -1200,16 +1278,11 @@ class ComposeProject:
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
-        await self._ensure_networks(used)
-        await self._ensure_volumes()
+        await asyncio.gather(self._ensure_networks(used), self._ensure_volumes())
         async with StateWatch(self.docker, self.name) as watch:
-            await self._in_order(selected, lambda name: self._converge(name, plan))
-            if not no_start:
-                await self._in_order(
-                    selected, lambda name: self._start_service(name, plan, watch), bounded=False
-                )
-                if wait:
-                    await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
+            await self._converge_and_start(selected, plan, watch, start=not no_start)
+            if wait and not no_start:
+                await asyncio.wait_for(self._wait_running(selected, watch), wait_timeout)
         return await self._list(services=selected)
 
     async def build(
@@ -1283,6 +1356,45 @@ class ComposeProject:
             include_deps=include_deps, progress=progress,
         )  # fmt: skip
 
+    async def _converge_and_start(
+        self, selected: Sequence[str], plan: _Plan, watch: StateWatch, *, start: bool
+    ) -> None:
+        """Converge the services in dependency order and start each one as soon as it can.
+
+        A service starts once it is converged and its dependencies' conditions hold,
+        while the others are still being created: the two passes overlap.
+        """
+        loop = asyncio.get_running_loop()
+        converged = {name: loop.create_future() for name in selected}
+
+        async def converge(name: str) -> None:
+            try:
+                await self._converge(name, plan)
+            except BaseException as exc:
+                converged[name].set_exception(exc)
+                raise
+            converged[name].set_result(None)
+
+        async def create_all() -> None:
+            try:
+                await self._in_order(selected, converge)
+            finally:
+                for name, future in converged.items():
+                    if not future.done():
+                        future.set_exception(ComposeServiceError(name, "was not created"))
+                    future.exception()  # retrieved: the error is raised by one pass
+
+        async def bring_up(name: str) -> None:
+            await asyncio.shield(converged[name])
+            await self._start_service(name, plan, watch)
+
+        passes = [create_all()]
+        if start:
+            passes.append(self._in_order(selected, bring_up, bounded=False))
+        for result in await asyncio.gather(*passes, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+
     async def create(
         self,
         services: Iterable[str] | None = None,
@@ -1323,6 +1435,7 @@ class ComposeProject:
         *,
         reverse: bool = False,
         states: tuple[str, ...] | None = None,
+        words: tuple[str, str] | None = None,
     ) -> list[ComposeContainer]:
         selected = self._select(services, with_deps=False)
         containers = await self._list(services=selected)
@@ -1331,8 +1444,13 @@ class ComposeProject:
             if states is None or item.state in states:
                 by_service.setdefault(item.service, []).append(item)
 
+        def step(item: ComposeContainer) -> Awaitable[None]:
+            if words is None:
+                return action(item)
+            return self._step(f"Container {item.name}", words, action(item))
+
         async def run(service: str) -> None:
-            await asyncio.gather(*(action(item) for item in by_service.get(service, [])))
+            await asyncio.gather(*(step(item) for item in by_service.get(service, [])))
 
         await self._in_order(selected, run, reverse=reverse)
         return [item for items in by_service.values() for item in items]
@@ -1345,6 +1463,7 @@ class ComposeProject:
                 item.service, self.docker.containers.container(item.id)
             ),
             states=("created", "exited"),
+            words=("Starting", "Started"),
         )
 
     async def stop(
@@ -1358,6 +1477,7 @@ class ComposeProject:
             ),
             reverse=True,
             states=("running", "restarting", "paused"),
+            words=("Stopping", "Stopped"),
         )
 
     async def restart(
@@ -1369,6 +1489,7 @@ class ComposeProject:
             lambda item: self.docker.containers.container(item.id).restart(
                 t=self._timeout(item.service, timeout)
             ),
+            words=("Restarting", "Restarted"),
         )
 
     async def kill(
@@ -1380,6 +1501,7 @@ class ComposeProject:
             lambda item: self.docker.containers.container(item.id).kill(signal=signal),
             reverse=True,
             states=("running", "restarting"),
+            words=("Killing", "Killed"),
         )
 
     async def pause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
@@ -1388,6 +1510,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).pause(),
             states=("running",),
+            words=("Pausing", "Paused"),
         )
 
     async def unpause(self, services: Iterable[str] | None = None) -> list[ComposeContainer]:
@@ -1396,6 +1519,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).unpause(),
             states=("paused",),
+            words=("Unpausing", "Unpaused"),
         )
 
     async def rm(
@@ -1413,6 +1537,7 @@ class ComposeProject:
             services,
             lambda item: self.docker.containers.container(item.id).delete(v=volumes),
             states=("created", "exited", "dead"),
+            words=("Removing", "Removed"),
         )
 
     async def down(
@@ -1432,9 +1557,14 @@ class ComposeProject:
 
         async def remove(item: ComposeContainer) -> None:
             container = self.docker.containers.container(item.id)
+            resource = f"Container {item.name}"
             if item.state in ("running", "restarting", "paused"):
-                await container.stop(t=self._timeout(item.service, timeout) if item.service in self.services else timeout)
-            await container.delete(force=True, v=volumes)
+                grace = self._timeout(item.service, timeout) if item.service in self.services else timeout
+                await self._step(resource, ("Stopping", "Stopped"), container.stop(t=grace))
+            else:  # Compose reports the step for a container that had already stopped too
+                self._report(resource, "Stopping")
+                self._report(resource, "Stopped")
+            await self._step(resource, ("Removing", "Removed"), container.delete(force=True, v=volumes))
             removed.append(item)
 
         ours = [item for item in every if item.service in self.services]
@@ -1454,24 +1584,32 @@ class ComposeProject:
                 "found orphan containers (%s) for this project; use remove_orphans to remove them",
                 ", ".join(item.name for item in orphans),
             )
-        for key, spec in self.networks.items():
-            if spec.get("external"):
-                continue
-            full = labels.resource_name(self.name, key, spec)
-            try:
-                await (await self.docker.networks.get(full)).delete()
-            except DockerNotFoundError:
-                pass
-        if volumes:
-            for key, spec in self.volumes.items():
-                if spec.get("external"):
-                    continue
-                full = labels.resource_name(self.name, key, spec)
-                try:
-                    await (await self.docker.volumes.get(full)).delete()
-                except DockerNotFoundError:
-                    pass
+        await self._remove_resources(volumes=volumes)
         return removed
+
+    async def _remove_resources(self, *, volumes: bool) -> None:
+        """Remove the project's networks (and volumes) at once, by name; external ones stay."""
+        from ..networks import DockerNetwork
+        from ..volumes import DockerVolume
+
+        async def remove(resource: str, call: Callable[[], Awaitable[Any]]) -> None:
+            try:
+                await call()
+            except DockerNotFoundError:
+                return  # never created, or already gone: Compose reports nothing either
+            self._report(resource, "Removing")
+            self._report(resource, "Removed")
+
+        calls = []
+        for key, spec in self.networks.items():
+            if not spec.get("external"):
+                full = labels.resource_name(self.name, key, spec)
+                calls.append(remove(f"Network {full}", DockerNetwork(self.docker, full).delete))
+        for key, spec in self.volumes.items() if volumes else ():
+            if not spec.get("external"):
+                full = labels.resource_name(self.name, key, spec)
+                calls.append(remove(f"Volume {full}", DockerVolume(self.docker, full).delete))
+        await asyncio.gather(*calls)
 
 
 @dataclass
@@ -1635,6 +1773,23 @@ def _log_line(
 ) -> LogLine:
     text = data.decode("utf-8", "replace").removesuffix("\r")
     return LogLine(container, service, "stderr" if stream == 2 else "stdout", text, partial)
+
+
+async def _follow_output(
+    container: DockerContainer,
+    name: str,
+    service: str,
+    on_output: Callable[[LogLine], Awaitable[None] | None] | None,
+) -> None:
+    """Pass the container's output to ``on_output`` line by line until it stops."""
+    async for message in container.log_messages(follow=True):
+        if on_output is None:
+            continue
+        kind: Literal["stdout", "stderr"] = "stderr" if message.stream == 2 else "stdout"
+        for text in bytes(message.data).decode("utf-8", "replace").splitlines():
+            result = on_output(LogLine(name, service, kind, text))
+            if result is not None:
+                await result
 
 
 async def _last_log_lines(container: DockerContainer, lines: int = 10) -> str:
