@@ -143,6 +143,9 @@ _BUILD_QUERY: Final[tuple[tuple[str, str, Callable[[Any], list[Any]]], ...]] = (
 )
 """``build()``'s keywords as query parameters (the others are the body and headers)."""
 
+_AIOHTTP: Final = ("through_aiohttp", True)
+"""``getattr`` arguments: whether a client sends through aiohttp (yes if it cannot say)."""
+
 _NOT_FOR_SESSION_BUILD: Final = frozenset({"version", "session_id", "outputs"})
 """The keywords of ``build()`` that ``BuildKitBuild`` does not take."""
 
@@ -1201,14 +1204,12 @@ class DockerImages(Resource):
         * ``path``: a local directory, streamed as the docker CLI sends it
           (``.dockerignore`` honoured, modes and symlinks kept).
 
-        ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
-        None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
-        A BuildKit build serves a session (registry credentials, optional
-        secret and ssh mounts, and with ``path`` the context by file sync) on
-        the client's own HTTP engine, on engines that have sessions;
-        ``session_id`` names a session served elsewhere instead, and
-        ``session_id=""`` builds without one.
+        ``version="2"`` builds with BuildKit (``"1"``: the classic builder; None: the
+        daemon's default); :mod:`aiodocker.buildkit` decodes its ``moby.buildkit.trace``
+        progress items. It serves a session (registry credentials, optional secret and
+        ssh mounts, with ``path`` the context by file sync) on the client's own HTTP
+        engine, where the engine has sessions; ``session_id`` names a session served
+        elsewhere instead, and ``session_id=""`` builds without one.
 
         ``outputs`` is the ``outputs`` parameter as the API takes it (API >= 1.40,
         BuildKit only): ``[{"Type": "local", "Attrs": {...}}]``; an export
@@ -1227,28 +1228,26 @@ class DockerImages(Resource):
         options = dict(locals())  # the keywords, taken before any other local exists
         del options["self"], options["stream"]
         _check_build_sources(remote, fileobj, path, encoding)
-        if (
-            version == "2"
-            and session_id is None
-            and not getattr(self.docker, "through_aiohttp", True)
-        ):
-            # BuildKit asks the client for registry credentials, optional secrets
-            # and ssh, and (from path=) the context's files through a session
-            from .buildkit import BuildKitBuild  # imports the session code on first use
-
-            kept = {k: v for k, v in options.items() if k not in _NOT_FOR_SESSION_BUILD}
-            running = BuildKitBuild(self.docker, **kept)
-            seconds = self._api.seconds(timeout, long_running=True)
-            return self._stream_or_collect(running.items(), stream=stream, timeout=seconds)
-        body, headers, options["path_dockerfile"] = _build_body(
-            fileobj, path, encoding, path_dockerfile
-        )
+        if version == "2" and session_id is None and not getattr(self.docker, *_AIOHTTP):
+            return self._session_build(options, stream=stream)
+        body, headers, dockerfile = _build_body(fileobj, path, encoding, path_dockerfile)
         seconds = self._api.seconds(timeout, long_running=True)
+        query = _build_query({**options, "path_dockerfile": dockerfile})
+        headers_now = _with_registry_config(headers)
+        wait = seconds if stream else None
         inner = self._json_stream(
-            "POST",
-            _query("build", _build_query(options)),
-            headers=_with_registry_config(headers),
-            body=body,
-            timeout=seconds if stream else None,
+            "POST", _query("build", query), headers=headers_now, body=body, timeout=wait
         )
         return self._stream_or_collect(inner, stream=stream, timeout=seconds)
+
+    def _session_build(
+        self, options: dict[str, Any], *, stream: bool
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
+        """``build(version="2")`` with a session: BuildKit asks the client for registry
+        credentials, optional secrets and ssh, and (from ``path=``) the context's files."""
+        from .buildkit import BuildKitBuild  # imports the session code on first use
+
+        kept = {k: v for k, v in options.items() if k not in _NOT_FOR_SESSION_BUILD}
+        running = BuildKitBuild(self.docker, **kept)
+        seconds = self._api.seconds(options["timeout"], long_running=True)
+        return self._stream_or_collect(running.items(), stream=stream, timeout=seconds)

@@ -267,10 +267,7 @@ class JSONSeqDecoder:
                 self._multiline = False
                 stop_early = True
                 break
-        self._start = start
-        self._depth = depth
-        self._in_string = in_string
-        self._pos = pos
+        self._start, self._depth, self._in_string, self._pos = start, depth, in_string, pos
         if ended:
             self._take(ended, values)
         return stop_early

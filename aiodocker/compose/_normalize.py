@@ -51,30 +51,13 @@ def finish(
             spec["networks"] = {"default": None}
         if "default" in (spec.get("networks") or {}):
             uses_default = True
-        build = spec.get("build")
-        if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
-            build["dockerfile"] = "Dockerfile"
-        if isinstance(build, dict) and isinstance(build.get("args"), dict):
-            build["args"] = {k: v for k, v in build["args"].items() if v is not None}
-            if not build["args"]:
-                del build["args"]
-        deploy = spec.get("deploy")
-        if isinstance(deploy, dict):
-            deploy.setdefault("placement", {})
+        _build_and_deploy_defaults(spec)
     _check_cycles(services)
     _check_container_names(services)
     if uses_default:
         networks["default"] = dict(networks.get("default") or {})
     # as Compose does, only the resources the enabled services use are kept
-    used_networks = {n for spec in services.values() for n in (spec.get("networks") or {})}
-    used_volumes = {
-        m.get("source") for spec in services.values() for m in spec.get("volumes") or [] if m.get("type") == "volume"
-    }
-    used_secrets = {r.get("source") for spec in services.values() for r in spec.get("secrets") or []}
-    used_secrets |= {
-        r.get("source") for spec in services.values() for r in (spec.get("build") or {}).get("secrets") or []
-    }
-    used_configs = {r.get("source") for spec in services.values() for r in spec.get("configs") or []}
+    used_networks, used_volumes, used_secrets, used_configs = _used_resources(services)
     networks = {k: v for k, v in networks.items() if k in used_networks}
     volumes = {k: v for k, v in volumes.items() if k in used_volumes}
     secrets = {k: v for k, v in secrets.items() if k in used_secrets}
@@ -103,6 +86,38 @@ def finish(
         config_files=config_files,
         profiles=profiles,
     )
+
+
+def _build_and_deploy_defaults(spec: dict[str, Any]) -> None:
+    """Compose's defaults in a service's ``build`` and ``deploy`` (in place)."""
+    build = spec.get("build")
+    if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
+        build["dockerfile"] = "Dockerfile"
+    if isinstance(build, dict) and isinstance(build.get("args"), dict):
+        build["args"] = {k: v for k, v in build["args"].items() if v is not None}
+        if not build["args"]:
+            del build["args"]
+    deploy = spec.get("deploy")
+    if isinstance(deploy, dict):
+        deploy.setdefault("placement", {})
+
+
+def _used_resources(services: dict[str, dict[str, Any]]) -> tuple[set[Any], ...]:
+    """The networks, volumes, secrets and configs that ``services`` use."""
+    specs = services.values()
+    used_networks = {n for spec in specs for n in (spec.get("networks") or {})}
+    used_volumes = {
+        m.get("source")
+        for spec in specs
+        for m in spec.get("volumes") or []
+        if m.get("type") == "volume"
+    }
+    used_secrets = {r.get("source") for spec in specs for r in spec.get("secrets") or []}
+    used_secrets |= {
+        r.get("source") for spec in specs for r in (spec.get("build") or {}).get("secrets") or []
+    }
+    used_configs = {r.get("source") for spec in specs for r in spec.get("configs") or []}
+    return used_networks, used_volumes, used_secrets, used_configs
 
 
 def _implicit_dependencies(spec: dict[str, Any]) -> None:
