@@ -16,9 +16,11 @@ from aiodocker._core.request import (
     check_shape,
     decode_body,
     encode_filters,
+    encode_value,
     error_from_response,
     excerpt,
     httpize,
+    path_arg,
 )
 from aiodocker.exceptions import (
     DockerConflictError,
@@ -52,6 +54,8 @@ BROKEN: list[tuple[Shape, bytes, tuple[str, ...], str]] = [
     (Shape.OBJECT, b'{"Warnings": []}', ("Id",), "the answer has no Id"),
     (Shape.OBJECTS, b'[{"Id": "a"}, {"Name": "b"}]', ("Id",), "item 1 of the answer has no Id"),
     (Shape.OBJECT, b'{"A": 1}', ("A", "B", "C"), "the answer has no B, C"),
+    # a field is a key of the object, not a substring of one
+    (Shape.OBJECT, b'{"Idx": 1}', ("Id",), "the answer has no Id"),
 ]
 
 
@@ -166,3 +170,10 @@ def test_filters_and_0_27_query_values_are_encoded_as_the_daemon_reads_them() ->
         "d": "3",
         "e": '{"x": 1}',
     }
+
+
+def test_path_arguments_and_query_values_are_encoded_exactly() -> None:
+    with pytest.raises(TypeError, match="^container id must be a str, not int$"):
+        path_arg(3, "container id")  # type: ignore[arg-type]
+    assert encode_value([1, {"a": "b"}]) == '[1,{"a":"b"}]'
+    assert encode_value({"k": [True]}) == '{"k":[true]}'

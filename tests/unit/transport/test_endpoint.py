@@ -339,6 +339,7 @@ def test_context_skip_tls_verify_gives_tls_without_verification(cfg: Path) -> No
 def test_context_never_uses_tls_from_env(cfg: Path, tmp_path: Path) -> None:
     certs = tmp_path / "certs"
     certs.mkdir()
+    (certs / "ca.pem").write_text("PEM PLACEHOLDER\n")
     (certs / "ca.pem").write_text("x")
     write_context(cfg, "plain", "tcp://plainhost:2375")
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
@@ -758,3 +759,81 @@ def test_endpoint_and_tls_config_are_frozen() -> None:
     tls = TLSConfig(None, None, None)
     with pytest.raises(AttributeError):
         tls.verify = False  # type: ignore[misc]
+
+
+# --- edges found by mutation testing (issue 27) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"context": "default"},
+        {"env": {"DOCKER_CONTEXT": "default"}},
+        {"config": {"currentContext": "default"}},
+    ],
+)
+def test_the_default_context_auto_detects_on_the_callers_platform(
+    cfg: Path, how: dict[str, Any]
+) -> None:
+    if "config" in how:
+        write_config(cfg, how["config"])
+    ep = resolve(
+        context=how.get("context"),
+        env=how.get("env", {}),
+        config_dir=cfg,
+        platform="win32",
+        exists=only("//./pipe/docker_engine"),
+    )
+    assert (ep.scheme, ep.address, ep.source) == ("npipe", "//./pipe/docker_engine", "auto-detect")
+
+
+def test_tls_from_the_environment_keeps_the_source_docker_host(cfg: Path, tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.pem").write_text("PEM PLACEHOLDER\n")
+    env = {
+        "DOCKER_HOST": "tcp://h.example:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(certs),
+    }
+    ep = resolve(env=env, config_dir=cfg)
+    assert ep.tls is not None
+    assert ep.source == "DOCKER_HOST"
+
+
+def test_parse_host_keeps_source_and_context_name_for_every_scheme() -> None:
+    for host in ("unix:///s.sock", "npipe:////./pipe/x", "tcp://h:1", "https://h:1", "ssh://u@h"):
+        ep = parse_host(host, source="context", context_name="ctx")
+        assert (ep.source, ep.context_name) == ("context", "ctx"), host
+    with pytest.raises(ValueError) as caught:
+        parse_host("tcp://h:1", source="nowhere")
+    assert str(caught.value) == (
+        "unknown endpoint source 'nowhere'; expected one of ['DOCKER_CONTEXT', 'DOCKER_HOST', "
+        "'auto-detect', 'context', 'currentContext', 'url']"
+    )
+
+
+def test_ssh_urls_exact_errors_and_trailing_slash() -> None:
+    assert parse_host("ssh://u@h.example/").address == "ssh://u@h.example"
+    with pytest.raises(ValueError, match=r"ssh URL has an empty user"):
+        parse_host("ssh://@h.example")
+    with pytest.raises(ValueError, match=r"a path after the host \('/x'\) is not supported"):
+        parse_host("ssh://u@h.example/x")
+    with pytest.raises(ValueError, match=r"never put credentials in URLs \(use ssh keys"):
+        parse_host("ssh://u:pw@h.example")
+
+
+def test_auto_detect_error_lists_every_path_tried() -> None:
+    with pytest.raises(ValueError) as caught:
+        resolve(env={}, exists=nothing_exists)
+    assert "tried: /var/run/docker.sock, /run/docker.sock, " in str(caught.value)
+
+
+def test_context_errors_name_the_context_and_what_is_wrong(cfg: Path) -> None:
+    write_context(cfg, "broken", meta={"Name": "broken", "Endpoints": {}})
+    with pytest.raises(DockerContextInvalidError, match=r"'broken' at .* has no docker endpoint \(context: broken\)$"):
+        resolve(context="broken", config_dir=cfg)
+    tls_dir = write_context(cfg, "tls", tls_files=("ca.pem",))
+    (tls_dir / "cert.pem").mkdir()  # exists but cannot be read as a file
+    with pytest.raises(DockerContextTLSError, match=r"cert.pem' of docker context 'tls': "):
+        resolve(context="tls", config_dir=cfg)
