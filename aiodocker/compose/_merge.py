@@ -11,7 +11,7 @@ string lists by value.  ``logging`` merges only when both sides name the same dr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from ._yaml import Override, Reset
 
@@ -61,10 +61,14 @@ def strip_markers(value: Any) -> Any:
 
 
 def _merge_keys(
-    base: dict[str, Any], over: dict[str, Any], merge: Callable[[str, Any, Any], Any]
+    base: dict[str, Any],
+    over: dict[str, Any],
+    merge: Callable[[str, Any, Any], Any],
+    missing: Any = None,
 ) -> dict[str, Any]:
     """``over`` applied on ``base`` key by key: ``!reset`` drops a key, ``!override``
-    replaces it, and ``merge(key, old, value)`` gives any other key's value."""
+    replaces it, and ``merge(key, old, value)`` gives any other key's value (``old`` is
+    ``missing`` where ``base`` lacks the key)."""
     result = dict(base)
     for key, value in over.items():
         if isinstance(value, Reset):
@@ -72,7 +76,7 @@ def _merge_keys(
         elif isinstance(value, Override):
             result[key] = strip_markers(value.value)
         else:
-            result[key] = merge(key, result.get(key), value)
+            result[key] = merge(key, result.get(key, missing), value)
     return result
 
 
@@ -141,26 +145,25 @@ def _merge_value(key: str, old: Any, value: Any) -> Any:
 
 def merge_document(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Two whole canonical files merged (``over`` wins)."""
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Reset):
-            result.pop(key, None)
-        elif isinstance(value, Override):
-            result[key] = strip_markers(value.value)
-        elif key == "services" and isinstance(result.get(key), dict):
-            services = dict(result[key])
-            for name, spec in (value or {}).items():
-                if isinstance(spec, Reset):
-                    services.pop(name, None)
-                elif name in services and isinstance(spec, dict) and not isinstance(spec, Override):
-                    services[name] = merge_service(services[name], spec)
-                else:
-                    services[name] = spec
-            result[key] = services
-        elif isinstance(result.get(key), dict) and isinstance(value, dict) and not key.startswith("x-"):
-            result[key] = _merge_map(result[key], value, key)
-        elif key not in result:
-            result[key] = value  # markers kept: a later file may still be merged over it
-        else:
-            result[key] = strip_markers(value)
-    return result
+    return _merge_keys(base, over, _merge_document_key, missing=_ABSENT)
+
+
+_ABSENT: Final = object()
+
+
+def _merge_document_key(key: str, old: Any, value: Any) -> Any:
+    if key == "services" and isinstance(old, dict):
+        services = dict(old)
+        for name, spec in (value or {}).items():
+            if isinstance(spec, Reset):
+                services.pop(name, None)
+            elif name in services and isinstance(spec, dict) and not isinstance(spec, Override):
+                services[name] = merge_service(services[name], spec)
+            else:
+                services[name] = spec
+        return services
+    if isinstance(old, dict) and isinstance(value, dict) and not key.startswith("x-"):
+        return _merge_map(old, value, key)
+    if old is _ABSENT:
+        return value  # markers kept: a later file may still be merged over it
+    return strip_markers(value)
