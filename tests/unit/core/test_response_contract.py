@@ -16,10 +16,12 @@ from aiodocker._core.request import (
     check_shape,
     decode_body,
     encode_filters,
+    encode_query,
     encode_value,
     error_from_response,
     excerpt,
     httpize,
+    parse_api_version,
     path_arg,
 )
 from aiodocker.exceptions import (
@@ -140,6 +142,9 @@ ERRORS: list[tuple[int, bytes, str, type[DockerError], str]] = [
         "e" * EXCERPT_BYTES + f" ... ({EXCERPT_BYTES + 1} bytes)",
     ),
     (400, b"e" * EXCERPT_BYTES, "", DockerError, "e" * EXCERPT_BYTES),
+    # a JSON content type is parsed even after blanks; another type only from a "{"
+    (500, b' {"message": "m"}', "application/json", DockerError, "m"),
+    (500, b' {"message": "m"}', "text/plain", DockerError, '{"message": "m"}'),
 ]
 
 
@@ -177,3 +182,9 @@ def test_path_arguments_and_query_values_are_encoded_exactly() -> None:
         path_arg(3, "container id")  # type: ignore[arg-type]
     assert encode_value([1, {"a": "b"}]) == '[1,{"a":"b"}]'
     assert encode_value({"k": [True]}) == '{"k":[true]}'
+    assert encode_query({}) == ""
+    assert encode_query(None) == ""
+    assert encode_query({"a": None}) == ""
+    assert encode_query({"a": "x y/z", "b": True}) == "a=x%20y%2Fz&b=1"
+    with pytest.raises(ValueError, match="Invalid API version format: 141"):
+        parse_api_version(141)  # type: ignore[arg-type]

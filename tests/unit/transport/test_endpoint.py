@@ -831,9 +831,78 @@ def test_auto_detect_error_lists_every_path_tried() -> None:
 
 def test_context_errors_name_the_context_and_what_is_wrong(cfg: Path) -> None:
     write_context(cfg, "broken", meta={"Name": "broken", "Endpoints": {}})
-    with pytest.raises(DockerContextInvalidError, match=r"'broken' at .* has no docker endpoint \(context: broken\)$"):
+    with pytest.raises(
+        DockerContextInvalidError,
+        match=r"'broken' at .* has no docker endpoint \(context: broken\)$",
+    ):
         resolve(context="broken", config_dir=cfg)
     tls_dir = write_context(cfg, "tls", tls_files=("ca.pem",))
     (tls_dir / "cert.pem").mkdir()  # exists but cannot be read as a file
     with pytest.raises(DockerContextTLSError, match=r"cert.pem' of docker context 'tls': "):
         resolve(context="tls", config_dir=cfg)
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("ftp://u:pw@h/p", "ftp://u:***@h/p"),
+        ("ftp://a:b@c:d@h/x", "ftp://a:***@h/x"),  # the last @ ends the user info
+        ("ftp://u:pw@h/p@q", "ftp://u:***@h/p@q"),  # an @ in the path is not user info
+        ("ftp://u:pw@h/a://b", "ftp://u:***@h/a://b"),
+        ("ftp://u@h", "ftp://u@h"),  # no password: nothing to hide
+    ],
+)
+def test_unsupported_host_error_hides_the_password(host: str, shown: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_host(host)
+    assert f"unsupported docker host {shown!r} (from url)" in caught.value.__notes__[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("unix:///tmp/X", "/tmp/X"),
+        ("unix:///tmp/s.sock//", "/tmp/s.sock"),
+        ("unix:////", "/"),
+        ("unix://", "/var/run/docker.sock"),
+        ("npipe://\\\\.\\pipe\\docker_engine", "//./pipe/docker_engine"),
+        ("npipe:////./pipe/X/", "//./pipe/X"),
+        ("ssh://u@boX", "ssh://u@boX"),
+    ],
+)
+def test_socket_paths_are_normalised_as_the_cli_does(host: str, address: str) -> None:
+    assert parse_host(host).address == address
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("unix:///a\x00b", r"unix socket path '/a\\x00b' \(from url\) contains a NUL byte"),
+        ("ssh://h:99999", r"invalid docker host 'ssh://h:99999' \(from url\): "),
+        ("ssh://", r"docker host 'ssh://' \(from url\): ssh URL has no host"),
+        ("ssh://h:0", r"docker host 'ssh://h:0' \(from url\): port 0 is not valid"),
+        ("ssh://h/x", r"docker host 'ssh://h/x' \(from url\): a path after the host"),
+        (
+            "ssh://u:pw@h",
+            r"^docker host 'ssh://u:\*\*\*@h' \(from url\): a password in an ssh URL is not",
+        ),
+    ],
+)
+def test_bad_hosts_are_named_with_their_source(host: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_host(host)
+    assert parse_host("ssh://h:1").url == "ssh://h:1"
+
+
+def test_docker_host_tls_defaults_to_the_certs_in_home(cfg: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "ca.pem").write_text("PEM PLACEHOLDER\n")
+    env = {"DOCKER_HOST": "tcp://h.example:2376", "DOCKER_TLS_VERIFY": "1"}
+    ep = resolve(env=env, config_dir=cfg, home=str(home))
+    assert ep.tls is not None and ep.tls.ca == str(home / ".docker" / "ca.pem")
+
+
+def test_auto_detect_error_starts_with_what_it_looked_for() -> None:
+    with pytest.raises(ValueError, match="^cannot find a Docker daemon socket; tried: /var/run"):
+        resolve(env={}, exists=nothing_exists)
