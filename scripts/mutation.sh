@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON=${PYTHON:-python3}
-MIN_SCORE=${MUTATION_MIN_SCORE:-85}
+MIN_SCORE=${MUTATION_MIN_SCORE:-95}
 SAMPLE=${MUTATION_SAMPLE:-'*__mutmut_*[05]'}
 JOBS=${MUTATION_JOBS:-2}
 
