@@ -906,3 +906,43 @@ def test_docker_host_tls_defaults_to_the_certs_in_home(cfg: Path, tmp_path: Path
 def test_auto_detect_error_starts_with_what_it_looked_for() -> None:
     with pytest.raises(ValueError, match="^cannot find a Docker daemon socket; tried: /var/run"):
         resolve(env={}, exists=nothing_exists)
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (
+            "tcp://u@h:1",
+            r"^docker host 'tcp://u@h:1' \(from url\): credentials in a tcp URL are not "
+            r"supported; never put credentials in URLs$",
+        ),
+        (
+            "tcp://h:1/x",
+            r"^docker host 'tcp://h:1/x' \(from url\): a path after the host:port \('/x'\) is not",
+        ),
+        ("tcp://h:99999", r"^invalid docker host 'tcp://h:99999' \(from url\): "),
+    ],
+)
+def test_bad_tcp_hosts_are_named_with_their_source(host: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_host(host)
+
+
+def test_context_tls_needs_a_file_or_skip_verify(cfg: Path) -> None:
+    write_context(cfg, "plain", skip_verify=None, meta=None)
+    assert resolve(context="plain", config_dir=cfg).tls is None
+    write_context(
+        cfg,
+        "nullskip",
+        meta={
+            "Name": "nullskip",
+            "Endpoints": {"docker": {"Host": "tcp://h:1", "SkipTLSVerify": None}},
+        },
+    )
+    assert resolve(context="nullskip", config_dir=cfg).tls is None
+    write_context(cfg, "certonly", tls_files=("cert.pem",))
+    tls = resolve(context="certonly", config_dir=cfg).tls
+    assert tls is not None and tls.cert is not None and tls.ca is None and tls.verify
+    write_context(cfg, "skip", skip_verify=True)
+    tls = resolve(context="skip", config_dir=cfg).tls
+    assert tls is not None and not tls.verify
