@@ -125,6 +125,65 @@ _REDRAW_INTERVAL: Final = 0.1
 _NO_SESSIONS: Final = (400, 404, 405)  # how engines without BuildKit answer POST /session
 
 
+def _check_arguments(
+    build_kwargs: Mapping[str, Any],
+    context_sync: bool | None,
+    build_contexts: Mapping[str, Any] | None,
+) -> None:
+    """The checks of ``BuildKitBuild``'s arguments that need nothing else.
+
+    Raises:
+        TypeError: a keyword that ``BuildKitBuild`` sets itself.
+        ValueError: file sync or named contexts without a local context.
+    """
+    for reserved in ("stream", "version", "session_id"):
+        if reserved in build_kwargs:
+            raise TypeError(f"BuildKitBuild sets {reserved}= itself")
+    if context_sync and build_kwargs.get("path") is None:
+        raise ValueError("context_sync=True needs path=")
+    if build_contexts and build_kwargs.get("path") is None:
+        raise ValueError("build_contexts= needs a local context directory (path=)")
+    if build_contexts and context_sync is False:
+        raise ValueError("build_contexts= are sent by file sync: not with context_sync=False")
+
+
+def _parse_outputs(
+    outputs: Sequence[str | Mapping[str, str]] | str | Mapping[str, str] | None,
+) -> list[Output]:
+    """``outputs=`` parsed, with the checks that need no engine.
+
+    Raises:
+        ValueError: an output that cannot be parsed or is not supported.
+    """
+    if isinstance(outputs, str | Mapping):
+        outputs = [outputs]
+    parsed = [parse_output(spec) for spec in outputs or ()]
+    check_outputs(parsed, containerd_store=True)  # the engine-free checks, now
+    return parsed
+
+
+def _apply_cache(build_kwargs: dict[str, Any], cache_to: Sequence[str] | None) -> None:
+    """Put ``cache_from=``/``cache_to=`` into the build's keywords as the API takes them."""
+    cache = plan_cache(build_kwargs.pop("cache_from", None), cache_to)
+    if cache.cache_from:
+        build_kwargs["cache_from"] = cache.cache_from
+    if cache.inline:
+        build_kwargs["buildargs"] = {
+            **(build_kwargs.get("buildargs") or {}),
+            "BUILDKIT_INLINE_CACHE": "1",
+        }
+
+
+def _all_tags(tag: str | Sequence[str] | None, outputs: Sequence[Output]) -> list[str]:
+    """``tag=``'s names, then those of ``type=image,name=a,b`` outputs (as buildx takes them)."""
+    tags = [tag] if isinstance(tag, str) else list(tag or ())
+    for output in outputs:
+        if output.type == "image" and output.attrs.get("name"):
+            names = [n.strip() for n in output.attrs["name"].split(",") if n.strip()]
+            tags += [n for n in names if n not in tags]
+    return tags
+
+
 class BuildKitBuild:
     """One BuildKit build: an async iterator of :data:`BuildEvent`.
 
@@ -163,37 +222,14 @@ class BuildKitBuild:
         cache_to: Sequence[str] | None = None,
         **build_kwargs: Any,
     ) -> None:
-        for reserved in ("stream", "version", "session_id"):
-            if reserved in build_kwargs:
-                raise TypeError(f"BuildKitBuild sets {reserved}= itself")
-        if context_sync and build_kwargs.get("path") is None:
-            raise ValueError("context_sync=True needs path=")
-        if build_contexts and build_kwargs.get("path") is None:
-            raise ValueError("build_contexts= needs a local context directory (path=)")
-        if build_contexts and context_sync is False:
-            raise ValueError("build_contexts= are sent by file sync: not with context_sync=False")
-        if isinstance(outputs, str | Mapping):
-            outputs = [outputs]
-        self._outputs: list[Output] = [parse_output(spec) for spec in outputs or ()]
-        check_outputs(self._outputs, containerd_store=True)  # the engine-free checks, now
-        cache = plan_cache(build_kwargs.pop("cache_from", None), cache_to)
-        if cache.cache_from:
-            build_kwargs["cache_from"] = cache.cache_from
-        if cache.inline:
-            build_kwargs["buildargs"] = {
-                **(build_kwargs.get("buildargs") or {}),
-                "BUILDKIT_INLINE_CACHE": "1",
-            }
+        _check_arguments(build_kwargs, context_sync, build_contexts)
+        self._outputs: list[Output] = _parse_outputs(outputs)
+        _apply_cache(build_kwargs, cache_to)
         self._push = push or any(
             o.type == "image" and o.attrs.get("push", "").lower() in ("1", "true")
             for o in self._outputs
         )
-        tags = build_kwargs.get("tag")
-        self._tags = [tags] if isinstance(tags, str) else list(tags or ())
-        for output in self._outputs:  # type=image,name=a,b: more names, as buildx takes them
-            if output.type == "image" and output.attrs.get("name"):
-                names = [n.strip() for n in output.attrs["name"].split(",") if n.strip()]
-                self._tags += [n for n in names if n not in self._tags]
+        self._tags = _all_tags(build_kwargs.get("tag"), self._outputs)
         if self._tags:
             build_kwargs["tag"] = self._tags
         if self._push and not self._tags:
@@ -220,6 +256,27 @@ class BuildKitBuild:
         self._secrets = dict(secrets or {})
         self._ssh = check_ssh_sources(ssh or {})
         self._config_dir = default_config_dir(os.environ, os.path.expanduser("~"))
+        self._plan_context(build_kwargs, context_sync, build_contexts)
+        self._stream: AsyncIterator[dict[str, Any]] | None = None
+        self._pending: deque[BuildEvent] = deque()
+        self._closed = False
+        self.session: Session | None = None
+        self.file_sync: FileSyncService | None = None
+        self.exporter: LocalReceiver | TarReceiver | None = None
+        self.pushed: list[str] = []
+        self.trace = BuildTrace()
+
+    def _plan_context(
+        self,
+        build_kwargs: dict[str, Any],
+        context_sync: bool | None,
+        build_contexts: Mapping[str, str | os.PathLike[str]] | None,
+    ) -> None:
+        """How the context goes: by file sync or as a tar, and the named contexts.
+
+        Raises:
+            ValueError: an unusable context directory or Dockerfile.
+        """
         self._sync_dirs: dict[str, str] = {}
         self._tar_kwargs = build_kwargs
         self._contexts: dict[str, str] = {}
@@ -239,14 +296,6 @@ class BuildKitBuild:
             for name, value in build_contexts.items():
                 self._contexts[name] = _named_context(name, value, self._sync_dirs)
             self._frontend_attrs, self._exporter_attrs = _solve_attrs(self._kwargs)
-        self._stream: AsyncIterator[dict[str, Any]] | None = None
-        self._pending: deque[BuildEvent] = deque()
-        self._closed = False
-        self.session: Session | None = None
-        self.file_sync: FileSyncService | None = None
-        self.exporter: LocalReceiver | TarReceiver | None = None
-        self.pushed: list[str] = []
-        self.trace = BuildTrace()
 
     def _source_lines(self, vertex_name: str) -> str:
         """The local Dockerfile's lines that the failed vertex ran ("" when unknown)."""
@@ -266,7 +315,6 @@ class BuildKitBuild:
     def uses_session(self) -> bool:
         """Whether the build serves a BuildKit session (every build on the client's own engine)."""
         return self._session_wanted
-
 
     async def _check_engine(self) -> None:
         """Refuse what needs the containerd image store when the engine lacks it."""

@@ -92,6 +92,136 @@ def _query(path: str, pairs: Iterable[tuple[str, Any]]) -> str:
     return f"{path}?{urlencode(encoded, quote_via=quote)}" if encoded else path
 
 
+def _one(value: Any) -> list[Any]:
+    return [value]
+
+
+def _mapping_or_none(value: Mapping[str, Any] | None) -> list[Any]:
+    return [dict(value) if value else None]
+
+
+def _tags(value: str | Sequence[str] | None) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def _hosts(value: Mapping[str, str] | Sequence[str] | None) -> list[Any]:
+    if isinstance(value, Mapping):
+        return [f"{host}:{address}" for host, address in value.items()]
+    return list(value or ())
+
+
+_BUILD_QUERY: Final[tuple[tuple[str, str, Callable[[Any], list[Any]]], ...]] = (
+    # (keyword of build(), query parameter, encoder to the parameter's values), in the
+    # order the query is sent; an encoder gives several values for a repeated key and
+    # None for a parameter left out
+    ("tag", "t", _tags),
+    ("remote", "remote", _one),
+    ("path_dockerfile", "dockerfile", _one),
+    ("quiet", "q", _one),
+    ("nocache", "nocache", _one),
+    ("pull", "pull", _one),
+    ("rm", "rm", _one),
+    ("forcerm", "forcerm", _one),
+    ("buildargs", "buildargs", _mapping_or_none),
+    ("labels", "labels", _mapping_or_none),
+    ("platform", "platform", _one),
+    ("target", "target", _one),
+    ("network_mode", "networkmode", _one),
+    ("cache_from", "cachefrom", lambda value: [list(value) if value else None]),
+    ("shm_size", "shmsize", _one),
+    ("memory", "memory", _one),
+    ("memswap", "memswap", _one),
+    ("cpu_shares", "cpushares", _one),
+    ("cpuset_cpus", "cpusetcpus", _one),
+    ("cpu_period", "cpuperiod", _one),
+    ("cpu_quota", "cpuquota", _one),
+    ("squash", "squash", _one),
+    ("version", "version", _one),
+    ("session_id", "session", lambda value: [value or None]),
+    ("outputs", "outputs", lambda value: [[dict(e) for e in value] if value else None]),
+    ("extra_hosts", "extrahosts", _hosts),
+)
+"""``build()``'s keywords as query parameters (the others are the body and headers)."""
+
+_AIOHTTP: Final = ("through_aiohttp", True)
+"""``getattr`` arguments: whether a client sends through aiohttp (yes if it cannot say)."""
+
+_NOT_FOR_SESSION_BUILD: Final = frozenset({"version", "session_id", "outputs"})
+"""The keywords of ``build()`` that ``BuildKitBuild`` does not take."""
+
+
+def _build_query(options: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The query pairs of ``POST /build`` from ``build()``'s keywords (``_BUILD_QUERY``)."""
+    return [
+        (param, value)
+        for keyword, param, encode in _BUILD_QUERY
+        for value in encode(options[keyword])
+    ]
+
+
+def _check_build_sources(remote: Any, fileobj: Any, path: Any, encoding: str | None) -> None:
+    """Check that ``build()`` has exactly one source, and an encoding with ``fileobj``.
+
+    Raises:
+        ValueError: no source, several sources, or ``fileobj`` without ``encoding``.
+    """
+    sources = [
+        name
+        for name, value in (("remote", remote), ("fileobj", fileobj), ("path", path))
+        if value is not None
+    ]
+    if not sources:
+        exc = ValueError("You need to specify either remote or fileobj")
+        add_note(exc, "or path= (a directory to send as the build context)")
+        raise exc
+    if sources == ["remote", "fileobj"]:
+        raise ValueError("You cannot specify both fileobj and remote")
+    if len(sources) > 1:
+        raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
+    if fileobj is not None and not encoding:
+        raise ValueError("You need to specify an encoding")
+
+
+def _build_body(
+    fileobj: Any, path: str | os.PathLike[str] | None, encoding: str | None, dockerfile: str | None
+) -> tuple[Body | None, dict[str, str], str | None]:
+    """The body, headers and Dockerfile path of ``POST /build`` for its one source.
+
+    ``path``'s context is prepared here: its Dockerfile path is the one found in it.
+
+    Raises:
+        ValueError: ``encoding`` with ``path``, or an unusable context directory.
+        TypeError: ``fileobj`` of an unsupported type.
+    """
+    if fileobj is not None:
+        assert encoding is not None
+        body = _upload_body(fileobj, "fileobj")
+        return body, {"Content-Type": TAR_CONTENT_TYPE, "Content-Encoding": encoding}, dockerfile
+    if path is None:
+        return None, {}, dockerfile
+    if encoding:
+        raise ValueError("encoding applies to fileobj only; a path context is sent as is")
+    from ._core.build_context import prepare_context, stream_context  # imports tarfile
+
+    context = prepare_context(os.fspath(path), dockerfile or "Dockerfile")
+    body = stream_context(
+        context.root, dockerfile=context.dockerfile, chunk_size=CONTEXT_CHUNK_SIZE
+    )
+    return body, {"Content-Type": TAR_CONTENT_TYPE}, context.dockerfile
+
+
+def _with_registry_config(headers: dict[str, str]) -> Callable[[], Awaitable[dict[str, str]]]:
+    """``headers`` with the docker config's registry credentials, read when the request starts."""
+
+    async def all_headers() -> dict[str, str]:
+        config = await registry_auth.registry_config_header()
+        if config is None:
+            return headers
+        return {**headers, registry_auth.REGISTRY_CONFIG_HEADER: config}
+
+    return all_headers
+
+
 Platform = Mapping[str, str]
 """An OCI platform such as ``{"os": "linux", "architecture": "arm64", "variant": "v8"}``."""
 
@@ -1074,14 +1204,12 @@ class DockerImages(Resource):
         * ``path``: a local directory, streamed as the docker CLI sends it
           (``.dockerignore`` honoured, modes and symlinks kept).
 
-        ``version="2"`` builds with BuildKit (``"1"``: the classic builder;
-        None: the daemon's default). BuildKit's progress arrives as
-        ``moby.buildkit.trace`` items; :mod:`aiodocker.buildkit` decodes them.
-        A BuildKit build serves a session (registry credentials, optional
-        secret and ssh mounts, and with ``path`` the context by file sync) on
-        the client's own HTTP engine, on engines that have sessions;
-        ``session_id`` names a session served elsewhere instead, and
-        ``session_id=""`` builds without one.
+        ``version="2"`` builds with BuildKit (``"1"``: the classic builder; None: the
+        daemon's default); :mod:`aiodocker.buildkit` decodes its ``moby.buildkit.trace``
+        progress items. It serves a session (registry credentials, optional secret and
+        ssh mounts, with ``path`` the context by file sync) on the client's own HTTP
+        engine, where the engine has sessions; ``session_id`` names a session served
+        elsewhere instead, and ``session_id=""`` builds without one.
 
         ``outputs`` is the ``outputs`` parameter as the API takes it (API >= 1.40,
         BuildKit only): ``[{"Type": "local", "Attrs": {...}}]``; an export
@@ -1097,134 +1225,29 @@ class DockerImages(Resource):
             DockerStreamError: the build failed (the daemon's message, such as
                 a ``RUN`` step's non-zero exit code).
         """
-        sources = [
-            name
-            for name, value in (("remote", remote), ("fileobj", fileobj), ("path", path))
-            if value is not None
-        ]
-        if not sources:
-            exc = ValueError("You need to specify either remote or fileobj")
-            add_note(exc, "or path= (a directory to send as the build context)")
-            raise exc
-        if sources == ["remote", "fileobj"]:
-            raise ValueError("You cannot specify both fileobj and remote")
-        if len(sources) > 1:
-            raise ValueError(f"You cannot specify more than one of {' and '.join(sources)}")
-        if fileobj is not None and not encoding:
-            raise ValueError("You need to specify an encoding")
-        if (
-            version == "2"
-            and session_id is None
-            and not getattr(self.docker, "through_aiohttp", True)
-        ):
-            # BuildKit asks the client for registry credentials, optional secrets
-            # and ssh, and (from path=) the context's files through a session
-            from .buildkit import BuildKitBuild  # imports the session code on first use
-
-            running = BuildKitBuild(
-                self.docker,
-                remote=remote,
-                fileobj=fileobj,
-                path_dockerfile=path_dockerfile,
-                tag=tag,
-                quiet=quiet,
-                nocache=nocache,
-                buildargs=buildargs,
-                pull=pull,
-                rm=rm,
-                forcerm=forcerm,
-                labels=labels,
-                platform=platform,
-                encoding=encoding,
-                timeout=timeout,
-                path=path,
-                target=target,
-                network_mode=network_mode,
-                extra_hosts=extra_hosts,
-                cache_from=cache_from,
-                shm_size=shm_size,
-                memory=memory,
-                memswap=memswap,
-                cpu_shares=cpu_shares,
-                cpuset_cpus=cpuset_cpus,
-                cpu_period=cpu_period,
-                cpu_quota=cpu_quota,
-                squash=squash,
-            )
-            return self._stream_or_collect(
-                running.items(),
-                stream=stream,
-                timeout=self._api.seconds(timeout, long_running=True),
-            )
-
-        tags = [tag] if isinstance(tag, str) else list(tag or ())
-        headers: dict[str, str] = {}
-        body: Body | None = None
-        dockerfile = path_dockerfile
-        if fileobj is not None:
-            body = _upload_body(fileobj, "fileobj")
-            headers["Content-Type"] = TAR_CONTENT_TYPE
-            assert encoding is not None
-            headers["Content-Encoding"] = encoding
-        elif path is not None:
-            if encoding:
-                raise ValueError("encoding applies to fileobj only; a path context is sent as is")
-            from ._core.build_context import prepare_context, stream_context  # imports tarfile
-
-            context = prepare_context(os.fspath(path), path_dockerfile or "Dockerfile")
-            dockerfile = context.dockerfile
-            body = stream_context(
-                context.root, dockerfile=context.dockerfile, chunk_size=CONTEXT_CHUNK_SIZE
-            )
-            headers["Content-Type"] = TAR_CONTENT_TYPE
-
-        hosts: list[str] = []
-        if isinstance(extra_hosts, Mapping):
-            hosts = [f"{host}:{address}" for host, address in extra_hosts.items()]
-        elif extra_hosts is not None:
-            hosts = list(extra_hosts)
-
-        pairs: list[tuple[str, Any]] = [("t", name) for name in tags]
-        pairs += [
-            ("remote", remote),
-            ("dockerfile", dockerfile),
-            ("q", quiet),
-            ("nocache", nocache),
-            ("pull", pull),
-            ("rm", rm),
-            ("forcerm", forcerm),
-            ("buildargs", dict(buildargs) if buildargs else None),
-            ("labels", dict(labels) if labels else None),
-            ("platform", platform),
-            ("target", target),
-            ("networkmode", network_mode),
-            ("cachefrom", list(cache_from) if cache_from else None),
-            ("shmsize", shm_size),
-            ("memory", memory),
-            ("memswap", memswap),
-            ("cpushares", cpu_shares),
-            ("cpusetcpus", cpuset_cpus),
-            ("cpuperiod", cpu_period),
-            ("cpuquota", cpu_quota),
-            ("squash", squash),
-            ("version", version),
-            ("session", session_id or None),
-            ("outputs", [dict(entry) for entry in outputs] if outputs else None),
-        ]
-        pairs += [("extrahosts", host) for host in hosts]
-
-        async def all_headers() -> dict[str, str]:
-            config = await registry_auth.registry_config_header()
-            if config is None:
-                return headers
-            return {**headers, registry_auth.REGISTRY_CONFIG_HEADER: config}
-
+        options = dict(locals())  # the keywords, taken before any other local exists
+        del options["self"], options["stream"]
+        _check_build_sources(remote, fileobj, path, encoding)
+        if version == "2" and session_id is None and not getattr(self.docker, *_AIOHTTP):
+            return self._session_build(options, stream=stream)
+        body, headers, dockerfile = _build_body(fileobj, path, encoding, path_dockerfile)
         seconds = self._api.seconds(timeout, long_running=True)
+        query = _build_query({**options, "path_dockerfile": dockerfile})
+        headers_now = _with_registry_config(headers)
+        wait = seconds if stream else None
         inner = self._json_stream(
-            "POST",
-            _query("build", pairs),
-            headers=all_headers,
-            body=body,
-            timeout=seconds if stream else None,
+            "POST", _query("build", query), headers=headers_now, body=body, timeout=wait
         )
         return self._stream_or_collect(inner, stream=stream, timeout=seconds)
+
+    def _session_build(
+        self, options: dict[str, Any], *, stream: bool
+    ) -> Coroutine[Any, Any, JSONItems] | AsyncIterator[dict[str, Any]]:
+        """``build(version="2")`` with a session: BuildKit asks the client for registry
+        credentials, optional secrets and ssh, and (from ``path=``) the context's files."""
+        from .buildkit import BuildKitBuild  # imports the session code on first use
+
+        kept = {k: v for k, v in options.items() if k not in _NOT_FOR_SESSION_BUILD}
+        running = BuildKitBuild(self.docker, **kept)
+        seconds = self._api.seconds(options["timeout"], long_running=True)
+        return self._stream_or_collect(running.items(), stream=stream, timeout=seconds)

@@ -267,16 +267,17 @@ class JSONSeqDecoder:
                 self._multiline = False
                 stop_early = True
                 break
-        self._start = start
-        self._depth = depth
-        self._in_string = in_string
-        self._pos = pos
+        self._start, self._depth, self._in_string, self._pos = start, depth, in_string, pos
         if ended:
-            with memoryview(buffer) as view:
-                for begin, end in ended:
-                    values.append(self._parse(view[begin:end]))
-            self._consume(ended[-1][1])
+            self._take(ended, values)
         return stop_early
+
+    def _take(self, ended: list[tuple[int, int]], values: list[Any]) -> None:
+        """Parse the top-level values the scan found (``ended``) and drop them."""
+        with memoryview(self._buffer) as view:
+            for begin, end in ended:
+                values.append(self._parse(view[begin:end]))
+        self._consume(ended[-1][1])
 
     def _parse(self, data: memoryview) -> Any:
         with data:

@@ -12,7 +12,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from ._errors import ComposeError
 from ._units import format_duration, format_number, parse_bytes, parse_duration
@@ -502,25 +502,19 @@ def deploy(value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
         spec["resources"] = resources
     policy = spec.get("restart_policy")
     if isinstance(policy, dict):
-        policy = dict(policy)
-        for key in ("delay", "window"):
-            if key in policy:
-                _nonzero_duration(policy, key, ctx, f"{path}.restart_policy.{key}")
-        if "max_attempts" in policy:
-            policy["max_attempts"] = to_int(policy["max_attempts"], ctx, f"{path}.restart_policy.max_attempts")
-        spec["restart_policy"] = policy
+        spec["restart_policy"] = _policy(
+            policy, ctx, f"{path}.restart_policy", ("delay", "window"), {"max_attempts": to_int}
+        )
     for key in ("update_config", "rollback_config"):
         update = spec.get(key)
         if isinstance(update, dict):
-            update = dict(update)
-            for item in ("delay", "monitor"):
-                if item in update:
-                    _nonzero_duration(update, item, ctx, f"{path}.{key}.{item}")
-            if "parallelism" in update:
-                update["parallelism"] = to_int(update["parallelism"], ctx, f"{path}.{key}.parallelism")
-            if "max_failure_ratio" in update:
-                update["max_failure_ratio"] = to_float(update["max_failure_ratio"], ctx, f"{path}.{key}.max_failure_ratio")
-            spec[key] = update
+            spec[key] = _policy(
+                update,
+                ctx,
+                f"{path}.{key}",
+                ("delay", "monitor"),
+                {"parallelism": to_int, "max_failure_ratio": to_float},
+            )
     return spec
 
 
@@ -544,160 +538,208 @@ def service(name: str, value: Any, ctx: Context) -> dict[str, Any]:
         value = {}
     out: dict[str, Any] = {}
     for key, item in value.items():
-        where = f"{path}.{key}"
         if isinstance(item, (Reset, Override)):
             out[key] = item
             continue
         if item is None and key not in ("command", "entrypoint"):
             out[key] = None
             continue
-        if key == "environment":
-            out[key] = key_value_map(item, ctx, where, resolve=True)
-        elif key in ("labels", "annotations", "sysctls", "storage_opt"):
-            out[key] = key_value_map(item, ctx, where, empty="")
-        elif key in ("command", "entrypoint"):
-            out[key] = shell_words(item, ctx, where)
-        elif key == "ports":
-            ports: list[dict[str, Any]] = []
-            for i, port in enumerate(item):
-                if isinstance(port, dict):
-                    ports.append(long_port(port, ctx, f"{where}[{i}]"))
-                else:
-                    ports.extend(parse_port(port, ctx, f"{where}[{i}]"))
-            out[key] = ports
-        elif key == "expose":
-            out[key] = [string(e) for e in item]
-        elif key == "volumes":
-            out[key] = [
-                long_volume(v, ctx, f"{where}[{i}]") if isinstance(v, dict) else parse_volume(str(v), ctx, f"{where}[{i}]")
-                for i, v in enumerate(item)
-            ]
-        elif key == "depends_on":
-            deps: dict[str, Any] = {}
-            if isinstance(item, list):
-                for dep in item:
-                    deps[str(dep)] = {"condition": "service_started", "required": True}
-            else:
-                for dep, spec in item.items():
-                    spec = dict(spec or {})
-                    entry: dict[str, Any] = {"condition": spec.get("condition") or "service_started"}
-                    if "restart" in spec:
-                        entry["restart"] = to_bool(spec["restart"], ctx, f"{where}.{dep}.restart")
-                    entry["required"] = to_bool(spec.get("required", True), ctx, f"{where}.{dep}.required")
-                    deps[str(dep)] = entry
-            out[key] = deps
-        elif key == "secrets":
-            out[key] = [file_reference(s, ctx, f"{where}[{i}]", "/run/secrets") for i, s in enumerate(item)]
-        elif key == "configs":
-            out[key] = [file_reference(s, ctx, f"{where}[{i}]", None) for i, s in enumerate(item)]
-        elif key == "networks":
-            if isinstance(item, list):
-                out[key] = {str(n): None for n in item}
-            else:
-                nets: dict[str, Any] = {}
-                for net, spec in item.items():
-                    if isinstance(spec, dict):
-                        spec = dict(spec)
-                        if "priority" in spec:
-                            spec["priority"] = to_int(spec["priority"], ctx, f"{where}.{net}.priority")
-                        if "aliases" in spec:
-                            spec["aliases"] = string_list(spec["aliases"])
-                    nets[str(net)] = spec
-                out[key] = nets
-        elif key == "build":
-            out[key] = build(item, ctx, where)
-        elif key == "healthcheck":
-            out[key] = healthcheck(item, ctx, where)
-        elif key == "deploy":
-            out[key] = deploy(item, ctx, where)
-        elif key == "ulimits":
-            out[key] = ulimits(item, ctx, where)
-        elif key == "extra_hosts":
-            out[key] = extra_hosts(item)
-        elif key == "env_file":
-            files = item if isinstance(item, list) else [item]
-            entries = []
-            for entry in files:
-                if isinstance(entry, str):
-                    entry = {"path": entry, "required": True}
-                else:
-                    entry = dict(entry)
-                    entry["required"] = to_bool(entry.get("required", True), ctx, f"{where}.required")
-                entry["path"] = ctx.abspath(str(entry["path"]))
-                entries.append(entry)
-            out[key] = entries
-        elif key == "label_file":
-            out[key] = [ctx.abspath(str(f)) for f in string_list(item)]
-        elif key in _LIST_KEYS:
-            out[key] = string_list(item)
-        elif key in _INT_KEYS:
-            out[key] = to_int(item, ctx, where)
-        elif key in _BOOL_KEYS:
-            out[key] = to_bool(item, ctx, where)
-        elif key in _FLAG_KEYS:
-            if to_bool(item, ctx, where):  # false is the default, which Compose leaves out
-                out[key] = True
-        elif key in _SIZE_KEYS:
-            out[key] = size(item, ctx, where)
-        elif key == "cpus":
-            out[key] = to_float(item, ctx, where)
-        elif key == "stop_grace_period":
-            out[key] = duration(item, ctx, where)
-        elif key == "logging":
-            logging = dict(item)
-            if "options" in logging and logging["options"] is not None:
-                logging["options"] = {str(k): None if v is None else string(v) for k, v in logging["options"].items()}
-            out[key] = logging
-        elif key == "gpus":
-            out[key] = [{"count": -1}] if item == "all" else [dict(g) for g in item]
-        elif key == "models":
-            out[key] = {str(m): None for m in item} if isinstance(item, list) else dict(item)
-        elif key == "provider":
-            provider = dict(item)
-            if isinstance(provider.get("options"), dict):
-                provider["options"] = {
-                    str(k): [string(x) for x in v] if isinstance(v, list) else [string(v)]
-                    for k, v in provider["options"].items()
-                }
-            out[key] = provider
-        elif key == "pull_refresh_after":
-            continue  # Compose 2.40.3 validates it but does not keep it
-        elif key == "blkio_config":
-            out[key] = blkio(item, ctx, where)
-        elif key in ("post_start", "pre_stop"):
-            out[key] = [hook(h, ctx, f"{where}[{i}]") for i, h in enumerate(item)]
-        elif key == "develop":
-            develop = dict(item)
-            if isinstance(develop.get("watch"), list):
-                watches = []
-                for watch in develop["watch"]:
-                    watch = dict(watch)
-                    if isinstance(watch.get("path"), str):
-                        watch["path"] = ctx.abspath(watch["path"])
-                    exec_ = dict(watch.get("exec") or {})
-                    exec_["command"] = shell_words(exec_.get("command"), ctx, where)
-                    watch["exec"] = exec_
-                    watches.append(watch)
-                develop["watch"] = watches
-            out[key] = develop
-        elif key == "extends":
-            out[key] = {"service": item} if isinstance(item, str) else dict(item)
-        elif key == "devices":
-            devices = []
-            for device in item:
-                if isinstance(device, str):
-                    parts = device.split(":")
-                    entry = {"source": parts[0], "target": parts[1] if len(parts) > 1 else parts[0],
-                             "permissions": parts[2] if len(parts) > 2 else "rwm"}
-                    devices.append(entry)
-                else:
-                    devices.append(dict(device))
-            out[key] = devices
-        elif key == "working_dir" or key == "user" or key == "image" or key == "hostname":
-            out[key] = string(item)
-        else:
-            out[key] = item
+        convert = _SERVICE_KEYS.get(key)
+        converted = item if convert is None else convert(item, ctx, f"{path}.{key}")
+        if converted is not _LEAVE_OUT:
+            out[key] = converted
     return out
+
+
+_LEAVE_OUT: Final = object()
+"""What a service key's converter gives for a value that Compose leaves out."""
+
+
+def _ports(item: Any, ctx: Context, where: str) -> list[dict[str, Any]]:
+    ports: list[dict[str, Any]] = []
+    for i, port in enumerate(item):
+        if isinstance(port, dict):
+            ports.append(long_port(port, ctx, f"{where}[{i}]"))
+        else:
+            ports.extend(parse_port(port, ctx, f"{where}[{i}]"))
+    return ports
+
+
+def _volumes(item: Any, ctx: Context, where: str) -> list[dict[str, Any]]:
+    return [
+        long_volume(v, ctx, f"{where}[{i}]")
+        if isinstance(v, dict)
+        else parse_volume(str(v), ctx, f"{where}[{i}]")
+        for i, v in enumerate(item)
+    ]
+
+
+def _depends_on(item: Any, ctx: Context, where: str) -> dict[str, Any]:
+    if isinstance(item, list):
+        return {str(dep): {"condition": "service_started", "required": True} for dep in item}
+    deps: dict[str, Any] = {}
+    for dep, spec in item.items():
+        spec = dict(spec or {})
+        entry: dict[str, Any] = {"condition": spec.get("condition") or "service_started"}
+        if "restart" in spec:
+            entry["restart"] = to_bool(spec["restart"], ctx, f"{where}.{dep}.restart")
+        entry["required"] = to_bool(spec.get("required", True), ctx, f"{where}.{dep}.required")
+        deps[str(dep)] = entry
+    return deps
+
+
+def _networks(item: Any, ctx: Context, where: str) -> dict[str, Any]:
+    if isinstance(item, list):
+        return {str(n): None for n in item}
+    nets: dict[str, Any] = {}
+    for net, spec in item.items():
+        if isinstance(spec, dict):
+            spec = dict(spec)
+            if "priority" in spec:
+                spec["priority"] = to_int(spec["priority"], ctx, f"{where}.{net}.priority")
+            if "aliases" in spec:
+                spec["aliases"] = string_list(spec["aliases"])
+        nets[str(net)] = spec
+    return nets
+
+
+def _env_file(item: Any, ctx: Context, where: str) -> list[dict[str, Any]]:
+    entries = []
+    for entry in item if isinstance(item, list) else [item]:
+        if isinstance(entry, str):
+            entry = {"path": entry, "required": True}
+        else:
+            entry = dict(entry)
+            entry["required"] = to_bool(entry.get("required", True), ctx, f"{where}.required")
+        entry["path"] = ctx.abspath(str(entry["path"]))
+        entries.append(entry)
+    return entries
+
+
+def _flag(item: Any, ctx: Context, where: str) -> Any:
+    # false is the default, which Compose leaves out
+    return True if to_bool(item, ctx, where) else _LEAVE_OUT
+
+
+def _logging(item: Any, ctx: Context, where: str) -> dict[str, Any]:
+    logging = dict(item)
+    if "options" in logging and logging["options"] is not None:
+        logging["options"] = {
+            str(k): None if v is None else string(v) for k, v in logging["options"].items()
+        }
+    return logging
+
+
+def _provider(item: Any, ctx: Context, where: str) -> dict[str, Any]:
+    provider = dict(item)
+    if isinstance(provider.get("options"), dict):
+        provider["options"] = {
+            str(k): [string(x) for x in v] if isinstance(v, list) else [string(v)]
+            for k, v in provider["options"].items()
+        }
+    return provider
+
+
+def _develop(item: Any, ctx: Context, where: str) -> dict[str, Any]:
+    develop = dict(item)
+    if isinstance(develop.get("watch"), list):
+        watches = []
+        for watch in develop["watch"]:
+            watch = dict(watch)
+            if isinstance(watch.get("path"), str):
+                watch["path"] = ctx.abspath(watch["path"])
+            exec_ = dict(watch.get("exec") or {})
+            exec_["command"] = shell_words(exec_.get("command"), ctx, where)
+            watch["exec"] = exec_
+            watches.append(watch)
+        develop["watch"] = watches
+    return develop
+
+
+def _devices(item: Any, ctx: Context, where: str) -> list[dict[str, Any]]:
+    devices = []
+    for device in item:
+        if isinstance(device, str):
+            parts = device.split(":")
+            entry = {
+                "source": parts[0],
+                "target": parts[1] if len(parts) > 1 else parts[0],
+                "permissions": parts[2] if len(parts) > 2 else "rwm",
+            }
+            devices.append(entry)
+        else:
+            devices.append(dict(device))
+    return devices
+
+
+def _each(convert: Callable[[Any, Context, str], Any]) -> Callable[[Any, Context, str], Any]:
+    """A converter of a list whose items ``convert`` converts, each at its index."""
+    return lambda item, ctx, where: [convert(x, ctx, f"{where}[{i}]") for i, x in enumerate(item)]
+
+
+_SERVICE_KEYS: Final[dict[str, Callable[[Any, Context, str], Any]]] = {
+    # a service key's converter: (value, ctx, path) -> canonical value, or _LEAVE_OUT;
+    # a key not here is kept as it is
+    **dict.fromkeys(("working_dir", "user", "image", "hostname"), lambda v, c, w: string(v)),
+    **dict.fromkeys(_SIZE_KEYS, size),
+    **dict.fromkeys(_FLAG_KEYS, _flag),
+    **dict.fromkeys(_BOOL_KEYS, to_bool),
+    **dict.fromkeys(_INT_KEYS, to_int),
+    **dict.fromkeys(_LIST_KEYS, lambda v, c, w: string_list(v)),
+    "environment": lambda v, c, w: key_value_map(v, c, w, resolve=True),
+    **dict.fromkeys(
+        ("labels", "annotations", "sysctls", "storage_opt"),
+        lambda v, c, w: key_value_map(v, c, w, empty=""),
+    ),
+    "command": shell_words,
+    "entrypoint": shell_words,
+    "ports": _ports,
+    "expose": lambda v, c, w: [string(e) for e in v],
+    "volumes": _volumes,
+    "depends_on": _depends_on,
+    "secrets": _each(lambda s, c, w: file_reference(s, c, w, "/run/secrets")),
+    "configs": _each(lambda s, c, w: file_reference(s, c, w, None)),
+    "networks": _networks,
+    "build": build,
+    "healthcheck": healthcheck,
+    "deploy": deploy,
+    "ulimits": ulimits,
+    "extra_hosts": lambda v, c, w: extra_hosts(v),
+    "env_file": _env_file,
+    "label_file": lambda v, c, w: [c.abspath(str(f)) for f in string_list(v)],
+    "cpus": to_float,
+    "stop_grace_period": duration,
+    "logging": _logging,
+    "gpus": lambda v, c, w: [{"count": -1}] if v == "all" else [dict(g) for g in v],
+    "models": lambda v, c, w: {str(m): None for m in v} if isinstance(v, list) else dict(v),
+    "provider": _provider,
+    "pull_refresh_after": lambda v, c, w: _LEAVE_OUT,  # Compose 2.40.3 checks it, keeps it not
+    "blkio_config": blkio,
+    "post_start": _each(hook),
+    "pre_stop": _each(hook),
+    "develop": _develop,
+    "extends": lambda v, c, w: {"service": v} if isinstance(v, str) else dict(v),
+    "devices": _devices,
+}
+"""The canonical form of each service key (the key sets above are disjoint)."""
+
+
+def _policy(
+    value: dict[str, Any],
+    ctx: Context,
+    path: str,
+    durations: tuple[str, ...],
+    numbers: dict[str, Callable[[Any, Context, str], Any]],
+) -> dict[str, Any]:
+    """A copy of a deploy policy with its non-zero durations and its numbers converted."""
+    value = dict(value)
+    for key in durations:
+        if key in value:
+            _nonzero_duration(value, key, ctx, f"{path}.{key}")
+    for key, convert in numbers.items():
+        if key in value:
+            value[key] = convert(value[key], ctx, f"{path}.{key}")
+    return value
 
 
 def named_resources(kind: str, value: Any, ctx: Context) -> dict[str, Any]:

@@ -79,44 +79,55 @@ def parse_dotenv(
             i += 1
         quote = text[i] if i < n else ""
         if quote in ("'", '"'):
-            j = i + 1
-            chunks: list[str] = []
-            while True:
-                if j >= n:
-                    raise ComposeError(f"line {line_no}: unterminated quoted value", file=file)
-                c = text[j]
-                if c == quote:
-                    break
-                if c == "\\" and quote == '"' and j + 1 < n:
-                    nxt = text[j + 1]
-                    if nxt in _ESCAPES:
-                        # `\$` stays escaped through interpolation
-                        chunks.append("$$" if nxt == "$" else _ESCAPES[nxt])
-                        j += 2
-                        continue
-                if c == "\n":
-                    line_no += 1
-                chunks.append(c)
-                j += 1
-            raw = "".join(chunks)
-            if quote == '"':
-                value = expand(raw)
-            else:
-                value = raw
-            i = j + 1
-            nl = text.find("\n", i)
+            raw, j, line_no = _quoted(text, i, line_no, file)
+            value = expand(raw) if quote == '"' else raw
+            nl = text.find("\n", j + 1)
             i = n if nl < 0 else nl
         else:
-            raw_line = text[i:end_of_line]
-            cut = len(raw_line)
-            for k, c in enumerate(raw_line):
-                if c == "#" and (k == 0 or raw_line[k - 1] in " \t"):
-                    cut = k
-                    break
-            value = expand(raw_line[:cut].strip())
+            value = expand(_uncommented(text[i:end_of_line]))
             i = end_of_line
         result[key] = value
     return result
+
+
+def _quoted(text: str, start: int, line_no: int, file: str | None) -> tuple[str, int, int]:
+    """The quoted value at ``text[start]`` (its quote): its text, the closing quote's
+    index and the line number there.
+
+    Raises:
+        ComposeError: the closing quote is missing.
+    """
+    quote = text[start]
+    n = len(text)
+    j = start + 1
+    chunks: list[str] = []
+    while True:
+        if j >= n:
+            raise ComposeError(f"line {line_no}: unterminated quoted value", file=file)
+        c = text[j]
+        if c == quote:
+            return "".join(chunks), j, line_no
+        if c == "\\" and quote == '"' and j + 1 < n:
+            nxt = text[j + 1]
+            if nxt in _ESCAPES:
+                # `\$` stays escaped through interpolation
+                chunks.append("$$" if nxt == "$" else _ESCAPES[nxt])
+                j += 2
+                continue
+        if c == "\n":
+            line_no += 1
+        chunks.append(c)
+        j += 1
+
+
+def _uncommented(raw_line: str) -> str:
+    """An unquoted value without its comment (a ``#`` at its start or after a blank)."""
+    cut = len(raw_line)
+    for k, c in enumerate(raw_line):
+        if c == "#" and (k == 0 or raw_line[k - 1] in " \t"):
+            cut = k
+            break
+    return raw_line[:cut].strip()
 
 
 def parse_raw(text: str) -> dict[str, str]:

@@ -192,6 +192,47 @@ def _split_list(value: str | None, separator: str) -> list[str]:
     return [part for part in (value or "").split(separator) if part]
 
 
+def _default_paths(directory: str, early_env: Mapping[str, str]) -> list[str]:
+    """The compose files without ``-f``: ``COMPOSE_FILE``'s, else the default ones."""
+    compose_file = early_env.get("COMPOSE_FILE")
+    if not compose_file:
+        return find_default_files(directory)
+    separator = early_env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+    files = _split_list(compose_file, separator)
+    return [os.path.normpath(os.path.join(directory, f)) for f in files]
+
+
+def _project_name(
+    given: str | None,
+    environment: Mapping[str, str],
+    model: Mapping[str, Any],
+    first_file: str,
+    working_dir: str,
+) -> str:
+    """The project's name: ``-p``, ``COMPOSE_PROJECT_NAME``, ``name:`` or the directory's.
+
+    Raises:
+        ComposeError: the name is not a valid project name, or none can be derived.
+    """
+    name = given or environment.get("COMPOSE_PROJECT_NAME")
+    if name:
+        if not _NAME.match(name):
+            raise ComposeError(
+                f"invalid project name {name!r}: must contain only lowercase letters, digits, dashes and"
+                " underscores, and start with a letter or digit"
+            )
+        return name
+    if model.get("name"):
+        name = str(model["name"])
+        if not _NAME.match(name):
+            raise ComposeError(f"invalid project name {name!r}", file=first_file, path="name")
+        return name
+    name = normalize_project_name(os.path.basename(working_dir))
+    if not name:
+        raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
+    return name
+
+
 def load_project(
     files: Sequence[str] | None = None,
     *,
@@ -240,13 +281,8 @@ def load_project(
     if files:
         paths = [f if f == "-" else os.path.normpath(os.path.join(cwd, f)) for f in files]
     else:
-        early_env = {**dotenv_of(explicit_dir or cwd), **process_env}
-        compose_file = early_env.get("COMPOSE_FILE")
-        if compose_file:
-            separator = early_env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
-            paths = [os.path.normpath(os.path.join(explicit_dir or cwd, f)) for f in _split_list(compose_file, separator)]
-        else:
-            paths = find_default_files(explicit_dir or cwd)
+        start = explicit_dir or cwd
+        paths = _default_paths(start, {**dotenv_of(start), **process_env})
     working_dir = explicit_dir or (cwd if paths[0] == "-" else os.path.dirname(paths[0]))
     environment = {**dotenv_of(working_dir), **process_env}
     if profiles is None:
@@ -259,21 +295,7 @@ def load_project(
         for service in document.get("services") or {}:
             origins[service] = path
         model = merge_document(model, document)
-    name = project_name or environment.get("COMPOSE_PROJECT_NAME")
-    if name:
-        if not _NAME.match(name):
-            raise ComposeError(
-                f"invalid project name {name!r}: must contain only lowercase letters, digits, dashes and"
-                " underscores, and start with a letter or digit"
-            )
-    elif model.get("name"):
-        name = str(model["name"])
-        if not _NAME.match(name):
-            raise ComposeError(f"invalid project name {name!r}", file=paths[0], path="name")
-    else:
-        name = normalize_project_name(os.path.basename(working_dir))
-        if not name:
-            raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
+    name = _project_name(project_name, environment, model, paths[0], working_dir)
     from ._normalize import finish
 
     if markers_read():

@@ -11,7 +11,7 @@ string lists by value.  ``logging`` merges only when both sides name the same dr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from ._yaml import Override, Reset
 
@@ -60,57 +60,68 @@ def strip_markers(value: Any) -> Any:
     return value
 
 
-def merge_service(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` applied on ``base`` (a new dict; both in canonical form)."""
+def _merge_keys(
+    base: dict[str, Any],
+    over: dict[str, Any],
+    merge: Callable[[str, Any, Any], Any],
+    missing: Any = None,
+) -> dict[str, Any]:
+    """``over`` applied on ``base`` key by key: ``!reset`` drops a key, ``!override``
+    replaces it, and ``merge(key, old, value)`` gives any other key's value (``old`` is
+    ``missing`` where ``base`` lacks the key)."""
     result = dict(base)
     for key, value in over.items():
         if isinstance(value, Reset):
             result.pop(key, None)
-            continue
-        if isinstance(value, Override):
+        elif isinstance(value, Override):
             result[key] = strip_markers(value.value)
-            continue
-        old = result.get(key)
-        if old is None or value is None or key in _REPLACED or key.startswith("x-"):
-            result[key] = strip_markers(value)
-        elif key == "logging":
-            if value.get("driver") and old.get("driver") and value["driver"] != old["driver"]:
-                result[key] = strip_markers(value)
-            else:
-                result[key] = _merge_map(old, value, "")
-        elif key == "healthcheck":
-            merged = _merge_map(old, {k: v for k, v in value.items() if k != "test"}, "")
-            if "test" in value:
-                merged["test"] = strip_markers(value["test"])
-            result[key] = merged
-        elif key == "extra_hosts" and isinstance(old, list) and isinstance(value, list):
-            result[key] = sorted(_unique([*old, *value], _hashable))
-        elif key == "networks" and isinstance(old, dict) and isinstance(value, dict):
-            networks = dict(old)
-            for name, spec in value.items():
-                if isinstance(spec, Reset):
-                    networks.pop(name, None)
-                elif spec is None and name in networks:
-                    continue  # a bare name keeps what the base says about the network
-                elif isinstance(networks.get(name), dict) and isinstance(spec, dict):
-                    networks[name] = _merge_map(networks[name], spec, name)
-                else:
-                    networks[name] = strip_markers(spec)
-            result[key] = networks
-        elif key == "ulimits":
-            merged_limits = dict(old)
-            merged_limits.update(strip_markers(value))
-            result[key] = merged_limits
-        elif key in _SERVICE_LIST_KEYS and isinstance(old, list) and isinstance(value, list):
-            result[key] = _unique([*old, *strip_markers(value)], _SERVICE_LIST_KEYS[key])
-        elif isinstance(old, list) and isinstance(value, list):
-            result[key] = _unique([*old, *strip_markers(value)], _hashable)
-        elif isinstance(old, dict) and isinstance(value, dict):
-            result[key] = _merge_map(old, value, key)
         else:
-            result[key] = strip_markers(value)
+            result[key] = merge(key, result.get(key, missing), value)
     return result
 
+
+def merge_service(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` applied on ``base`` (a new dict; both in canonical form)."""
+    return _merge_keys(base, over, _merge_service_key)
+
+
+def _merge_service_key(key: str, old: Any, value: Any) -> Any:
+    """The value of a service's ``key`` when ``value`` is merged onto ``old``."""
+    if old is None or value is None or key in _REPLACED or key.startswith("x-"):
+        return strip_markers(value)
+    both_lists = isinstance(old, list) and isinstance(value, list)
+    if key == "logging":
+        if value.get("driver") and old.get("driver") and value["driver"] != old["driver"]:
+            return strip_markers(value)
+        return _merge_map(old, value, "")
+    if key == "healthcheck":
+        merged = _merge_map(old, {k: v for k, v in value.items() if k != "test"}, "")
+        if "test" in value:
+            merged["test"] = strip_markers(value["test"])
+        return merged
+    if key == "extra_hosts" and both_lists:
+        return sorted(_unique([*old, *value], _hashable))
+    if key == "networks" and isinstance(old, dict) and isinstance(value, dict):
+        return _merge_networks(old, value)
+    if key == "ulimits":
+        return {**old, **strip_markers(value)}
+    if key in _SERVICE_LIST_KEYS and both_lists:
+        return _unique([*old, *strip_markers(value)], _SERVICE_LIST_KEYS[key])
+    return _merge_value(key, old, value)
+
+
+def _merge_networks(old: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+    networks = dict(old)
+    for name, spec in value.items():
+        if isinstance(spec, Reset):
+            networks.pop(name, None)
+        elif spec is None and name in networks:
+            continue  # a bare name keeps what the base says about the network
+        elif isinstance(networks.get(name), dict) and isinstance(spec, dict):
+            networks[name] = _merge_map(networks[name], spec, name)
+        else:
+            networks[name] = strip_markers(spec)
+    return networks
 
 def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
@@ -121,46 +132,38 @@ def _hashable(value: Any) -> Any:
 
 
 def _merge_map(base: dict[str, Any], over: dict[str, Any], parent: str) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Reset):
-            result.pop(key, None)
-            continue
-        if isinstance(value, Override):
-            result[key] = strip_markers(value.value)
-            continue
-        old = result.get(key)
-        if isinstance(old, dict) and isinstance(value, dict):
-            result[key] = _merge_map(old, value, key)
-        elif isinstance(old, list) and isinstance(value, list):
-            result[key] = _unique([*old, *strip_markers(value)], _hashable)
-        else:
-            result[key] = strip_markers(value)
-    return result
+    return _merge_keys(base, over, _merge_value)
+
+
+def _merge_value(key: str, old: Any, value: Any) -> Any:
+    if isinstance(old, dict) and isinstance(value, dict):
+        return _merge_map(old, value, key)
+    if isinstance(old, list) and isinstance(value, list):
+        return _unique([*old, *strip_markers(value)], _hashable)
+    return strip_markers(value)
 
 
 def merge_document(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Two whole canonical files merged (``over`` wins)."""
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Reset):
-            result.pop(key, None)
-        elif isinstance(value, Override):
-            result[key] = strip_markers(value.value)
-        elif key == "services" and isinstance(result.get(key), dict):
-            services = dict(result[key])
-            for name, spec in (value or {}).items():
-                if isinstance(spec, Reset):
-                    services.pop(name, None)
-                elif name in services and isinstance(spec, dict) and not isinstance(spec, Override):
-                    services[name] = merge_service(services[name], spec)
-                else:
-                    services[name] = spec
-            result[key] = services
-        elif isinstance(result.get(key), dict) and isinstance(value, dict) and not key.startswith("x-"):
-            result[key] = _merge_map(result[key], value, key)
-        elif key not in result:
-            result[key] = value  # markers kept: a later file may still be merged over it
-        else:
-            result[key] = strip_markers(value)
-    return result
+    return _merge_keys(base, over, _merge_document_key, missing=_ABSENT)
+
+
+_ABSENT: Final = object()
+
+
+def _merge_document_key(key: str, old: Any, value: Any) -> Any:
+    if key == "services" and isinstance(old, dict):
+        services = dict(old)
+        for name, spec in (value or {}).items():
+            if isinstance(spec, Reset):
+                services.pop(name, None)
+            elif name in services and isinstance(spec, dict) and not isinstance(spec, Override):
+                services[name] = merge_service(services[name], spec)
+            else:
+                services[name] = spec
+        return services
+    if isinstance(old, dict) and isinstance(value, dict) and not key.startswith("x-"):
+        return _merge_map(old, value, key)
+    if old is _ABSENT:
+        return value  # markers kept: a later file may still be merged over it
+    return strip_markers(value)

@@ -51,16 +51,7 @@ def finish(
             spec["networks"] = {"default": None}
         if "default" in (spec.get("networks") or {}):
             uses_default = True
-        build = spec.get("build")
-        if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
-            build["dockerfile"] = "Dockerfile"
-        if isinstance(build, dict) and isinstance(build.get("args"), dict):
-            build["args"] = {k: v for k, v in build["args"].items() if v is not None}
-            if not build["args"]:
-                del build["args"]
-        deploy = spec.get("deploy")
-        if isinstance(deploy, dict):
-            deploy.setdefault("placement", {})
+        _build_and_deploy_defaults(spec)
     _check_cycles(services)
     _check_container_names(services)
     if uses_default:
@@ -101,16 +92,8 @@ def _split_used(
     Compose keeps only the used part; the stack deployer also creates the unused
     secrets and configs, as ``docker stack deploy`` does.
     """
-    specs = list(services.values())
-    used: dict[str, set[Any]] = {
-        "networks": {n for spec in specs for n in (spec.get("networks") or {})},
-        "volumes": {
-            m.get("source") for spec in specs for m in spec.get("volumes") or [] if m.get("type") == "volume"
-        },
-        "secrets": {r.get("source") for spec in specs for r in spec.get("secrets") or []}
-        | {r.get("source") for spec in specs for r in (spec.get("build") or {}).get("secrets") or []},
-        "configs": {r.get("source") for spec in specs for r in spec.get("configs") or []},
-    }
+    kinds = ("networks", "volumes", "secrets", "configs")
+    used = dict(zip(kinds, _used_resources(services), strict=True))
     result: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for kind, table in tables.items():
         parts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
@@ -121,6 +104,38 @@ def _split_used(
             parts[0 if key in used[kind] else 1][key] = spec
         result[kind] = parts
     return result
+
+
+def _build_and_deploy_defaults(spec: dict[str, Any]) -> None:
+    """Compose's defaults in a service's ``build`` and ``deploy`` (in place)."""
+    build = spec.get("build")
+    if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
+        build["dockerfile"] = "Dockerfile"
+    if isinstance(build, dict) and isinstance(build.get("args"), dict):
+        build["args"] = {k: v for k, v in build["args"].items() if v is not None}
+        if not build["args"]:
+            del build["args"]
+    deploy = spec.get("deploy")
+    if isinstance(deploy, dict):
+        deploy.setdefault("placement", {})
+
+
+def _used_resources(services: dict[str, dict[str, Any]]) -> tuple[set[Any], ...]:
+    """The networks, volumes, secrets and configs that ``services`` use."""
+    specs = services.values()
+    used_networks = {n for spec in specs for n in (spec.get("networks") or {})}
+    used_volumes = {
+        m.get("source")
+        for spec in specs
+        for m in spec.get("volumes") or []
+        if m.get("type") == "volume"
+    }
+    used_secrets = {r.get("source") for spec in specs for r in spec.get("secrets") or []}
+    used_secrets |= {
+        r.get("source") for spec in specs for r in (spec.get("build") or {}).get("secrets") or []
+    }
+    used_configs = {r.get("source") for spec in specs for r in spec.get("configs") or []}
+    return used_networks, used_volumes, used_secrets, used_configs
 
 
 def _implicit_dependencies(spec: dict[str, Any]) -> None:

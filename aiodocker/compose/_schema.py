@@ -85,35 +85,9 @@ def errors(value: Any, node: dict[str, Any], path: str) -> str | None:
     if enum is not None and value not in enum:
         return f"{path}: must be one of {', '.join(map(str, enum))} (got {value!r})"
     if isinstance(value, dict):
-        props = node.get("properties", {})
-        patterns = node.get("patternProperties")
-        additional = node.get("additionalProperties", True)
-        for key in node.get("required", ()):
-            if key not in value:
-                return f"{path or '(root)'}: {key} is required"
-        for key, item in value.items():
-            key = str(key)
-            sub = props.get(key)
-            matched = False
-            if sub is not None:
-                matched = True
-                problem = errors(item, sub, _join(path, key))
-                if problem:
-                    return problem
-            if patterns:
-                for pattern, psub in patterns.items():
-                    if _regex(pattern).search(key):
-                        matched = True
-                        problem = errors(item, psub, _join(path, key))
-                        if problem:
-                            return problem
-            if not matched:
-                if additional is False:
-                    return f"{path or '(root)'}: additional property {key} is not allowed"
-                if isinstance(additional, dict):
-                    problem = errors(item, additional, _join(path, key))
-                    if problem:
-                        return problem
+        problem = _object_errors(value, node, path)
+        if problem:
+            return problem
     elif isinstance(value, list):
         items = node.get("items")
         if items is not None:
@@ -153,6 +127,40 @@ def errors(value: Any, node: dict[str, Any], path: str) -> str | None:
         problem = errors(value, sub, path)
         if problem:
             return problem
+    return None
+
+
+def _object_errors(value: dict[Any, Any], node: dict[str, Any], path: str) -> str | None:
+    """The first problem of an object ``value`` against ``node``'s properties, or None."""
+    props = node.get("properties", {})
+    patterns = node.get("patternProperties")
+    additional = node.get("additionalProperties", True)
+    for key in node.get("required", ()):
+        if key not in value:
+            return f"{path or '(root)'}: {key} is required"
+    for key, item in value.items():
+        key = str(key)
+        sub = props.get(key)
+        matched = False
+        if sub is not None:
+            matched = True
+            problem = errors(item, sub, _join(path, key))
+            if problem:
+                return problem
+        if patterns:
+            for pattern, psub in patterns.items():
+                if _regex(pattern).search(key):
+                    matched = True
+                    problem = errors(item, psub, _join(path, key))
+                    if problem:
+                        return problem
+        if not matched:
+            if additional is False:
+                return f"{path or '(root)'}: additional property {key} is not allowed"
+            if isinstance(additional, dict):
+                problem = errors(item, additional, _join(path, key))
+                if problem:
+                    return problem
     return None
 
 

@@ -756,57 +756,13 @@ class FakeEngine(MockTransport):
 
     def _container_json(self, c: _Container, *, size: bool = False) -> dict[str, Any]:
         self._settle(c)
-        cfg = c.config
-        env = [*c.image.env, *(cfg.get("Env") or [])]
         argv = c.argv
-        state: dict[str, Any] = {
-            "Status": c.status,
-            "Running": c.running,
-            "Paused": c.status == "paused",
-            "Restarting": c.status == "restarting",
-            "OOMKilled": False,
-            "Dead": False,
-            "Pid": c.pid,
-            "ExitCode": c.exit_code,
-            "Error": "",
-            "StartedAt": _rfc3339(c.started_at) if c.started_at else _ZERO_TIME,
-            "FinishedAt": _rfc3339(c.finished_at) if c.finished_at else _ZERO_TIME,
-        }
-        if c.health is not None:
-            state["Health"] = {"Status": c.health, "FailingStreak": 0, "Log": []}
-        host_config = {
-            "NetworkMode": "default" if not self.modern else "bridge",
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-            "AutoRemove": False,
-            "Binds": None,
-            "PortBindings": {},
-            "LogConfig": {"Type": "json-file", "Config": {}},
-            "Privileged": False,
-            "Memory": 0,
-            "NanoCpus": 0,
-            "CpuShares": 0,
-        }
-        host_config.update(c.host_config)
-        mounts = [
-            {
-                "Type": "volume",
-                "Name": b.split(":")[0],
-                "Source": "",
-                "Destination": b.split(":")[1],
-                "Driver": "local",
-                "Mode": "",
-                "RW": True,
-                "Propagation": "",
-            }
-            for b in (c.host_config.get("Binds") or [])
-            if ":" in b and not b.startswith("/")
-        ]
         result = {
             "Id": c.id,
             "Created": _rfc3339(c.created),
             "Path": argv[0] if argv else "",
             "Args": argv[1:],
-            "State": state,
+            "State": _state_json(c),
             "Image": c.image.id,
             "ResolvConfPath": f"/var/lib/docker/containers/{c.id}/resolv.conf",
             "HostnamePath": f"/var/lib/docker/containers/{c.id}/hostname",
@@ -820,30 +776,10 @@ class FakeEngine(MockTransport):
             "ProcessLabel": "",
             "AppArmorProfile": "",
             "ExecIDs": list(c.exec_ids) or None,
-            "HostConfig": host_config,
+            "HostConfig": self._host_config_json(c),
             "GraphDriver": {"Data": None, "Name": "overlay2"},
-            "Mounts": mounts,
-            "Config": {
-                "Hostname": cfg.get("Hostname") or c.id[:12],
-                "Domainname": "",
-                "User": cfg.get("User", ""),
-                "AttachStdin": bool(cfg.get("AttachStdin")),
-                "AttachStdout": bool(cfg.get("AttachStdout", True)),
-                "AttachStderr": bool(cfg.get("AttachStderr", True)),
-                "Tty": bool(cfg.get("Tty")),
-                "OpenStdin": bool(cfg.get("OpenStdin")),
-                "StdinOnce": bool(cfg.get("StdinOnce")),
-                "Env": env,
-                "Cmd": cfg.get("Cmd")
-                if cfg.get("Cmd") is not None
-                else (None if cfg.get("Entrypoint") else c.image.cmd),
-                "Image": c.image_ref,
-                "Volumes": cfg.get("Volumes"),
-                "WorkingDir": cfg.get("WorkingDir", ""),
-                "Entrypoint": cfg.get("Entrypoint"),
-                "OnBuild": None,
-                "Labels": dict(c.labels),
-            },
+            "Mounts": _mounts_json(c),
+            "Config": _config_json(c),
             "NetworkSettings": {
                 "Bridge": "",
                 "SandboxID": "",
@@ -857,6 +793,23 @@ class FakeEngine(MockTransport):
             result["SizeRw"] = 0
             result["SizeRootFs"] = c.image.size
         return result
+
+    def _host_config_json(self, c: _Container) -> dict[str, Any]:
+        """The ``HostConfig`` of a container's inspect: the defaults, then what was asked."""
+        host_config = {
+            "NetworkMode": "default" if not self.modern else "bridge",
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": False,
+            "Binds": None,
+            "PortBindings": {},
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "Privileged": False,
+            "Memory": 0,
+            "NanoCpus": 0,
+            "CpuShares": 0,
+        }
+        host_config.update(c.host_config)
+        return host_config
 
     def _endpoint(self, c: _Container, name: str) -> dict[str, Any]:
         network = self._find_network(name)
@@ -2025,6 +1978,72 @@ class FakeEngine(MockTransport):
             self._emit("volume", "destroy", name, {"driver": "local"})
             deleted.append(name)
         return Response(json={"VolumesDeleted": deleted or None, "SpaceReclaimed": 0})
+
+
+def _state_json(c: _Container) -> dict[str, Any]:
+    """The ``State`` of a container's inspect."""
+    state: dict[str, Any] = {
+        "Status": c.status,
+        "Running": c.running,
+        "Paused": c.status == "paused",
+        "Restarting": c.status == "restarting",
+        "OOMKilled": False,
+        "Dead": False,
+        "Pid": c.pid,
+        "ExitCode": c.exit_code,
+        "Error": "",
+        "StartedAt": _rfc3339(c.started_at) if c.started_at else _ZERO_TIME,
+        "FinishedAt": _rfc3339(c.finished_at) if c.finished_at else _ZERO_TIME,
+    }
+    if c.health is not None:
+        state["Health"] = {"Status": c.health, "FailingStreak": 0, "Log": []}
+    return state
+
+
+def _mounts_json(c: _Container) -> list[dict[str, Any]]:
+    """The ``Mounts`` of a container's inspect: its named volumes."""
+    mounts = [
+        {
+            "Type": "volume",
+            "Name": b.split(":")[0],
+            "Source": "",
+            "Destination": b.split(":")[1],
+            "Driver": "local",
+            "Mode": "",
+            "RW": True,
+            "Propagation": "",
+        }
+        for b in (c.host_config.get("Binds") or [])
+        if ":" in b and not b.startswith("/")
+    ]
+    return mounts
+
+
+def _config_json(c: _Container) -> dict[str, Any]:
+    """The ``Config`` of a container's inspect."""
+    cfg = c.config
+    env = [*c.image.env, *(cfg.get("Env") or [])]
+    return {
+        "Hostname": cfg.get("Hostname") or c.id[:12],
+        "Domainname": "",
+        "User": cfg.get("User", ""),
+        "AttachStdin": bool(cfg.get("AttachStdin")),
+        "AttachStdout": bool(cfg.get("AttachStdout", True)),
+        "AttachStderr": bool(cfg.get("AttachStderr", True)),
+        "Tty": bool(cfg.get("Tty")),
+        "OpenStdin": bool(cfg.get("OpenStdin")),
+        "StdinOnce": bool(cfg.get("StdinOnce")),
+        "Env": env,
+        "Cmd": cfg.get("Cmd")
+        if cfg.get("Cmd") is not None
+        else (None if cfg.get("Entrypoint") else c.image.cmd),
+        "Image": c.image_ref,
+        "Volumes": cfg.get("Volumes"),
+        "WorkingDir": cfg.get("WorkingDir", ""),
+        "Entrypoint": cfg.get("Entrypoint"),
+        "OnBuild": None,
+        "Labels": dict(c.labels),
+    }
 
 
 def _command_text(cmd: list[str]) -> str:

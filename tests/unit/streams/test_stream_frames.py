@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from aiodocker._streams.frames import (
     HEADER_SIZE,
     MAX_BUFFERED_PAYLOAD,
+    MAX_PAYLOAD_SIZE,
     STDERR,
     STDIN,
     STDOUT,
@@ -257,3 +259,59 @@ def test_decoder_for_trusts_multiplexed_always_and_raw_only_without_tty(
     content_type: str | None, tty: bool | None, expected: type
 ) -> None:
     assert type(decoder_for(content_type, tty)) is expected
+
+
+# --- edges found by mutation testing (issue 27) ----------------------------------------
+
+
+def test_truncated_stdin_frame_names_stream_0() -> None:
+    # stream 0 is a real stream id: a payload cut short on it is a truncated frame too
+    decoder = FrameDecoder()
+    assert decoder.feed(struct.pack(">LL", 0, 5) + b"ab") == []
+    with pytest.raises(DockerTruncatedStreamError) as caught:
+        decoder.flush()
+    assert str(caught.value.message) == (
+        "multiplexed stream ended inside a frame of stream 0: got 2 of 5 payload bytes, "
+        "3 bytes missing"
+    )
+
+
+def test_malformed_header_error_shows_the_header_bytes() -> None:
+    decoder = FrameDecoder()
+    with pytest.raises(DockerStreamError) as caught:
+        decoder.feed(b"\x05\x00\x00\x00\x00\x00\x00\x01xhello")
+    assert caught.value.message.startswith(
+        "malformed multiplexed frame header 05 00 00 00 00 00 00 01:"
+    )
+    # a header found after a frame: the bytes shown are those at its own offset
+    decoder = FrameDecoder()
+    with pytest.raises(DockerStreamError) as caught:
+        decoder.feed(encode_frame(1, b"ok") + b"hello, world")
+    assert caught.value.message.startswith(
+        "malformed multiplexed frame header 68 65 6c 6c 6f 2c 20 77:"
+    )
+
+
+class _Sized(bytes):
+    """Empty bytes that report another length: encode_frame's limit without 4 GiB."""
+
+    def __new__(cls, size: int) -> _Sized:
+        made = super().__new__(cls)
+        made.size = size  # type: ignore[attr-defined]
+        return made
+
+    def __len__(self) -> int:
+        return self.size  # type: ignore[attr-defined,no-any-return]
+
+
+def test_encode_frame_bounds_are_inclusive() -> None:
+    assert encode_frame(0, b"x") == b"\x00\x00\x00\x00\x00\x00\x00\x01x"
+    assert encode_frame(3, b"x") == b"\x03\x00\x00\x00\x00\x00\x00\x01x"
+    for bad in (-1, 4):
+        with pytest.raises(
+            ValueError, match=rf"stream must be 0 \(stdin\) to 3 \(systemerr\), got {bad}"
+        ):
+            encode_frame(bad, b"x")
+    assert encode_frame(1, _Sized(MAX_PAYLOAD_SIZE))[:8] == b"\x01\x00\x00\x00\xff\xff\xff\xff"
+    with pytest.raises(ValueError, match=f"frame payload too large: {MAX_PAYLOAD_SIZE + 1} bytes"):
+        encode_frame(1, _Sized(MAX_PAYLOAD_SIZE + 1))

@@ -339,6 +339,7 @@ def test_context_skip_tls_verify_gives_tls_without_verification(cfg: Path) -> No
 def test_context_never_uses_tls_from_env(cfg: Path, tmp_path: Path) -> None:
     certs = tmp_path / "certs"
     certs.mkdir()
+    (certs / "ca.pem").write_text("PEM PLACEHOLDER\n")
     (certs / "ca.pem").write_text("x")
     write_context(cfg, "plain", "tcp://plainhost:2375")
     env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
@@ -758,3 +759,190 @@ def test_endpoint_and_tls_config_are_frozen() -> None:
     tls = TLSConfig(None, None, None)
     with pytest.raises(AttributeError):
         tls.verify = False  # type: ignore[misc]
+
+
+# --- edges found by mutation testing (issue 27) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"context": "default"},
+        {"env": {"DOCKER_CONTEXT": "default"}},
+        {"config": {"currentContext": "default"}},
+    ],
+)
+def test_the_default_context_auto_detects_on_the_callers_platform(
+    cfg: Path, how: dict[str, Any]
+) -> None:
+    if "config" in how:
+        write_config(cfg, how["config"])
+    ep = resolve(
+        context=how.get("context"),
+        env=how.get("env", {}),
+        config_dir=cfg,
+        platform="win32",
+        exists=only("//./pipe/docker_engine"),
+    )
+    assert (ep.scheme, ep.address, ep.source) == ("npipe", "//./pipe/docker_engine", "auto-detect")
+
+
+def test_tls_from_the_environment_keeps_the_source_docker_host(cfg: Path, tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.pem").write_text("PEM PLACEHOLDER\n")
+    env = {
+        "DOCKER_HOST": "tcp://h.example:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(certs),
+    }
+    ep = resolve(env=env, config_dir=cfg)
+    assert ep.tls is not None
+    assert ep.source == "DOCKER_HOST"
+
+
+def test_parse_host_keeps_source_and_context_name_for_every_scheme() -> None:
+    for host in ("unix:///s.sock", "npipe:////./pipe/x", "tcp://h:1", "https://h:1", "ssh://u@h"):
+        ep = parse_host(host, source="context", context_name="ctx")
+        assert (ep.source, ep.context_name) == ("context", "ctx"), host
+    with pytest.raises(ValueError) as caught:
+        parse_host("tcp://h:1", source="nowhere")
+    assert str(caught.value) == (
+        "unknown endpoint source 'nowhere'; expected one of ['DOCKER_CONTEXT', 'DOCKER_HOST', "
+        "'auto-detect', 'context', 'currentContext', 'url']"
+    )
+
+
+def test_ssh_urls_exact_errors_and_trailing_slash() -> None:
+    assert parse_host("ssh://u@h.example/").address == "ssh://u@h.example"
+    with pytest.raises(ValueError, match=r"ssh URL has an empty user"):
+        parse_host("ssh://@h.example")
+    with pytest.raises(ValueError, match=r"a path after the host \('/x'\) is not supported"):
+        parse_host("ssh://u@h.example/x")
+    with pytest.raises(ValueError, match=r"never put credentials in URLs \(use ssh keys"):
+        parse_host("ssh://u:pw@h.example")
+
+
+def test_auto_detect_error_lists_every_path_tried() -> None:
+    with pytest.raises(ValueError) as caught:
+        resolve(env={}, exists=nothing_exists)
+    assert "tried: /var/run/docker.sock, /run/docker.sock, " in str(caught.value)
+
+
+def test_context_errors_name_the_context_and_what_is_wrong(cfg: Path) -> None:
+    write_context(cfg, "broken", meta={"Name": "broken", "Endpoints": {}})
+    with pytest.raises(
+        DockerContextInvalidError,
+        match=r"'broken' at .* has no docker endpoint \(context: broken\)$",
+    ):
+        resolve(context="broken", config_dir=cfg)
+    tls_dir = write_context(cfg, "tls", tls_files=("ca.pem",))
+    (tls_dir / "cert.pem").mkdir()  # exists but cannot be read as a file
+    with pytest.raises(DockerContextTLSError, match=r"cert.pem' of docker context 'tls': "):
+        resolve(context="tls", config_dir=cfg)
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("ftp://u:pw@h/p", "ftp://u:***@h/p"),
+        ("ftp://a:b@c:d@h/x", "ftp://a:***@h/x"),  # the last @ ends the user info
+        ("ftp://u:pw@h/p@q", "ftp://u:***@h/p@q"),  # an @ in the path is not user info
+        ("ftp://u:pw@h/a://b", "ftp://u:***@h/a://b"),
+        ("ftp://u@h", "ftp://u@h"),  # no password: nothing to hide
+    ],
+)
+def test_unsupported_host_error_hides_the_password(host: str, shown: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_host(host)
+    assert f"unsupported docker host {shown!r} (from url)" in caught.value.__notes__[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("unix:///tmp/X", "/tmp/X"),
+        ("unix:///tmp/s.sock//", "/tmp/s.sock"),
+        ("unix:////", "/"),
+        ("unix://", "/var/run/docker.sock"),
+        ("npipe://\\\\.\\pipe\\docker_engine", "//./pipe/docker_engine"),
+        ("npipe:////./pipe/X/", "//./pipe/X"),
+        ("ssh://u@boX", "ssh://u@boX"),
+    ],
+)
+def test_socket_paths_are_normalised_as_the_cli_does(host: str, address: str) -> None:
+    assert parse_host(host).address == address
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("unix:///a\x00b", r"unix socket path '/a\\x00b' \(from url\) contains a NUL byte"),
+        ("ssh://h:99999", r"invalid docker host 'ssh://h:99999' \(from url\): "),
+        ("ssh://", r"docker host 'ssh://' \(from url\): ssh URL has no host"),
+        ("ssh://h:0", r"docker host 'ssh://h:0' \(from url\): port 0 is not valid"),
+        ("ssh://h/x", r"docker host 'ssh://h/x' \(from url\): a path after the host"),
+        (
+            "ssh://u:pw@h",
+            r"^docker host 'ssh://u:\*\*\*@h' \(from url\): a password in an ssh URL is not",
+        ),
+    ],
+)
+def test_bad_hosts_are_named_with_their_source(host: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_host(host)
+    assert parse_host("ssh://h:1").url == "ssh://h:1"
+
+
+def test_docker_host_tls_defaults_to_the_certs_in_home(cfg: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "ca.pem").write_text("PEM PLACEHOLDER\n")
+    env = {"DOCKER_HOST": "tcp://h.example:2376", "DOCKER_TLS_VERIFY": "1"}
+    ep = resolve(env=env, config_dir=cfg, home=str(home))
+    assert ep.tls is not None and ep.tls.ca == str(home / ".docker" / "ca.pem")
+
+
+def test_auto_detect_error_starts_with_what_it_looked_for() -> None:
+    with pytest.raises(ValueError, match="^cannot find a Docker daemon socket; tried: /var/run"):
+        resolve(env={}, exists=nothing_exists)
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (
+            "tcp://u@h:1",
+            r"^docker host 'tcp://u@h:1' \(from url\): credentials in a tcp URL are not "
+            r"supported; never put credentials in URLs$",
+        ),
+        (
+            "tcp://h:1/x",
+            r"^docker host 'tcp://h:1/x' \(from url\): a path after the host:port \('/x'\) is not",
+        ),
+        ("tcp://h:99999", r"^invalid docker host 'tcp://h:99999' \(from url\): "),
+    ],
+)
+def test_bad_tcp_hosts_are_named_with_their_source(host: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_host(host)
+
+
+def test_context_tls_needs_a_file_or_skip_verify(cfg: Path) -> None:
+    write_context(cfg, "plain", skip_verify=None, meta=None)
+    assert resolve(context="plain", config_dir=cfg).tls is None
+    write_context(
+        cfg,
+        "nullskip",
+        meta={
+            "Name": "nullskip",
+            "Endpoints": {"docker": {"Host": "tcp://h:1", "SkipTLSVerify": None}},
+        },
+    )
+    assert resolve(context="nullskip", config_dir=cfg).tls is None
+    write_context(cfg, "certonly", tls_files=("cert.pem",))
+    tls = resolve(context="certonly", config_dir=cfg).tls
+    assert tls is not None and tls.cert is not None and tls.ca is None and tls.verify
+    write_context(cfg, "skip", skip_verify=True)
+    tls = resolve(context="skip", config_dir=cfg).tls
+    assert tls is not None and not tls.verify
