@@ -206,6 +206,8 @@ def main() -> None:
     parser.add_argument("--image", default="aiodocker-test/busybox:latest")
     parser.add_argument("--container", default="")
     parser.add_argument("--loops", default=",".join(LOOPS), help="comma-separated: asyncio,uvloop")
+    parser.add_argument("--cases", default="ping,inspect", help="comma-separated: ping,inspect")
+    parser.add_argument("--clients", default="raw,aiodocker,aiohttp", help="raw is always run")
     parser.add_argument("--child", nargs=3, metavar=("LOOP", "CLIENT", "CASE"))
     args = parser.parse_args()
     if args.child:
@@ -215,15 +217,17 @@ def main() -> None:
     unknown = set(loops) - set(LOOPS)
     if unknown:
         parser.error(f"unknown loop(s): {', '.join(sorted(unknown))}")
+    cases = [case for case in args.cases.split(",") if case]
+    clients = ["raw", *(c for c in args.clients.split(",") if c and c != "raw")]
     container = docker_cli("create", "--name", "aiodocker-bench-core", args.image, "true")
     try:
         # Clients take turns round by round, so a noisy stretch of the machine hits
         # all of them alike; each figure is the client's best round.
         rounds: dict[tuple[str, str, str], list[dict[str, float]]] = {}
-        for case in ("ping", "inspect"):
+        for case in cases:
             for _ in range(ROUNDS):
                 for loop in loops:
-                    for client in ("raw", "aiodocker", "aiohttp"):
+                    for client in clients:
                         result = spawn(loop, client, case, args.socket, container)
                         rounds.setdefault((loop, client, case), []).append(result)
         rows = {
@@ -241,8 +245,10 @@ def main() -> None:
             ("ping", f"{PING_COUNT} sequential /_ping"),
             ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}"),
         ):
+            if case not in cases:
+                continue
             base = rows[(loop, "raw", case)]
-            for client in ("raw", "aiodocker", "aiohttp"):
+            for client in clients:
                 row = rows[(loop, client, case)]
                 print(
                     f"{loop:<9}{label:<28}{client:<12}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
