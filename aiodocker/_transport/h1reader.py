@@ -166,9 +166,12 @@ class ResponseReader:
             DockerResponseError: the head grew past ``MAX_HEAD_BYTES``.
         """
         if self.upgraded:
-            self._sink.on_body(data)
+            if data:
+                self._sink.on_body(data)
             return
         parser = self._parser
+        if not data:
+            return  # nothing said (a socket never gives this; a caller may)
         if parser is None or not self._waiting:
             raise DockerConnectionError("daemon sent data without a request")
         head_buf = self._head_buf
