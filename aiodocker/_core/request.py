@@ -39,6 +39,8 @@ def path_arg(value: str, what: str = "identifier") -> str:
     """
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if value.isalnum() and value.isascii():
+        return value  # an id or a plain name: nothing to quote (and never "" or "..")
     if value in ("", ".", ".."):
         raise ValueError(f"invalid {what}: {value!r}")
     return quote(value, safe="")
@@ -46,7 +48,7 @@ def path_arg(value: str, what: str = "identifier") -> str:
 
 def build_path(template: str, *args: str) -> str:
     """Fill ``{}`` placeholders of ``template`` with quoted path arguments."""
-    return template.format(*(path_arg(a) for a in args))
+    return template.format(*[path_arg(a) for a in args])
 
 
 def encode_value(value: Any) -> str:
@@ -135,9 +137,7 @@ def parse_api_version(value: str) -> tuple[int, int]:
 EXCERPT_BYTES: Final = 200
 
 # "password": "...", "identitytoken": "...", "auth": "..." and the like, in any JSON body.
-_SECRET_FIELD: Final = (
-    r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
-)
+_SECRET_FIELD: Final = r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
 # Authorization-style values: "Basic dXNlcjpwYXNz", "Bearer eyJ...".
 # the schemes as they stand in an Authorization header (capitalised), followed by a
 # token of 6+ characters: the daemon's own "no basic auth credentials" is left alone

@@ -62,11 +62,13 @@ class Body:
         if self._size > HIGH_WATER and not self._paused and self._connection is not None:
             self._paused = True
             self._connection.pause_reading()
-        self._wake()
+        if self._waiter is not None:  # mostly nobody waits yet: the head is not even out
+            self._wake()
 
     def feed_eof(self) -> None:
         self._eof = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def set_exception(self, exc: BaseException) -> None:
         if not self._eof:
@@ -350,9 +352,11 @@ class Connection(asyncio.BufferedProtocol):
 
     def write(self, data: bytes) -> None:
         self._check_writable()
-        assert self.transport is not None
-        self.transport.write(data)
-        self._check_writable()  # the send failed: the daemon is gone
+        transport = self.transport
+        assert transport is not None
+        transport.write(data)
+        if transport.is_closing():
+            self._check_writable()  # the send failed: the daemon is gone
 
     async def drain(self) -> None:
         self._check_writable()

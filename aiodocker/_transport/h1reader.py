@@ -11,7 +11,7 @@ too large to buffer); never a parser's own exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ..exceptions import DockerConnectionError, DockerResponseError
@@ -125,10 +125,14 @@ class ResponseReader:
         "_ended",
         "_headers",
         "upgraded",
+        "on_body",
     )
 
     def __init__(self, sink: ResponseSink) -> None:
         self._sink = sink
+        # httptools calls this one directly (it looks its callbacks up once): one call
+        # less for every piece of every body
+        self.on_body: Callable[[bytes], None] = sink.on_body
         self._parser: httptools.HttpResponseParser | None = None
         self._method = "GET"
         self._head_buf: bytes | bytearray | None = None  # the head's raw bytes while it comes
@@ -230,6 +234,7 @@ class ResponseReader:
         self._parser = None
         self._waiting = False
         self._sink = _CLOSED
+        self.on_body = _CLOSED.on_body
 
     # --- httptools callbacks ----------------------------------------------
 
@@ -248,9 +253,6 @@ class ResponseReader:
         self._sink.on_head(status, headers)
         if self._method == "HEAD" or status in NO_BODY_STATUSES:
             self._end()
-
-    def on_body(self, body: bytes) -> None:
-        self._sink.on_body(body)
 
     def on_message_complete(self) -> None:
         if self._parser is not None and 100 <= self._parser.get_status_code() < 200:

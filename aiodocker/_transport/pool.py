@@ -13,8 +13,7 @@ import asyncio
 import errno
 import logging
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from ..exceptions import DockerClientClosedError, DockerConnectionError
 from .base import BodyContent, FileBody, ReadsWholeBody, check_request, describe_error
@@ -47,8 +46,7 @@ POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 Dial = Callable[[Callable[[], Connection]], Awaitable[Connection]]
 
 
-@dataclass(frozen=True, slots=True)
-class RetryDecision:
+class RetryDecision(NamedTuple):
     """Whether a request whose connection failed is sent again, and why.
 
     Attributes:
@@ -90,7 +88,7 @@ def decide_retry(method: str, *, replayable: bool, reused: bool, answered: bool)
     if not reads_only:
         allowed = "/".join(sorted(RETRY_METHODS))
         return RetryDecision(False, f"not retried: only {allowed} are resent", maybe_applied)
-    return RetryDecision(True, "retrying on a new connection (a reused one failed)", False)
+    return RetryDecision(True, "retrying on a new connection", False)
 
 
 def encode_head(
@@ -105,19 +103,55 @@ def encode_head(
 
     A caller's ``Host`` takes the place of ours; the framing fields are always ours.
     """
-    fields = {"Host": host}
-    if headers:
-        fields.update(headers)
     if isinstance(body, FileBody):
-        fields["Content-Length"] = str(body.count)
+        framing: str | None = f"Content-Length: {body.count}\r\n"
     elif streamed:
-        fields["Transfer-Encoding"] = "chunked"
+        framing = "Transfer-Encoding: chunked\r\n"
     elif body is not None:
-        fields["Content-Length"] = str(len(body))  # type: ignore[arg-type]
+        framing = f"Content-Length: {len(body)}\r\n"  # type: ignore[arg-type]
     elif method in ("POST", "PUT"):
-        fields["Content-Length"] = "0"
+        framing = "Content-Length: 0\r\n"
+    else:
+        framing = None
+    if headers and not _OURS.isdisjoint(headers):
+        return _encode_merged(method, target, host, headers, framing)
+    fields = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
+    if headers:
+        fields += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    if framing is not None:
+        fields.append(framing)
+    fields.append("\r\n")
+    return "".join(fields).encode("latin-1")
+
+
+_OURS: Final = frozenset({"Host", "Content-Length", "Transfer-Encoding"})
+
+
+def _encode_merged(
+    method: str, target: str, host: str, headers: Mapping[str, str], framing: str | None
+) -> bytes:
+    """``encode_head`` when the caller names a field we set: each name once, in first place."""
+    fields = {"Host": host, **headers}
+    if framing is not None:
+        name, _, value = framing.partition(": ")
+        fields[name] = value[:-2]
     lines = "".join([f"{name}: {value}\r\n" for name, value in fields.items()])
     return f"{method} {target} HTTP/1.1\r\n{lines}\r\n".encode("latin-1")
+
+
+def _write_request(
+    connection: Connection,
+    method: str,
+    head_bytes: bytes,
+    body: bytes | AsyncIterable[bytes] | None,
+) -> asyncio.Future[tuple[int, Headers]]:
+    """Send a request whose body (if any) is in memory; return the future of its answer's head."""
+    head_future = connection.begin(method)
+    if isinstance(body, (bytes, bytearray, memoryview)) and body:
+        connection.write(head_bytes + bytes(body))
+    else:
+        connection.write(head_bytes)
+    return head_future
 
 
 async def _start_upload(
@@ -490,14 +524,27 @@ class HTTPEngine:
                 self._log_taken(connection, reused, method)
             self._active.add(connection)
             try:
-                response = await self._exchange(connection, method, head_bytes, body, streamed)
+                if streamed:
+                    assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
+                    response = await self._exchange_streamed(connection, method, head_bytes, body)
+                else:  # one await less on the usual path: no coroutine of its own
+                    head_future = _write_request(connection, method, head_bytes, body)
+                    status, headers = await head_future
+                    response = Response(self, connection, method, status, headers)
             except DockerConnectionError as exc:
                 self._drop(connection)
                 decision = decide_retry(
                     method, replayable=not streamed, reused=reused, answered=connection.answered
                 )
                 if POOL_LOG.isEnabledFor(logging.DEBUG):
-                    POOL_LOG.debug("%s failed: %s; %s", method, exc, decision.reason)
+                    POOL_LOG.debug(
+                        "%s %s failed %s (%s): %s",
+                        method,
+                        "on a reused connection" if reused else "on a new connection",
+                        "during the answer" if connection.answered else "before any answer",
+                        exc,
+                        decision.reason,
+                    )
                 if decision.retry:
                     continue
                 error = await self._failure(exc, connection, decision, method, target)
@@ -550,28 +597,20 @@ class HTTPEngine:
             return exc
         return DockerConnectionError(message)
 
-    async def _exchange(
+    async def _exchange_streamed(
         self,
         connection: Connection,
         method: str,
         head_bytes: bytes,
-        body: bytes | AsyncIterable[bytes] | None,
-        streamed: bool,
+        body: AsyncIterable[bytes],
     ) -> Response:
+        """Send a head and a streamed body; return once the answer's head came."""
         head_future = connection.begin(method)
-        upload: asyncio.Task[None] | None = None
-        if streamed:
-            assert body is not None and not isinstance(body, (bytes, bytearray, memoryview))
-            upload = await _start_upload(connection, head_bytes, body, head_future)
-        elif isinstance(body, (bytes, bytearray, memoryview)) and body:
-            connection.write(head_bytes + bytes(body))
-        else:
-            connection.write(head_bytes)
+        upload = await _start_upload(connection, head_bytes, body, head_future)
         try:
             status, headers = await head_future
         except BaseException:
-            if upload is not None:
-                upload.cancel()
+            upload.cancel()
             raise
         response = Response(self, connection, method, status, headers)
         response._upload = upload
