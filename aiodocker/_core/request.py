@@ -257,12 +257,13 @@ def _lacking(
     return unexpected(method, path, status, f"{where} has no {missing}", body)
 
 
+# keyed by member name: an Enum member hashes in Python, its name in C
 _TYPES: Final = {
-    Shape.OBJECT: dict,
-    Shape.OBJECT_OR_NOTHING: dict,
-    Shape.ARRAY: list,
-    Shape.OBJECTS: list,
-    Shape.STRING: str,
+    Shape.OBJECT.name: dict,
+    Shape.OBJECT_OR_NOTHING.name: dict,
+    Shape.ARRAY.name: list,
+    Shape.OBJECTS.name: list,
+    Shape.STRING.name: str,
 }
 
 
@@ -281,7 +282,7 @@ def check_shape(
         return None
     if value is None and shape in (Shape.ARRAY, Shape.OBJECTS):
         return []
-    if not isinstance(value, _TYPES[shape]):
+    if not isinstance(value, _TYPES[shape._name_]):
         problem = f"expected {shape.value}, got a JSON {_json_type(value)}"
         raise unexpected(method, path, status, problem, body)
     # a decoder makes exact dicts: one pass over the item types in C, the loop only to name the culprit
