@@ -10,6 +10,8 @@ a round, so machine noise hits them alike):
 
   list       ``containers.list(all=True)`` with ``--containers`` containers, 300 times
   lifecycle  40 create/start/wait/delete of busybox ``true`` at concurrency 8
+  exec       400 exec round trips (create, attached start read to its end, inspect) of
+             ``echo hi`` in one running container, at concurrency 16
   put        ``put_archive`` of a ``--put-mb`` MB tar from a file on disk
   import     ``python -c "import <client>"`` (whole process, bytecode cached)
 
@@ -45,6 +47,9 @@ API: Final = "v1.41"
 LIST_CALLS: Final = 300  # a listing takes dockerd 13-25 ms, and the clients differ by 1-2 % of that
 LIFECYCLES: Final = 40
 LIFECYCLE_CONCURRENCY: Final = 8
+EXECS: Final = 400
+EXEC_CONCURRENCY: Final = 16
+EXEC_CMD: Final = ["echo", "hi"]
 LABEL: Final = "aiodocker-bench"
 CHUNK: Final = 256 * 1024
 NO_ORJSON_ENV: Final = "AIODOCKER_BENCH_NO_ORJSON"  # set: the client runs as if orjson were absent
@@ -150,6 +155,45 @@ async def raw_lifecycle(socket: str, image: str) -> int:
     return LIFECYCLES
 
 
+async def raw_exec(socket: str, container: str) -> int:
+    """Create on a kept-alive connection, start attached on its own (the daemon hijacks it)."""
+    pool: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(EXEC_CONCURRENCY):
+        pool.put_nowait(await RawConnection.open(socket))
+    config = json.dumps({"Cmd": EXEC_CMD, "AttachStdout": True, "AttachStderr": True}).encode()
+    start = json.dumps({"Detach": False, "Tty": False}).encode()
+
+    async def one() -> None:
+        conn = await pool.get()
+        try:
+            status, body = await conn.request("POST", f"/{API}/containers/{container}/exec", config)
+            assert status == 201, body
+            eid = json.loads(body)["Id"]
+            stream = await RawConnection.open(socket)
+            try:
+                stream.writer.write(
+                    f"POST /{API}/exec/{eid}/start HTTP/1.1\r\nHost: docker\r\n"
+                    "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(start)}\r\n\r\n".encode()
+                    + start
+                )
+                head = await stream.reader.readuntil(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 101"), head
+                output = await stream.reader.read()  # frames of 8-byte headers, to EOF
+                assert output[8:] == b"hi\n", output
+            finally:
+                stream.close()
+            status, body = await conn.request("GET", f"/{API}/exec/{eid}/json")
+            assert status == 200 and json.loads(body)["ExitCode"] == 0, body
+        finally:
+            pool.put_nowait(conn)
+
+    await asyncio.gather(*(one() for _ in range(EXECS)))
+    while not pool.empty():
+        pool.get_nowait().close()
+    return EXECS
+
+
 async def _raw_put(socket: str, arg: str, *, sendfile: bool) -> int:
     container, tar_path = arg.split(",", 1)
     size = os.path.getsize(tar_path)
@@ -210,6 +254,27 @@ async def client_lifecycle(socket: str, image: str) -> int:
 
         await asyncio.gather(*(one() for _ in range(LIFECYCLES)))
     return LIFECYCLES
+
+
+async def client_exec(socket: str, container_id: str) -> int:
+    import aiodocker
+
+    async with aiodocker.Docker(url=f"unix://{socket}") as docker:
+        sem = asyncio.Semaphore(EXEC_CONCURRENCY)
+        container = docker.containers.container(container_id)
+
+        async def one() -> None:
+            async with sem:
+                exe = await container.exec(EXEC_CMD)
+                output = b""
+                async with exe.start() as stream:
+                    while (message := await stream.read_out()) is not None:
+                        output += message.data
+                assert output == b"hi\n", output
+                assert (await exe.inspect())["ExitCode"] == 0
+
+        await asyncio.gather(*(one() for _ in range(EXECS)))
+    return EXECS
 
 
 async def client_put(socket: str, arg: str) -> int:
@@ -278,6 +343,11 @@ RUNNERS: Final[dict[str, dict[str, Callable[[str, str], Awaitable[int]]]]] = {
         "aiodocker 0.27": client_lifecycle,
         "docker-py 7.1": dockerpy_lifecycle,
     },
+    "exec": {
+        "raw": raw_exec,
+        "client": client_exec,
+        "aiodocker 0.27": client_exec,
+    },
     "put": {
         "raw": raw_put,
         "raw sendfile": raw_put_sendfile,
@@ -302,7 +372,7 @@ def child(case: str, client: str, socket: str, arg: str) -> dict[str, float]:
         # and so is the client's loading of the containers module on first use
         __import__("docker" if client.startswith("docker-py") else "aiodocker.containers")
     function = RUNNERS[case][client]
-    if case == "list":
+    if case in ("list", "exec"):  # warm-up
         asyncio.run(function(socket, arg))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     units = asyncio.run(function(socket, arg))
@@ -424,7 +494,12 @@ def run(options: argparse.Namespace) -> dict[str, dict[str, list[dict[str, float
         put_container = asyncio.run(target())
         tar_path = workdir / "put.tar"
         make_tar(tar_path, options.put_mb)
-        args = {"list": "", "lifecycle": options.image, "put": f"{put_container},{tar_path}"}
+        args = {
+            "list": "",
+            "lifecycle": options.image,
+            "exec": put_container,
+            "put": f"{put_container},{tar_path}",
+        }
         for case in options.cases:
             if case == "import":
                 results[case] = measure_imports(options.compat_python, options.rounds)
@@ -470,7 +545,7 @@ def main() -> int:
     parser.add_argument("--containers", type=int, default=200)
     parser.add_argument("--put-mb", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cases", nargs="+", default=["list", "lifecycle", "put", "import"])
+    parser.add_argument("--cases", nargs="+", default=["list", "lifecycle", "exec", "put", "import"])
     parser.add_argument("--compat-python", help="a venv's python with aiodocker 0.27 and docker 7.1")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

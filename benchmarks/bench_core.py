@@ -134,7 +134,32 @@ async def run_aiohttp(case: str, socket: str, container: str) -> None:
         await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
 
 
-RUNNERS = {"raw": run_raw, "aiodocker": run_aiodocker, "aiohttp": run_aiohttp}
+async def run_aiodocker_api(case: str, socket: str, container: str) -> None:
+    """The same through the public API: ``docker.system.ping()`` and ``container.show()``."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import aiodocker
+
+    async with aiodocker.Docker(url=f"unix://{socket}") as docker:
+        if case == "ping":
+            for _ in range(PING_COUNT):
+                await docker.system.ping()
+            return
+        sem = asyncio.Semaphore(CONCURRENCY)
+        target = docker.containers.container(container)
+
+        async def one() -> None:
+            async with sem:
+                await target.show()
+
+        await asyncio.gather(*(one() for _ in range(INSPECT_COUNT)))
+
+
+RUNNERS = {
+    "raw": run_raw,
+    "aiodocker": run_aiodocker,
+    "aiodocker-api": run_aiodocker_api,
+    "aiohttp": run_aiohttp,
+}
 
 
 LOOPS = ("asyncio", "uvloop")
@@ -206,6 +231,10 @@ def main() -> None:
     parser.add_argument("--image", default="aiodocker-test/busybox:latest")
     parser.add_argument("--container", default="")
     parser.add_argument("--loops", default=",".join(LOOPS), help="comma-separated: asyncio,uvloop")
+    parser.add_argument("--cases", default="ping,inspect", help="comma-separated: ping,inspect")
+    parser.add_argument(
+        "--clients", default="raw,aiodocker,aiodocker-api,aiohttp", help="raw is always run"
+    )
     parser.add_argument("--child", nargs=3, metavar=("LOOP", "CLIENT", "CASE"))
     args = parser.parse_args()
     if args.child:
@@ -215,15 +244,17 @@ def main() -> None:
     unknown = set(loops) - set(LOOPS)
     if unknown:
         parser.error(f"unknown loop(s): {', '.join(sorted(unknown))}")
+    cases = [case for case in args.cases.split(",") if case]
+    clients = ["raw", *(c for c in args.clients.split(",") if c and c != "raw")]
     container = docker_cli("create", "--name", "aiodocker-bench-core", args.image, "true")
     try:
         # Clients take turns round by round, so a noisy stretch of the machine hits
         # all of them alike; each figure is the client's best round.
         rounds: dict[tuple[str, str, str], list[dict[str, float]]] = {}
-        for case in ("ping", "inspect"):
+        for case in cases:
             for _ in range(ROUNDS):
                 for loop in loops:
-                    for client in ("raw", "aiodocker", "aiohttp"):
+                    for client in clients:
                         result = spawn(loop, client, case, args.socket, container)
                         rounds.setdefault((loop, client, case), []).append(result)
         rows = {
@@ -233,7 +264,7 @@ def main() -> None:
     finally:
         docker_cli("rm", "-f", container)
     print(
-        f"{'loop':<9}{'case':<28}{'client':<12}{'req/s':>10}{'CPU us/req':>12}"
+        f"{'loop':<9}{'case':<28}{'client':<15}{'req/s':>10}{'CPU us/req':>12}"
         f"{'x raw rps':>11}{'x raw CPU':>11}"
     )
     for loop in loops:
@@ -241,11 +272,13 @@ def main() -> None:
             ("ping", f"{PING_COUNT} sequential /_ping"),
             ("inspect", f"{INSPECT_COUNT} inspects @{CONCURRENCY}"),
         ):
+            if case not in cases:
+                continue
             base = rows[(loop, "raw", case)]
-            for client in ("raw", "aiodocker", "aiohttp"):
+            for client in clients:
                 row = rows[(loop, client, case)]
                 print(
-                    f"{loop:<9}{label:<28}{client:<12}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
+                    f"{loop:<9}{label:<28}{client:<15}{row['rps']:>10.0f}{row['cpu_us']:>12.1f}"
                     f"{row['rps'] / base['rps']:>11.2f}{row['cpu_us'] / base['cpu_us']:>11.2f}"
                 )
 

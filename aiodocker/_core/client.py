@@ -167,7 +167,7 @@ class APIClient:
             return self.api_version
 
     async def _read_version(self) -> dict[str, Any]:
-        response = await self._checked("GET", "/version", self._send("GET", "/version"))
+        response = await self._checked("GET", "/version", await self._send("GET", "/version"))
         body = await response.read()
         info: dict[str, Any] = decode_body("GET", "/version", response.status, body, Shape.OBJECT)
         return info
@@ -251,31 +251,37 @@ class APIClient:
             DockerResponseError: a 3xx, or a 1xx other than an asked-for upgrade.
             DockerConnectionError: the daemon could not be reached.
         """
-        all_headers = dict(headers) if headers else None
+        all_headers = headers or None  # copied only when a field is added
         if json_body is not _NO_JSON:
             body = json.dumps(json_body).encode()
-            all_headers = all_headers or {}
-            all_headers.setdefault("Content-Type", "application/json")
-        if versioned and self.api_version != "auto" and not params:
-            target = f"/{self.api_version}/{path.lstrip('/')}"  # the common case, without awaiting
-        else:
+            if not headers or "Content-Type" not in headers:
+                all_headers = {**(headers or {}), "Content-Type": "application/json"}
+        if params or (versioned and self.api_version == "auto"):
             target = await self.target(path, params, versioned=versioned)
+        elif versioned:  # the common cases, without awaiting
+            target = f"/{self.api_version}/{path.lstrip('/')}"
+        else:
+            target = "/" + path.lstrip("/")
         sent = self._send(method, target, all_headers, body, long_lived)
         upgrade = headers is not None and "Upgrade" in headers
         if timeout is None:
-            return await self._checked(method, target, sent, upgrade, not_modified_ok)
-        async with timeout_after(timeout):
-            return await self._checked(method, target, sent, upgrade, not_modified_ok)
+            response = await sent
+        else:
+            async with timeout_after(timeout):
+                response = await sent
+        if 200 <= response.status < 300:  # the usual answer: no further await
+            return response
+        return await self._checked(method, target, response, upgrade, not_modified_ok)
 
     async def _checked(
         self,
         method: str,
         target: str,
-        sent: Awaitable[Response],
+        response: Response,
         upgrade: bool = False,
         not_modified_ok: bool = False,
     ) -> Response:
-        """Await a response and raise unless its status is a success for this request.
+        """Return the response if its status is a success for this request, else raise.
 
         Success is 2xx, 101 when an upgrade was asked for, and 304 when the caller
         accepts it (0.27 documents 304 as success of start/stop on a container
@@ -283,7 +289,6 @@ class APIClient:
         error status through ``error_from_response``, any other 1xx or 3xx as a
         ``DockerResponseError`` (a redirect is never followed).
         """
-        response = await sent
         status = response.status
         if (
             200 <= status < 300
@@ -444,6 +449,9 @@ class APIClient:
     ) -> tuple[Response, bytes]:
         """Make a call and return the response with its whole body (2xx only)."""
         seconds = self.seconds(timeout, long_running=long_running)
+        if seconds is None:  # no deadline: no timeout scope to enter and leave
+            response = await self.request(method, path, **kwargs)
+            return response, await response.read()
         async with timeout_after(seconds):
             response = await self.request(method, path, **kwargs)
             return response, await response.read()

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from .._record import Record
 from .._transport.base import (
+    BodyContent,
     BodyReader,
     Channel,
     ContentIteration,
@@ -30,7 +31,6 @@ from .._transport.base import (
     Transport,
     WebSocketRefused,
 )
-from .._transport.http import StreamContent
 
 REQUEST_LOG: Final = logging.getLogger("aiodocker.request")
 HOOK_LOG: Final = logging.getLogger("aiodocker.hooks")
@@ -402,8 +402,8 @@ class ObservedResponse(ReadsWholeBody):
     @property
     def content(self) -> Any:
         content = self._inner.content
-        if isinstance(content, StreamContent):  # our engine's: read it through the counting body
-            return StreamContent(cast(Any, self.body))
+        if isinstance(content, BodyContent):  # our engine's: read it through the counting body
+            return BodyContent(cast(Any, self.body))
         return _CountedContent(content, self._exchange)  # aiohttp's StreamReader
 
     @property

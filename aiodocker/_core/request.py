@@ -39,6 +39,8 @@ def path_arg(value: str, what: str = "identifier") -> str:
     """
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if value.isalnum() and value.isascii():
+        return value  # an id or a plain name: nothing to quote (and never "" or "..")
     if value in ("", ".", ".."):
         raise ValueError(f"invalid {what}: {value!r}")
     return quote(value, safe="")
@@ -46,7 +48,7 @@ def path_arg(value: str, what: str = "identifier") -> str:
 
 def build_path(template: str, *args: str) -> str:
     """Fill ``{}`` placeholders of ``template`` with quoted path arguments."""
-    return template.format(*(path_arg(a) for a in args))
+    return template.format(*[path_arg(a) for a in args])
 
 
 def encode_value(value: Any) -> str:
@@ -135,9 +137,7 @@ def parse_api_version(value: str) -> tuple[int, int]:
 EXCERPT_BYTES: Final = 200
 
 # "password": "...", "identitytoken": "...", "auth": "..." and the like, in any JSON body.
-_SECRET_FIELD: Final = (
-    r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
-)
+_SECRET_FIELD: Final = r'(?i)("(?:[A-Za-z_]*(?:password|passwd|token|secret|auth|key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"?'
 # Authorization-style values: "Basic dXNlcjpwYXNz", "Bearer eyJ...".
 # the schemes as they stand in an Authorization header (capitalised), followed by a
 # token of 6+ characters: the daemon's own "no basic auth credentials" is left alone
@@ -260,12 +260,13 @@ def _lacking(
     return unexpected(method, path, status, f"{where} has no {missing}", body)
 
 
+# keyed by member name: an Enum member hashes in Python, its name in C
 _TYPES: Final = {
-    Shape.OBJECT: dict,
-    Shape.OBJECT_OR_NOTHING: dict,
-    Shape.ARRAY: list,
-    Shape.OBJECTS: list,
-    Shape.STRING: str,
+    Shape.OBJECT.name: dict,
+    Shape.OBJECT_OR_NOTHING.name: dict,
+    Shape.ARRAY.name: list,
+    Shape.OBJECTS.name: list,
+    Shape.STRING.name: str,
 }
 
 
@@ -284,7 +285,7 @@ def check_shape(
         return None
     if value is None and shape in (Shape.ARRAY, Shape.OBJECTS):
         return []
-    if not isinstance(value, _TYPES[shape]):
+    if not isinstance(value, _TYPES[shape._name_]):
         problem = f"expected {shape.value}, got a JSON {_json_type(value)}"
         raise unexpected(method, path, status, problem, body)
     # a decoder makes exact dicts: one pass over the item types in C, the loop only to name the culprit

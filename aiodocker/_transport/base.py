@@ -54,6 +54,7 @@ def release_closed_transport(transport: object) -> None:
     if getattr(transport, "_read_ready_cb", None) is not None:
         cast(Any, transport)._read_ready_cb = None
 
+
 def describe_error(exc: BaseException) -> str:
     """An exception's message, never empty: ``TimeoutError()`` and
     ``ConnectionResetError()`` say nothing, so their class name stands in."""
@@ -68,6 +69,7 @@ def describe_error(exc: BaseException) -> str:
 
 
 __all__ = [
+    "BodyContent",
     "ContentIteration",
     "BodyReader",
     "Channel",
@@ -259,6 +261,34 @@ class ContentIteration:
     async def _lines(self) -> AsyncIterator[bytes]:
         while line := await self.readline():
             yield line
+
+
+class BodyContent(ContentIteration):
+    """The ``aiohttp.StreamReader``-like view (``response.content``) of a :class:`BodyReader`.
+
+    The engine's responses and ``aiodocker.testing``'s both hand out this one.
+    """
+
+    def __init__(self, body: BodyReader) -> None:
+        self._body = body
+
+    def at_eof(self) -> bool:
+        return self._body.at_eof
+
+    def read(self, n: int = -1) -> Awaitable[bytes]:
+        return self._body.read(n)
+
+    def readany(self) -> Awaitable[bytes]:
+        return self._body.read_chunk()
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        return await self._body.read_chunk(), True
+
+    def readline(self) -> Awaitable[bytes]:
+        return self._body.readline()
+
+    def readexactly(self, n: int) -> Awaitable[bytes]:
+        return self._body.readexactly(n)
 
 
 class ReadsWholeBody:

@@ -24,7 +24,7 @@ from collections.abc import (
 from typing import Any, Final, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .._transport.base import ContentIteration, ReadsWholeBody, check_request
+from .._transport.base import BodyContent, ReadsWholeBody, check_request
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
 
 __all__ = [
@@ -230,31 +230,6 @@ class _Body:
         return b"".join(parts)
 
 
-class _Content(ContentIteration):
-    """The ``aiohttp.StreamReader``-like view of a body."""
-
-    def __init__(self, body: _Body) -> None:
-        self._body = body
-
-    def at_eof(self) -> bool:
-        return self._body.at_eof
-
-    async def read(self, n: int = -1) -> bytes:
-        return await self._body.read(n)
-
-    async def readany(self) -> bytes:
-        return await self._body.read_chunk()
-
-    async def readchunk(self) -> tuple[bytes, bool]:
-        return await self._body.read_chunk(), True
-
-    async def readline(self) -> bytes:
-        return await self._body.readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        return await self._body.readexactly(n)
-
-
 class _Channel:
     """The hijacked stream of an upgraded response: reads the response's stream, keeps writes."""
 
@@ -399,8 +374,8 @@ class Response(ReadsWholeBody):
         return self._body
 
     @property
-    def content(self) -> _Content:
-        return _Content(self._body)
+    def content(self) -> BodyContent:
+        return BodyContent(self._body)
 
     @property
     def content_type(self) -> str:
