@@ -211,7 +211,8 @@ def load_project(
             project directory's name.
         project_directory: ``--project-directory``; else the first file's directory.
         profiles: ``--profile`` values; else ``COMPOSE_PROFILES``.
-        env_files: ``--env-file`` paths; else the project directory's ``.env``.
+        env_files: ``--env-file`` paths; else ``COMPOSE_ENV_FILES`` (comma-separated), else
+            the project directory's ``.env``.
         environ: the process environment (default ``os.environ``).
         cwd: the directory relative paths given here are resolved against (default the
             current one).
@@ -224,6 +225,8 @@ def load_project(
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     process_env = dict(os.environ if environ is None else environ)
+    if not env_files and process_env.get("COMPOSE_ENV_FILES"):
+        env_files = [item for item in process_env["COMPOSE_ENV_FILES"].split(",") if item]
     explicit_dir = os.path.normpath(os.path.join(cwd, project_directory)) if project_directory else None
 
     def dotenv_of(directory: str) -> dict[str, str]:
@@ -288,6 +291,7 @@ def load_project(
             raise ComposeError(exc.problem, file=origins[parts[1]], path=exc.path) from None
         raise
     project.warnings = loader.warnings
+    project.environment_files = [os.path.normpath(os.path.join(cwd, f)) for f in env_files or ()]
     return project
 
 

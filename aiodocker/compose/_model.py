@@ -208,6 +208,9 @@ class Project:
         config_files: the compose files read, in order.
         profiles: the enabled profiles.
         warnings: what Compose would warn about while loading (unset variables).
+        environment_files: the env files given explicitly (``--env-file`` or
+            ``COMPOSE_ENV_FILES``), absolute; empty when only the default ``.env`` was
+            read. Compose writes them into the ``project.environment_file`` label.
     """
 
     def __init__(
@@ -241,6 +244,7 @@ class Project:
         self.config_files = config_files
         self.profiles = profiles
         self.warnings: list[str] = []
+        self.environment_files: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Project {self.name!r} services={sorted(self.services)}>"
@@ -319,5 +323,6 @@ class Project:
     def images(self) -> list[str]:
         """Each enabled service's image (the one Compose would build when only ``build`` is set)."""
         return [
-            self.services[name].get("image") or f"{self.name}-{name}" for name in sorted(self.services)
+            self.services[name].get("image") or f"{self.name}-{name}"
+            for name in sorted(self.services)
         ]

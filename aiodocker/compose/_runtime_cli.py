@@ -36,6 +36,7 @@ def add_commands(sub: Any) -> None:
     up.add_argument("--wait-timeout", type=int)
     up.add_argument("--abort-on-container-exit", action="store_true")
     up.add_argument("--exit-code-from")
+    up.add_argument("-y", "--yes", action="store_true", dest="assume_yes")
     create = sub.add_parser("create", help="create containers for services")
     _converge_flags(create)
     down = sub.add_parser("down", help="stop and remove containers and networks")
@@ -183,6 +184,7 @@ async def _run(args: argparse.Namespace, model: Any, out: TextIO, err: TextIO) -
                     timeout=args.timeout,
                     wait=args.wait,
                     wait_timeout=args.wait_timeout,
+                    assume_yes=args.assume_yes,
                     **options,
                 )
             for item in done:

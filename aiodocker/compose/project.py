@@ -489,7 +489,7 @@ class ComposeProject:
                 await self.up(deps, pull=pull)
         used = set((self.services[service].get("networks") or {}).keys())
         await self._ensure_networks(used)
-        await self._ensure_volumes()
+        await self._ensure_volumes(assume_yes=False)
         spec = dict(self.services[service])
         if command is not None:
             spec["command"] = list(command)
@@ -532,7 +532,9 @@ class ComposeProject:
                 if on_output is not None:
                     for text in bytes(message.data).decode("utf-8", "replace").splitlines():
                         result = on_output(
-                            LogLine(final, service, "stderr" if message.stream == 2 else "stdout", text)
+                            LogLine(
+                                final, service, "stderr" if message.stream == 2 else "stdout", text
+                            )
                         )
                         if result is not None:
                             await result
@@ -687,7 +689,9 @@ class ComposeProject:
             info = details[image_id]
             tags = list(info.get("RepoTags") or [])
             reference = tags[0] if tags else ""
-            repository, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "")
+            repository, _, tag = (
+                reference.rpartition(":") if ":" in reference else (reference, "", "")
+            )
             out.append(
                 ServiceImage(
                     id=str(info.get("Id") or image_id),
@@ -704,8 +708,7 @@ class ComposeProject:
         """Return each running container's processes (``docker top``), by container name."""
         found = await self.ps(self._select(services, with_deps=False))
         return {
-            item.name: dict(await self.docker.containers.container(item.id).top())
-            for item in found
+            item.name: dict(await self.docker.containers.container(item.id).top()) for item in found
         }
 
     # ------------------------------------------------------------------ networks, volumes
@@ -723,79 +726,182 @@ class ComposeProject:
                         key, f"network {full} declared as external, but could not be found"
                     ) from exc
                 continue
+            dangling: list[ComposeContainer] = []
             try:
-                await self.docker.networks.get(full)
-                continue
+                found: dict[str, Any] | None = await (await self.docker.networks.get(full)).show()
             except DockerNotFoundError:
-                pass
-            body: dict[str, Any] = {
-                "Name": full,
-                "CheckDuplicate": True,
-                "Labels": {
-                    **(spec.get("labels") or {}),
-                    labels.PROJECT: self.name,
-                    labels.NETWORK: key,
-                    labels.VERSION: labels.COMPOSE_VERSION,
-                    labels.CONFIG_HASH: network_hash(spec),
-                },
-            }
-            if spec.get("driver"):
-                body["Driver"] = spec["driver"]
-            if spec.get("driver_opts"):
-                body["Options"] = dict(spec["driver_opts"])
-            for api, key_name in (
-                ("Internal", "internal"),
-                ("Attachable", "attachable"),
-                ("EnableIPv6", "enable_ipv6"),
-            ):
-                if spec.get(key_name) is not None:
-                    body[api] = bool(spec[key_name])
-            ipam = spec.get("ipam") or {}
-            if ipam:
-                body["IPAM"] = {
-                    "Driver": ipam.get("driver") or "default",
-                    "Config": [
-                        {
-                            api: pool[name]
-                            for name, api in (
-                                ("subnet", "Subnet"),
-                                ("gateway", "Gateway"),
-                                ("ip_range", "IPRange"),
-                                ("aux_addresses", "AuxiliaryAddresses"),
-                            )
-                            if pool.get(name)
-                        }
-                        for pool in ipam.get("config") or ()
-                    ],
-                    "Options": ipam.get("options") or None,
-                }
-            await self.docker.networks.create(body)
+                found = None
+            if found is not None and full in (found.get("Name"), found.get("Id")):
+                if not await self._network_diverged(key, full, spec, found):
+                    continue
+                dangling = await self._remove_diverged_network(key, full)
+            network = await self.docker.networks.create(self._network_body(key, full, spec))
+            for item in dangling:  # reconnected bare, as Compose does (no aliases)
+                await network.connect({"Container": item.id})
 
-    async def _ensure_volumes(self) -> None:
+    async def _network_diverged(
+        self, key: str, full: str, spec: Mapping[str, Any], found: Mapping[str, Any]
+    ) -> bool:
+        """Whether an existing network's config hash differs (Compose's checks first)."""
+        found_labels = found.get("Labels") or {}
+        owner = found_labels.get(labels.PROJECT)
+        if owner is None:
+            log.warning(
+                "a network with name %s exists but was not created by compose.\n"
+                "Set `external: true` to use an existing network",
+                full,
+            )
+        elif owner != self.name:
+            log.warning(
+                "a network with name %s exists but was not created for project %r.\n"
+                "Set `external: true` to use an existing network",
+                full,
+                self.name,
+            )
+        if found_labels.get(labels.NETWORK) != key:
+            raise ComposeServiceError(
+                key,
+                f"network {full} was found but has incorrect label {labels.NETWORK} set to "
+                f"{found_labels.get(labels.NETWORK, '')!r} (expected: {key!r})",
+            )
+        actual = found_labels.get(labels.CONFIG_HASH) or ""
+        return bool(actual) and actual != network_hash(spec)
+
+    async def _remove_diverged_network(self, key: str, full: str) -> list[ComposeContainer]:
+        """Stop the services on a changed network, detach their containers, remove it.
+
+        Returns the containers to reconnect to the new network (Compose keeps them:
+        they are started again by the convergence, not recreated).
+        """
+        users = [
+            name for name, spec in self.services.items() if key in (spec.get("networks") or {})
+        ]
+        if not users:
+            return []
+        await self.stop(users)
+        attached = await self._list(services=users)
+        old = await self.docker.networks.get(full)
+        for item in attached:
+            try:
+                await old.disconnect({"Container": item.id, "Force": False})
+            except DockerError:
+                pass  # not attached to it (a container of a service that left it)
+        await old.delete()
+        return attached
+
+    def _network_body(self, key: str, full: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "Name": full,
+            "CheckDuplicate": True,
+            "Labels": {
+                **(spec.get("labels") or {}),
+                labels.PROJECT: self.name,
+                labels.NETWORK: key,
+                labels.VERSION: labels.COMPOSE_VERSION,
+                labels.CONFIG_HASH: network_hash(spec),
+            },
+        }
+        if spec.get("driver"):
+            body["Driver"] = spec["driver"]
+        if spec.get("driver_opts"):
+            body["Options"] = dict(spec["driver_opts"])
+        for api, key_name in (
+            ("Internal", "internal"),
+            ("Attachable", "attachable"),
+            ("EnableIPv6", "enable_ipv6"),
+        ):
+            if spec.get(key_name) is not None:
+                body[api] = bool(spec[key_name])
+        ipam = spec.get("ipam") or {}
+        if ipam:
+            body["IPAM"] = {
+                "Driver": ipam.get("driver") or "default",
+                "Config": [
+                    {
+                        api: pool[name]
+                        for name, api in (
+                            ("subnet", "Subnet"),
+                            ("gateway", "Gateway"),
+                            ("ip_range", "IPRange"),
+                            ("aux_addresses", "AuxiliaryAddresses"),
+                        )
+                        if pool.get(name)
+                    }
+                    for pool in ipam.get("config") or ()
+                ],
+                "Options": ipam.get("options") or None,
+            }
+        return body
+
+    async def _ensure_volumes(self, assume_yes: bool) -> None:
         for key, spec in self.volumes.items():
             full = labels.resource_name(self.name, key, spec)
             try:
-                await self.docker.volumes.get(full)
-                continue
+                found = await (await self.docker.volumes.get(full)).show()
             except DockerNotFoundError:
                 if spec.get("external"):
-                    raise ComposeServiceError(
-                        key, f"external volume {full!r} not found"
-                    ) from None
-            await self.docker.volumes.create(
-                {
-                    "Name": full,
-                    "Driver": spec.get("driver") or "local",
-                    "DriverOpts": dict(spec.get("driver_opts") or {}),
-                    "Labels": {
-                        **(spec.get("labels") or {}),
-                        labels.PROJECT: self.name,
-                        labels.VOLUME: key,
-                        labels.VERSION: labels.COMPOSE_VERSION,
-                        labels.CONFIG_HASH: volume_hash(spec),
-                    },
-                }
+                    raise ComposeServiceError(key, f"external volume {full!r} not found") from None
+                await self._create_volume(key, full, spec)
+                continue
+            if spec.get("external"):
+                continue
+            if not await self._volume_diverged(full, spec, found.get("Labels") or {}):
+                continue
+            if not assume_yes:  # Compose asks; without a "y" it keeps the volume
+                log.warning(
+                    "Volume %r exists but doesn't match configuration in compose file; "
+                    "kept (pass assume_yes=True to recreate it, data will be lost)",
+                    full,
+                )
+                continue
+            users = [
+                name
+                for name, service in self.services.items()
+                if any(_mount_source(item) == key for item in service.get("volumes") or ())
+            ]
+            if users:  # stopped and removed, as Compose removes them
+                await self.stop(users)
+                for item in await self._list(services=users):
+                    await self.docker.containers.container(item.id).delete(force=True)
+            await (await self.docker.volumes.get(full)).delete(force=True)
+            await self._create_volume(key, full, spec)
+
+    async def _volume_diverged(
+        self, full: str, spec: Mapping[str, Any], found_labels: Mapping[str, str]
+    ) -> bool:
+        owner = found_labels.get(labels.PROJECT)
+        if owner is None:
+            log.warning(
+                "volume %r already exists but was not created by Docker Compose. "
+                "Use `external: true` to use an existing volume",
+                full,
             )
+        elif owner != self.name:
+            log.warning(
+                "volume %r already exists but was created for project %r (expected %r). "
+                "Use `external: true` to use an existing volume",
+                full,
+                owner,
+                self.name,
+            )
+        actual = found_labels.get(labels.CONFIG_HASH)
+        return actual is not None and actual != volume_hash(spec)
+
+    async def _create_volume(self, key: str, full: str, spec: Mapping[str, Any]) -> None:
+        await self.docker.volumes.create(
+            {
+                "Name": full,
+                "Driver": spec.get("driver") or "local",
+                "DriverOpts": dict(spec.get("driver_opts") or {}),
+                "Labels": {
+                    **(spec.get("labels") or {}),
+                    labels.PROJECT: self.name,
+                    labels.VOLUME: key,
+                    labels.VERSION: labels.COMPOSE_VERSION,
+                    labels.CONFIG_HASH: volume_hash(spec),
+                },
+            }
+        )
 
     # ------------------------------------------------------------------ images
 
@@ -870,7 +976,13 @@ class ComposeProject:
         return spec, names
 
     async def _body(
-        self, service: str, number: int, image_id: str, *, container: str
+        self,
+        service: str,
+        number: int,
+        image_id: str,
+        *,
+        container: str,
+        replace: str | None = None,
     ) -> dict[str, Any]:
         spec, names = await self._resolved(service)
         return create_body(
@@ -883,6 +995,7 @@ class ComposeProject:
             image_id=image_id,
             resolve_service=lambda other: names.get(other, other),
             grants=self._grants(service),
+            replace=replace,
         )
 
     def _grants(self, service: str) -> list[FileGrant]:
@@ -892,13 +1005,17 @@ class ComposeProject:
             raise ComposeServiceError(service, str(exc)) from exc
 
     async def _create_container(
-        self, service: str, number: int, image_id: str, *, name: str | None = None
+        self,
+        service: str,
+        number: int,
+        image_id: str,
+        *,
+        name: str | None = None,
+        replace: str | None = None,
     ) -> DockerContainer:
         spec = self.services[service]
-        final = labels.container_name(
-            self.name, service, number, fixed=spec.get("container_name")
-        )
-        body = await self._body(service, number, image_id, container=final)
+        final = labels.container_name(self.name, service, number, fixed=spec.get("container_name"))
+        body = await self._body(service, number, image_id, container=final, replace=replace)
         container = await self.docker.containers.create(
             body, name=name or final, platform=spec.get("platform")
         )
@@ -966,7 +1083,12 @@ class ComposeProject:
         self, service: str, old: ComposeContainer, image_id: str, plan: _Plan
     ) -> None:
         temporary = f"{old.id[:12]}_{old.name}"
-        new = await self._create_container(service, old.number, image_id, name=temporary)
+        # Compose labels the new container with the one it replaces: its container_name,
+        # else "{service}-{number}" (no project)
+        replaced = self.services[service].get("container_name") or f"{service}-{old.number}"
+        new = await self._create_container(
+            service, old.number, image_id, name=temporary, replace=replaced
+        )
         current = self.docker.containers.container(old.id)
         if old.state in ("running", "restarting", "paused"):
             await current.stop(t=self._timeout(service, plan.timeout))
@@ -1001,8 +1123,10 @@ class ComposeProject:
                     raise ComposeServiceError(service, str(exc)) from exc
                 log.warning("optional dependency %s of %s failed: %s", dep, service, exc)
         restart_for_deps = any(
-            spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
+            spec.get("restart") and dep in plan.recreated
+            for dep, spec in self._deps(service).items()
         )
+
         async def bring_up(cid: str, state: str) -> None:
             container = self.docker.containers.container(cid)
             if state == "paused":
@@ -1070,6 +1194,7 @@ class ComposeProject:
         timeout: int | None = None,
         wait: bool = False,
         wait_timeout: float | None = None,
+        assume_yes: bool = False,
     ) -> list[ComposeContainer]:
         """Create (or converge) and start the services; return the containers (``up -d``).
 
@@ -1077,6 +1202,13 @@ class ComposeProject:
         changed is recreated (``no_recreate`` keeps it, ``force_recreate`` recreates
         every one). Dependencies come first and their ``depends_on`` conditions are
         awaited from the event stream.
+
+        A network whose config changed is removed and created again, as Compose does:
+        its services are stopped, their containers detached and then attached to the
+        new network bare (Compose's reconnect gives no aliases), and started again. A
+        volume whose config changed is kept with a warning (Compose's prompt, answered
+        no), unless ``assume_yes`` (``-y``): then the containers using it are removed,
+        and the volume is created again (its data is lost).
 
         Raises:
             ComposeServiceError: a service could not be created or started, or a
@@ -1100,13 +1232,13 @@ class ComposeProject:
         )
         if remove_orphans:
             await self._remove_orphans(timeout)
-        for item in await self._list():
-            plan.existing.setdefault(item.service, []).append(item)
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
         await self._ensure_networks(used)
-        await self._ensure_volumes()
+        await self._ensure_volumes(assume_yes)
+        for item in await self._list():  # observed after networks and volumes, as Compose
+            plan.existing.setdefault(item.service, []).append(item)
         async with StateWatch(self.docker, self.name) as watch:
             await self._in_order(selected, lambda name: self._converge(name, plan))
             if not no_start:
@@ -1263,7 +1395,11 @@ class ComposeProject:
         async def remove(item: ComposeContainer) -> None:
             container = self.docker.containers.container(item.id)
             if item.state in ("running", "restarting", "paused"):
-                await container.stop(t=self._timeout(item.service, timeout) if item.service in self.services else timeout)
+                await container.stop(
+                    t=self._timeout(item.service, timeout)
+                    if item.service in self.services
+                    else timeout
+                )
             await container.delete(force=True, v=volumes)
             removed.append(item)
 
@@ -1438,6 +1574,13 @@ async def list_projects(docker: Docker, *, all: bool = False) -> list[ProjectSum
         status = ", ".join(f"{state}({counts[state]})" for state in sorted(counts))
         out.append(ProjectSummary(name, status, ",".join(files.get(name, []))))
     return out
+
+
+def _mount_source(item: Any) -> str:
+    """Return a service volume's source (its top-level volume key for a named one)."""
+    if isinstance(item, Mapping):
+        return str(item.get("source") or "")
+    return str(item).partition(":")[0]
 
 
 def _log_line(
