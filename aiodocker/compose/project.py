@@ -121,6 +121,8 @@ class ComposeContainer:
     publishers: tuple[Publisher, ...] = ()
     mounts: tuple[str, ...] = ()
     local_volumes: int = 0
+    network_ids: tuple[str, ...] = field(default=(), repr=False)
+    volume_names: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def health(self) -> str:
@@ -178,6 +180,15 @@ class ComposeContainer:
             publishers=tuple(ports),
             mounts=tuple(mounts),
             local_volumes=local,
+            network_ids=tuple(
+                str(value.get("NetworkID") or "")
+                for value in ((summary.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            ),
+            volume_names=tuple(
+                str(mount.get("Name") or "")
+                for mount in summary.get("Mounts") or ()
+                if mount.get("Type") == "volume"
+            ),
         )
 
 
@@ -713,14 +724,16 @@ class ComposeProject:
 
     # ------------------------------------------------------------------ networks, volumes
 
-    async def _ensure_networks(self, used: set[str]) -> None:
+    async def _ensure_networks(self, used: set[str]) -> dict[str, str]:
+        """Create or check the used networks; return their IDs by key."""
+        ids: dict[str, str] = {}
         for key, spec in self.networks.items():
             if key not in used:
                 continue
             full = labels.resource_name(self.name, key, spec)
             if spec.get("external"):
                 try:
-                    await self.docker.networks.get(full)
+                    ids[key] = (await self.docker.networks.get(full)).id
                 except DockerNotFoundError as exc:
                     raise ComposeServiceError(
                         key, f"network {full} declared as external, but could not be found"
@@ -733,11 +746,37 @@ class ComposeProject:
                 found = None
             if found is not None and full in (found.get("Name"), found.get("Id")):
                 if not await self._network_diverged(key, full, spec, found):
+                    ids[key] = str(found["Id"])
                     continue
                 dangling = await self._remove_diverged_network(key, full)
             network = await self.docker.networks.create(self._network_body(key, full, spec))
+            ids[key] = network.id
             for item in dangling:  # reconnected bare, as Compose does (no aliases)
                 await network.connect({"Container": item.id})
+        return ids
+
+    def _detached(
+        self, service: str, item: ComposeContainer, network_ids: Mapping[str, str]
+    ) -> bool:
+        """Whether a container misses a network (when running) or a volume of its service.
+
+        Compose recreates such a container even when its config hash is unchanged (a
+        network or volume was created again under it).
+        """
+        spec = self.services[service]
+        if item.state == "running" and not spec.get("network_mode"):
+            for key in spec.get("networks") or {}:
+                if key in network_ids and network_ids[key] not in item.network_ids:
+                    return True
+        for mount in spec.get("volumes") or ():
+            if not isinstance(mount, Mapping) or mount.get("type") != "volume":
+                continue
+            source = mount.get("source")
+            if source and source in self.volumes:
+                name = labels.resource_name(self.name, source, self.volumes[source])
+                if name not in item.volume_names:
+                    return True
+        return False
 
     async def _network_diverged(
         self, key: str, full: str, spec: Mapping[str, Any], found: Mapping[str, Any]
@@ -1063,7 +1102,11 @@ class ComposeProject:
                 await container.stop(t=self._timeout(service, plan.timeout))
             await container.delete(force=True)
         for item in keep:
-            stale = item.config_hash != wanted or item.labels.get(labels.IMAGE) != image_id
+            stale = (
+                item.config_hash != wanted
+                or item.labels.get(labels.IMAGE) != image_id
+                or self._detached(service, item, plan.network_ids)
+            )
             if plan.force_recreate or (stale and not plan.no_recreate):
                 await self._recreate(service, item, image_id, plan)
                 plan.recreated.add(service)
@@ -1235,7 +1278,7 @@ class ComposeProject:
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
-        await self._ensure_networks(used)
+        plan.network_ids = await self._ensure_networks(used)
         await self._ensure_volumes(assume_yes)
         for item in await self._list():  # observed after networks and volumes, as Compose
             plan.existing.setdefault(item.service, []).append(item)
@@ -1456,6 +1499,7 @@ class _Plan:
     existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
     members: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     images: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+    network_ids: dict[str, str] = field(default_factory=dict)
 
     def add(self, service: str, cid: str, name: str, state: str) -> None:
         """Record a container of ``service`` this ``up`` keeps: (id, name, state)."""

@@ -5,7 +5,8 @@ changed service (recreated: the ``replace`` label) with an explicit ``--env-file
 changed network (removed and created again, its containers kept); a changed volume
 (kept without ``-y``, recreated with its containers with ``-y``). After each step the
 observable state of both projects, normalised, must be equal, and is checked against
-what Docker Compose 2.40 is known to do.
+what Docker Compose 2.40 is known to do. It runs on podman too (the reference binary
+talks to its Docker API); podman 4.3 makes Compose recreate more, as noted below.
 """
 
 from __future__ import annotations
@@ -16,16 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from compose_runtime_helpers import compose_bin, run_compose
 
 from aiodocker import Docker
 from aiodocker.compose import load_project
 from aiodocker.compose.project import ComposeProject
-
-pytestmark = pytest.mark.engine_difference(
-    "podman", "podman 4.3's API lacks what the reference binary needs (see DESIGN.md)"
-)
 
 FILE = """
 name: {name}
@@ -176,6 +172,13 @@ async def test_recreate_network_volume_and_env_file_as_compose(
         assert recreate["a_replace"] == "a-1" and not recreate["a_kept"]
         assert recreate["b_replace"] == "<p>-fixed" and not recreate["b_kept"]
         assert recreate["a_env_file"] == "<dir>/extra.env"
+        if engine.name == "podman":
+            # podman 4.3 gives a network an ID made from its name (the same after it is
+            # created again) and lists a container's networks with the name where the
+            # ID belongs: Compose then recreates every running container on every up
+            assert network["network_kept"] and not network["b_kept"] and network["a_kept"]
+            assert not kept["b_kept"] and not recreated["b_kept"]
+            return
         assert recreate["a_aliases"]["<p>_n1"] == ["<p>-a-1", "a", "al1"]
         assert network["a_kept"] and not network["network_kept"] and network["a_running"]
         assert network["a_on_new_network"] and network["a_aliases"]["<p>_n1"] == []
