@@ -745,7 +745,7 @@ class ComposeProject:
             except DockerNotFoundError:
                 found = None
             if found is not None and full in (found.get("Name"), found.get("Id")):
-                if not await self._network_diverged(key, full, spec, found):
+                if not self._network_diverged(key, full, spec, found):
                     ids[key] = str(found["Id"])
                     continue
                 dangling = await self._remove_diverged_network(key, full)
@@ -778,25 +778,18 @@ class ComposeProject:
                     return True
         return False
 
-    async def _network_diverged(
+    def _network_diverged(
         self, key: str, full: str, spec: Mapping[str, Any], found: Mapping[str, Any]
     ) -> bool:
         """Whether an existing network's config hash differs (Compose's checks first)."""
         found_labels = found.get("Labels") or {}
-        owner = found_labels.get(labels.PROJECT)
-        if owner is None:
-            log.warning(
-                "a network with name %s exists but was not created by compose.\n"
-                "Set `external: true` to use an existing network",
-                full,
-            )
-        elif owner != self.name:
-            log.warning(
-                "a network with name %s exists but was not created for project %r.\n"
-                "Set `external: true` to use an existing network",
-                full,
-                self.name,
-            )
+        self._warn_owner(
+            found_labels.get(labels.PROJECT),
+            f"a network with name {full} exists but was not created by compose.\n"
+            "Set `external: true` to use an existing network",
+            f"a network with name {full} exists but was not created for project "
+            f"{self.name!r}.\nSet `external: true` to use an existing network",
+        )
         if found_labels.get(labels.NETWORK) != key:
             raise ComposeServiceError(
                 key,
@@ -884,7 +877,7 @@ class ComposeProject:
                 continue
             if spec.get("external"):
                 continue
-            if not await self._volume_diverged(full, spec, found.get("Labels") or {}):
+            if not self._volume_diverged(full, spec, found.get("Labels") or {}):
                 continue
             if not assume_yes:  # Compose asks; without a "y" it keeps the volume
                 log.warning(
@@ -905,24 +898,24 @@ class ComposeProject:
             await (await self.docker.volumes.get(full)).delete(force=True)
             await self._create_volume(key, full, spec)
 
-    async def _volume_diverged(
+    def _warn_owner(self, owner: str | None, unowned: str, foreign: str) -> None:
+        """Warn as Compose does about a network or volume of no project or another one."""
+        if owner is None:
+            log.warning("%s", unowned)
+        elif owner != self.name:
+            log.warning("%s", foreign)
+
+    def _volume_diverged(
         self, full: str, spec: Mapping[str, Any], found_labels: Mapping[str, str]
     ) -> bool:
         owner = found_labels.get(labels.PROJECT)
-        if owner is None:
-            log.warning(
-                "volume %r already exists but was not created by Docker Compose. "
-                "Use `external: true` to use an existing volume",
-                full,
-            )
-        elif owner != self.name:
-            log.warning(
-                "volume %r already exists but was created for project %r (expected %r). "
-                "Use `external: true` to use an existing volume",
-                full,
-                owner,
-                self.name,
-            )
+        self._warn_owner(
+            owner,
+            f"volume {full!r} already exists but was not created by Docker Compose. "
+            "Use `external: true` to use an existing volume",
+            f"volume {full!r} already exists but was created for project {owner!r} "
+            f"(expected {self.name!r}). Use `external: true` to use an existing volume",
+        )
         actual = found_labels.get(labels.CONFIG_HASH)
         return actual is not None and actual != volume_hash(spec)
 
