@@ -5,7 +5,8 @@ changed service (recreated: the ``replace`` label) with an explicit ``--env-file
 changed network (removed and created again, its containers kept); a changed volume
 (kept without ``-y``, recreated with its containers with ``-y``). After each step the
 observable state of both projects, normalised, must be equal, and is checked against
-what Docker Compose 2.40 is known to do. It runs on podman too (the reference binary
+what Docker Compose 2.40 is known to do; then each tool's ``up`` on the other's project
+recreates nothing. It runs on podman too (the reference binary
 talks to its Docker API); podman 4.3 makes Compose recreate more, as noted below.
 """
 
@@ -167,6 +168,16 @@ async def test_recreate_network_volume_and_env_file_as_compose(
                 steps[ours].append(_changes(previous or current, current))
                 previous = current
         assert steps[True] == steps[False]
+        kept_by_other: dict[bool, tuple[bool, bool]] = {}
+        for ours, side in sides.items():  # then the other tool's up keeps both containers
+            before = await side.state()
+            await side.up(ours=not ours, env_file=True)
+            after = await side.state()
+            same = [before[key]["id"] == after[key]["id"] for key in ("a", "b")]
+            kept_by_other[ours] = (same[0], same[1])
+        assert kept_by_other[True] == kept_by_other[False]
+        if engine.name != "podman":  # podman 4.3: see below
+            assert kept_by_other[True] == (True, True)
         first, recreate, network, kept, recreated = steps[False]
         assert first["a_replace"] is None and first["a_env_file"] == ""
         assert recreate["a_replace"] == "a-1" and not recreate["a_kept"]
@@ -178,6 +189,7 @@ async def test_recreate_network_volume_and_env_file_as_compose(
             # ID belongs: Compose then recreates every running container on every up
             assert network["network_kept"] and not network["b_kept"] and network["a_kept"]
             assert not kept["b_kept"] and not recreated["b_kept"]
+            assert kept_by_other[True] == (False, False)
             return
         assert recreate["a_aliases"]["<p>_n1"] == ["<p>-a-1", "a", "al1"]
         assert network["a_kept"] and not network["network_kept"] and network["a_running"]
