@@ -1321,12 +1321,13 @@ class ComposeProject:
         *,
         reverse: bool = False,
         states: tuple[str, ...] | None = None,
+        unless: tuple[str, ...] = (),
     ) -> list[ComposeContainer]:
         selected = self._select(services, with_deps=False)
         containers = await self._list(services=selected)
         by_service: dict[str, list[ComposeContainer]] = {}
         for item in containers:
-            if states is None or item.state in states:
+            if (states is None or item.state in states) and item.state not in unless:
                 by_service.setdefault(item.service, []).append(item)
 
         async def run(service: str) -> None:
@@ -1404,13 +1405,13 @@ class ComposeProject:
         volumes: bool = False,
         timeout: int | None = None,
     ) -> list[ComposeContainer]:
-        """Remove the services' stopped containers (``stop`` stops running ones first)."""
+        """Remove the services' containers but running ones (``stop`` stops those first)."""
         if stop:
             await self.stop(services, timeout=timeout)
         return await self._each(
             services,
             lambda item: self.docker.containers.container(item.id).delete(v=volumes),
-            states=("created", "exited", "dead"),
+            unless=("running",),  # as Compose: all but running ones (podman says "stopped")
         )
 
     async def down(
