@@ -192,6 +192,41 @@ def _split_list(value: str | None, separator: str) -> list[str]:
     return [part for part in (value or "").split(separator) if part]
 
 
+def _dotenv_of(
+    directory: str, env_files: Sequence[str] | None, cwd: str, process_env: dict[str, str]
+) -> dict[str, str]:
+    """Return the env files' variables: the explicit ones (from ``cwd``), else ``directory``'s ``.env``."""
+    if env_files:
+        values: dict[str, str] = {}
+        for env_file in env_files:
+            values.update(read_dotenv(os.path.join(cwd, env_file), mapping_lookup(process_env, values)))
+        return values
+    default = os.path.join(directory, ".env")
+    if os.path.isfile(default):
+        return read_dotenv(default, process_env.get)
+    return {}
+
+
+def _project_name(given: str | None, model: dict[str, Any], first_file: str, working_dir: str) -> str:
+    """Return the project name: ``-p``/``COMPOSE_PROJECT_NAME``, the top-level ``name``, or the directory's."""
+    if given:
+        if not _NAME.match(given):
+            raise ComposeError(
+                f"invalid project name {given!r}: must contain only lowercase letters, digits, dashes and"
+                " underscores, and start with a letter or digit"
+            )
+        return given
+    if model.get("name"):
+        name = str(model["name"])
+        if not _NAME.match(name):
+            raise ComposeError(f"invalid project name {name!r}", file=first_file, path="name")
+        return name
+    name = normalize_project_name(os.path.basename(working_dir))
+    if not name:
+        raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
+    return name
+
+
 def load_project(
     files: Sequence[str] | None = None,
     *,
@@ -229,21 +264,10 @@ def load_project(
         env_files = [item for item in process_env["COMPOSE_ENV_FILES"].split(",") if item]
     explicit_dir = os.path.normpath(os.path.join(cwd, project_directory)) if project_directory else None
 
-    def dotenv_of(directory: str) -> dict[str, str]:
-        if env_files:
-            values: dict[str, str] = {}
-            for env_file in env_files:
-                values.update(read_dotenv(os.path.join(cwd, env_file), mapping_lookup(process_env, values)))
-            return values
-        default = os.path.join(directory, ".env")
-        if os.path.isfile(default):
-            return read_dotenv(default, process_env.get)
-        return {}
-
     if files:
         paths = [f if f == "-" else os.path.normpath(os.path.join(cwd, f)) for f in files]
     else:
-        early_env = {**dotenv_of(explicit_dir or cwd), **process_env}
+        early_env = {**_dotenv_of(explicit_dir or cwd, env_files, cwd, process_env), **process_env}
         compose_file = early_env.get("COMPOSE_FILE")
         if compose_file:
             separator = early_env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
@@ -251,7 +275,7 @@ def load_project(
         else:
             paths = find_default_files(explicit_dir or cwd)
     working_dir = explicit_dir or (cwd if paths[0] == "-" else os.path.dirname(paths[0]))
-    environment = {**dotenv_of(working_dir), **process_env}
+    environment = {**_dotenv_of(working_dir, env_files, cwd, process_env), **process_env}
     if profiles is None:
         profiles = [p.strip() for p in _split_list(environment.get("COMPOSE_PROFILES"), ",")]
     loader = _Loader(environment, list(profiles))
@@ -262,21 +286,8 @@ def load_project(
         for service in document.get("services") or {}:
             origins[service] = path
         model = merge_document(model, document)
-    name = project_name or environment.get("COMPOSE_PROJECT_NAME")
-    if name:
-        if not _NAME.match(name):
-            raise ComposeError(
-                f"invalid project name {name!r}: must contain only lowercase letters, digits, dashes and"
-                " underscores, and start with a letter or digit"
-            )
-    elif model.get("name"):
-        name = str(model["name"])
-        if not _NAME.match(name):
-            raise ComposeError(f"invalid project name {name!r}", file=paths[0], path="name")
-    else:
-        name = normalize_project_name(os.path.basename(working_dir))
-        if not name:
-            raise ComposeError(f"cannot derive a project name from the directory {working_dir!r}; use -p")
+    name = _project_name(project_name or environment.get("COMPOSE_PROJECT_NAME"), model, paths[0],
+                         working_dir)
     from ._normalize import finish
 
     if markers_read():
