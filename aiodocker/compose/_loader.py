@@ -192,6 +192,21 @@ def _split_list(value: str | None, separator: str) -> list[str]:
     return [part for part in (value or "").split(separator) if part]
 
 
+def _dotenv_of(
+    directory: str, env_files: Sequence[str] | None, cwd: str, process_env: dict[str, str]
+) -> dict[str, str]:
+    """Return the env files' variables: the explicit ones (from ``cwd``), else ``directory``'s ``.env``."""
+    if env_files:
+        values: dict[str, str] = {}
+        for env_file in env_files:
+            values.update(read_dotenv(os.path.join(cwd, env_file), mapping_lookup(process_env, values)))
+        return values
+    default = os.path.join(directory, ".env")
+    if os.path.isfile(default):
+        return read_dotenv(default, process_env.get)
+    return {}
+
+
 def _default_paths(directory: str, early_env: Mapping[str, str]) -> list[str]:
     """The compose files without ``-f``: ``COMPOSE_FILE``'s, else the default ones."""
     compose_file = early_env.get("COMPOSE_FILE")
@@ -252,7 +267,8 @@ def load_project(
             project directory's name.
         project_directory: ``--project-directory``; else the first file's directory.
         profiles: ``--profile`` values; else ``COMPOSE_PROFILES``.
-        env_files: ``--env-file`` paths; else the project directory's ``.env``.
+        env_files: ``--env-file`` paths; else ``COMPOSE_ENV_FILES`` (comma-separated), else
+            the project directory's ``.env``.
         environ: the process environment (default ``os.environ``).
         cwd: the directory relative paths given here are resolved against (default the
             current one).
@@ -265,26 +281,17 @@ def load_project(
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     process_env = dict(os.environ if environ is None else environ)
+    if not env_files and process_env.get("COMPOSE_ENV_FILES"):
+        env_files = [item for item in process_env["COMPOSE_ENV_FILES"].split(",") if item]
     explicit_dir = os.path.normpath(os.path.join(cwd, project_directory)) if project_directory else None
-
-    def dotenv_of(directory: str) -> dict[str, str]:
-        if env_files:
-            values: dict[str, str] = {}
-            for env_file in env_files:
-                values.update(read_dotenv(os.path.join(cwd, env_file), mapping_lookup(process_env, values)))
-            return values
-        default = os.path.join(directory, ".env")
-        if os.path.isfile(default):
-            return read_dotenv(default, process_env.get)
-        return {}
 
     if files:
         paths = [f if f == "-" else os.path.normpath(os.path.join(cwd, f)) for f in files]
     else:
         start = explicit_dir or cwd
-        paths = _default_paths(start, {**dotenv_of(start), **process_env})
+        paths = _default_paths(start, {**_dotenv_of(start, env_files, cwd, process_env), **process_env})
     working_dir = explicit_dir or (cwd if paths[0] == "-" else os.path.dirname(paths[0]))
-    environment = {**dotenv_of(working_dir), **process_env}
+    environment = {**_dotenv_of(working_dir, env_files, cwd, process_env), **process_env}
     if profiles is None:
         profiles = [p.strip() for p in _split_list(environment.get("COMPOSE_PROFILES"), ",")]
     loader = _Loader(environment, list(profiles))
@@ -310,6 +317,7 @@ def load_project(
             raise ComposeError(exc.problem, file=origins[parts[1]], path=exc.path) from None
         raise
     project.warnings = loader.warnings
+    project.environment_files = [os.path.normpath(os.path.join(cwd, f)) for f in env_files or ()]
     return project
 
 

@@ -212,6 +212,9 @@ class Project:
             ``secrets`` and of ``to_dict()``, as Compose leaves them out; a stack
             deploy creates them, as ``docker stack deploy`` does).
         unused_configs: the same for configs.
+        environment_files: the env files given explicitly (``--env-file`` or
+            ``COMPOSE_ENV_FILES``), absolute; empty when only the default ``.env`` was
+            read. Compose writes them into the ``project.environment_file`` label.
     """
 
     def __init__(
@@ -247,6 +250,7 @@ class Project:
         self.warnings: list[str] = []
         self.unused_secrets: dict[str, dict[str, Any]] = {}
         self.unused_configs: dict[str, dict[str, Any]] = {}
+        self.environment_files: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Project {self.name!r} services={sorted(self.services)}>"
@@ -325,5 +329,6 @@ class Project:
     def images(self) -> list[str]:
         """Each enabled service's image (the one Compose would build when only ``build`` is set)."""
         return [
-            self.services[name].get("image") or f"{self.name}-{name}" for name in sorted(self.services)
+            self.services[name].get("image") or f"{self.name}-{name}"
+            for name in sorted(self.services)
         ]

@@ -62,6 +62,7 @@ def _add_converge(sub: Any) -> None:
     up.add_argument("--wait-timeout", type=int)
     up.add_argument("--abort-on-container-exit", action="store_true")
     up.add_argument("--exit-code-from")
+    up.add_argument("-y", "--yes", action="store_true", dest="assume_yes")
     _converge_flags(sub.add_parser("create", help="create containers for services"))
 
 
@@ -265,6 +266,7 @@ async def _converge(
         timeout=args.timeout,
         wait=args.wait,
         wait_timeout=args.wait_timeout,
+        assume_yes=args.assume_yes,
         **options,
     )
     if not args.detach and not args.no_start:

@@ -156,8 +156,10 @@ def _volume_specs(
             specs.mounts.append(body)
         elif kind == "bind":
             options = mount.get("bind") or {}
-            if options.get("create_host_path", True) and not options.get("propagation") and (
-                not options.get("recursive")
+            if (
+                options.get("create_host_path", True)
+                and not options.get("propagation")
+                and (not options.get("recursive"))
             ):
                 suffix = ["ro"] if read_only else []
                 if options.get("selinux"):
@@ -349,7 +351,9 @@ def file_grants(
             if path is None and spec.get("environment") is not None:
                 variable = spec["environment"]
                 if variable not in environ:
-                    raise ValueError(f"{section}.{source}: environment variable {variable} is not set")
+                    raise ValueError(
+                        f"{section}.{source}: environment variable {variable} is not set"
+                    )
                 content = environ[variable].encode()
             elif path is None:
                 content = str(spec.get("content") or "").encode()
@@ -413,32 +417,35 @@ def grants_tar(grants: list[FileGrant]) -> bytes | None:
     return buffer.getvalue()
 
 
-def create_body(
+_SIMPLE_HOST_KEYS: dict[str, str] = {
+    "init": "Init", "ipc": "IpcMode", "pid": "PidMode", "uts": "UTSMode",
+    "userns_mode": "UsernsMode", "cgroup": "CgroupnsMode", "cgroup_parent": "CgroupParent",
+    "runtime": "Runtime", "isolation": "Isolation", "oom_kill_disable": "OomKillDisable",
+    "oom_score_adj": "OomScoreAdj", "pids_limit": "PidsLimit", "cpu_shares": "CpuShares",
+    "cpu_period": "CpuPeriod", "cpu_quota": "CpuQuota", "cpuset": "CpusetCpus",
+    "cpu_rt_period": "CpuRealtimePeriod", "cpu_rt_runtime": "CpuRealtimeRuntime",
+    "cpu_count": "CpuCount", "cpu_percent": "CpuPercent",
+    "device_cgroup_rules": "DeviceCgroupRules", "storage_opt": "StorageOpt",
+}  # fmt: skip
+_SIZE_HOST_KEYS: dict[str, str] = {
+    "mem_limit": "Memory", "mem_reservation": "MemoryReservation",
+    "memswap_limit": "MemorySwap", "shm_size": "ShmSize",
+}  # fmt: skip
+
+
+def _compose_labels(
     ctx: ProjectContext,
     service_name: str,
     service: Mapping[str, Any],
     *,
-    container: str,
     number: int,
     config_hash: str,
     image_id: str,
-    resolve_service: Any = None,
-    oneoff: bool = False,
-    grants: list[FileGrant] | None = None,
-    slug: str | None = None,
-) -> dict[str, Any]:
-    """Return the ``POST /containers/create`` body of one container of a service.
-
-    ``resolve_service(name)`` returns the name of a running container of another
-    service (for ``network_mode: service:x``, ``volumes_from`` and ``links``).
-
-    Raises:
-        ValueError: a value the model should have normalised is not (the message says
-            which service key).
-    """
-    where = f"services.{service_name}"
-    exposed, bindings = _ports(service)
-    specs = _volume_specs(service, ctx.name, ctx.volumes, where)
+    oneoff: bool,
+    slug: str | None,
+    replace: str | None,
+) -> dict[str, str]:
+    """Return the ``com.docker.compose.*`` labels of one container."""
     compose_labels = {
         **ctx.labels,
         labels.SERVICE: service_name,
@@ -451,6 +458,16 @@ def create_body(
     if oneoff:  # a one-off (``run``) container has a slug instead of a number
         del compose_labels[labels.CONTAINER_NUMBER]
         compose_labels[labels.SLUG] = slug or ""
+    if replace:  # the container replaces another one (a recreate)
+        compose_labels[labels.REPLACE] = replace
+    return compose_labels
+
+
+def _container_config(
+    service: Mapping[str, Any], where: str, specs: VolumeSpecs, container_labels: dict[str, str]
+) -> dict[str, Any]:
+    """Return the top-level (``Config``) part of a create body."""
+    exposed, _ = _ports(service)
     body: dict[str, Any] = {
         "Hostname": service.get("hostname") or "",
         "Domainname": service.get("domainname") or "",
@@ -466,7 +483,7 @@ def create_body(
         "Entrypoint": service.get("entrypoint"),
         "Image": service.get("image"),
         "WorkingDir": service.get("working_dir") or "",
-        "Labels": {**(service.get("labels") or {}), **compose_labels},
+        "Labels": {**(service.get("labels") or {}), **container_labels},
     }
     if exposed:
         body["ExposedPorts"] = exposed
@@ -482,12 +499,18 @@ def create_body(
         body["StopTimeout"] = nanos // 1_000_000_000
     if service.get("mac_address"):
         body["MacAddress"] = service["mac_address"]
+    return body
 
-    mounts = specs.mounts + grant_mounts(grants or [])
-    host: dict[str, Any] = {
+
+def _host_base(
+    service: Mapping[str, Any], where: str, specs: VolumeSpecs, grants: list[FileGrant]
+) -> dict[str, Any]:
+    """Return the ``HostConfig`` keys every container has."""
+    mounts = specs.mounts + grant_mounts(grants)
+    return {
         "Binds": specs.binds or None,
         "Mounts": mounts or None,
-        "PortBindings": bindings,
+        "PortBindings": _ports(service)[1],
         "RestartPolicy": _restart_policy(service.get("restart"), where),
         "ExtraHosts": _extra_hosts(service.get("extra_hosts")),
         "Privileged": bool(service.get("privileged")),
@@ -502,24 +525,14 @@ def create_body(
         "Ulimits": _ulimits(service.get("ulimits")),
         "Devices": _devices(service.get("devices")),
     }
-    simple = {
-        "init": "Init", "ipc": "IpcMode", "pid": "PidMode", "uts": "UTSMode",
-        "userns_mode": "UsernsMode", "cgroup": "CgroupnsMode", "cgroup_parent": "CgroupParent",
-        "runtime": "Runtime", "isolation": "Isolation", "oom_kill_disable": "OomKillDisable",
-        "oom_score_adj": "OomScoreAdj", "pids_limit": "PidsLimit", "cpu_shares": "CpuShares",
-        "cpu_period": "CpuPeriod", "cpu_quota": "CpuQuota", "cpuset": "CpusetCpus",
-        "cpu_rt_period": "CpuRealtimePeriod", "cpu_rt_runtime": "CpuRealtimeRuntime",
-        "cpu_count": "CpuCount", "cpu_percent": "CpuPercent",
-        "device_cgroup_rules": "DeviceCgroupRules", "storage_opt": "StorageOpt",
-    }  # fmt: skip
-    for key, api in simple.items():
+
+
+def _host_resources(service: Mapping[str, Any], where: str, host: dict[str, Any]) -> None:
+    """Add the plain, size and ``deploy.resources.limits`` keys to ``host``."""
+    for key, api in _SIMPLE_HOST_KEYS.items():
         if service.get(key) is not None:
             host[api] = service[key]
-    sizes = {
-        "mem_limit": "Memory", "mem_reservation": "MemoryReservation",
-        "memswap_limit": "MemorySwap", "shm_size": "ShmSize",
-    }  # fmt: skip
-    for key, api in sizes.items():
+    for key, api in _SIZE_HOST_KEYS.items():
         if service.get(key) is not None:
             host[api] = byte_size(service[key], f"{where}.{key}")
     if service.get("mem_swappiness") is not None:
@@ -533,6 +546,10 @@ def create_body(
         host["NanoCpus"] = int(float(limits["cpus"]) * 1e9)
     if limits.get("pids") is not None and "PidsLimit" not in host:
         host["PidsLimit"] = int(limits["pids"])
+
+
+def _host_extras(service: Mapping[str, Any], host: dict[str, Any], resolve_service: Any) -> None:
+    """Add sysctls, tmpfs, logging, ``volumes_from`` and links to ``host``."""
     if service.get("sysctls"):
         host["Sysctls"] = {key: str(value) for key, value in service["sysctls"].items()}
     if service.get("tmpfs"):
@@ -558,26 +575,79 @@ def create_body(
             item if ":" in item else f"{item}:{item}" for item in service["external_links"]
         ]
 
-    networking: dict[str, Any] = {}
+
+def _networking(
+    ctx: ProjectContext,
+    service_name: str,
+    service: Mapping[str, Any],
+    *,
+    container: str,
+    host: dict[str, Any],
+    resolve_service: Any,
+) -> dict[str, Any]:
+    """Set ``host``'s ``NetworkMode``; return the primary network's endpoints config."""
     network_mode = service.get("network_mode")
     if network_mode:
         if network_mode.startswith("service:"):
             if resolve_service is None:
-                raise ValueError(f"{where}.network_mode: {network_mode!r} needs a running service")
+                raise ValueError(
+                    f"services.{service_name}.network_mode: {network_mode!r} needs a running service"
+                )
             host["NetworkMode"] = f"container:{resolve_service(network_mode[8:])}"
         else:
             host["NetworkMode"] = network_mode
-    else:
-        order = ordered_networks(service)
-        if order:
-            primary = order[0]
-            full = labels.resource_name(ctx.name, primary, ctx.networks.get(primary))
-            host["NetworkMode"] = full
-            networking = {
-                full: endpoint_config(
-                    service_name, container, (service.get("networks") or {}).get(primary)
-                )
-            }
+        return {}
+    order = ordered_networks(service)
+    if not order:
+        return {}
+    primary = order[0]
+    full = labels.resource_name(ctx.name, primary, ctx.networks.get(primary))
+    host["NetworkMode"] = full
+    return {
+        full: endpoint_config(service_name, container, (service.get("networks") or {}).get(primary))
+    }
+
+
+def create_body(
+    ctx: ProjectContext,
+    service_name: str,
+    service: Mapping[str, Any],
+    *,
+    container: str,
+    number: int,
+    config_hash: str,
+    image_id: str,
+    resolve_service: Any = None,
+    oneoff: bool = False,
+    grants: list[FileGrant] | None = None,
+    slug: str | None = None,
+    replace: str | None = None,
+) -> dict[str, Any]:
+    """Return the ``POST /containers/create`` body of one container of a service.
+
+    ``resolve_service(name)`` returns the name of a running container of another
+    service (for ``network_mode: service:x``, ``volumes_from`` and ``links``).
+    ``replace`` is the ``com.docker.compose.replace`` label of a container made to
+    replace another: Compose writes the replaced one's ``container_name`` or
+    ``{service}-{number}`` there (without the project).
+
+    Raises:
+        ValueError: a value the model should have normalised is not (the message says
+            which service key).
+    """
+    where = f"services.{service_name}"
+    specs = _volume_specs(service, ctx.name, ctx.volumes, where)
+    container_labels = _compose_labels(
+        ctx, service_name, service, number=number, config_hash=config_hash,
+        image_id=image_id, oneoff=oneoff, slug=slug, replace=replace,
+    )  # fmt: skip
+    body = _container_config(service, where, specs, container_labels)
+    host = _host_base(service, where, specs, grants or [])
+    _host_resources(service, where, host)
+    _host_extras(service, host, resolve_service)
+    networking = _networking(
+        ctx, service_name, service, container=container, host=host, resolve_service=resolve_service
+    )
     body["HostConfig"] = host
     if networking:
         body["NetworkingConfig"] = {"EndpointsConfig": networking}

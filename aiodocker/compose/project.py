@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..exceptions import DockerError, DockerNotFoundError
 from . import _runtime_labels as labels
@@ -63,6 +63,7 @@ __all__ = [
     "list_projects",
 ]
 
+_T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 PullPolicy = Literal["always", "missing", "never"]
@@ -130,6 +131,8 @@ class ComposeContainer:
     publishers: tuple[Publisher, ...] = ()
     mounts: tuple[str, ...] = ()
     local_volumes: int = 0
+    network_ids: tuple[str, ...] = field(default=(), repr=False)
+    volume_names: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def health(self) -> str:
@@ -187,6 +190,15 @@ class ComposeContainer:
             publishers=tuple(ports),
             mounts=tuple(mounts),
             local_volumes=local,
+            network_ids=tuple(
+                str(value.get("NetworkID") or "")
+                for value in ((summary.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            ),
+            volume_names=tuple(
+                str(mount.get("Name") or "")
+                for mount in summary.get("Mounts") or ()
+                if mount.get("Type") == "volume"
+            ),
         )
 
 
@@ -294,11 +306,12 @@ class ComposeProject:
         if self.progress is not None:
             self.progress(resource, status)
 
-    async def _step(self, resource: str, words: tuple[str, str], call: Awaitable[Any]) -> None:
+    async def _step(self, resource: str, words: tuple[str, str], call: Awaitable[_T]) -> _T:
         """Await ``call``, reporting ``words`` (``("Starting", "Started")``) around it."""
         self._report(resource, words[0])
-        await call
+        result = await call
         self._report(resource, words[1])
+        return result
 
     # ------------------------------------------------------------------ selection
 
@@ -557,7 +570,7 @@ class ComposeProject:
     ) -> tuple[DockerContainer, str]:
         """Create (not start) ``run``'s container from the overridden ``spec``."""
         await self._ensure_networks(set((spec.get("networks") or {}).keys()))
-        await self._ensure_volumes()
+        await self._ensure_volumes(assume_yes=False)
         spec.pop("restart", None)
         spec.pop("container_name", None)
         spec["stdin_open"] = True
@@ -824,7 +837,9 @@ class ComposeProject:
             info = details[image_id]
             tags = list(info.get("RepoTags") or [])
             reference = tags[0] if tags else ""
-            repository, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "")
+            repository, _, tag = (
+                reference.rpartition(":") if ":" in reference else (reference, "", "")
+            )
             out.append(
                 ServiceImage(
                     id=str(info.get("Id") or image_id),
@@ -841,98 +856,224 @@ class ComposeProject:
         """Return each running container's processes (``docker top``), by container name."""
         found = await self.ps(self._select(services, with_deps=False))
         return {
-            item.name: dict(await self.docker.containers.container(item.id).top())
-            for item in found
+            item.name: dict(await self.docker.containers.container(item.id).top()) for item in found
         }
 
     # ------------------------------------------------------------------ networks, volumes
 
-    async def _ensure_networks(self, used: set[str]) -> None:
+    async def _ensure_networks(self, used: set[str]) -> dict[str, str]:
+        """Create or check the used networks; return their IDs by key."""
+        ids: dict[str, str] = {}
         for key, spec in self.networks.items():
             if key not in used:
                 continue
             full = labels.resource_name(self.name, key, spec)
             if spec.get("external"):
                 try:
-                    await self.docker.networks.get(full)
+                    ids[key] = (await self.docker.networks.get(full)).id
                 except DockerNotFoundError as exc:
                     raise ComposeServiceError(
                         key, f"network {full} declared as external, but could not be found"
                     ) from exc
                 continue
+            dangling: list[ComposeContainer] = []
             try:
-                await self.docker.networks.get(full)
-                continue
+                found: dict[str, Any] | None = await (await self.docker.networks.get(full)).show()
             except DockerNotFoundError:
-                pass
-            body: dict[str, Any] = {
-                "Name": full,
-                "CheckDuplicate": True,
-                "Labels": {
-                    **(spec.get("labels") or {}),
-                    labels.PROJECT: self.name,
-                    labels.NETWORK: key,
-                    labels.VERSION: labels.COMPOSE_VERSION,
-                    labels.CONFIG_HASH: network_hash(spec),
-                },
-            }
-            if spec.get("driver"):
-                body["Driver"] = spec["driver"]
-            if spec.get("driver_opts"):
-                body["Options"] = dict(spec["driver_opts"])
-            for api, key_name in (
-                ("Internal", "internal"),
-                ("Attachable", "attachable"),
-                ("EnableIPv6", "enable_ipv6"),
-            ):
-                if spec.get(key_name) is not None:
-                    body[api] = bool(spec[key_name])
-            ipam = spec.get("ipam") or {}
-            if ipam:
-                body["IPAM"] = {
-                    "Driver": ipam.get("driver") or "default",
-                    "Config": [
-                        {
-                            api: pool[name]
-                            for name, api in (
-                                ("subnet", "Subnet"),
-                                ("gateway", "Gateway"),
-                                ("ip_range", "IPRange"),
-                                ("aux_addresses", "AuxiliaryAddresses"),
-                            )
-                            if pool.get(name)
-                        }
-                        for pool in ipam.get("config") or ()
-                    ],
-                    "Options": ipam.get("options") or None,
-                }
-            await self._step(f"Network {full}", ("Creating", "Created"), self.docker.networks.create(body))
+                found = None
+            if found is not None and full in (found.get("Name"), found.get("Id")):
+                if not self._network_diverged(key, full, spec, found):
+                    ids[key] = str(found["Id"])
+                    continue
+                dangling = await self._remove_diverged_network(key, full)
+            network = await self._step(
+                f"Network {full}",
+                ("Creating", "Created"),
+                self.docker.networks.create(self._network_body(key, full, spec)),
+            )
+            ids[key] = network.id
+            for item in dangling:  # reconnected bare, as Compose does (no aliases)
+                await network.connect({"Container": item.id})
+        return ids
 
-    async def _ensure_volumes(self) -> None:
+    def _detached(
+        self, service: str, item: ComposeContainer, network_ids: Mapping[str, str]
+    ) -> bool:
+        """Whether a container misses a network (when running) or a volume of its service.
+
+        Compose recreates such a container even when its config hash is unchanged (a
+        network or volume was created again under it).
+        """
+        spec = self.services[service]
+        if item.state == "running" and not spec.get("network_mode"):
+            for key in spec.get("networks") or {}:
+                if key in network_ids and network_ids[key] not in item.network_ids:
+                    return True
+        for mount in spec.get("volumes") or ():
+            if not isinstance(mount, Mapping) or mount.get("type") != "volume":
+                continue
+            source = mount.get("source")
+            if source and source in self.volumes:
+                name = labels.resource_name(self.name, source, self.volumes[source])
+                if name not in item.volume_names:
+                    return True
+        return False
+
+    def _network_diverged(
+        self, key: str, full: str, spec: Mapping[str, Any], found: Mapping[str, Any]
+    ) -> bool:
+        """Whether an existing network's config hash differs (Compose's checks first)."""
+        found_labels = found.get("Labels") or {}
+        self._warn_owner(
+            found_labels.get(labels.PROJECT),
+            f"a network with name {full} exists but was not created by compose.\n"
+            "Set `external: true` to use an existing network",
+            f"a network with name {full} exists but was not created for project "
+            f"{self.name!r}.\nSet `external: true` to use an existing network",
+        )
+        if found_labels.get(labels.NETWORK) != key:
+            raise ComposeServiceError(
+                key,
+                f"network {full} was found but has incorrect label {labels.NETWORK} set to "
+                f"{found_labels.get(labels.NETWORK, '')!r} (expected: {key!r})",
+            )
+        actual = found_labels.get(labels.CONFIG_HASH) or ""
+        return bool(actual) and actual != network_hash(spec)
+
+    async def _remove_diverged_network(self, key: str, full: str) -> list[ComposeContainer]:
+        """Stop the services on a changed network, detach their containers, remove it.
+
+        Returns the containers to reconnect to the new network (Compose keeps them:
+        they are started again by the convergence, not recreated).
+        """
+        users = [
+            name for name, spec in self.services.items() if key in (spec.get("networks") or {})
+        ]
+        if not users:
+            return []
+        await self.stop(users)
+        attached = await self._list(services=users)
+        old = await self.docker.networks.get(full)
+        for item in attached:
+            try:
+                await old.disconnect({"Container": item.id, "Force": False})
+            except DockerError:
+                pass  # not attached to it (a container of a service that left it)
+        await old.delete()
+        return attached
+
+    def _network_body(self, key: str, full: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "Name": full,
+            "CheckDuplicate": True,
+            "Labels": {
+                **(spec.get("labels") or {}),
+                labels.PROJECT: self.name,
+                labels.NETWORK: key,
+                labels.VERSION: labels.COMPOSE_VERSION,
+                labels.CONFIG_HASH: network_hash(spec),
+            },
+        }
+        if spec.get("driver"):
+            body["Driver"] = spec["driver"]
+        if spec.get("driver_opts"):
+            body["Options"] = dict(spec["driver_opts"])
+        for api, key_name in (
+            ("Internal", "internal"),
+            ("Attachable", "attachable"),
+            ("EnableIPv6", "enable_ipv6"),
+        ):
+            if spec.get(key_name) is not None:
+                body[api] = bool(spec[key_name])
+        ipam = spec.get("ipam") or {}
+        if ipam:
+            body["IPAM"] = {
+                "Driver": ipam.get("driver") or "default",
+                "Config": [
+                    {
+                        api: pool[name]
+                        for name, api in (
+                            ("subnet", "Subnet"),
+                            ("gateway", "Gateway"),
+                            ("ip_range", "IPRange"),
+                            ("aux_addresses", "AuxiliaryAddresses"),
+                        )
+                        if pool.get(name)
+                    }
+                    for pool in ipam.get("config") or ()
+                ],
+                "Options": ipam.get("options") or None,
+            }
+        return body
+
+    async def _ensure_volumes(self, assume_yes: bool) -> None:
         for key, spec in self.volumes.items():
             full = labels.resource_name(self.name, key, spec)
             try:
-                await self.docker.volumes.get(full)
-                continue
+                found = await (await self.docker.volumes.get(full)).show()
             except DockerNotFoundError:
                 if spec.get("external"):
-                    raise ComposeServiceError(
-                        key, f"external volume {full!r} not found"
-                    ) from None
-            await self._step(f"Volume {full}", ("Creating", "Created"), self.docker.volumes.create(
-                {
-                    "Name": full,
-                    "Driver": spec.get("driver") or "local",
-                    "DriverOpts": dict(spec.get("driver_opts") or {}),
-                    "Labels": {
-                        **(spec.get("labels") or {}),
-                        labels.PROJECT: self.name,
-                        labels.VOLUME: key,
-                        labels.VERSION: labels.COMPOSE_VERSION,
-                        labels.CONFIG_HASH: volume_hash(spec),
-                    },
-                }
-            ))
+                    raise ComposeServiceError(key, f"external volume {full!r} not found") from None
+                await self._create_volume(key, full, spec)
+                continue
+            if spec.get("external"):
+                continue
+            if not self._volume_diverged(full, spec, found.get("Labels") or {}):
+                continue
+            if not assume_yes:  # Compose asks; without a "y" it keeps the volume
+                log.warning(
+                    "Volume %r exists but doesn't match configuration in compose file; "
+                    "kept (pass assume_yes=True to recreate it, data will be lost)",
+                    full,
+                )
+                continue
+            users = [
+                name
+                for name, service in self.services.items()
+                if any(_mount_source(item) == key for item in service.get("volumes") or ())
+            ]
+            if users:  # stopped and removed, as Compose removes them
+                await self.stop(users)
+                for item in await self._list(services=users):
+                    await self.docker.containers.container(item.id).delete(force=True)
+            await (await self.docker.volumes.get(full)).delete(force=True)
+            await self._create_volume(key, full, spec)
+
+    def _warn_owner(self, owner: str | None, unowned: str, foreign: str) -> None:
+        """Warn as Compose does about a network or volume of no project or another one."""
+        if owner is None:
+            log.warning("%s", unowned)
+        elif owner != self.name:
+            log.warning("%s", foreign)
+
+    def _volume_diverged(
+        self, full: str, spec: Mapping[str, Any], found_labels: Mapping[str, str]
+    ) -> bool:
+        owner = found_labels.get(labels.PROJECT)
+        self._warn_owner(
+            owner,
+            f"volume {full!r} already exists but was not created by Docker Compose. "
+            "Use `external: true` to use an existing volume",
+            f"volume {full!r} already exists but was created for project {owner!r} "
+            f"(expected {self.name!r}). Use `external: true` to use an existing volume",
+        )
+        actual = found_labels.get(labels.CONFIG_HASH)
+        return actual is not None and actual != volume_hash(spec)
+
+    async def _create_volume(self, key: str, full: str, spec: Mapping[str, Any]) -> None:
+        body = {
+            "Name": full,
+            "Driver": spec.get("driver") or "local",
+            "DriverOpts": dict(spec.get("driver_opts") or {}),
+            "Labels": {
+                **(spec.get("labels") or {}),
+                labels.PROJECT: self.name,
+                labels.VOLUME: key,
+                labels.VERSION: labels.COMPOSE_VERSION,
+                labels.CONFIG_HASH: volume_hash(spec),
+            },
+        }
+        await self._step(f"Volume {full}", ("Creating", "Created"), self.docker.volumes.create(body))
 
     # ------------------------------------------------------------------ images
 
@@ -1015,7 +1156,13 @@ class ComposeProject:
         return spec, names
 
     async def _body(
-        self, service: str, number: int, image_id: str, *, container: str
+        self,
+        service: str,
+        number: int,
+        image_id: str,
+        *,
+        container: str,
+        replace: str | None = None,
     ) -> dict[str, Any]:
         spec, names = await self._resolved(service)
         config_hash = service_hash(spec)  # Compose hashes a built service without its image
@@ -1030,6 +1177,7 @@ class ComposeProject:
             image_id=image_id,
             resolve_service=lambda other: names.get(other, other),
             grants=self._grants(service),
+            replace=replace,
         )
 
     def _grants(self, service: str) -> list[FileGrant]:
@@ -1039,13 +1187,17 @@ class ComposeProject:
             raise ComposeServiceError(service, str(exc)) from exc
 
     async def _create_container(
-        self, service: str, number: int, image_id: str, *, name: str | None = None
+        self,
+        service: str,
+        number: int,
+        image_id: str,
+        *,
+        name: str | None = None,
+        replace: str | None = None,
     ) -> DockerContainer:
         spec = self.services[service]
-        final = labels.container_name(
-            self.name, service, number, fixed=spec.get("container_name")
-        )
-        body = await self._body(service, number, image_id, container=final)
+        final = labels.container_name(self.name, service, number, fixed=spec.get("container_name"))
+        body = await self._body(service, number, image_id, container=final, replace=replace)
         if name is None:
             self._report(f"Container {final}", "Creating")
         container = await self.docker.containers.create(
@@ -1097,7 +1249,11 @@ class ComposeProject:
                 await container.stop(t=self._timeout(service, plan.timeout))
             await container.delete(force=True)
         for item in keep:
-            stale = item.config_hash != wanted or item.labels.get(labels.IMAGE) != image_id
+            stale = (
+                item.config_hash != wanted
+                or item.labels.get(labels.IMAGE) != image_id
+                or self._detached(service, item, plan.network_ids)
+            )
             if plan.force_recreate or (stale and not plan.no_recreate):
                 await self._recreate(service, item, image_id, plan)
                 plan.recreated.add(service)
@@ -1118,7 +1274,12 @@ class ComposeProject:
     ) -> None:
         self._report(f"Container {old.name}", "Recreate")
         temporary = f"{old.id[:12]}_{old.name}"
-        new = await self._create_container(service, old.number, image_id, name=temporary)
+        # Compose labels the new container with the one it replaces: its container_name,
+        # else "{service}-{number}" (no project)
+        replaced = self.services[service].get("container_name") or f"{service}-{old.number}"
+        new = await self._create_container(
+            service, old.number, image_id, name=temporary, replace=replaced
+        )
         current = self.docker.containers.container(old.id)
         if old.state in ("running", "restarting", "paused"):
             await current.stop(t=self._timeout(service, plan.timeout))
@@ -1154,7 +1315,8 @@ class ComposeProject:
                     raise ComposeServiceError(service, str(exc)) from exc
                 log.warning("optional dependency %s of %s failed: %s", dep, service, exc)
         restart_for_deps = any(
-            spec.get("restart") and dep in plan.recreated for dep, spec in self._deps(service).items()
+            spec.get("restart") and dep in plan.recreated
+            for dep, spec in self._deps(service).items()
         )
         async def bring_up(cid: str, name: str, state: str) -> None:
             container = self.docker.containers.container(cid)
@@ -1237,6 +1399,7 @@ class ComposeProject:
         wait_timeout: float | None = None,
         build: bool | None = None,
         build_progress: BuildProgress | None = None,
+        assume_yes: bool = False,
     ) -> list[ComposeContainer]:
         """Create (or converge) and start the services; return the containers (``up -d``).
 
@@ -1247,6 +1410,13 @@ class ComposeProject:
         anything is created: a service with ``build:`` whose image is missing is
         built (``build=True``, ``up --build``: always; ``False``,
         ``--no-build``: never); ``build_progress`` sees (service, event) of each build.
+
+        A network whose config changed is removed and created again, as Compose does:
+        its services are stopped, their containers detached and then attached to the
+        new network bare (Compose's reconnect gives no aliases), and started again. A
+        volume whose config changed is kept with a warning (Compose's prompt, answered
+        no), unless ``assume_yes`` (``-y``): then the containers using it are removed,
+        and the volume is created again (its data is lost).
 
         Raises:
             ComposeServiceError: a service could not be created or started, or a
@@ -1273,12 +1443,13 @@ class ComposeProject:
         if remove_orphans:
             await self._remove_orphans(timeout)
         await plan.prepare_images(self, selected)  # before anything is created, as Compose
-        for item in await self._list():
-            plan.existing.setdefault(item.service, []).append(item)
         used: set[str] = {"default"} if "default" in self.networks else set()
         for name in selected:
             used.update((self.services[name].get("networks") or {}).keys())
-        await asyncio.gather(self._ensure_networks(used), self._ensure_volumes())
+        plan.network_ids = await self._ensure_networks(used)
+        await self._ensure_volumes(assume_yes)
+        for item in await self._list():  # observed after networks and volumes, as Compose
+            plan.existing.setdefault(item.service, []).append(item)
         async with StateWatch(self.docker, self.name) as watch:
             await self._converge_and_start(selected, plan, watch, start=not no_start)
             if wait and not no_start:
@@ -1436,12 +1607,13 @@ class ComposeProject:
         reverse: bool = False,
         states: tuple[str, ...] | None = None,
         words: tuple[str, str] | None = None,
+        unless: tuple[str, ...] = (),
     ) -> list[ComposeContainer]:
         selected = self._select(services, with_deps=False)
         containers = await self._list(services=selected)
         by_service: dict[str, list[ComposeContainer]] = {}
         for item in containers:
-            if states is None or item.state in states:
+            if (states is None or item.state in states) and item.state not in unless:
                 by_service.setdefault(item.service, []).append(item)
 
         def step(item: ComposeContainer) -> Awaitable[None]:
@@ -1530,13 +1702,13 @@ class ComposeProject:
         volumes: bool = False,
         timeout: int | None = None,
     ) -> list[ComposeContainer]:
-        """Remove the services' stopped containers (``stop`` stops running ones first)."""
+        """Remove the services' containers but running ones (``stop`` stops those first)."""
         if stop:
             await self.stop(services, timeout=timeout)
         return await self._each(
             services,
             lambda item: self.docker.containers.container(item.id).delete(v=volumes),
-            states=("created", "exited", "dead"),
+            unless=("running",),  # as Compose: all but running ones (podman says "stopped")
             words=("Removing", "Removed"),
         )
 
@@ -1630,6 +1802,7 @@ class _Plan:
     existing: dict[str, list[ComposeContainer]] = field(default_factory=dict)
     members: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     images: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+    network_ids: dict[str, str] = field(default_factory=dict)
 
     def add(self, service: str, cid: str, name: str, state: str) -> None:
         """Record a container of ``service`` this ``up`` keeps: (id, name, state)."""
@@ -1766,6 +1939,13 @@ async def list_projects(docker: Docker, *, all: bool = False) -> list[ProjectSum
         status = ", ".join(f"{state}({counts[state]})" for state in sorted(counts))
         out.append(ProjectSummary(name, status, ",".join(files.get(name, []))))
     return out
+
+
+def _mount_source(item: Any) -> str:
+    """Return a service volume's source (its top-level volume key for a named one)."""
+    if isinstance(item, Mapping):
+        return str(item.get("source") or "")
+    return str(item).partition(":")[0]
 
 
 def _log_line(

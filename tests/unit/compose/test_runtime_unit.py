@@ -232,3 +232,40 @@ def test_containers_from_the_listing_read_composes_labels() -> None:
     assert item.publishers[0].to_json() == {
         "URL": "127.0.0.1", "TargetPort": 80, "PublishedPort": 8080, "Protocol": "tcp"
     }  # fmt: skip
+
+
+def test_only_explicit_env_files_reach_the_project_label(tmp_path: Any) -> None:
+    from aiodocker.compose import load_project
+
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x:${TAG}\n")
+    (tmp_path / ".env").write_text("TAG=default\n")
+    (tmp_path / "one.env").write_text("TAG=one\n")
+    (tmp_path / "two.env").write_text("TAG=two\n")
+    cwd = str(tmp_path)
+    default = load_project(environ={}, cwd=cwd)
+    assert default.environment_files == [] and default.services["a"]["image"] == "x:default"
+    given = load_project(env_files=["one.env", "./two.env"], environ={}, cwd=cwd)
+    expected = [f"{tmp_path}/one.env", f"{tmp_path}/two.env"]
+    assert given.environment_files == expected and given.services["a"]["image"] == "x:two"
+    from_env = load_project(environ={"COMPOSE_ENV_FILES": "one.env"}, cwd=cwd)
+    assert from_env.environment_files == [f"{tmp_path}/one.env"]
+    assert from_env.services["a"]["image"] == "x:one"
+    body = create_body(
+        ComposeProject(object(), given)._context,  # type: ignore[arg-type]
+        "a", given.services["a"], container="p-a-1", number=1, config_hash="h", image_id="i",
+    )  # fmt: skip
+    assert body["Labels"][labels.ENVIRONMENT_FILE] == ",".join(expected)
+    bare = ComposeProject(object(), default)._context  # type: ignore[arg-type]
+    assert labels.ENVIRONMENT_FILE not in bare.labels
+
+
+def test_up_takes_yes_for_a_changed_volume() -> None:
+    import argparse
+
+    from aiodocker.compose._runtime_cli import add_commands
+
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["up", "-d", "-y"]).assume_yes is True
+    assert parser.parse_args(["up", "--yes"]).assume_yes is True
+    assert parser.parse_args(["up"]).assume_yes is False
