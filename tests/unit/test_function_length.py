@@ -14,22 +14,6 @@ from typing import Final
 MAX_LINES: Final = 80
 PACKAGE_DIR: Final = Path(__file__).resolve().parents[2] / "aiodocker"
 
-# Functions other work in progress is splitting right now; the lead empties this
-# list once that work is merged. "*" stands for every function of the file.
-ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
-    {
-        ("compose/_runtime_convert.py", "create_body"),
-        ("compose/_runtime_cli.py", "_run"),
-        ("compose/_runtime_cli.py", "add_commands"),
-        ("compose/project.py", "run"),
-        ("compose/_stack_convert.py", "_service_spec"),
-        ("compose/_stack_deploy.py", "apply"),
-        ("docker.py", "__init__"),
-        ("_transport/http.py", "*"),
-    }
-)
-
-
 def long_functions(root: Path, limit: int = MAX_LINES) -> list[tuple[str, str, int, int]]:
     """``(file, function, first line, length)`` of each function under ``root`` over ``limit``."""
     found = []
@@ -50,27 +34,8 @@ def test_no_function_in_the_package_is_longer_than_80_lines() -> None:
     too_long = [
         f"aiodocker/{file}:{line} {name}() is {length} lines"
         for file, name, line, length in long_functions(PACKAGE_DIR)
-        if (file, name) not in ALLOWED and (file, "*") not in ALLOWED
     ]
     assert not too_long, f"functions over {MAX_LINES} lines (split them):\n" + "\n".join(too_long)
-
-
-def test_the_allow_list_names_only_functions_that_exist(tmp_path: Path) -> None:
-    # an entry for a function that was renamed or removed would hide nothing and rot
-    functions = {
-        (path.relative_to(PACKAGE_DIR).as_posix(), node.name)
-        for path in PACKAGE_DIR.rglob("*.py")
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-    files = {file for file, _ in functions}
-    stale = [
-        entry
-        for entry in ALLOWED
-        if (entry[1] == "*" and entry[0] not in files)
-        or (entry[1] != "*" and entry not in functions)
-    ]
-    assert not stale, f"allow-list entries naming no function: {sorted(stale)}"
 
 
 def test_the_check_counts_signature_docstring_and_nested_functions(tmp_path: Path) -> None:
