@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing (issue 27): mutmut over the targets of pyproject's [tool.mutmut]
-# (the response contract, the host resolution, the frame decoder; the retry decision
-# once it is a pure function), each mutant tried against the fast unit tests there.
+# (the response contract, the host resolution, the frame decoder, the retry decision),
+# each mutant tried against the fast unit tests there.
 #
 #   bash scripts/mutation.sh          # the bounded sample CI runs (mutants numbered *0 and *5)
 #   bash scripts/mutation.sh --all    # every mutant (about 15 minutes on 2 busy cores)

@@ -16,13 +16,11 @@ from .h1reader import MAX_HEAD_BYTES, NO_BODY_STATUSES, Headers, ResponseReader
 from .pool import (
     DEFAULT_LIMIT,
     KEEPALIVE_TIMEOUT,
-    RETRY_METHODS,
     HTTPEngine,
     Response,
-    RetryDecision,
-    decide_retry,
     encode_head,
 )
+from .retry import RETRY_METHODS, RetryDecision, decide_retry
 
 StreamContent = BodyContent  # the name the engine's content view had
 

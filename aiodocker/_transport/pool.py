@@ -13,13 +13,14 @@ import asyncio
 import errno
 import logging
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ..exceptions import DockerClientClosedError, DockerConnectionError
 from .base import BodyContent, FileBody, ReadsWholeBody, check_request, describe_error
 from .connection import Connection, send_chunked, send_file
 from .h1reader import Headers
 from .limits import Slots
+from .retry import RetryDecision, decide_retry
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse
@@ -35,60 +36,9 @@ KEEPALIVE_TIMEOUT: Final = 15.0
 # this close to its expiry is closed with the others instead of by another timer.
 EXPIRY_SLACK: Final = 0.005
 OUT_OF_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE})
-# Methods that may be sent again after a reused connection died before any byte of
-# the answer came back (RFC 9110, 9.2.2 allows it for idempotent requests only). PUT
-# and DELETE are idempotent in HTTP's sense, but a resent DELETE whose first copy
-# worked answers 404 and a resent PUT of an archive extracts it twice: only reads.
-RETRY_METHODS: Final = frozenset({"GET", "HEAD"})
-
 POOL_LOG: Final = logging.getLogger("aiodocker.transport")
 
 Dial = Callable[[Callable[[], Connection]], Awaitable[Connection]]
-
-
-class RetryDecision(NamedTuple):
-    """Whether a request whose connection failed is sent again, and why.
-
-    Attributes:
-        retry: send it again on another connection.
-        reason: why (or why not), for the pool's log.
-        maybe_applied: the daemon may have acted on it though no answer came:
-            the error says so.
-    """
-
-    retry: bool
-    reason: str
-    maybe_applied: bool
-
-
-def decide_retry(method: str, *, replayable: bool, reused: bool, answered: bool) -> RetryDecision:
-    """Decide whether a request that failed with a connection error is resent.
-
-    Pure: the answer depends on these inputs only. A request is resent when
-    the connection was a reused keep-alive one (the daemon may have closed it
-    while idle), no byte of the answer arrived, the method only reads
-    (``RETRY_METHODS``), and its body can be sent again (not streamed from the
-    caller's iterator). A new connection is never retried, so the attempts are
-    bounded by the idle connections plus one.
-
-    Args:
-        method: the request's method.
-        replayable: the request's body (if any) can be sent again.
-        reused: the request went out on a connection taken from the idle pool.
-        answered: a byte of the answer arrived before the failure.
-    """
-    reads_only = method in RETRY_METHODS
-    maybe_applied = not answered and not reads_only
-    if not reused:
-        return RetryDecision(False, "not retried: the connection was new", maybe_applied)
-    if answered:
-        return RetryDecision(False, "not retried: part of the answer came", maybe_applied)
-    if not replayable:
-        return RetryDecision(False, "not retried: its body was streamed", maybe_applied)
-    if not reads_only:
-        allowed = "/".join(sorted(RETRY_METHODS))
-        return RetryDecision(False, f"not retried: only {allowed} are resent", maybe_applied)
-    return RetryDecision(True, "retrying on a new connection", False)
 
 
 def encode_head(

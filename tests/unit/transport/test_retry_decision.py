@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from aiodocker._transport.pool import RETRY_METHODS, decide_retry
+from aiodocker._transport.retry import RETRY_METHODS, decide_retry
 
 # method, replayable, reused, answered -> retry, maybe_applied, reason holds
 TABLE = [
