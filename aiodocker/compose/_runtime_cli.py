@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._humanize import human_duration
 from ..exceptions import DockerError
 from ._runtime_build_cli import (
     BUILD_COMMANDS,
@@ -580,33 +581,6 @@ def _quoted_command(command: str) -> str:
 
 def _human_ago(created: int) -> str:
     return f"{human_duration(time.time() - created)} ago"
-
-
-def human_duration(seconds: float) -> str:
-    """Return a duration as the docker CLI words it (``About a minute``, ``3 hours``)."""
-    if seconds < 1:
-        return "Less than a second"
-    if seconds < 2:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = seconds / 60
-    if minutes < 2:
-        return "About a minute"
-    if minutes < 60:
-        return f"{int(minutes)} minutes"
-    hours = minutes / 60
-    if hours < 2:
-        return "About an hour"
-    if hours < 48:
-        return f"{int(hours)} hours"
-    if hours < 24 * 7 * 2:
-        return f"{int(hours / 24)} days"
-    if hours < 24 * 30 * 2:
-        return f"{int(hours / 24 / 7)} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{int(hours / 24 / 30)} months"
-    return f"{int(hours / 24 / 365)} years"
 
 
 def _ports_text(item: ComposeContainer) -> str:

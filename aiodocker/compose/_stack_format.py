@@ -108,31 +108,3 @@ def _tabwrite(lines: list[str]) -> str:
         padded = [cell.ljust(widths[index]) for index, cell in enumerate(cells[:-1])]
         out.append("".join(padded) + cells[-1] + "\n")
     return "".join(out)
-
-
-def human_duration(seconds: float) -> str:
-    """How long ago, as the docker CLI (go-units ``HumanDuration``) words it."""
-    whole = int(seconds)
-    if whole < 1:
-        return "Less than a second"
-    if whole == 1:
-        return "1 second"
-    if whole < 60:
-        return f"{whole} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"

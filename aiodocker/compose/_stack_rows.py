@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from ._stack_format import human_duration
+from .._humanize import human_duration
 
 SERVICE_FIELDS: Final = ("ID", "Name", "Mode", "Replicas", "Image", "Ports")
 TASK_FIELDS: Final = (

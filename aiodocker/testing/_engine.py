@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final
 
+from .._humanize import human_duration
 from ._mock import MULTIPLEXED, RAW_STREAM, MockTransport, Request, Response, frame
 from ._process import Process, ProcessRule, busybox
 
@@ -53,34 +54,6 @@ def _rfc3339(at: float) -> str:
     text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
     fraction = f"{nanos:09d}".rstrip("0")
     return f"{text}.{fraction}Z" if fraction else f"{text}Z"
-
-
-def human_duration(seconds: float) -> str:
-    """The daemon's rounding of an age (``go-units.HumanDuration``)."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def normalize_reference(ref: str) -> str:

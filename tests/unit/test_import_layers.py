@@ -73,7 +73,7 @@ PACKAGE_DIR: Final = package_dir()
 
 LEAVES: Final = frozenset(
     {"aiodocker.exceptions", "aiodocker.types", "aiodocker._pyversion", "aiodocker.models",
-     "aiodocker._json", "aiodocker._record"}
+     "aiodocker._json", "aiodocker._record", "aiodocker._humanize"}
 )
 STDLIB: Final = frozenset(sys.stdlib_module_names) | {"__future__"}
 AIOHTTP_ENGINE: Final = "aiodocker._transport.aiohttp_engine"

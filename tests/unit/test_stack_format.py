@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from aiodocker._humanize import human_duration
 from aiodocker.compose._stack_convert import FileObject
 from aiodocker.compose._stack_deploy import content_digest, rotated_name
-from aiodocker.compose._stack_format import FormatError, human_duration, render
+from aiodocker.compose._stack_format import FormatError, render
 from aiodocker.compose._stack_rows import service_row, task_rows
 
 FIELDS = ("Name", "Services")

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from aiodocker import Docker
+from aiodocker._humanize import human_duration
 from aiodocker.exceptions import (
     DockerError,
     DockerNotFoundError,
@@ -15,7 +16,7 @@ from aiodocker.exceptions import (
     DockerTruncatedStreamError,
 )
 from aiodocker.testing import FakeEngine, Process
-from aiodocker.testing._engine import human_duration, normalize_reference
+from aiodocker.testing._engine import normalize_reference
 
 
 @pytest.fixture
