@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import IO, Any, Final, Protocol, cast
 
 from .._json import loads
-from ..exceptions import DockerResponseError
+from ..exceptions import DockerResponseError, DockerTruncatedStreamError
 
 SOCKET_READ_SIZE: Final = 256 * 1024  # the most taken from a socket per read
 
@@ -205,6 +205,40 @@ class BodyReader(Protocol):
     async def readexactly(self, n: int) -> bytes: ...
 
     async def readline(self) -> bytes: ...
+
+
+class ReadsExactly:
+    """``readexactly`` over a ``read(n)``: shared by the engine's and the mock's bodies."""
+
+    async def read(self, n: int = -1) -> bytes:
+        raise NotImplementedError
+
+    async def readexactly(self, n: int) -> bytes:
+        """Read exactly ``n`` bytes.
+
+        Raises:
+            DockerTruncatedStreamError: the body ended first (naming how much came).
+        """
+        parts: list[bytes] = []
+        missing = n
+        while missing:
+            chunk = await self.read(missing)
+            if not chunk:
+                got = n - missing
+                raise DockerTruncatedStreamError(f"stream ended after {got} of {n} expected bytes")
+            parts.append(chunk)
+            missing -= len(chunk)
+        return b"".join(parts)
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of ``status`` (``""`` for one HTTP does not name)."""
+    import http  # only when asked: most responses never are
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class Channel(Protocol):

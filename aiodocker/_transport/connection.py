@@ -22,7 +22,13 @@ from ..exceptions import (
     DockerResponseError,
     DockerTruncatedStreamError,
 )
-from .base import FileBody, describe_error, release_closed_transport, socket_read_buffer
+from .base import (
+    FileBody,
+    ReadsExactly,
+    describe_error,
+    release_closed_transport,
+    socket_read_buffer,
+)
 from .h1reader import Headers, ResponseReader
 from .limits import Slots
 
@@ -32,7 +38,7 @@ LOW_WATER: Final = 64 * 1024
 MAX_LINE_BYTES: Final = 1024 * 1024
 
 
-class Body:
+class Body(ReadsExactly):
     """A bounded buffer of received bytes: the connection feeds, the reader drains.
 
     Reading pauses the transport above ``HIGH_WATER`` buffered bytes and
@@ -142,18 +148,6 @@ class Body:
             self.unread(chunk[n:])
             chunk = chunk[:n]
         return chunk
-
-    async def readexactly(self, n: int) -> bytes:
-        parts: list[bytes] = []
-        missing = n
-        while missing:
-            chunk = await self.read(missing)
-            if not chunk:
-                got = n - missing
-                raise DockerTruncatedStreamError(f"stream ended after {got} of {n} expected bytes")
-            parts.append(chunk)
-            missing -= len(chunk)
-        return b"".join(parts)
 
     async def readline(self) -> bytes:
         """Read one line with its newline; a line past ``MAX_LINE_BYTES`` comes in pieces."""

@@ -16,7 +16,14 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, 
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ..exceptions import DockerClientClosedError, DockerConnectionError
-from .base import BodyContent, FileBody, ReadsWholeBody, check_request, describe_error
+from .base import (
+    BodyContent,
+    FileBody,
+    ReadsWholeBody,
+    check_request,
+    describe_error,
+    reason_phrase,
+)
 from .connection import Connection, send_chunked, send_file
 from .h1reader import Headers
 from .limits import Slots
@@ -161,12 +168,7 @@ class Response(ReadsWholeBody):
     @property
     def reason(self) -> str:
         """The standard reason phrase (the daemon's own is not worth a parser callback)."""
-        import http  # only when asked: most responses never are
-
-        try:
-            return http.HTTPStatus(self.status).phrase
-        except ValueError:
-            return ""
+        return reason_phrase(self.status)
 
     @property
     def content_type(self) -> str:

@@ -24,7 +24,13 @@ from collections.abc import (
 from typing import Any, Final, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .._transport.base import BodyContent, ReadsWholeBody, check_request
+from .._transport.base import (
+    BodyContent,
+    ReadsExactly,
+    ReadsWholeBody,
+    check_request,
+    reason_phrase,
+)
 from ..exceptions import DockerConnectionError, DockerTruncatedStreamError
 
 __all__ = [
@@ -149,7 +155,7 @@ def _encode_item(item: Any) -> bytes:
     return jsonlib.dumps(item).encode() + b"\n"  # a JSON-lines document
 
 
-class _Body:
+class _Body(ReadsExactly):
     """A ``BodyReader`` over bytes that arrive from a source (an iterator), in memory."""
 
     def __init__(self, source: AsyncIterator[bytes], cut: BaseException | None) -> None:
@@ -203,19 +209,6 @@ class _Body:
             self._buffer.appendleft(chunk[n:])
             chunk = chunk[:n]
         return chunk
-
-    async def readexactly(self, n: int) -> bytes:
-        parts: list[bytes] = []
-        missing = n
-        while missing:
-            chunk = await self.read(missing)
-            if not chunk:
-                raise DockerTruncatedStreamError(
-                    f"stream ended after {n - missing} of {n} expected bytes"
-                )
-            parts.append(chunk)
-            missing -= len(chunk)
-        return b"".join(parts)
 
     async def readline(self) -> bytes:
         parts: list[bytes] = []
@@ -358,12 +351,7 @@ class Response(ReadsWholeBody):
 
     @property
     def reason(self) -> str:
-        import http
-
-        try:
-            return http.HTTPStatus(self.status).phrase
-        except ValueError:
-            return ""
+        return reason_phrase(self.status)
 
     @property
     def headers(self) -> Headers:
