@@ -30,7 +30,8 @@ def handler(request: Request) -> bytes:
     path = request.target.split("?")[0]
     if path.endswith("/version"):
         return http_response(200, VERSION_1_41)
-    if request.method == "GET" and (path.endswith("/services") or path.endswith("/networks")):
+    listings = ("/services", "/networks", "/secrets", "/configs")
+    if request.method == "GET" and path.endswith(listings):
         return http_response(200, [])
     if path.endswith("/networks/create"):
         return http_response(201, {"Id": "fakenetworkid", "Warning": ""})
