@@ -65,10 +65,18 @@ class Session:
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509
         )  # fmt: skip
         self.output = b""
+        self.mark = 0  # where the output stood when input was last typed
 
-    def read_until(self, marker: bytes, timeout: float = 60) -> bytes:
+    def absorb(self, chunk: bytes) -> None:
+        self.output += chunk
+
+    def prompt(self) -> None:
+        """Wait for the shell's prompt that follows the last input typed."""
+        self.read_until(b"# ", since=self.mark)
+
+    def read_until(self, marker: bytes, timeout: float = 60, since: int = 0) -> bytes:
         deadline = time.monotonic() + timeout
-        while marker not in self.output:
+        while marker not in self.output[since:]:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"no {marker!r} in {self.output!r}")
@@ -80,10 +88,11 @@ class Session:
                     chunk = b""
                 if not chunk:
                     raise AssertionError(f"no {marker!r} before the end in {self.output!r}")
-                self.output += chunk
+                self.absorb(chunk)
         return self.output
 
     def type(self, text: str) -> None:
+        self.mark = len(self.output)
         os.write(self.master, text.encode())
 
     def finish(self, timeout: float = 60) -> int:
@@ -95,7 +104,7 @@ class Session:
                 break
             if not chunk:
                 break
-            self.output += chunk
+            self.absorb(chunk)
         return code
 
     def close(self) -> None:
@@ -108,27 +117,36 @@ class Session:
 
 def drive(session: Session) -> int:
     """Type into a shell in the container; check echo and size; leave with ``exit 3``."""
-    session.read_until(b"# ")  # the prompt of busybox's sh, as root
+    session.prompt()  # the prompt of busybox's sh, as root
+    # one empty line first: the client's initial resize makes the shell redraw the
+    # line being typed if it lands meanwhile, which would split the echo checked below
+    session.type("\r")
+    session.prompt()
     session.type("echo typed-$((40+2))\r")
     session.read_until(b"\r\ntyped-42\r\n")
     # raw mode: the container's tty echoes the line once; a cooked local one would echo it too
-    assert session.output.count(b"echo typed-$((40+2))") == 1, session.output
+    assert session.output.count(b"typed-$((40+2))") == 1, session.output
+    session.prompt()
     session.type("sleep 30\r")
     session.read_until(b"sleep 30\r\n")
     session.type("\x03")  # raw mode: Ctrl-C reaches the shell in the container, not the client
     session.read_until(b"^C")
+    session.prompt()
     session.type("echo still-$((1+1))\r")
     session.read_until(b"\r\nstill-2\r\n", 20)
+    session.prompt()
     session.type("stty size\r")
     session.read_until(b"31 97\r\n")
     set_size(session.master, 42, 120)  # the kernel sends SIGWINCH to the client
     deadline = time.monotonic() + 20
     while b"42 120\r\n" not in session.output:
         assert time.monotonic() < deadline, session.output
+        session.prompt()
         session.type("stty size\r")
-        session.read_until(b"stty size", 20)
+        session.read_until(b"stty size", 20, since=session.mark)
         time.sleep(0.3)
-        session.output += _drain(session)
+        session.absorb(_drain(session))
+    session.prompt()
     session.type("exit 3\r")
     return session.finish()
 
